@@ -1,0 +1,43 @@
+//! The `ombud` binary: parses the command line, reads files, calls the library crates and picks
+//! the exit code. Only this crate reads files, the environment or the terminal.
+
+mod policy_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// ombud: a self-hosted privacy engine. Write your privacy policy once as code (privacy.toml);
+/// ombud checks it, renders the published notice and the Article 30 record from it, and tells
+/// what changed between two versions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ombud",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with a privacy policy written as code (privacy.toml)
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(command) => policy_cmd::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

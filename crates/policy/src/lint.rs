@@ -1,0 +1,178 @@
+//! Warnings: a policy that parses and resolves can still be legally weak. Each lint looks at the
+//! validated policy and points back into the file through the raw one.
+
+use crate::finding::Code;
+use crate::model::{LegalBasis, Policy};
+use crate::raw::RawPolicy;
+use crate::taxonomy;
+use crate::validate::Ctx;
+
+/// Runs every lint. Only called on a policy without errors, so raw and validated lists line up
+/// index by index.
+pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    unused(ctx, raw, policy);
+    activities(ctx, raw, policy);
+    retention_grounds(ctx, raw, policy);
+    national_ids(ctx, raw, policy);
+}
+
+fn unused(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    let used = |pick: fn(&crate::model::Activity) -> &Vec<String>, id: &str| {
+        policy
+            .activities
+            .iter()
+            .any(|a| pick(a).iter().any(|x| x == id))
+    };
+    for (category, raw_category) in policy.categories.iter().zip(&raw.categories) {
+        if !used(|a| &a.categories, &category.key) {
+            ctx.report(
+                Code::UnusedCategory,
+                raw_category.get_ref().key.span(),
+                format!("category[{}]", category.key),
+                format!("the category `{}` is collected by no processing activity", category.key),
+                Some("name it in the `categories` of the activity that uses it, or remove it: data with no purpose may not be kept (Art. 5(1)(b))".into()),
+            );
+        }
+    }
+    for (subject, raw_subject) in policy.subjects.iter().zip(&raw.subjects) {
+        if !used(|a| &a.subjects, &subject.key) {
+            ctx.report(
+                Code::UnusedSubject,
+                raw_subject.get_ref().key.span(),
+                format!("subject[{}]", subject.key),
+                format!(
+                    "no processing activity concerns the subject kind `{}`",
+                    subject.key
+                ),
+                Some("name it in the `subjects` of an activity, or remove it".into()),
+            );
+        }
+    }
+    for (recipient, raw_recipient) in policy.recipients.iter().zip(&raw.recipients) {
+        if !used(|a| &a.recipients, &recipient.id) {
+            ctx.report(
+                Code::UnusedRecipient,
+                raw_recipient.get_ref().id.span(),
+                format!("recipient[{}]", recipient.id),
+                format!("the recipient `{}` receives data for no processing activity", recipient.id),
+                Some("name it in the `recipients` of the activity it serves, or remove it from the list people are told about".into()),
+            );
+        }
+    }
+    for (rule, raw_rule) in policy.retention_rules.iter().zip(&raw.retention_rules) {
+        if !used(|a| &a.retention, &rule.id) {
+            ctx.report(
+                Code::UnusedRetention,
+                raw_rule.get_ref().id.span(),
+                format!("retention[{}]", rule.id),
+                format!(
+                    "no processing activity uses the retention rule `{}`",
+                    rule.id
+                ),
+                Some("name it in the `retention` of the activity it governs, or remove it".into()),
+            );
+        }
+    }
+}
+
+fn activities(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    for (activity, raw_activity) in policy.activities.iter().zip(&raw.activities) {
+        let path = format!("activity[{}]", activity.id);
+        if activity.retention.is_empty() {
+            ctx.report(
+                Code::ActivityWithoutRetention,
+                raw_activity.span(),
+                path.clone(),
+                format!("the activity `{}` has no retention rule, so its data would be kept forever", activity.id),
+                Some("add `retention = [\"…\"]` naming a [[retention]] rule (Art. 5(1)(e), Art. 13(2)(a))".into()),
+            );
+        } else {
+            let raw_categories = raw_activity
+                .get_ref()
+                .categories
+                .as_ref()
+                .map(|c| c.get_ref());
+            for (i, category) in activity.categories.iter().enumerate() {
+                if policy.rules_for(activity, category).next().is_none() {
+                    let span = raw_categories
+                        .and_then(|c| c.get(i))
+                        .map_or(raw_activity.span(), |c| c.span());
+                    ctx.report(
+                        Code::ActivityWithoutRetention,
+                        span,
+                        format!("{path}.categories[{i}]"),
+                        format!("none of the retention rules of `{}` covers `{category}`", activity.id),
+                        Some("add a rule without `categories`, or add this category to one of the rules the activity names".into()),
+                    );
+                }
+            }
+        }
+        if activity.basis == Some(LegalBasis::Consent)
+            && activity.withdrawal.is_none()
+            && policy.rights.consent_withdrawal.is_none()
+        {
+            ctx.report(
+                Code::ConsentWithoutWithdrawal,
+                raw_activity.get_ref().basis.as_ref().map_or(raw_activity.span(), |b| b.span()),
+                format!("{path}.basis"),
+                format!("the activity `{}` relies on consent but says nowhere how to withdraw it", activity.id),
+                Some("add `withdrawal = \"…\"` to the activity, or `consent_withdrawal = \"…\"` under [rights]: withdrawing must be as easy as giving (Art. 7(3))".into()),
+            );
+        }
+        if activity.basis == Some(LegalBasis::LegalObligation) && activity.law.is_none() {
+            ctx.report(
+                Code::LegalObligationWithoutLaw,
+                raw_activity.get_ref().basis.as_ref().map_or(raw_activity.span(), |b| b.span()),
+                format!("{path}.basis"),
+                format!("the activity `{}` relies on a legal obligation but does not name the law", activity.id),
+                Some("add `law = \"…\"` naming the act and section (Art. 6(3) requires the obligation to be laid down by law)".into()),
+            );
+        }
+    }
+}
+
+fn retention_grounds(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    for (rule, raw_rule) in policy.retention_rules.iter().zip(&raw.retention_rules) {
+        let Some(law_period) = rule.law_period else {
+            continue;
+        };
+        if rule.keep.is_longer_than(&law_period) {
+            ctx.report(
+                Code::RetentionExceedsLegalGround,
+                raw_rule.get_ref().keep.span(),
+                format!("retention[{}].keep", rule.id),
+                format!(
+                    "the rule `{}` keeps data for {} but the law it cites sets {}",
+                    rule.id, rule.keep, law_period
+                ),
+                Some(format!(
+                    "shorten `keep` to `{law_period}`, or state the further ground in `law`"
+                )),
+            );
+        }
+    }
+}
+
+fn national_ids(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    for (category, raw_category) in policy.categories.iter().zip(&raw.categories) {
+        let is_national_id = taxonomy::is_within(&category.key, taxonomy::NATIONAL_ID)
+            || category
+                .parent
+                .as_deref()
+                .is_some_and(|p| taxonomy::is_within(p, taxonomy::NATIONAL_ID));
+        if is_national_id
+            && category
+                .ground
+                .as_deref()
+                .is_none_or(|g| g.trim().is_empty())
+        {
+            ctx.report(
+                Code::NationalIdWithoutGround,
+                raw_category.get_ref().key.span(),
+                format!("category[{}]", category.key),
+                "national identity numbers are collected without a stated ground",
+                Some("add `ground = \"…\"` saying when and under which law they are needed (Art. 87 GDPR lets member states set conditions, e.g. section 29 of the Finnish Data Protection Act)".into()),
+            );
+        }
+    }
+}

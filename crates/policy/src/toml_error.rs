@@ -1,0 +1,121 @@
+//! Turns a TOML or shape error from the first parsing stage into a finding with a path and a
+//! fix, instead of serde's bare sentence.
+
+use crate::finding::Code;
+use crate::suggest::nearest;
+use crate::validate::Ctx;
+
+pub(crate) fn report(ctx: &mut Ctx, source: &str, error: &toml::de::Error) {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim_end_matches('\n').to_owned();
+    let table = enclosing_table(source, span.start);
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let hint = match nearest(field, allowed.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if allowed.is_empty() => "remove it; docs/policy.md lists every key".into(),
+            None => format!("the keys allowed here are {}", quoted(&allowed)),
+        };
+        ctx.report(
+            Code::UnknownKey,
+            span,
+            join(&table, field),
+            format!("unknown key `{field}`"),
+            Some(hint),
+        );
+    } else if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        let place = if table.is_empty() {
+            "the top level".to_owned()
+        } else {
+            format!("[{table}]")
+        };
+        ctx.report(
+            Code::MissingKey,
+            span,
+            join(&table, field),
+            format!("`{field}` is required in {place}"),
+            Some(format!(
+                "add `{field} = …`; docs/policy.md shows an example"
+            )),
+        );
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        let key = key_at(source, span.start);
+        ctx.report(
+            Code::WrongType,
+            span,
+            join(&table, &key),
+            message
+                .replace("expected a sequence", "expected a list")
+                .replace("sequence", "list")
+                .replace("map", "table"),
+            Some("see docs/policy.md for the type of each key".into()),
+        );
+    } else {
+        ctx.report(
+            Code::TomlSyntax,
+            span,
+            if table.is_empty() {
+                "(top level)".into()
+            } else {
+                table
+            },
+            message,
+            Some("this is not valid TOML; see https://toml.io for the syntax".into()),
+        );
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join(table: &str, key: &str) -> String {
+    match (table.is_empty(), key.is_empty()) {
+        (true, _) => key.to_owned(),
+        (false, true) => table.to_owned(),
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+/// The table header in force at `offset`, as `activity[2]` for the third `[[activity]]`.
+fn enclosing_table(source: &str, offset: usize) -> String {
+    let before = source.get(..offset).unwrap_or(source);
+    let mut current = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in before.lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let name = name.trim().to_owned();
+            let index = counts.entry(name.clone()).or_default();
+            current = format!("{name}[{index}]");
+            *index += 1;
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            let name = name.trim();
+            // A sub-table of an array item ([controller.dpo]) keeps its own name.
+            current = name.to_owned();
+        }
+    }
+    current
+}
+
+/// The key on the line holding `offset`, if it is a `key = value` line.
+fn key_at(source: &str, offset: usize) -> String {
+    let start = source
+        .get(..offset)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = source
+        .get(start..)
+        .and_then(|l| l.lines().next())
+        .unwrap_or("");
+    line.split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"').to_owned())
+        .filter(|key| !key.starts_with('['))
+        .unwrap_or_default()
+}
