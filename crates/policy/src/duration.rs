@@ -68,7 +68,7 @@ pub enum DurationError {
     #[error("`{0}` is not a whole number; write the number in digits, like `7 years`")]
     BadNumber(String),
     #[error(
-        "the duration has no unit; write one of hours, days, weeks, months, years after the number"
+        "the duration has no unit; write one of hours, days, weeks, months or years after the number"
     )]
     MissingUnit,
     #[error("`{unit}` is not a unit of time{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; use hours, days, weeks, months or years".into()))]
