@@ -9,8 +9,12 @@ pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     let wanted_leaf = wanted_lower.rsplit('.').next().unwrap_or(&wanted_lower);
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
-        let whole = strsim::jaro_winkler(&wanted_lower, candidate);
-        let leaf = candidate.rsplit('.').next().unwrap_or(candidate);
+        let candidate_lower = candidate.to_lowercase();
+        let whole = strsim::jaro_winkler(&wanted_lower, &candidate_lower);
+        let leaf = candidate_lower
+            .rsplit('.')
+            .next()
+            .unwrap_or(&candidate_lower);
         let by_leaf = strsim::jaro_winkler(wanted_leaf, leaf) - 0.02;
         let score = whole.max(by_leaf);
         if best.is_none_or(|(best_score, _)| score > best_score) {
@@ -44,5 +48,9 @@ mod tests {
         );
         assert_eq!(nearest("user.financal", keys), Some("user.financial"));
         assert_eq!(nearest("zzzz", keys), None);
+        assert_eq!(
+            nearest("Europe/Helsinky", ["Europe/Helsinki", "Europe/Berlin"]),
+            Some("Europe/Helsinki")
+        );
     }
 }

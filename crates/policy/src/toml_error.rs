@@ -53,14 +53,11 @@ pub(crate) fn report(ctx: &mut Ctx, source: &str, error: &toml::de::Error) {
             Some("see docs/policy.md for the type of each key".into()),
         );
     } else {
+        let (line, _) = crate::finding::LineIndex::new(source).position(source, span.start);
         ctx.report(
             Code::TomlSyntax,
             span,
-            if table.is_empty() {
-                "(top level)".into()
-            } else {
-                table
-            },
+            format!("line {line}"),
             message,
             Some("this is not valid TOML; see https://toml.io for the syntax".into()),
         );
@@ -83,22 +80,25 @@ fn join(table: &str, key: &str) -> String {
     }
 }
 
-/// The table header in force at `offset`, as `activity[2]` for the third `[[activity]]`.
+/// The table header in force at `offset`, as `activity[2]` for the third `[[activity]]`. The
+/// line holding `offset` counts: serde points a missing key at the header of its table.
 fn enclosing_table(source: &str, offset: usize) -> String {
-    let before = source.get(..offset).unwrap_or(source);
+    let line_end = source
+        .get(offset..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(source.len(), |at| offset + at);
+    let upto = source.get(..line_end).unwrap_or(source);
     let mut current = String::new();
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for line in before.lines() {
-        let line = line.trim();
-        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+    for line in upto.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
             let name = name.trim().to_owned();
             let index = counts.entry(name.clone()).or_default();
             current = format!("{name}[{index}]");
             *index += 1;
-        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-            let name = name.trim();
-            // A sub-table of an array item ([controller.dpo]) keeps its own name.
-            current = name.to_owned();
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.trim().to_owned();
         }
     }
     current

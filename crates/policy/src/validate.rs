@@ -780,6 +780,7 @@ fn resolve(
     declared: &[&str],
     code: Code,
     table: &str,
+    key_field: &str,
 ) -> Vec<String> {
     for (i, value) in values.iter().enumerate() {
         let id = value.get_ref();
@@ -790,13 +791,13 @@ fn resolve(
             Some(best) => {
                 format!("did you mean `{best}`? Otherwise declare it in a [[{table}]] table")
             }
-            None => format!("declare it in a [[{table}]] table with `id = \"{id}\"`"),
+            None => format!("declare it in a [[{table}]] table with `{key_field} = \"{id}\"`"),
         };
         ctx.report(
             code,
             value.span(),
             format!("{path}[{i}]"),
-            format!("`{id}` is not a declared {table}"),
+            format!("`{id}` is not declared in any [[{table}]] table"),
             Some(hint),
         );
     }
@@ -885,6 +886,7 @@ fn activities(ctx: &mut Ctx, raw: &[Spanned<RawActivity>], declared: &Declared) 
             &declared_subjects,
             Code::UndeclaredSubject,
             "subject",
+            "key",
         );
         let categories = activity_categories(
             ctx,
@@ -900,6 +902,7 @@ fn activities(ctx: &mut Ctx, raw: &[Spanned<RawActivity>], declared: &Declared) 
             &declared.recipients,
             Code::UndeclaredRecipient,
             "recipient",
+            "id",
         );
         let retention = resolve(
             ctx,
@@ -908,6 +911,7 @@ fn activities(ctx: &mut Ctx, raw: &[Spanned<RawActivity>], declared: &Declared) 
             &declared.retention,
             Code::UndeclaredRetention,
             "retention",
+            "id",
         );
         let special_condition = a
             .special_condition

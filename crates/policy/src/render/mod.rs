@@ -13,6 +13,12 @@ use crate::model::{Action, Anchor, RetentionRule};
 
 pub use ropa::{Ropa, ropa};
 
+/// The privacy notice as a document model, for callers that lay it out themselves (the web UI,
+/// tests that look for a promise wherever it is).
+pub fn notice(policy: &Policy) -> document::Document {
+    notice::build(policy)
+}
+
 /// The privacy notice as Markdown.
 pub fn markdown(policy: &Policy) -> String {
     markdown::write(&notice::build(policy))

@@ -1,0 +1,159 @@
+//! `check` against one fixture per finding: each fixture names the finding it exists for on its
+//! first line, and its whole report is a snapshot.
+
+use ombud_policy::finding::render_text;
+use ombud_policy::{Code, Severity, check};
+use std::path::Path;
+
+fn expected_code(source: &str) -> &str {
+    source
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("# expect: "))
+        .expect("a fixture starts with `# expect: <code>`")
+}
+
+fn fixtures() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixtures directory")
+        .map(|entry| entry.expect("fixture entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn each_fixture_reports_its_finding_with_position_path_and_hint() {
+    insta::glob!("fixtures/check/*.toml", |path| {
+        let source = std::fs::read_to_string(path).expect("readable fixture");
+        let checked = check(&source);
+        let code = expected_code(&source);
+        let finding = checked
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == code)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} reports no {code}: {:#?}",
+                    path.display(),
+                    checked.findings
+                )
+            });
+        assert!(
+            finding.line > 1,
+            "the finding points into the file, past the expect line"
+        );
+        assert!(finding.hint.is_some(), "every finding says how to fix it");
+        assert_eq!(checked.policy.is_some(), checked.errors().next().is_none());
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        insta::assert_snapshot!(render_text(&checked.findings, &source, name));
+    });
+}
+
+#[test]
+fn every_finding_code_has_a_fixture() {
+    let covered: Vec<String> = fixtures()
+        .iter()
+        .map(|path| expected_code(&std::fs::read_to_string(path).expect("readable")).to_owned())
+        .collect();
+    for code in Code::ALL {
+        assert!(
+            covered.iter().any(|c| c == code.as_str()),
+            "no fixture for {}",
+            code.as_str()
+        );
+    }
+}
+
+#[test]
+fn the_minimal_policy_is_clean() {
+    let source = include_str!("fixtures/valid-minimal.toml");
+    let checked = check(source);
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    let policy = checked.policy.expect("a clean policy is built");
+    assert_eq!(policy.activities.len(), 1);
+    assert_eq!(policy.rights.response_time.to_string(), "1 month");
+    assert_eq!(policy.breach.notify_within.to_string(), "72 hours");
+}
+
+#[test]
+fn every_example_passes_with_warnings_denied() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for name in [
+        "invoicing-saas.toml",
+        "public-cloud.toml",
+        "managed-erp-hosting.toml",
+    ] {
+        let source = std::fs::read_to_string(dir.join(name)).expect("example exists");
+        let checked = check(&source);
+        assert!(
+            checked.findings.is_empty(),
+            "{name}: {:#?}",
+            checked.findings
+        );
+    }
+}
+
+#[test]
+fn findings_serialise_with_code_severity_path_position_message_and_hint() {
+    let source = include_str!("fixtures/check/unknown-category.toml");
+    let checked = check(source);
+    insta::assert_json_snapshot!(checked.findings, @r#"
+    [
+      {
+        "code": "unknown-category",
+        "severity": "error",
+        "path": "activity[invoicing].categories[0]",
+        "line": 28,
+        "column": 15,
+        "message": "`user.contact.emial` is not a data category",
+        "hint": "did you mean `user.contact.email`?"
+      }
+    ]
+    "#);
+}
+
+#[test]
+fn all_errors_are_reported_not_only_the_first() {
+    let source = include_str!("fixtures/valid-minimal.toml")
+        .replace(
+            "time_zone = \"Europe/Helsinki\"",
+            "time_zone = \"Mars/Olympus\"",
+        )
+        .replace("keep = \"180 days\"", "keep = \"180 dayz\"")
+        .replace(
+            "recipients = [\"stripe\"]",
+            "recipients = [\"stripe\", \"postmark\"]",
+        );
+    let checked = check(&source);
+    let codes: Vec<&str> = checked.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "invalid-time-zone",
+            "undeclared-recipient",
+            "invalid-duration"
+        ]
+    );
+    assert!(
+        checked
+            .findings
+            .iter()
+            .all(|f| f.severity == Severity::Error)
+    );
+    assert!(checked.policy.is_none());
+}
+
+#[test]
+fn warnings_are_not_checked_until_errors_are_fixed_and_never_block_the_policy() {
+    let source = include_str!("fixtures/check/unused-category.toml");
+    let checked = check(source);
+    assert!(checked.errors().next().is_none());
+    assert_eq!(checked.warnings().count(), 1);
+    assert!(checked.policy.is_some());
+}
