@@ -81,7 +81,12 @@ pub fn line(value: impl Into<String>) -> Line {
 impl Document {
     /// Every piece of text in reading order, for tests that look for a promise wherever it is.
     pub fn plain_text(&self) -> String {
-        let mut out = format!("{}\n{}\n", self.title, self.organisation);
+        let mut out = format!(
+            "{}\n{}\nLast updated: {}\n",
+            self.title,
+            self.organisation,
+            super::long_date(self.last_updated)
+        );
         let push_line = |out: &mut String, line: &Line| {
             for inline in line {
                 match inline {

@@ -21,7 +21,8 @@ h3 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 .meta { color: var(--muted); margin: 0; }
 a { color: var(--accent); text-underline-offset: .15em; }
 a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-nav ol { columns: 2; padding-left: 1.25rem; }
+nav ol { columns: 2; column-gap: 3.5rem; padding-left: 1.75rem; }
+nav li { break-inside: avoid; }
 @media (max-width: 40rem) { nav ol { columns: 1; } }
 .lines { margin: 0 0 1rem; }
 .lines span { display: block; }

@@ -181,11 +181,11 @@ fn what_we_collect(policy: &Policy) -> Section {
         if using.is_empty() {
             continue;
         }
-        let whose: BTreeSet<&str> = using
+        let whose = policy
+            .subjects
             .iter()
-            .flat_map(|a| a.subjects.iter())
-            .filter_map(|s| policy.subject(s).map(|s| s.name.as_str()))
-            .collect();
+            .filter(|s| using.iter().any(|a| a.subjects.contains(&s.key)))
+            .map(|s| s.name.as_str());
         let sources: BTreeSet<Source> = using
             .iter()
             .flat_map(|a| a.sources.iter().copied())
