@@ -361,7 +361,8 @@ fn retention(changes: &mut Changes, old: &Policy, new: &Policy) {
                 "longer-retention",
                 format!("{path}.keep"),
                 format!(
-                    "data is kept longer: {rendered} (was {})",
+                    "data under the retention rule {} is kept longer: {rendered} (was {})",
+                    rule.id,
                     crate::render::retention_period(before)
                 ),
             );
@@ -369,7 +370,10 @@ fn retention(changes: &mut Changes, old: &Policy, new: &Policy) {
             changes.editorial(
                 "shorter-retention",
                 format!("{path}.keep"),
-                format!("data is kept for less time: {rendered}"),
+                format!(
+                    "data under the retention rule {} is kept for less time: {rendered}",
+                    rule.id
+                ),
             );
         }
         if rule.after != before.after {
@@ -668,7 +672,7 @@ fn change_notice(new: &Policy, changes: &[Change]) -> String {
     let c = &new.controller;
     let date = crate::render::long_date(new.notice.last_updated);
     let mut text = format!(
-        "Subject: Changes to the {} of {} from {date}\n\nDear customer,\n\nwe are updating our {}. The new version applies from {date}. These changes may matter to you and to the people whose data you entrust to us:\n\n",
+        "Subject: Changes to the {} of {} from {date}\n\nDear customer,\n\nWe are updating our {}. The new version applies from {date}. These changes may matter to you and to the people whose data you entrust to us:\n\n",
         new.notice.title.to_lowercase(),
         c.name,
         new.notice.title.to_lowercase()
