@@ -1,6 +1,7 @@
 //! The `ombud` binary: parses the command line, reads files, calls the library crates and picks
 //! the exit code. Only this crate reads files, the environment or the terminal.
 
+mod init_cmd;
 mod policy_cmd;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a starter privacy.toml from one of the bundled examples
+    Init(init_cmd::InitArgs),
     /// Work with a privacy policy written as code (privacy.toml)
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -31,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => init_cmd::run(args),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

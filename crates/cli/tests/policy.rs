@@ -230,6 +230,7 @@ fn every_command_has_help() {
         vec!["policy", "check", "--help"],
         vec!["policy", "render", "--help"],
         vec!["policy", "diff", "--help"],
+        vec!["init", "--help"],
     ] {
         ombud()
             .args(&args)
@@ -237,4 +238,42 @@ fn every_command_has_help() {
             .success()
             .stdout(predicate::str::contains("Usage:"));
     }
+}
+
+#[test]
+fn init_writes_a_starter_policy_that_checks_clean_and_never_overwrites_by_accident() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    ombud()
+        .current_dir(dir.path())
+        .args(["init", "--example", "public-cloud"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote privacy.toml"));
+    ombud()
+        .current_dir(dir.path())
+        .args(["policy", "check", "--deny-warnings"])
+        .assert()
+        .success();
+    std::fs::write(dir.path().join("privacy.toml"), "my own edits").expect("writable");
+    ombud()
+        .current_dir(dir.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"))
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("privacy.toml")).expect("kept"),
+        "my own edits"
+    );
+    ombud()
+        .current_dir(dir.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(dir.path().join("privacy.toml"))
+            .expect("replaced")
+            .contains("Laskuri Pilvi Oy")
+    );
 }
