@@ -5,6 +5,7 @@
 
 use crate::countries;
 use crate::model::*;
+use crate::render::capitalise;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -700,14 +701,6 @@ fn change_notice(new: &Policy, changes: &[Change]) -> String {
         new.rights.contact, c.name
     ));
     text
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 impl DiffReport {

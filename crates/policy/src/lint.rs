@@ -2,8 +2,8 @@
 //! validated policy and points back into the file through the raw one.
 
 use crate::finding::Code;
-use crate::model::{LegalBasis, Policy};
-use crate::raw::RawPolicy;
+use crate::model::{Activity, LegalBasis, Policy};
+use crate::raw::{RawPolicy, Text};
 use crate::taxonomy;
 use crate::validate::Ctx;
 
@@ -16,61 +16,72 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     national_ids(ctx, raw, policy);
 }
 
+/// What one kind of declaration is called, and how an activity refers to it.
+struct Declaration {
+    code: Code,
+    table: &'static str,
+    referenced_by: fn(&Activity) -> &Vec<String>,
+    message: fn(&str) -> String,
+    hint: &'static str,
+}
+
+const UNUSED: [Declaration; 4] = [
+    Declaration {
+        code: Code::UnusedCategory,
+        table: "category",
+        referenced_by: |a| &a.categories,
+        message: |key| format!("the category `{key}` is collected by no processing activity"),
+        hint: "name it in the `categories` of the activity that uses it, or remove it: data with no purpose may not be kept (Art. 5(1)(b))",
+    },
+    Declaration {
+        code: Code::UnusedSubject,
+        table: "subject",
+        referenced_by: |a| &a.subjects,
+        message: |key| format!("no processing activity concerns the subject kind `{key}`"),
+        hint: "name it in the `subjects` of an activity, or remove it",
+    },
+    Declaration {
+        code: Code::UnusedRecipient,
+        table: "recipient",
+        referenced_by: |a| &a.recipients,
+        message: |id| format!("the recipient `{id}` receives data for no processing activity"),
+        hint: "name it in the `recipients` of the activity it serves, or remove it from the list people are told about",
+    },
+    Declaration {
+        code: Code::UnusedRetention,
+        table: "retention",
+        referenced_by: |a| &a.retention,
+        message: |id| format!("no processing activity uses the retention rule `{id}`"),
+        hint: "name it in the `retention` of the activity it governs, or remove it",
+    },
+];
+
 fn unused(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
-    let used = |pick: fn(&crate::model::Activity) -> &Vec<String>, id: &str| {
-        policy
-            .activities
+    let declared: [Vec<&Text>; 4] = [
+        raw.categories.iter().map(|c| &c.get_ref().key).collect(),
+        raw.subjects.iter().map(|s| &s.get_ref().key).collect(),
+        raw.recipients.iter().map(|r| &r.get_ref().id).collect(),
+        raw.retention_rules
             .iter()
-            .any(|a| pick(a).iter().any(|x| x == id))
-    };
-    for (category, raw_category) in policy.categories.iter().zip(&raw.categories) {
-        if !used(|a| &a.categories, &category.key) {
-            ctx.report(
-                Code::UnusedCategory,
-                raw_category.get_ref().key.span(),
-                format!("category[{}]", category.key),
-                format!("the category `{}` is collected by no processing activity", category.key),
-                Some("name it in the `categories` of the activity that uses it, or remove it: data with no purpose may not be kept (Art. 5(1)(b))".into()),
-            );
-        }
-    }
-    for (subject, raw_subject) in policy.subjects.iter().zip(&raw.subjects) {
-        if !used(|a| &a.subjects, &subject.key) {
-            ctx.report(
-                Code::UnusedSubject,
-                raw_subject.get_ref().key.span(),
-                format!("subject[{}]", subject.key),
-                format!(
-                    "no processing activity concerns the subject kind `{}`",
-                    subject.key
-                ),
-                Some("name it in the `subjects` of an activity, or remove it".into()),
-            );
-        }
-    }
-    for (recipient, raw_recipient) in policy.recipients.iter().zip(&raw.recipients) {
-        if !used(|a| &a.recipients, &recipient.id) {
-            ctx.report(
-                Code::UnusedRecipient,
-                raw_recipient.get_ref().id.span(),
-                format!("recipient[{}]", recipient.id),
-                format!("the recipient `{}` receives data for no processing activity", recipient.id),
-                Some("name it in the `recipients` of the activity it serves, or remove it from the list people are told about".into()),
-            );
-        }
-    }
-    for (rule, raw_rule) in policy.retention_rules.iter().zip(&raw.retention_rules) {
-        if !used(|a| &a.retention, &rule.id) {
-            ctx.report(
-                Code::UnusedRetention,
-                raw_rule.get_ref().id.span(),
-                format!("retention[{}]", rule.id),
-                format!(
-                    "no processing activity uses the retention rule `{}`",
-                    rule.id
-                ),
-                Some("name it in the `retention` of the activity it governs, or remove it".into()),
-            );
+            .map(|r| &r.get_ref().id)
+            .collect(),
+    ];
+    for (declaration, ids) in UNUSED.iter().zip(declared) {
+        for id in ids {
+            let key = id.get_ref().as_str();
+            let used = policy
+                .activities
+                .iter()
+                .any(|a| (declaration.referenced_by)(a).iter().any(|x| x == key));
+            if !used {
+                ctx.report(
+                    declaration.code,
+                    id.span(),
+                    format!("{}[{key}]", declaration.table),
+                    (declaration.message)(key),
+                    Some(declaration.hint.into()),
+                );
+            }
         }
     }
 }

@@ -73,6 +73,15 @@ pub fn retention_period(rule: &RetentionRule) -> String {
     text
 }
 
+/// "data is kept" → "Data is kept", for text that starts a sentence or a cell.
+pub(crate) fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// "2 March 2026".
 pub(crate) fn long_date(date: jiff::civil::Date) -> String {
     date.strftime("%-d %B %Y").to_string()

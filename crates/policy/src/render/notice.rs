@@ -3,7 +3,7 @@
 //! Articles 13 and 14 GDPR list what it must say; each section notes the points it covers.
 
 use super::document::*;
-use super::{long_date, retention_period};
+use super::{capitalise, long_date, retention_period};
 use crate::countries;
 use crate::model::*;
 use crate::taxonomy::Sensitivity;
@@ -876,13 +876,5 @@ fn changes(policy: &Policy) -> Section {
         id: "changes",
         heading: "Changes to this notice".into(),
         blocks,
-    }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
