@@ -641,6 +641,15 @@ fn sections(changes: &mut Changes, old: &Policy, new: &Policy) {
     changes.fields("authority", &old.authority, &new.authority, &[]);
     changes.fields("notice", &old.notice, &new.notice, &["last_updated"]);
     changes.fields("security", &old.security, &new.security, &[]);
+    let sells = |p: &Policy| p.sharing.as_ref().is_some_and(|s| s.sells_data);
+    if sells(new) && !sells(old) {
+        changes.material(
+            "new-recipient",
+            "sharing.sells_data",
+            "personal data may now be sold",
+        );
+    }
+    changes.fields("sharing", &old.sharing, &new.sharing, &["sells_data"]);
     changes.fields("changes", &old.changes, &new.changes, &[]);
     changes.fields("backups", &old.backups, &new.backups, &["keep"]);
     for kind in &new.notice_kinds {

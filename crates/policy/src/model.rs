@@ -390,6 +390,7 @@ pub struct Policy {
     pub retention_rules: Vec<RetentionRule>,
     pub recipients: Vec<Recipient>,
     pub notice_kinds: Vec<NoticeKind>,
+    pub sharing: Option<Sharing>,
     pub rights: Rights,
     pub breach: Breach,
     pub security: Security,
@@ -531,6 +532,13 @@ impl Recipient {
             .as_deref()
             .is_some_and(|country| !crate::countries::in_eea(country))
     }
+}
+
+/// What the policy says about disclosure as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sharing {
+    pub sells_data: bool,
+    pub statement: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -25,6 +25,7 @@ pub struct RawPolicy {
     pub recipients: Vec<Spanned<RawRecipient>>,
     #[serde(default, rename = "notice_kind")]
     pub notice_kinds: Vec<Spanned<RawNoticeKind>>,
+    pub sharing: Option<RawSharing>,
     pub rights: Option<Spanned<RawRights>>,
     pub breach: Option<Spanned<RawBreach>>,
     pub security: Option<RawSecurity>,
@@ -241,4 +242,11 @@ pub struct RawBackups {
 pub struct RawChanges {
     pub how: Option<String>,
     pub objection_window: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSharing {
+    pub sells_data: bool,
+    pub statement: Option<String>,
 }

@@ -303,6 +303,10 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
         retention_rules,
         recipients,
         notice_kinds,
+        sharing: raw.sharing.as_ref().map(|s| Sharing {
+            sells_data: s.sells_data,
+            statement: s.statement.clone(),
+        }),
         rights,
         breach,
         security: Security {

@@ -246,6 +246,9 @@ fn the_managed_erp_hosting_notice_keeps_every_promise_of_its_seed() {
             "Establishing, exercising or defending legal claims",
             "We do not make decisions based solely on automated processing, including profiling",
             // recipients
+            "We do not sell personal data.",
+            "only as far as the purposes above need it",
+            "Annex A of our data processing agreement",
             "Amazon Web Services",
             "Google Cloud",
             "OVHcloud",

@@ -376,6 +376,14 @@ fn country_text(recipient: &Recipient) -> String {
 /// Art. 13(1)(e): recipients or categories of recipients, grouped by how they stand to us.
 fn recipients(policy: &Policy) -> Section {
     let mut blocks = Vec::new();
+    if let Some(sharing) = &policy.sharing {
+        if !sharing.sells_data {
+            blocks.push(Block::Paragraph(line("We do not sell personal data.")));
+        }
+        if let Some(statement) = &sharing.statement {
+            blocks.push(Block::Paragraph(line(statement.clone())));
+        }
+    }
     if policy.recipients.is_empty() {
         blocks.push(Block::Paragraph(line(
             "We do not disclose personal data to other organisations. Only our own staff who need it for their work can access it.",
