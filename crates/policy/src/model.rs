@@ -485,6 +485,9 @@ pub struct Activity {
     pub withdrawal: Option<String>,
     /// Whether the person can opt out at any time (Art. 21(2) for direct marketing).
     pub opt_out: bool,
+    /// May go on while the person's data is restricted (Art. 18(2): legal claims, protecting
+    /// another person's rights, an important public interest).
+    pub restriction_exempt: bool,
     pub data_use: Option<String>,
 }
 

@@ -129,6 +129,8 @@ pub struct RawActivity {
     pub withdrawal: Option<String>,
     #[serde(default)]
     pub opt_out: bool,
+    #[serde(default)]
+    pub restriction_exempt: bool,
     pub data_use: Option<Text>,
 }
 

@@ -983,6 +983,7 @@ fn activities(ctx: &mut Ctx, raw: &[Spanned<RawActivity>], declared: &Declared) 
             special_condition,
             withdrawal: a.withdrawal.clone(),
             opt_out: a.opt_out,
+            restriction_exempt: a.restriction_exempt,
             data_use: a.data_use.as_ref().map(|d| d.get_ref().clone()),
         });
     }
