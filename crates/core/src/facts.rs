@@ -1,0 +1,186 @@
+//! What has happened to a subject, as recorded events, and the questions the rules ask of them:
+//! is there a contract, is consent given, has the person objected or asked for restriction.
+//! Events may be recorded late with an `occurred_at` in the past; an event dated after the
+//! moment asked about does not count yet.
+
+use jiff::Timestamp;
+use ombud_policy::model::Anchor;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ContractStart,
+    ContractEnd,
+    AccountClosed,
+    LastInteraction,
+    /// Consent for the event's purpose.
+    ConsentGiven,
+    /// Withdrawal of consent for the event's purpose.
+    ConsentWithdrawn,
+    /// An objection (Art. 21) to the event's purpose, or to every purpose that rests on
+    /// legitimate interests or a public task when it names none.
+    Objection,
+    /// A restriction of processing (Art. 18).
+    Restriction,
+    RestrictionLifted,
+    /// An opt-out from the event's purpose, or from every opt-out purpose when it names none.
+    Unsubscribe,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::ContractStart,
+        EventKind::ContractEnd,
+        EventKind::AccountClosed,
+        EventKind::LastInteraction,
+        EventKind::ConsentGiven,
+        EventKind::ConsentWithdrawn,
+        EventKind::Objection,
+        EventKind::Restriction,
+        EventKind::RestrictionLifted,
+        EventKind::Unsubscribe,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::ContractStart => "contract_start",
+            EventKind::ContractEnd => "contract_end",
+            EventKind::AccountClosed => "account_closed",
+            EventKind::LastInteraction => "last_interaction",
+            EventKind::ConsentGiven => "consent_given",
+            EventKind::ConsentWithdrawn => "consent_withdrawn",
+            EventKind::Objection => "objection",
+            EventKind::Restriction => "restriction",
+            EventKind::RestrictionLifted => "restriction_lifted",
+            EventKind::Unsubscribe => "unsubscribe",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+
+    /// Whether the event is about one purpose: consent events must name it.
+    pub fn requires_purpose(self) -> bool {
+        matches!(self, EventKind::ConsentGiven | EventKind::ConsentWithdrawn)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The activity id the event concerns, where it concerns one.
+    pub purpose: Option<String>,
+    pub occurred_at: Timestamp,
+}
+
+/// Whether a contract is in force at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractState {
+    Never,
+    Active { since: Timestamp },
+    Ended { at: Timestamp },
+}
+
+/// The events of one subject, in the order they occurred.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectFacts {
+    events: Vec<Event>,
+}
+
+impl SubjectFacts {
+    pub fn new(mut events: Vec<Event>) -> Self {
+        // Stable, so two events at the same instant keep the order they were recorded in.
+        events.sort_by_key(|e| e.occurred_at);
+        SubjectFacts { events }
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    fn until(&self, at: Timestamp) -> impl DoubleEndedIterator<Item = &Event> {
+        self.events.iter().filter(move |e| e.occurred_at <= at)
+    }
+
+    fn latest(&self, at: Timestamp, matches: impl Fn(&Event) -> bool) -> Option<&Event> {
+        self.until(at).rev().find(|e| matches(e))
+    }
+
+    pub fn contract(&self, at: Timestamp) -> ContractState {
+        match self.latest(at, |e| {
+            matches!(e.kind, EventKind::ContractStart | EventKind::ContractEnd)
+        }) {
+            None => ContractState::Never,
+            Some(e) if e.kind == EventKind::ContractStart => ContractState::Active {
+                since: e.occurred_at,
+            },
+            Some(e) => ContractState::Ended { at: e.occurred_at },
+        }
+    }
+
+    /// The latest consent decision for `purpose` at `at`: `Some(true)` given, `Some(false)`
+    /// withdrawn, `None` never asked.
+    pub fn consent(&self, purpose: &str, at: Timestamp) -> Option<(bool, Timestamp)> {
+        self.latest(at, |e| {
+            matches!(
+                e.kind,
+                EventKind::ConsentGiven | EventKind::ConsentWithdrawn
+            ) && e.purpose.as_deref() == Some(purpose)
+        })
+        .map(|e| (e.kind == EventKind::ConsentGiven, e.occurred_at))
+    }
+
+    /// When the person objected to `purpose` (or to all such purposes), if they have.
+    pub fn objection(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
+        self.latest(at, |e| {
+            e.kind == EventKind::Objection && e.purpose.as_deref().is_none_or(|p| p == purpose)
+        })
+        .map(|e| e.occurred_at)
+    }
+
+    pub fn unsubscribed(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
+        self.latest(at, |e| {
+            e.kind == EventKind::Unsubscribe && e.purpose.as_deref().is_none_or(|p| p == purpose)
+        })
+        .map(|e| e.occurred_at)
+    }
+
+    /// Since when processing is restricted, if it is.
+    pub fn restricted(&self, at: Timestamp) -> Option<Timestamp> {
+        self.latest(at, |e| {
+            matches!(
+                e.kind,
+                EventKind::Restriction | EventKind::RestrictionLifted
+            )
+        })
+        .filter(|e| e.kind == EventKind::Restriction)
+        .map(|e| e.occurred_at)
+    }
+
+    /// When the event a retention period counts from happened, for `purpose`, if it has.
+    /// `Collected` is the record's own time and is answered by the caller.
+    pub fn anchor(&self, anchor: Anchor, purpose: &str, at: Timestamp) -> Option<Timestamp> {
+        match anchor {
+            Anchor::Collected => None,
+            Anchor::ContractEnd => match self.contract(at) {
+                ContractState::Ended { at } => Some(at),
+                _ => None,
+            },
+            Anchor::AccountClosed => self
+                .latest(at, |e| e.kind == EventKind::AccountClosed)
+                .map(|e| e.occurred_at),
+            Anchor::LastInteraction => self
+                .latest(at, |e| e.kind == EventKind::LastInteraction)
+                .map(|e| e.occurred_at),
+            Anchor::ConsentWithdrawn => match self.consent(purpose, at) {
+                Some((false, withdrawn)) => Some(withdrawn),
+                _ => None,
+            },
+            Anchor::Unsubscribe => self.unsubscribed(purpose, at),
+        }
+    }
+}

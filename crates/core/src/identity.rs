@@ -1,0 +1,272 @@
+//! The identities a subject is found by. Values are normalised so that the same person is found
+//! however the address was typed, and never shown: `Debug` and `Display` print the kind only,
+//! and errors describe the expected shape without echoing the value.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    Email,
+    Phone,
+    UserId,
+    CustomerNo,
+    NationalId,
+}
+
+impl IdentityKind {
+    pub const ALL: [IdentityKind; 5] = [
+        IdentityKind::Email,
+        IdentityKind::Phone,
+        IdentityKind::UserId,
+        IdentityKind::CustomerNo,
+        IdentityKind::NationalId,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::Email => "email",
+            IdentityKind::Phone => "phone",
+            IdentityKind::UserId => "user_id",
+            IdentityKind::CustomerNo => "customer_no",
+            IdentityKind::NationalId => "national_id",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<IdentityKind> {
+        IdentityKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+impl fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an identity value was refused. The messages never contain the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("unknown identity kind; use one of email, phone, user_id, customer_no, national_id")]
+    UnknownKind,
+    #[error("an identity is written `kind:value`, like `email:ana@example.com`")]
+    MissingKind,
+    #[error("the {0} is empty")]
+    Empty(IdentityKind),
+    #[error("the {0} is longer than {1} characters")]
+    TooLong(IdentityKind, usize),
+    #[error(
+        "an email address has one @, a name before it and a domain after it, like ana@example.com"
+    )]
+    Email,
+    #[error(
+        "a phone number is written in international form with its country code, like +358 40 123 4567"
+    )]
+    Phone,
+    #[error("the {0} contains control characters")]
+    ControlCharacters(IdentityKind),
+    #[error("a national identity number has only letters, digits, `-` and `+`")]
+    NationalId,
+}
+
+/// A normalised identity value of one kind.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Identity {
+    kind: IdentityKind,
+    value: String,
+}
+
+impl Identity {
+    /// Normalises `raw` for `kind`: emails are trimmed and lowercased, phone numbers become
+    /// E.164 (`+35840…`), national identity numbers lose spaces and are uppercased.
+    pub fn parse(kind: IdentityKind, raw: &str) -> Result<Identity, IdentityError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(IdentityError::Empty(kind));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(IdentityError::ControlCharacters(kind));
+        }
+        let value = match kind {
+            IdentityKind::Email => normalise_email(trimmed)?,
+            IdentityKind::Phone => normalise_phone(trimmed)?,
+            IdentityKind::UserId | IdentityKind::CustomerNo => trimmed.to_owned(),
+            IdentityKind::NationalId => normalise_national_id(trimmed)?,
+        };
+        let limit = if kind == IdentityKind::Email {
+            254
+        } else {
+            200
+        };
+        if value.chars().count() > limit {
+            return Err(IdentityError::TooLong(kind, limit));
+        }
+        Ok(Identity { kind, value })
+    }
+
+    /// Parses `kind:value`, the form identities take in query strings.
+    pub fn parse_tagged(text: &str) -> Result<Identity, IdentityError> {
+        let (kind, value) = text.split_once(':').ok_or(IdentityError::MissingKind)?;
+        let kind = IdentityKind::parse(kind.trim()).ok_or(IdentityError::UnknownKind)?;
+        Identity::parse(kind, value)
+    }
+
+    pub fn kind(&self) -> IdentityKind {
+        self.kind
+    }
+
+    /// The normalised value, for encryption and blind indexing only.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+fn normalise_email(text: &str) -> Result<String, IdentityError> {
+    let lowered = text.to_lowercase();
+    let (local, domain) = lowered.split_once('@').ok_or(IdentityError::Email)?;
+    let valid = !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !lowered.contains(char::is_whitespace);
+    if valid {
+        Ok(lowered)
+    } else {
+        Err(IdentityError::Email)
+    }
+}
+
+fn normalise_phone(text: &str) -> Result<String, IdentityError> {
+    let compact: String = text
+        .replace("(0)", "")
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect();
+    let digits = if let Some(rest) = compact.strip_prefix('+') {
+        rest
+    } else if let Some(rest) = compact.strip_prefix("00") {
+        rest
+    } else {
+        return Err(IdentityError::Phone);
+    };
+    // E.164: a country code that does not start with 0, at most 15 digits in all.
+    let valid = (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if valid {
+        Ok(format!("+{digits}"))
+    } else {
+        Err(IdentityError::Phone)
+    }
+}
+
+fn normalise_national_id(text: &str) -> Result<String, IdentityError> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if compact
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+')
+    {
+        Ok(compact)
+    } else {
+        Err(IdentityError::NationalId)
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identity({}:<redacted>)", self.kind)
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:<redacted>", self.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalised(kind: IdentityKind, raw: &str) -> Result<String, String> {
+        Identity::parse(kind, raw)
+            .map(|i| i.expose().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_same_person_is_found_however_the_value_was_typed() {
+        use IdentityKind::*;
+        assert_eq!(
+            normalised(Email, "  Ana.Lopez@Example.COM "),
+            Ok("ana.lopez@example.com".into())
+        );
+        assert_eq!(
+            normalised(Phone, "+358 40 123 4567"),
+            Ok("+358401234567".into())
+        );
+        assert_eq!(
+            normalised(Phone, "00358-40-123-4567"),
+            Ok("+358401234567".into())
+        );
+        // "(0)" is the trunk prefix dialled only inside the country; it is not part of E.164.
+        assert_eq!(normalised(Phone, "+46 (0)8 123 45"), Ok("+46812345".into()));
+        assert_eq!(
+            normalised(NationalId, "131052-308t"),
+            Ok("131052-308T".into())
+        );
+        assert_eq!(normalised(CustomerNo, " C-1001 "), Ok("C-1001".into()));
+    }
+
+    #[test]
+    fn bad_values_are_refused_without_echoing_them() {
+        use IdentityKind::*;
+        for (kind, raw) in [
+            (Email, "ana at example.com"),
+            (Email, "ana@localhost"),
+            (Email, "@mail.test"),
+            (Phone, "040 123 4567"),
+            (Phone, "+0 123 4567"),
+            (Phone, "+358 40 123 4567 890 12"),
+            (NationalId, "131052/308T"),
+            (UserId, "   "),
+            (UserId, "a\u{7}b"),
+        ] {
+            let error = Identity::parse(kind, raw).expect_err(raw).to_string();
+            assert!(
+                raw.trim().is_empty() || !error.contains(raw.trim()),
+                "{error} echoes {raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn tagged_identities_name_their_kind() {
+        let identity = Identity::parse_tagged("email:Ana@Example.com").expect("valid");
+        assert_eq!(identity.kind(), IdentityKind::Email);
+        assert_eq!(identity.expose(), "ana@example.com");
+        assert_eq!(
+            Identity::parse_tagged("ana@example.com"),
+            Err(IdentityError::MissingKind)
+        );
+        assert_eq!(
+            Identity::parse_tagged("mail:ana@example.com"),
+            Err(IdentityError::UnknownKind)
+        );
+    }
+
+    #[test]
+    fn identities_never_print_their_value() {
+        let identity = Identity::parse(IdentityKind::Email, "ana@example.com").expect("valid");
+        assert_eq!(format!("{identity}"), "email:<redacted>");
+        assert_eq!(format!("{identity:?}"), "Identity(email:<redacted>)");
+    }
+}

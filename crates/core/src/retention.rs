@@ -1,0 +1,193 @@
+//! How long a record may still serve a purpose. Periods are calendar arithmetic in the
+//! controller's time zone: "1 month" after 31 January ends on the last day of February, "2 years"
+//! keeps the wall-clock time across daylight-saving changes.
+
+use crate::facts::SubjectFacts;
+use jiff::tz::TimeZone;
+use jiff::{Span, Timestamp, ToSpan};
+use ombud_policy::Duration;
+use ombud_policy::duration::Unit;
+use ombud_policy::model::{Action, Activity, Anchor, Policy, RetentionRule};
+
+/// Until when one purpose may keep one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retention {
+    /// The event a rule counts from has not happened (the contract still runs), or a rule asks
+    /// for review rather than deletion: the record stays.
+    Open,
+    /// The last rule that keeps the record runs out at `until`.
+    Until { until: Timestamp, rule: String },
+}
+
+impl Retention {
+    pub fn holds_at(&self, at: Timestamp) -> bool {
+        match self {
+            Retention::Open => true,
+            Retention::Until { until, .. } => at < *until,
+        }
+    }
+}
+
+pub fn span(duration: Duration) -> Span {
+    let amount = i64::from(duration.amount);
+    match duration.unit {
+        Unit::Hour => amount.hours(),
+        Unit::Day => amount.days(),
+        Unit::Week => amount.weeks(),
+        Unit::Month => amount.months(),
+        Unit::Year => amount.years(),
+    }
+}
+
+/// `start + duration` on the calendar of `tz`. Saturates at the end of representable time
+/// rather than failing: a period that long never ends in practice.
+pub fn add(start: Timestamp, duration: Duration, tz: &TimeZone) -> Timestamp {
+    start
+        .to_zoned(tz.clone())
+        .checked_add(span(duration))
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// The end of the calendar year (in `tz`) in which `at` falls, as the first instant of the next.
+fn end_of_year(at: Timestamp, tz: &TimeZone) -> Timestamp {
+    let zoned = at.to_zoned(tz.clone());
+    jiff::civil::date(zoned.year().saturating_add(1), 1, 1)
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// When one rule stops keeping a record, or `None` while its event has not happened.
+pub fn rule_end(
+    rule: &RetentionRule,
+    purpose: &str,
+    facts: &SubjectFacts,
+    collected_at: Timestamp,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Option<Timestamp> {
+    if rule.then == Action::Review {
+        return None;
+    }
+    let anchor_at = match rule.after {
+        Anchor::Collected => Some(collected_at),
+        Anchor::LastInteraction => Some(
+            facts
+                .anchor(Anchor::LastInteraction, purpose, now)
+                .map_or(collected_at, |last| last.max(collected_at)),
+        ),
+        anchor => facts.anchor(anchor, purpose, now),
+    }?;
+    let start = if rule.from_end_of_year {
+        end_of_year(anchor_at, tz)
+    } else {
+        anchor_at
+    };
+    Some(add(start, rule.keep, tz))
+}
+
+/// Until when `activity` may keep a record of `category`: the last of the rules that cover it.
+/// An activity with no rule for the category keeps it open (`policy check` warns about that).
+pub fn purpose_retention(
+    policy: &Policy,
+    activity: &Activity,
+    category: &str,
+    facts: &SubjectFacts,
+    collected_at: Timestamp,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Retention {
+    let mut latest: Option<(Timestamp, &str)> = None;
+    let mut any_rule = false;
+    for rule in covering_rules(policy, activity, category) {
+        any_rule = true;
+        match rule_end(rule, &activity.id, facts, collected_at, now, tz) {
+            None => return Retention::Open,
+            Some(end) => {
+                if latest.is_none_or(|(best, _)| end > best) {
+                    latest = Some((end, &rule.id));
+                }
+            }
+        }
+    }
+    match latest {
+        Some((until, rule)) if any_rule => Retention::Until {
+            until,
+            rule: rule.to_owned(),
+        },
+        _ => Retention::Open,
+    }
+}
+
+/// Rules named by the activity that cover `category`, where a rule limited to `user.contact`
+/// also covers `user.contact.email`.
+fn covering_rules<'p>(
+    policy: &'p Policy,
+    activity: &'p Activity,
+    category: &'p str,
+) -> impl Iterator<Item = &'p RetentionRule> {
+    activity
+        .retention
+        .iter()
+        .filter_map(|id| policy.retention_rule(id))
+        .filter(move |rule| {
+            rule.categories.is_empty()
+                || rule
+                    .categories
+                    .iter()
+                    .any(|c| ombud_policy::taxonomy::is_within(category, c))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn helsinki() -> TimeZone {
+        TimeZone::get("Europe/Helsinki").expect("bundled zone")
+    }
+
+    /// Adds `duration` to a Helsinki wall-clock time and returns the result as Helsinki wall-clock.
+    fn after(local: &str, duration: &str) -> String {
+        let start = local
+            .parse::<jiff::civil::DateTime>()
+            .expect("civil time")
+            .to_zoned(helsinki())
+            .expect("exists in Helsinki")
+            .timestamp();
+        let end = add(start, duration.parse().expect("duration"), &helsinki());
+        end.to_zoned(helsinki()).datetime().to_string()
+    }
+
+    #[test]
+    fn months_are_calendar_months_in_the_controllers_time_zone() {
+        assert_eq!(after("2025-01-31T12:00", "1 month"), "2025-02-28T12:00:00");
+        assert_eq!(after("2024-01-31T12:00", "1 month"), "2024-02-29T12:00:00");
+        assert_eq!(after("2024-02-29T12:00", "1 year"), "2025-02-28T12:00:00");
+        assert_eq!(after("2025-03-31T23:30", "1 month"), "2025-04-30T23:30:00");
+    }
+
+    #[test]
+    fn days_keep_the_wall_clock_across_daylight_saving_and_hours_do_not() {
+        // Summer time starts in Helsinki on 30 March 2025 at 03:00.
+        assert_eq!(after("2025-03-29T12:00", "1 day"), "2025-03-30T12:00:00");
+        assert_eq!(after("2025-03-29T12:00", "24 hours"), "2025-03-30T13:00:00");
+        assert_eq!(after("2025-03-29T12:00", "72 hours"), "2025-04-01T13:00:00");
+    }
+
+    #[test]
+    fn the_end_of_the_year_is_midnight_in_the_controllers_time_zone() {
+        let at: Timestamp = "2020-12-31T21:30:00Z".parse().expect("timestamp");
+        // 23:30 on 31 December in Helsinki: the year ends half an hour later.
+        assert_eq!(
+            end_of_year(at, &helsinki()).to_string(),
+            "2020-12-31T22:00:00Z"
+        );
+        let later: Timestamp = "2020-12-31T22:30:00Z".parse().expect("timestamp");
+        assert_eq!(
+            end_of_year(later, &helsinki()).to_string(),
+            "2021-12-31T22:00:00Z"
+        );
+    }
+}
