@@ -1,0 +1,3 @@
+//! ombud storage.
+
+pub mod crypto;
