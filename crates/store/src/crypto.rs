@@ -47,8 +47,12 @@ impl MasterKey {
         }
         let mut bytes = Zeroizing::new([0u8; 32]);
         for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2).ok_or(CryptoError::MasterKeyFormat)?, 16)
-                .map_err(|_| CryptoError::MasterKeyFormat)?;
+            *byte = u8::from_str_radix(
+                text.get(i * 2..i * 2 + 2)
+                    .ok_or(CryptoError::MasterKeyFormat)?,
+                16,
+            )
+            .map_err(|_| CryptoError::MasterKeyFormat)?;
         }
         Ok(MasterKey(bytes))
     }
@@ -80,7 +84,13 @@ fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<
     let nonce_bytes = random::<NONCE_LEN>()?;
     let nonce = XNonce::from(*nonce_bytes);
     let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| CryptoError::Seal)?;
     let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
     sealed.push(SEALED_V1);
@@ -89,14 +99,26 @@ fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<
     Ok(sealed)
 }
 
-fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+fn open(
+    cipher: &XChaCha20Poly1305,
+    sealed: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_V1 {
         return Err(CryptoError::Open);
     }
-    let nonce_bytes: [u8; NONCE_LEN] = sealed[1..1 + NONCE_LEN].try_into().map_err(|_| CryptoError::Open)?;
+    let nonce_bytes: [u8; NONCE_LEN] = sealed[1..1 + NONCE_LEN]
+        .try_into()
+        .map_err(|_| CryptoError::Open)?;
     let nonce = XNonce::from(nonce_bytes);
     cipher
-        .decrypt(&nonce, Payload { msg: &sealed[1 + NONCE_LEN..], aad })
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: &sealed[1 + NONCE_LEN..],
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Open)
 }
@@ -112,8 +134,14 @@ fn key_aad(tenant: Uuid, subject: Uuid) -> [u8; 32] {
 
 impl Keyring {
     pub fn new(master: &MasterKey) -> Keyring {
-        let wrapping = Zeroizing::new(blake3::derive_key("ombud 2026-11 subject data key wrapping", master.0.as_ref()));
-        let index_key = Zeroizing::new(blake3::derive_key("ombud 2026-11 identity blind index", master.0.as_ref()));
+        let wrapping = Zeroizing::new(blake3::derive_key(
+            "ombud 2026-11 subject data key wrapping",
+            master.0.as_ref(),
+        ));
+        let index_key = Zeroizing::new(blake3::derive_key(
+            "ombud 2026-11 identity blind index",
+            master.0.as_ref(),
+        ));
         Keyring {
             wrapping: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrapping)),
             index_key,
@@ -125,10 +153,19 @@ impl Keyring {
     }
 
     pub fn wrap(&self, key: &DataKey, tenant: Uuid, subject: Uuid) -> Result<Vec<u8>, CryptoError> {
-        seal(&self.wrapping, key.bytes.as_ref(), &key_aad(tenant, subject))
+        seal(
+            &self.wrapping,
+            key.bytes.as_ref(),
+            &key_aad(tenant, subject),
+        )
     }
 
-    pub fn unwrap(&self, wrapped: &[u8], tenant: Uuid, subject: Uuid) -> Result<DataKey, CryptoError> {
+    pub fn unwrap(
+        &self,
+        wrapped: &[u8],
+        tenant: Uuid,
+        subject: Uuid,
+    ) -> Result<DataKey, CryptoError> {
         let bytes = open(&self.wrapping, wrapped, &key_aad(tenant, subject))?;
         let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| CryptoError::Open)?;
         Ok(DataKey::from_bytes(Zeroizing::new(array)))
@@ -200,13 +237,35 @@ mod tests {
         let keyring = Keyring::new(&MasterKey::generate().expect("randomness"));
         let key = keyring.new_data_key().expect("randomness");
         let record = Uuid::now_v7();
-        let sealed = key.seal(b"ana@example.com", &record_aad(record, "user.contact.email")).expect("seals");
+        let sealed = key
+            .seal(
+                b"ana@example.com",
+                &record_aad(record, "user.contact.email"),
+            )
+            .expect("seals");
         assert!(!sealed.windows(15).any(|w| w == b"ana@example.com"));
-        assert_eq!(key.open(&sealed, &record_aad(record, "user.contact.email")).expect("opens").as_slice(), b"ana@example.com");
-        assert!(key.open(&sealed, &record_aad(record, "user.name")).is_err(), "relabelled");
-        assert!(key.open(&sealed, &record_aad(Uuid::now_v7(), "user.contact.email")).is_err(), "moved");
+        assert_eq!(
+            key.open(&sealed, &record_aad(record, "user.contact.email"))
+                .expect("opens")
+                .as_slice(),
+            b"ana@example.com"
+        );
+        assert!(
+            key.open(&sealed, &record_aad(record, "user.name")).is_err(),
+            "relabelled"
+        );
+        assert!(
+            key.open(&sealed, &record_aad(Uuid::now_v7(), "user.contact.email"))
+                .is_err(),
+            "moved"
+        );
         let other = keyring.new_data_key().expect("randomness");
-        assert!(other.open(&sealed, &record_aad(record, "user.contact.email")).is_err(), "another key");
+        assert!(
+            other
+                .open(&sealed, &record_aad(record, "user.contact.email"))
+                .is_err(),
+            "another key"
+        );
     }
 
     #[test]
@@ -218,7 +277,13 @@ mod tests {
         let wrapped = keyring.wrap(&key, tenant, subject).expect("wraps");
         let unwrapped = keyring.unwrap(&wrapped, tenant, subject).expect("unwraps");
         let sealed = key.seal(b"x", b"aad").expect("seals");
-        assert_eq!(unwrapped.open(&sealed, b"aad").expect("same key").as_slice(), b"x");
+        assert_eq!(
+            unwrapped
+                .open(&sealed, b"aad")
+                .expect("same key")
+                .as_slice(),
+            b"x"
+        );
         assert!(keyring.unwrap(&wrapped, tenant, Uuid::now_v7()).is_err());
         let other = Keyring::new(&MasterKey::generate().expect("randomness"));
         assert!(other.unwrap(&wrapped, tenant, subject).is_err());
@@ -232,8 +297,14 @@ mod tests {
         let a = Identity::parse(IdentityKind::Email, "Ana@Example.com").expect("valid");
         let b = Identity::parse(IdentityKind::Email, "ana@example.com ").expect("valid");
         let tenant = Uuid::now_v7();
-        assert_eq!(keyring.blind_index(tenant, &a), keyring.blind_index(tenant, &b));
-        assert_ne!(keyring.blind_index(tenant, &a), keyring.blind_index(Uuid::now_v7(), &a));
+        assert_eq!(
+            keyring.blind_index(tenant, &a),
+            keyring.blind_index(tenant, &b)
+        );
+        assert_ne!(
+            keyring.blind_index(tenant, &a),
+            keyring.blind_index(Uuid::now_v7(), &a)
+        );
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The audit log: append-only and hash-chained per tenant. Each entry's hash covers its fields
+//! and the previous entry's hash, so editing, deleting or reordering any entry breaks every hash
+//! after it. Entries hold ids, categories and purposes, never personal data. Both backends store
+//! and verify entries through these functions.
+
+use crate::model::SubjectId;
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// The hash before the first entry of a chain.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// `key:<id>`, `cli`, `system`.
+    pub actor: String,
+    /// `records.write`, `records.read`, `subject.create`, …
+    pub action: String,
+    pub subject: Option<SubjectId>,
+    pub categories: Vec<String>,
+    pub purpose: Option<String>,
+    /// Ids of other objects, counts; never personal data.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<SubjectId>,
+    pub categories: Vec<String>,
+    pub purpose: Option<String>,
+    pub detail: Option<String>,
+    #[serde(serialize_with = "hex")]
+    pub prev_hash: [u8; 32],
+    #[serde(serialize_with = "hex")]
+    pub hash: [u8; 32],
+}
+
+fn hex<S: serde::Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&blake3::Hash::from_bytes(*bytes).to_hex())
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub subject: Option<SubjectId>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Entries after this sequence number, for paging.
+    pub after_seq: Option<i64>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Verification {
+    Intact { entries: u64, head: String },
+    Broken { seq: i64, reason: String },
+}
+
+fn field(hasher: &mut blake3::Hasher, bytes: &[u8]) {
+    // Length-prefixed, so ("ab","c") and ("a","bc") hash differently.
+    hasher.update(&(bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
+/// The hash of an entry, from its fields and the hash before it.
+#[allow(clippy::too_many_arguments)]
+pub fn entry_hash(
+    prev: &[u8; 32],
+    seq: i64,
+    at: Timestamp,
+    actor: &str,
+    action: &str,
+    subject: Option<SubjectId>,
+    categories: &[String],
+    purpose: Option<&str>,
+    detail: Option<&str>,
+) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 audit entry");
+    hasher.update(prev);
+    hasher.update(&seq.to_le_bytes());
+    hasher.update(&at.as_microsecond().to_le_bytes());
+    field(&mut hasher, actor.as_bytes());
+    field(&mut hasher, action.as_bytes());
+    field(
+        &mut hasher,
+        subject
+            .map(|s| s.0.into_bytes())
+            .as_ref()
+            .map_or(&[][..], |b| &b[..]),
+    );
+    hasher.update(&(categories.len() as u64).to_le_bytes());
+    for category in categories {
+        field(&mut hasher, category.as_bytes());
+    }
+    field(&mut hasher, purpose.unwrap_or("").as_bytes());
+    field(&mut hasher, detail.unwrap_or("").as_bytes());
+    *hasher.finalize().as_bytes()
+}
+
+/// Builds the next entry of a chain whose head is (`prev_seq`, `prev_hash`).
+pub fn next_entry(
+    prev_seq: i64,
+    prev_hash: [u8; 32],
+    at: Timestamp,
+    entry: NewAuditEntry,
+) -> AuditEntry {
+    let seq = prev_seq + 1;
+    let hash = entry_hash(
+        &prev_hash,
+        seq,
+        at,
+        &entry.actor,
+        &entry.action,
+        entry.subject,
+        &entry.categories,
+        entry.purpose.as_deref(),
+        entry.detail.as_deref(),
+    );
+    AuditEntry {
+        seq,
+        at,
+        actor: entry.actor,
+        action: entry.action,
+        subject: entry.subject,
+        categories: entry.categories,
+        purpose: entry.purpose,
+        detail: entry.detail,
+        prev_hash,
+        hash,
+    }
+}
+
+/// Walks a chain in sequence order from (`start_seq`, `start_hash`) — the genesis, or a
+/// checkpoint left by pruning — and reports the first entry that does not fit.
+pub fn verify(
+    entries: impl IntoIterator<Item = AuditEntry>,
+    start_seq: i64,
+    start_hash: [u8; 32],
+) -> Verification {
+    let (mut seq, mut head, mut count) = (start_seq, start_hash, 0u64);
+    for entry in entries {
+        if entry.seq != seq + 1 {
+            return Verification::Broken {
+                seq: entry.seq,
+                reason: format!(
+                    "expected entry {} next, found {}: entries are missing or reordered",
+                    seq + 1,
+                    entry.seq
+                ),
+            };
+        }
+        if entry.prev_hash != head {
+            return Verification::Broken {
+                seq: entry.seq,
+                reason: "its link to the previous entry does not match: an earlier entry was changed or removed".into(),
+            };
+        }
+        let expected = entry_hash(
+            &head,
+            entry.seq,
+            entry.at,
+            &entry.actor,
+            &entry.action,
+            entry.subject,
+            &entry.categories,
+            entry.purpose.as_deref(),
+            entry.detail.as_deref(),
+        );
+        if expected != entry.hash {
+            return Verification::Broken {
+                seq: entry.seq,
+                reason: "its content does not match its hash: the entry was edited".into(),
+            };
+        }
+        seq = entry.seq;
+        head = entry.hash;
+        count += 1;
+    }
+    Verification::Intact {
+        entries: count,
+        head: blake3::Hash::from_bytes(head).to_hex().to_string(),
+    }
+}

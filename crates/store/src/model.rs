@@ -1,0 +1,217 @@
+//! What the store keeps and returns. Values that are personal data travel as [`Secret`], which
+//! never prints; ids are UUIDs (version 7, so they sort by creation time).
+
+use jiff::Timestamp;
+use ombud_core::{EventKind, Identity};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                $name(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(text).map($name)
+            }
+        }
+    };
+}
+
+id!(
+    /// A customer organisation, or the operator itself.
+    TenantId
+);
+id!(
+    /// A natural person inside one tenant.
+    SubjectId
+);
+id!(
+    /// One item of personal data.
+    RecordId
+);
+id!(
+    /// One recorded lifecycle fact.
+    EventId
+);
+id!(
+    /// One API key.
+    ApiKeyId
+);
+
+/// A personal-data value: readable through `expose`, never through `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(Zeroizing::new(value.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// The operator's own tenant: for its data the operator is controller.
+    pub operator: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything in its scope, including keys and tenants.
+    Admin,
+    /// The data protection officer: subjects, records, requests, audit.
+    Dpo,
+    /// A support agent: subjects and requests, no keys.
+    Agent,
+    /// An application: writes records and events, reads for a declared purpose.
+    Service,
+    /// Reads the audit log and verifies it; nothing else.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Dpo,
+        Role::Agent,
+        Role::Service,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Dpo => "dpo",
+            Role::Agent => "agent",
+            Role::Service => "service",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant: TenantId,
+    /// An operator-wide key acts in every tenant; only keys of the operator tenant can be.
+    pub operator_wide: bool,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub tenant: TenantId,
+    pub operator_wide: bool,
+    pub name: String,
+    pub role: Role,
+    /// The hash of the secret; the secret itself is never stored.
+    pub secret_hash: [u8; 32],
+}
+
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub id: SubjectId,
+    pub created_at: Timestamp,
+    pub identities: Vec<Identity>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub subject: SubjectId,
+    pub category: String,
+    /// The activities it was collected for; empty means every activity that lists its category.
+    pub purposes: Vec<String>,
+    pub source: String,
+    pub collected_at: Timestamp,
+    pub value: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: RecordId,
+    pub subject: SubjectId,
+    pub category: String,
+    pub purposes: Vec<String>,
+    pub source: String,
+    pub collected_at: Timestamp,
+    pub value: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub purpose: Option<String>,
+    pub occurred_at: Timestamp,
+    /// How it reached us (web form, API, email), for consent records.
+    pub channel: Option<String>,
+    /// The policy version in force when it was recorded.
+    pub policy_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub subject: SubjectId,
+    pub kind: EventKind,
+    pub purpose: Option<String>,
+    pub occurred_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub channel: Option<String>,
+    pub policy_version: Option<String>,
+}
+
+impl StoredEvent {
+    pub fn fact(&self) -> ombud_core::Event {
+        ombud_core::Event {
+            kind: self.kind,
+            purpose: self.purpose.clone(),
+            occurred_at: self.occurred_at,
+        }
+    }
+}

@@ -1,0 +1,726 @@
+//! The embedded backend: one SQLite file in WAL mode. Writes take the write lock at `BEGIN`
+//! (`IMMEDIATE`), so writers queue instead of failing half-way and the audit chain of a tenant
+//! is always extended from its true head.
+
+use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
+use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
+use crate::model::*;
+use crate::{Actor, Result, Store, StoreError};
+use jiff::Timestamp;
+use ombud_core::{EventKind, Identity, IdentityKind};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use std::collections::BTreeSet;
+use std::path::Path;
+use uuid::Uuid;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(error: r2d2::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    keyring: Keyring,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn timestamp(micros: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn uuid(bytes: Vec<u8>) -> Result<Uuid> {
+    Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+        });
+        let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let store = SqliteStore {
+            pool,
+            keyring: Keyring::new(master),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        for (index, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.execute_batch(migration)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        let conn = self.pool.get()?;
+        work(&conn)
+    }
+
+    fn data_key(
+        &self,
+        conn: &rusqlite::Connection,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<DataKey> {
+        let wrapped: Vec<u8> = conn
+            .prepare_cached(
+                "SELECT wrapped_key FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+            )?
+            .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NotFound("subject"))?;
+        Ok(self.keyring.unwrap(&wrapped, tenant.0, subject.0)?)
+    }
+
+    fn append(
+        tx: &Transaction,
+        tenant: TenantId,
+        at: Timestamp,
+        entry: NewAuditEntry,
+    ) -> Result<AuditEntry> {
+        let head: Option<(i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![tenant.0.as_bytes()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let (seq, hash) = match head {
+            Some((seq, hash)) => (seq, hash32(hash)?),
+            None => (0, audit::GENESIS),
+        };
+        let entry = audit::next_entry(seq, hash, at, entry);
+        tx.prepare_cached(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            tenant.0.as_bytes(),
+            entry.seq,
+            micros(entry.at),
+            entry.actor,
+            entry.action,
+            entry.subject.map(|s| s.0.into_bytes().to_vec()),
+            serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()),
+            entry.purpose,
+            entry.detail,
+            entry.prev_hash.to_vec(),
+            entry.hash.to_vec(),
+        ])?;
+        Ok(entry)
+    }
+
+    fn insert_identity(
+        &self,
+        tx: &Transaction,
+        tenant: TenantId,
+        subject: SubjectId,
+        key: &DataKey,
+        identity: &Identity,
+    ) -> Result<()> {
+        let index = self.keyring.blind_index(tenant.0, identity);
+        let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id, blind_index) DO NOTHING",
+            )?
+            .execute(params![tenant.0.as_bytes(), index.to_vec(), subject.0.as_bytes(), identity.kind().as_str(), sealed])?;
+        if inserted == 0 {
+            return Err(StoreError::IdentityTaken(identity.kind()));
+        }
+        Ok(())
+    }
+}
+
+fn audit_row(row: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<Vec<u8>>,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+fn audit_entry(row: AuditRow) -> Result<AuditEntry> {
+    let (seq, at, actor, action, subject, categories, purpose, detail, prev_hash, hash) = row;
+    Ok(AuditEntry {
+        seq,
+        at: timestamp(at)?,
+        actor,
+        action,
+        subject: subject.map(uuid).transpose()?.map(SubjectId),
+        categories: serde_json::from_str(&categories)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        purpose,
+        detail,
+        prev_hash: hash32(prev_hash)?,
+        hash: hash32(hash)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash";
+
+fn tenant_row(row: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, String, bool, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn tenant(row: (Vec<u8>, String, bool, i64)) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId(uuid(row.0)?),
+        name: row.1,
+        operator: row.2,
+        created_at: timestamp(row.3)?,
+    })
+}
+
+type KeyRow = (Vec<u8>, Vec<u8>, String, String, bool, i64, Option<i64>);
+
+fn key_row(row: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn api_key(row: KeyRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        tenant: TenantId(uuid(row.0)?),
+        id: ApiKeyId(uuid(row.1)?),
+        name: row.2,
+        role: Role::parse(&row.3)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {}", row.3)))?,
+        operator_wide: row.4,
+        created_at: timestamp(row.5)?,
+        revoked_at: row.6.map(timestamp).transpose()?,
+    })
+}
+
+const KEY_COLUMNS: &str = "tenant_id, key_id, name, role, operator_wide, created_at, revoked_at";
+
+impl Store for SqliteStore {
+    fn create_tenant(
+        &self,
+        name: &str,
+        operator: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Tenant> {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: name.to_owned(),
+            operator,
+            created_at: at,
+        };
+        self.write(|tx| {
+            if operator {
+                let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE operator = 1)", [], |r| r.get(0))?;
+                if exists {
+                    return Err(StoreError::OperatorExists);
+                }
+            }
+            tx.execute(
+                "INSERT INTO tenants (tenant_id, name, operator, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![tenant.id.0.as_bytes(), name, operator, micros(at)],
+            )?;
+            Self::append(tx, tenant.id, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "tenant.create".into(),
+                subject: None,
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("tenant={}", tenant.id)),
+            })?;
+            Ok(())
+        })?;
+        Ok(tenant)
+    }
+
+    fn tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT tenant_id, name, operator, created_at FROM tenants ORDER BY created_at, tenant_id")?;
+            let rows = statement.query_map([], tenant_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(tenant).collect()
+        })
+    }
+
+    fn tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT tenant_id, name, operator, created_at FROM tenants WHERE tenant_id = ?1",
+            )?
+            .query_row(params![id.0.as_bytes()], tenant_row)
+            .optional()?
+            .map(tenant)
+            .transpose()
+        })
+    }
+
+    fn create_api_key(&self, key: NewApiKey, actor: &Actor, at: Timestamp) -> Result<ApiKey> {
+        let created = ApiKey {
+            id: ApiKeyId::new(),
+            tenant: key.tenant,
+            operator_wide: key.operator_wide,
+            name: key.name.clone(),
+            role: key.role,
+            created_at: at,
+            revoked_at: None,
+        };
+        self.write(|tx| {
+            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)", params![key.tenant.0.as_bytes()], |r| r.get(0))?;
+            if !known {
+                return Err(StoreError::NotFound("tenant"));
+            }
+            tx.execute(
+                "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![key.tenant.0.as_bytes(), created.id.0.as_bytes(), key.name, key.role.as_str(), key.operator_wide, key.secret_hash.to_vec(), micros(at)],
+            )?;
+            Self::append(tx, key.tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "api_key.create".into(),
+                subject: None,
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("key={} role={}", created.id, key.role.as_str())),
+            })?;
+            Ok(())
+        })?;
+        Ok(created)
+    }
+
+    fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 ORDER BY created_at, key_id"))?;
+            let rows = statement.query_map(params![tenant.0.as_bytes()], key_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(api_key).collect()
+        })
+    }
+
+    fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND key_id = ?2 AND revoked_at IS NULL",
+                params![tenant.0.as_bytes(), id.0.as_bytes(), micros(at)],
+            )?;
+            if changed > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "api_key.revoke".into(),
+                    subject: None,
+                    categories: vec![],
+                    purpose: None,
+                    detail: Some(format!("key={id}")),
+                })?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn api_key_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL"
+            ))?
+            .query_row(params![secret_hash.to_vec()], key_row)
+            .optional()?
+            .map(api_key)
+            .transpose()
+        })
+    }
+
+    fn create_subject(
+        &self,
+        tenant: TenantId,
+        identities: &[Identity],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<SubjectId> {
+        let subject = SubjectId::new();
+        let key = self.keyring.new_data_key()?;
+        let wrapped = self.keyring.wrap(&key, tenant.0, subject.0)?;
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), wrapped, micros(at)])
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
+                    other => other.into(),
+                })?;
+            for identity in identities {
+                self.insert_identity(tx, tenant, subject, &key, identity)?;
+            }
+            let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
+            Self::append(tx, tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "subject.create".into(),
+                subject: Some(subject),
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("identities={}", kinds.into_iter().collect::<Vec<_>>().join(","))),
+            })?;
+            Ok(())
+        })?;
+        Ok(subject)
+    }
+
+    fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
+        let index = self.keyring.blind_index(tenant.0, identity);
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT subject_id FROM identities WHERE tenant_id = ?1 AND blind_index = ?2",
+            )?
+            .query_row(params![tenant.0.as_bytes(), index.to_vec()], |row| {
+                row.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+            .map(|bytes| uuid(bytes).map(SubjectId))
+            .transpose()
+        })
+    }
+
+    fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
+        self.read(|conn| {
+            let created: Option<i64> = conn
+                .prepare_cached("SELECT created_at FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?
+                .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| row.get(0))
+                .optional()?;
+            let Some(created) = created else { return Ok(None) };
+            let key = self.data_key(conn, tenant, id)?;
+            let mut statement = conn.prepare_cached("SELECT blind_index, kind, sealed_value FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut identities = Vec::with_capacity(rows.len());
+            for (index, kind, sealed) in rows {
+                let index = hash32(index)?;
+                let value = key.open(&sealed, &identity_aad(&index))?;
+                let kind = IdentityKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown identity kind {kind}")))?;
+                let text = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                identities.push(Identity::parse(kind, text).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            identities.sort_by_key(|i| i.kind());
+            Ok(Some(Subject { id, created_at: timestamp(created)?, identities }))
+        })
+    }
+
+    fn put_records(
+        &self,
+        tenant: TenantId,
+        records: &[NewRecord],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
+        self.write(|tx| {
+            let mut ids = Vec::with_capacity(records.len());
+            // Records arrive grouped by subject in imports; one key unwrap and one audit entry
+            // per run of the same subject.
+            let mut start = 0;
+            while start < records.len() {
+                let subject = records[start].subject;
+                let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
+                let key = self.data_key(tx, tenant, subject)?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                let mut categories = BTreeSet::new();
+                for record in &records[start..end] {
+                    let id = RecordId::new();
+                    let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
+                    insert.execute(params![
+                        tenant.0.as_bytes(),
+                        subject.0.as_bytes(),
+                        id.0.as_bytes(),
+                        record.category,
+                        record.purposes.join(","),
+                        record.source,
+                        micros(record.collected_at),
+                        sealed,
+                    ])?;
+                    categories.insert(record.category.clone());
+                    ids.push(id);
+                }
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "records.write".into(),
+                    subject: Some(subject),
+                    categories: categories.into_iter().collect(),
+                    purpose: None,
+                    detail: Some(format!("records={}", end - start)),
+                })?;
+                start = end;
+            }
+            Ok(ids)
+        })
+    }
+
+    fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.read(|conn| {
+            let key = self.data_key(conn, tenant, subject)?;
+            let mut statement = conn.prepare_cached(
+                "SELECT record_id, category, purposes, source, collected_at, sealed_value FROM records WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY record_id",
+            )?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, i64>(4)?, row.get::<_, Vec<u8>>(5)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, category, purposes, source, collected_at, sealed)| {
+                    let id = RecordId(uuid(id)?);
+                    let value = key.open(&sealed, &record_aad(id.0, &category))?;
+                    let value = String::from_utf8(value.to_vec()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(Record {
+                        id,
+                        subject,
+                        category,
+                        purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                        source,
+                        collected_at: timestamp(collected_at)?,
+                        value: Secret::new(value),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn add_event(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        event: &NewEvent,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let stored = StoredEvent {
+            id: EventId::new(),
+            subject,
+            kind: event.kind,
+            purpose: event.purpose.clone(),
+            occurred_at: event.occurred_at,
+            recorded_at: at,
+            channel: event.channel.clone(),
+            policy_version: event.policy_version.clone(),
+        };
+        self.write(|tx| {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+                params![tenant.0.as_bytes(), subject.0.as_bytes()],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::NotFound("subject"));
+            }
+            tx.prepare_cached(
+                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                tenant.0.as_bytes(),
+                subject.0.as_bytes(),
+                stored.id.0.as_bytes(),
+                stored.kind.as_str(),
+                stored.purpose,
+                micros(stored.occurred_at),
+                micros(at),
+                stored.channel,
+                stored.policy_version,
+            ])?;
+            Self::append(tx, tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: format!("event.{}", stored.kind.as_str()),
+                subject: Some(subject),
+                categories: vec![],
+                purpose: stored.purpose.clone(),
+                detail: Some(format!("event={}", stored.id)),
+            })?;
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version FROM events
+                 WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY occurred_at, event_id",
+            )?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, Option<String>>(5)?, row.get::<_, Option<String>>(6)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, kind, purpose, occurred_at, recorded_at, channel, policy_version)| {
+                    Ok(StoredEvent {
+                        id: EventId(uuid(id)?),
+                        subject,
+                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                        purpose,
+                        occurred_at: timestamp(occurred_at)?,
+                        recorded_at: timestamp(recorded_at)?,
+                        channel,
+                        policy_version,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn append_audit(
+        &self,
+        tenant: TenantId,
+        entry: NewAuditEntry,
+        at: Timestamp,
+    ) -> Result<AuditEntry> {
+        self.write(|tx| Self::append(tx, tenant, at, entry))
+    }
+
+    fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.read(|conn| {
+            let mut sql =
+                format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = ?1 AND seq > ?2");
+            let mut values: Vec<rusqlite::types::Value> = vec![
+                tenant.0.as_bytes().to_vec().into(),
+                filter.after_seq.unwrap_or(0).into(),
+            ];
+            if let Some(subject) = filter.subject {
+                values.push(subject.0.as_bytes().to_vec().into());
+                sql.push_str(&format!(" AND subject_id = ?{}", values.len()));
+            }
+            if let Some(actor) = &filter.actor {
+                values.push(actor.clone().into());
+                sql.push_str(&format!(" AND actor = ?{}", values.len()));
+            }
+            if let Some(action) = &filter.action {
+                values.push(action.clone().into());
+                sql.push_str(&format!(" AND action = ?{}", values.len()));
+            }
+            if let Some(from) = filter.from {
+                values.push(micros(from).into());
+                sql.push_str(&format!(" AND at >= ?{}", values.len()));
+            }
+            if let Some(until) = filter.until {
+                values.push(micros(until).into());
+                sql.push_str(&format!(" AND at < ?{}", values.len()));
+            }
+            let limit = if filter.limit == 0 {
+                100
+            } else {
+                filter.limit.min(1000)
+            };
+            sql.push_str(&format!(" ORDER BY seq LIMIT {limit}"));
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(values), audit_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(audit_entry).collect()
+        })
+    }
+
+    fn verify_audit(&self, tenant: TenantId) -> Result<Verification> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = ?1 ORDER BY seq"
+            ))?;
+            let mut rows = statement.query(params![tenant.0.as_bytes()])?;
+            let mut entries = Vec::new();
+            while let Some(row) = rows.next()? {
+                match audit_row(row)
+                    .map_err(StoreError::from)
+                    .and_then(audit_entry)
+                {
+                    Ok(entry) => entries.push(entry),
+                    Err(error) => {
+                        let seq: i64 = row.get(0)?;
+                        return Ok(Verification::Broken {
+                            seq,
+                            reason: format!("the entry cannot be read: {error}"),
+                        });
+                    }
+                }
+            }
+            Ok(audit::verify(entries, 0, audit::GENESIS))
+        })
+    }
+}

@@ -1,0 +1,448 @@
+//! The behaviour every backend must have, as functions over `&dyn Store`. Each backend's test
+//! file runs all of them against a fresh store.
+
+use jiff::Timestamp;
+use ombud_core::{EventKind, Identity, IdentityKind};
+use ombud_store::audit::{AuditFilter, NewAuditEntry, Verification};
+use ombud_store::model::*;
+use ombud_store::{Actor, Store, StoreError};
+
+pub fn at(text: &str) -> Timestamp {
+    text.parse().expect("timestamp")
+}
+
+pub fn email(value: &str) -> Identity {
+    Identity::parse(IdentityKind::Email, value).expect("valid email")
+}
+
+pub fn phone(value: &str) -> Identity {
+    Identity::parse(IdentityKind::Phone, value).expect("valid phone")
+}
+
+pub fn record(subject: SubjectId, category: &str, value: &str) -> NewRecord {
+    NewRecord {
+        subject,
+        category: category.into(),
+        purposes: vec![],
+        source: "subject".into(),
+        collected_at: at("2025-01-01T00:00:00Z"),
+        value: Secret::new(value),
+    }
+}
+
+pub fn subjects_are_found_by_any_identity_however_it_was_typed(store: &dyn Store) {
+    let now = at("2025-01-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let subject = store
+        .create_subject(
+            tenant.id,
+            &[email("Ana@Example.com"), phone("+358 40 123 4567")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email(" ana@example.COM"))
+            .expect("lookup"),
+        Some(subject)
+    );
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &phone("00358401234567"))
+            .expect("lookup"),
+        Some(subject)
+    );
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email("bo@example.com"))
+            .expect("lookup"),
+        None
+    );
+    let found = store
+        .subject(tenant.id, subject)
+        .expect("read")
+        .expect("exists");
+    let values: Vec<&str> = found.identities.iter().map(|i| i.expose()).collect();
+    assert_eq!(values, ["ana@example.com", "+358401234567"]);
+}
+
+pub fn an_identity_belongs_to_one_subject_and_a_clash_writes_nothing(store: &dyn Store) {
+    let now = at("2025-01-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("first");
+    let before = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("audit")
+        .len();
+    let clash = store.create_subject(
+        tenant.id,
+        &[phone("+358401234567"), email("ANA@example.com")],
+        &Actor::Cli,
+        now,
+    );
+    assert!(
+        matches!(clash, Err(StoreError::IdentityTaken(IdentityKind::Email))),
+        "{clash:?}"
+    );
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &phone("+358401234567"))
+            .expect("lookup"),
+        None,
+        "the phone was not kept"
+    );
+    assert_eq!(
+        store
+            .audit_entries(tenant.id, &AuditFilter::default())
+            .expect("audit")
+            .len(),
+        before
+    );
+}
+
+pub fn records_round_trip_sealed_and_events_keep_their_order(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    let bo = store
+        .create_subject(tenant.id, &[email("bo@example.com")], &Actor::Cli, now)
+        .expect("bo");
+    let ids = store
+        .put_records(
+            tenant.id,
+            &[
+                record(ana, "user.name", "Ana López"),
+                record(ana, "user.contact.address", "Esimerkkikatu 1"),
+                record(bo, "user.name", "Bo Ek"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    assert_eq!(ids.len(), 3);
+    let records = store.records(tenant.id, ana).expect("read");
+    let values: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.category.as_str(), r.value.expose()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("user.name", "Ana López"),
+            ("user.contact.address", "Esimerkkikatu 1")
+        ]
+    );
+    assert_eq!(format!("{:?}", records[0].value), "<redacted>");
+
+    for (kind, when) in [
+        (EventKind::ContractEnd, "2025-01-20T00:00:00Z"),
+        (EventKind::ContractStart, "2024-01-01T00:00:00Z"),
+    ] {
+        let event = NewEvent {
+            kind,
+            purpose: None,
+            occurred_at: at(when),
+            channel: Some("api".into()),
+            policy_version: None,
+        };
+        store
+            .add_event(tenant.id, ana, &event, &Actor::Cli, now)
+            .expect("event");
+    }
+    let kinds: Vec<EventKind> = store
+        .events(tenant.id, ana)
+        .expect("events")
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [EventKind::ContractStart, EventKind::ContractEnd],
+        "ordered by when they happened"
+    );
+}
+
+pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    let result = store.put_records(
+        tenant.id,
+        &[
+            record(ana, "user.name", "Ana"),
+            record(SubjectId::new(), "user.name", "Nobody"),
+        ],
+        &Actor::Cli,
+        now,
+    );
+    assert!(
+        matches!(result, Err(StoreError::NotFound("subject"))),
+        "{result:?}"
+    );
+    assert!(store.records(tenant.id, ana).expect("read").is_empty());
+}
+
+pub fn a_tenant_sees_nothing_of_another(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let a = store
+        .create_tenant("A", false, &Actor::Cli, now)
+        .expect("a");
+    let b = store
+        .create_tenant("B", false, &Actor::Cli, now)
+        .expect("b");
+    let ana = store
+        .create_subject(a.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    store
+        .put_records(a.id, &[record(ana, "user.name", "Ana")], &Actor::Cli, now)
+        .expect("written");
+    assert_eq!(
+        store
+            .find_subject(b.id, &email("ana@example.com"))
+            .expect("lookup"),
+        None
+    );
+    assert!(store.subject(b.id, ana).expect("read").is_none());
+    assert!(matches!(
+        store.records(b.id, ana),
+        Err(StoreError::NotFound("subject"))
+    ));
+    let event = NewEvent {
+        kind: EventKind::Objection,
+        purpose: None,
+        occurred_at: now,
+        channel: None,
+        policy_version: None,
+    };
+    assert!(matches!(
+        store.add_event(b.id, ana, &event, &Actor::Cli, now),
+        Err(StoreError::NotFound("subject"))
+    ));
+    assert!(matches!(
+        store.put_records(b.id, &[record(ana, "user.name", "x")], &Actor::Cli, now),
+        Err(StoreError::NotFound("subject"))
+    ));
+    // The same address in the other tenant is a different person.
+    let other = store
+        .create_subject(b.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("b's ana");
+    assert_ne!(other, ana);
+    assert!(
+        store
+            .audit_entries(
+                b.id,
+                &AuditFilter {
+                    subject: Some(ana),
+                    ..AuditFilter::default()
+                }
+            )
+            .expect("audit")
+            .is_empty()
+    );
+}
+
+pub fn api_keys_are_found_by_hash_until_revoked(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let hash = *blake3::hash(b"secret").as_bytes();
+    let key = store
+        .create_api_key(
+            NewApiKey {
+                tenant: tenant.id,
+                operator_wide: false,
+                name: "billing app".into(),
+                role: Role::Service,
+                secret_hash: hash,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("key");
+    assert_eq!(
+        store.api_key_by_hash(&hash).expect("lookup").map(|k| k.id),
+        Some(key.id)
+    );
+    assert_eq!(store.api_keys(tenant.id).expect("list").len(), 1);
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("other");
+    assert!(
+        !store
+            .revoke_api_key(other.id, key.id, &Actor::Cli, now)
+            .expect("no such key there")
+    );
+    assert!(
+        store
+            .revoke_api_key(tenant.id, key.id, &Actor::Cli, now)
+            .expect("revoked")
+    );
+    assert_eq!(store.api_key_by_hash(&hash).expect("lookup"), None);
+    assert!(
+        store.api_keys(tenant.id).expect("list")[0]
+            .revoked_at
+            .is_some()
+    );
+    let unknown = store.create_api_key(
+        NewApiKey {
+            tenant: TenantId::new(),
+            operator_wide: false,
+            name: "x".into(),
+            role: Role::Admin,
+            secret_hash: [7; 32],
+        },
+        &Actor::Cli,
+        now,
+    );
+    assert!(matches!(unknown, Err(StoreError::NotFound("tenant"))));
+}
+
+pub fn there_is_one_operator_tenant(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    store
+        .create_tenant("Operator", true, &Actor::Cli, now)
+        .expect("first");
+    assert!(matches!(
+        store.create_tenant("Again", true, &Actor::Cli, now),
+        Err(StoreError::OperatorExists)
+    ));
+    assert_eq!(store.tenants().expect("list").len(), 1);
+}
+
+pub fn every_write_is_audited_and_the_chain_verifies(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::System, now)
+        .expect("ana");
+    store
+        .put_records(
+            tenant.id,
+            &[
+                record(ana, "user.name", "Ana"),
+                record(ana, "user.contact.email", "ana@example.com"),
+            ],
+            &Actor::System,
+            now,
+        )
+        .expect("written");
+    store
+        .append_audit(
+            tenant.id,
+            NewAuditEntry {
+                actor: "key:test".into(),
+                action: "records.read".into(),
+                subject: Some(ana),
+                categories: vec!["user.name".into()],
+                purpose: Some("billing".into()),
+                detail: None,
+            },
+            now,
+        )
+        .expect("read audited");
+    let entries = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("audit");
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "tenant.create",
+            "subject.create",
+            "records.write",
+            "records.read"
+        ]
+    );
+    assert_eq!(entries[2].categories, ["user.contact.email", "user.name"]);
+    let text = format!("{entries:?}");
+    assert!(
+        !text.contains("ana@example.com") && !text.contains("Ana\""),
+        "no personal data in the audit log"
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { entries: 4, .. }
+    ));
+    let reads = store
+        .audit_entries(
+            tenant.id,
+            &AuditFilter {
+                action: Some("records.read".into()),
+                subject: Some(ana),
+                ..AuditFilter::default()
+            },
+        )
+        .expect("filtered");
+    assert_eq!(reads.len(), 1);
+    let page = store
+        .audit_entries(
+            tenant.id,
+            &AuditFilter {
+                after_seq: Some(2),
+                limit: 1,
+                ..AuditFilter::default()
+            },
+        )
+        .expect("page");
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+}
+
+/// One behaviour of the suite, run on a fresh store.
+type Case = fn(&dyn Store);
+
+pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
+    let cases: [(&str, Case); 8] = [
+        (
+            "subjects_are_found_by_any_identity_however_it_was_typed",
+            subjects_are_found_by_any_identity_however_it_was_typed,
+        ),
+        (
+            "an_identity_belongs_to_one_subject_and_a_clash_writes_nothing",
+            an_identity_belongs_to_one_subject_and_a_clash_writes_nothing,
+        ),
+        (
+            "records_round_trip_sealed_and_events_keep_their_order",
+            records_round_trip_sealed_and_events_keep_their_order,
+        ),
+        (
+            "a_batch_with_an_unknown_subject_writes_nothing",
+            a_batch_with_an_unknown_subject_writes_nothing,
+        ),
+        (
+            "a_tenant_sees_nothing_of_another",
+            a_tenant_sees_nothing_of_another,
+        ),
+        (
+            "api_keys_are_found_by_hash_until_revoked",
+            api_keys_are_found_by_hash_until_revoked,
+        ),
+        ("there_is_one_operator_tenant", there_is_one_operator_tenant),
+        (
+            "every_write_is_audited_and_the_chain_verifies",
+            every_write_is_audited_and_the_chain_verifies,
+        ),
+    ];
+    for (name, case) in cases {
+        eprintln!("store suite: {name}");
+        let store = fresh();
+        case(store.as_ref());
+    }
+}
