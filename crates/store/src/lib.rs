@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 
 use audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
@@ -12,6 +13,7 @@ use jiff::Timestamp;
 use model::*;
 use ombud_core::{Identity, IdentityKind};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,668 @@
+//! The backend for many replicas: PostgreSQL. The chain of a tenant is extended under a row
+//! lock on that tenant, so two replicas writing for one tenant queue; writes for different
+//! tenants do not wait for each other.
+
+use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
+use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
+use crate::model::*;
+use crate::{Actor, Result, Store, StoreError};
+use jiff::Timestamp;
+use ombud_core::{EventKind, Identity, IdentityKind};
+use postgres::types::ToSql;
+use postgres::{NoTls, Row, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_initial.sql")];
+/// Taken while migrating, so replicas that start together do not migrate twice.
+const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+pub struct PostgresStore {
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    keyring: Keyring,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn timestamp(micros: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))
+}
+
+impl PostgresStore {
+    /// Connects with a `postgres://` URL and brings the schema up to date.
+    pub fn connect(url: &str, master: &MasterKey) -> Result<PostgresStore> {
+        let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Database(format!("the database URL is not valid: {e}"))
+        })?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder().max_size(16).build(manager)?;
+        let store = PostgresStore {
+            pool,
+            keyring: Keyring::new(master),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS ombud_schema_version (version integer NOT NULL)",
+        )?;
+        let version: i32 = tx
+            .query_opt("SELECT version FROM ombud_schema_version", &[])?
+            .map_or(0, |row| row.get(0));
+        for (index, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.batch_execute(migration)?;
+            let next = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            tx.execute("DELETE FROM ombud_schema_version", &[])?;
+            tx.execute(
+                "INSERT INTO ombud_schema_version (version) VALUES ($1)",
+                &[&next],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction()?;
+        let value = work(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+
+    /// Locks the tenant's row for the rest of the transaction: the chain head cannot move
+    /// under us. Fails with `NotFound` for an unknown tenant.
+    fn lock_tenant(tx: &mut Transaction, tenant: TenantId) -> Result<()> {
+        tx.query_opt(
+            "SELECT 1 FROM tenants WHERE tenant_id = $1 FOR NO KEY UPDATE",
+            &[&tenant.0],
+        )?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    fn data_key(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<DataKey> {
+        let row = client
+            .query_opt(
+                "SELECT wrapped_key FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+                &[&tenant.0, &subject.0],
+            )?
+            .ok_or(StoreError::NotFound("subject"))?;
+        let wrapped: Vec<u8> = row.get(0);
+        Ok(self.keyring.unwrap(&wrapped, tenant.0, subject.0)?)
+    }
+
+    /// Appends to the chain; the caller holds the tenant lock.
+    fn append(
+        tx: &mut Transaction,
+        tenant: TenantId,
+        at: Timestamp,
+        entry: NewAuditEntry,
+    ) -> Result<AuditEntry> {
+        let head = tx.query_opt(
+            "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&tenant.0],
+        )?;
+        let (seq, hash) = match head {
+            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+            None => (0, audit::GENESIS),
+        };
+        let entry = audit::next_entry(seq, hash, at, entry);
+        let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &tenant.0,
+                &entry.seq,
+                &micros(entry.at),
+                &entry.actor,
+                &entry.action,
+                &entry.subject.map(|s| s.0),
+                &categories,
+                &entry.purpose,
+                &entry.detail,
+                &entry.prev_hash.as_slice(),
+                &entry.hash.as_slice(),
+            ],
+        )?;
+        Ok(entry)
+    }
+
+    fn insert_identity(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        subject: SubjectId,
+        key: &DataKey,
+        identity: &Identity,
+    ) -> Result<()> {
+        let index = self.keyring.blind_index(tenant.0, identity);
+        let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
+        let inserted = tx.execute(
+            "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, blind_index) DO NOTHING",
+            &[&tenant.0, &index.as_slice(), &subject.0, &identity.kind().as_str(), &sealed],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::IdentityTaken(identity.kind()));
+        }
+        Ok(())
+    }
+}
+
+fn audit_entry(row: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.get(0),
+        at: timestamp(row.get(1))?,
+        actor: row.get(2),
+        action: row.get(3),
+        subject: row.get::<_, Option<Uuid>>(4).map(SubjectId),
+        categories: serde_json::from_str(row.get(5))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        purpose: row.get(6),
+        detail: row.get(7),
+        prev_hash: hash32(row.get(8))?,
+        hash: hash32(row.get(9))?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash";
+
+fn tenant(row: &Row) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId(row.get(0)),
+        name: row.get(1),
+        operator: row.get(2),
+        created_at: timestamp(row.get(3))?,
+    })
+}
+
+fn api_key(row: &Row) -> Result<ApiKey> {
+    let role: String = row.get(3);
+    Ok(ApiKey {
+        tenant: TenantId(row.get(0)),
+        id: ApiKeyId(row.get(1)),
+        name: row.get(2),
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        operator_wide: row.get(4),
+        created_at: timestamp(row.get(5))?,
+        revoked_at: row.get::<_, Option<i64>>(6).map(timestamp).transpose()?,
+    })
+}
+
+const KEY_COLUMNS: &str = "tenant_id, key_id, name, role, operator_wide, created_at, revoked_at";
+
+impl Store for PostgresStore {
+    fn create_tenant(
+        &self,
+        name: &str,
+        operator: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Tenant> {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: name.to_owned(),
+            operator,
+            created_at: at,
+        };
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO tenants (tenant_id, name, operator, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&tenant.id.0, &name, &operator, &micros(at)],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::OperatorExists);
+            }
+            Self::lock_tenant(tx, tenant.id)?;
+            Self::append(tx, tenant.id, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "tenant.create".into(),
+                subject: None,
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("tenant={}", tenant.id)),
+            })?;
+            Ok(())
+        })?;
+        Ok(tenant)
+    }
+
+    fn tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(|client| {
+            client
+                .query("SELECT tenant_id, name, operator, created_at FROM tenants ORDER BY created_at, tenant_id", &[])?
+                .iter()
+                .map(tenant)
+                .collect()
+        })
+    }
+
+    fn tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
+        self.read(|client| {
+            client
+                .query_opt("SELECT tenant_id, name, operator, created_at FROM tenants WHERE tenant_id = $1", &[&id.0])?
+                .as_ref()
+                .map(tenant)
+                .transpose()
+        })
+    }
+
+    fn create_api_key(&self, key: NewApiKey, actor: &Actor, at: Timestamp) -> Result<ApiKey> {
+        let created = ApiKey {
+            id: ApiKeyId::new(),
+            tenant: key.tenant,
+            operator_wide: key.operator_wide,
+            name: key.name.clone(),
+            role: key.role,
+            created_at: at,
+            revoked_at: None,
+        };
+        self.write(|tx| {
+            Self::lock_tenant(tx, key.tenant)?;
+            tx.execute(
+                "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&key.tenant.0, &created.id.0, &key.name, &key.role.as_str(), &key.operator_wide, &key.secret_hash.as_slice(), &micros(at)],
+            )?;
+            Self::append(tx, key.tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "api_key.create".into(),
+                subject: None,
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("key={} role={}", created.id, key.role.as_str())),
+            })?;
+            Ok(())
+        })?;
+        Ok(created)
+    }
+
+    fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        self.read(|client| {
+            client
+                .query(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id"), &[&tenant.0])?
+                .iter()
+                .map(api_key)
+                .collect()
+        })
+    }
+
+    fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            if Self::lock_tenant(tx, tenant).is_err() {
+                return Ok(false);
+            }
+            let changed = tx.execute(
+                "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL",
+                &[&tenant.0, &id.0, &micros(at)],
+            )?;
+            if changed > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "api_key.revoke".into(),
+                    subject: None,
+                    categories: vec![],
+                    purpose: None,
+                    detail: Some(format!("key={id}")),
+                })?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn api_key_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+        self.read(|client| {
+            client
+                .query_opt(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"), &[&secret_hash.as_slice()])?
+                .as_ref()
+                .map(api_key)
+                .transpose()
+        })
+    }
+
+    fn create_subject(
+        &self,
+        tenant: TenantId,
+        identities: &[Identity],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<SubjectId> {
+        let subject = SubjectId::new();
+        let key = self.keyring.new_data_key()?;
+        let wrapped = self.keyring.wrap(&key, tenant.0, subject.0)?;
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO subjects (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+                &[&tenant.0, &subject.0, &wrapped, &micros(at)],
+            )?;
+            for identity in identities {
+                self.insert_identity(tx, tenant, subject, &key, identity)?;
+            }
+            let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
+            Self::append(tx, tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: "subject.create".into(),
+                subject: Some(subject),
+                categories: vec![],
+                purpose: None,
+                detail: Some(format!("identities={}", kinds.into_iter().collect::<Vec<_>>().join(","))),
+            })?;
+            Ok(())
+        })?;
+        Ok(subject)
+    }
+
+    fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
+        let index = self.keyring.blind_index(tenant.0, identity);
+        self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT subject_id FROM identities WHERE tenant_id = $1 AND blind_index = $2",
+                    &[&tenant.0, &index.as_slice()],
+                )?
+                .map(|row| SubjectId(row.get(0))))
+        })
+    }
+
+    fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
+        self.read(|client| {
+            let Some(row) = client.query_opt("SELECT created_at FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &id.0])? else {
+                return Ok(None);
+            };
+            let created: i64 = row.get(0);
+            let key = self.data_key(client, tenant, id)?;
+            let mut identities = Vec::new();
+            for row in client.query("SELECT blind_index, kind, sealed_value FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &id.0])? {
+                let index = hash32(row.get(0))?;
+                let kind: String = row.get(1);
+                let sealed: Vec<u8> = row.get(2);
+                let value = key.open(&sealed, &identity_aad(&index))?;
+                let kind = IdentityKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown identity kind {kind}")))?;
+                let text = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                identities.push(Identity::parse(kind, text).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            identities.sort_by_key(|i| i.kind());
+            Ok(Some(Subject { id, created_at: timestamp(created)?, identities }))
+        })
+    }
+
+    fn put_records(
+        &self,
+        tenant: TenantId,
+        records: &[NewRecord],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let insert = tx.prepare(
+                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )?;
+            let mut ids = Vec::with_capacity(records.len());
+            let mut start = 0;
+            while start < records.len() {
+                let subject = records[start].subject;
+                let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
+                let key = self.data_key(tx, tenant, subject)?;
+                let mut categories = BTreeSet::new();
+                for record in &records[start..end] {
+                    let id = RecordId::new();
+                    let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
+                    let purposes = record.purposes.join(",");
+                    let params: [&(dyn ToSql + Sync); 8] =
+                        [&tenant.0, &subject.0, &id.0, &record.category, &purposes, &record.source, &micros(record.collected_at), &sealed];
+                    tx.execute(&insert, &params)?;
+                    categories.insert(record.category.clone());
+                    ids.push(id);
+                }
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "records.write".into(),
+                    subject: Some(subject),
+                    categories: categories.into_iter().collect(),
+                    purpose: None,
+                    detail: Some(format!("records={}", end - start)),
+                })?;
+                start = end;
+            }
+            Ok(ids)
+        })
+    }
+
+    fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.read(|client| {
+            let key = self.data_key(client, tenant, subject)?;
+            client
+                .query(
+                    "SELECT record_id, category, purposes, source, collected_at, sealed_value FROM records WHERE tenant_id = $1 AND subject_id = $2 ORDER BY record_id",
+                    &[&tenant.0, &subject.0],
+                )?
+                .iter()
+                .map(|row| {
+                    let id = RecordId(row.get(0));
+                    let category: String = row.get(1);
+                    let purposes: String = row.get(2);
+                    let sealed: Vec<u8> = row.get(5);
+                    let value = key.open(&sealed, &record_aad(id.0, &category))?;
+                    let value = String::from_utf8(value.to_vec()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(Record {
+                        id,
+                        subject,
+                        category,
+                        purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                        source: row.get(3),
+                        collected_at: timestamp(row.get(4))?,
+                        value: Secret::new(value),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn add_event(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        event: &NewEvent,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let stored = StoredEvent {
+            id: EventId::new(),
+            subject,
+            kind: event.kind,
+            purpose: event.purpose.clone(),
+            occurred_at: event.occurred_at,
+            recorded_at: at,
+            channel: event.channel.clone(),
+            policy_version: event.policy_version.clone(),
+        };
+        self.write(|tx| {
+            if Self::lock_tenant(tx, tenant).is_err() {
+                return Err(StoreError::NotFound("subject"));
+            }
+            let known = tx.query_opt("SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            if known.is_none() {
+                return Err(StoreError::NotFound("subject"));
+            }
+            tx.execute(
+                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &tenant.0,
+                    &subject.0,
+                    &stored.id.0,
+                    &stored.kind.as_str(),
+                    &stored.purpose,
+                    &micros(stored.occurred_at),
+                    &micros(at),
+                    &stored.channel,
+                    &stored.policy_version,
+                ],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry {
+                actor: actor.audit_name(),
+                action: format!("event.{}", stored.kind.as_str()),
+                subject: Some(subject),
+                categories: vec![],
+                purpose: stored.purpose.clone(),
+                detail: Some(format!("event={}", stored.id)),
+            })?;
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version FROM events
+                     WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, event_id",
+                    &[&tenant.0, &subject.0],
+                )?
+                .iter()
+                .map(|row| {
+                    let kind: String = row.get(1);
+                    Ok(StoredEvent {
+                        id: EventId(row.get(0)),
+                        subject,
+                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                        purpose: row.get(2),
+                        occurred_at: timestamp(row.get(3))?,
+                        recorded_at: timestamp(row.get(4))?,
+                        channel: row.get(5),
+                        policy_version: row.get(6),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn append_audit(
+        &self,
+        tenant: TenantId,
+        entry: NewAuditEntry,
+        at: Timestamp,
+    ) -> Result<AuditEntry> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            Self::append(tx, tenant, at, entry)
+        })
+    }
+
+    fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.read(|client| {
+            let after = filter.after_seq.unwrap_or(0);
+            let mut sql =
+                format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND seq > $2");
+            let subject = filter.subject.map(|s| s.0);
+            let from = filter.from.map(micros);
+            let until = filter.until.map(micros);
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant.0, &after];
+            if let Some(subject) = &subject {
+                params.push(subject);
+                sql.push_str(&format!(" AND subject_id = ${}", params.len()));
+            }
+            if let Some(actor) = &filter.actor {
+                params.push(actor);
+                sql.push_str(&format!(" AND actor = ${}", params.len()));
+            }
+            if let Some(action) = &filter.action {
+                params.push(action);
+                sql.push_str(&format!(" AND action = ${}", params.len()));
+            }
+            if let Some(from) = &from {
+                params.push(from);
+                sql.push_str(&format!(" AND at >= ${}", params.len()));
+            }
+            if let Some(until) = &until {
+                params.push(until);
+                sql.push_str(&format!(" AND at < ${}", params.len()));
+            }
+            let limit = if filter.limit == 0 {
+                100
+            } else {
+                filter.limit.min(1000)
+            };
+            sql.push_str(&format!(" ORDER BY seq LIMIT {limit}"));
+            client
+                .query(&sql, &params)?
+                .iter()
+                .map(audit_entry)
+                .collect()
+        })
+    }
+
+    fn verify_audit(&self, tenant: TenantId) -> Result<Verification> {
+        self.read(|client| {
+            let mut entries = Vec::new();
+            for row in client.query(
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq"),
+                &[&tenant.0],
+            )? {
+                match audit_entry(&row) {
+                    Ok(entry) => entries.push(entry),
+                    Err(error) => {
+                        return Ok(Verification::Broken {
+                            seq: row.get(0),
+                            reason: format!("the entry cannot be read: {error}"),
+                        });
+                    }
+                }
+            }
+            Ok(audit::verify(entries, 0, audit::GENESIS))
+        })
+    }
+}
