@@ -3,6 +3,7 @@
 
 mod init_cmd;
 mod policy_cmd;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP API (SQLite in ./ombud-data by default, PostgreSQL with --database-url)
+    Serve(serve_cmd::ServeArgs),
     /// Write a starter privacy.toml from one of the bundled examples
     Init(init_cmd::InitArgs),
     /// Work with a privacy policy written as code (privacy.toml)
@@ -34,6 +37,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
         Command::Policy(command) => policy_cmd::run(command),
     };

@@ -212,6 +212,22 @@ impl DataKey {
     }
 }
 
+/// The prefix of every API key secret, so a leaked one is recognisable in a scan.
+pub const API_SECRET_PREFIX: &str = "ombud_sk_";
+
+/// A new API key secret: 256 random bits, hex-encoded, shown to its owner once.
+pub fn new_api_secret() -> Result<Zeroizing<String>, CryptoError> {
+    let bytes = random::<32>()?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Zeroizing::new(format!("{API_SECRET_PREFIX}{hex}")))
+}
+
+/// What the store keeps of a secret. The secrets are random and long, so a fast hash is
+/// enough: there is nothing to guess.
+pub fn api_secret_hash(secret: &str) -> [u8; 32] {
+    blake3::derive_key("ombud 2026-11 api key secret", secret.as_bytes())
+}
+
 /// Associated data for a record value: its id and its category.
 pub fn record_aad(record: Uuid, category: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(16 + category.len());
@@ -305,6 +321,16 @@ mod tests {
             keyring.blind_index(tenant, &a),
             keyring.blind_index(Uuid::now_v7(), &a)
         );
+    }
+
+    #[test]
+    fn api_secrets_are_random_prefixed_and_stored_only_as_hashes() {
+        let a = new_api_secret().expect("randomness");
+        let b = new_api_secret().expect("randomness");
+        assert!(a.starts_with(API_SECRET_PREFIX) && a.len() == API_SECRET_PREFIX.len() + 64);
+        assert_ne!(*a, *b);
+        assert_eq!(api_secret_hash(&a), api_secret_hash(&a.clone()));
+        assert_ne!(api_secret_hash(&a), api_secret_hash(&b));
     }
 
     #[test]

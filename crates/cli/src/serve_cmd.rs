@@ -1,0 +1,217 @@
+//! `ombud serve`: reads the configuration (flags, then `OMBUD_*` environment variables), opens
+//! the store, bootstraps on first start and runs the HTTP API until interrupted.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use ombud_policy::Policy;
+use ombud_server::state::SystemClock;
+use ombud_server::{AppState, Application};
+use ombud_store::crypto::MasterKey;
+use ombud_store::{PostgresStore, SqliteStore, Store};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const BUILT_IN_POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; the default answers only this machine
+    #[arg(long, env = "OMBUD_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The policy; without one, the built-in invoicing example is used and the log says so
+    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+    pub policy: PathBuf,
+    /// Where the embedded store and the generated master key live
+    #[arg(long, env = "OMBUD_DATA_DIR", default_value = "ombud-data")]
+    pub data_dir: PathBuf,
+    /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store
+    #[arg(long, env = "OMBUD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format; JSON for production log shipping
+    #[arg(long, env = "OMBUD_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OMBUD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load_policy(path: &Path) -> Result<(Policy, String)> {
+    let (source, origin) = match std::fs::read_to_string(path) {
+        Ok(source) => (source, path.display().to_string()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(
+                path = %path.display(),
+                "no policy file: using the built-in invoicing example; write your own with `ombud init`"
+            );
+            (
+                BUILT_IN_POLICY.to_owned(),
+                "the built-in invoicing example".to_owned(),
+            )
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("while reading the policy {}", path.display()));
+        }
+    };
+    let checked = ombud_policy::check(&source);
+    match checked.policy {
+        Some(policy) => Ok((policy, origin)),
+        None => {
+            eprint!(
+                "{}",
+                ombud_policy::finding::render_text(&checked.findings, &source, &origin)
+            );
+            bail!(
+                "the policy {origin} has errors; fix them (`ombud policy check {origin}`) and start again"
+            )
+        }
+    }
+}
+
+/// The master key: `OMBUD_MASTER_KEY`, `OMBUD_MASTER_KEY_FILE`, or a file in the data dir that
+/// the first start creates.
+pub fn master_key(data_dir: &Path) -> Result<MasterKey> {
+    if let Ok(hex) = std::env::var("OMBUD_MASTER_KEY") {
+        return MasterKey::from_hex(&hex).context("while reading OMBUD_MASTER_KEY");
+    }
+    if let Ok(file) = std::env::var("OMBUD_MASTER_KEY_FILE") {
+        let hex = std::fs::read_to_string(&file)
+            .with_context(|| format!("while reading the master key file {file}"))?;
+        return MasterKey::from_hex(&hex)
+            .with_context(|| format!("while reading the master key file {file}"));
+    }
+    let path = data_dir.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(hex) => {
+            MasterKey::from_hex(&hex).with_context(|| format!("while reading {}", path.display()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate()?;
+            write_private(&path, key.to_hex().as_bytes())?;
+            tracing::warn!(
+                path = %path.display(),
+                "generated a new master key next to the data; production keeps it elsewhere (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE), because whoever has both can read everything"
+            );
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("while reading {}", path.display())),
+    }
+}
+
+/// Creates a file only its owner can read, failing rather than overwriting an existing one.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("while creating {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("while writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("while writing {}", path.display()))?;
+    Ok(())
+}
+
+pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
+    let key = master_key(data_dir)?;
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url, &key)
+                .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?;
+            Ok(Arc::new(store))
+        }
+        Some(_) => bail!(
+            "OMBUD_DATABASE_URL must start with postgres://; leave it unset for the embedded SQLite store"
+        ),
+        None => {
+            let path = data_dir.join("ombud.db");
+            let store = SqliteStore::open(&path, &key)
+                .with_context(|| format!("while opening {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    init_logging(args.log_format);
+    let (policy, origin) = load_policy(&args.policy)?;
+    let store = open_store(&args.data_dir, args.database_url.as_deref())?;
+    let clock = Arc::new(SystemClock);
+    let booted = ombud_server::bootstrap::ensure_operator(
+        store.as_ref(),
+        clock.as_ref(),
+        &policy.controller.name,
+    )
+    .context("while preparing the operator tenant")?;
+    let state = AppState::new(store, Arc::new(policy), clock, booted.operator)
+        .map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?;
+    runtime.block_on(async move {
+        let app = Application::build(args.bind, state)
+            .await
+            .with_context(|| format!("while binding {}: is another process listening there? choose another with --bind", args.bind))?;
+        let address = app.local_addr()?;
+        println!("ombud listening on http://{address} (policy: {origin})");
+        if let Some(secret) = &booted.admin_secret {
+            // Printed here once, never logged: this is the only copy.
+            println!(
+                "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n\nUse it as `Authorization: Bearer <key>`, and create narrower keys for your applications.\n",
+                secret.as_str()
+            );
+        }
+        tracing::info!(%address, "serving");
+        app.run(shutdown_signal()).await.context("while serving")?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,103 @@
+//! `ombud serve` from a fresh directory, as a user starts it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+/// Starts the server in `dir`, checks that it answers, stops it, and returns all it printed.
+fn start_once(dir: &std::path::Path) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    stdout.read_line(&mut printed).expect("the first line");
+    let address = printed
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {printed:?}"))
+        .to_owned();
+    let health = get(&address, "/healthz");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    stdout.read_to_string(&mut printed).expect("the rest");
+    printed
+}
+
+fn get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sends");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reads");
+    response
+}
+
+#[test]
+fn the_first_start_creates_the_store_a_private_master_key_and_shows_the_admin_key_once() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let first = start_once(dir.path());
+    assert!(first.contains("the built-in invoicing example"), "{first}");
+    let secrets: Vec<&str> = first
+        .split_whitespace()
+        .filter(|w| w.starts_with("ombud_sk_"))
+        .collect();
+    assert_eq!(secrets.len(), 1, "{first}");
+    let key_file = dir.path().join("ombud-data/master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("key file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(dir.path().join("ombud-data/ombud.db").exists());
+    let master = std::fs::read_to_string(&key_file).expect("readable");
+    assert!(
+        !first.contains(master.trim()),
+        "the master key is never printed"
+    );
+
+    let second = start_once(dir.path());
+    assert!(
+        !second.contains("ombud_sk_"),
+        "the admin key is not shown again: {second}"
+    );
+}
+
+#[test]
+fn a_policy_with_errors_stops_the_start_with_its_findings() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("privacy.toml"),
+        "[notice]\nlast_updated = 2026-01-01\n",
+    )
+    .expect("writable");
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error[missing-key]"), "{stderr}");
+    assert!(stderr.contains("ombud policy check"), "{stderr}");
+    assert!(
+        !dir.path().join("ombud-data").exists(),
+        "nothing is created for a policy that does not check"
+    );
+}

@@ -1,0 +1,93 @@
+//! ombud's HTTP API. `Application::build` binds and wires the routes; only this crate knows
+//! HTTP. Handlers decide nothing themselves: they authenticate, ask the core, and call the store.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get};
+use metrics::RequestLabels;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+pub use state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/tenants",
+            get(routes::admin::list_tenants).post(routes::admin::create_tenant),
+        )
+        .route(
+            "/keys",
+            get(routes::admin::list_keys).post(routes::admin::create_key),
+        )
+        .route("/keys/{id}", delete(routes::admin::revoke_key));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+/// Counts each request by its route template (never the concrete path, which may hold ids).
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// A bound server, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `address` (port 0 picks a free port, as tests do).
+    pub async fn build(address: SocketAddr, state: AppState) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(address).await?;
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

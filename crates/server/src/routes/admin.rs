@@ -1,0 +1,156 @@
+//! Tenants and API keys. Creating tenants is the operator's; keys are managed by admins within
+//! their scope. A new key's secret appears once, in the response that creates it.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ombud_store::crypto::{api_secret_hash, new_api_secret};
+use ombud_store::model::{ApiKey, ApiKeyId, NewApiKey, Role, Tenant, TenantId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenantBody {
+    pub name: String,
+}
+
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewTenantBody>,
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
+    caller.require_operator_admin("create tenants")?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "give the tenant a name of 1 to 200 characters",
+        ));
+    }
+    let (actor, now) = (caller.actor(), state.clock.now());
+    let tenant = state
+        .store(move |store| store.create_tenant(&name, false, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantList {
+    pub tenants: Vec<Tenant>,
+}
+
+pub async fn list_tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TenantList>, ApiError> {
+    caller.require(&[Role::Admin, Role::Dpo, Role::Auditor], "list tenants")?;
+    let (all, own) = (caller.key.operator_wide, caller.tenant);
+    let tenants = state
+        .store(move |store| {
+            let tenants = store.tenants()?;
+            Ok(tenants.into_iter().filter(|t| all || t.id == own).collect())
+        })
+        .await?;
+    Ok(Json(TenantList { tenants }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyBody {
+    pub name: String,
+    pub role: String,
+    /// Operator-wide keys act in every tenant; only an operator-wide admin can make one.
+    #[serde(default)]
+    pub operator_wide: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// Shown once. Store it now: only its hash is kept.
+    pub secret: String,
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewKeyBody>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    caller.require(&[Role::Admin], "create API keys")?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::invalid("role", "role is one of admin, dpo, agent, service, auditor")
+    })?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "give the key a name of 1 to 200 characters that says who uses it",
+        ));
+    }
+    if body.operator_wide && !(caller.key.operator_wide && caller.tenant == state.operator) {
+        return Err(ApiError::Forbidden("only an operator-wide admin key, acting in the operator tenant, can create operator-wide keys".into()));
+    }
+    let secret = new_api_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new = NewApiKey {
+        tenant: caller.tenant,
+        operator_wide: body.operator_wide,
+        name,
+        role,
+        secret_hash: api_secret_hash(&secret),
+    };
+    let (actor, now) = (caller.actor(), state.clock.now());
+    let key = state
+        .store(move |store| store.create_api_key(new, &actor, now))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key,
+            secret: secret.to_string(),
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyList {
+    pub keys: Vec<ApiKey>,
+}
+
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<KeyList>, ApiError> {
+    caller.require(&[Role::Admin], "list API keys")?;
+    let tenant = caller.tenant;
+    let keys = state.store(move |store| store.api_keys(tenant)).await?;
+    Ok(Json(KeyList { keys }))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Admin], "revoke API keys")?;
+    let id: ApiKeyId = id
+        .parse()
+        .map_err(|_| ApiError::NotFound("no API key with that id".into()))?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    if state
+        .store(move |store| store.revoke_api_key(tenant, id, &actor, now))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no active API key with that id".into()))
+    }
+}
+
+pub fn parse_tenant(text: &str) -> Result<TenantId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound("no tenant with that id".into()))
+}

@@ -1,0 +1,69 @@
+//! What every handler shares: the store, the policy, the clock, the operator's tenant, metrics.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use jiff::tz::TimeZone;
+use ombud_core::Clock;
+use ombud_policy::Policy;
+use ombud_store::model::TenantId;
+use ombud_store::{Store, StoreError};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<Policy>,
+    /// The controller's time zone, in which periods are counted.
+    pub time_zone: TimeZone,
+    pub clock: Arc<dyn Clock>,
+    pub operator: TenantId,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        policy: Arc<Policy>,
+        clock: Arc<dyn Clock>,
+        operator: TenantId,
+    ) -> Result<AppState, String> {
+        let time_zone = TimeZone::get(&policy.controller.time_zone).map_err(|e| {
+            format!(
+                "the policy's time zone {} is unknown: {e}",
+                policy.controller.time_zone
+            )
+        })?;
+        Ok(AppState {
+            store,
+            policy,
+            time_zone,
+            clock,
+            operator,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    /// Runs a blocking store call on the blocking pool.
+    pub async fn store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("a store call did not finish: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
+/// The real clock, for the running server. Tests hand the state a `ManualClock` instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    /// Microsecond precision, the store's, so a time returned in a response equals the stored one.
+    fn now(&self) -> jiff::Timestamp {
+        let now = jiff::Timestamp::now();
+        jiff::Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
+    }
+}

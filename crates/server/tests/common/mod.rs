@@ -1,0 +1,150 @@
+//! `spawn_app`: every test gets its own store, a random port, a manual clock, and the bootstrap
+//! admin key; typed helpers keep the tests about behaviour.
+
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use ombud_core::ManualClock;
+use ombud_server::{AppState, Application};
+use ombud_store::crypto::MasterKey;
+use ombud_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub const POLICY: &str = include_str!("../../../../examples/invoicing-saas.toml");
+
+pub struct TestApp {
+    pub address: String,
+    pub admin_key: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(
+            &dir.path().join("ombud.db"),
+            &MasterKey::generate().expect("key"),
+        )
+        .expect("store"),
+    );
+    let clock = Arc::new(ManualClock::new(
+        "2026-03-01T10:00:00Z".parse::<Timestamp>().expect("time"),
+    ));
+    let policy = ombud_policy::check(POLICY)
+        .policy
+        .expect("the example checks clean");
+    let booted =
+        ombud_server::bootstrap::ensure_operator(store.as_ref(), clock.as_ref(), "Operator")
+            .expect("bootstrap");
+    let state = AppState::new(
+        Arc::clone(&store),
+        Arc::new(policy),
+        clock.clone(),
+        booted.operator,
+    )
+    .expect("state");
+    let app = Application::build("127.0.0.1:0".parse().expect("address"), state)
+        .await
+        .expect("binds");
+    let address = format!("http://{}", app.local_addr().expect("bound"));
+    tokio::spawn(app.run(std::future::pending()));
+    TestApp {
+        address,
+        admin_key: booted
+            .admin_secret
+            .expect("a fresh store makes a key")
+            .to_string(),
+        client: reqwest::Client::new(),
+        clock,
+        store,
+        _dir: dir,
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(tenant) = tenant {
+            request = request.header("Ombud-Tenant", tenant);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, Some(key), None, None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(key), None, Some(body))
+            .await
+    }
+
+    /// A new customer tenant and an admin key acting in it.
+    pub async fn tenant_with_admin(&self, name: &str) -> (String, String) {
+        let tenant = self
+            .post("/api/v1/tenants", &self.admin_key, json!({ "name": name }))
+            .await;
+        assert_eq!(tenant.status, 201, "{:?}", tenant.body);
+        let id = tenant.body["id"].as_str().expect("id").to_owned();
+        let key = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/keys",
+                Some(&self.admin_key),
+                Some(&id),
+                Some(json!({ "name": "admin", "role": "admin" })),
+            )
+            .await;
+        assert_eq!(key.status, 201, "{:?}", key.body);
+        (id, key.body["secret"].as_str().expect("secret").to_owned())
+    }
+
+    /// A key of `role` in the tenant the given admin key acts in.
+    pub async fn key(&self, admin: &str, role: &str) -> String {
+        let key = self
+            .post("/api/v1/keys", admin, json!({ "name": role, "role": role }))
+            .await;
+        assert_eq!(key.status, 201, "{:?}", key.body);
+        key.body["secret"].as_str().expect("secret").to_owned()
+    }
+}
