@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use metrics::RequestLabels;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,7 +30,32 @@ pub fn router(state: AppState) -> Router {
             "/keys",
             get(routes::admin::list_keys).post(routes::admin::create_key),
         )
-        .route("/keys/{id}", delete(routes::admin::revoke_key));
+        .route("/keys/{id}", delete(routes::admin::revoke_key))
+        .route(
+            "/subjects",
+            get(routes::subjects::find_subject).post(routes::subjects::create_subject),
+        )
+        .route("/subjects/{id}", get(routes::subjects::get_subject))
+        .route(
+            "/subjects/{id}/records",
+            get(routes::subjects::read_records).put(routes::subjects::put_records),
+        )
+        .route("/records", post(routes::subjects::bulk_records))
+        .route(
+            "/subjects/{id}/events",
+            get(routes::events::list_events).post(routes::events::add_event),
+        )
+        .route(
+            "/subjects/{id}/consents",
+            get(routes::events::list_consents).post(routes::events::give_consent),
+        )
+        .route(
+            "/subjects/{id}/consents/{purpose}",
+            delete(routes::events::withdraw_consent),
+        )
+        .route("/check", get(routes::check::check))
+        .route("/audit", get(routes::audit::list))
+        .route("/audit/verify", get(routes::audit::verify));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(routes::health::healthz))

@@ -87,6 +87,7 @@ pub trait Store: Send + Sync {
     ) -> Result<SubjectId>;
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>>;
     fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>>;
+    fn subject_exists(&self, tenant: TenantId, id: SubjectId) -> Result<bool>;
 
     /// Writes records for any number of subjects of one tenant, all or nothing.
     fn put_records(

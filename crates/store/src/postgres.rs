@@ -480,6 +480,17 @@ impl Store for PostgresStore {
         })
     }
 
+    fn subject_exists(&self, tenant: TenantId, id: SubjectId) -> Result<bool> {
+        self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &id.0],
+                )?
+                .is_some())
+        })
+    }
+
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         self.read(|client| {
             let key = self.data_key(client, tenant, subject)?;

@@ -534,6 +534,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn subject_exists(&self, tenant: TenantId, id: SubjectId) -> Result<bool> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)")?
+                .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| row.get(0))?)
+        })
+    }
+
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         self.read(|conn| {
             let key = self.data_key(conn, tenant, subject)?;

@@ -1,4 +1,8 @@
 //! The HTTP routes, one module per resource.
 
 pub mod admin;
+pub mod audit;
+pub mod check;
+pub mod events;
 pub mod health;
+pub mod subjects;

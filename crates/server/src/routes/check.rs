@@ -1,0 +1,112 @@
+//! The decision endpoint, the hot path: a mailer asks before every mail whether this person may
+//! be contacted for this purpose now. It reads no records and so writes no audit entry.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::metrics::DecisionLabels;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use ombud_core::facts::SubjectFacts;
+use ombud_core::{Identity, decide_purpose};
+use ombud_policy::model::Choice;
+use ombud_store::model::Role;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+pub struct CheckQuery {
+    pub identity: Option<String>,
+    pub purpose: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckAnswer {
+    pub allowed: bool,
+    pub purpose: String,
+    pub basis: Option<&'static str>,
+    pub reason: String,
+    pub message: String,
+    /// Whether ombud knows the person at all; unknown people have given no consent.
+    pub subject_known: bool,
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<CheckQuery>,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Dpo, Role::Agent, Role::Service],
+        "ask for access decisions",
+    )?;
+    let identity = query.identity.ok_or_else(|| {
+        ApiError::invalid(
+            "identity",
+            "name the person: ?identity=kind:value, like ?identity=email:ana@example.com",
+        )
+    })?;
+    let identity = Identity::parse_tagged(&identity)
+        .map_err(|e| ApiError::invalid("identity", e.to_string()))?;
+    let purpose = query.purpose.ok_or_else(|| {
+        ApiError::invalid(
+            "purpose",
+            "name the purpose: ?purpose=<activity id of the policy>",
+        )
+    })?;
+    if state.policy.activity(&purpose).is_none() {
+        let known: Vec<&str> = state
+            .policy
+            .activities
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        return Err(ApiError::invalid(
+            "purpose",
+            format!(
+                "`{purpose}` is not an activity of the policy; it has: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    let tenant = caller.tenant;
+    let events = state
+        .store(move |store| match store.find_subject(tenant, &identity)? {
+            Some(subject) => Ok(Some(store.events(tenant, subject)?)),
+            None => Ok(None),
+        })
+        .await?;
+    let subject_known = events.is_some();
+    let facts = SubjectFacts::new(
+        events
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.fact())
+            .collect(),
+    );
+    let decision = decide_purpose(
+        &state.policy,
+        &facts,
+        &purpose,
+        caller.data_role,
+        state.clock.now(),
+    );
+    state
+        .metrics
+        .decisions
+        .get_or_create(&DecisionLabels {
+            allowed: decision.allowed,
+        })
+        .inc();
+    let reason = serde_json::to_value(&decision.reason)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(Json(CheckAnswer {
+        allowed: decision.allowed,
+        message: decision.message(),
+        purpose: decision.purpose,
+        basis: decision.basis.map(Choice::as_str),
+        reason,
+        subject_known,
+    }))
+}

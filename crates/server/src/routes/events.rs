@@ -1,0 +1,255 @@
+//! Lifecycle events and consents. Events may be recorded late with an `occurred_at` in the
+//! past; consents are events too, carrying the policy version and the channel they came by.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson};
+use crate::routes::subjects::parse_subject;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use jiff::{SignedDuration, Timestamp};
+use ombud_core::EventKind;
+use ombud_policy::model::LegalBasis;
+use ombud_store::model::{NewEvent, Role, StoredEvent};
+use serde::{Deserialize, Serialize};
+
+const ACTORS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent, Role::Service];
+/// Clocks of callers differ a little; more than this ahead is a mistake.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    pub kind: String,
+    pub purpose: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventList {
+    pub events: Vec<StoredEvent>,
+}
+
+fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
+    let kind = EventKind::parse(&body.kind).ok_or_else(|| {
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        ApiError::invalid("kind", format!("kind is one of {}", kinds.join(", ")))
+    })?;
+    if let Some(purpose) = &body.purpose {
+        if state.policy.activity(purpose).is_none() {
+            return Err(ApiError::invalid(
+                "purpose",
+                format!("`{purpose}` is not an activity of the policy"),
+            ));
+        }
+    } else if kind.requires_purpose() {
+        return Err(ApiError::invalid(
+            "purpose",
+            format!("a {} event names the purpose it is about", kind.as_str()),
+        ));
+    }
+    let now = state.clock.now();
+    let occurred_at = body.occurred_at.unwrap_or(now);
+    if occurred_at > now.saturating_add(CLOCK_SKEW).unwrap_or(now) {
+        return Err(ApiError::invalid(
+            "occurred_at",
+            "occurred_at is in the future; events record what has happened",
+        ));
+    }
+    if body
+        .channel
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(ApiError::invalid(
+            "channel",
+            "a channel is at most 100 characters, like `web-form` or `api`",
+        ));
+    }
+    Ok(NewEvent {
+        kind,
+        purpose: body.purpose,
+        occurred_at,
+        channel: body.channel,
+        policy_version: Some(state.policy.version.0.clone()),
+    })
+}
+
+async fn record(
+    state: &AppState,
+    caller: &Caller,
+    subject: &str,
+    event: NewEvent,
+) -> Result<(StatusCode, Json<StoredEvent>), ApiError> {
+    let subject = parse_subject(subject)?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let stored = state
+        .store(move |store| store.add_event(tenant, subject, &event, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+pub async fn add_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EventBody>,
+) -> Result<(StatusCode, Json<StoredEvent>), ApiError> {
+    caller.require(ACTORS, "record events")?;
+    let event = new_event(&state, body)?;
+    record(&state, &caller, &id, event).await
+}
+
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EventList>, ApiError> {
+    caller.require(ACTORS, "read events")?;
+    let subject = parse_subject(&id)?;
+    let tenant = caller.tenant;
+    let events = state
+        .store(move |store| {
+            if store.subject_exists(tenant, subject)? {
+                store.events(tenant, subject)
+            } else {
+                Err(ombud_store::StoreError::NotFound("subject"))
+            }
+        })
+        .await?;
+    Ok(Json(EventList { events }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    pub purpose: String,
+    pub channel: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+}
+
+fn consent_purpose(state: &AppState, purpose: &str) -> Result<(), ApiError> {
+    match state.policy.activity(purpose) {
+        Some(activity) if activity.basis == Some(LegalBasis::Consent) => Ok(()),
+        Some(_) => Err(ApiError::invalid(
+            "purpose",
+            format!(
+                "`{purpose}` does not rest on consent, so there is no consent to give or withdraw"
+            ),
+        )),
+        None => Err(ApiError::invalid(
+            "purpose",
+            format!("`{purpose}` is not an activity of the policy"),
+        )),
+    }
+}
+
+pub async fn give_consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ConsentBody>,
+) -> Result<(StatusCode, Json<StoredEvent>), ApiError> {
+    caller.require(ACTORS, "record consent")?;
+    consent_purpose(&state, &body.purpose)?;
+    let event = new_event(
+        &state,
+        EventBody {
+            kind: "consent_given".into(),
+            purpose: Some(body.purpose),
+            occurred_at: body.occurred_at,
+            channel: body.channel,
+        },
+    )?;
+    record(&state, &caller, &id, event).await
+}
+
+/// A withdrawal carries no body; how and when it came travel in the query string.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalQuery {
+    pub channel: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+}
+
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, purpose)): Path<(String, String)>,
+    Query(body): Query<WithdrawalQuery>,
+) -> Result<(StatusCode, Json<StoredEvent>), ApiError> {
+    caller.require(ACTORS, "record a consent withdrawal")?;
+    consent_purpose(&state, &purpose)?;
+    let event = new_event(
+        &state,
+        EventBody {
+            kind: "consent_withdrawn".into(),
+            purpose: Some(purpose),
+            occurred_at: body.occurred_at,
+            channel: body.channel,
+        },
+    )?;
+    record(&state, &caller, &id, event).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentChange {
+    pub given: bool,
+    pub at: Timestamp,
+    pub channel: Option<String>,
+    pub policy_version: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentState {
+    pub purpose: String,
+    pub given: bool,
+    pub since: Timestamp,
+    pub history: Vec<ConsentChange>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentList {
+    pub consents: Vec<ConsentState>,
+}
+
+pub async fn list_consents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConsentList>, ApiError> {
+    let Json(EventList { events }) = list_events(State(state), caller, Path(id)).await?;
+    let mut consents: Vec<ConsentState> = Vec::new();
+    for event in events.into_iter().filter(|e| {
+        matches!(
+            e.kind,
+            EventKind::ConsentGiven | EventKind::ConsentWithdrawn
+        )
+    }) {
+        let Some(purpose) = event.purpose.clone() else {
+            continue;
+        };
+        let change = ConsentChange {
+            given: event.kind == EventKind::ConsentGiven,
+            at: event.occurred_at,
+            channel: event.channel,
+            policy_version: event.policy_version,
+        };
+        match consents.iter_mut().find(|c| c.purpose == purpose) {
+            Some(consent) => {
+                consent.given = change.given;
+                consent.since = change.at;
+                consent.history.push(change);
+            }
+            None => consents.push(ConsentState {
+                purpose,
+                given: change.given,
+                since: change.at,
+                history: vec![change],
+            }),
+        }
+    }
+    Ok(Json(ConsentList { consents }))
+}

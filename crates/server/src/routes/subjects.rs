@@ -1,0 +1,481 @@
+//! Subjects and their records. Every read of personal data names a purpose and returns only
+//! what the policy allows for it now, with what was withheld and why; the read is audited.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use ombud_core::facts::SubjectFacts;
+use ombud_core::{Identity, IdentityKind, decide};
+use ombud_policy::model::{Choice, Source};
+use ombud_store::audit::NewAuditEntry;
+use ombud_store::model::{NewRecord, RecordId, Role, Secret, SubjectId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+const WRITERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Service];
+const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent, Role::Service];
+/// The largest value one record may hold.
+const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// The most records one request may write.
+pub const MAX_BATCH: usize = 10_000;
+
+pub fn parse_subject(text: &str) -> Result<SubjectId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound("no subject with that id".into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityBody {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubjectBody {
+    pub identities: Vec<IdentityBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubjectRef {
+    pub id: SubjectId,
+}
+
+pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, ApiError> {
+    if identities.is_empty() {
+        return Err(ApiError::invalid(
+            "identities",
+            "give at least one identity, like {\"kind\": \"email\", \"value\": \"ana@example.com\"}",
+        ));
+    }
+    identities
+        .iter()
+        .enumerate()
+        .map(|(i, identity)| {
+            let kind = IdentityKind::parse(&identity.kind).ok_or_else(|| {
+                ApiError::invalid(
+                    format!("identities[{i}].kind"),
+                    "kind is one of email, phone, user_id, customer_no, national_id",
+                )
+            })?;
+            Identity::parse(kind, &identity.value)
+                .map_err(|e| ApiError::invalid(format!("identities[{i}].value"), e.to_string()))
+        })
+        .collect()
+}
+
+pub async fn create_subject(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewSubjectBody>,
+) -> Result<(StatusCode, Json<SubjectRef>), ApiError> {
+    caller.require(READERS, "create subjects")?;
+    let identities = parse_identities(&body.identities)?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let id = state
+        .store(move |store| store.create_subject(tenant, &identities, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(SubjectRef { id })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    pub identity: Option<String>,
+}
+
+pub async fn find_subject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<LookupQuery>,
+) -> Result<Json<SubjectRef>, ApiError> {
+    caller.require(READERS, "look subjects up")?;
+    let text = query.identity.ok_or_else(|| {
+        ApiError::invalid(
+            "identity",
+            "look a subject up with ?identity=kind:value, like ?identity=email:ana@example.com",
+        )
+    })?;
+    let identity =
+        Identity::parse_tagged(&text).map_err(|e| ApiError::invalid("identity", e.to_string()))?;
+    let tenant = caller.tenant;
+    let found = state
+        .store(move |store| store.find_subject(tenant, &identity))
+        .await?;
+    found
+        .map(|id| Json(SubjectRef { id }))
+        .ok_or_else(|| ApiError::NotFound("no subject has that identity".into()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    pub kind: IdentityKind,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubjectView {
+    pub id: SubjectId,
+    pub created_at: Timestamp,
+    pub identities: Vec<IdentityView>,
+}
+
+pub async fn get_subject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SubjectView>, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Dpo, Role::Agent],
+        "read a subject's identities",
+    )?;
+    let id = parse_subject(&id)?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let subject = state
+        .store(move |store| {
+            let subject = store.subject(tenant, id)?;
+            if subject.is_some() {
+                store.append_audit(
+                    tenant,
+                    NewAuditEntry {
+                        actor: actor.audit_name(),
+                        action: "subject.read".into(),
+                        subject: Some(id),
+                        categories: vec![],
+                        purpose: None,
+                        detail: None,
+                    },
+                    now,
+                )?;
+            }
+            Ok(subject)
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no subject with that id".into()))?;
+    Ok(Json(SubjectView {
+        id: subject.id,
+        created_at: subject.created_at,
+        identities: subject
+            .identities
+            .iter()
+            .map(|i| IdentityView {
+                kind: i.kind(),
+                value: i.expose().to_owned(),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordBody {
+    /// Only in the bulk endpoint: whose record it is.
+    pub subject: Option<String>,
+    pub category: String,
+    pub value: String,
+    pub source: Option<String>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    pub collected_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsBody {
+    pub records: Vec<RecordBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WrittenRecords {
+    pub ids: Vec<RecordId>,
+}
+
+/// Checks one record against the policy: a declared category, a known source, purposes that
+/// list the category, a value of sensible size, a collection time not in the future.
+fn validate_record(
+    state: &AppState,
+    body: RecordBody,
+    subject: SubjectId,
+    at: &str,
+    now: Timestamp,
+) -> Result<NewRecord, ApiError> {
+    let policy = &state.policy;
+    if policy.category(&body.category).is_none() {
+        let known: Vec<&str> = policy.categories.iter().map(|c| c.key.as_str()).collect();
+        return Err(ApiError::invalid(
+            format!("{at}.category"),
+            format!(
+                "`{}` is not a category of the policy; it declares: {}",
+                body.category,
+                known.join(", ")
+            ),
+        ));
+    }
+    let source = body.source.unwrap_or_else(|| "subject".into());
+    if Source::parse(&source).is_none() {
+        return Err(ApiError::invalid(
+            format!("{at}.source"),
+            "source is one of subject, customer, service_use, public, third_party",
+        ));
+    }
+    for (i, purpose) in body.purposes.iter().enumerate() {
+        let lists = policy.activity(purpose).is_some_and(|a| {
+            a.categories
+                .iter()
+                .any(|c| ombud_policy::taxonomy::is_within(&body.category, c))
+        });
+        if !lists {
+            return Err(ApiError::invalid(
+                format!("{at}.purposes[{i}]"),
+                format!(
+                    "`{purpose}` is not an activity of the policy that uses `{}`",
+                    body.category
+                ),
+            ));
+        }
+    }
+    if body.value.is_empty() || body.value.len() > MAX_VALUE_BYTES {
+        return Err(ApiError::invalid(
+            format!("{at}.value"),
+            format!("a value is 1 byte to {} KiB", MAX_VALUE_BYTES / 1024),
+        ));
+    }
+    let collected_at = body.collected_at.unwrap_or(now);
+    if collected_at > now {
+        return Err(ApiError::invalid(
+            format!("{at}.collected_at"),
+            "collected_at is in the future",
+        ));
+    }
+    Ok(NewRecord {
+        subject,
+        category: body.category,
+        purposes: body.purposes,
+        source,
+        collected_at,
+        value: Secret::new(body.value),
+    })
+}
+
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    records: Vec<NewRecord>,
+) -> Result<Json<WrittenRecords>, ApiError> {
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let ids = state
+        .store(move |store| store.put_records(tenant, &records, &actor, now))
+        .await?;
+    Ok(Json(WrittenRecords { ids }))
+}
+
+fn check_batch(len: usize) -> Result<(), ApiError> {
+    if len == 0 || len > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "records",
+            format!("send 1 to {MAX_BATCH} records per request"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn put_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RecordsBody>,
+) -> Result<Json<WrittenRecords>, ApiError> {
+    caller.require(WRITERS, "write records")?;
+    let subject = parse_subject(&id)?;
+    check_batch(body.records.len())?;
+    let now = state.clock.now();
+    let records = body
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, record)| {
+            if record.subject.is_some() {
+                return Err(ApiError::invalid(
+                    format!("records[{i}].subject"),
+                    "the subject is in the path here; leave `subject` out",
+                ));
+            }
+            validate_record(&state, record, subject, &format!("records[{i}]"), now)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    write(&state, &caller, records).await
+}
+
+pub async fn bulk_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<RecordsBody>,
+) -> Result<Json<WrittenRecords>, ApiError> {
+    caller.require(WRITERS, "write records")?;
+    check_batch(body.records.len())?;
+    let now = state.clock.now();
+    let records = body
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut record)| {
+            let at = format!("records[{i}]");
+            let subject = record.subject.take().ok_or_else(|| {
+                ApiError::invalid(
+                    format!("{at}.subject"),
+                    "each record of a bulk write names its subject id",
+                )
+            })?;
+            let subject: SubjectId = subject.parse().map_err(|_| {
+                ApiError::invalid(format!("{at}.subject"), "a subject id is a UUID")
+            })?;
+            validate_record(&state, record, subject, &at, now)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    write(&state, &caller, records).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReadQuery {
+    pub purpose: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    pub id: RecordId,
+    pub category: String,
+    pub value: String,
+    pub source: String,
+    pub collected_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Withheld {
+    pub id: RecordId,
+    pub category: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PurposeRead {
+    pub purpose: String,
+    pub basis: Option<&'static str>,
+    pub records: Vec<RecordView>,
+    pub withheld: Vec<Withheld>,
+}
+
+pub async fn read_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<ReadQuery>,
+) -> Result<Json<PurposeRead>, ApiError> {
+    caller.require(READERS, "read records")?;
+    let subject = parse_subject(&id)?;
+    let purpose = query.purpose.ok_or_else(|| {
+        ApiError::invalid(
+            "purpose",
+            "every read names its purpose: ?purpose=<activity id of the policy>",
+        )
+    })?;
+    let Some(activity) = state.policy.activity(&purpose) else {
+        let known: Vec<&str> = state
+            .policy
+            .activities
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        return Err(ApiError::invalid(
+            "purpose",
+            format!(
+                "`{purpose}` is not an activity of the policy; it has: {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    let basis = activity.basis.map(Choice::as_str);
+    let (tenant, now) = (caller.tenant, state.clock.now());
+    let (records, events) = state
+        .store(move |store| {
+            Ok((
+                store.records(tenant, subject)?,
+                store.events(tenant, subject)?,
+            ))
+        })
+        .await?;
+    let facts = SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
+    let mut read = PurposeRead {
+        purpose: purpose.clone(),
+        basis,
+        records: Vec::new(),
+        withheld: Vec::new(),
+    };
+    for record in records {
+        let decision = if !record.purposes.is_empty() && !record.purposes.contains(&purpose) {
+            None
+        } else {
+            Some(decide(
+                &state.policy,
+                &facts,
+                &purpose,
+                &record.category,
+                record.collected_at,
+                caller.data_role,
+                now,
+                &state.time_zone,
+            ))
+        };
+        match decision {
+            Some(decision) if decision.allowed => read.records.push(RecordView {
+                id: record.id,
+                category: record.category,
+                value: record.value.expose().to_owned(),
+                source: record.source,
+                collected_at: record.collected_at,
+            }),
+            Some(decision) => {
+                let reason = serde_json::to_value(&decision.reason)
+                    .ok()
+                    .and_then(|v| v["code"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                read.withheld.push(Withheld {
+                    id: record.id,
+                    category: record.category,
+                    reason,
+                    message: decision.message(),
+                });
+            }
+            None => read.withheld.push(Withheld {
+                id: record.id,
+                category: record.category,
+                reason: "collected_for_other_purposes".into(),
+                message: format!(
+                    "this record was collected for {} only",
+                    record.purposes.join(", ")
+                ),
+            }),
+        }
+    }
+    let categories: BTreeSet<String> = read.records.iter().map(|r| r.category.clone()).collect();
+    let entry = NewAuditEntry {
+        actor: caller.actor().audit_name(),
+        action: "records.read".into(),
+        subject: Some(subject),
+        categories: categories.into_iter().collect(),
+        purpose: Some(purpose),
+        detail: Some(format!(
+            "returned={} withheld={}",
+            read.records.len(),
+            read.withheld.len()
+        )),
+    };
+    state
+        .store(move |store| store.append_audit(tenant, entry, now))
+        .await?;
+    Ok(Json(read))
+}
