@@ -1,0 +1,154 @@
+//! The server's logs never contain personal data: a value is planted through every surface
+//! that takes one (identities, records, lookups, bad requests) while the server logs JSON at
+//! debug level, and the captured logs are searched for it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+fn request(address: &str, method: &str, path: &str, key: &str, body: Option<&str>) -> String {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sends");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reads");
+    response
+}
+
+#[test]
+fn planted_personal_data_never_reaches_the_logs() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+        .current_dir(dir.path())
+        .env("OMBUD_LOG", "debug")
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("address line");
+    let address = first
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("address")
+        .to_owned();
+    let mut printed = String::new();
+    while !printed.contains("ombud_sk_") {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("reads") == 0 {
+            break;
+        }
+        printed.push_str(&line);
+    }
+    let key = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("ombud_sk_"))
+        .expect("admin key")
+        .to_owned();
+
+    let email = "planted.person@example.org";
+    let name = "Plantedname Secretsson";
+    let created = request(
+        &address,
+        "POST",
+        "/api/v1/subjects",
+        &key,
+        Some(&format!(
+            r#"{{"identities":[{{"kind":"email","value":"{email}"}}]}}"#
+        )),
+    );
+    let id = created
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("subject id")
+        .to_owned();
+    request(
+        &address,
+        "PUT",
+        &format!("/api/v1/subjects/{id}/records"),
+        &key,
+        Some(&format!(
+            r#"{{"records":[{{"category":"user.name","value":"{name}"}}]}}"#
+        )),
+    );
+    request(
+        &address,
+        "GET",
+        &format!("/api/v1/subjects/{id}/records?purpose=invoicing"),
+        &key,
+        None,
+    );
+    request(
+        &address,
+        "GET",
+        &format!("/api/v1/subjects?identity=email:{email}"),
+        &key,
+        None,
+    );
+    request(
+        &address,
+        "GET",
+        &format!("/api/v1/check?identity=email:{email}&purpose=consent-marketing"),
+        &key,
+        None,
+    );
+    request(
+        &address,
+        "POST",
+        "/api/v1/subjects",
+        &key,
+        Some(&format!(
+            r#"{{"identities":[{{"kind":"email","value":"{email}"}}]}}"#
+        )),
+    );
+    request(
+        &address,
+        "PUT",
+        &format!("/api/v1/subjects/{id}/records"),
+        &key,
+        Some(&format!(
+            r#"{{"records":[{{"category":"user.unknown","value":"{name}"}}]}}"#
+        )),
+    );
+    request(
+        &address,
+        "PUT",
+        &format!("/api/v1/subjects/{id}/records"),
+        &key,
+        Some(&format!(
+            r#"{{"records":[{{"category":"user.name","value":{name}}}]}}"#
+        )),
+    );
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    assert!(
+        logs.contains("\"level\":\"INFO\""),
+        "the server logged JSON: {logs}"
+    );
+    for planted in [email, "planted.person", name, "Secretsson"] {
+        assert!(
+            !logs.contains(planted),
+            "`{planted}` is in the logs:\n{logs}"
+        );
+    }
+    assert!(!logs.contains(&key), "the API key is in the logs");
+}
