@@ -1,6 +1,7 @@
 //! The `ombud` binary: parses the command line, reads files, calls the library crates and picks
 //! the exit code. Only this crate reads files, the environment or the terminal.
 
+mod admin_cmd;
 mod init_cmd;
 mod policy_cmd;
 mod serve_cmd;
@@ -29,6 +30,12 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Write a starter privacy.toml from one of the bundled examples
     Init(init_cmd::InitArgs),
+    /// Create, list and revoke API keys
+    #[command(subcommand)]
+    Keys(admin_cmd::KeysCommand),
+    /// Check the tamper-evident audit log
+    #[command(subcommand)]
+    Audit(admin_cmd::AuditCommand),
     /// Work with a privacy policy written as code (privacy.toml)
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -39,6 +46,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
+        Command::Keys(command) => admin_cmd::keys(command),
+        Command::Audit(command) => admin_cmd::audit(command),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {
