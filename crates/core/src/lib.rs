@@ -6,6 +6,7 @@ pub mod access;
 pub mod clock;
 pub mod facts;
 pub mod identity;
+pub mod records;
 pub mod retention;
 
 pub use access::{DataRole, Decision, Reason, decide, decide_purpose};

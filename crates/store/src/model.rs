@@ -163,6 +163,9 @@ pub struct Subject {
 
 #[derive(Debug, Clone)]
 pub struct NewRecord {
+    /// Given by writers that must be able to repeat a write without doubling it (the
+    /// importer); a record whose id exists already is left as it is.
+    pub id: Option<RecordId>,
     pub subject: SubjectId,
     pub category: String,
     /// The activities it was collected for; empty means every activity that lists its category.
@@ -185,6 +188,8 @@ pub struct Record {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// As for records: a repeated write with the same id is ignored.
+    pub id: Option<EventId>,
     pub kind: EventKind,
     pub purpose: Option<String>,
     pub occurred_at: Timestamp,

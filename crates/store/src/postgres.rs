@@ -447,7 +447,7 @@ impl Store for PostgresStore {
             Self::lock_tenant(tx, tenant)?;
             let insert = tx.prepare(
                 "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )?;
             let mut ids = Vec::with_capacity(records.len());
             let mut start = 0;
@@ -457,7 +457,7 @@ impl Store for PostgresStore {
                 let key = self.data_key(tx, tenant, subject)?;
                 let mut categories = BTreeSet::new();
                 for record in &records[start..end] {
-                    let id = RecordId::new();
+                    let id = record.id.unwrap_or_default();
                     let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
                     let purposes = record.purposes.join(",");
                     let params: [&(dyn ToSql + Sync); 8] =
@@ -530,7 +530,7 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> Result<StoredEvent> {
         let stored = StoredEvent {
-            id: EventId::new(),
+            id: event.id.unwrap_or_default(),
             subject,
             kind: event.kind,
             purpose: event.purpose.clone(),
@@ -549,7 +549,7 @@ impl Store for PostgresStore {
             }
             tx.execute(
                 "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 &[
                     &tenant.0,
                     &subject.0,

@@ -501,11 +501,11 @@ impl Store for SqliteStore {
                 let key = self.data_key(tx, tenant, subject)?;
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
                 )?;
                 let mut categories = BTreeSet::new();
                 for record in &records[start..end] {
-                    let id = RecordId::new();
+                    let id = record.id.unwrap_or_default();
                     let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
                     insert.execute(params![
                         tenant.0.as_bytes(),
@@ -581,7 +581,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<StoredEvent> {
         let stored = StoredEvent {
-            id: EventId::new(),
+            id: event.id.unwrap_or_default(),
             subject,
             kind: event.kind,
             purpose: event.purpose.clone(),
@@ -601,7 +601,7 @@ impl Store for SqliteStore {
             }
             tx.prepare_cached(
                 "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
             )?
             .execute(params![
                 tenant.0.as_bytes(),

@@ -196,6 +196,7 @@ fn concurrent_writers_never_fork_the_chain(store: Arc<PostgresStore>) {
             std::thread::spawn(move || {
                 for _ in 0..25 {
                     let event = NewEvent {
+                        id: None,
                         kind: EventKind::LastInteraction,
                         purpose: None,
                         occurred_at: now,

@@ -180,6 +180,7 @@ fn concurrent_writers_never_fork_the_chain() {
             std::thread::spawn(move || {
                 for _ in 0..25 {
                     let event = NewEvent {
+                        id: None,
                         kind: EventKind::LastInteraction,
                         purpose: None,
                         occurred_at: now,

@@ -69,6 +69,7 @@ fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
         ));
     }
     Ok(NewEvent {
+        id: None,
         kind,
         purpose: body.purpose,
         occurred_at,

@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_core::facts::SubjectFacts;
+use ombud_core::records::RecordInput;
 use ombud_core::{Identity, IdentityKind, decide};
-use ombud_policy::model::{Choice, Source};
+use ombud_policy::model::Choice;
 use ombud_store::audit::NewAuditEntry;
 use ombud_store::model::{NewRecord, RecordId, Role, Secret, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,6 @@ use std::collections::BTreeSet;
 
 const WRITERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Service];
 const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent, Role::Service];
-/// The largest value one record may hold.
-const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// The most records one request may write.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -194,8 +193,8 @@ pub struct WrittenRecords {
     pub ids: Vec<RecordId>,
 }
 
-/// Checks one record against the policy: a declared category, a known source, purposes that
-/// list the category, a value of sensible size, a collection time not in the future.
+/// Checks one record against the policy (see `ombud_core::records`) and names the failing
+/// field by its place in the request.
 fn validate_record(
     state: &AppState,
     body: RecordBody,
@@ -203,55 +202,24 @@ fn validate_record(
     at: &str,
     now: Timestamp,
 ) -> Result<NewRecord, ApiError> {
-    let policy = &state.policy;
-    if policy.category(&body.category).is_none() {
-        let known: Vec<&str> = policy.categories.iter().map(|c| c.key.as_str()).collect();
-        return Err(ApiError::invalid(
-            format!("{at}.category"),
-            format!(
-                "`{}` is not a category of the policy; it declares: {}",
-                body.category,
-                known.join(", ")
-            ),
-        ));
-    }
     let source = body.source.unwrap_or_else(|| "subject".into());
-    if Source::parse(&source).is_none() {
-        return Err(ApiError::invalid(
-            format!("{at}.source"),
-            "source is one of subject, customer, service_use, public, third_party",
-        ));
-    }
-    for (i, purpose) in body.purposes.iter().enumerate() {
-        let lists = policy.activity(purpose).is_some_and(|a| {
-            a.categories
-                .iter()
-                .any(|c| ombud_policy::taxonomy::is_within(&body.category, c))
-        });
-        if !lists {
-            return Err(ApiError::invalid(
-                format!("{at}.purposes[{i}]"),
-                format!(
-                    "`{purpose}` is not an activity of the policy that uses `{}`",
-                    body.category
-                ),
-            ));
-        }
-    }
-    if body.value.is_empty() || body.value.len() > MAX_VALUE_BYTES {
-        return Err(ApiError::invalid(
-            format!("{at}.value"),
-            format!("a value is 1 byte to {} KiB", MAX_VALUE_BYTES / 1024),
-        ));
-    }
     let collected_at = body.collected_at.unwrap_or(now);
-    if collected_at > now {
-        return Err(ApiError::invalid(
-            format!("{at}.collected_at"),
-            "collected_at is in the future",
-        ));
-    }
+    let input = RecordInput {
+        category: &body.category,
+        source: &source,
+        purposes: &body.purposes,
+        value: &body.value,
+        collected_at,
+    };
+    ombud_core::records::validate_record(&state.policy, &input, now).map_err(|problem| {
+        let field = match problem.index {
+            Some(i) => format!("{at}.{}[{i}]", problem.field),
+            None => format!("{at}.{}", problem.field),
+        };
+        ApiError::invalid(field, problem.message)
+    })?;
     Ok(NewRecord {
+        id: None,
         subject,
         category: body.category,
         purposes: body.purposes,

@@ -21,6 +21,7 @@ pub fn phone(value: &str) -> Identity {
 
 pub fn record(subject: SubjectId, category: &str, value: &str) -> NewRecord {
     NewRecord {
+        id: None,
         subject,
         category: category.into(),
         purposes: vec![],
@@ -150,6 +151,7 @@ pub fn records_round_trip_sealed_and_events_keep_their_order(store: &dyn Store) 
         (EventKind::ContractStart, "2024-01-01T00:00:00Z"),
     ] {
         let event = NewEvent {
+            id: None,
             kind,
             purpose: None,
             occurred_at: at(when),
@@ -223,6 +225,7 @@ pub fn a_tenant_sees_nothing_of_another(store: &dyn Store) {
         Err(StoreError::NotFound("subject"))
     ));
     let event = NewEvent {
+        id: None,
         kind: EventKind::Objection,
         purpose: None,
         occurred_at: now,
@@ -405,11 +408,58 @@ pub fn every_write_is_audited_and_the_chain_verifies(store: &dyn Store) {
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
 }
 
+pub fn a_write_repeated_with_the_same_ids_is_not_doubled(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    let record_id = RecordId::new();
+    let event_id = EventId::new();
+    let records = [NewRecord {
+        id: Some(record_id),
+        ..record(ana, "user.name", "Ana")
+    }];
+    let event = NewEvent {
+        id: Some(event_id),
+        kind: EventKind::ContractStart,
+        purpose: None,
+        occurred_at: now,
+        channel: None,
+        policy_version: None,
+    };
+    for _ in 0..3 {
+        store
+            .put_records(tenant.id, &records, &Actor::Cli, now)
+            .expect("written");
+        store
+            .add_event(tenant.id, ana, &event, &Actor::Cli, now)
+            .expect("recorded");
+    }
+    let stored = store.records(tenant.id, ana).expect("read");
+    assert_eq!(stored.iter().map(|r| r.id).collect::<Vec<_>>(), [record_id]);
+    assert_eq!(
+        store
+            .events(tenant.id, ana)
+            .expect("events")
+            .iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>(),
+        [event_id]
+    );
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 8] = [
+    let cases: [(&str, Case); 9] = [
+        (
+            "a_write_repeated_with_the_same_ids_is_not_doubled",
+            a_write_repeated_with_the_same_ids_is_not_doubled,
+        ),
         (
             "subjects_are_found_by_any_identity_however_it_was_typed",
             subjects_are_found_by_any_identity_however_it_was_typed,
