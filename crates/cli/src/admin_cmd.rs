@@ -48,7 +48,7 @@ impl StoreArgs {
 }
 
 /// `operator`, or a tenant id.
-fn tenant(store: &dyn Store, text: &str) -> Result<TenantId> {
+pub fn tenant(store: &dyn Store, text: &str) -> Result<TenantId> {
     if text == "operator" {
         return store
             .tenants()?

@@ -2,6 +2,7 @@
 //! the exit code. Only this crate reads files, the environment or the terminal.
 
 mod admin_cmd;
+mod import_cmd;
 mod init_cmd;
 mod policy_cmd;
 mod serve_cmd;
@@ -33,6 +34,8 @@ enum Command {
     /// Create, list and revoke API keys
     #[command(subcommand)]
     Keys(admin_cmd::KeysCommand),
+    /// Load subjects, records and events from a JSON Lines file (resumable)
+    Import(import_cmd::ImportArgs),
     /// Check the tamper-evident audit log
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
         Command::Keys(command) => admin_cmd::keys(command),
+        Command::Import(args) => import_cmd::run(args),
         Command::Audit(command) => admin_cmd::audit(command),
         Command::Policy(command) => policy_cmd::run(command),
     };

@@ -52,7 +52,7 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
-fn load_policy(path: &Path) -> Result<(Policy, String)> {
+pub fn load_policy(path: &Path) -> Result<(Policy, String)> {
     let (source, origin) = match std::fs::read_to_string(path) {
         Ok(source) => (source, path.display().to_string()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
