@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 
@@ -55,7 +56,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
-        .route("/audit/verify", get(routes::audit::verify));
+        .route("/audit/verify", get(routes::audit::verify))
+        .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(routes::health::healthz))

@@ -23,6 +23,7 @@ pub struct NewAuditEntry {
     pub detail: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,
@@ -34,8 +35,10 @@ pub struct AuditEntry {
     pub purpose: Option<String>,
     pub detail: Option<String>,
     #[serde(serialize_with = "hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub prev_hash: [u8; 32],
     #[serde(serialize_with = "hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: [u8; 32],
 }
 
@@ -55,6 +58,7 @@ pub struct AuditFilter {
     pub limit: usize,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {

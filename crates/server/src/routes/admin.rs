@@ -2,6 +2,7 @@
 //! their scope. A new key's secret appears once, in the response that creates it.
 
 use crate::auth::Caller;
+use crate::error::Problem;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
@@ -11,12 +12,15 @@ use ombud_store::crypto::{api_secret_hash, new_api_secret};
 use ombud_store::model::{ApiKey, ApiKeyId, NewApiKey, Role, Tenant, TenantId};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenantBody {
     pub name: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])), request_body = NewTenantBody,
+    responses((status = 201, description = "Created", body = Tenant), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -37,11 +41,14 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantList {
     pub tenants: Vec<Tenant>,
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])),
+    responses((status = 200, description = "The tenants the key may see", body = TenantList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tenants(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,7 +64,7 @@ pub async fn list_tenants(
     Ok(Json(TenantList { tenants }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
     pub name: String,
@@ -67,7 +74,7 @@ pub struct NewKeyBody {
     pub operator_wide: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub key: ApiKey,
@@ -75,6 +82,9 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])), request_body = NewKeyBody,
+    responses((status = 201, description = "Created; the secret is in this response only", body = CreatedKey), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,11 +125,14 @@ pub async fn create_key(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyList {
     pub keys: Vec<ApiKey>,
 }
 
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),
+    responses((status = 200, description = "The tenant's keys, without secrets", body = KeyList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,6 +143,9 @@ pub async fn list_keys(
     Ok(Json(KeyList { keys }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", security(("api_key" = [])), params(("id" = String, Path, description = "Key id")),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,

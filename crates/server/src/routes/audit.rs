@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::Problem;
 use crate::routes::subjects::parse_subject;
 use crate::state::AppState;
 use axum::Json;
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 const AUDITORS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub subject: Option<String>,
@@ -26,7 +28,7 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -49,6 +51,9 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("api_key" = [])), params(AuditQuery),
+    responses((status = 200, description = "Entries in chain order", body = AuditPage), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -91,6 +96,9 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("api_key" = [])),
+    responses((status = 200, description = "Intact, or the first broken entry", body = Verification), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,

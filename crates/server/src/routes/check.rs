@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::Problem;
 use crate::metrics::DecisionLabels;
 use crate::state::AppState;
 use axum::Json;
@@ -13,13 +14,14 @@ use ombud_policy::model::Choice;
 use ombud_store::model::Role;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckQuery {
     pub identity: Option<String>,
     pub purpose: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckAnswer {
     pub allowed: bool,
     pub purpose: String,
@@ -30,6 +32,9 @@ pub struct CheckAnswer {
     pub subject_known: bool,
 }
 
+#[utoipa::path(get, path = "/api/v1/check", tag = "decisions", security(("api_key" = [])), params(CheckQuery),
+    responses((status = 200, description = "Whether the purpose may use this person's data now, on which basis, and why", body = CheckAnswer), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn check(
     State(state): State<AppState>,
     caller: Caller,

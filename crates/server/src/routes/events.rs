@@ -2,6 +2,7 @@
 //! past; consents are events too, carrying the policy version and the channel they came by.
 
 use crate::auth::Caller;
+use crate::error::Problem;
 use crate::error::{ApiError, ApiJson};
 use crate::routes::subjects::parse_subject;
 use crate::state::AppState;
@@ -18,7 +19,7 @@ const ACTORS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent, Role::Service];
 /// Clocks of callers differ a little; more than this ahead is a mistake.
 const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBody {
     pub kind: String,
@@ -27,7 +28,7 @@ pub struct EventBody {
     pub channel: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventList {
     pub events: Vec<StoredEvent>,
 }
@@ -92,6 +93,9 @@ async fn record(
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = EventBody,
+    responses((status = 201, description = "Recorded", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +107,9 @@ pub async fn add_event(
     record(&state, &caller, &id, event).await
 }
 
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "The subject's events in the order they happened", body = EventList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -123,7 +130,7 @@ pub async fn list_events(
     Ok(Json(EventList { events }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
     pub purpose: String,
@@ -147,6 +154,9 @@ fn consent_purpose(state: &AppState, purpose: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = ConsentBody,
+    responses((status = 201, description = "Consent recorded with the policy version", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn give_consent(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,13 +178,17 @@ pub async fn give_consent(
 }
 
 /// A withdrawal carries no body; how and when it came travel in the query string.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalQuery {
     pub channel: Option<String>,
     pub occurred_at: Option<Timestamp>,
 }
 
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}/consents/{purpose}", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ("purpose" = String, Path, description = "Activity id"), WithdrawalQuery),
+    responses((status = 201, description = "Withdrawal recorded; effective at once", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn withdraw_consent(
     State(state): State<AppState>,
     caller: Caller,
@@ -195,7 +209,7 @@ pub async fn withdraw_consent(
     record(&state, &caller, &id, event).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentChange {
     pub given: bool,
     pub at: Timestamp,
@@ -203,7 +217,7 @@ pub struct ConsentChange {
     pub policy_version: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentState {
     pub purpose: String,
     pub given: bool,
@@ -211,11 +225,14 @@ pub struct ConsentState {
     pub history: Vec<ConsentChange>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentList {
     pub consents: Vec<ConsentState>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "Consent per purpose, with its history", body = ConsentList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_consents(
     State(state): State<AppState>,
     caller: Caller,

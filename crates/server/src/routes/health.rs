@@ -6,11 +6,13 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// The process can reach its store.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The store answers", body = String, content_type = "text/plain"), (status = 503, description = "The store does not answer", body = String, content_type = "text/plain")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let operator = state.operator;
     match state.store(move |store| store.tenant(operator)).await {
@@ -22,6 +24,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", body = String, content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

@@ -2,6 +2,7 @@
 //! what the policy allows for it now, with what was withheld and why; the read is audited.
 
 use crate::auth::Caller;
+use crate::error::Problem;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
@@ -27,20 +28,20 @@ pub fn parse_subject(text: &str) -> Result<SubjectId, ApiError> {
         .map_err(|_| ApiError::NotFound("no subject with that id".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityBody {
     pub kind: String,
     pub value: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubjectBody {
     pub identities: Vec<IdentityBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubjectRef {
     pub id: SubjectId,
 }
@@ -68,6 +69,9 @@ pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, Ap
         .collect()
 }
 
+#[utoipa::path(post, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])), request_body = NewSubjectBody,
+    responses((status = 201, description = "Created", body = SubjectRef), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 409, description = "An identity belongs to another subject", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,11 +86,15 @@ pub async fn create_subject(
     Ok((StatusCode::CREATED, Json(SubjectRef { id })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     pub identity: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])), params(LookupQuery),
+    responses((status = 200, description = "The subject with that identity", body = SubjectRef), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn find_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,19 +118,22 @@ pub async fn find_subject(
         .ok_or_else(|| ApiError::NotFound("no subject has that identity".into()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IdentityView {
     pub kind: IdentityKind,
     pub value: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubjectView {
     pub id: SubjectId,
     pub created_at: Timestamp,
     pub identities: Vec<IdentityView>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", tag = "subjects", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "The subject and its identities (audited)", body = SubjectView), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,7 +180,7 @@ pub async fn get_subject(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordBody {
     /// Only in the bulk endpoint: whose record it is.
@@ -182,13 +193,13 @@ pub struct RecordBody {
     pub collected_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordsBody {
     pub records: Vec<RecordBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WrittenRecords {
     pub ids: Vec<RecordId>,
 }
@@ -251,6 +262,9 @@ fn check_batch(len: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/subjects/{id}/records", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = RecordsBody,
+    responses((status = 200, description = "Written, all or nothing", body = WrittenRecords), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_records(
     State(state): State<AppState>,
     caller: Caller,
@@ -278,6 +292,9 @@ pub async fn put_records(
     write(&state, &caller, records).await
 }
 
+#[utoipa::path(post, path = "/api/v1/records", tag = "records", security(("api_key" = [])), request_body = RecordsBody,
+    responses((status = 200, description = "Written, all or nothing; each record names its subject", body = WrittenRecords), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn bulk_records(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,12 +324,13 @@ pub async fn bulk_records(
     write(&state, &caller, records).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     pub purpose: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordView {
     pub id: RecordId,
     pub category: String,
@@ -321,7 +339,7 @@ pub struct RecordView {
     pub collected_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Withheld {
     pub id: RecordId,
     pub category: String,
@@ -329,7 +347,7 @@ pub struct Withheld {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PurposeRead {
     pub purpose: String,
     pub basis: Option<&'static str>,
@@ -337,6 +355,9 @@ pub struct PurposeRead {
     pub withheld: Vec<Withheld>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/records", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ReadQuery),
+    responses((status = 200, description = "What the purpose may read now, and what was withheld and why (audited)", body = PurposeRead), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn read_records(
     State(state): State<AppState>,
     caller: Caller,

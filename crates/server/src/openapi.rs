@@ -1,0 +1,44 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations, so it lists
+//! exactly the routes the router serves.
+
+use crate::routes::{admin, audit, check, events, health, subjects};
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ombud", description = "Privacy policy as code, enforced: purpose-bound access, consent and the audit log."),
+    paths(
+        admin::create_tenant, admin::list_tenants, admin::create_key, admin::list_keys, admin::revoke_key,
+        subjects::create_subject, subjects::find_subject, subjects::get_subject, subjects::put_records, subjects::bulk_records, subjects::read_records,
+        events::add_event, events::list_events, events::give_consent, events::withdraw_consent, events::list_consents,
+        check::check, audit::list, audit::verify,
+        health::healthz, health::readyz, health::metrics, openapi_json,
+    ),
+    modifiers(&BearerKeys),
+)]
+pub struct ApiDoc;
+
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An ombud API key: `Authorization: Bearer ombud_sk_…`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,95 @@
+//! The OpenAPI document describes every route, and every schema it refers to exists.
+
+mod common;
+
+use common::spawn_app;
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/tenants"),
+    ("post", "/api/v1/tenants"),
+    ("get", "/api/v1/keys"),
+    ("post", "/api/v1/keys"),
+    ("delete", "/api/v1/keys/{id}"),
+    ("get", "/api/v1/subjects"),
+    ("post", "/api/v1/subjects"),
+    ("get", "/api/v1/subjects/{id}"),
+    ("get", "/api/v1/subjects/{id}/records"),
+    ("put", "/api/v1/subjects/{id}/records"),
+    ("post", "/api/v1/records"),
+    ("get", "/api/v1/subjects/{id}/events"),
+    ("post", "/api/v1/subjects/{id}/events"),
+    ("get", "/api/v1/subjects/{id}/consents"),
+    ("post", "/api/v1/subjects/{id}/consents"),
+    ("delete", "/api/v1/subjects/{id}/consents/{purpose}"),
+    ("get", "/api/v1/check"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+];
+
+fn refs(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                found.insert(target.clone());
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_resolves_every_schema() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None, None)
+        .await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(documented, expected);
+
+    let mut targets = BTreeSet::new();
+    refs(&doc, &mut targets);
+    assert!(targets.len() > 20, "the document uses named schemas");
+    for target in targets {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {target}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{target} is not defined"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    let check = &doc["paths"]["/api/v1/check"]["get"];
+    let params: Vec<&str> = check["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(params, ["identity", "purpose"]);
+    assert!(check["responses"]["401"].is_object() && check["responses"]["422"].is_object());
+}
