@@ -56,7 +56,11 @@ impl PostgresStore {
             StoreError::Database(format!("the database URL is not valid: {e}"))
         })?;
         let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = r2d2::Pool::builder().max_size(16).build(manager)?;
+        let pool = r2d2::Pool::builder().max_size(16)
+            // A checkout test costs a round trip on every call; a dead connection fails the
+            // query instead, and r2d2 replaces it.
+            .test_on_check_out(false)
+            .build(manager)?;
         let store = PostgresStore {
             pool,
             keyring: Keyring::new(master),

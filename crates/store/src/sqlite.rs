@@ -65,7 +65,11 @@ impl SqliteStore {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
             )
         });
-        let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let pool = r2d2::Pool::builder().max_size(8)
+            // A checkout test costs a round trip on every call; a dead connection fails the
+            // query instead, and r2d2 replaces it.
+            .test_on_check_out(false)
+            .build(manager)?;
         let store = SqliteStore {
             pool,
             keyring: Keyring::new(master),
