@@ -36,12 +36,21 @@ fn batch(subjects: &[SubjectId], round: usize, now: Timestamp) -> Vec<NewRecord>
 fn write(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
-    let store = SqliteStore::open(&dir.path().join("ombud.db"), &MasterKey::generate().expect("key")).expect("store");
-    let tenant = store.create_tenant("Bench", false, &Actor::Cli, now).expect("tenant");
+    let store = SqliteStore::open(
+        &dir.path().join("ombud.db"),
+        &MasterKey::generate().expect("key"),
+    )
+    .expect("store");
+    let tenant = store
+        .create_tenant("Bench", false, &Actor::Cli, now)
+        .expect("tenant");
     let subjects: Vec<SubjectId> = (0..10_000)
         .map(|n| {
-            let email = Identity::parse(IdentityKind::Email, &format!("person{n}@example.com")).expect("email");
-            store.create_subject(tenant.id, &[email], &Actor::Cli, now).expect("subject")
+            let email = Identity::parse(IdentityKind::Email, &format!("person{n}@example.com"))
+                .expect("email");
+            store
+                .create_subject(tenant.id, &[email], &Actor::Cli, now)
+                .expect("subject")
         })
         .collect();
 
@@ -65,7 +74,9 @@ fn write(c: &mut Criterion) {
             let records = batch(&subjects, round, now);
             let tx = plain.unchecked_transaction().expect("transaction");
             {
-                let mut insert = tx.prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").expect("statement");
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                    .expect("statement");
                 for record in &records {
                     insert
                         .execute(params![
@@ -89,7 +100,9 @@ fn write(c: &mut Criterion) {
         b.iter(|| {
             round += 1;
             let records = batch(&subjects, round, now);
-            store.put_records(tenant.id, &records, &Actor::System, now).expect("written");
+            store
+                .put_records(tenant.id, &records, &Actor::System, now)
+                .expect("written");
         })
     });
     group.finish();

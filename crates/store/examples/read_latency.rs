@@ -22,7 +22,13 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut options = Options { subjects: 1_000_000, records: 10, samples: 10_000, dir: PathBuf::from("target/bench-read"), postgres: None };
+    let mut options = Options {
+        subjects: 1_000_000,
+        records: 10,
+        samples: 10_000,
+        dir: PathBuf::from("target/bench-read"),
+        postgres: None,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();
@@ -60,14 +66,23 @@ fn main() {
     };
     let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
     let tenant_name = format!("bench-{}x{}", options.subjects, options.records);
-    let existing = store.tenants().expect("tenants").into_iter().find(|t| t.name == tenant_name);
+    let existing = store
+        .tenants()
+        .expect("tenants")
+        .into_iter()
+        .find(|t| t.name == tenant_name);
     let (tenant, subjects) = match existing {
         Some(tenant) => {
             println!("reusing {tenant_name}");
             let subjects = (0..options.subjects)
                 .map(|n| {
-                    let email = Identity::parse(IdentityKind::Email, &format!("person{n}@example.com")).expect("email");
-                    store.find_subject(tenant.id, &email).expect("lookup").expect("built before")
+                    let email =
+                        Identity::parse(IdentityKind::Email, &format!("person{n}@example.com"))
+                            .expect("email");
+                    store
+                        .find_subject(tenant.id, &email)
+                        .expect("lookup")
+                        .expect("built before")
                 })
                 .collect::<Vec<_>>();
             (tenant.id, subjects)
@@ -98,15 +113,32 @@ fn main() {
     );
 }
 
-fn build(store: &dyn Store, name: &str, options: &Options, now: Timestamp) -> (TenantId, Vec<SubjectId>) {
-    let tenant = store.create_tenant(name, false, &Actor::Cli, now).expect("tenant").id;
+fn build(
+    store: &dyn Store,
+    name: &str,
+    options: &Options,
+    now: Timestamp,
+) -> (TenantId, Vec<SubjectId>) {
+    let tenant = store
+        .create_tenant(name, false, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
     let started = Instant::now();
     let mut subjects = Vec::with_capacity(options.subjects);
     for n in 0..options.subjects {
-        let email = Identity::parse(IdentityKind::Email, &format!("person{n}@example.com")).expect("email");
-        subjects.push(store.create_subject(tenant, &[email], &Actor::Cli, now).expect("subject"));
+        let email =
+            Identity::parse(IdentityKind::Email, &format!("person{n}@example.com")).expect("email");
+        subjects.push(
+            store
+                .create_subject(tenant, &[email], &Actor::Cli, now)
+                .expect("subject"),
+        );
         if n % 100_000 == 99_999 {
-            println!("  {} subjects, {:.0}/s", n + 1, (n + 1) as f64 / started.elapsed().as_secs_f64());
+            println!(
+                "  {} subjects, {:.0}/s",
+                n + 1,
+                (n + 1) as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     let started = Instant::now();
@@ -126,10 +158,15 @@ fn build(store: &dyn Store, name: &str, options: &Options, now: Timestamp) -> (T
                 })
             })
             .collect();
-        store.put_records(tenant, &records, &Actor::Cli, now).expect("records");
+        store
+            .put_records(tenant, &records, &Actor::Cli, now)
+            .expect("records");
         if i % 1000 == 999 {
             let done = (i + 1) * per_batch * options.records;
-            println!("  {done} records, {:.0}/s", done as f64 / started.elapsed().as_secs_f64());
+            println!(
+                "  {done} records, {:.0}/s",
+                done as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     (tenant, subjects)

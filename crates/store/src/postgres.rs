@@ -56,7 +56,8 @@ impl PostgresStore {
             StoreError::Database(format!("the database URL is not valid: {e}"))
         })?;
         let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = r2d2::Pool::builder().max_size(16)
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
             // A checkout test costs a round trip on every call; a dead connection fails the
             // query instead, and r2d2 replaces it.
             .test_on_check_out(false)
@@ -171,6 +172,63 @@ impl PostgresStore {
             ],
         )?;
         Ok(entry)
+    }
+
+    /// Appends several entries in one insert; the caller holds the tenant lock.
+    fn append_many(
+        tx: &mut Transaction,
+        tenant: TenantId,
+        at: Timestamp,
+        entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let head = tx.query_opt(
+            "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&tenant.0],
+        )?;
+        let (mut seq, mut hash) = match head {
+            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+            None => (0, audit::GENESIS),
+        };
+        let mut columns = AuditColumns::default();
+        for entry in entries {
+            let entry = audit::next_entry(seq, hash, at, entry);
+            seq = entry.seq;
+            hash = entry.hash;
+            columns.seqs.push(entry.seq);
+            columns
+                .categories
+                .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()));
+            columns.actors.push(entry.actor);
+            columns.actions.push(entry.action);
+            columns.subjects.push(entry.subject.map(|s| s.0));
+            columns.purposes.push(entry.purpose);
+            columns.details.push(entry.detail);
+            columns.prevs.push(entry.prev_hash.to_vec());
+            columns.hashes.push(entry.hash.to_vec());
+        }
+        tx.execute(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             SELECT $1, s, $2, a, ac, su, c, p, d, ph, h
+             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
+                  AS t(s, a, ac, su, c, p, d, ph, h)",
+            &[
+                &tenant.0,
+                &micros(at),
+                &columns.seqs,
+                &columns.actors,
+                &columns.actions,
+                &columns.subjects,
+                &columns.categories,
+                &columns.purposes,
+                &columns.details,
+                &columns.prevs,
+                &columns.hashes,
+            ],
+        )?;
+        Ok(())
     }
 
     fn insert_identity(
@@ -447,39 +505,55 @@ impl Store for PostgresStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<Vec<RecordId>> {
+        // Four round trips per batch whatever its size: the keys, the records, the chain head,
+        // the audit entries. Row-by-row inserts made PostgreSQL round-trip bound.
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
-            let insert = tx.prepare(
-                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            )?;
+            let subjects: Vec<Uuid> = records.iter().map(|r| r.subject.0).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut keys = std::collections::HashMap::with_capacity(subjects.len());
+            for row in tx.query("SELECT subject_id, wrapped_key FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
+                let subject: Uuid = row.get(0);
+                let wrapped: Vec<u8> = row.get(1);
+                keys.insert(subject, self.keyring.unwrap(&wrapped, tenant.0, subject)?);
+            }
+            let mut rows = RecordColumns::default();
             let mut ids = Vec::with_capacity(records.len());
+            let mut entries = Vec::new();
             let mut start = 0;
             while start < records.len() {
                 let subject = records[start].subject;
                 let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
-                let key = self.data_key(tx, tenant, subject)?;
-                let mut categories = BTreeSet::new();
+                let key = keys.get(&subject.0).ok_or(StoreError::NotFound("subject"))?;
+                let mut written = BTreeSet::new();
                 for record in &records[start..end] {
                     let id = record.id.unwrap_or_default();
-                    let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
-                    let purposes = record.purposes.join(",");
-                    let params: [&(dyn ToSql + Sync); 8] =
-                        [&tenant.0, &subject.0, &id.0, &record.category, &purposes, &record.source, &micros(record.collected_at), &sealed];
-                    tx.execute(&insert, &params)?;
-                    categories.insert(record.category.clone());
+                    rows.subjects.push(subject.0);
+                    rows.ids.push(id.0);
+                    rows.sealed.push(key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?);
+                    rows.categories.push(record.category.clone());
+                    rows.purposes.push(record.purposes.join(","));
+                    rows.sources.push(record.source.clone());
+                    rows.collected.push(micros(record.collected_at));
+                    written.insert(record.category.clone());
                     ids.push(id);
                 }
-                Self::append(tx, tenant, at, NewAuditEntry {
+                entries.push(NewAuditEntry {
                     actor: actor.audit_name(),
                     action: "records.write".into(),
                     subject: Some(subject),
-                    categories: categories.into_iter().collect(),
+                    categories: written.into_iter().collect(),
                     purpose: None,
                     detail: Some(format!("records={}", end - start)),
-                })?;
+                });
                 start = end;
             }
+            tx.execute(
+                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                 SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bytea[])
+                 ON CONFLICT DO NOTHING",
+                &[&tenant.0, &rows.subjects, &rows.ids, &rows.categories, &rows.purposes, &rows.sources, &rows.collected, &rows.sealed],
+            )?;
+            Self::append_many(tx, tenant, at, entries)?;
             Ok(ids)
         })
     }
@@ -680,4 +754,30 @@ impl Store for PostgresStore {
             Ok(audit::verify(entries, 0, audit::GENESIS))
         })
     }
+}
+
+/// A batch of records, column by column, for one `unnest` insert.
+#[derive(Default)]
+struct RecordColumns {
+    subjects: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    categories: Vec<String>,
+    purposes: Vec<String>,
+    sources: Vec<String>,
+    collected: Vec<i64>,
+    sealed: Vec<Vec<u8>>,
+}
+
+/// A run of audit entries, column by column, for one `unnest` insert.
+#[derive(Default)]
+struct AuditColumns {
+    seqs: Vec<i64>,
+    actors: Vec<String>,
+    actions: Vec<String>,
+    subjects: Vec<Option<Uuid>>,
+    categories: Vec<String>,
+    purposes: Vec<Option<String>>,
+    details: Vec<Option<String>>,
+    prevs: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
 }

@@ -65,7 +65,8 @@ impl SqliteStore {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
             )
         });
-        let pool = r2d2::Pool::builder().max_size(8)
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
             // A checkout test costs a round trip on every call; a dead connection fails the
             // query instead, and r2d2 replaces it.
             .test_on_check_out(false)
