@@ -75,10 +75,19 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
             })?;
         let hash = api_secret_hash(secret);
-        let key = state
-            .store(move |store| store.api_key_by_hash(&hash))
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized("the API key is unknown or revoked".into()))?;
+        let key = match state.keys.get(&hash) {
+            Some(key) => key,
+            None => {
+                let key = state
+                    .store(move |store| store.api_key_by_hash(&hash))
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::Unauthorized("the API key is unknown or revoked".into())
+                    })?;
+                state.keys.put(hash, key.clone());
+                key
+            }
+        };
         let tenant = match parts.headers.get(TENANT_HEADER) {
             None => key.tenant,
             Some(value) => {

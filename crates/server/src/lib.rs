@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod keycache;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

@@ -18,6 +18,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub operator: TenantId,
     pub metrics: Arc<Metrics>,
+    pub keys: Arc<crate::keycache::KeyCache>,
 }
 
 impl AppState {
@@ -40,6 +41,7 @@ impl AppState {
             clock,
             operator,
             metrics: Arc::new(Metrics::new()),
+            keys: Arc::default(),
         })
     }
 

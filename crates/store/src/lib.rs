@@ -108,6 +108,13 @@ pub trait Store: Send + Sync {
         at: Timestamp,
     ) -> Result<StoredEvent>;
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>>;
+    /// The subject an identity belongs to, with its events: what an access decision needs, in
+    /// one call (one query on PostgreSQL).
+    fn facts_by_identity(
+        &self,
+        tenant: TenantId,
+        identity: &Identity,
+    ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>>;
 
     /// Appends an entry that no write made: a purpose-bound read, a verification.
     fn append_audit(

@@ -679,6 +679,42 @@ impl Store for PostgresStore {
         })
     }
 
+    fn facts_by_identity(
+        &self,
+        tenant: TenantId,
+        identity: &Identity,
+    ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>> {
+        let index = self.keyring.blind_index(tenant.0, identity);
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT i.subject_id, e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
+                 FROM identities i
+                 LEFT JOIN events e ON e.tenant_id = i.tenant_id AND e.subject_id = i.subject_id
+                 WHERE i.tenant_id = $1 AND i.blind_index = $2
+                 ORDER BY e.occurred_at, e.event_id",
+                &[&tenant.0, &index.as_slice()],
+            )?;
+            let Some(first) = rows.first() else { return Ok(None) };
+            let subject = SubjectId(first.get(0));
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let Some(id) = row.get::<_, Option<Uuid>>(1) else { continue };
+                let kind: String = row.get(2);
+                events.push(StoredEvent {
+                    id: EventId(id),
+                    subject,
+                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                    purpose: row.get(3),
+                    occurred_at: timestamp(row.get(4))?,
+                    recorded_at: timestamp(row.get(5))?,
+                    channel: row.get(6),
+                    policy_version: row.get(7),
+                });
+            }
+            Ok(Some((subject, events)))
+        })
+    }
+
     fn append_audit(
         &self,
         tenant: TenantId,

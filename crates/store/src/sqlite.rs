@@ -660,6 +660,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn facts_by_identity(
+        &self,
+        tenant: TenantId,
+        identity: &Identity,
+    ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>> {
+        // In-process, two queries cost no round trip.
+        match self.find_subject(tenant, identity)? {
+            Some(subject) => Ok(Some((subject, self.events(tenant, subject)?))),
+            None => Ok(None),
+        }
+    }
+
     fn append_audit(
         &self,
         tenant: TenantId,

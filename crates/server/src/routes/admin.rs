@@ -160,6 +160,7 @@ pub async fn revoke_key(
         .store(move |store| store.revoke_api_key(tenant, id, &actor, now))
         .await?
     {
+        state.keys.evict(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no active API key with that id".into()))

@@ -75,9 +75,10 @@ pub async fn check(
     }
     let tenant = caller.tenant;
     let events = state
-        .store(move |store| match store.find_subject(tenant, &identity)? {
-            Some(subject) => Ok(Some(store.events(tenant, subject)?)),
-            None => Ok(None),
+        .store(move |store| {
+            Ok(store
+                .facts_by_identity(tenant, &identity)?
+                .map(|(_, events)| events))
         })
         .await?;
     let subject_known = events.is_some();

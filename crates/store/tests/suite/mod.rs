@@ -173,6 +173,27 @@ pub fn records_round_trip_sealed_and_events_keep_their_order(store: &dyn Store) 
         [EventKind::ContractStart, EventKind::ContractEnd],
         "ordered by when they happened"
     );
+    let (subject, events) = store
+        .facts_by_identity(tenant.id, &email("ANA@example.com"))
+        .expect("facts")
+        .expect("known");
+    assert_eq!(subject, ana);
+    assert_eq!(
+        events,
+        store.events(tenant.id, ana).expect("events"),
+        "the same events as `events`"
+    );
+    let (_, none) = store
+        .facts_by_identity(tenant.id, &email("bo@example.com"))
+        .expect("facts")
+        .expect("known");
+    assert!(none.is_empty(), "a subject with no events");
+    assert!(
+        store
+            .facts_by_identity(tenant.id, &email("nobody@example.com"))
+            .expect("facts")
+            .is_none()
+    );
 }
 
 pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
