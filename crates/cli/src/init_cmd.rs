@@ -40,6 +40,9 @@ pub struct InitArgs {
     /// Replace an existing file
     #[arg(long)]
     pub force: bool,
+    /// Where to create the embedded store and its master key
+    #[arg(long, env = "OMBUD_DATA_DIR", default_value = "ombud-data")]
+    pub data_dir: PathBuf,
 }
 
 pub fn run(args: InitArgs) -> Result<ExitCode> {
@@ -67,5 +70,32 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         args.output.display(),
         args.output.display()
     );
+    let policy = ombud_policy::check(args.example.source())
+        .policy
+        .context("the bundled example policy has errors")?;
+    let created_key = !args.data_dir.join("master.key").exists()
+        && std::env::var_os("OMBUD_MASTER_KEY").is_none()
+        && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
+    let store = crate::serve_cmd::open_store(&args.data_dir, None)?;
+    if created_key {
+        println!(
+            "created the store in {} with a new master key in {} (mode 0600).\nProduction keeps the master key elsewhere: OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE.",
+            args.data_dir.display(),
+            args.data_dir.join("master.key").display()
+        );
+    }
+    let booted = ombud_server::bootstrap::ensure_operator(
+        store.as_ref(),
+        &ombud_server::state::SystemClock,
+        &policy.controller.name,
+    )
+    .context("while preparing the operator tenant")?;
+    if let Some(secret) = booted.admin_secret {
+        println!(
+            "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n",
+            secret.as_str()
+        );
+    }
+    println!("Start the server with `ombud serve`.");
     Ok(ExitCode::SUCCESS)
 }

@@ -246,9 +246,26 @@ fn init_writes_a_starter_policy_that_checks_clean_and_never_overwrites_by_accide
     ombud()
         .current_dir(dir.path())
         .args(["init", "--example", "public-cloud"])
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATA_DIR")
         .assert()
         .success()
-        .stdout(predicate::str::contains("wrote privacy.toml"));
+        .stdout(predicate::str::contains("wrote privacy.toml"))
+        .stdout(predicate::str::contains("ombud_sk_").count(1));
+    assert!(
+        dir.path().join("ombud-data/ombud.db").exists(),
+        "init creates the store"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("ombud-data/master.key"))
+            .expect("key file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     ombud()
         .current_dir(dir.path())
         .args(["policy", "check", "--deny-warnings"])
