@@ -284,7 +284,7 @@ impl Importer<'_> {
 }
 
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
-    let (policy, _) = load_policy(&args.policy)?;
+    let (policy, _, _) = load_policy(&args.policy)?;
     let store = args.store.open()?;
     let tenant = crate::admin_cmd::tenant(store.as_ref(), &args.tenant)?;
     let file_hash = file_hash(&args.file)?;

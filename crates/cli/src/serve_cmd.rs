@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
+use ombud_core::Clock;
 use ombud_policy::Policy;
 use ombud_server::state::SystemClock;
 use ombud_server::{AppState, Application};
@@ -52,7 +53,8 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
-pub fn load_policy(path: &Path) -> Result<(Policy, String)> {
+/// The policy, where it came from, and its text.
+pub fn load_policy(path: &Path) -> Result<(Policy, String, String)> {
     let (source, origin) = match std::fs::read_to_string(path) {
         Ok(source) => (source, path.display().to_string()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -72,7 +74,7 @@ pub fn load_policy(path: &Path) -> Result<(Policy, String)> {
     };
     let checked = ombud_policy::check(&source);
     match checked.policy {
-        Some(policy) => Ok((policy, origin)),
+        Some(policy) => Ok((policy, origin, source)),
         None => {
             eprint!(
                 "{}",
@@ -159,7 +161,7 @@ pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
-    let (policy, origin) = load_policy(&args.policy)?;
+    let (policy, origin, source) = load_policy(&args.policy)?;
     let store = open_store(&args.data_dir, args.database_url.as_deref())?;
     let clock = Arc::new(SystemClock);
     let booted = ombud_server::bootstrap::ensure_operator(
@@ -168,6 +170,18 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         &policy.controller.name,
     )
     .context("while preparing the operator tenant")?;
+    if store
+        .keep_policy_version(
+            booted.operator,
+            &policy.version.0,
+            &source,
+            &ombud_store::Actor::System,
+            clock.now(),
+        )
+        .context("while keeping the policy version")?
+    {
+        tracing::info!(version = %policy.version.0, "a new policy version was loaded and kept");
+    }
     let state = AppState::new(store, Arc::new(policy), clock, booted.operator)
         .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -116,6 +116,19 @@ pub trait Store: Send + Sync {
         identity: &Identity,
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>>;
 
+    /// Keeps a policy version (its hash and text) the first time it is loaded; `true` when new.
+    fn keep_policy_version(
+        &self,
+        tenant: TenantId,
+        version: &str,
+        source: &str,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// The versions kept, oldest first, without their text.
+    fn policy_versions(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>>;
+    fn policy_source(&self, tenant: TenantId, version: &str) -> Result<Option<String>>;
+
     /// Appends an entry that no write made: a purpose-bound read, a verification.
     fn append_audit(
         &self,

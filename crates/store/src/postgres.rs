@@ -14,7 +14,10 @@ use r2d2_postgres::PostgresConnectionManager;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_initial.sql"),
+    include_str!("../migrations/postgres/0002_policy_versions.sql"),
+];
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
 
@@ -712,6 +715,55 @@ impl Store for PostgresStore {
                 });
             }
             Ok(Some((subject, events)))
+        })
+    }
+
+    fn keep_policy_version(
+        &self,
+        tenant: TenantId,
+        version: &str,
+        source: &str,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let inserted = tx.execute(
+                "INSERT INTO policy_versions (tenant_id, version, source, loaded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&tenant.0, &version, &source, &micros(at)],
+            )?;
+            if inserted > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "policy.load".into(),
+                    subject: None,
+                    categories: vec![],
+                    purpose: None,
+                    detail: Some(format!("version={version}")),
+                })?;
+            }
+            Ok(inserted > 0)
+        })
+    }
+
+    fn policy_versions(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>> {
+        self.read(|client| {
+            client
+                .query("SELECT version, loaded_at FROM policy_versions WHERE tenant_id = $1 ORDER BY loaded_at, version", &[&tenant.0])?
+                .iter()
+                .map(|row| Ok((row.get(0), timestamp(row.get(1))?)))
+                .collect()
+        })
+    }
+
+    fn policy_source(&self, tenant: TenantId, version: &str) -> Result<Option<String>> {
+        self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT source FROM policy_versions WHERE tenant_id = $1 AND version = $2",
+                    &[&tenant.0, &version],
+                )?
+                .map(|row| row.get(0)))
         })
     }
 

@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+    include_str!("../migrations/sqlite/0002_policy_versions.sql"),
+];
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
@@ -670,6 +673,54 @@ impl Store for SqliteStore {
             Some(subject) => Ok(Some((subject, self.events(tenant, subject)?))),
             None => Ok(None),
         }
+    }
+
+    fn keep_policy_version(
+        &self,
+        tenant: TenantId,
+        version: &str,
+        source: &str,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO policy_versions (tenant_id, version, source, loaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![tenant.0.as_bytes(), version, source, micros(at)],
+            )?;
+            if inserted > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "policy.load".into(),
+                    subject: None,
+                    categories: vec![],
+                    purpose: None,
+                    detail: Some(format!("version={version}")),
+                })?;
+            }
+            Ok(inserted > 0)
+        })
+    }
+
+    fn policy_versions(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT version, loaded_at FROM policy_versions WHERE tenant_id = ?1 ORDER BY loaded_at, version")?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(version, at)| Ok((version, timestamp(at)?))).collect()
+        })
+    }
+
+    fn policy_source(&self, tenant: TenantId, version: &str) -> Result<Option<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT source FROM policy_versions WHERE tenant_id = ?1 AND version = ?2",
+                )?
+                .query_row(params![tenant.0.as_bytes(), version], |row| row.get(0))
+                .optional()?)
+        })
     }
 
     fn append_audit(

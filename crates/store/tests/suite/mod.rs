@@ -472,11 +472,87 @@ pub fn a_write_repeated_with_the_same_ids_is_not_doubled(store: &dyn Store) {
     );
 }
 
+pub fn every_loaded_policy_version_is_kept_once_with_its_text(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Operator", true, &Actor::System, now)
+        .expect("tenant");
+    assert!(
+        store
+            .keep_policy_version(
+                tenant.id,
+                "v1hash",
+                "[notice]\nlast_updated = 2026-01-01\n",
+                &Actor::System,
+                now
+            )
+            .expect("kept")
+    );
+    assert!(
+        !store
+            .keep_policy_version(
+                tenant.id,
+                "v1hash",
+                "[notice]\nlast_updated = 2026-01-01\n",
+                &Actor::System,
+                now
+            )
+            .expect("kept")
+    );
+    assert!(
+        store
+            .keep_policy_version(
+                tenant.id,
+                "v2hash",
+                "second",
+                &Actor::System,
+                at("2025-03-01T00:00:00Z")
+            )
+            .expect("kept")
+    );
+    let versions: Vec<String> = store
+        .policy_versions(tenant.id)
+        .expect("versions")
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(versions, ["v1hash", "v2hash"]);
+    assert_eq!(
+        store
+            .policy_source(tenant.id, "v2hash")
+            .expect("source")
+            .as_deref(),
+        Some("second")
+    );
+    assert_eq!(
+        store.policy_source(tenant.id, "v3hash").expect("source"),
+        None
+    );
+    let loads = store
+        .audit_entries(
+            tenant.id,
+            &AuditFilter {
+                action: Some("policy.load".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .expect("audit");
+    assert_eq!(
+        loads.len(),
+        2,
+        "a reload of a known version is not a new entry"
+    );
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 9] = [
+    let cases: [(&str, Case); 10] = [
+        (
+            "every_loaded_policy_version_is_kept_once_with_its_text",
+            every_loaded_policy_version_is_kept_once_with_its_text,
+        ),
         (
             "a_write_repeated_with_the_same_ids_is_not_doubled",
             a_write_repeated_with_the_same_ids_is_not_doubled,
