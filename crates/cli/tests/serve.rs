@@ -1,5 +1,6 @@
 //! `ombud serve` from a fresh directory, as a user starts it.
 
+use ombud_store::Store;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -76,6 +77,32 @@ fn the_first_start_creates_the_store_a_private_master_key_and_shows_the_admin_ke
     assert!(
         !second.contains("ombud_sk_"),
         "the admin key is not shown again: {second}"
+    );
+
+    let key =
+        ombud_store::crypto::MasterKey::from_hex(&master).expect("the key file holds a master key");
+    let store = ombud_store::SqliteStore::open(&dir.path().join("ombud-data/ombud.db"), &key)
+        .expect("store");
+    let operator = store
+        .tenants()
+        .expect("tenants")
+        .into_iter()
+        .find(|t| t.operator)
+        .expect("operator")
+        .id;
+    let versions = store.policy_versions(operator).expect("versions");
+    assert_eq!(
+        versions.len(),
+        1,
+        "two starts with the same policy keep one version"
+    );
+    let kept = store
+        .policy_source(operator, &versions[0].0)
+        .expect("source")
+        .expect("kept");
+    assert!(
+        kept.contains("Laskuri Pilvi Oy"),
+        "the version is kept with its text"
     );
 }
 
