@@ -100,7 +100,7 @@ pub fn purpose_retention(
 ) -> Retention {
     let mut latest: Option<(Timestamp, &str)> = None;
     let mut any_rule = false;
-    for rule in covering_rules(policy, activity, category) {
+    for rule in policy.rules_for(activity, category) {
         any_rule = true;
         match rule_end(rule, &activity.id, facts, collected_at, now, tz) {
             None => return Retention::Open,
@@ -118,26 +118,6 @@ pub fn purpose_retention(
         },
         _ => Retention::Open,
     }
-}
-
-/// Rules named by the activity that cover `category`, where a rule limited to `user.contact`
-/// also covers `user.contact.email`.
-fn covering_rules<'p>(
-    policy: &'p Policy,
-    activity: &'p Activity,
-    category: &'p str,
-) -> impl Iterator<Item = &'p RetentionRule> {
-    activity
-        .retention
-        .iter()
-        .filter_map(|id| policy.retention_rule(id))
-        .filter(move |rule| {
-            rule.categories.is_empty()
-                || rule
-                    .categories
-                    .iter()
-                    .any(|c| ombud_policy::taxonomy::is_within(category, c))
-        })
 }
 
 #[cfg(test)]

@@ -509,8 +509,14 @@ pub struct RetentionRule {
 }
 
 impl RetentionRule {
+    /// Whether the rule applies to `category`: every category when it lists none, and a listed
+    /// category covers the ones beneath it (`user.contact` covers `user.contact.email`).
     pub fn covers(&self, category: &str) -> bool {
-        self.categories.is_empty() || self.categories.iter().any(|c| c == category)
+        self.categories.is_empty()
+            || self
+                .categories
+                .iter()
+                .any(|c| crate::taxonomy::is_within(category, c))
     }
 }
 
@@ -648,5 +654,31 @@ impl Policy {
         self.activities
             .iter()
             .any(|a| a.role == Role::Processor && a.recipients.contains(&recipient.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::duration::Unit;
+
+    #[test]
+    fn a_rule_limited_to_a_category_covers_the_categories_beneath_it() {
+        let rule = |categories: &[&str]| RetentionRule {
+            id: "r".into(),
+            keep: Duration::new(1, Unit::Year),
+            after: Anchor::Collected,
+            then: Action::Delete,
+            description: None,
+            law: None,
+            law_period: None,
+            categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+            from_end_of_year: false,
+        };
+        assert!(rule(&[]).covers("user.name"));
+        assert!(rule(&["user.contact"]).covers("user.contact.email"));
+        assert!(rule(&["user.contact"]).covers("user.contact"));
+        assert!(!rule(&["user.contact.email"]).covers("user.contact"));
+        assert!(!rule(&["user.contact"]).covers("user.contactless"));
     }
 }
