@@ -3,9 +3,12 @@
 //! after it. Entries hold ids, categories and purposes, never personal data. Both backends store
 //! and verify entries through these functions.
 
-use crate::model::SubjectId;
+use crate::Actor;
+use crate::model::{ApiKeyId, Role, StoredEvent, SubjectId, TenantId};
 use jiff::Timestamp;
+use ombud_core::Identity;
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// The hash before the first entry of a chain.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -21,6 +24,88 @@ pub struct NewAuditEntry {
     pub purpose: Option<String>,
     /// Ids of other objects, counts; never personal data.
     pub detail: Option<String>,
+}
+
+/// The entries writes make, in one place, so both backends record the same facts the same way.
+impl NewAuditEntry {
+    fn by(actor: &Actor, action: impl Into<String>) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: action.into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: None,
+        }
+    }
+
+    pub fn tenant_created(actor: &Actor, tenant: TenantId) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("tenant={tenant}")),
+            ..Self::by(actor, "tenant.create")
+        }
+    }
+
+    pub fn api_key_created(actor: &Actor, key: ApiKeyId, role: Role) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("key={key} role={}", role.as_str())),
+            ..Self::by(actor, "api_key.create")
+        }
+    }
+
+    pub fn api_key_revoked(actor: &Actor, key: ApiKeyId) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("key={key}")),
+            ..Self::by(actor, "api_key.revoke")
+        }
+    }
+
+    /// Names the kinds of identity, never their values.
+    pub fn subject_created(
+        actor: &Actor,
+        subject: SubjectId,
+        identities: &[Identity],
+    ) -> NewAuditEntry {
+        let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
+        NewAuditEntry {
+            subject: Some(subject),
+            detail: Some(format!(
+                "identities={}",
+                kinds.into_iter().collect::<Vec<_>>().join(",")
+            )),
+            ..Self::by(actor, "subject.create")
+        }
+    }
+
+    pub fn records_written(
+        actor: &Actor,
+        subject: SubjectId,
+        categories: BTreeSet<String>,
+        count: usize,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: Some(subject),
+            categories: categories.into_iter().collect(),
+            detail: Some(format!("records={count}")),
+            ..Self::by(actor, "records.write")
+        }
+    }
+
+    pub fn event_recorded(actor: &Actor, event: &StoredEvent) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: Some(event.subject),
+            purpose: event.purpose.clone(),
+            detail: Some(format!("event={}", event.id)),
+            ..Self::by(actor, format!("event.{}", event.kind.as_str()))
+        }
+    }
+
+    pub fn policy_loaded(actor: &Actor, version: &str) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("version={version}")),
+            ..Self::by(actor, "policy.load")
+        }
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

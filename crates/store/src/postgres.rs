@@ -323,14 +323,7 @@ impl Store for PostgresStore {
                 return Err(StoreError::OperatorExists);
             }
             Self::lock_tenant(tx, tenant.id)?;
-            Self::append(tx, tenant.id, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "tenant.create".into(),
-                subject: None,
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("tenant={}", tenant.id)),
-            })?;
+            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))?;
             Ok(())
         })?;
         Ok(tenant)
@@ -372,14 +365,7 @@ impl Store for PostgresStore {
                 "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&key.tenant.0, &created.id.0, &key.name, &key.role.as_str(), &key.operator_wide, &key.secret_hash.as_slice(), &micros(at)],
             )?;
-            Self::append(tx, key.tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "api_key.create".into(),
-                subject: None,
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("key={} role={}", created.id, key.role.as_str())),
-            })?;
+            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))?;
             Ok(())
         })?;
         Ok(created)
@@ -411,14 +397,7 @@ impl Store for PostgresStore {
                 &[&tenant.0, &id.0, &micros(at)],
             )?;
             if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "api_key.revoke".into(),
-                    subject: None,
-                    categories: vec![],
-                    purpose: None,
-                    detail: Some(format!("key={id}")),
-                })?;
+                Self::append(tx, tenant, at, NewAuditEntry::api_key_revoked(actor, id))?;
             }
             Ok(changed > 0)
         })
@@ -453,15 +432,7 @@ impl Store for PostgresStore {
             for identity in identities {
                 self.insert_identity(tx, tenant, subject, &key, identity)?;
             }
-            let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
-            Self::append(tx, tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "subject.create".into(),
-                subject: Some(subject),
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("identities={}", kinds.into_iter().collect::<Vec<_>>().join(","))),
-            })?;
+            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
             Ok(())
         })?;
         Ok(subject)
@@ -540,14 +511,7 @@ impl Store for PostgresStore {
                     written.insert(record.category.clone());
                     ids.push(id);
                 }
-                entries.push(NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "records.write".into(),
-                    subject: Some(subject),
-                    categories: written.into_iter().collect(),
-                    purpose: None,
-                    detail: Some(format!("records={}", end - start)),
-                });
+                entries.push(NewAuditEntry::records_written(actor, subject, written, end - start));
                 start = end;
             }
             tx.execute(
@@ -643,14 +607,7 @@ impl Store for PostgresStore {
                     &stored.policy_version,
                 ],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: format!("event.{}", stored.kind.as_str()),
-                subject: Some(subject),
-                categories: vec![],
-                purpose: stored.purpose.clone(),
-                detail: Some(format!("event={}", stored.id)),
-            })?;
+            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))?;
             Ok(())
         })?;
         Ok(stored)
@@ -733,14 +690,7 @@ impl Store for PostgresStore {
                 &[&tenant.0, &version, &source, &micros(at)],
             )?;
             if inserted > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "policy.load".into(),
-                    subject: None,
-                    categories: vec![],
-                    purpose: None,
-                    detail: Some(format!("version={version}")),
-                })?;
+                Self::append(tx, tenant, at, NewAuditEntry::policy_loaded(actor, version))?;
             }
             Ok(inserted > 0)
         })

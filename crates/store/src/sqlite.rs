@@ -306,14 +306,7 @@ impl Store for SqliteStore {
                 "INSERT INTO tenants (tenant_id, name, operator, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![tenant.id.0.as_bytes(), name, operator, micros(at)],
             )?;
-            Self::append(tx, tenant.id, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "tenant.create".into(),
-                subject: None,
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("tenant={}", tenant.id)),
-            })?;
+            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))?;
             Ok(())
         })?;
         Ok(tenant)
@@ -358,14 +351,7 @@ impl Store for SqliteStore {
                 "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![key.tenant.0.as_bytes(), created.id.0.as_bytes(), key.name, key.role.as_str(), key.operator_wide, key.secret_hash.to_vec(), micros(at)],
             )?;
-            Self::append(tx, key.tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "api_key.create".into(),
-                subject: None,
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("key={} role={}", created.id, key.role.as_str())),
-            })?;
+            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))?;
             Ok(())
         })?;
         Ok(created)
@@ -392,14 +378,7 @@ impl Store for SqliteStore {
                 params![tenant.0.as_bytes(), id.0.as_bytes(), micros(at)],
             )?;
             if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "api_key.revoke".into(),
-                    subject: None,
-                    categories: vec![],
-                    purpose: None,
-                    detail: Some(format!("key={id}")),
-                })?;
+                Self::append(tx, tenant, at, NewAuditEntry::api_key_revoked(actor, id))?;
             }
             Ok(changed > 0)
         })
@@ -437,15 +416,7 @@ impl Store for SqliteStore {
             for identity in identities {
                 self.insert_identity(tx, tenant, subject, &key, identity)?;
             }
-            let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
-            Self::append(tx, tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: "subject.create".into(),
-                subject: Some(subject),
-                categories: vec![],
-                purpose: None,
-                detail: Some(format!("identities={}", kinds.into_iter().collect::<Vec<_>>().join(","))),
-            })?;
+            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
             Ok(())
         })?;
         Ok(subject)
@@ -528,14 +499,7 @@ impl Store for SqliteStore {
                     categories.insert(record.category.clone());
                     ids.push(id);
                 }
-                Self::append(tx, tenant, at, NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "records.write".into(),
-                    subject: Some(subject),
-                    categories: categories.into_iter().collect(),
-                    purpose: None,
-                    detail: Some(format!("records={}", end - start)),
-                })?;
+                Self::append(tx, tenant, at, NewAuditEntry::records_written(actor, subject, categories, end - start))?;
                 start = end;
             }
             Ok(ids)
@@ -622,14 +586,7 @@ impl Store for SqliteStore {
                 stored.channel,
                 stored.policy_version,
             ])?;
-            Self::append(tx, tenant, at, NewAuditEntry {
-                actor: actor.audit_name(),
-                action: format!("event.{}", stored.kind.as_str()),
-                subject: Some(subject),
-                categories: vec![],
-                purpose: stored.purpose.clone(),
-                detail: Some(format!("event={}", stored.id)),
-            })?;
+            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))?;
             Ok(())
         })?;
         Ok(stored)
@@ -689,14 +646,7 @@ impl Store for SqliteStore {
                 params![tenant.0.as_bytes(), version, source, micros(at)],
             )?;
             if inserted > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "policy.load".into(),
-                    subject: None,
-                    categories: vec![],
-                    purpose: None,
-                    detail: Some(format!("version={version}")),
-                })?;
+                Self::append(tx, tenant, at, NewAuditEntry::policy_loaded(actor, version))?;
             }
             Ok(inserted > 0)
         })
