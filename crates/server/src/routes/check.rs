@@ -58,21 +58,7 @@ pub async fn check(
             "name the purpose: ?purpose=<activity id of the policy>",
         )
     })?;
-    if state.policy.activity(&purpose).is_none() {
-        let known: Vec<&str> = state
-            .policy
-            .activities
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect();
-        return Err(ApiError::invalid(
-            "purpose",
-            format!(
-                "`{purpose}` is not an activity of the policy; it has: {}",
-                known.join(", ")
-            ),
-        ));
-    }
+    state.purpose(&purpose)?;
     let tenant = caller.tenant;
     let events = state
         .store(move |store| {

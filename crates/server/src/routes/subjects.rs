@@ -372,21 +372,7 @@ pub async fn read_records(
             "every read names its purpose: ?purpose=<activity id of the policy>",
         )
     })?;
-    let Some(activity) = state.policy.activity(&purpose) else {
-        let known: Vec<&str> = state
-            .policy
-            .activities
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect();
-        return Err(ApiError::invalid(
-            "purpose",
-            format!(
-                "`{purpose}` is not an activity of the policy; it has: {}",
-                known.join(", ")
-            ),
-        ));
-    };
+    let activity = state.purpose(&purpose)?;
     let basis = activity.basis.map(Choice::as_str);
     let (tenant, now) = (caller.tenant, state.clock.now());
     let (records, events) = state
