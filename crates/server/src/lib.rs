@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod idempotency;
 pub mod keycache;
 pub mod metrics;
 pub mod openapi;
@@ -58,7 +59,11 @@ pub fn router(state: AppState) -> Router {
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
-        .route("/openapi.json", get(openapi::openapi_json));
+        .route("/openapi.json", get(openapi::openapi_json))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(routes::health::healthz))

@@ -129,6 +129,25 @@ pub trait Store: Send + Sync {
     fn policy_versions(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>>;
     fn policy_source(&self, tenant: TenantId, version: &str) -> Result<Option<String>>;
 
+    /// Claims an Idempotency-Key for a request (identified by `request_hash`).
+    fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Idempotency>;
+    /// Stores the response of the request that claimed `key`.
+    fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()>;
+    /// Gives up a claim after the request failed, so a corrected retry can run.
+    fn release_idempotency_key(&self, tenant: TenantId, key: &str) -> Result<()>;
+
     /// Appends an entry that no write made: a purpose-bound read, a verification.
     fn append_audit(
         &self,

@@ -225,3 +225,47 @@ impl StoredEvent {
         }
     }
 }
+
+/// What a claim on an Idempotency-Key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotency {
+    /// The key is new (or its earlier claim expired): run the request.
+    Claimed,
+    /// The first request with this key is still running.
+    InFlight,
+    /// The request ran; here is its response.
+    Done { status: u16, body: Vec<u8> },
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// How long a completed key answers repeats.
+pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+/// How long a claim may stay unfinished before it counts as abandoned (the server stopped).
+pub const IDEMPOTENCY_ABANDONED: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
+/// A stored claim: request hash, response status (none while running), response body, and
+/// when it was claimed (microseconds).
+pub type IdempotencyRow = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
+
+/// Decides a claim from the row already there, if any. Shared by the backends.
+pub fn idempotency_outcome(
+    existing: Option<IdempotencyRow>,
+    request_hash: &[u8; 32],
+    at: jiff::Timestamp,
+) -> Idempotency {
+    let Some((hash, status, body, created_at)) = existing else {
+        return Idempotency::Claimed;
+    };
+    let age = jiff::SignedDuration::from_micros(at.as_microsecond().saturating_sub(created_at));
+    match status {
+        _ if age >= IDEMPOTENCY_WINDOW => Idempotency::Claimed,
+        None if age >= IDEMPOTENCY_ABANDONED => Idempotency::Claimed,
+        _ if hash != request_hash => Idempotency::Mismatch,
+        None => Idempotency::InFlight,
+        Some(status) => Idempotency::Done {
+            status: u16::try_from(status).unwrap_or(500),
+            body: body.unwrap_or_default(),
+        },
+    }
+}

@@ -17,6 +17,7 @@ use uuid::Uuid;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_initial.sql"),
     include_str!("../migrations/postgres/0002_policy_versions.sql"),
+    include_str!("../migrations/postgres/0003_idempotency_keys.sql"),
 ];
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
@@ -714,6 +715,63 @@ impl Store for PostgresStore {
                     &[&tenant.0, &version],
                 )?
                 .map(|row| row.get(0)))
+        })
+    }
+
+    fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Idempotency> {
+        self.write(|tx| {
+            // Inserting first takes the row lock whoever wins; the loser reads the winner's row.
+            let inserted = tx.execute(
+                "INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, NULL, NULL, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&tenant.0, &key, &request_hash.as_slice(), &micros(at)],
+            )?;
+            if inserted > 0 {
+                return Ok(Idempotency::Claimed);
+            }
+            let existing = tx
+                .query_opt(
+                    "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2 FOR UPDATE",
+                    &[&tenant.0, &key],
+                )?
+                .map(|row| (row.get(0), row.get::<_, Option<i32>>(1).map(i64::from), row.get(2), row.get(3)));
+            let outcome = idempotency_outcome(existing, request_hash, at);
+            if outcome == Idempotency::Claimed {
+                tx.execute(
+                    "UPDATE idempotency_keys SET request_hash = $3, status = NULL, body = NULL, created_at = $4 WHERE tenant_id = $1 AND idempotency_key = $2",
+                    &[&tenant.0, &key, &request_hash.as_slice(), &micros(at)],
+                )?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE idempotency_keys SET status = $3, body = $4 WHERE tenant_id = $1 AND idempotency_key = $2",
+                &[&tenant.0, &key, &i32::from(status), &body],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn release_idempotency_key(&self, tenant: TenantId, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2 AND status IS NULL", &[&tenant.0, &key])?;
+            Ok(())
         })
     }
 

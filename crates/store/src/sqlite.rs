@@ -17,6 +17,7 @@ use uuid::Uuid;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_policy_versions.sql"),
+    include_str!("../migrations/sqlite/0003_idempotency_keys.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -670,6 +671,52 @@ impl Store for SqliteStore {
                 )?
                 .query_row(params![tenant.0.as_bytes(), version], |row| row.get(0))
                 .optional()?)
+        })
+    }
+
+    fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Idempotency> {
+        self.write(|tx| {
+            let existing = tx
+                .prepare_cached("SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE tenant_id = ?1 AND idempotency_key = ?2")?
+                .query_row(params![tenant.0.as_bytes(), key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .optional()?;
+            let outcome = idempotency_outcome(existing, request_hash, at);
+            if outcome == Idempotency::Claimed {
+                tx.prepare_cached(
+                    "INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, NULL, NULL, ?4)
+                     ON CONFLICT (tenant_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, status = NULL, body = NULL, created_at = excluded.created_at",
+                )?
+                .execute(params![tenant.0.as_bytes(), key, request_hash.to_vec(), micros(at)])?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE tenant_id = ?1 AND idempotency_key = ?2")?
+                .execute(params![tenant.0.as_bytes(), key, i64::from(status), body])?;
+            Ok(())
+        })
+    }
+
+    fn release_idempotency_key(&self, tenant: TenantId, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM idempotency_keys WHERE tenant_id = ?1 AND idempotency_key = ?2 AND status IS NULL")?
+                .execute(params![tenant.0.as_bytes(), key])?;
+            Ok(())
         })
     }
 

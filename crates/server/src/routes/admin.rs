@@ -18,7 +18,8 @@ pub struct NewTenantBody {
     pub name: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])), request_body = NewTenantBody,
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewTenantBody,
     responses((status = 201, description = "Created", body = Tenant), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_tenant(
@@ -82,7 +83,8 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])), request_body = NewKeyBody,
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewKeyBody,
     responses((status = 201, description = "Created; the secret is in this response only", body = CreatedKey), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_key(

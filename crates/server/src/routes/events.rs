@@ -93,7 +93,7 @@ async fn record(
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = EventBody,
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = EventBody,
     responses((status = 201, description = "Recorded", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
@@ -154,7 +154,7 @@ fn consent_purpose(state: &AppState, purpose: &str) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = ConsentBody,
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = ConsentBody,
     responses((status = 201, description = "Consent recorded with the policy version", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn give_consent(

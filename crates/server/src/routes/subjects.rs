@@ -69,7 +69,8 @@ pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, Ap
         .collect()
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])), request_body = NewSubjectBody,
+#[utoipa::path(post, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewSubjectBody,
     responses((status = 201, description = "Created", body = SubjectRef), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 409, description = "An identity belongs to another subject", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_subject(
@@ -292,7 +293,8 @@ pub async fn put_records(
     write(&state, &caller, records).await
 }
 
-#[utoipa::path(post, path = "/api/v1/records", tag = "records", security(("api_key" = [])), request_body = RecordsBody,
+#[utoipa::path(post, path = "/api/v1/records", tag = "records", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = RecordsBody,
     responses((status = 200, description = "Written, all or nothing; each record names its subject", body = WrittenRecords), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn bulk_records(

@@ -544,11 +544,92 @@ pub fn every_loaded_policy_version_is_kept_once_with_its_text(store: &dyn Store)
     );
 }
 
+pub fn an_idempotency_key_runs_a_request_once_and_answers_repeats(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let a = store
+        .create_tenant("A", false, &Actor::Cli, now)
+        .expect("a");
+    let b = store
+        .create_tenant("B", false, &Actor::Cli, now)
+        .expect("b");
+    let (request, other) = ([1u8; 32], [2u8; 32]);
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k1", &request, now)
+            .expect("claim"),
+        Idempotency::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k1", &request, now)
+            .expect("claim"),
+        Idempotency::InFlight
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(b.id, "k1", &request, now)
+            .expect("claim"),
+        Idempotency::Claimed,
+        "keys are per tenant"
+    );
+    store
+        .complete_idempotency_key(a.id, "k1", 201, b"{\"id\":1}")
+        .expect("complete");
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k1", &request, at("2025-02-01T10:00:00Z"))
+            .expect("claim"),
+        Idempotency::Done {
+            status: 201,
+            body: b"{\"id\":1}".to_vec()
+        }
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k1", &other, now)
+            .expect("claim"),
+        Idempotency::Mismatch
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k1", &request, at("2025-02-02T00:00:01Z"))
+            .expect("claim"),
+        Idempotency::Claimed,
+        "after a day the key is free"
+    );
+
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k2", &request, now)
+            .expect("claim"),
+        Idempotency::Claimed
+    );
+    store.release_idempotency_key(a.id, "k2").expect("release");
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k2", &other, now)
+            .expect("claim"),
+        Idempotency::Claimed,
+        "a failed request frees its key"
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(a.id, "k2", &other, at("2025-02-01T00:05:00Z"))
+            .expect("claim"),
+        Idempotency::Claimed,
+        "a claim never finished is taken over"
+    );
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 10] = [
+    let cases: [(&str, Case); 11] = [
+        (
+            "an_idempotency_key_runs_a_request_once_and_answers_repeats",
+            an_idempotency_key_runs_a_request_once_and_answers_repeats,
+        ),
         (
             "every_loaded_policy_version_is_kept_once_with_its_text",
             every_loaded_policy_version_is_kept_once_with_its_text,
