@@ -2,7 +2,7 @@
 //! the console (the server need not run). Store location and keys come from the same flags and
 //! environment as `ombud serve`.
 
-use crate::serve_cmd::open_store;
+use crate::serve_cmd::{KeyPolicy, open_store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use ombud_core::Clock;
@@ -43,7 +43,11 @@ impl StoreArgs {
                 self.data_dir.display()
             );
         }
-        open_store(&self.data_dir, self.database_url.as_deref())
+        open_store(
+            &self.data_dir,
+            self.database_url.as_deref(),
+            KeyPolicy::MustExist,
+        )
     }
 }
 

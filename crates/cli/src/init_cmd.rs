@@ -76,7 +76,11 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
     let created_key = !args.data_dir.join("master.key").exists()
         && std::env::var_os("OMBUD_MASTER_KEY").is_none()
         && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
-    let store = crate::serve_cmd::open_store(&args.data_dir, None)?;
+    let store = crate::serve_cmd::open_store(
+        &args.data_dir,
+        None,
+        crate::serve_cmd::KeyPolicy::CreateIfMissing,
+    )?;
     if created_key {
         println!(
             "created the store in {} with a new master key in {} (mode 0600).\nProduction keeps the master key elsewhere: OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE.",

@@ -87,9 +87,17 @@ pub fn load_policy(path: &Path) -> Result<(Policy, String, String)> {
     }
 }
 
+/// Whether a missing master key may be created. Only the commands that set a store up may: any
+/// other would seal data with a key the server does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPolicy {
+    CreateIfMissing,
+    MustExist,
+}
+
 /// The master key: `OMBUD_MASTER_KEY`, `OMBUD_MASTER_KEY_FILE`, or a file in the data dir that
 /// the first start creates.
-pub fn master_key(data_dir: &Path) -> Result<MasterKey> {
+pub fn master_key(data_dir: &Path, policy: KeyPolicy) -> Result<MasterKey> {
     if let Ok(hex) = std::env::var("OMBUD_MASTER_KEY") {
         return MasterKey::from_hex(&hex).context("while reading OMBUD_MASTER_KEY");
     }
@@ -104,6 +112,12 @@ pub fn master_key(data_dir: &Path) -> Result<MasterKey> {
         Ok(hex) => {
             MasterKey::from_hex(&hex).with_context(|| format!("while reading {}", path.display()))
         }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && policy == KeyPolicy::MustExist => Err(error).with_context(|| {
+            format!(
+                "there is no master key in {}; give the store's key in OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE (a new key would seal data the server cannot read)",
+                path.display()
+            )
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate()?;
             write_private(&path, key.to_hex().as_bytes())?;
@@ -137,10 +151,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn Store>> {
+pub fn open_store(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    keys: KeyPolicy,
+) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
-    let key = master_key(data_dir)?;
+    let key = master_key(data_dir, keys)?;
     match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(url, &key)
@@ -162,7 +180,11 @@ pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
     let (policy, origin, source) = load_policy(&args.policy)?;
-    let store = open_store(&args.data_dir, args.database_url.as_deref())?;
+    let store = open_store(
+        &args.data_dir,
+        args.database_url.as_deref(),
+        KeyPolicy::CreateIfMissing,
+    )?;
     let clock = Arc::new(SystemClock);
     let booted = ombud_server::bootstrap::ensure_operator(
         store.as_ref(),

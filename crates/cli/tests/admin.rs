@@ -114,3 +114,23 @@ fn admin_commands_without_a_store_say_where_they_looked() {
         .code(2)
         .stderr(predicate::str::contains("there is no store in"));
 }
+
+#[test]
+fn console_commands_never_invent_a_master_key() {
+    let dir = prepared_store();
+    let output = Command::cargo_bin("ombud")
+        .expect("binary")
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_MASTER_KEY_FILE")
+        .env_remove("OMBUD_DATABASE_URL")
+        .env("OMBUD_DATA_DIR", dir.path())
+        .args(["keys", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OMBUD_MASTER_KEY"));
+    assert!(
+        !dir.path().join("master.key").exists(),
+        "no key was created"
+    );
+}
