@@ -3,13 +3,10 @@
 
 mod suite;
 
-use ombud_core::EventKind;
 use ombud_store::audit::Verification;
 use ombud_store::crypto::MasterKey;
-use ombud_store::model::NewEvent;
 use ombud_store::{Actor, SqliteStore, Store, StoreError};
 use std::path::Path;
-use std::sync::Arc;
 use suite::*;
 
 fn open(path: &Path) -> SqliteStore {
@@ -161,44 +158,4 @@ fn an_entry_edited_behind_the_engines_back_is_reported_exactly() {
         }
         intact => panic!("deletion went unnoticed: {intact:?}"),
     }
-}
-
-#[test]
-fn concurrent_writers_never_fork_the_chain() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = Arc::new(open(&dir.path().join("ombud.db")));
-    let now = at("2025-02-01T00:00:00Z");
-    let tenant = store
-        .create_tenant("Acme", false, &Actor::Cli, now)
-        .expect("tenant");
-    let subject = store
-        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
-        .expect("subject");
-    let writers: Vec<_> = (0..8)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            std::thread::spawn(move || {
-                for _ in 0..25 {
-                    let event = NewEvent {
-                        id: None,
-                        kind: EventKind::LastInteraction,
-                        purpose: None,
-                        occurred_at: now,
-                        channel: None,
-                        policy_version: None,
-                    };
-                    store
-                        .add_event(tenant.id, subject, &event, &Actor::System, now)
-                        .expect("event");
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.join().expect("writer finished");
-    }
-    assert!(matches!(
-        store.verify_audit(tenant.id).expect("verify"),
-        Verification::Intact { entries: 202, .. }
-    ));
 }

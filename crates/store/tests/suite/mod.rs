@@ -621,11 +621,48 @@ pub fn an_idempotency_key_runs_a_request_once_and_answers_repeats(store: &dyn St
     );
 }
 
+pub fn concurrent_writers_never_fork_the_chain(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let subject = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("subject");
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..25 {
+                    let event = NewEvent {
+                        id: None,
+                        kind: EventKind::LastInteraction,
+                        purpose: None,
+                        occurred_at: now,
+                        channel: None,
+                        policy_version: None,
+                    };
+                    store
+                        .add_event(tenant.id, subject, &event, &Actor::System, now)
+                        .expect("event");
+                }
+            });
+        }
+    });
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { entries: 202, .. }
+    ));
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 11] = [
+    let cases: [(&str, Case); 12] = [
+        (
+            "concurrent_writers_never_fork_the_chain",
+            concurrent_writers_never_fork_the_chain,
+        ),
         (
             "an_idempotency_key_runs_a_request_once_and_answers_repeats",
             an_idempotency_key_runs_a_request_once_and_answers_repeats,
