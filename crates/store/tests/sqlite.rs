@@ -28,43 +28,14 @@ fn the_database_file_holds_no_personal_data_in_clear() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("ombud.db");
     let store = open(&path);
-    let now = at("2025-02-01T00:00:00Z");
-    let tenant = store
-        .create_tenant("Acme", false, &Actor::Cli, now)
-        .expect("tenant");
-    let ana = store
-        .create_subject(
-            tenant.id,
-            &[email("ana.lopez@example.com"), phone("+358 40 765 4321")],
-            &Actor::Cli,
-            now,
-        )
-        .expect("ana");
-    store
-        .put_records(
-            tenant.id,
-            &[
-                record(ana, "user.name", "Ana Lopez-Virtanen"),
-                record(ana, "user.financial.bank_account", "FI2112345600000785"),
-            ],
-            &Actor::Cli,
-            now,
-        )
-        .expect("written");
+    plant_known_personal_data(&store);
     drop(store);
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(dir.path()).expect("listable") {
         bytes.extend(std::fs::read(entry.expect("entry").path()).expect("readable"));
     }
     assert!(bytes.len() > 4096, "something was written");
-    for needle in [
-        "ana.lopez@example.com",
-        "ana.lopez",
-        "+358407654321",
-        "358407654321",
-        "Ana Lopez-Virtanen",
-        "FI2112345600000785",
-    ] {
+    for needle in PLANTED {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
             "{needle} is in the database files in clear"

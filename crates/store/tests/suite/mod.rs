@@ -31,6 +31,44 @@ pub fn record(subject: SubjectId, category: &str, value: &str) -> NewRecord {
     }
 }
 
+/// Values that must never appear in a backend's storage in clear.
+pub const PLANTED: [&str; 6] = [
+    "ana.lopez@example.com",
+    "ana.lopez",
+    "+358407654321",
+    "358407654321",
+    "Ana Lopez-Virtanen",
+    "FI2112345600000785",
+];
+
+/// Writes a subject whose identities and records hold the `PLANTED` values, for tests that then
+/// search the backend's raw storage for them.
+pub fn plant_known_personal_data(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(
+            tenant.id,
+            &[email("ana.lopez@example.com"), phone("+358 40 765 4321")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("ana");
+    store
+        .put_records(
+            tenant.id,
+            &[
+                record(ana, "user.name", "Ana Lopez-Virtanen"),
+                record(ana, "user.financial.bank_account", "FI2112345600000785"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+}
+
 pub fn subjects_are_found_by_any_identity_however_it_was_typed(store: &dyn Store) {
     let now = at("2025-01-01T00:00:00Z");
     let tenant = store
