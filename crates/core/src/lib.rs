@@ -7,9 +7,11 @@ pub mod clock;
 pub mod facts;
 pub mod identity;
 pub mod records;
+pub mod requests;
 pub mod retention;
 
 pub use access::{DataRole, Decision, Reason, decide, decide_purpose};
 pub use clock::{Clock, ManualClock};
 pub use facts::{Event, EventKind, SubjectFacts};
 pub use identity::{Identity, IdentityError, IdentityKind};
+pub use requests::{RequestError, RequestKind, RequestStatus};
