@@ -100,6 +100,70 @@ impl NewAuditEntry {
         }
     }
 
+    /// A step on a data-subject request: `request.<step>` (file, verify, extend, fulfil, …).
+    pub fn request_step(
+        actor: &Actor,
+        request: &crate::requests::DsRequest,
+        step: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: request.subject,
+            purpose: request.purpose.clone(),
+            categories: request.category.iter().cloned().collect(),
+            detail: Some(format!(
+                "request={} kind={} status={}",
+                request.id,
+                request.kind.as_str(),
+                request.status.as_str()
+            )),
+            ..Self::by(actor, format!("request.{step}"))
+        }
+    }
+
+    pub fn subject_erased(
+        actor: &Actor,
+        subject: SubjectId,
+        request: Option<crate::requests::RequestId>,
+        erasure: &crate::requests::Erasure,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: Some(subject),
+            detail: Some(format!(
+                "request={} records_deleted={} records_kept={} key_deleted={}",
+                request.map_or("-".into(), |r| r.to_string()),
+                erasure.records_deleted,
+                erasure.records_kept,
+                erasure.subject_deleted
+            )),
+            ..Self::by(actor, "subject.erase")
+        }
+    }
+
+    pub fn record_rectified(
+        actor: &Actor,
+        subject: SubjectId,
+        record: crate::model::RecordId,
+        category: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: Some(subject),
+            categories: vec![category.to_owned()],
+            detail: Some(format!("record={record}")),
+            ..Self::by(actor, "record.rectify")
+        }
+    }
+
+    pub fn export_step(
+        actor: &Actor,
+        request: crate::requests::RequestId,
+        step: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("request={request}")),
+            ..Self::by(actor, format!("export.{step}"))
+        }
+    }
+
     pub fn policy_loaded(actor: &Actor, version: &str) -> NewAuditEntry {
         NewAuditEntry {
             detail: Some(format!("version={version}")),

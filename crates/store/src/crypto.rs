@@ -72,6 +72,8 @@ impl fmt::Debug for MasterKey {
 pub struct Keyring {
     wrapping: XChaCha20Poly1305,
     index_key: Zeroizing<[u8; 32]>,
+    outbox: XChaCha20Poly1305,
+    code_key: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for Keyring {
@@ -142,9 +144,19 @@ impl Keyring {
             "ombud 2026-11 identity blind index",
             master.0.as_ref(),
         ));
+        let outbox = Zeroizing::new(blake3::derive_key(
+            "ombud 2026-11 mail outbox",
+            master.0.as_ref(),
+        ));
+        let code_key = Zeroizing::new(blake3::derive_key(
+            "ombud 2026-11 verification code",
+            master.0.as_ref(),
+        ));
         Keyring {
             wrapping: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrapping)),
             index_key,
+            outbox: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*outbox)),
+            code_key,
         }
     }
 
@@ -181,6 +193,68 @@ impl Keyring {
         hasher.update(identity.expose().as_bytes());
         *hasher.finalize().as_bytes()
     }
+}
+
+impl Keyring {
+    /// Seals a queued mail (address, subject line, body): mails outlive the subject they are
+    /// about (the answer to an erasure), so they cannot use its key.
+    pub fn seal_mail(&self, plaintext: &[u8], mail: Uuid) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.outbox, plaintext, mail.as_bytes())
+    }
+
+    pub fn open_mail(&self, sealed: &[u8], mail: Uuid) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open(&self.outbox, sealed, mail.as_bytes())
+    }
+
+    /// What the store keeps of a one-time code. Keyed with a secret of the master key: six
+    /// digits are quickly guessed from a plain hash, not from this one without the key.
+    pub fn code_hash(&self, request: Uuid, code: &str) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new_keyed(&self.code_key);
+        hasher.update(request.as_bytes());
+        hasher.update(code.as_bytes());
+        *hasher.finalize().as_bytes()
+    }
+}
+
+/// A new one-time code: six digits, uniformly drawn.
+pub fn new_verification_code() -> Result<Zeroizing<String>, CryptoError> {
+    loop {
+        let bytes = random::<4>()?;
+        let value = u32::from_le_bytes(*bytes);
+        // Rejects the top of the range so every code is equally likely.
+        if value < 4_294_000_000 {
+            return Ok(Zeroizing::new(format!("{:06}", value % 1_000_000)));
+        }
+    }
+}
+
+/// A download token for an export: 256 random bits, hex. The export is sealed with a key
+/// derived from the token, so the stored file cannot be read without the link.
+pub fn new_export_token() -> Result<Zeroizing<String>, CryptoError> {
+    let bytes = random::<32>()?;
+    Ok(Zeroizing::new(
+        bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    ))
+}
+
+pub fn export_token_hash(token: &str) -> [u8; 32] {
+    blake3::derive_key("ombud 2026-11 export token", token.as_bytes())
+}
+
+fn export_cipher(token: &str) -> XChaCha20Poly1305 {
+    let key = Zeroizing::new(blake3::derive_key(
+        "ombud 2026-11 export sealing",
+        token.as_bytes(),
+    ));
+    XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*key))
+}
+
+pub fn seal_export(token: &str, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal(&export_cipher(token), bytes, b"export")
+}
+
+pub fn open_export(token: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    open(&export_cipher(token), sealed, b"export")
 }
 
 /// One subject's key: everything about the subject is sealed with it.

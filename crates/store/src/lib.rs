@@ -6,12 +6,14 @@ pub mod audit;
 pub mod crypto;
 pub mod model;
 pub mod postgres;
+pub mod requests;
 pub mod sqlite;
 
 use audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use jiff::Timestamp;
 use model::*;
 use ombud_core::{Identity, IdentityKind};
+use requests::*;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -28,6 +30,8 @@ pub enum StoreError {
     Database(String),
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
+    #[error("the {0} changed meanwhile; read it again and retry")]
+    Conflict(&'static str),
     #[error("a stored row is damaged: {0}")]
     Corrupt(String),
 }
@@ -157,4 +161,95 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditEntry>;
     fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification>;
+
+    /// Files a request, queueing `mails` (the code, the acknowledgement) in the same step.
+    fn create_request(
+        &self,
+        tenant: TenantId,
+        request: &NewRequest,
+        mails: &[NewMail],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<DsRequest>;
+    fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>>;
+    /// Requests in filing order, a page at a time.
+    fn requests(&self, tenant: TenantId, filter: &RequestFilter) -> Result<Vec<DsRequest>>;
+    /// Stores a changed request with its audit entry and mails, all or nothing. Fails with
+    /// [`StoreError::Conflict`] when the stored version is no longer `request.version`.
+    fn update_request(
+        &self,
+        tenant: TenantId,
+        request: &DsRequest,
+        entry: NewAuditEntry,
+        mails: &[NewMail],
+        at: Timestamp,
+    ) -> Result<DsRequest>;
+    /// Marks open requests whose deadline has passed (once each, audited); returns them.
+    fn mark_overdue(&self, at: Timestamp) -> Result<Vec<(TenantId, RequestId)>>;
+    /// Requests by state across tenants, for /metrics.
+    fn request_counts(&self) -> Result<Vec<RequestCount>>;
+
+    /// Erases a subject: every record but `keep` is deleted with its identities; when nothing
+    /// is kept, the subject, its events and its key go too, otherwise the kept records are
+    /// sealed again under a new key and restricted to their purposes. A tombstone remains.
+    fn erase_subject(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        keep: &[KeptRecord],
+        request: Option<RequestId>,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Erasure>;
+    fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>>;
+    /// Replaces a record's value; the old value is not kept.
+    fn rectify_record(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: RecordId,
+        value: &Secret,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    /// Keeps an export, sealed, until it is fetched or expires.
+    #[allow(clippy::too_many_arguments)]
+    fn put_export(
+        &self,
+        tenant: TenantId,
+        request: RequestId,
+        token_hash: &[u8; 32],
+        file_name: &str,
+        sealed: &[u8],
+        expires_at: Timestamp,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Hands out an export once: the row is deleted as it is read. `None` when unknown,
+    /// fetched already or expired.
+    fn take_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<Export>>;
+    /// Deletes exports past their expiry; returns how many.
+    fn remove_expired_exports(&self, at: Timestamp) -> Result<u64>;
+
+    /// Leases up to `limit` mails due for sending, across tenants, until `until`; a leased mail
+    /// is not handed to another sender (another replica) while the lease runs.
+    fn lease_mails(&self, at: Timestamp, until: Timestamp, limit: usize) -> Result<Vec<Mail>>;
+    /// Records a mail as sent and drops its message.
+    fn mail_sent(&self, tenant: TenantId, mail: MailId, at: Timestamp) -> Result<()>;
+    /// Records a failed try; the mail is tried again at `retry_at` (or never, past the limit).
+    fn mail_failed(
+        &self,
+        tenant: TenantId,
+        mail: MailId,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<()>;
+    /// The record of a tenant's mails, or of one request's.
+    fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>>;
 }

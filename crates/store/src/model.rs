@@ -5,8 +5,6 @@ use jiff::Timestamp;
 use ombud_core::{EventKind, Identity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 macro_rules! id {
@@ -15,11 +13,11 @@ macro_rules! id {
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub uuid::Uuid);
 
         impl $name {
             pub fn new() -> Self {
-                $name(Uuid::now_v7())
+                $name(uuid::Uuid::now_v7())
             }
         }
 
@@ -29,20 +27,22 @@ macro_rules! id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
 
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = uuid::Error;
             fn from_str(text: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(text).map($name)
+                uuid::Uuid::parse_str(text).map($name)
             }
         }
     };
 }
+
+pub(crate) use id;
 
 id!(
     /// A customer organisation, or the operator itself.

@@ -5,8 +5,10 @@
 use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
 use crate::model::*;
+use crate::requests::*;
 use crate::{Actor, Result, Store, StoreError};
 use jiff::Timestamp;
+use ombud_core::requests::RequestStatus;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use postgres::types::ToSql;
 use postgres::{NoTls, Row, Transaction};
@@ -18,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_initial.sql"),
     include_str!("../migrations/postgres/0002_policy_versions.sql"),
     include_str!("../migrations/postgres/0003_idempotency_keys.sql"),
+    include_str!("../migrations/postgres/0004_requests.sql"),
 ];
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
@@ -232,6 +235,25 @@ impl PostgresStore {
                 &columns.hashes,
             ],
         )?;
+        Ok(())
+    }
+
+    /// Queues mails inside the transaction that decided to send them.
+    fn enqueue(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        mails: &[NewMail],
+        at: Timestamp,
+    ) -> Result<()> {
+        for mail in mails {
+            let id = MailId::new();
+            let (to, message) = seal_mail(&self.keyring, id, mail)?;
+            tx.execute(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                &[&tenant.0, &id.0, &mail.request.map(|r| r.0), &mail.template, &to, &message, &micros(at)],
+            )?;
+        }
         Ok(())
     }
 
@@ -850,6 +872,453 @@ impl Store for PostgresStore {
             Ok(audit::verify(entries, 0, audit::GENESIS))
         })
     }
+
+    fn create_request(
+        &self,
+        tenant: TenantId,
+        request: &NewRequest,
+        mails: &[NewMail],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<DsRequest> {
+        let stored = DsRequest::from_new(tenant, RequestId::new(), request);
+        let (wrapped, sealed) = seal_request(
+            &self.keyring,
+            tenant,
+            stored.id,
+            stored.contact.as_ref(),
+            stored.new_value.as_ref(),
+        )?;
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO requests (tenant_id, request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, first_due_at, due_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)",
+                &[
+                    &tenant.0,
+                    &stored.id.0,
+                    &stored.kind.as_str(),
+                    &stored.status.as_str(),
+                    &stored.subject.map(|s| s.0),
+                    &stored.purpose,
+                    &stored.category,
+                    &stored.record.map(|r| r.0),
+                    &stored.channel,
+                    &wrapped,
+                    &sealed,
+                    &micros(stored.received_at),
+                    &crate::requests::micros(stored.due_at),
+                ],
+            )?;
+            self.enqueue(tx, tenant, mails, at)?;
+            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, &stored, "file"))?;
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>> {
+        self.read(|client| {
+            client
+                .query_opt(
+                    &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant_id = $1 AND request_id = $2"),
+                    &[&tenant.0, &id.0],
+                )?
+                .map(|row| request_row(&row, 0).decode(&self.keyring, tenant))
+                .transpose()
+        })
+    }
+
+    fn requests(&self, tenant: TenantId, filter: &RequestFilter) -> Result<Vec<DsRequest>> {
+        self.read(|client| {
+            let status = filter.status.map(|s| s.as_str().to_owned());
+            let after = filter.after.map(|a| a.0).unwrap_or(Uuid::nil());
+            let limit = filter.page_size() as i64;
+            let rows = client.query(
+                &format!(
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant_id = $1 AND request_id > $2
+                       AND ($3::text IS NULL OR status = $3)
+                       AND (NOT $4 OR closed_at IS NULL)
+                       AND (NOT $5 OR overdue_at IS NOT NULL)
+                     ORDER BY request_id LIMIT $6"
+                ),
+                &[
+                    &tenant.0,
+                    &after,
+                    &status,
+                    &(filter.open || filter.overdue),
+                    &filter.overdue,
+                    &limit,
+                ],
+            )?;
+            rows.iter()
+                .map(|row| request_row(row, 0).decode(&self.keyring, tenant))
+                .collect()
+        })
+    }
+
+    fn update_request(
+        &self,
+        tenant: TenantId,
+        request: &DsRequest,
+        entry: NewAuditEntry,
+        mails: &[NewMail],
+        at: Timestamp,
+    ) -> Result<DsRequest> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let wrapped: Vec<u8> = tx
+                .query_opt("SELECT wrapped_key FROM requests WHERE tenant_id = $1 AND request_id = $2", &[&tenant.0, &request.id.0])?
+                .ok_or(StoreError::NotFound("request"))?
+                .get(0);
+            let sealed = reseal_with(&self.keyring, tenant, request, &wrapped)?;
+            let changed = tx.execute(
+                "UPDATE requests SET status = $3, subject_id = $4, purpose = $5, category = $6, record_id = $7, sealed = $8,
+                   verified_at = $9, verified_by = $10, first_due_at = $11, due_at = $12, extended_at = $13, extension_reason = $14,
+                   closed_at = $15, refusal_reason = $16, outcome = $17, code_hash = $18, code_expires_at = $19, code_attempts = $20,
+                   locked = $21, overdue_at = $22, version = version + 1
+                 WHERE tenant_id = $1 AND request_id = $2 AND version = $23",
+                &[
+                    &tenant.0,
+                    &request.id.0,
+                    &request.status.as_str(),
+                    &request.subject.map(|s| s.0),
+                    &request.purpose,
+                    &request.category,
+                    &request.record.map(|r| r.0),
+                    &sealed,
+                    &crate::requests::micros(request.verified_at),
+                    &request.verified_by,
+                    &crate::requests::micros(request.first_due_at),
+                    &crate::requests::micros(request.due_at),
+                    &crate::requests::micros(request.extended_at),
+                    &request.extension_reason,
+                    &crate::requests::micros(request.closed_at),
+                    &request.refusal_reason,
+                    &request.outcome,
+                    &request.code_hash.map(|h| h.to_vec()),
+                    &crate::requests::micros(request.code_expires_at),
+                    &i32::try_from(request.code_attempts).unwrap_or(i32::MAX),
+                    &request.locked,
+                    &crate::requests::micros(request.overdue_at),
+                    &request.version,
+                ],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Conflict("request"));
+            }
+            self.enqueue(tx, tenant, mails, at)?;
+            Self::append(tx, tenant, at, entry)?;
+            Ok(())
+        })?;
+        Ok(DsRequest {
+            version: request.version + 1,
+            ..request.clone()
+        })
+    }
+
+    fn mark_overdue(&self, at: Timestamp) -> Result<Vec<(TenantId, RequestId)>> {
+        let due: Vec<(TenantId, RequestId)> = self.read(|client| {
+            Ok(client
+                .query(
+                    "SELECT tenant_id, request_id FROM requests WHERE closed_at IS NULL AND due_at <= $1 AND overdue_at IS NULL",
+                    &[&micros(at)],
+                )?
+                .iter()
+                .map(|row| (TenantId(row.get(0)), RequestId(row.get(1))))
+                .collect())
+        })?;
+        let mut marked = Vec::with_capacity(due.len());
+        // One transaction per tenant's request, each under its tenant's lock like every write;
+        // a replica that marked it first makes the update here a no-op.
+        for (tenant, id) in due {
+            let done = self.write(|tx| {
+                Self::lock_tenant(tx, tenant)?;
+                let Some(row) = tx.query_opt(
+                    &format!("UPDATE requests SET overdue_at = $3, version = version + 1 WHERE tenant_id = $1 AND request_id = $2 AND overdue_at IS NULL AND closed_at IS NULL RETURNING {REQUEST_COLUMNS}"),
+                    &[&tenant.0, &id.0, &micros(at)],
+                )? else {
+                    return Ok(false);
+                };
+                let request = request_row(&row, 0).decode(&self.keyring, tenant)?;
+                Self::append(tx, tenant, at, NewAuditEntry::request_step(&Actor::System, &request, "overdue"))?;
+                Ok(true)
+            })?;
+            if done {
+                marked.push((tenant, id));
+            }
+        }
+        Ok(marked)
+    }
+
+    fn request_counts(&self) -> Result<Vec<RequestCount>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT status, overdue_at IS NOT NULL AND closed_at IS NULL, COUNT(*) FROM requests GROUP BY 1, 2 ORDER BY 1, 2",
+                    &[],
+                )?
+                .iter()
+                .map(|row| {
+                    let status: String = row.get(0);
+                    Ok(RequestCount {
+                        status: RequestStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
+                        overdue: row.get(1),
+                        count: u64::try_from(row.get::<_, i64>(2)).unwrap_or(0),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn erase_subject(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        keep: &[KeptRecord],
+        request: Option<RequestId>,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Erasure> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let old_key = self.data_key(tx, tenant, subject)?;
+            let identities = tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            let kept_ids: Vec<Uuid> = keep.iter().map(|k| k.record.0).collect();
+            let mut kept = 0u64;
+            if !keep.is_empty() {
+                // The kept records move to a new key, so the old key (and every copy of the
+                // data sealed with it) is worthless once it is gone.
+                let new_key = self.keyring.new_data_key()?;
+                let wrapped = self.keyring.wrap(&new_key, tenant.0, subject.0)?;
+                let rows = tx.query(
+                    "SELECT record_id, category, sealed_value FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3)",
+                    &[&tenant.0, &subject.0, &kept_ids],
+                )?;
+                for row in rows {
+                    let id: Uuid = row.get(0);
+                    let category: String = row.get(1);
+                    let sealed: Vec<u8> = row.get(2);
+                    let aad = record_aad(id, &category);
+                    let value = old_key.open(&sealed, &aad)?;
+                    let resealed = new_key.seal(&value, &aad)?;
+                    let purposes = keep.iter().find(|k| k.record.0 == id).map(|k| k.purposes.join(",")).unwrap_or_default();
+                    tx.execute(
+                        "UPDATE records SET sealed_value = $4, purposes = $5 WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
+                        &[&tenant.0, &subject.0, &id, &resealed, &purposes],
+                    )?;
+                    kept += 1;
+                }
+                tx.execute("UPDATE subjects SET wrapped_key = $3 WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0, &wrapped])?;
+            }
+            let deleted = tx.execute(
+                "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND NOT (record_id = ANY($3))",
+                &[&tenant.0, &subject.0, &kept_ids],
+            )?;
+            let subject_deleted = kept == 0;
+            if subject_deleted {
+                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            }
+            tx.execute(
+                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
+                &[&tenant.0, &subject.0, &request.map(|r| r.0), &micros(at), &!subject_deleted],
+            )?;
+            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities, subject_deleted };
+            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
+            Ok(erasure)
+        })
+    }
+
+    fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT subject_id, request_id, erased_at, partial FROM tombstones WHERE tenant_id = $1 ORDER BY erased_at, subject_id",
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| {
+                    Ok(Tombstone {
+                        subject: SubjectId(row.get(0)),
+                        request: row.get::<_, Option<Uuid>>(1).map(RequestId),
+                        erased_at: timestamp(row.get(2))?,
+                        partial: row.get(3),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn rectify_record(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: RecordId,
+        value: &Secret,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let key = self.data_key(tx, tenant, subject)?;
+            let category: String = tx
+                .query_opt(
+                    "SELECT category FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
+                    &[&tenant.0, &subject.0, &record.0],
+                )?
+                .ok_or(StoreError::NotFound("record"))?
+                .get(0);
+            let sealed = key.seal(value.expose().as_bytes(), &record_aad(record.0, &category))?;
+            tx.execute(
+                "UPDATE records SET sealed_value = $4 WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
+                &[&tenant.0, &subject.0, &record.0, &sealed],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))?;
+            Ok(())
+        })
+    }
+
+    fn put_export(
+        &self,
+        tenant: TenantId,
+        request: RequestId,
+        token_hash: &[u8; 32],
+        file_name: &str,
+        sealed: &[u8],
+        expires_at: Timestamp,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO exports (tenant_id, token_hash, request_id, file_name, sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&tenant.0, &token_hash.as_slice(), &request.0, &file_name, &sealed, &micros(at), &micros(expires_at)],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))?;
+            Ok(())
+        })
+    }
+
+    fn take_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<Export>> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let Some(row) = tx.query_opt(
+                "DELETE FROM exports WHERE tenant_id = $1 AND token_hash = $2 RETURNING request_id, file_name, sealed, expires_at",
+                &[&tenant.0, &token_hash.as_slice()],
+            )? else {
+                return Ok(None);
+            };
+            let request = RequestId(row.get(0));
+            let expired = timestamp(row.get(3))? <= at;
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(&Actor::System, request, if expired { "expire" } else { "download" }))?;
+            Ok((!expired).then(|| Export { request, file_name: row.get(1), sealed: row.get(2) }))
+        })
+    }
+
+    fn remove_expired_exports(&self, at: Timestamp) -> Result<u64> {
+        let expired: Vec<(TenantId, Vec<u8>)> = self.read(|client| {
+            Ok(client
+                .query(
+                    "SELECT tenant_id, token_hash FROM exports WHERE expires_at <= $1",
+                    &[&micros(at)],
+                )?
+                .iter()
+                .map(|row| (TenantId(row.get(0)), row.get(1)))
+                .collect())
+        })?;
+        let mut removed = 0;
+        for (tenant, token_hash) in expired {
+            let hash = hash32(token_hash)?;
+            // take_export deletes and audits an expired export without handing it out.
+            if self.take_export(tenant, &hash, at)?.is_none() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn lease_mails(&self, at: Timestamp, until: Timestamp, limit: usize) -> Result<Vec<Mail>> {
+        self.write(|tx| {
+            // SKIP LOCKED: replicas draining the outbox at the same moment take different mails.
+            let rows = tx.query(
+                "UPDATE outbox SET leased_until = $2 WHERE (tenant_id, mail_id) IN (
+                   SELECT tenant_id, mail_id FROM outbox
+                   WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) AND attempts < $3
+                   ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING tenant_id, mail_id, template, attempts, sealed_message",
+                &[&micros(at), &micros(until), &i32::try_from(MAIL_MAX_ATTEMPTS).unwrap_or(i32::MAX), &(limit as i64)],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let (tenant, id) = (TenantId(row.get(0)), MailId(row.get(1)));
+                    let message: Option<Vec<u8>> = row.get(4);
+                    let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
+                    open_mail(&self.keyring, tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), &message)
+                })
+                .collect()
+        })
+    }
+
+    fn mail_sent(&self, tenant: TenantId, mail: MailId, at: Timestamp) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET sent_at = $3, sealed_message = NULL, leased_until = NULL, attempts = attempts + 1, last_error = NULL WHERE tenant_id = $1 AND mail_id = $2",
+                &[&tenant.0, &mail.0, &micros(at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn mail_failed(
+        &self,
+        tenant: TenantId,
+        mail: MailId,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = $3, leased_until = NULL, attempts = attempts + 1, last_error = $4 WHERE tenant_id = $1 AND mail_id = $2",
+                &[&tenant.0, &mail.0, &micros(retry_at), &error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT mail_id, request_id, template, sealed_to, created_at, sent_at, attempts, last_error FROM outbox
+                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR request_id = $2) ORDER BY mail_id",
+                    &[&tenant.0, &request.map(|r| r.0)],
+                )?
+                .iter()
+                .map(|row| {
+                    let id = MailId(row.get(0));
+                    let to: Vec<u8> = row.get(3);
+                    Ok(MailRecord {
+                        id,
+                        request: row.get::<_, Option<Uuid>>(1).map(RequestId),
+                        to: Some(open_mail_to(&self.keyring, id, &to)?),
+                        template: row.get(2),
+                        created_at: timestamp(row.get(4))?,
+                        sent_at: row.get::<_, Option<i64>>(5).map(timestamp).transpose()?,
+                        attempts: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+                        last_error: row.get(7),
+                    })
+                })
+                .collect()
+        })
+    }
 }
 
 /// A batch of records, column by column, for one `unnest` insert.
@@ -876,4 +1345,38 @@ struct AuditColumns {
     details: Vec<Option<String>>,
     prevs: Vec<Vec<u8>>,
     hashes: Vec<Vec<u8>>,
+}
+
+fn request_row(row: &Row, base: usize) -> RequestRow {
+    let c = |i: usize| base + i;
+    RequestRow {
+        id: row.get(c(0)),
+        kind: row.get(c(1)),
+        status: row.get(c(2)),
+        subject: row.get(c(3)),
+        purpose: row.get(c(4)),
+        category: row.get(c(5)),
+        record: row.get(c(6)),
+        channel: row.get(c(7)),
+        wrapped_key: row.get(c(8)),
+        sealed: row.get(c(9)),
+        times: [
+            Some(row.get(c(10))),
+            row.get(c(11)),
+            row.get(c(13)),
+            row.get(c(14)),
+            row.get(c(15)),
+            row.get(c(17)),
+        ],
+        verified_by: row.get(c(12)),
+        extension_reason: row.get(c(16)),
+        refusal_reason: row.get(c(18)),
+        outcome: row.get(c(19)),
+        code_hash: row.get(c(20)),
+        code_expires_at: row.get(c(21)),
+        code_attempts: i64::from(row.get::<_, i32>(c(22))),
+        locked: row.get(c(23)),
+        overdue_at: row.get(c(24)),
+        version: row.get(c(25)),
+    }
 }

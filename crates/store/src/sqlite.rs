@@ -5,8 +5,10 @@
 use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
 use crate::model::*;
+use crate::requests::*;
 use crate::{Actor, Result, Store, StoreError};
 use jiff::Timestamp;
+use ombud_core::requests::RequestStatus;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
@@ -18,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_policy_versions.sql"),
     include_str!("../migrations/sqlite/0003_idempotency_keys.sql"),
+    include_str!("../migrations/sqlite/0004_requests.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -66,7 +69,7 @@ impl SqliteStore {
     pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;",
             )
         });
         let pool = r2d2::Pool::builder()
@@ -167,6 +170,33 @@ impl SqliteStore {
             entry.hash.to_vec(),
         ])?;
         Ok(entry)
+    }
+
+    /// Queues mails inside the transaction that decided to send them.
+    fn enqueue(
+        &self,
+        tx: &Transaction,
+        tenant: TenantId,
+        mails: &[NewMail],
+        at: Timestamp,
+    ) -> Result<()> {
+        for mail in mails {
+            let id = MailId::new();
+            let (to, message) = seal_mail(&self.keyring, id, mail)?;
+            tx.prepare_cached(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), mail.request.map(|r| r.0.as_bytes().to_vec()), mail.template, to, message, micros(at)])?;
+        }
+        Ok(())
+    }
+
+    /// Makes deleted values unrecoverable from the file: `secure_delete` zeroes freed cells,
+    /// and a checkpoint moves the rewritten pages out of the write-ahead log.
+    fn scrub(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn insert_identity(
@@ -796,4 +826,522 @@ impl Store for SqliteStore {
             Ok(audit::verify(entries, 0, audit::GENESIS))
         })
     }
+
+    fn create_request(
+        &self,
+        tenant: TenantId,
+        request: &NewRequest,
+        mails: &[NewMail],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<DsRequest> {
+        let stored = DsRequest::from_new(tenant, RequestId::new(), request);
+        let (wrapped, sealed) = seal_request(
+            &self.keyring,
+            tenant,
+            stored.id,
+            stored.contact.as_ref(),
+            stored.new_value.as_ref(),
+        )?;
+        self.write(|tx| {
+            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)", params![tenant.0.as_bytes()], |r| r.get(0))?;
+            if !known {
+                return Err(StoreError::NotFound("tenant"));
+            }
+            tx.prepare_cached(
+                "INSERT INTO requests (tenant_id, request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, first_due_at, due_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)",
+            )?
+            .execute(params![
+                tenant.0.as_bytes(),
+                stored.id.0.as_bytes(),
+                stored.kind.as_str(),
+                stored.status.as_str(),
+                stored.subject.map(|s| s.0.as_bytes().to_vec()),
+                stored.purpose,
+                stored.category,
+                stored.record.map(|r| r.0.as_bytes().to_vec()),
+                stored.channel,
+                wrapped,
+                sealed,
+                micros(stored.received_at),
+                crate::requests::micros(stored.due_at),
+            ])?;
+            self.enqueue(tx, tenant, mails, at)?;
+            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, &stored, "file"))?;
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant_id = ?1 AND request_id = ?2"
+            ))?
+            .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], request_row)
+            .optional()?
+            .map(|row| row?.decode(&self.keyring, tenant))
+            .transpose()
+        })
+    }
+
+    fn requests(&self, tenant: TenantId, filter: &RequestFilter) -> Result<Vec<DsRequest>> {
+        self.read(|conn| {
+            let mut sql = format!(
+                "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant_id = ?1 AND request_id > ?2"
+            );
+            let mut values: Vec<rusqlite::types::Value> = vec![
+                tenant.0.as_bytes().to_vec().into(),
+                filter
+                    .after
+                    .map_or(vec![], |a| a.0.as_bytes().to_vec())
+                    .into(),
+            ];
+            if let Some(status) = filter.status {
+                values.push(status.as_str().to_owned().into());
+                sql.push_str(&format!(" AND status = ?{}", values.len()));
+            }
+            if filter.open || filter.overdue {
+                sql.push_str(" AND closed_at IS NULL");
+            }
+            if filter.overdue {
+                sql.push_str(" AND overdue_at IS NOT NULL");
+            }
+            sql.push_str(&format!(
+                " ORDER BY request_id LIMIT {}",
+                filter.page_size()
+            ));
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(values), request_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|row| row?.decode(&self.keyring, tenant))
+                .collect()
+        })
+    }
+
+    fn update_request(
+        &self,
+        tenant: TenantId,
+        request: &DsRequest,
+        entry: NewAuditEntry,
+        mails: &[NewMail],
+        at: Timestamp,
+    ) -> Result<DsRequest> {
+        self.write(|tx| {
+            let wrapped: Vec<u8> = tx
+                .prepare_cached("SELECT wrapped_key FROM requests WHERE tenant_id = ?1 AND request_id = ?2")?
+                .query_row(params![tenant.0.as_bytes(), request.id.0.as_bytes()], |row| row.get(0))
+                .optional()?
+                .ok_or(StoreError::NotFound("request"))?;
+            let sealed = reseal_with(&self.keyring, tenant, request, &wrapped)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE requests SET status = ?3, subject_id = ?4, purpose = ?5, category = ?6, record_id = ?7, sealed = ?8,
+                       verified_at = ?9, verified_by = ?10, first_due_at = ?11, due_at = ?12, extended_at = ?13, extension_reason = ?14,
+                       closed_at = ?15, refusal_reason = ?16, outcome = ?17, code_hash = ?18, code_expires_at = ?19, code_attempts = ?20,
+                       locked = ?21, overdue_at = ?22, version = version + 1
+                     WHERE tenant_id = ?1 AND request_id = ?2 AND version = ?23",
+                )?
+                .execute(params![
+                    tenant.0.as_bytes(),
+                    request.id.0.as_bytes(),
+                    request.status.as_str(),
+                    request.subject.map(|s| s.0.as_bytes().to_vec()),
+                    request.purpose,
+                    request.category,
+                    request.record.map(|r| r.0.as_bytes().to_vec()),
+                    sealed,
+                    crate::requests::micros(request.verified_at),
+                    request.verified_by,
+                    crate::requests::micros(request.first_due_at),
+                    crate::requests::micros(request.due_at),
+                    crate::requests::micros(request.extended_at),
+                    request.extension_reason,
+                    crate::requests::micros(request.closed_at),
+                    request.refusal_reason,
+                    request.outcome,
+                    request.code_hash.map(|h| h.to_vec()),
+                    crate::requests::micros(request.code_expires_at),
+                    i64::from(request.code_attempts),
+                    request.locked,
+                    crate::requests::micros(request.overdue_at),
+                    request.version,
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::Conflict("request"));
+            }
+            self.enqueue(tx, tenant, mails, at)?;
+            Self::append(tx, tenant, at, entry)?;
+            Ok(())
+        })?;
+        Ok(DsRequest {
+            version: request.version + 1,
+            ..request.clone()
+        })
+    }
+
+    fn mark_overdue(&self, at: Timestamp) -> Result<Vec<(TenantId, RequestId)>> {
+        self.write(|tx| {
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT tenant_id, {REQUEST_COLUMNS} FROM requests WHERE closed_at IS NULL AND due_at <= ?1 AND overdue_at IS NULL"
+                ))?
+                .query_map(params![micros(at)], |row| Ok((row.get::<_, Vec<u8>>(0)?, request_row_at(row, 1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut marked = Vec::with_capacity(rows.len());
+            for (tenant, row) in rows {
+                let tenant = TenantId(uuid(tenant)?);
+                let mut request = row?.decode(&self.keyring, tenant)?;
+                tx.prepare_cached("UPDATE requests SET overdue_at = ?3, version = version + 1 WHERE tenant_id = ?1 AND request_id = ?2")?
+                    .execute(params![tenant.0.as_bytes(), request.id.0.as_bytes(), micros(at)])?;
+                request.overdue_at = Some(at);
+                Self::append(tx, tenant, at, NewAuditEntry::request_step(&Actor::System, &request, "overdue"))?;
+                marked.push((tenant, request.id));
+            }
+            Ok(marked)
+        })
+    }
+
+    fn request_counts(&self) -> Result<Vec<RequestCount>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT status, overdue_at IS NOT NULL AND closed_at IS NULL, COUNT(*) FROM requests GROUP BY 1, 2 ORDER BY 1, 2",
+            )?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, i64>(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(status, overdue, count)| {
+                    Ok(RequestCount {
+                        status: RequestStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
+                        overdue,
+                        count: u64::try_from(count).unwrap_or(0),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn erase_subject(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        keep: &[KeptRecord],
+        request: Option<RequestId>,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Erasure> {
+        let erasure = self.write(|tx| {
+            let old_key = self.data_key(tx, tenant, subject)?;
+            let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
+            let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+            let mut kept = 0u64;
+            if !keep.is_empty() {
+                // The kept records move to a new key, so the old key (and every copy of the
+                // data sealed with it) is worthless once it is gone.
+                let new_key = self.keyring.new_data_key()?;
+                let wrapped = self.keyring.wrap(&new_key, tenant.0, subject.0)?;
+                for item in keep {
+                    let row: Option<(String, Vec<u8>)> = tx
+                        .prepare_cached("SELECT category, sealed_value FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                        .query_row(params![t, s, item.record.0.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
+                        .optional()?;
+                    let Some((category, sealed)) = row else { continue };
+                    let aad = record_aad(item.record.0, &category);
+                    let value = old_key.open(&sealed, &aad)?;
+                    let resealed = new_key.seal(&value, &aad)?;
+                    tx.prepare_cached("UPDATE records SET sealed_value = ?4, purposes = ?5 WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                        .execute(params![t, s, item.record.0.as_bytes(), resealed, item.purposes.join(",")])?;
+                    kept += 1;
+                }
+                tx.prepare_cached("UPDATE subjects SET wrapped_key = ?3 WHERE tenant_id = ?1 AND subject_id = ?2")?
+                    .execute(params![t, s, wrapped])?;
+            }
+            let kept_ids: Vec<Vec<u8>> = keep.iter().map(|k| k.record.0.as_bytes().to_vec()).collect();
+            let mut deleted = 0u64;
+            {
+                let mut select = tx.prepare_cached("SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2")?;
+                let ids = select.query_map(params![t, s], |row| row.get::<_, Vec<u8>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut delete = tx.prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?;
+                for id in ids.into_iter().filter(|id| !kept_ids.contains(id)) {
+                    deleted += delete.execute(params![t, s, id])? as u64;
+                }
+            }
+            let subject_deleted = kept == 0;
+            if subject_deleted {
+                tx.prepare_cached("DELETE FROM events WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+                tx.prepare_cached("DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
+            )?
+            .execute(params![t, s, request.map(|r| r.0.as_bytes().to_vec()), micros(at), !subject_deleted])?;
+            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities as u64, subject_deleted };
+            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
+            Ok(erasure)
+        })?;
+        self.scrub()?;
+        Ok(erasure)
+    }
+
+    fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT subject_id, request_id, erased_at, partial FROM tombstones WHERE tenant_id = ?1 ORDER BY erased_at, subject_id")?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes()], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<Vec<u8>>>(1)?, row.get::<_, i64>(2)?, row.get::<_, bool>(3)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(subject, request, erased_at, partial)| {
+                    Ok(Tombstone { subject: SubjectId(uuid(subject)?), request: request.map(uuid).transpose()?.map(RequestId), erased_at: timestamp(erased_at)?, partial })
+                })
+                .collect()
+        })
+    }
+
+    fn rectify_record(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: RecordId,
+        value: &Secret,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let key = self.data_key(tx, tenant, subject)?;
+            let category: String = tx
+                .prepare_cached("SELECT category FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes(), record.0.as_bytes()], |row| row.get(0))
+                .optional()?
+                .ok_or(StoreError::NotFound("record"))?;
+            let sealed = key.seal(value.expose().as_bytes(), &record_aad(record.0, &category))?;
+            tx.prepare_cached("UPDATE records SET sealed_value = ?4 WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), record.0.as_bytes(), sealed])?;
+            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))?;
+            Ok(())
+        })?;
+        self.scrub()
+    }
+
+    fn put_export(
+        &self,
+        tenant: TenantId,
+        request: RequestId,
+        token_hash: &[u8; 32],
+        file_name: &str,
+        sealed: &[u8],
+        expires_at: Timestamp,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO exports (tenant_id, token_hash, request_id, file_name, sealed, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+                .execute(params![tenant.0.as_bytes(), token_hash.to_vec(), request.0.as_bytes(), file_name, sealed, micros(at), micros(expires_at)])?;
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))?;
+            Ok(())
+        })
+    }
+
+    fn take_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<Export>> {
+        self.write(|tx| {
+            let row: Option<(Vec<u8>, String, Vec<u8>, i64)> = tx
+                .prepare_cached("DELETE FROM exports WHERE tenant_id = ?1 AND token_hash = ?2 RETURNING request_id, file_name, sealed, expires_at")?
+                .query_row(params![tenant.0.as_bytes(), token_hash.to_vec()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .optional()?;
+            let Some((request, file_name, sealed, expires_at)) = row else { return Ok(None) };
+            let request = RequestId(uuid(request)?);
+            let expired = timestamp(expires_at)? <= at;
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(&Actor::System, request, if expired { "expire" } else { "download" }))?;
+            Ok((!expired).then_some(Export { request, file_name, sealed }))
+        })
+    }
+
+    fn remove_expired_exports(&self, at: Timestamp) -> Result<u64> {
+        self.write(|tx| {
+            let rows = tx
+                .prepare_cached(
+                    "DELETE FROM exports WHERE expires_at <= ?1 RETURNING tenant_id, request_id",
+                )?
+                .query_map(params![micros(at)], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (tenant, request) in &rows {
+                Self::append(
+                    tx,
+                    TenantId(uuid(tenant.clone())?),
+                    at,
+                    NewAuditEntry::export_step(
+                        &Actor::System,
+                        RequestId(uuid(request.clone())?),
+                        "expire",
+                    ),
+                )?;
+            }
+            Ok(rows.len() as u64)
+        })
+    }
+
+    fn lease_mails(&self, at: Timestamp, until: Timestamp, limit: usize) -> Result<Vec<Mail>> {
+        self.write(|tx| {
+            let rows = tx
+                .prepare_cached(
+                    "SELECT tenant_id, mail_id, template, attempts, sealed_message FROM outbox
+                     WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND (leased_until IS NULL OR leased_until <= ?1) AND attempts < ?2
+                     ORDER BY next_attempt_at LIMIT ?3",
+                )?
+                .query_map(params![micros(at), MAIL_MAX_ATTEMPTS, limit as i64], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?, row.get::<_, Option<Vec<u8>>>(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut mails = Vec::with_capacity(rows.len());
+            for (tenant, id, template, attempts, message) in rows {
+                let (tenant, id) = (TenantId(uuid(tenant)?), MailId(uuid(id)?));
+                let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
+                tx.prepare_cached("UPDATE outbox SET leased_until = ?3 WHERE tenant_id = ?1 AND mail_id = ?2")?
+                    .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), micros(until)])?;
+                mails.push(open_mail(&self.keyring, tenant, id, template, attempts, &message)?);
+            }
+            Ok(mails)
+        })
+    }
+
+    fn mail_sent(&self, tenant: TenantId, mail: MailId, at: Timestamp) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE outbox SET sent_at = ?3, sealed_message = NULL, leased_until = NULL, attempts = attempts + 1, last_error = NULL WHERE tenant_id = ?1 AND mail_id = ?2")?
+                .execute(params![tenant.0.as_bytes(), mail.0.as_bytes(), micros(at)])?;
+            Ok(())
+        })
+    }
+
+    fn mail_failed(
+        &self,
+        tenant: TenantId,
+        mail: MailId,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE outbox SET next_attempt_at = ?3, leased_until = NULL, attempts = attempts + 1, last_error = ?4 WHERE tenant_id = ?1 AND mail_id = ?2")?
+                .execute(params![tenant.0.as_bytes(), mail.0.as_bytes(), micros(retry_at), error])?;
+            Ok(())
+        })
+    }
+
+    fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT mail_id, request_id, template, sealed_to, created_at, sent_at, attempts, last_error FROM outbox
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR request_id = ?2) ORDER BY mail_id",
+            )?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes(), request.map(|r| r.0.as_bytes().to_vec())], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<Vec<u8>>>(1)?, row.get::<_, String>(2)?, row.get::<_, Vec<u8>>(3)?, row.get::<_, i64>(4)?, row.get::<_, Option<i64>>(5)?, row.get::<_, u32>(6)?, row.get::<_, Option<String>>(7)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, request, template, to, created_at, sent_at, attempts, last_error)| {
+                    let id = MailId(uuid(id)?);
+                    Ok(MailRecord {
+                        id,
+                        request: request.map(uuid).transpose()?.map(RequestId),
+                        to: Some(open_mail_to(&self.keyring, id, &to)?),
+                        template,
+                        created_at: timestamp(created_at)?,
+                        sent_at: sent_at.map(timestamp).transpose()?,
+                        attempts,
+                        last_error,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
+    request_row_at(row, 0)
+}
+
+/// Reads a request row starting at column `base`; the inner result carries id decoding errors.
+fn request_row_at(row: &rusqlite::Row, base: usize) -> rusqlite::Result<Result<RequestRow>> {
+    let c = |i: usize| base + i;
+    let id: Vec<u8> = row.get(c(0))?;
+    let subject: Option<Vec<u8>> = row.get(c(3))?;
+    let record: Option<Vec<u8>> = row.get(c(6))?;
+    let raw = (
+        row.get::<_, String>(c(1))?,
+        row.get::<_, String>(c(2))?,
+        row.get::<_, Option<String>>(c(4))?,
+        row.get::<_, Option<String>>(c(5))?,
+        row.get::<_, String>(c(7))?,
+        row.get::<_, Vec<u8>>(c(8))?,
+        row.get::<_, Vec<u8>>(c(9))?,
+    );
+    let times = [
+        Some(row.get::<_, i64>(c(10))?),
+        row.get(c(11))?,
+        row.get(c(13))?,
+        row.get(c(14))?,
+        row.get(c(15))?,
+        row.get(c(17))?,
+    ];
+    let rest = (
+        row.get::<_, Option<String>>(c(12))?,
+        row.get::<_, Option<String>>(c(16))?,
+        row.get::<_, Option<String>>(c(18))?,
+        row.get::<_, Option<String>>(c(19))?,
+        row.get::<_, Option<Vec<u8>>>(c(20))?,
+        row.get::<_, Option<i64>>(c(21))?,
+        row.get::<_, i64>(c(22))?,
+        row.get::<_, bool>(c(23))?,
+        row.get::<_, Option<i64>>(c(24))?,
+        row.get::<_, i64>(c(25))?,
+    );
+    Ok((|| {
+        let (kind, status, purpose, category, channel, wrapped_key, sealed) = raw;
+        let (
+            verified_by,
+            extension_reason,
+            refusal_reason,
+            outcome,
+            code_hash,
+            code_expires_at,
+            code_attempts,
+            locked,
+            overdue_at,
+            version,
+        ) = rest;
+        Ok(RequestRow {
+            id: uuid(id)?,
+            kind,
+            status,
+            subject: subject.map(uuid).transpose()?,
+            purpose,
+            category,
+            record: record.map(uuid).transpose()?,
+            channel,
+            wrapped_key,
+            sealed,
+            times,
+            verified_by,
+            extension_reason,
+            refusal_reason,
+            outcome,
+            code_hash,
+            code_expires_at,
+            code_attempts,
+            locked,
+            overdue_at,
+            version,
+        })
+    })())
 }

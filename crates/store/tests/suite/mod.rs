@@ -2,9 +2,11 @@
 //! file runs all of them against a fresh store.
 
 use jiff::Timestamp;
+use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::audit::{AuditFilter, NewAuditEntry, Verification};
 use ombud_store::model::*;
+use ombud_store::requests::*;
 use ombud_store::{Actor, Store, StoreError};
 
 pub fn at(text: &str) -> Timestamp {
@@ -692,11 +694,499 @@ pub fn concurrent_writers_never_fork_the_chain(store: &dyn Store) {
     ));
 }
 
+fn new_request(kind: RequestKind, subject: Option<SubjectId>, contact: &str) -> NewRequest {
+    NewRequest {
+        kind,
+        subject,
+        contact: Some(email(contact)),
+        purpose: None,
+        category: None,
+        record: None,
+        new_value: None,
+        channel: "api".into(),
+        received_at: at("2026-03-01T10:00:00Z"),
+        due_at: Some(at("2026-04-01T21:00:00Z")),
+    }
+}
+
+fn code_mail(to: &str, request: Option<RequestId>) -> NewMail {
+    NewMail {
+        to: email(to),
+        template: "request_code".into(),
+        request,
+        subject: "Your code".into(),
+        body: "Your code is 123456".into(),
+    }
+}
+
+pub fn requests_keep_their_state_and_refuse_a_stale_writer(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    let mut filed = new_request(RequestKind::Rectification, None, "ana@example.com");
+    filed.category = Some("user.name".into());
+    filed.new_value = Some(Secret::new("Ana Lopez"));
+    let request = store
+        .create_request(
+            tenant.id,
+            &filed,
+            &[code_mail("ana@example.com", None)],
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let read = store
+        .request(tenant.id, request.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(read.status, RequestStatus::Received);
+    assert_eq!(read.contact, Some(email("ana@example.com")));
+    assert_eq!(
+        read.new_value.as_ref().map(Secret::expose),
+        Some("Ana Lopez")
+    );
+    assert_eq!(read.due_at, Some(at("2026-04-01T21:00:00Z")));
+    assert!(
+        store.request(other.id, request.id).expect("read").is_none(),
+        "another tenant sees nothing"
+    );
+    assert!(
+        store
+            .requests(other.id, &RequestFilter::default())
+            .expect("list")
+            .is_empty()
+    );
+
+    let mut verified = read.clone();
+    verified.status = RequestStatus::Verified;
+    verified.verified_at = Some(now);
+    verified.verified_by = Some("email_code".into());
+    verified.code_hash = Some([7; 32]);
+    let saved = store
+        .update_request(
+            tenant.id,
+            &verified,
+            NewAuditEntry::request_step(&Actor::Cli, &verified, "verify"),
+            &[],
+            now,
+        )
+        .expect("saved");
+    assert_eq!(saved.version, read.version + 1);
+    let stale = store.update_request(
+        tenant.id,
+        &verified,
+        NewAuditEntry::request_step(&Actor::Cli, &verified, "verify"),
+        &[],
+        now,
+    );
+    assert!(
+        matches!(stale, Err(StoreError::Conflict("request"))),
+        "{stale:?}"
+    );
+    let again = store
+        .request(tenant.id, request.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(again.status, RequestStatus::Verified);
+    assert_eq!(again.code_hash, Some([7; 32]));
+    assert_eq!(again.version, saved.version);
+
+    // Paging and filters.
+    for n in 0..3 {
+        store
+            .create_request(
+                tenant.id,
+                &new_request(RequestKind::Access, None, &format!("p{n}@example.com")),
+                &[],
+                &Actor::Cli,
+                now,
+            )
+            .expect("filed");
+    }
+    let first = store
+        .requests(
+            tenant.id,
+            &RequestFilter {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    assert_eq!(first.len(), 2);
+    let rest = store
+        .requests(
+            tenant.id,
+            &RequestFilter {
+                limit: 2,
+                after: Some(first[1].id),
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    assert_eq!(rest.len(), 2);
+    let received = store
+        .requests(
+            tenant.id,
+            &RequestFilter {
+                status: Some(RequestStatus::Received),
+                ..Default::default()
+            },
+        )
+        .expect("filtered");
+    assert_eq!(received.len(), 3);
+
+    // The deadline watcher marks each late request once.
+    let late = at("2026-04-02T00:00:00Z");
+    assert_eq!(store.mark_overdue(late).expect("marked").len(), 4);
+    assert!(store.mark_overdue(late).expect("marked").is_empty());
+    let overdue = store
+        .requests(
+            tenant.id,
+            &RequestFilter {
+                overdue: true,
+                ..Default::default()
+            },
+        )
+        .expect("list");
+    assert_eq!(overdue.len(), 4);
+    let counts = store.request_counts().expect("counts");
+    assert!(
+        counts.contains(&RequestCount {
+            status: RequestStatus::Received,
+            overdue: true,
+            count: 3
+        }),
+        "{counts:?}"
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
+pub fn erasure_deletes_the_subject_and_its_key_or_keeps_what_the_law_holds(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    let ids = store
+        .put_records(
+            tenant.id,
+            &[
+                record(ana, "user.name", "Ana"),
+                record(ana, "user.financial", "INV-1 120 EUR"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    store
+        .add_event(
+            tenant.id,
+            ana,
+            &NewEvent {
+                id: None,
+                kind: EventKind::ContractStart,
+                purpose: None,
+                occurred_at: now,
+                channel: None,
+                policy_version: None,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("event");
+    let kept = [KeptRecord {
+        record: ids[1],
+        purposes: vec!["accounting".into()],
+    }];
+    let erasure = store
+        .erase_subject(tenant.id, ana, &kept, None, &Actor::Cli, now)
+        .expect("erased");
+    assert_eq!(
+        erasure,
+        Erasure {
+            records_deleted: 1,
+            records_kept: 1,
+            identities_deleted: 1,
+            subject_deleted: false
+        }
+    );
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email("ana@example.com"))
+            .expect("lookup"),
+        None
+    );
+    let left = store
+        .records(tenant.id, ana)
+        .expect("held records still open under the new key");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].value.expose(), "INV-1 120 EUR");
+    assert_eq!(left[0].purposes, ["accounting"]);
+    assert_eq!(
+        store.events(tenant.id, ana).expect("events").len(),
+        1,
+        "the events that anchor the hold stay"
+    );
+
+    let ben = store
+        .create_subject(tenant.id, &[email("ben@example.com")], &Actor::Cli, now)
+        .expect("ben");
+    store
+        .put_records(
+            tenant.id,
+            &[record(ben, "user.name", "Ben")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    let erasure = store
+        .erase_subject(tenant.id, ben, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    assert!(erasure.subject_deleted);
+    assert!(!store.subject_exists(tenant.id, ben).expect("exists"));
+    assert!(matches!(
+        store.records(tenant.id, ben),
+        Err(StoreError::NotFound("subject"))
+    ));
+    let tombstones = store.tombstones(tenant.id).expect("tombstones");
+    assert_eq!(
+        tombstones
+            .iter()
+            .map(|t| (t.subject, t.partial))
+            .collect::<Vec<_>>(),
+        [(ana, true), (ben, false)]
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
+pub fn rectification_replaces_the_value(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    let ids = store
+        .put_records(
+            tenant.id,
+            &[record(ana, "user.name", "Ana Lopes")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    store
+        .rectify_record(
+            tenant.id,
+            ana,
+            ids[0],
+            &Secret::new("Ana Lopez"),
+            &Actor::Cli,
+            now,
+        )
+        .expect("rectified");
+    let records = store.records(tenant.id, ana).expect("records");
+    assert_eq!(records[0].value.expose(), "Ana Lopez");
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    assert!(
+        store
+            .rectify_record(other.id, ana, ids[0], &Secret::new("x"), &Actor::Cli, now)
+            .is_err()
+    );
+}
+
+pub fn an_export_is_handed_out_once_and_never_after_expiry(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let request = store
+        .create_request(
+            tenant.id,
+            &new_request(RequestKind::Access, None, "ana@example.com"),
+            &[],
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let expires = at("2026-03-04T10:00:00Z");
+    store
+        .put_export(
+            tenant.id,
+            request.id,
+            &[1; 32],
+            "export.zip",
+            b"sealed",
+            expires,
+            &Actor::Cli,
+            now,
+        )
+        .expect("kept");
+    store
+        .put_export(
+            tenant.id,
+            request.id,
+            &[2; 32],
+            "export.zip",
+            b"sealed",
+            expires,
+            &Actor::Cli,
+            now,
+        )
+        .expect("kept");
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    assert!(
+        store
+            .take_export(other.id, &[1; 32], now)
+            .expect("take")
+            .is_none(),
+        "not across tenants"
+    );
+    let export = store
+        .take_export(tenant.id, &[1; 32], now)
+        .expect("take")
+        .expect("there once");
+    assert_eq!(
+        (export.request, export.sealed.as_slice()),
+        (request.id, &b"sealed"[..])
+    );
+    assert!(
+        store
+            .take_export(tenant.id, &[1; 32], now)
+            .expect("take")
+            .is_none(),
+        "only once"
+    );
+    assert!(
+        store
+            .take_export(tenant.id, &[2; 32], expires)
+            .expect("take")
+            .is_none(),
+        "expired"
+    );
+    store
+        .put_export(
+            tenant.id,
+            request.id,
+            &[3; 32],
+            "export.zip",
+            b"sealed",
+            expires,
+            &Actor::Cli,
+            now,
+        )
+        .expect("kept");
+    assert_eq!(store.remove_expired_exports(now).expect("removed"), 0);
+    assert_eq!(store.remove_expired_exports(expires).expect("removed"), 1);
+    assert!(
+        store
+            .take_export(tenant.id, &[3; 32], now)
+            .expect("take")
+            .is_none()
+    );
+}
+
+pub fn the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let request = store
+        .create_request(
+            tenant.id,
+            &new_request(RequestKind::Access, None, "ana@example.com"),
+            &[
+                code_mail("ana@example.com", None),
+                code_mail("ben@example.com", None),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let lease = at("2026-03-01T10:05:00Z");
+    let mails = store.lease_mails(now, lease, 10).expect("leased");
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[0].body, "Your code is 123456");
+    assert!(
+        store
+            .lease_mails(now, lease, 10)
+            .expect("leased")
+            .is_empty(),
+        "leased mails are not handed out twice"
+    );
+    store.mail_sent(tenant.id, mails[0].id, now).expect("sent");
+    store
+        .mail_failed(
+            tenant.id,
+            mails[1].id,
+            "connection refused",
+            at("2026-03-01T10:01:00Z"),
+        )
+        .expect("failed");
+    assert!(
+        store
+            .lease_mails(now, lease, 10)
+            .expect("leased")
+            .is_empty(),
+        "a failed mail waits for its retry"
+    );
+    let retried = store
+        .lease_mails(at("2026-03-01T10:01:00Z"), at("2026-03-01T10:06:00Z"), 10)
+        .expect("leased");
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].to, email("ben@example.com"));
+    let record = store.mails(tenant.id, None).expect("record");
+    assert_eq!(record.len(), 2);
+    let sent = record.iter().find(|m| m.id == mails[0].id).expect("kept");
+    assert_eq!(
+        (sent.sent_at, sent.template.as_str()),
+        (Some(now), "request_code")
+    );
+    assert_eq!(sent.to, Some(mails[0].to.clone()));
+    let _ = request;
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 12] = [
+    let cases: [(&str, Case); 17] = [
+        (
+            "requests_keep_their_state_and_refuse_a_stale_writer",
+            requests_keep_their_state_and_refuse_a_stale_writer,
+        ),
+        (
+            "erasure_deletes_the_subject_and_its_key_or_keeps_what_the_law_holds",
+            erasure_deletes_the_subject_and_its_key_or_keeps_what_the_law_holds,
+        ),
+        (
+            "rectification_replaces_the_value",
+            rectification_replaces_the_value,
+        ),
+        (
+            "an_export_is_handed_out_once_and_never_after_expiry",
+            an_export_is_handed_out_once_and_never_after_expiry,
+        ),
+        (
+            "the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record",
+            the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record,
+        ),
         (
             "concurrent_writers_never_fork_the_chain",
             concurrent_writers_never_fork_the_chain,

@@ -1,0 +1,460 @@
+//! What the store keeps of data-subject requests, their exports, the erasures they carried out
+//! and the mails they sent. The person's contact address and a rectification's new value are
+//! personal data: they are sealed with a key of the request's own, wrapped by the master key.
+
+use crate::crypto::{CryptoError, DataKey, Keyring};
+use crate::model::{RecordId, Secret, SubjectId, TenantId};
+use jiff::Timestamp;
+use ombud_core::Identity;
+use ombud_core::requests::{RequestKind, RequestStatus};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+crate::model::id!(
+    /// One data-subject request.
+    RequestId
+);
+crate::model::id!(
+    /// One queued mail.
+    MailId
+);
+
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub kind: RequestKind,
+    /// The subject the request is about, when known at filing.
+    pub subject: Option<SubjectId>,
+    /// Where the person is answered (and sent a code), when they gave an address.
+    pub contact: Option<Identity>,
+    /// The activity a consent withdrawal or an objection is about.
+    pub purpose: Option<String>,
+    /// The category and record a rectification is about, and its new value.
+    pub category: Option<String>,
+    pub record: Option<RecordId>,
+    pub new_value: Option<Secret>,
+    /// How it reached us: api, portal, cli.
+    pub channel: String,
+    pub received_at: Timestamp,
+    /// The first deadline, when the clock has started.
+    pub due_at: Option<Timestamp>,
+}
+
+/// A request as stored. Everything but `id`, `kind`, `received_at` and `channel` may change
+/// through [`crate::Store::update_request`], which checks `version` so two writers cannot
+/// overwrite each other.
+#[derive(Debug, Clone)]
+pub struct DsRequest {
+    pub id: RequestId,
+    pub tenant: TenantId,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    pub subject: Option<SubjectId>,
+    pub contact: Option<Identity>,
+    pub purpose: Option<String>,
+    pub category: Option<String>,
+    pub record: Option<RecordId>,
+    pub new_value: Option<Secret>,
+    pub channel: String,
+    pub received_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+    /// How identity was confirmed: email_code, service_key, manual.
+    pub verified_by: Option<String>,
+    /// The first deadline; `None` while a clock that starts at verification waits.
+    pub first_due_at: Option<Timestamp>,
+    /// The deadline in force: the first, or the extended one.
+    pub due_at: Option<Timestamp>,
+    pub extended_at: Option<Timestamp>,
+    pub extension_reason: Option<String>,
+    pub closed_at: Option<Timestamp>,
+    pub refusal_reason: Option<String>,
+    /// What was done, as JSON without personal data (categories kept and why, counts).
+    pub outcome: Option<String>,
+    pub code_hash: Option<[u8; 32]>,
+    pub code_expires_at: Option<Timestamp>,
+    pub code_attempts: u32,
+    pub locked: bool,
+    pub overdue_at: Option<Timestamp>,
+    pub version: i64,
+}
+
+impl DsRequest {
+    pub fn from_new(tenant: TenantId, id: RequestId, new: &NewRequest) -> DsRequest {
+        DsRequest {
+            id,
+            tenant,
+            kind: new.kind,
+            status: RequestStatus::Received,
+            subject: new.subject,
+            contact: new.contact.clone(),
+            purpose: new.purpose.clone(),
+            category: new.category.clone(),
+            record: new.record,
+            new_value: new.new_value.clone(),
+            channel: new.channel.clone(),
+            received_at: new.received_at,
+            verified_at: None,
+            verified_by: None,
+            first_due_at: new.due_at,
+            due_at: new.due_at,
+            extended_at: None,
+            extension_reason: None,
+            closed_at: None,
+            refusal_reason: None,
+            outcome: None,
+            code_hash: None,
+            code_expires_at: None,
+            code_attempts: 0,
+            locked: false,
+            overdue_at: None,
+            version: 1,
+        }
+    }
+}
+
+/// The sealed part of a request.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    contact: Option<String>,
+    new_value: Option<String>,
+}
+
+fn secrets_aad(request: RequestId) -> Vec<u8> {
+    let mut aad = b"request".to_vec();
+    aad.extend_from_slice(request.0.as_bytes());
+    aad
+}
+
+/// Seals a request's personal data with a fresh key; returns (wrapped key, sealed bytes).
+pub(crate) fn seal_request(
+    keyring: &Keyring,
+    tenant: TenantId,
+    id: RequestId,
+    contact: Option<&Identity>,
+    new_value: Option<&Secret>,
+) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let key = keyring.new_data_key()?;
+    let wrapped = keyring.wrap(&key, tenant.0, id.0)?;
+    let sealed = reseal_request(&key, id, contact, new_value)?;
+    Ok((wrapped, sealed))
+}
+
+fn reseal_request(
+    key: &DataKey,
+    id: RequestId,
+    contact: Option<&Identity>,
+    new_value: Option<&Secret>,
+) -> Result<Vec<u8>, CryptoError> {
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(&Sealed {
+            contact: contact.map(|c| format!("{}:{}", c.kind().as_str(), c.expose())),
+            new_value: new_value.map(|v| v.expose().to_owned()),
+        })
+        .map_err(|_| CryptoError::Seal)?,
+    );
+    key.seal(&plain, &secrets_aad(id))
+}
+
+/// Seals a request's personal data again under its existing key (after a change).
+pub(crate) fn reseal_with(
+    keyring: &Keyring,
+    tenant: TenantId,
+    request: &DsRequest,
+    wrapped: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = keyring.unwrap(wrapped, tenant.0, request.id.0)?;
+    reseal_request(
+        &key,
+        request.id,
+        request.contact.as_ref(),
+        request.new_value.as_ref(),
+    )
+}
+
+pub(crate) fn open_request(
+    keyring: &Keyring,
+    tenant: TenantId,
+    id: RequestId,
+    wrapped: &[u8],
+    sealed: &[u8],
+) -> crate::Result<(Option<Identity>, Option<Secret>)> {
+    let key = keyring.unwrap(wrapped, tenant.0, id.0)?;
+    let plain = key.open(sealed, &secrets_aad(id))?;
+    let sealed: Sealed = serde_json::from_slice(&plain)
+        .map_err(|e| crate::StoreError::Corrupt(format!("request {id}: {e}")))?;
+    let contact = sealed
+        .contact
+        .map(|c| Identity::parse_tagged(&c))
+        .transpose()
+        .map_err(|e| crate::StoreError::Corrupt(format!("request {id}: {e}")))?;
+    Ok((contact, sealed.new_value.map(Secret::new)))
+}
+
+/// Which requests a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<RequestStatus>,
+    /// Only requests still open.
+    pub open: bool,
+    /// Only requests past their deadline and still open.
+    pub overdue: bool,
+    /// Requests after this one, for paging (ids sort by filing time).
+    pub after: Option<RequestId>,
+    pub limit: usize,
+}
+
+impl RequestFilter {
+    pub fn page_size(&self) -> usize {
+        if self.limit == 0 {
+            100
+        } else {
+            self.limit.min(1000)
+        }
+    }
+}
+
+/// How many requests stand in each state, across tenants, for /metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    pub status: RequestStatus,
+    pub overdue: bool,
+    pub count: u64,
+}
+
+/// A record erasure keeps, and the purposes it stays restricted to.
+#[derive(Debug, Clone)]
+pub struct KeptRecord {
+    pub record: RecordId,
+    pub purposes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    pub records_deleted: u64,
+    pub records_kept: u64,
+    pub identities_deleted: u64,
+    /// The subject row and its key are gone (nothing was kept).
+    pub subject_deleted: bool,
+}
+
+/// What remains of an erased subject, so a restore from backup can replay the erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tombstone {
+    pub subject: SubjectId,
+    pub request: Option<RequestId>,
+    pub erased_at: Timestamp,
+    /// Some records were kept under a legal obligation.
+    pub partial: bool,
+}
+
+/// A stored export, ready to hand out once.
+#[derive(Debug)]
+pub struct Export {
+    pub request: RequestId,
+    pub file_name: String,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub to: Identity,
+    /// Which template made it (request_code, request_extended, …): kept after sending.
+    pub template: String,
+    pub request: Option<RequestId>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A mail leased for sending.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub id: MailId,
+    pub tenant: TenantId,
+    pub to: Identity,
+    pub template: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: u32,
+}
+
+/// What is kept of a mail: to whom, which template, when, and how sending went.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailRecord {
+    pub id: MailId,
+    pub request: Option<RequestId>,
+    #[serde(skip)]
+    pub to: Option<Identity>,
+    pub template: String,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedMail {
+    to: String,
+    subject: String,
+    body: String,
+}
+
+/// Seals a mail's address and message; returns (sealed address, sealed message).
+pub(crate) fn seal_mail(
+    keyring: &Keyring,
+    id: MailId,
+    mail: &NewMail,
+) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let to = format!("{}:{}", mail.to.kind().as_str(), mail.to.expose());
+    let message = zeroize::Zeroizing::new(
+        serde_json::to_vec(&SealedMail {
+            to: to.clone(),
+            subject: mail.subject.clone(),
+            body: mail.body.clone(),
+        })
+        .map_err(|_| CryptoError::Seal)?,
+    );
+    Ok((
+        keyring.seal_mail(to.as_bytes(), to_key(id))?,
+        keyring.seal_mail(&message, id.0)?,
+    ))
+}
+
+/// The address is sealed apart from the message (it is kept after sending, the message is
+/// not), under associated data of its own so the two cannot be swapped.
+fn to_key(id: MailId) -> Uuid {
+    let mut to_aad = id.0.as_bytes().to_vec();
+    to_aad.extend_from_slice(b"to");
+    Uuid::from_slice(&blake3::hash(&to_aad).as_bytes()[..16]).unwrap_or(id.0)
+}
+
+pub(crate) fn open_mail_to(
+    keyring: &Keyring,
+    id: MailId,
+    sealed_to: &[u8],
+) -> crate::Result<Identity> {
+    let to = keyring.open_mail(sealed_to, to_key(id))?;
+    let to = std::str::from_utf8(&to).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    Identity::parse_tagged(to).map_err(|e| crate::StoreError::Corrupt(format!("mail {id}: {e}")))
+}
+
+pub(crate) fn open_mail(
+    keyring: &Keyring,
+    tenant: TenantId,
+    id: MailId,
+    template: String,
+    attempts: u32,
+    sealed_message: &[u8],
+) -> crate::Result<Mail> {
+    let plain = keyring.open_mail(sealed_message, id.0)?;
+    let sealed: SealedMail = serde_json::from_slice(&plain)
+        .map_err(|e| crate::StoreError::Corrupt(format!("mail {id}: {e}")))?;
+    Ok(Mail {
+        id,
+        tenant,
+        to: Identity::parse_tagged(&sealed.to)
+            .map_err(|e| crate::StoreError::Corrupt(format!("mail {id}: {e}")))?,
+        template,
+        subject: sealed.subject,
+        body: sealed.body,
+        attempts,
+    })
+}
+
+/// How long to wait before the next try after `attempts` failures: 1, 2, 4 … minutes, at most
+/// six hours.
+pub fn mail_backoff(attempts: u32) -> jiff::SignedDuration {
+    let minutes = 1i64 << attempts.saturating_sub(1).min(9);
+    jiff::SignedDuration::from_mins(minutes.min(360))
+}
+
+/// After this many failures a mail is no longer tried; it stays visible with its error.
+pub const MAIL_MAX_ATTEMPTS: u32 = 12;
+
+/// The columns of a request row, in the order both backends select them.
+pub(crate) const REQUEST_COLUMNS: &str = "request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome, code_hash, code_expires_at, code_attempts, locked, overdue_at, version";
+
+/// A request row as the database returns it, before decoding.
+pub(crate) struct RequestRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub subject: Option<Uuid>,
+    pub purpose: Option<String>,
+    pub category: Option<String>,
+    pub record: Option<Uuid>,
+    pub channel: String,
+    pub wrapped_key: Vec<u8>,
+    pub sealed: Vec<u8>,
+    pub times: [Option<i64>; 6],
+    pub verified_by: Option<String>,
+    pub extension_reason: Option<String>,
+    pub refusal_reason: Option<String>,
+    pub outcome: Option<String>,
+    pub code_hash: Option<Vec<u8>>,
+    pub code_expires_at: Option<i64>,
+    pub code_attempts: i64,
+    pub locked: bool,
+    pub overdue_at: Option<i64>,
+    pub version: i64,
+}
+
+fn at(micros: Option<i64>) -> crate::Result<Option<Timestamp>> {
+    micros
+        .map(|m| {
+            Timestamp::from_microsecond(m).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
+}
+
+impl RequestRow {
+    pub(crate) fn decode(self, keyring: &Keyring, tenant: TenantId) -> crate::Result<DsRequest> {
+        let corrupt =
+            |what: &str| crate::StoreError::Corrupt(format!("request {}: {what}", self.id));
+        let id = RequestId(self.id);
+        let (contact, new_value) =
+            open_request(keyring, tenant, id, &self.wrapped_key, &self.sealed)?;
+        let [
+            received_at,
+            verified_at,
+            first_due_at,
+            due_at,
+            extended_at,
+            closed_at,
+        ] = self.times;
+        Ok(DsRequest {
+            id,
+            tenant,
+            kind: RequestKind::parse(&self.kind).ok_or_else(|| corrupt("unknown kind"))?,
+            status: RequestStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?,
+            subject: self.subject.map(SubjectId),
+            contact,
+            purpose: self.purpose,
+            category: self.category,
+            record: self.record.map(RecordId),
+            new_value,
+            channel: self.channel,
+            received_at: at(received_at)?.ok_or_else(|| corrupt("no receipt time"))?,
+            verified_at: at(verified_at)?,
+            verified_by: self.verified_by,
+            first_due_at: at(first_due_at)?,
+            due_at: at(due_at)?,
+            extended_at: at(extended_at)?,
+            extension_reason: self.extension_reason,
+            closed_at: at(closed_at)?,
+            refusal_reason: self.refusal_reason,
+            outcome: self.outcome,
+            code_hash: self
+                .code_hash
+                .map(|h| <[u8; 32]>::try_from(h).map_err(|_| corrupt("code hash")))
+                .transpose()?,
+            code_expires_at: at(self.code_expires_at)?,
+            code_attempts: u32::try_from(self.code_attempts).unwrap_or(u32::MAX),
+            locked: self.locked,
+            overdue_at: at(self.overdue_at)?,
+            version: self.version,
+        })
+    }
+}
+
+pub(crate) fn micros(at: Option<Timestamp>) -> Option<i64> {
+    at.map(|t| t.as_microsecond())
+}
