@@ -57,6 +57,12 @@ impl MasterKey {
         Ok(MasterKey(bytes))
     }
 
+    /// A key for another part of ombud (signing portal links), derived so that it reveals
+    /// nothing of the master key or of the keys derived for other contexts.
+    pub fn derive(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, self.0.as_ref()))
+    }
+
     pub fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(self.0.iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -73,7 +79,6 @@ pub struct Keyring {
     wrapping: XChaCha20Poly1305,
     index_key: Zeroizing<[u8; 32]>,
     outbox: XChaCha20Poly1305,
-    code_key: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for Keyring {
@@ -148,15 +153,10 @@ impl Keyring {
             "ombud 2026-11 mail outbox",
             master.0.as_ref(),
         ));
-        let code_key = Zeroizing::new(blake3::derive_key(
-            "ombud 2026-11 verification code",
-            master.0.as_ref(),
-        ));
         Keyring {
             wrapping: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrapping)),
             index_key,
             outbox: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*outbox)),
-            code_key,
         }
     }
 
@@ -204,15 +204,6 @@ impl Keyring {
 
     pub fn open_mail(&self, sealed: &[u8], mail: Uuid) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         open(&self.outbox, sealed, mail.as_bytes())
-    }
-
-    /// What the store keeps of a one-time code. Keyed with a secret of the master key: six
-    /// digits are quickly guessed from a plain hash, not from this one without the key.
-    pub fn code_hash(&self, request: Uuid, code: &str) -> [u8; 32] {
-        let mut hasher = blake3::Hasher::new_keyed(&self.code_key);
-        hasher.update(request.as_bytes());
-        hasher.update(code.as_bytes());
-        *hasher.finalize().as_bytes()
     }
 }
 

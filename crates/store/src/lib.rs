@@ -162,11 +162,12 @@ pub trait Store: Send + Sync {
     fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification>;
 
-    /// Files a request, queueing `mails` (the code, the acknowledgement) in the same step.
+    /// Files a request (built with [`DsRequest::from_new`], perhaps verified or holding a code
+    /// already), queueing `mails` (the code, the acknowledgement) in the same step.
     fn create_request(
         &self,
         tenant: TenantId,
-        request: &NewRequest,
+        request: &DsRequest,
         mails: &[NewMail],
         actor: &Actor,
         at: Timestamp,

@@ -830,18 +830,17 @@ impl Store for SqliteStore {
     fn create_request(
         &self,
         tenant: TenantId,
-        request: &NewRequest,
+        request: &DsRequest,
         mails: &[NewMail],
         actor: &Actor,
         at: Timestamp,
     ) -> Result<DsRequest> {
-        let stored = DsRequest::from_new(tenant, RequestId::new(), request);
         let (wrapped, sealed) = seal_request(
             &self.keyring,
             tenant,
-            stored.id,
-            stored.contact.as_ref(),
-            stored.new_value.as_ref(),
+            request.id,
+            request.contact.as_ref(),
+            request.new_value.as_ref(),
         )?;
         self.write(|tx| {
             let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)", params![tenant.0.as_bytes()], |r| r.get(0))?;
@@ -849,29 +848,47 @@ impl Store for SqliteStore {
                 return Err(StoreError::NotFound("tenant"));
             }
             tx.prepare_cached(
-                "INSERT INTO requests (tenant_id, request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, first_due_at, due_at, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)",
+                "INSERT INTO requests (tenant_id, request_id, status, subject_id, purpose, category, record_id, sealed,
+                   verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome,
+                   code_hash, code_expires_at, code_attempts, locked, overdue_at, version, kind, channel, wrapped_key, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, 1, ?23, ?24, ?25, ?26)",
             )?
             .execute(params![
                 tenant.0.as_bytes(),
-                stored.id.0.as_bytes(),
-                stored.kind.as_str(),
-                stored.status.as_str(),
-                stored.subject.map(|s| s.0.as_bytes().to_vec()),
-                stored.purpose,
-                stored.category,
-                stored.record.map(|r| r.0.as_bytes().to_vec()),
-                stored.channel,
-                wrapped,
+                request.id.0.as_bytes(),
+                request.status.as_str(),
+                request.subject.map(|s| s.0.as_bytes().to_vec()),
+                request.purpose,
+                request.category,
+                request.record.map(|r| r.0.as_bytes().to_vec()),
                 sealed,
-                micros(stored.received_at),
-                crate::requests::micros(stored.due_at),
+                crate::requests::micros(request.verified_at),
+                request.verified_by,
+                crate::requests::micros(request.first_due_at),
+                crate::requests::micros(request.due_at),
+                crate::requests::micros(request.extended_at),
+                request.extension_reason,
+                crate::requests::micros(request.closed_at),
+                request.refusal_reason,
+                request.outcome,
+                request.code_hash.map(|h| h.to_vec()),
+                crate::requests::micros(request.code_expires_at),
+                i64::from(request.code_attempts),
+                request.locked,
+                crate::requests::micros(request.overdue_at),
+                request.kind.as_str(),
+                request.channel,
+                wrapped,
+                micros(request.received_at),
             ])?;
             self.enqueue(tx, tenant, mails, at)?;
-            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, &stored, "file"))?;
+            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, request, "file"))?;
             Ok(())
         })?;
-        Ok(stored)
+        Ok(DsRequest {
+            version: 1,
+            ..request.clone()
+        })
     }
 
     fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>> {

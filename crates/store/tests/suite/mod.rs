@@ -733,7 +733,7 @@ pub fn requests_keep_their_state_and_refuse_a_stale_writer(store: &dyn Store) {
     let request = store
         .create_request(
             tenant.id,
-            &filed,
+            &DsRequest::from_new(tenant.id, RequestId::new(), &filed),
             &[code_mail("ana@example.com", None)],
             &Actor::Cli,
             now,
@@ -800,7 +800,11 @@ pub fn requests_keep_their_state_and_refuse_a_stale_writer(store: &dyn Store) {
         store
             .create_request(
                 tenant.id,
-                &new_request(RequestKind::Access, None, &format!("p{n}@example.com")),
+                &DsRequest::from_new(
+                    tenant.id,
+                    RequestId::new(),
+                    &new_request(RequestKind::Access, None, &format!("p{n}@example.com")),
+                ),
                 &[],
                 &Actor::Cli,
                 now,
@@ -1017,7 +1021,11 @@ pub fn an_export_is_handed_out_once_and_never_after_expiry(store: &dyn Store) {
     let request = store
         .create_request(
             tenant.id,
-            &new_request(RequestKind::Access, None, "ana@example.com"),
+            &DsRequest::from_new(
+                tenant.id,
+                RequestId::new(),
+                &new_request(RequestKind::Access, None, "ana@example.com"),
+            ),
             &[],
             &Actor::Cli,
             now,
@@ -1110,7 +1118,11 @@ pub fn the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record(store: &dy
     let request = store
         .create_request(
             tenant.id,
-            &new_request(RequestKind::Access, None, "ana@example.com"),
+            &DsRequest::from_new(
+                tenant.id,
+                RequestId::new(),
+                &new_request(RequestKind::Access, None, "ana@example.com"),
+            ),
             &[
                 code_mail("ana@example.com", None),
                 code_mail("ben@example.com", None),
