@@ -37,6 +37,11 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub fn open(&self) -> Result<Arc<dyn Store>> {
+        self.open_with_key().map(|(store, _)| store)
+    }
+
+    /// The store and its master key, for commands that sign links as the server does.
+    pub fn open_with_key(&self) -> Result<(Arc<dyn Store>, ombud_store::crypto::MasterKey)> {
         if self.database_url.is_none() && !self.data_dir.join("ombud.db").exists() {
             bail!(
                 "there is no store in {}: start `ombud serve` once, or pass --data-dir / --database-url",

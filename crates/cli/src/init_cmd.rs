@@ -76,7 +76,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
     let created_key = !args.data_dir.join("master.key").exists()
         && std::env::var_os("OMBUD_MASTER_KEY").is_none()
         && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
-    let store = crate::serve_cmd::open_store(
+    let (store, _) = crate::serve_cmd::open_store(
         &args.data_dir,
         None,
         crate::serve_cmd::KeyPolicy::CreateIfMissing,

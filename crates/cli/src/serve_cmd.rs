@@ -36,6 +36,16 @@ pub struct ServeArgs {
     /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store
     #[arg(long, env = "OMBUD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The address people reach this server at, for the links in mails (portal, downloads)
+    #[arg(long, env = "OMBUD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// SMTP server for outgoing mail, as smtps://user:password@host:465; without one, mails
+    /// are written as .eml files to <data-dir>/outbox
+    #[arg(long, env = "OMBUD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Seconds between rounds of the deadline watcher and the mailer
+    #[arg(long, env = "OMBUD_JOBS_EVERY", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub jobs_every: u64,
     /// Log format; JSON for production log shipping
     #[arg(long, env = "OMBUD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -155,7 +165,7 @@ pub fn open_store(
     data_dir: &Path,
     database_url: Option<&str>,
     keys: KeyPolicy,
-) -> Result<Arc<dyn Store>> {
+) -> Result<(Arc<dyn Store>, MasterKey)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
     let key = master_key(data_dir, keys)?;
@@ -163,7 +173,7 @@ pub fn open_store(
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(url, &key)
                 .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), key))
         }
         Some(_) => bail!(
             "OMBUD_DATABASE_URL must start with postgres://; leave it unset for the embedded SQLite store"
@@ -172,7 +182,7 @@ pub fn open_store(
             let path = data_dir.join("ombud.db");
             let store = SqliteStore::open(&path, &key)
                 .with_context(|| format!("while opening {}", path.display()))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), key))
         }
     }
 }
@@ -180,7 +190,7 @@ pub fn open_store(
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
     let (policy, origin, source) = load_policy(&args.policy)?;
-    let store = open_store(
+    let (store, master) = open_store(
         &args.data_dir,
         args.database_url.as_deref(),
         KeyPolicy::CreateIfMissing,
@@ -204,12 +214,28 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     {
         tracing::info!(version = %policy.version.0, "a new policy version was loaded and kept");
     }
-    let state = AppState::new(store, Arc::new(policy), clock, booted.operator)
-        .map_err(anyhow::Error::msg)?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.bind));
+    let mailer =
+        ombud_server::jobs::Mailer::new(args.smtp_url.as_deref(), args.data_dir.join("outbox"))
+            .map_err(anyhow::Error::msg)?;
+    let state = AppState::new(
+        store,
+        Arc::new(policy),
+        clock,
+        booted.operator,
+        ombud_server::secrets::Secrets::from_master(&master),
+        &public_url,
+    )
+    .map_err(anyhow::Error::msg)?;
+    drop(master);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("while starting the runtime")?;
+    let state_for_jobs = state.clone();
     runtime.block_on(async move {
         let app = Application::build(args.bind, state)
             .await
@@ -223,7 +249,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 secret.as_str()
             );
         }
-        tracing::info!(%address, "serving");
+        tracing::info!(%address, ?mailer, "serving");
+        ombud_server::jobs::spawn(state_for_jobs, mailer, std::time::Duration::from_secs(args.jobs_every));
         app.run(shutdown_signal()).await.context("while serving")?;
         tracing::info!("stopped");
         anyhow::Ok(())
