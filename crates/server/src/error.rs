@@ -134,6 +134,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::rights::DeskError> for ApiError {
+    fn from(error: crate::rights::DeskError) -> Self {
+        use crate::rights::DeskError;
+        match error {
+            DeskError::Invalid { field, message } => ApiError::invalid(field, message),
+            DeskError::NotFound => ApiError::NotFound("no request with that id".into()),
+            DeskError::Rule(rule) => ApiError::Conflict(rule.to_string()),
+            DeskError::Verification(message) => ApiError::Forbidden(message),
+            DeskError::Forbidden(message) => ApiError::Forbidden(message),
+            DeskError::Store(StoreError::Conflict(what)) => ApiError::Conflict(format!(
+                "the {what} changed while this step ran; read it again and retry"
+            )),
+            DeskError::Store(other) => other.into(),
+        }
+    }
+}
+
 /// `Json<T>` whose rejections are problem documents naming what to fix.
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

@@ -4,11 +4,16 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod exports;
 pub mod idempotency;
+pub mod jobs;
 pub mod keycache;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod rights;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 
 use axum::Router;
@@ -56,6 +61,17 @@ pub fn router(state: AppState) -> Router {
             "/subjects/{id}/consents/{purpose}",
             delete(routes::events::withdraw_consent),
         )
+        .route(
+            "/requests",
+            get(routes::requests::list).post(routes::requests::file),
+        )
+        .route("/requests/{id}", get(routes::requests::show))
+        .route("/requests/{id}/verify", post(routes::requests::verify))
+        .route("/requests/{id}/extend", post(routes::requests::extend))
+        .route("/requests/{id}/start", post(routes::requests::start))
+        .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
+        .route("/requests/{id}/refuse", post(routes::requests::refuse))
+        .route("/requests/{id}/mails", get(routes::requests::mails))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
@@ -66,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .nest("/api/v1", api)
+        .route("/privacy/exports/{token}", get(routes::requests::download))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))

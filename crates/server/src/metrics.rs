@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -16,11 +17,25 @@ pub struct DecisionLabels {
     pub allowed: bool,
 }
 
+/// Data-subject requests by state; `overdue` is true for open requests past their deadline.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubjectRequestLabels {
+    pub status: String,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MailLabels {
+    pub outcome: String,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub decisions: Family<DecisionLabels, Counter>,
+    pub subject_requests: Family<SubjectRequestLabels, Gauge>,
+    pub mails: Family<MailLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -44,10 +59,20 @@ impl Metrics {
             "Purpose-bound access decisions",
             decisions.clone(),
         );
+        let subject_requests = Family::<SubjectRequestLabels, Gauge>::default();
+        registry.register(
+            "subject_requests",
+            "Data-subject requests by status; overdue=true counts open requests past their deadline",
+            subject_requests.clone(),
+        );
+        let mails = Family::<MailLabels, Counter>::default();
+        registry.register("mails", "Mails sent or failed", mails.clone());
         Metrics {
             registry,
             requests,
             decisions,
+            subject_requests,
+            mails,
         }
     }
 

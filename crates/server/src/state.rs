@@ -19,6 +19,9 @@ pub struct AppState {
     pub operator: TenantId,
     pub metrics: Arc<Metrics>,
     pub keys: Arc<crate::keycache::KeyCache>,
+    pub secrets: Arc<crate::secrets::Secrets>,
+    /// Where people reach the portal and download links, without a trailing slash.
+    pub public_url: String,
 }
 
 impl AppState {
@@ -27,6 +30,8 @@ impl AppState {
         policy: Arc<Policy>,
         clock: Arc<dyn Clock>,
         operator: TenantId,
+        secrets: crate::secrets::Secrets,
+        public_url: &str,
     ) -> Result<AppState, String> {
         let time_zone = TimeZone::get(&policy.controller.time_zone).map_err(|e| {
             format!(
@@ -42,7 +47,31 @@ impl AppState {
             operator,
             metrics: Arc::new(Metrics::new()),
             keys: Arc::default(),
+            secrets: Arc::new(secrets),
+            public_url: public_url.trim_end_matches('/').to_owned(),
         })
+    }
+
+    pub fn desk(&self) -> crate::rights::Desk {
+        crate::rights::Desk {
+            store: Arc::clone(&self.store),
+            policy: Arc::clone(&self.policy),
+            time_zone: self.time_zone.clone(),
+            secrets: Arc::clone(&self.secrets),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    /// Runs a blocking step of the rights desk on the blocking pool.
+    pub async fn desk_call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&crate::rights::Desk) -> Result<T, crate::rights::DeskError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let desk = self.desk();
+        tokio::task::spawn_blocking(move || work(&desk))
+            .await
+            .map_err(|e| ApiError::Internal(format!("a request step did not finish: {e}")))?
+            .map_err(ApiError::from)
     }
 
     /// The activity a request names as its purpose, or a 422 that lists the policy's purposes.

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod check;
 pub mod events;
 pub mod health;
+pub mod requests;
 pub mod subjects;

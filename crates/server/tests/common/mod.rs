@@ -24,27 +24,78 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(
-            &dir.path().join("ombud.db"),
-            &MasterKey::generate().expect("key"),
-        )
-        .expect("store"),
-    );
+    let master = MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
+    spawn_with(store, master, dir).await
+}
+
+/// The PostgreSQL URL for tests, or `None` (said aloud) when it is not set. Under CI, which
+/// sets OMBUD_TEST_POSTGRES_MARKER, a missing URL fails instead of skipping.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("OMBUD_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
+                "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
+            );
+            eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+            None
+        }
+    }
+}
+
+/// A server on PostgreSQL, in a new schema of its own.
+pub async fn spawn_app_on_postgres(url: &str) -> TestApp {
+    let schema = format!("ombud_test_{}", uuid::Uuid::now_v7().simple());
+    let admin_url = url.to_owned();
+    let create = format!("CREATE SCHEMA {schema}");
+    tokio::task::spawn_blocking(move || {
+        postgres::Client::connect(&admin_url, postgres::NoTls)
+            .expect("connects to OMBUD_TEST_POSTGRES_URL")
+            .batch_execute(&create)
+            .expect("creates a schema")
+    })
+    .await
+    .expect("joined");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let master = MasterKey::generate().expect("key");
+    let key = MasterKey::from_hex(&master.to_hex()).expect("key");
+    let store = tokio::task::spawn_blocking(move || {
+        ombud_store::PostgresStore::connect(&scoped, &key).expect("connects and migrates")
+    })
+    .await
+    .expect("joined");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    spawn_with(Arc::new(store), master, dir).await
+}
+
+async fn spawn_with(store: Arc<dyn Store>, master: MasterKey, dir: tempfile::TempDir) -> TestApp {
     let clock = Arc::new(ManualClock::new(
         "2026-03-01T10:00:00Z".parse::<Timestamp>().expect("time"),
     ));
     let policy = ombud_policy::check(POLICY)
         .policy
         .expect("the example checks clean");
-    let booted =
-        ombud_server::bootstrap::ensure_operator(store.as_ref(), clock.as_ref(), "Operator")
-            .expect("bootstrap");
+    // Store calls block; off the async worker, as the server makes them.
+    let booted = {
+        let (store, clock) = (Arc::clone(&store), Arc::clone(&clock));
+        tokio::task::spawn_blocking(move || {
+            ombud_server::bootstrap::ensure_operator(store.as_ref(), clock.as_ref(), "Operator")
+        })
+        .await
+        .expect("joined")
+        .expect("bootstrap")
+    };
     let state = AppState::new(
         Arc::clone(&store),
         Arc::new(policy),
         clock.clone(),
         booted.operator,
+        ombud_server::secrets::Secrets::from_master(&master),
+        "http://ombud.test",
     )
     .expect("state");
     let app = Application::build("127.0.0.1:0".parse().expect("address"), state)

@@ -1,0 +1,189 @@
+//! The zip a person receives for access (Art. 15) or portability (Art. 20): `data.json` with
+//! everything, one CSV per category, and for access a readable `summary.html` that answers
+//! each point of Art. 15(1)(a)–(h) for the categories actually held.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use maud::{DOCTYPE, Markup, html};
+use ombud_core::Identity;
+use ombud_core::requests::{RecordFacts, RequestKind, activities_of};
+use ombud_policy::Policy;
+use ombud_policy::model::{Choice, Source};
+use ombud_store::model::{Record, StoredEvent};
+use ombud_store::requests::DsRequest;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+fn facts(record: &Record) -> RecordFacts<'_> {
+    RecordFacts {
+        category: &record.category,
+        purposes: &record.purposes,
+        source: &record.source,
+        collected_at: record.collected_at,
+    }
+}
+
+/// Builds the zip in memory; exports are one person's data, small enough.
+pub fn build(
+    policy: &Policy,
+    request: &DsRequest,
+    identities: &[Identity],
+    records: &[Record],
+    events: &[StoredEvent],
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Result<Vec<u8>, String> {
+    let mut by_category: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    for record in records {
+        by_category
+            .entry(&record.category)
+            .or_default()
+            .push(record);
+    }
+    let data = json!({
+        "request": { "id": request.id, "kind": request.kind, "received_at": request.received_at },
+        "generated_at": now,
+        "controller": { "name": policy.controller.name, "address": policy.controller.address, "contact": policy.rights.contact },
+        "identities": identities.iter().map(|i| json!({ "kind": i.kind().as_str(), "value": i.expose() })).collect::<Vec<_>>(),
+        "records": records.iter().map(|r| json!({
+            "id": r.id,
+            "category": r.category,
+            "value": r.value.expose(),
+            "purposes": activities_of(policy, &facts(r)).map(|a| a.id.clone()).collect::<Vec<_>>(),
+            "source": r.source,
+            "collected_at": r.collected_at,
+        })).collect::<Vec<_>>(),
+        "events": if request.kind == RequestKind::Access { json!(events) } else { json!([]) },
+    });
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let error = |e: &dyn std::fmt::Display| e.to_string();
+    zip.start_file("data.json", options)
+        .map_err(|e| error(&e))?;
+    zip.write_all(
+        serde_json::to_string_pretty(&data)
+            .map_err(|e| error(&e))?
+            .as_bytes(),
+    )
+    .map_err(|e| error(&e))?;
+    for (category, items) in &by_category {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(["id", "value", "purposes", "source", "collected_at"])
+            .map_err(|e| error(&e))?;
+        for record in items {
+            let purposes: Vec<String> = activities_of(policy, &facts(record))
+                .map(|a| a.id.clone())
+                .collect();
+            csv.write_record([
+                record.id.to_string(),
+                record.value.expose().to_owned(),
+                purposes.join(" "),
+                record.source.clone(),
+                record.collected_at.to_string(),
+            ])
+            .map_err(|e| error(&e))?;
+        }
+        let bytes = csv.into_inner().map_err(|e| error(&e))?;
+        zip.start_file(format!("{category}.csv"), options)
+            .map_err(|e| error(&e))?;
+        zip.write_all(&bytes).map_err(|e| error(&e))?;
+    }
+    if request.kind == RequestKind::Access {
+        zip.start_file("summary.html", options)
+            .map_err(|e| error(&e))?;
+        zip.write_all(
+            summary(policy, &by_category, now, tz)
+                .into_string()
+                .as_bytes(),
+        )
+        .map_err(|e| error(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| error(&e))?.into_inner())
+}
+
+fn summary(
+    policy: &Policy,
+    by_category: &BTreeMap<&str, Vec<&Record>>,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Your data held by " (policy.controller.name) }
+                style { "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}table{border-collapse:collapse;width:100%}th,td{border:1px solid #888;padding:.4rem;text-align:left;vertical-align:top}" }
+            }
+            body {
+                main {
+                    h1 { "Your data held by " (policy.controller.name) }
+                    p { "Prepared on " (now.to_zoned(tz.clone()).strftime("%-d %B %Y")) ". The file data.json holds every item; each CSV file holds one category." }
+                    h2 { "What we hold, why, and for how long" }
+                    @if by_category.is_empty() {
+                        p { "We hold no personal data about you." }
+                    }
+                    @for (category, items) in by_category {
+                        @let name = policy.category(category).map_or_else(|| category.to_string(), |c| c.name.clone());
+                        section {
+                            h3 { (name) " (" (items.len()) " items)" }
+                            table {
+                                caption { "How " (name) " is used" }
+                                thead { tr { th scope="col" { "Purpose" } th scope="col" { "Legal basis" } th scope="col" { "Recipients" } th scope="col" { "Retention" } } }
+                                tbody {
+                                    @for activity in activities_of(policy, &facts(items[0])) {
+                                        tr {
+                                            td { (activity.purpose) }
+                                            td { (activity.basis.map_or("as processor for our customer, on its instructions", |b| b.article())) }
+                                            td {
+                                                @for id in &activity.recipients {
+                                                    @if let Some(r) = policy.recipient(id) {
+                                                        (r.name) @if let Some(country) = &r.country { " (" (country) @if let Some(s) = r.safeguard { "; " (s.label()) } ")" } br;
+                                                    }
+                                                }
+                                            }
+                                            td {
+                                                @for rule in policy.rules_for(activity, category) {
+                                                    (ombud_policy::render::retention_period(rule)) br;
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            p { "Source: "
+                                @for (i, source) in sources(items).iter().enumerate() {
+                                    @if i > 0 { ", " } (source)
+                                }
+                            }
+                        }
+                    }
+                    h2 { "Your rights" }
+                    ul { @for right in &policy.rights.offered { li { (right.label()) } } }
+                    p { "Write to " (policy.rights.contact) " to use them." }
+                    h2 { "Complaints" }
+                    p { "You may lodge a complaint with a supervisory authority (Art. 77 GDPR), in particular " (policy.authority.name)
+                        @if let Some(w) = &policy.authority.website { " (" (w) ")" } "." }
+                    h2 { "Automated decisions" }
+                    @match &policy.automated_decisions {
+                        Some(a) if a.used => p { (a.description.as_deref().unwrap_or("We make decisions based solely on automated processing.")) },
+                        _ => p { "We make no decisions about you based solely on automated processing, including profiling (Art. 22 GDPR)." },
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sources(items: &[&Record]) -> Vec<&'static str> {
+    let mut labels: Vec<&'static str> = items
+        .iter()
+        .filter_map(|r| Source::parse(&r.source).map(Source::label))
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    labels
+}

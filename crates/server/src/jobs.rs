@@ -1,0 +1,202 @@
+//! Background work of a running server: the deadline watcher (overdue requests, expired exports,
+//! request gauges) and the mailer that drains the outbox. Each round leases its work in the
+//! store, so several replicas can run them side by side.
+
+use crate::metrics::{MailLabels, Metrics, SubjectRequestLabels};
+use jiff::Timestamp;
+use lettre::message::Mailbox;
+use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use ombud_store::Store;
+use ombud_store::requests::{Mail, mail_backoff};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How mail leaves: SMTP, or .eml files in a folder when no SMTP server is configured.
+pub enum Mailer {
+    Smtp(Box<SmtpTransport>),
+    Files(PathBuf),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The URL may hold credentials; it is never printed.
+            Mailer::Smtp(_) => f.write_str("Mailer::Smtp"),
+            Mailer::Files(dir) => write!(f, "Mailer::Files({})", dir.display()),
+        }
+    }
+}
+
+impl Mailer {
+    /// From an SMTP URL (`smtps://user:password@host:465`, `smtp://host:587?tls=required`), or
+    /// a folder for .eml files.
+    pub fn new(smtp_url: Option<&str>, outbox_dir: PathBuf) -> Result<Mailer, String> {
+        match smtp_url {
+            Some(url) => SmtpTransport::from_url(url)
+                .map(|builder| Mailer::Smtp(Box::new(builder.build())))
+                .map_err(|e| {
+                    format!("the SMTP URL is not valid ({e}); write it as smtps://user:password@host:465 or smtp://host:587?tls=required")
+                }),
+            None => {
+                std::fs::create_dir_all(&outbox_dir).map_err(|e| {
+                    format!("the outbox folder {} cannot be created: {e}", outbox_dir.display())
+                })?;
+                Ok(Mailer::Files(outbox_dir))
+            }
+        }
+    }
+
+    fn send(&self, from: &Mailbox, mail: &Mail) -> Result<(), String> {
+        let to: Mailbox = mail
+            .to
+            .expose()
+            .parse()
+            .map_err(|e| format!("the address cannot be used: {e}"))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .body(mail.body.clone())
+            .map_err(|e| format!("the message cannot be built: {e}"))?;
+        match self {
+            Mailer::Smtp(transport) => transport
+                .send(&message)
+                .map(|_| ())
+                .map_err(|e| format!("SMTP: {e}")),
+            Mailer::Files(dir) => FileTransport::new(dir)
+                .send(&message)
+                .map(|_| ())
+                .map_err(|e| format!("writing the .eml file: {e}")),
+        }
+    }
+}
+
+/// One round of the mailer: sends what is due; returns how many were sent.
+pub fn drain_outbox(
+    store: &dyn Store,
+    mailer: &Mailer,
+    from: &Mailbox,
+    metrics: &Metrics,
+    now: Timestamp,
+) -> Result<usize, ombud_store::StoreError> {
+    // Long enough for a slow SMTP server; a replica that dies mid-send frees the mail after it.
+    let lease = now
+        .checked_add(jiff::SignedDuration::from_mins(5))
+        .unwrap_or(now);
+    let mut sent = 0;
+    for mail in store.lease_mails(now, lease, 50)? {
+        match mailer.send(from, &mail) {
+            Ok(()) => {
+                store.mail_sent(mail.tenant, mail.id, now)?;
+                metrics
+                    .mails
+                    .get_or_create(&MailLabels {
+                        outcome: "sent".into(),
+                    })
+                    .inc();
+                sent += 1;
+            }
+            Err(error) => {
+                // The error names the server or the address's shape, never the address.
+                tracing::warn!(mail = %mail.id, template = %mail.template, attempts = mail.attempts + 1, "a mail could not be sent: {}", redact(&error, &mail));
+                let retry = now
+                    .checked_add(mail_backoff(mail.attempts + 1))
+                    .unwrap_or(now);
+                store.mail_failed(mail.tenant, mail.id, &redact(&error, &mail), retry)?;
+                metrics
+                    .mails
+                    .get_or_create(&MailLabels {
+                        outcome: "failed".into(),
+                    })
+                    .inc();
+            }
+        }
+    }
+    Ok(sent)
+}
+
+fn redact(error: &str, mail: &Mail) -> String {
+    error.replace(mail.to.expose(), "<address>")
+}
+
+/// One round of the watcher: marks late requests, removes expired exports, updates gauges.
+pub fn watch(
+    store: &dyn Store,
+    metrics: &Metrics,
+    now: Timestamp,
+) -> Result<(), ombud_store::StoreError> {
+    let late = store.mark_overdue(now)?;
+    if !late.is_empty() {
+        tracing::warn!(
+            count = late.len(),
+            "data-subject requests are past their deadline"
+        );
+    }
+    store.remove_expired_exports(now)?;
+    metrics.subject_requests.clear();
+    for count in store.request_counts()? {
+        metrics
+            .subject_requests
+            .get_or_create(&SubjectRequestLabels {
+                status: count.status.as_str().into(),
+                overdue: count.overdue,
+            })
+            .set(i64::try_from(count.count).unwrap_or(i64::MAX));
+    }
+    Ok(())
+}
+
+/// Starts the watcher and the mailer on the runtime; they stop with it.
+pub fn spawn(state: crate::AppState, mailer: Mailer, every: std::time::Duration) {
+    let from: Mailbox = match format!(
+        "{} <{}>",
+        state.policy.controller.name.replace(['<', '>', '"'], ""),
+        state.policy.controller.email
+    )
+    .parse()
+    {
+        Ok(from) => from,
+        Err(error) => {
+            tracing::error!(
+                "the controller's email cannot send mail ({error}); the mailer does not start"
+            );
+            return;
+        }
+    };
+    let mailer = Arc::new(mailer);
+    let watcher_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let state = watcher_state.clone();
+            let round = tokio::task::spawn_blocking(move || {
+                watch(state.store.as_ref(), &state.metrics, state.clock.now())
+            })
+            .await;
+            if let Ok(Err(error)) = round {
+                tracing::error!("the deadline watcher failed: {error}");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let (state, mailer, from) = (state.clone(), Arc::clone(&mailer), from.clone());
+            let round = tokio::task::spawn_blocking(move || {
+                drain_outbox(
+                    state.store.as_ref(),
+                    &mailer,
+                    &from,
+                    &state.metrics,
+                    state.clock.now(),
+                )
+            })
+            .await;
+            if let Ok(Err(error)) = round {
+                tracing::error!("the mailer failed: {error}");
+            }
+        }
+    });
+}

@@ -1,0 +1,863 @@
+//! The rights desk: every step of a data-subject request, with the rules of the core applied,
+//! for the HTTP API, the portal and the CLI alike. Calls are blocking (they call the store);
+//! async callers run them on the blocking pool.
+
+use crate::exports;
+use crate::mail;
+use crate::secrets::Secrets;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::facts::SubjectFacts;
+use ombud_core::requests::{
+    self, CODE_VALIDITY, EXPORT_VALIDITY, Hold, MAX_CODE_ATTEMPTS, RecordFacts, RequestError,
+    RequestKind, RequestStatus,
+};
+use ombud_core::{EventKind, Identity, IdentityKind};
+use ombud_policy::Duration;
+use ombud_policy::Policy;
+use ombud_policy::model::{Choice, LegalBasis, Verification};
+use ombud_store::audit::NewAuditEntry;
+use ombud_store::crypto::{export_token_hash, new_verification_code, seal_export};
+use ombud_store::model::{NewEvent, RecordId, Secret, SubjectId, TenantId};
+use ombud_store::requests::{DsRequest, KeptRecord, NewMail, NewRequest, RequestId};
+use ombud_store::{Actor, Store, StoreError};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Why a step was refused. Each says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("no request with that id")]
+    NotFound,
+    #[error(transparent)]
+    Rule(#[from] RequestError),
+    #[error("{0}")]
+    Verification(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> DeskError {
+    DeskError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// What a request asks, as filed.
+#[derive(Debug, Clone)]
+pub struct Filing {
+    pub kind: RequestKind,
+    /// The person's email address: where the code and the answer go.
+    pub email: Option<String>,
+    /// The subject, when the filer knows it (the operator's application, an agent).
+    pub subject: Option<SubjectId>,
+    pub purpose: Option<String>,
+    pub category: Option<String>,
+    pub record: Option<RecordId>,
+    pub new_value: Option<Secret>,
+    pub channel: String,
+    /// The operator's own application vouches for the person (a signed-in session).
+    pub vouched: bool,
+}
+
+/// Where everything a request step needs lives.
+#[derive(Clone)]
+pub struct Desk {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<Policy>,
+    pub time_zone: TimeZone,
+    pub secrets: Arc<Secrets>,
+    /// The address people reach the portal and downloads at, without a trailing slash.
+    pub public_url: String,
+}
+
+/// What fulfilling a request did, without personal data; kept as the request's outcome.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_expires_at: Option<Timestamp>,
+    /// For erasure: what was kept, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptItem>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct KeptItem {
+    pub category: String,
+    pub records: u64,
+    pub purposes: Vec<String>,
+    pub rule: String,
+    pub law: Option<String>,
+    pub until: Option<Timestamp>,
+}
+
+/// A fulfilled request's result, with the download link when there is one (shown once).
+#[derive(Debug)]
+pub struct Fulfilled {
+    pub request: DsRequest,
+    pub download_url: Option<String>,
+}
+
+impl Desk {
+    fn offered(&self, kind: RequestKind) -> Result<(), DeskError> {
+        if self.policy.rights.offered.contains(&kind.right()) {
+            Ok(())
+        } else {
+            Err(invalid(
+                "kind",
+                format!(
+                    "privacy.toml does not offer {} (rights.offered)",
+                    kind.right().label()
+                ),
+            ))
+        }
+    }
+
+    fn allows(&self, method: Verification) -> bool {
+        self.policy.rights.verification.contains(&method)
+    }
+
+    fn check_filing(&self, filing: &Filing) -> Result<(), DeskError> {
+        self.offered(filing.kind)?;
+        if let Some(purpose) = &filing.purpose {
+            let activity = self.policy.activity(purpose).ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .policy
+                    .activities
+                    .iter()
+                    .map(|a| a.id.as_str())
+                    .collect();
+                invalid(
+                    "purpose",
+                    format!(
+                        "`{purpose}` is not an activity of the policy; it has: {}",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            match filing.kind {
+                RequestKind::ConsentWithdrawal if activity.basis != Some(LegalBasis::Consent) => {
+                    return Err(invalid(
+                        "purpose",
+                        format!(
+                            "`{purpose}` does not rest on consent; an objection is the request for it"
+                        ),
+                    ));
+                }
+                RequestKind::Objection
+                    if !matches!(
+                        activity.basis,
+                        Some(LegalBasis::LegitimateInterests | LegalBasis::PublicTask)
+                    ) && !activity.opt_out =>
+                {
+                    return Err(invalid(
+                        "purpose",
+                        format!(
+                            "`{purpose}` rests on {}; objection (Art. 21) applies to legitimate interests, public tasks and direct marketing",
+                            activity.basis.map_or("no basis of ours", |b| b.as_str())
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        } else if filing.kind.needs_purpose() {
+            return Err(invalid(
+                "purpose",
+                "a consent withdrawal names the purpose (an activity id of the policy)",
+            ));
+        }
+        if filing.kind == RequestKind::Rectification {
+            if filing.new_value.is_none() {
+                return Err(invalid(
+                    "new_value",
+                    "a rectification gives the correct value",
+                ));
+            }
+            match &filing.category {
+                Some(category) if self.policy.category(category).is_none() => {
+                    return Err(invalid(
+                        "category",
+                        format!("`{category}` is not a category of the policy"),
+                    ));
+                }
+                None if filing.record.is_none() => {
+                    return Err(invalid(
+                        "category",
+                        "a rectification names the category (or the record) to correct",
+                    ));
+                }
+                _ => {}
+            }
+            if filing
+                .new_value
+                .as_ref()
+                .is_some_and(|v| v.expose().is_empty() || v.expose().len() > 64 * 1024)
+            {
+                return Err(invalid("new_value", "a value is 1 byte to 64 KiB"));
+            }
+        }
+        if filing.vouched {
+            if !self.allows(Verification::SignedInSession) {
+                return Err(invalid(
+                    "verified",
+                    "privacy.toml does not accept a signed-in session as verification (rights.verification)",
+                ));
+            }
+            if filing.subject.is_none() {
+                return Err(invalid(
+                    "subject",
+                    "a request your application vouches for names the subject that is signed in",
+                ));
+            }
+        } else if filing.email.is_none() && filing.subject.is_none() {
+            return Err(invalid(
+                "email",
+                "give the person's email address, so they can confirm who they are and receive the answer",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Files a request. Unless the operator's application vouches for the person, a one-time
+    /// code goes to their address; nothing is carried out before they confirm.
+    pub fn file(
+        &self,
+        tenant: TenantId,
+        filing: Filing,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        self.check_filing(&filing)?;
+        let contact = filing
+            .email
+            .as_deref()
+            .map(|e| Identity::parse(IdentityKind::Email, e))
+            .transpose()
+            .map_err(|e| invalid("email", e.to_string()))?;
+        let subject = match (filing.subject, &contact) {
+            (Some(subject), _) => {
+                if !self.store.subject_exists(tenant, subject)? {
+                    return Err(invalid("subject", "no subject with that id in this tenant"));
+                }
+                Some(subject)
+            }
+            // Found, but only trusted once the person proves they hold the address.
+            (None, Some(email)) => self.store.find_subject(tenant, email)?,
+            (None, None) => None,
+        };
+        let verified = filing.vouched.then_some(now);
+        let new = NewRequest {
+            kind: filing.kind,
+            subject,
+            contact: contact.clone(),
+            purpose: filing.purpose,
+            category: filing.category,
+            record: filing.record,
+            new_value: filing.new_value,
+            channel: filing.channel,
+            received_at: now,
+            due_at: requests::first_due(&self.policy.rights, now, verified, &self.time_zone),
+        };
+        let mut request = DsRequest::from_new(tenant, RequestId::new(), &new);
+        let mut mails = vec![];
+        if filing.vouched {
+            request.status = RequestStatus::Verified;
+            request.verified_at = verified;
+            request.verified_by = Some("service_key".into());
+            if let Some(to) = &contact {
+                mails.push(mail::acknowledgement(
+                    &self.policy,
+                    &request,
+                    to,
+                    &self.time_zone,
+                ));
+            }
+        } else if let Some(to) = &contact {
+            if self.allows(Verification::EmailCode) {
+                let code = new_verification_code().map_err(StoreError::from)?;
+                request.code_hash = Some(self.store_code_hash(tenant, request.id, &code));
+                request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
+                mails.push(mail::code(
+                    &self.policy,
+                    &request,
+                    to,
+                    &code,
+                    &self.portal_link(&request),
+                ));
+            } else {
+                mails.push(mail::acknowledgement(
+                    &self.policy,
+                    &request,
+                    to,
+                    &self.time_zone,
+                ));
+            }
+        }
+        Ok(self
+            .store
+            .create_request(tenant, &request, &mails, actor, now)?)
+    }
+
+    fn store_code_hash(&self, tenant: TenantId, request: RequestId, code: &str) -> [u8; 32] {
+        self.secrets.code_hash(tenant, request, code)
+    }
+
+    pub fn get(&self, tenant: TenantId, id: RequestId) -> Result<DsRequest, DeskError> {
+        self.store.request(tenant, id)?.ok_or(DeskError::NotFound)
+    }
+
+    /// The person confirms with the code they were sent.
+    pub fn verify_code(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        code: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        requests::check_verifiable(request.status)?;
+        if request.locked {
+            return Err(DeskError::Verification(format!(
+                "the request is locked after {MAX_CODE_ATTEMPTS} wrong codes; contact {} to confirm who you are another way",
+                self.policy.rights.contact
+            )));
+        }
+        let Some(expected) = request.code_hash else {
+            return Err(DeskError::Verification(
+                "no code was sent for this request; it is verified by the operator".into(),
+            ));
+        };
+        if request.code_expires_at.is_some_and(|at| at <= now) {
+            return Err(DeskError::Verification(
+                "the code has expired; file the request again to receive a new one".into(),
+            ));
+        }
+        let given = self.store_code_hash(tenant, id, code.trim());
+        // Compared in constant time so the answer's timing says nothing about the code.
+        let matches = blake3::Hash::from_bytes(given) == blake3::Hash::from_bytes(expected);
+        if !matches {
+            request.code_attempts += 1;
+            request.locked = request.code_attempts >= MAX_CODE_ATTEMPTS;
+            let step = if request.locked {
+                "lock"
+            } else {
+                "verify_failed"
+            };
+            self.store.update_request(
+                tenant,
+                &request,
+                NewAuditEntry::request_step(actor, &request, step),
+                &[],
+                now,
+            )?;
+            let left = MAX_CODE_ATTEMPTS.saturating_sub(request.code_attempts);
+            return Err(DeskError::Verification(if request.locked {
+                format!(
+                    "the code is wrong; the request is now locked. Contact {} to go on",
+                    self.policy.rights.contact
+                )
+            } else {
+                format!("the code is wrong; {left} tries left")
+            }));
+        }
+        self.mark_verified(&mut request, "email_code", now)?;
+        Ok(self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "verify"),
+            &[],
+            now,
+        )?)
+    }
+
+    /// An agent confirms identity by hand, where privacy.toml allows it.
+    pub fn verify_manually(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        if !self.allows(Verification::Manual) {
+            return Err(DeskError::Verification(
+                "privacy.toml does not allow manual verification (rights.verification); the person confirms with their code".into(),
+            ));
+        }
+        let mut request = self.get(tenant, id)?;
+        requests::check_verifiable(request.status)?;
+        self.mark_verified(&mut request, "manual", now)?;
+        Ok(self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "verify"),
+            &[],
+            now,
+        )?)
+    }
+
+    fn mark_verified(
+        &self,
+        request: &mut DsRequest,
+        method: &str,
+        now: Timestamp,
+    ) -> Result<(), DeskError> {
+        request.status = RequestStatus::Verified;
+        request.verified_at = Some(now);
+        request.verified_by = Some(method.into());
+        request.code_hash = None;
+        request.code_expires_at = None;
+        if request.first_due_at.is_none() {
+            request.first_due_at = requests::first_due(
+                &self.policy.rights,
+                request.received_at,
+                Some(now),
+                &self.time_zone,
+            );
+            request.due_at = request.first_due_at;
+        }
+        if request.subject.is_none()
+            && let Some(contact) = &request.contact
+        {
+            request.subject = self.store.find_subject(request.tenant, contact)?;
+        }
+        Ok(())
+    }
+
+    /// Extends the deadline (Art. 12(3)), telling the person why.
+    pub fn extend(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        by: Option<Duration>,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        let by = by.unwrap_or(self.policy.rights.extension);
+        requests::check_extension(
+            &self.policy.rights,
+            request.status,
+            request.extended_at.is_some(),
+            request.first_due_at,
+            by,
+            reason,
+            now,
+        )?;
+        let start = requests::clock_start(
+            &self.policy.rights,
+            request.received_at,
+            request.verified_at,
+        )
+        .unwrap_or(now);
+        request.due_at = Some(requests::extended_due(
+            start,
+            &self.policy.rights,
+            by,
+            &self.time_zone,
+        ));
+        request.extended_at = Some(now);
+        request.extension_reason = Some(reason.trim().to_owned());
+        let mails: Vec<NewMail> = request
+            .contact
+            .iter()
+            .map(|to| mail::extended(&self.policy, &request, to, &self.time_zone))
+            .collect();
+        Ok(self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "extend"),
+            &mails,
+            now,
+        )?)
+    }
+
+    /// Marks a verified request as being worked on.
+    pub fn start(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        requests::check_executable(request.status)?;
+        request.status = RequestStatus::InProgress;
+        Ok(self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "start"),
+            &[],
+            now,
+        )?)
+    }
+
+    /// Refuses a request with the reason, telling the person and their right to complain.
+    pub fn refuse(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        requests::check_open(request.status)?;
+        if reason.trim().is_empty() {
+            return Err(RequestError::ReasonMissing.into());
+        }
+        request.status = RequestStatus::Refused;
+        request.closed_at = Some(now);
+        request.refusal_reason = Some(reason.trim().to_owned());
+        let mails: Vec<NewMail> = request
+            .contact
+            .iter()
+            .map(|to| mail::refused(&self.policy, &request, to))
+            .collect();
+        Ok(self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "refuse"),
+            &mails,
+            now,
+        )?)
+    }
+
+    /// Carries a verified request out and answers the person.
+    pub fn fulfil(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Fulfilled, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        requests::check_executable(request.status)?;
+        let mut download_url = None;
+        let outcome = match request.subject {
+            None => Outcome {
+                summary: "we hold no personal data linked to the address given".into(),
+                ..Outcome::default()
+            },
+            Some(subject) => match request.kind {
+                RequestKind::Access | RequestKind::Portability => {
+                    let (outcome, url) = self.export(&request, subject, actor, now)?;
+                    download_url = Some(url);
+                    outcome
+                }
+                RequestKind::Erasure => self.erase(&request, subject, actor, now)?,
+                RequestKind::Rectification => self.rectify(&request, subject, actor, now)?,
+                RequestKind::Restriction => {
+                    self.event(tenant, subject, EventKind::Restriction, None, actor, now)?;
+                    Outcome {
+                        summary: "processing is restricted to storage and legal claims until the restriction is lifted".into(),
+                        ..Outcome::default()
+                    }
+                }
+                RequestKind::Objection => {
+                    self.event(
+                        tenant,
+                        subject,
+                        EventKind::Objection,
+                        request.purpose.clone(),
+                        actor,
+                        now,
+                    )?;
+                    Outcome {
+                        summary: match &request.purpose {
+                            Some(p) => format!("processing for `{p}` has stopped"),
+                            None => "processing on legitimate interests has stopped".into(),
+                        },
+                        ..Outcome::default()
+                    }
+                }
+                RequestKind::ConsentWithdrawal => {
+                    self.event(
+                        tenant,
+                        subject,
+                        EventKind::ConsentWithdrawn,
+                        request.purpose.clone(),
+                        actor,
+                        now,
+                    )?;
+                    Outcome {
+                        summary: format!(
+                            "consent for `{}` is withdrawn",
+                            request.purpose.as_deref().unwrap_or("")
+                        ),
+                        ..Outcome::default()
+                    }
+                }
+            },
+        };
+        request.status = RequestStatus::Fulfilled;
+        request.closed_at = Some(now);
+        request.outcome = serde_json::to_string(&outcome).ok();
+        let mails: Vec<NewMail> = request
+            .contact
+            .iter()
+            .map(|to| {
+                mail::fulfilled(
+                    &self.policy,
+                    &request,
+                    to,
+                    &outcome,
+                    download_url.as_deref(),
+                )
+            })
+            .collect();
+        let request = self.store.update_request(
+            tenant,
+            &request,
+            NewAuditEntry::request_step(actor, &request, "fulfil"),
+            &mails,
+            now,
+        )?;
+        Ok(Fulfilled {
+            request,
+            download_url,
+        })
+    }
+
+    fn event(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        kind: EventKind,
+        purpose: Option<String>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(), DeskError> {
+        let event = NewEvent {
+            id: None,
+            kind,
+            purpose,
+            occurred_at: now,
+            channel: Some("request".into()),
+            policy_version: Some(self.policy.version.0.clone()),
+        };
+        self.store.add_event(tenant, subject, &event, actor, now)?;
+        Ok(())
+    }
+
+    fn export(
+        &self,
+        request: &DsRequest,
+        subject: SubjectId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(Outcome, String), DeskError> {
+        let tenant = request.tenant;
+        let found = self.store.subject(tenant, subject)?;
+        let mut records = self.store.records(tenant, subject)?;
+        let events = self.store.events(tenant, subject)?;
+        if request.kind == RequestKind::Portability {
+            records.retain(|r| {
+                requests::portable(
+                    &self.policy,
+                    &RecordFacts {
+                        category: &r.category,
+                        purposes: &r.purposes,
+                        source: &r.source,
+                        collected_at: r.collected_at,
+                    },
+                )
+            });
+        }
+        let zip = exports::build(
+            &self.policy,
+            request,
+            found.as_ref().map_or(&[][..], |s| &s.identities[..]),
+            &records,
+            &events,
+            now,
+            &self.time_zone,
+        )
+        .map_err(|e| StoreError::Database(format!("the export could not be built: {e}")))?;
+        let token = self.secrets.export_token(tenant, request.id);
+        let sealed = seal_export(&token, &zip).map_err(StoreError::from)?;
+        let expires_at = now.checked_add(EXPORT_VALIDITY).unwrap_or(now);
+        self.store.put_export(
+            tenant,
+            request.id,
+            &export_token_hash(&token),
+            &format!("ombud-{}-{}.zip", request.kind.as_str(), request.id),
+            &sealed,
+            expires_at,
+            actor,
+            now,
+        )?;
+        Ok((
+            Outcome {
+                summary: format!(
+                    "an export of {} records is ready to download once",
+                    records.len()
+                ),
+                records: Some(records.len() as u64),
+                export_expires_at: Some(expires_at),
+                kept: vec![],
+            },
+            format!("{}/privacy/exports/{token}", self.public_url),
+        ))
+    }
+
+    fn erase(
+        &self,
+        request: &DsRequest,
+        subject: SubjectId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Outcome, DeskError> {
+        let tenant = request.tenant;
+        let records = self.store.records(tenant, subject)?;
+        let facts = SubjectFacts::new(
+            self.store
+                .events(tenant, subject)?
+                .iter()
+                .map(|e| e.fact())
+                .collect(),
+        );
+        let mut keep = vec![];
+        let mut kept: Vec<KeptItem> = vec![];
+        for record in &records {
+            let hold: Option<Hold> = requests::erasure_hold(
+                &self.policy,
+                &RecordFacts {
+                    category: &record.category,
+                    purposes: &record.purposes,
+                    source: &record.source,
+                    collected_at: record.collected_at,
+                },
+                &facts,
+                now,
+                &self.time_zone,
+            );
+            let Some(hold) = hold else { continue };
+            keep.push(KeptRecord {
+                record: record.id,
+                purposes: hold.purposes.clone(),
+            });
+            match kept
+                .iter_mut()
+                .find(|k| k.category == record.category && k.rule == hold.rule)
+            {
+                Some(item) => {
+                    item.records += 1;
+                    if hold.until.is_none() || item.until.is_some_and(|u| hold.until > Some(u)) {
+                        item.until = hold.until;
+                    }
+                }
+                None => kept.push(KeptItem {
+                    category: record.category.clone(),
+                    records: 1,
+                    purposes: hold.purposes,
+                    rule: hold.rule,
+                    law: hold.law,
+                    until: hold.until,
+                }),
+            }
+        }
+        let erasure =
+            self.store
+                .erase_subject(tenant, subject, &keep, Some(request.id), actor, now)?;
+        Ok(Outcome {
+            summary: if kept.is_empty() {
+                format!(
+                    "{} records and the subject's key are deleted",
+                    erasure.records_deleted
+                )
+            } else {
+                format!(
+                    "{} records are deleted; {} are kept because the law requires it, restricted to that purpose",
+                    erasure.records_deleted, erasure.records_kept
+                )
+            },
+            records: Some(erasure.records_deleted),
+            export_expires_at: None,
+            kept,
+        })
+    }
+
+    fn rectify(
+        &self,
+        request: &DsRequest,
+        subject: SubjectId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Outcome, DeskError> {
+        let tenant = request.tenant;
+        let value = request
+            .new_value
+            .clone()
+            .ok_or_else(|| invalid("new_value", "the request carries no new value"))?;
+        let targets: Vec<RecordId> = match (request.record, &request.category) {
+            (Some(record), _) => vec![record],
+            (None, Some(category)) => self
+                .store
+                .records(tenant, subject)?
+                .into_iter()
+                .filter(|r| &r.category == category)
+                .map(|r| r.id)
+                .collect(),
+            (None, None) => vec![],
+        };
+        if targets.len() != 1 {
+            return Err(invalid(
+                "record",
+                format!(
+                    "{} records match the category; name the record to correct",
+                    targets.len()
+                ),
+            ));
+        }
+        self.store
+            .rectify_record(tenant, subject, targets[0], &value, actor, now)?;
+        Ok(Outcome {
+            summary: "the value is corrected; the old value is no longer kept".into(),
+            records: Some(1),
+            ..Outcome::default()
+        })
+    }
+
+    /// Hands out an export once, opened with the token of its link.
+    pub fn download(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<(String, Vec<u8>)>, DeskError> {
+        let Some((tenant, _)) = self.secrets.check_export_token(token) else {
+            return Ok(None);
+        };
+        let Some(export) = self
+            .store
+            .take_export(tenant, &export_token_hash(token), now)?
+        else {
+            return Ok(None);
+        };
+        let bytes =
+            ombud_store::crypto::open_export(token, &export.sealed).map_err(StoreError::from)?;
+        Ok(Some((export.file_name, bytes.to_vec())))
+    }
+
+    /// The portal page of a request.
+    pub fn portal_link(&self, request: &DsRequest) -> String {
+        format!(
+            "{}/privacy/status?t={}",
+            self.public_url,
+            self.secrets
+                .portal_token(request.tenant, request.id, request.received_at)
+        )
+    }
+}

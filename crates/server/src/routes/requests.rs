@@ -1,0 +1,499 @@
+//! Data-subject requests over HTTP: file, list, show, verify, extend, start, fulfil, refuse,
+//! and the record of mails sent. The rules live in the rights desk; this module authenticates
+//! and routes by role.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, Problem};
+use crate::rights::{Filing, Outcome};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use ombud_core::requests::{RequestKind, RequestStatus};
+use ombud_store::model::{RecordId, Role, Secret, SubjectId};
+use ombud_store::requests::{DsRequest, MailId, RequestFilter, RequestId};
+use serde::{Deserialize, Serialize};
+
+const FILERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent, Role::Service];
+const HANDLERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent];
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileBody {
+    /// access, rectification, erasure, restriction, objection, portability, consent_withdrawal
+    pub kind: String,
+    /// The person's email address: the code and the answer go there.
+    pub email: Option<String>,
+    /// The subject, when known.
+    pub subject: Option<SubjectId>,
+    /// The activity a consent withdrawal (required) or an objection is about.
+    pub purpose: Option<String>,
+    /// For rectification: the category or record to correct and the correct value.
+    pub category: Option<String>,
+    pub record: Option<RecordId>,
+    pub new_value: Option<String>,
+    /// Set by the operator's own application (a service key) for a signed-in person: the
+    /// request is verified at once.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The one-time code the person received.
+    pub code: Option<String>,
+    /// `manual`: an agent confirmed identity by hand (where privacy.toml allows it).
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+    /// For an extension: how much longer, at most privacy.toml's `rights.extension`.
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// received, verified, in_progress, fulfilled, refused
+    pub status: Option<String>,
+    /// Only open requests.
+    #[serde(default)]
+    pub open: bool,
+    /// Only open requests past their deadline.
+    #[serde(default)]
+    pub overdue: bool,
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// A request as the API shows it: no code, no new value.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RequestView {
+    pub id: RequestId,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    pub subject: Option<SubjectId>,
+    pub email: Option<String>,
+    pub purpose: Option<String>,
+    pub category: Option<String>,
+    pub channel: String,
+    pub received_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+    pub verified_by: Option<String>,
+    /// The deadline in force (the extended one after an extension); none while a clock that
+    /// starts at verification waits.
+    pub due_at: Option<Timestamp>,
+    pub first_due_at: Option<Timestamp>,
+    pub extended_at: Option<Timestamp>,
+    pub extension_reason: Option<String>,
+    pub overdue: bool,
+    pub locked: bool,
+    pub closed_at: Option<Timestamp>,
+    pub refusal_reason: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub outcome: Option<serde_json::Value>,
+    /// Present once, in the answer to fulfil, for access and portability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+}
+
+impl RequestView {
+    pub fn of(request: &DsRequest) -> RequestView {
+        RequestView {
+            id: request.id,
+            kind: request.kind,
+            status: request.status,
+            subject: request.subject,
+            email: request.contact.as_ref().map(|c| c.expose().to_owned()),
+            purpose: request.purpose.clone(),
+            category: request.category.clone(),
+            channel: request.channel.clone(),
+            received_at: request.received_at,
+            verified_at: request.verified_at,
+            verified_by: request.verified_by.clone(),
+            due_at: request.due_at,
+            first_due_at: request.first_due_at,
+            extended_at: request.extended_at,
+            extension_reason: request.extension_reason.clone(),
+            overdue: request.overdue_at.is_some() && request.status.is_open(),
+            locked: request.locked,
+            closed_at: request.closed_at,
+            refusal_reason: request.refusal_reason.clone(),
+            outcome: request
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
+                .and_then(|o| serde_json::to_value(o).ok()),
+            download_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RequestList {
+    pub requests: Vec<RequestView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MailView {
+    pub id: MailId,
+    pub template: String,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MailList {
+    pub mails: Vec<MailView>,
+}
+
+fn parse_id(id: &str) -> Result<RequestId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound("no request with that id".into()))
+}
+
+/// For data the operator holds as processor, the tenant is controller and decides; an
+/// operator-wide key may file and read there, not decide.
+fn require_decider(caller: &Caller, state: &AppState, doing: &str) -> Result<(), ApiError> {
+    caller.require(HANDLERS, doing)?;
+    if caller.key.operator_wide && caller.tenant != state.operator {
+        return Err(ApiError::Forbidden(format!(
+            "this tenant is the controller of its data and decides on its requests; use a key of the tenant to {doing}"
+        )));
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), request_body = FileBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")),
+    responses((status = 201, description = "Filed; a code went to the person unless the request was vouched for", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<FileBody>,
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    caller.require(FILERS, "file requests")?;
+    if body.verified && caller.key.role != Role::Service {
+        return Err(ApiError::invalid(
+            "verified",
+            "only the operator's application, with a service key, vouches for a signed-in person",
+        ));
+    }
+    let kind = RequestKind::parse(&body.kind).ok_or_else(|| {
+        let kinds: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
+        ApiError::invalid("kind", format!("kind is one of {}", kinds.join(", ")))
+    })?;
+    let filing = Filing {
+        kind,
+        email: body.email,
+        subject: body.subject,
+        purpose: body.purpose,
+        category: body.category,
+        record: body.record,
+        new_value: body.new_value.map(Secret::new),
+        channel: "api".into(),
+        vouched: body.verified,
+    };
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let request = state
+        .desk_call(move |desk| desk.file(tenant, filing, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(RequestView::of(&request))))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), params(ListQuery),
+    responses((status = 200, description = "The tenant's requests in filing order", body = RequestList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<RequestList>, ApiError> {
+    caller.require(HANDLERS, "read requests")?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            RequestStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "status is one of received, verified, in_progress, fulfilled, refused",
+                )
+            })
+        })
+        .transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse()
+                .map_err(|_| ApiError::invalid("cursor", "pass the `next` of the previous page"))
+        })
+        .transpose()?;
+    let filter = RequestFilter {
+        status,
+        open: query.open,
+        overdue: query.overdue,
+        after,
+        limit: query.limit.unwrap_or(100),
+    };
+    let page = filter.page_size();
+    let tenant = caller.tenant;
+    let requests = state
+        .store(move |store| store.requests(tenant, &filter))
+        .await?;
+    let next = (requests.len() == page)
+        .then(|| requests.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(RequestList {
+        requests: requests.iter().map(RequestView::of).collect(),
+        next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The request", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    caller.require(HANDLERS, "read requests")?;
+    let (tenant, id) = (caller.tenant, parse_id(&id)?);
+    let request = state.desk_call(move |desk| desk.get(tenant, id)).await?;
+    Ok(Json(RequestView::of(&request)))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/verify", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = VerifyBody,
+    responses((status = 200, description = "Verified", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong, expired or locked code, or manual verification not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request is verified or closed already", body = Problem, content_type = "application/problem+json")))]
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<Json<RequestView>, ApiError> {
+    let (tenant, id, actor, now) = (
+        caller.tenant,
+        parse_id(&id)?,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let request = match (body.code, body.method.as_deref()) {
+        (Some(code), None) => {
+            caller.require(HANDLERS, "verify requests")?;
+            state
+                .desk_call(move |desk| desk.verify_code(tenant, id, &code, &actor, now))
+                .await?
+        }
+        (None, Some("manual")) => {
+            require_decider(&caller, &state, "verify requests by hand")?;
+            state
+                .desk_call(move |desk| desk.verify_manually(tenant, id, &actor, now))
+                .await?
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "code",
+                "send either the person's `code` or `\"method\": \"manual\"`",
+            ));
+        }
+    };
+    Ok(Json(RequestView::of(&request)))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    responses((status = 200, description = "Extended; the person is told why", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too late, extended already, or closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json")))]
+pub async fn extend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> Result<Json<RequestView>, ApiError> {
+    require_decider(&caller, &state, "extend requests")?;
+    let by = body
+        .by
+        .as_deref()
+        .map(|b| {
+            b.parse().map_err(|e| {
+                ApiError::invalid("by", format!("`by` is a period like `2 months`: {e}"))
+            })
+        })
+        .transpose()?;
+    let (tenant, id, actor, now) = (
+        caller.tenant,
+        parse_id(&id)?,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let request = state
+        .desk_call(move |desk| desk.extend(tenant, id, by, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RequestView::of(&request)))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/start", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "In progress", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not verified, or closed", body = Problem, content_type = "application/problem+json")))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    require_decider(&caller, &state, "work on requests")?;
+    let (tenant, id, actor, now) = (
+        caller.tenant,
+        parse_id(&id)?,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let request = state
+        .desk_call(move |desk| desk.start(tenant, id, &actor, now))
+        .await?;
+    Ok(Json(RequestView::of(&request)))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Carried out; the person is answered", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not verified, or closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request cannot be carried out as filed", body = Problem, content_type = "application/problem+json")))]
+pub async fn fulfil(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    require_decider(&caller, &state, "fulfil requests")?;
+    let (tenant, id, actor, now) = (
+        caller.tenant,
+        parse_id(&id)?,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let done = state
+        .desk_call(move |desk| desk.fulfil(tenant, id, &actor, now))
+        .await?;
+    let mut view = RequestView::of(&done.request);
+    view.download_url = done.download_url;
+    Ok(Json(view))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    responses((status = 200, description = "Refused; the person is told why and where to complain", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed already, or no reason", body = Problem, content_type = "application/problem+json")))]
+pub async fn refuse(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> Result<Json<RequestView>, ApiError> {
+    require_decider(&caller, &state, "refuse requests")?;
+    let (tenant, id, actor, now) = (
+        caller.tenant,
+        parse_id(&id)?,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let request = state
+        .desk_call(move |desk| desk.refuse(tenant, id, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RequestView::of(&request)))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests/{id}/mails", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Which mails the request sent, and when", body = MailList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn mails(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<MailList>, ApiError> {
+    caller.require(HANDLERS, "read requests")?;
+    let (tenant, id) = (caller.tenant, parse_id(&id)?);
+    let mails = state
+        .store(move |store| {
+            if store.request(tenant, id)?.is_none() {
+                return Err(ombud_store::StoreError::NotFound("request"));
+            }
+            store.mails(tenant, Some(id))
+        })
+        .await?;
+    Ok(Json(MailList {
+        mails: mails
+            .into_iter()
+            .map(|m| MailView {
+                id: m.id,
+                template: m.template,
+                created_at: m.created_at,
+                sent_at: m.sent_at,
+                attempts: m.attempts,
+                last_error: m.last_error,
+            })
+            .collect(),
+    }))
+}
+
+/// The download of an export: once, by its link, no key needed (the link is the secret).
+pub async fn download(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now();
+    let result = state
+        .desk_call(move |desk| desk.download(&token, now))
+        .await;
+    match result {
+        Ok(Some((file_name, bytes))) => {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+            {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            (StatusCode::OK, headers, bytes).into_response()
+        }
+        Ok(None) => (
+            StatusCode::GONE,
+            [(header::CACHE_CONTROL, "no-store")],
+            "This download link has been used or has expired. Ask for a new copy through the privacy portal.",
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}

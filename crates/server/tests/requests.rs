@@ -1,0 +1,608 @@
+//! Data-subject requests over HTTP, from filing to fulfilment, for each of the seven kinds, on
+//! SQLite and (when OMBUD_TEST_POSTGRES_URL is set) on PostgreSQL.
+
+mod common;
+
+use common::{TestApp, spawn_app, spawn_app_on_postgres};
+use jiff::Timestamp;
+use ombud_core::Clock;
+use serde_json::{Value, json};
+use std::io::Read;
+
+/// Reads the newest code mailed for a request from the outbox, as the person would. Store calls
+/// are blocking, so they leave the async worker as the server's own do.
+async fn code_from_outbox(app: &TestApp) -> String {
+    let now = app.clock.now();
+    let store = std::sync::Arc::clone(&app.store);
+    tokio::task::spawn_blocking(move || {
+        let mails = store
+            .lease_mails(
+                now,
+                now.checked_add(jiff::SignedDuration::from_mins(1))
+                    .expect("time"),
+                100,
+            )
+            .expect("outbox");
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.template == "request_code")
+            .expect("a code was mailed");
+        for mail in &mails {
+            store.mail_sent(mail.tenant, mail.id, now).expect("sent");
+        }
+        mail.subject
+            .rsplit(' ')
+            .next()
+            .expect("the code ends the subject")
+            .to_owned()
+    })
+    .await
+    .expect("joined")
+}
+
+struct Customer {
+    tenant: String,
+    admin: String,
+    service: String,
+    subject: String,
+}
+
+/// A person among the operator's own customers (the operator is controller), with a name, an
+/// email and billing data.
+async fn customer(app: &TestApp, email: &str) -> Customer {
+    let (tenant, admin) = (String::new(), app.admin_key.clone());
+    let service = app.key(&admin, "service").await;
+    let created = app
+        .post(
+            "/api/v1/subjects",
+            &service,
+            json!({ "identities": [{ "kind": "email", "value": email }] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let subject = created.body["id"].as_str().expect("id").to_owned();
+    let written = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/subjects/{subject}/records"),
+            Some(&service),
+            None,
+            Some(json!({ "records": [
+                { "category": "user.name", "value": "Aino Virtanen", "source": "subject" },
+                { "category": "user.contact.email", "value": email, "source": "subject" },
+                { "category": "user.financial", "value": "INV-2026-001 1200.00 EUR", "source": "subject", "purposes": ["invoicing", "accounting"] },
+            ] })),
+        )
+        .await;
+    assert_eq!(written.status, 200, "{:?}", written.body);
+    let contract = app
+        .post(
+            &format!("/api/v1/subjects/{subject}/events"),
+            &service,
+            json!({ "kind": "contract_start", "occurred_at": "2025-06-01T09:00:00Z" }),
+        )
+        .await;
+    assert_eq!(contract.status, 201, "{:?}", contract.body);
+    Customer {
+        tenant,
+        admin,
+        service,
+        subject,
+    }
+}
+
+async fn file(app: &TestApp, key: &str, body: Value) -> Value {
+    let filed = app.post("/api/v1/requests", key, body).await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    assert_eq!(filed.body["status"], "received");
+    filed.body
+}
+
+async fn verify_with_mailed_code(app: &TestApp, key: &str, id: &str) {
+    let code = code_from_outbox(app).await;
+    let verified = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            key,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(verified.body["status"], "verified");
+    assert_eq!(verified.body["verified_by"], "email_code");
+}
+
+async fn fulfil(app: &TestApp, key: &str, id: &str) -> Value {
+    let done = app
+        .post(&format!("/api/v1/requests/{id}/fulfil"), key, json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["status"], "fulfilled");
+    done.body
+}
+
+async fn download(app: &TestApp, url: &str) -> (u16, Vec<u8>) {
+    let path = url
+        .strip_prefix("http://ombud.test")
+        .expect("the public URL");
+    let response = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status().as_u16();
+    (status, response.bytes().await.expect("body").to_vec())
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).expect("entry");
+            let mut text = String::new();
+            file.read_to_string(&mut text).expect("text");
+            (file.name().to_owned(), text)
+        })
+        .collect()
+}
+
+async fn access(app: &TestApp) {
+    let person = customer(app, "aino@example.fi").await;
+    let filed = file(
+        app,
+        &person.admin,
+        json!({ "kind": "access", "email": "Aino@Example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    assert_eq!(
+        filed["due_at"], "2026-04-01T21:00:00Z",
+        "1 March + 1 month, end of day in Helsinki"
+    );
+    let early = app
+        .post(
+            &format!("/api/v1/requests/{id}/fulfil"),
+            &person.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        early.status, 409,
+        "nothing is carried out before verification"
+    );
+    verify_with_mailed_code(app, &person.admin, id).await;
+    let done = fulfil(app, &person.admin, id).await;
+    let url = done["download_url"].as_str().expect("a download link");
+    let (status, bytes) = download(app, url).await;
+    assert_eq!(status, 200);
+    let files = unzip(&bytes);
+    let data: Value = serde_json::from_str(&files["data.json"]).expect("json");
+    assert_eq!(data["records"].as_array().expect("records").len(), 3);
+    assert!(files.contains_key("user.financial.csv") && files.contains_key("user.name.csv"));
+    let summary = &files["summary.html"];
+    for needed in [
+        "Legal basis",
+        "Retention",
+        "Procountor",
+        "Complaints",
+        "Automated decisions",
+        "Tietosuojavaltuutettu",
+    ] {
+        assert!(summary.contains(needed), "the summary names {needed}");
+    }
+    let (again, _) = download(app, url).await;
+    assert_eq!(again, 410, "an export is handed out once");
+}
+
+async fn portability(app: &TestApp) {
+    let person = customer(app, "pekka@example.fi").await;
+    let filed = file(
+        app,
+        &person.admin,
+        json!({ "kind": "portability", "email": "pekka@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    verify_with_mailed_code(app, &person.admin, id).await;
+    let done = fulfil(app, &person.admin, id).await;
+    let (status, bytes) = download(app, done["download_url"].as_str().expect("link")).await;
+    assert_eq!(status, 200);
+    let files = unzip(&bytes);
+    assert!(!files.contains_key("summary.html"));
+    let data: Value = serde_json::from_str(&files["data.json"]).expect("json");
+    assert!(
+        data["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .all(|r| r["source"] == "subject")
+    );
+}
+
+async fn rectification(app: &TestApp) {
+    let person = customer(app, "liisa@example.fi").await;
+    let filed = file(
+        app,
+        &person.admin,
+        json!({ "kind": "rectification", "email": "liisa@example.fi", "category": "user.name", "new_value": "Liisa Korhonen" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    verify_with_mailed_code(app, &person.admin, id).await;
+    fulfil(app, &person.admin, id).await;
+    let records = app
+        .get(
+            &format!(
+                "/api/v1/subjects/{}/records?purpose=support",
+                person.subject
+            ),
+            &person.admin,
+        )
+        .await;
+    assert_eq!(records.status, 200, "{:?}", records.body);
+    let names: Vec<&str> = records.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["category"] == "user.name")
+        .filter_map(|r| r["value"].as_str())
+        .collect();
+    assert_eq!(names, ["Liisa Korhonen"]);
+}
+
+async fn erasure_vouched(app: &TestApp) {
+    let person = customer(app, "matti@example.fi").await;
+    // The operator's application vouches for a signed-in person with its service key.
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &person.service,
+            json!({ "kind": "erasure", "subject": person.subject, "verified": true, "email": "matti@example.fi" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    assert_eq!(filed.body["status"], "verified");
+    let id = filed.body["id"].as_str().expect("id");
+    let done = fulfil(app, &person.admin, id).await;
+    let kept = done["outcome"]["kept"].as_array().expect("kept").clone();
+    let categories: Vec<&str> = kept.iter().filter_map(|k| k["category"].as_str()).collect();
+    // The accounting activity keeps the name and the billing data; the email address goes.
+    assert_eq!(categories, ["user.name", "user.financial"]);
+    let kept = &kept[1];
+    assert_eq!(kept["purposes"], json!(["accounting"]));
+    assert!(kept["law"].as_str().expect("law").contains("1336/1997"));
+    let found = app
+        .get(
+            "/api/v1/subjects?identity=email:matti@example.fi",
+            &person.admin,
+        )
+        .await;
+    assert_eq!(found.status, 404, "the identities are gone");
+    let mails = app
+        .get(&format!("/api/v1/requests/{id}/mails"), &person.admin)
+        .await;
+    assert!(
+        mails.body["mails"]
+            .as_array()
+            .expect("mails")
+            .iter()
+            .any(|m| m["template"] == "request_fulfilled")
+    );
+}
+
+async fn restriction(app: &TestApp) {
+    let person = customer(app, "kaisa@example.fi").await;
+    let filed = file(
+        app,
+        &person.admin,
+        json!({ "kind": "restriction", "email": "kaisa@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    verify_with_mailed_code(app, &person.admin, id).await;
+    fulfil(app, &person.admin, id).await;
+    let check = app
+        .get(
+            "/api/v1/check?identity=email:kaisa@example.fi&purpose=support",
+            &person.service,
+        )
+        .await;
+    assert_eq!(check.status, 200, "{:?}", check.body);
+    assert_eq!(check.body["allowed"], false, "{:?}", check.body);
+}
+
+async fn objection(app: &TestApp) {
+    let person = customer(app, "ville@example.fi").await;
+    let filed = file(
+        app,
+        &person.admin,
+        json!({ "kind": "objection", "email": "ville@example.fi", "purpose": "b2b-marketing" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    verify_with_mailed_code(app, &person.admin, id).await;
+    fulfil(app, &person.admin, id).await;
+    let check = app
+        .get(
+            "/api/v1/check?identity=email:ville@example.fi&purpose=b2b-marketing",
+            &person.service,
+        )
+        .await;
+    assert_eq!(check.body["allowed"], false, "{:?}", check.body);
+}
+
+async fn consent_withdrawal(app: &TestApp) {
+    let person = customer(app, "saara@example.fi").await;
+    let given = app
+        .post(
+            &format!("/api/v1/subjects/{}/consents", person.subject),
+            &person.service,
+            json!({ "purpose": "consent-marketing", "channel": "web-form" }),
+        )
+        .await;
+    assert_eq!(given.status, 201, "{:?}", given.body);
+    let filed = file(app, &person.admin, json!({ "kind": "consent_withdrawal", "email": "saara@example.fi", "purpose": "consent-marketing" })).await;
+    let id = filed["id"].as_str().expect("id");
+    verify_with_mailed_code(app, &person.admin, id).await;
+    fulfil(app, &person.admin, id).await;
+    let check = app
+        .get(
+            "/api/v1/check?identity=email:saara@example.fi&purpose=consent-marketing",
+            &person.service,
+        )
+        .await;
+    assert_eq!(check.body["allowed"], false, "{:?}", check.body);
+}
+
+async fn every_kind(app: &TestApp) {
+    access(app).await;
+    portability(app).await;
+    rectification(app).await;
+    erasure_vouched(app).await;
+    restriction(app).await;
+    objection(app).await;
+    consent_withdrawal(app).await;
+}
+
+#[tokio::test]
+async fn every_kind_of_request_runs_from_filing_to_fulfilment_on_sqlite() {
+    let app = spawn_app().await;
+    every_kind(&app).await;
+    let verified = app.get("/api/v1/audit/verify", &app.admin_key).await;
+    assert_eq!(verified.body["status"], "intact");
+}
+
+#[tokio::test]
+async fn every_kind_of_request_runs_from_filing_to_fulfilment_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres(&url).await;
+    every_kind(&app).await;
+    // The synchronous PostgreSQL client must not be dropped on a runtime thread; the process
+    // ends right after, so the store is simply kept.
+    std::mem::forget(std::sync::Arc::clone(&app.store));
+}
+
+#[tokio::test]
+async fn three_wrong_codes_lock_the_request() {
+    let app = spawn_app().await;
+    let person = customer(&app, "aino@example.fi").await;
+    let filed = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "aino@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    let code = code_from_outbox(&app).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in [2, 1] {
+        let attempt = app
+            .post(
+                &format!("/api/v1/requests/{id}/verify"),
+                &person.admin,
+                json!({ "code": wrong }),
+            )
+            .await;
+        assert_eq!(attempt.status, 403);
+        assert!(
+            attempt.body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains(&format!("{left} tries left"))
+        );
+    }
+    let last = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            &person.admin,
+            json!({ "code": wrong }),
+        )
+        .await;
+    assert!(
+        last.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("locked")
+    );
+    let right = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            &person.admin,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(right.status, 403, "even the right code no longer opens it");
+    let shown = app
+        .get(&format!("/api/v1/requests/{id}"), &person.admin)
+        .await;
+    assert_eq!(
+        (shown.body["locked"].clone(), shown.body["status"].clone()),
+        (json!(true), json!("received"))
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_see_or_act_on_another_tenants_request() {
+    let app = spawn_app().await;
+    let (first_tenant, first_admin) = app.tenant_with_admin("Asiakas Oy").await;
+    let (_, second_admin) = app.tenant_with_admin("Toinen Oy").await;
+    let first = Customer {
+        tenant: first_tenant,
+        admin: first_admin,
+        service: String::new(),
+        subject: String::new(),
+    };
+    let second = Customer {
+        tenant: String::new(),
+        admin: second_admin,
+        service: String::new(),
+        subject: String::new(),
+    };
+    let filed = file(
+        &app,
+        &first.admin,
+        json!({ "kind": "access", "email": "aino@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    assert_eq!(
+        app.get(&format!("/api/v1/requests/{id}"), &second.admin)
+            .await
+            .status,
+        404
+    );
+    let refused = app
+        .post(
+            &format!("/api/v1/requests/{id}/refuse"),
+            &second.admin,
+            json!({ "reason": "x" }),
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+    let listed = app.get("/api/v1/requests", &second.admin).await;
+    assert_eq!(listed.body["requests"], json!([]));
+    // The operator may see a customer's queue but the customer, as controller, decides.
+    let decided = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{id}/refuse"),
+            Some(&app.admin_key),
+            Some(&first.tenant),
+            Some(json!({ "reason": "x" })),
+        )
+        .await;
+    assert_eq!(decided.status, 403, "{:?}", decided.body);
+}
+
+#[tokio::test]
+async fn an_extension_is_granted_inside_the_first_month_only() {
+    let app = spawn_app().await;
+    // Received 1 February 2026: the month runs to the end of 1 March (day 29).
+    app.clock.set("2026-02-01T10:00:00Z".parse().expect("time"));
+    let person = customer(&app, "aino@example.fi").await;
+    let first = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "aino@example.fi" }),
+    )
+    .await;
+    let second = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "erasure", "email": "aino@example.fi" }),
+    )
+    .await;
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 28));
+    let extended = app
+        .post(
+            &format!(
+                "/api/v1/requests/{}/extend",
+                first["id"].as_str().expect("id")
+            ),
+            &person.admin,
+            json!({ "reason": "The data sits in several archived systems." }),
+        )
+        .await;
+    assert_eq!(extended.status, 200, "{:?}", extended.body);
+    assert_eq!(
+        extended.body["due_at"], "2026-05-01T21:00:00Z",
+        "three months from 1 February"
+    );
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 3));
+    let late = app
+        .post(
+            &format!(
+                "/api/v1/requests/{}/extend",
+                second["id"].as_str().expect("id")
+            ),
+            &person.admin,
+            json!({ "reason": "too late" }),
+        )
+        .await;
+    assert_eq!(late.status, 409, "{:?}", late.body);
+    // The watcher marks the second request overdue and counts it.
+    let (store, now) = (std::sync::Arc::clone(&app.store), app.clock.now());
+    tokio::task::spawn_blocking(move || {
+        ombud_server::jobs::watch(store.as_ref(), &ombud_server::metrics::Metrics::new(), now)
+    })
+    .await
+    .expect("joined")
+    .expect("watched");
+    let overdue = app
+        .get("/api/v1/requests?overdue=true", &person.admin)
+        .await;
+    let ids: Vec<&str> = overdue.body["requests"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, [second["id"].as_str().expect("id")]);
+}
+
+#[tokio::test]
+async fn bad_filings_name_the_field_and_store_nothing() {
+    let app = spawn_app().await;
+    let person = customer(&app, "aino@example.fi").await;
+    let cases = [
+        (
+            json!({ "kind": "forget-me" , "email": "a@example.fi" }),
+            "kind",
+        ),
+        (json!({ "kind": "access" }), "email"),
+        (
+            json!({ "kind": "access", "email": "not an address" }),
+            "email",
+        ),
+        (
+            json!({ "kind": "consent_withdrawal", "email": "a@example.fi" }),
+            "purpose",
+        ),
+        (
+            json!({ "kind": "consent_withdrawal", "email": "a@example.fi", "purpose": "invoicing" }),
+            "purpose",
+        ),
+        (
+            json!({ "kind": "rectification", "email": "a@example.fi", "category": "user.name" }),
+            "new_value",
+        ),
+        (
+            json!({ "kind": "erasure", "email": "a@example.fi", "verified": true }),
+            "verified",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = app
+            .post("/api/v1/requests", &person.admin, body.clone())
+            .await;
+        assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
+        assert_eq!(reply.body["field"], field, "{body}");
+    }
+    let listed = app.get("/api/v1/requests", &person.admin).await;
+    assert_eq!(listed.body["requests"], json!([]));
+    let _: Timestamp = app.clock.now();
+}
