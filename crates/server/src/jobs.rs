@@ -98,11 +98,12 @@ pub fn drain_outbox(
             }
             Err(error) => {
                 // The error names the server or the address's shape, never the address.
-                tracing::warn!(mail = %mail.id, template = %mail.template, attempts = mail.attempts + 1, "a mail could not be sent: {}", redact(&error, &mail));
+                let error = redact(&error, &mail);
+                tracing::warn!(mail = %mail.id, template = %mail.template, attempts = mail.attempts + 1, "a mail could not be sent: {error}");
                 let retry = now
                     .checked_add(mail_backoff(mail.attempts + 1))
                     .unwrap_or(now);
-                store.mail_failed(mail.tenant, mail.id, &redact(&error, &mail), retry)?;
+                store.mail_failed(mail.tenant, mail.id, &error, retry)?;
                 metrics
                     .mails
                     .get_or_create(&MailLabels {

@@ -51,6 +51,15 @@ fn invalid(field: &'static str, message: impl Into<String>) -> DeskError {
     }
 }
 
+/// The answer to a purpose that is not an activity of the policy: the activities it has.
+pub fn unknown_purpose(policy: &Policy, purpose: &str) -> String {
+    let known: Vec<&str> = policy.activities.iter().map(|a| a.id.as_str()).collect();
+    format!(
+        "`{purpose}` is not an activity of the policy; it has: {}",
+        known.join(", ")
+    )
+}
+
 /// What a request asks, as filed.
 #[derive(Debug, Clone)]
 pub struct Filing {
@@ -131,21 +140,10 @@ impl Desk {
     fn check_filing(&self, filing: &Filing) -> Result<(), DeskError> {
         self.offered(filing.kind)?;
         if let Some(purpose) = &filing.purpose {
-            let activity = self.policy.activity(purpose).ok_or_else(|| {
-                let known: Vec<&str> = self
-                    .policy
-                    .activities
-                    .iter()
-                    .map(|a| a.id.as_str())
-                    .collect();
-                invalid(
-                    "purpose",
-                    format!(
-                        "`{purpose}` is not an activity of the policy; it has: {}",
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let activity = self
+                .policy
+                .activity(purpose)
+                .ok_or_else(|| invalid("purpose", unknown_purpose(&self.policy, purpose)))?;
             match filing.kind {
                 RequestKind::ConsentWithdrawal if activity.basis != Some(LegalBasis::Consent) => {
                     return Err(invalid(
@@ -286,7 +284,7 @@ impl Desk {
         } else if let Some(to) = &contact {
             if self.allows(Verification::EmailCode) {
                 let code = new_verification_code().map_err(StoreError::from)?;
-                request.code_hash = Some(self.store_code_hash(tenant, request.id, &code));
+                request.code_hash = Some(self.secrets.code_hash(tenant, request.id, &code));
                 request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
                 mails.push(mail::code(
                     &self.policy,
@@ -309,8 +307,22 @@ impl Desk {
             .create_request(tenant, &request, &mails, actor, now)?)
     }
 
-    fn store_code_hash(&self, tenant: TenantId, request: RequestId, code: &str) -> [u8; 32] {
-        self.secrets.code_hash(tenant, request, code)
+    /// Stores a changed request with the audit entry of its step and the mails it sends.
+    fn save(
+        &self,
+        request: &DsRequest,
+        step: &str,
+        mails: &[NewMail],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        Ok(self.store.update_request(
+            request.tenant,
+            request,
+            NewAuditEntry::request_step(actor, request, step),
+            mails,
+            now,
+        )?)
     }
 
     pub fn get(&self, tenant: TenantId, id: RequestId) -> Result<DsRequest, DeskError> {
@@ -344,7 +356,7 @@ impl Desk {
                 "the code has expired; file the request again to receive a new one".into(),
             ));
         }
-        let given = self.store_code_hash(tenant, id, code.trim());
+        let given = self.secrets.code_hash(tenant, id, code.trim());
         // Compared in constant time so the answer's timing says nothing about the code.
         let matches = blake3::Hash::from_bytes(given) == blake3::Hash::from_bytes(expected);
         if !matches {
@@ -355,13 +367,7 @@ impl Desk {
             } else {
                 "verify_failed"
             };
-            self.store.update_request(
-                tenant,
-                &request,
-                NewAuditEntry::request_step(actor, &request, step),
-                &[],
-                now,
-            )?;
+            self.save(&request, step, &[], actor, now)?;
             let left = MAX_CODE_ATTEMPTS.saturating_sub(request.code_attempts);
             return Err(DeskError::Verification(if request.locked {
                 format!(
@@ -373,13 +379,7 @@ impl Desk {
             }));
         }
         self.mark_verified(&mut request, "email_code", now)?;
-        Ok(self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "verify"),
-            &[],
-            now,
-        )?)
+        self.save(&request, "verify", &[], actor, now)
     }
 
     /// An agent confirms identity by hand, where privacy.toml allows it.
@@ -398,13 +398,7 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         requests::check_verifiable(request.status)?;
         self.mark_verified(&mut request, "manual", now)?;
-        Ok(self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "verify"),
-            &[],
-            now,
-        )?)
+        self.save(&request, "verify", &[], actor, now)
     }
 
     fn mark_verified(
@@ -475,13 +469,7 @@ impl Desk {
             .iter()
             .map(|to| mail::extended(&self.policy, &request, to, &self.time_zone))
             .collect();
-        Ok(self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "extend"),
-            &mails,
-            now,
-        )?)
+        self.save(&request, "extend", &mails, actor, now)
     }
 
     /// Marks a verified request as being worked on.
@@ -495,13 +483,7 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         requests::check_executable(request.status)?;
         request.status = RequestStatus::InProgress;
-        Ok(self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "start"),
-            &[],
-            now,
-        )?)
+        self.save(&request, "start", &[], actor, now)
     }
 
     /// Refuses a request with the reason, telling the person and their right to complain.
@@ -526,13 +508,7 @@ impl Desk {
             .iter()
             .map(|to| mail::refused(&self.policy, &request, to))
             .collect();
-        Ok(self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "refuse"),
-            &mails,
-            now,
-        )?)
+        self.save(&request, "refuse", &mails, actor, now)
     }
 
     /// Carries a verified request out and answers the person.
@@ -618,13 +594,7 @@ impl Desk {
                 )
             })
             .collect();
-        let request = self.store.update_request(
-            tenant,
-            &request,
-            NewAuditEntry::request_step(actor, &request, "fulfil"),
-            &mails,
-            now,
-        )?;
+        let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
             request,
             download_url,

@@ -77,18 +77,9 @@ impl AppState {
     /// The activity a request names as its purpose, or a 422 that lists the policy's purposes.
     pub fn purpose(&self, purpose: &str) -> Result<&ombud_policy::model::Activity, ApiError> {
         self.policy.activity(purpose).ok_or_else(|| {
-            let known: Vec<&str> = self
-                .policy
-                .activities
-                .iter()
-                .map(|a| a.id.as_str())
-                .collect();
             ApiError::invalid(
                 "purpose",
-                format!(
-                    "`{purpose}` is not an activity of the policy; it has: {}",
-                    known.join(", ")
-                ),
+                crate::rights::unknown_purpose(&self.policy, purpose),
             )
         })
     }

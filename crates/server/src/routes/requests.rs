@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_core::requests::{RequestKind, RequestStatus};
-use ombud_store::model::{RecordId, Role, Secret, SubjectId};
+use ombud_store::model::{RecordId, Role, Secret, SubjectId, TenantId};
 use ombud_store::requests::{DsRequest, MailId, RequestFilter, RequestId};
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +163,20 @@ fn parse_id(id: &str) -> Result<RequestId, ApiError> {
         .map_err(|_| ApiError::NotFound("no request with that id".into()))
 }
 
+/// What every step on one request needs: where, which, who, when.
+fn step(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+) -> Result<(TenantId, RequestId, ombud_store::Actor, Timestamp), ApiError> {
+    Ok((
+        caller.tenant,
+        parse_id(id)?,
+        caller.actor(),
+        state.clock.now(),
+    ))
+}
+
 /// For data the operator holds as processor, the tenant is controller and decides; an
 /// operator-wide key may file and read there, not decide.
 fn require_decider(caller: &Caller, state: &AppState, doing: &str) -> Result<(), ApiError> {
@@ -295,12 +309,7 @@ pub async fn verify(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let (tenant, id, actor, now) = (
-        caller.tenant,
-        parse_id(&id)?,
-        caller.actor(),
-        state.clock.now(),
-    );
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = match (body.code, body.method.as_deref()) {
         (Some(code), None) => {
             caller.require(HANDLERS, "verify requests")?;
@@ -347,12 +356,7 @@ pub async fn extend(
             })
         })
         .transpose()?;
-    let (tenant, id, actor, now) = (
-        caller.tenant,
-        parse_id(&id)?,
-        caller.actor(),
-        state.clock.now(),
-    );
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = state
         .desk_call(move |desk| desk.extend(tenant, id, by, &body.reason, &actor, now))
         .await?;
@@ -371,12 +375,7 @@ pub async fn start(
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     require_decider(&caller, &state, "work on requests")?;
-    let (tenant, id, actor, now) = (
-        caller.tenant,
-        parse_id(&id)?,
-        caller.actor(),
-        state.clock.now(),
-    );
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = state
         .desk_call(move |desk| desk.start(tenant, id, &actor, now))
         .await?;
@@ -396,12 +395,7 @@ pub async fn fulfil(
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     require_decider(&caller, &state, "fulfil requests")?;
-    let (tenant, id, actor, now) = (
-        caller.tenant,
-        parse_id(&id)?,
-        caller.actor(),
-        state.clock.now(),
-    );
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let done = state
         .desk_call(move |desk| desk.fulfil(tenant, id, &actor, now))
         .await?;
@@ -423,12 +417,7 @@ pub async fn refuse(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<RequestView>, ApiError> {
     require_decider(&caller, &state, "refuse requests")?;
-    let (tenant, id, actor, now) = (
-        caller.tenant,
-        parse_id(&id)?,
-        caller.actor(),
-        state.clock.now(),
-    );
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = state
         .desk_call(move |desk| desk.refuse(tenant, id, &body.reason, &actor, now))
         .await?;
