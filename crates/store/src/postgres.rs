@@ -25,6 +25,19 @@ const MIGRATIONS: &[&str] = &[
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
 
+type Param = Box<dyn postgres::types::ToSql + Sync>;
+
+macro_rules! boxed {
+    ($($value:expr),* $(,)?) => {
+        [$(Box::new($value) as Param),*]
+    };
+}
+
+/// Borrows boxed parameters the way `execute` takes them.
+fn refs(values: &[Param]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    values.iter().map(|v| v.as_ref() as _).collect()
+}
+
 impl From<postgres::Error> for StoreError {
     fn from(error: postgres::Error) -> Self {
         StoreError::Database(error.to_string())
@@ -895,34 +908,17 @@ impl Store for PostgresStore {
                    verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome,
                    code_hash, code_expires_at, code_attempts, locked, overdue_at, version, kind, channel, wrapped_key, received_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1, $23, $24, $25, $26)",
-                &[
-                    &tenant.0,
-                    &request.id.0,
-                    &request.status.as_str(),
-                    &request.subject.map(|s| s.0),
-                    &request.purpose,
-                    &request.category,
-                    &request.record.map(|r| r.0),
-                    &sealed,
-                    &crate::requests::micros(request.verified_at),
-                    &request.verified_by,
-                    &crate::requests::micros(request.first_due_at),
-                    &crate::requests::micros(request.due_at),
-                    &crate::requests::micros(request.extended_at),
-                    &request.extension_reason,
-                    &crate::requests::micros(request.closed_at),
-                    &request.refusal_reason,
-                    &request.outcome,
-                    &request.code_hash.map(|h| h.to_vec()),
-                    &crate::requests::micros(request.code_expires_at),
-                    &i32::try_from(request.code_attempts).unwrap_or(i32::MAX),
-                    &request.locked,
-                    &crate::requests::micros(request.overdue_at),
-                    &request.kind.as_str(),
-                    &request.channel,
-                    &wrapped,
-                    &micros(request.received_at),
-                ],
+                &refs(
+                    &request_values(tenant, request, sealed)
+                        .into_iter()
+                        .chain(boxed![
+                            request.kind.as_str(),
+                            request.channel.clone(),
+                            wrapped,
+                            micros(request.received_at)
+                        ])
+                        .collect::<Vec<_>>(),
+                ),
             )?;
             self.enqueue(tx, tenant, mails, at)?;
             Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, request, "file"))?;
@@ -995,31 +991,12 @@ impl Store for PostgresStore {
                    closed_at = $15, refusal_reason = $16, outcome = $17, code_hash = $18, code_expires_at = $19, code_attempts = $20,
                    locked = $21, overdue_at = $22, version = version + 1
                  WHERE tenant_id = $1 AND request_id = $2 AND version = $23",
-                &[
-                    &tenant.0,
-                    &request.id.0,
-                    &request.status.as_str(),
-                    &request.subject.map(|s| s.0),
-                    &request.purpose,
-                    &request.category,
-                    &request.record.map(|r| r.0),
-                    &sealed,
-                    &crate::requests::micros(request.verified_at),
-                    &request.verified_by,
-                    &crate::requests::micros(request.first_due_at),
-                    &crate::requests::micros(request.due_at),
-                    &crate::requests::micros(request.extended_at),
-                    &request.extension_reason,
-                    &crate::requests::micros(request.closed_at),
-                    &request.refusal_reason,
-                    &request.outcome,
-                    &request.code_hash.map(|h| h.to_vec()),
-                    &crate::requests::micros(request.code_expires_at),
-                    &i32::try_from(request.code_attempts).unwrap_or(i32::MAX),
-                    &request.locked,
-                    &crate::requests::micros(request.overdue_at),
-                    &request.version,
-                ],
+                &refs(
+                    &request_values(tenant, request, sealed)
+                        .into_iter()
+                        .chain(boxed![request.version])
+                        .collect::<Vec<_>>(),
+                ),
             )?;
             if changed == 0 {
                 return Err(StoreError::Conflict("request"));
@@ -1362,6 +1339,35 @@ struct AuditColumns {
     details: Vec<Option<String>>,
     prevs: Vec<Vec<u8>>,
     hashes: Vec<Vec<u8>>,
+}
+
+/// The columns a request's INSERT and UPDATE share, in their parameter order ($1 to $22).
+fn request_values(tenant: TenantId, request: &DsRequest, sealed: Vec<u8>) -> Vec<Param> {
+    boxed![
+        tenant.0,
+        request.id.0,
+        request.status.as_str(),
+        request.subject.map(|s| s.0),
+        request.purpose.clone(),
+        request.category.clone(),
+        request.record.map(|r| r.0),
+        sealed,
+        crate::requests::micros(request.verified_at),
+        request.verified_by.clone(),
+        crate::requests::micros(request.first_due_at),
+        crate::requests::micros(request.due_at),
+        crate::requests::micros(request.extended_at),
+        request.extension_reason.clone(),
+        crate::requests::micros(request.closed_at),
+        request.refusal_reason.clone(),
+        request.outcome.clone(),
+        request.code_hash.map(|h| h.to_vec()),
+        crate::requests::micros(request.code_expires_at),
+        i32::try_from(request.code_attempts).unwrap_or(i32::MAX),
+        request.locked,
+        crate::requests::micros(request.overdue_at),
+    ]
+    .into()
 }
 
 fn request_row(row: &Row, base: usize) -> RequestRow {

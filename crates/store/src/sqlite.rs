@@ -853,34 +853,14 @@ impl Store for SqliteStore {
                    code_hash, code_expires_at, code_attempts, locked, overdue_at, version, kind, channel, wrapped_key, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, 1, ?23, ?24, ?25, ?26)",
             )?
-            .execute(params![
-                tenant.0.as_bytes(),
-                request.id.0.as_bytes(),
-                request.status.as_str(),
-                request.subject.map(|s| s.0.as_bytes().to_vec()),
-                request.purpose,
-                request.category,
-                request.record.map(|r| r.0.as_bytes().to_vec()),
-                sealed,
-                crate::requests::micros(request.verified_at),
-                request.verified_by,
-                crate::requests::micros(request.first_due_at),
-                crate::requests::micros(request.due_at),
-                crate::requests::micros(request.extended_at),
-                request.extension_reason,
-                crate::requests::micros(request.closed_at),
-                request.refusal_reason,
-                request.outcome,
-                request.code_hash.map(|h| h.to_vec()),
-                crate::requests::micros(request.code_expires_at),
-                i64::from(request.code_attempts),
-                request.locked,
-                crate::requests::micros(request.overdue_at),
-                request.kind.as_str(),
-                request.channel,
-                wrapped,
-                micros(request.received_at),
-            ])?;
+            .execute(rusqlite::params_from_iter(
+                request_values(tenant, request, sealed).into_iter().chain([
+                    request.kind.as_str().to_owned().into(),
+                    request.channel.clone().into(),
+                    wrapped.into(),
+                    micros(request.received_at).into(),
+                ]),
+            ))?;
             self.enqueue(tx, tenant, mails, at)?;
             Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, request, "file"))?;
             Ok(())
@@ -962,31 +942,11 @@ impl Store for SqliteStore {
                        locked = ?21, overdue_at = ?22, version = version + 1
                      WHERE tenant_id = ?1 AND request_id = ?2 AND version = ?23",
                 )?
-                .execute(params![
-                    tenant.0.as_bytes(),
-                    request.id.0.as_bytes(),
-                    request.status.as_str(),
-                    request.subject.map(|s| s.0.as_bytes().to_vec()),
-                    request.purpose,
-                    request.category,
-                    request.record.map(|r| r.0.as_bytes().to_vec()),
-                    sealed,
-                    crate::requests::micros(request.verified_at),
-                    request.verified_by,
-                    crate::requests::micros(request.first_due_at),
-                    crate::requests::micros(request.due_at),
-                    crate::requests::micros(request.extended_at),
-                    request.extension_reason,
-                    crate::requests::micros(request.closed_at),
-                    request.refusal_reason,
-                    request.outcome,
-                    request.code_hash.map(|h| h.to_vec()),
-                    crate::requests::micros(request.code_expires_at),
-                    i64::from(request.code_attempts),
-                    request.locked,
-                    crate::requests::micros(request.overdue_at),
-                    request.version,
-                ])?;
+                .execute(rusqlite::params_from_iter(
+                    request_values(tenant, request, sealed)
+                        .into_iter()
+                        .chain([request.version.into()]),
+                ))?;
             if changed == 0 {
                 return Err(StoreError::Conflict("request"));
             }
@@ -1282,6 +1242,39 @@ impl Store for SqliteStore {
                 .collect()
         })
     }
+}
+
+/// The columns a request's INSERT and UPDATE share, in their parameter order (?1 to ?22).
+fn request_values(
+    tenant: TenantId,
+    request: &DsRequest,
+    sealed: Vec<u8>,
+) -> Vec<rusqlite::types::Value> {
+    let id = |uuid: uuid::Uuid| uuid.as_bytes().to_vec();
+    vec![
+        id(tenant.0).into(),
+        id(request.id.0).into(),
+        request.status.as_str().to_owned().into(),
+        request.subject.map(|s| id(s.0)).into(),
+        request.purpose.clone().into(),
+        request.category.clone().into(),
+        request.record.map(|r| id(r.0)).into(),
+        sealed.into(),
+        crate::requests::micros(request.verified_at).into(),
+        request.verified_by.clone().into(),
+        crate::requests::micros(request.first_due_at).into(),
+        crate::requests::micros(request.due_at).into(),
+        crate::requests::micros(request.extended_at).into(),
+        request.extension_reason.clone().into(),
+        crate::requests::micros(request.closed_at).into(),
+        request.refusal_reason.clone().into(),
+        request.outcome.clone().into(),
+        request.code_hash.map(|h| h.to_vec()).into(),
+        crate::requests::micros(request.code_expires_at).into(),
+        i64::from(request.code_attempts).into(),
+        request.locked.into(),
+        crate::requests::micros(request.overdue_at).into(),
+    ]
 }
 
 fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
