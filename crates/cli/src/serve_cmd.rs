@@ -190,6 +190,11 @@ pub fn open_store(
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
     let (policy, origin, source) = load_policy(&args.policy)?;
+    // Before the store: a first start that failed after bootstrapping would lose the admin key
+    // it never got to show.
+    let mailer =
+        ombud_server::jobs::Mailer::new(args.smtp_url.as_deref(), args.data_dir.join("outbox"))
+            .map_err(anyhow::Error::msg)?;
     let (store, master) = open_store(
         &args.data_dir,
         args.database_url.as_deref(),
@@ -218,9 +223,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.bind));
-    let mailer =
-        ombud_server::jobs::Mailer::new(args.smtp_url.as_deref(), args.data_dir.join("outbox"))
-            .map_err(anyhow::Error::msg)?;
     let state = AppState::new(
         store,
         Arc::new(policy),

@@ -128,3 +128,40 @@ fn a_policy_with_errors_stops_the_start_with_its_findings() {
         "nothing is created for a policy that does not check"
     );
 }
+
+#[test]
+fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--smtp-url",
+            "mail.example.com",
+        ])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--smtp-url") && stderr.contains("smtps://"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("ombud-data/ombud.db").exists(),
+        "no store (and no admin key that could never be shown) is created"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--jobs-every", "0"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--jobs-every"), "{stderr}");
+}

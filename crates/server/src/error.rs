@@ -140,6 +140,13 @@ impl From<crate::rights::DeskError> for ApiError {
         match error {
             DeskError::Invalid { field, message } => ApiError::invalid(field, message),
             DeskError::NotFound => ApiError::NotFound("no request with that id".into()),
+            // Missing or oversized input is the caller's to fix; the rest is the request's state.
+            DeskError::Rule(rule @ ombud_core::RequestError::ReasonMissing) => {
+                ApiError::invalid("reason", rule.to_string())
+            }
+            DeskError::Rule(rule @ ombud_core::RequestError::ExtensionTooLong(_)) => {
+                ApiError::invalid("by", rule.to_string())
+            }
             DeskError::Rule(rule) => ApiError::Conflict(rule.to_string()),
             DeskError::Verification(message) => ApiError::Forbidden(message),
             DeskError::Forbidden(message) => ApiError::Forbidden(message),

@@ -35,7 +35,7 @@ impl Mailer {
             Some(url) => SmtpTransport::from_url(url)
                 .map(|builder| Mailer::Smtp(Box::new(builder.build())))
                 .map_err(|e| {
-                    format!("the SMTP URL is not valid ({e}); write it as smtps://user:password@host:465 or smtp://host:587?tls=required")
+                    format!("the SMTP URL (--smtp-url or OMBUD_SMTP_URL) is not valid ({e}); write it as smtps://user:password@host:465 or smtp://host:587?tls=required")
                 }),
             None => {
                 std::fs::create_dir_all(&outbox_dir).map_err(|e| {

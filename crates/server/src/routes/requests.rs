@@ -409,7 +409,8 @@ pub async fn fulfil(
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Closed already, or no reason", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Closed already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json")))]
 pub async fn refuse(
     State(state): State<AppState>,
     caller: Caller,
