@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_policy_versions.sql"),
     include_str!("../migrations/postgres/0003_idempotency_keys.sql"),
     include_str!("../migrations/postgres/0004_requests.sql"),
+    include_str!("../migrations/postgres/0005_key_table.sql"),
 ];
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
@@ -149,7 +150,7 @@ impl PostgresStore {
     ) -> Result<DataKey> {
         let row = client
             .query_opt(
-                "SELECT wrapped_key FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+                "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
                 &[&tenant.0, &subject.0],
             )?
             .ok_or(StoreError::NotFound("subject"))?;
@@ -462,7 +463,11 @@ impl Store for PostgresStore {
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             tx.execute(
-                "INSERT INTO subjects (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)",
+                &[&tenant.0, &subject.0, &micros(at)],
+            )?;
+            tx.execute(
+                "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
                 &[&tenant.0, &subject.0, &wrapped, &micros(at)],
             )?;
             for identity in identities {
@@ -521,7 +526,7 @@ impl Store for PostgresStore {
             Self::lock_tenant(tx, tenant)?;
             let subjects: Vec<Uuid> = records.iter().map(|r| r.subject.0).collect::<BTreeSet<_>>().into_iter().collect();
             let mut keys = std::collections::HashMap::with_capacity(subjects.len());
-            for row in tx.query("SELECT subject_id, wrapped_key FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
+            for row in tx.query("SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
                 let subject: Uuid = row.get(0);
                 let wrapped: Vec<u8> = row.get(1);
                 keys.insert(subject, self.keyring.unwrap(&wrapped, tenant.0, subject)?);
@@ -1103,7 +1108,14 @@ impl Store for PostgresStore {
                     )?;
                     kept += 1;
                 }
-                tx.execute("UPDATE subjects SET wrapped_key = $3 WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0, &wrapped])?;
+                tx.execute(
+                    "UPDATE subject_keys SET wrapped_key = $3, created_at = $4 WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &subject.0, &wrapped, &micros(at)],
+                )?;
+                tx.execute(
+                    "UPDATE subjects SET key_generation = key_generation + 1 WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &subject.0],
+                )?;
             }
             let deleted = tx.execute(
                 "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND NOT (record_id = ANY($3))",

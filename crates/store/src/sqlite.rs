@@ -21,7 +21,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_policy_versions.sql"),
     include_str!("../migrations/sqlite/0003_idempotency_keys.sql"),
     include_str!("../migrations/sqlite/0004_requests.sql"),
+    include_str!("../migrations/sqlite/0005_key_file.sql"),
 ];
+/// The first migration that needs the key file: a data file at or past it without its key file
+/// is refused instead of being given an empty one.
+const KEY_FILE_SINCE: i64 = 5;
+/// A key nothing points at is removed once this old: younger ones may belong to a write that
+/// has committed its key and not yet its rows.
+const ORPHAN_KEY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
@@ -65,12 +72,28 @@ fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the store at `path` and brings its schema up to date.
+    /// Opens (or creates) the store at `path`, with the subjects' keys in the file beside it
+    /// that [`SqliteStore::key_file`] names, and brings both schemas up to date.
     pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+        let keys = Self::key_file(path);
+        if path.exists() && !keys.exists() {
+            let version: i64 =
+                rusqlite::Connection::open(path)?
+                    .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if version >= KEY_FILE_SINCE {
+                return Err(StoreError::Database(format!(
+                    "the key file {} is missing beside {}: restore it from its backup; without it no personal value in the store can be read",
+                    keys.display(),
+                    path.display()
+                )));
+            }
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
             c.execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;",
-            )
+            )?;
+            c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
+            c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON;")
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -83,7 +106,66 @@ impl SqliteStore {
             keyring: Keyring::new(master),
         };
         store.migrate()?;
+        store.drop_orphan_keys(Timestamp::now() - ORPHAN_KEY_GRACE)?;
         Ok(store)
+    }
+
+    /// Where the subjects' keys of the store at `path` live: `ombud.db` keeps them in
+    /// `ombud-keys.db`. Backed up apart from the data file, or not at all.
+    pub fn key_file(path: &Path) -> std::path::PathBuf {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = match path.extension() {
+            Some(ext) => format!("{stem}-keys.{}", ext.to_string_lossy()),
+            None => format!("{stem}-keys"),
+        };
+        path.with_file_name(name)
+    }
+
+    /// Removes keys written for rows that never committed and keys left behind by an erasure
+    /// that stopped between its two commits.
+    fn drop_orphan_keys(&self, before: Timestamp) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM keys.subject_keys WHERE created_at < ?1 AND NOT EXISTS (
+                     SELECT 1 FROM main.subjects s WHERE s.tenant_id = subject_keys.tenant_id
+                        AND s.subject_id = subject_keys.subject_id AND s.key_generation = subject_keys.generation)",
+                params![micros(before)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Commits a subject's key on its own, before any row sealed with it.
+    fn put_key(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        generation: i64,
+        key: &DataKey,
+        at: Timestamp,
+    ) -> Result<()> {
+        let wrapped = self.keyring.wrap(key, tenant.0, subject.0)?;
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO keys.subject_keys (tenant_id, subject_id, generation, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), generation, wrapped, micros(at)])?;
+            Ok(())
+        })
+    }
+
+    /// Deletes every key of a subject but the one its row points at (all of them once the
+    /// row is gone).
+    fn drop_stale_keys(&self, tenant: TenantId, subject: SubjectId) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "DELETE FROM keys.subject_keys WHERE tenant_id = ?1 AND subject_id = ?2 AND generation IS NOT (
+                     SELECT key_generation FROM main.subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+            )?
+            .execute(params![tenant.0.as_bytes(), subject.0.as_bytes()])?;
+            Ok(())
+        })
     }
 
     fn migrate(&self) -> Result<()> {
@@ -123,7 +205,9 @@ impl SqliteStore {
     ) -> Result<DataKey> {
         let wrapped: Vec<u8> = conn
             .prepare_cached(
-                "SELECT wrapped_key FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+                "SELECT k.wrapped_key FROM subjects s JOIN keys.subject_keys k
+                   ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
+                 WHERE s.tenant_id = ?1 AND s.subject_id = ?2",
             )?
             .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
                 row.get(0)
@@ -436,10 +520,10 @@ impl Store for SqliteStore {
     ) -> Result<SubjectId> {
         let subject = SubjectId::new();
         let key = self.keyring.new_data_key()?;
-        let wrapped = self.keyring.wrap(&key, tenant.0, subject.0)?;
-        self.write(|tx| {
-            tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), wrapped, micros(at)])
+        self.put_key(tenant, subject, 1, &key, at)?;
+        let created = self.write(|tx| {
+            tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES (?1, ?2, 1, ?3)")?
+                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), micros(at)])
                 .map_err(|e| match e {
                     rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
                     other => other.into(),
@@ -449,7 +533,12 @@ impl Store for SqliteStore {
             }
             Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
             Ok(())
-        })?;
+        });
+        if let Err(error) = created {
+            // Best effort: a key left here is an orphan the next open removes.
+            let _ = self.drop_stale_keys(tenant, subject);
+            return Err(error);
+        }
         Ok(subject)
     }
 
@@ -1011,16 +1100,32 @@ impl Store for SqliteStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<Erasure> {
+        // The kept records move to a new key, so the old key (and every copy of the data sealed
+        // with it) is worthless once it is gone. The new key commits first; the old one goes
+        // after the rows, so no crash leaves a row without its key.
+        let rekey = if keep.is_empty() {
+            None
+        } else {
+            let generation: i64 = self.read(|conn| {
+                conn.prepare_cached(
+                    "SELECT key_generation FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+                )?
+                .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                    row.get(0)
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound("subject"))
+            })?;
+            let key = self.keyring.new_data_key()?;
+            self.put_key(tenant, subject, generation + 1, &key, at)?;
+            Some((generation + 1, key))
+        };
         let erasure = self.write(|tx| {
             let old_key = self.data_key(tx, tenant, subject)?;
             let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
             let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
             let mut kept = 0u64;
-            if !keep.is_empty() {
-                // The kept records move to a new key, so the old key (and every copy of the
-                // data sealed with it) is worthless once it is gone.
-                let new_key = self.keyring.new_data_key()?;
-                let wrapped = self.keyring.wrap(&new_key, tenant.0, subject.0)?;
+            if let Some((generation, new_key)) = &rekey {
                 for item in keep {
                     let row: Option<(String, Vec<u8>)> = tx
                         .prepare_cached("SELECT category, sealed_value FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
@@ -1034,8 +1139,8 @@ impl Store for SqliteStore {
                         .execute(params![t, s, item.record.0.as_bytes(), resealed, item.purposes.join(",")])?;
                     kept += 1;
                 }
-                tx.prepare_cached("UPDATE subjects SET wrapped_key = ?3 WHERE tenant_id = ?1 AND subject_id = ?2")?
-                    .execute(params![t, s, wrapped])?;
+                tx.prepare_cached("UPDATE subjects SET key_generation = ?3 WHERE tenant_id = ?1 AND subject_id = ?2")?
+                    .execute(params![t, s, generation])?;
             }
             let kept_ids: Vec<Vec<u8>> = keep.iter().map(|k| k.record.0.as_bytes().to_vec()).collect();
             let mut deleted = 0u64;
@@ -1060,7 +1165,9 @@ impl Store for SqliteStore {
             let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities as u64, subject_deleted };
             Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
             Ok(erasure)
-        })?;
+        });
+        self.drop_stale_keys(tenant, subject)?;
+        let erasure = erasure?;
         self.scrub()?;
         Ok(erasure)
     }

@@ -7,7 +7,7 @@ mod suite;
 
 use ombud_store::audit::Verification;
 use ombud_store::crypto::MasterKey;
-use ombud_store::{Actor, PostgresStore, Store};
+use ombud_store::{Actor, PostgresStore, Store, StoreError};
 use std::sync::Mutex;
 use suite::*;
 
@@ -80,6 +80,8 @@ fn the_store_suite_passes_on_postgresql() {
     let (store, url) = database.store();
     an_entry_edited_behind_the_engines_back_is_reported_exactly(&store, &url);
     two_replicas_migrating_at_once_both_start(&database);
+    let (store, url) = database.store();
+    a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(&store, &url);
 
     if let Ok(marker) = std::env::var("OMBUD_TEST_POSTGRES_MARKER") {
         std::fs::write(marker, "the PostgreSQL store suite ran\n").expect("writes the marker");
@@ -164,4 +166,98 @@ fn two_replicas_migrating_at_once_both_start(database: &Database) {
     for start in starts {
         start.join().expect("joined").expect("every replica starts");
     }
+}
+
+/// A dump that leaves out `subject_keys` (as the backup guide says) is restored after the
+/// erasure: its rows come back, the person's values do not.
+fn a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(
+    store: &PostgresStore,
+    url: &str,
+) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    store
+        .put_records(
+            tenant.id,
+            &[record(ana, "user.name", "Ana")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    let mut raw = postgres::Client::connect(url, postgres::NoTls).expect("connects");
+    let columns =
+        "tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value";
+    let subject_rows = raw
+        .query(
+            "SELECT tenant_id, subject_id, key_generation, created_at FROM subjects",
+            &[],
+        )
+        .expect("subjects dumped");
+    let record_rows = raw
+        .query(&format!("SELECT {columns} FROM records"), &[])
+        .expect("records dumped");
+
+    store
+        .erase_subject(tenant.id, ana, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    let keys: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM subject_keys WHERE subject_id = $1",
+            &[&ana.0],
+        )
+        .expect("counted")
+        .get(0);
+    assert_eq!(keys, 0, "the key went with the erasure");
+
+    for row in &subject_rows {
+        let (t, s, g, c): (uuid::Uuid, uuid::Uuid, i32, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        raw.execute(
+            "INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES ($1, $2, $3, $4)",
+            &[&t, &s, &g, &c],
+        )
+        .expect("subject restored");
+    }
+    for row in &record_rows {
+        let (t, s, r, category, purposes, source, collected, sealed): (
+            uuid::Uuid,
+            uuid::Uuid,
+            uuid::Uuid,
+            String,
+            String,
+            String,
+            i64,
+            Vec<u8>,
+        ) = (
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+            row.get(6),
+            row.get(7),
+        );
+        raw.execute(
+            &format!("INSERT INTO records ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            &[
+                &t, &s, &r, &category, &purposes, &source, &collected, &sealed,
+            ],
+        )
+        .expect("record restored");
+    }
+    assert!(
+        store
+            .subject_exists(tenant.id, ana)
+            .expect("the row is back")
+    );
+    assert!(matches!(
+        store.records(tenant.id, ana),
+        Err(StoreError::NotFound("subject"))
+    ));
 }

@@ -130,3 +130,128 @@ fn an_entry_edited_behind_the_engines_back_is_reported_exactly() {
         intact => panic!("deletion went unnoticed: {intact:?}"),
     }
 }
+
+/// Copies the store's two files (closed, so the write-ahead logs are folded in) to `to`.
+fn snapshot(path: &Path, to: &Path, with_keys: bool) {
+    std::fs::create_dir_all(to).expect("snapshot directory");
+    std::fs::copy(path, to.join("ombud.db")).expect("data file copied");
+    if with_keys {
+        std::fs::copy(
+            SqliteStore::key_file(path),
+            SqliteStore::key_file(&to.join("ombud.db")),
+        )
+        .expect("key file copied");
+    }
+}
+
+#[test]
+fn a_copy_of_the_data_file_taken_before_an_erasure_yields_nothing_once_the_key_is_gone() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    let now = at("2026-03-01T10:00:00Z");
+    let (tenant, ana, ben, invoice) = {
+        let store = open(&path);
+        let tenant = store
+            .create_tenant("Acme", false, &Actor::Cli, now)
+            .expect("tenant");
+        let ana = store
+            .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+            .expect("ana");
+        let ben = store
+            .create_subject(tenant.id, &[email("ben@example.com")], &Actor::Cli, now)
+            .expect("ben");
+        let ids = store
+            .put_records(
+                tenant.id,
+                &[
+                    record(ana, "user.name", "Ana"),
+                    record(ben, "user.name", "Ben"),
+                    record(ben, "user.financial", "INV-7 80 EUR"),
+                ],
+                &Actor::Cli,
+                now,
+            )
+            .expect("written");
+        (tenant, ana, ben, ids[2])
+    };
+    let before = dir.path().join("before");
+    snapshot(&path, &before, true);
+
+    {
+        let store = open(&path);
+        store
+            .erase_subject(tenant.id, ana, &[], None, &Actor::Cli, now)
+            .expect("ana erased");
+        let kept = [ombud_store::requests::KeptRecord {
+            record: invoice,
+            purposes: vec!["accounting".into()],
+        }];
+        store
+            .erase_subject(tenant.id, ben, &kept, None, &Actor::Cli, now)
+            .expect("ben erased but for the invoice");
+    }
+
+    // The copy with the keys it was taken with still opens: it held the values.
+    let old = open(&before.join("ombud.db"));
+    assert_eq!(
+        old.records(tenant.id, ana).expect("readable")[0]
+            .value
+            .expose(),
+        "Ana"
+    );
+    drop(old);
+
+    // The same copy beside today's key file: Ana's key is gone, and Ben's records were sealed
+    // with a key that was replaced when his invoice was kept.
+    let restored = dir.path().join("restored");
+    snapshot(&before.join("ombud.db"), &restored, false);
+    std::fs::copy(
+        SqliteStore::key_file(&path),
+        SqliteStore::key_file(&restored.join("ombud.db")),
+    )
+    .expect("today's key file");
+    let copy = open(&restored.join("ombud.db"));
+    assert!(
+        copy.subject_exists(tenant.id, ana)
+            .expect("the row is in the copy")
+    );
+    assert!(matches!(
+        copy.records(tenant.id, ana),
+        Err(StoreError::NotFound("subject"))
+    ));
+    assert!(matches!(
+        copy.records(tenant.id, ben),
+        Err(StoreError::NotFound("subject"))
+    ));
+    assert_eq!(
+        copy.find_subject(tenant.id, &email("ana@example.com"))
+            .expect("lookup"),
+        Some(ana),
+        "the blind index survives in the copy, the value behind it does not"
+    );
+    assert!(matches!(
+        copy.subject(tenant.id, ana),
+        Err(StoreError::NotFound("subject"))
+    ));
+    drop(copy);
+
+    // The live store still reads the invoice the law keeps, under its new key.
+    let live = open(&path);
+    let left = live.records(tenant.id, ben).expect("held record");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].value.expose(), "INV-7 80 EUR");
+}
+
+#[test]
+fn a_data_file_without_its_key_file_is_refused_not_emptied() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    drop(open(&path));
+    let keys = SqliteStore::key_file(&path);
+    assert_eq!(keys, dir.path().join("ombud-keys.db"));
+    std::fs::remove_file(&keys).expect("key file removed");
+    let error = SqliteStore::open(&path, &MasterKey::from_hex(&"ab".repeat(32)).expect("key"))
+        .expect_err("refused");
+    assert!(error.to_string().contains("ombud-keys.db"), "{error}");
+    assert!(!keys.exists(), "no empty key file was made in its place");
+}
