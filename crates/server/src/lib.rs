@@ -11,6 +11,7 @@ pub mod keycache;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod rights;
 pub mod routes;
 pub mod secrets;
@@ -80,9 +81,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::idempotency,
         ));
+    let portal = Router::new()
+        .route("/privacy", get(portal::form))
+        .route("/privacy/requests", post(portal::file))
+        .route("/privacy/status", get(portal::status))
+        .route("/privacy/status/confirm", post(portal::confirm))
+        .route(
+            "/privacy/exports/{token}",
+            get(portal::export_page).post(portal::export_download),
+        )
+        .layer(middleware::from_fn(portal::headers));
     Router::new()
         .nest("/api/v1", api)
-        .route("/privacy/exports/{token}", get(routes::requests::download))
+        .merge(portal)
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))

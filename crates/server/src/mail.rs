@@ -145,7 +145,7 @@ pub fn fulfilled(
     );
     if let Some(url) = download {
         body.push_str(&format!(
-            "\nDownload your data here: {url}\nThe link works once and expires on {}.\n",
+            "\nDownload your data here: {url}\nThe file can be downloaded once, until {}.\n",
             outcome.export_expires_at.map_or_else(String::new, |t| t
                 .strftime("%-d %B %Y %H:%M UTC")
                 .to_string())

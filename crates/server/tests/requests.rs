@@ -8,38 +8,6 @@ use ombud_core::Clock;
 use serde_json::{Value, json};
 use std::io::Read;
 
-/// Reads the newest code mailed for a request from the outbox, as the person would. Store calls
-/// are blocking, so they leave the async worker as the server's own do.
-async fn code_from_outbox(app: &TestApp) -> String {
-    let now = app.clock.now();
-    let store = std::sync::Arc::clone(&app.store);
-    tokio::task::spawn_blocking(move || {
-        let mails = store
-            .lease_mails(
-                now,
-                now.checked_add(jiff::SignedDuration::from_mins(1))
-                    .expect("time"),
-                100,
-            )
-            .expect("outbox");
-        let mail = mails
-            .iter()
-            .rev()
-            .find(|m| m.template == "request_code")
-            .expect("a code was mailed");
-        for mail in &mails {
-            store.mail_sent(mail.tenant, mail.id, now).expect("sent");
-        }
-        mail.subject
-            .rsplit(' ')
-            .next()
-            .expect("the code ends the subject")
-            .to_owned()
-    })
-    .await
-    .expect("joined")
-}
-
 struct Customer {
     tenant: String,
     admin: String,
@@ -99,7 +67,7 @@ async fn file(app: &TestApp, key: &str, body: Value) -> Value {
 }
 
 async fn verify_with_mailed_code(app: &TestApp, key: &str, id: &str) {
-    let code = code_from_outbox(app).await;
+    let code = app.code_from_outbox().await;
     let verified = app
         .post(
             &format!("/api/v1/requests/{id}/verify"),
@@ -121,13 +89,26 @@ async fn fulfil(app: &TestApp, key: &str, id: &str) -> Value {
     done.body
 }
 
+/// Follows a download link as a person would: the page first (which spends nothing), then
+/// its button.
 async fn download(app: &TestApp, url: &str) -> (u16, Vec<u8>) {
     let path = url
         .strip_prefix("http://ombud.test")
         .expect("the public URL");
-    let response = app
+    let page = app
         .client
         .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .expect("answers");
+    if page.status() != 200 {
+        return (page.status().as_u16(), vec![]);
+    }
+    let html = page.text().await.expect("page");
+    assert!(html.contains("can be downloaded once"), "{html}");
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
         .send()
         .await
         .expect("answers");
@@ -396,7 +377,7 @@ async fn three_wrong_codes_lock_the_request() {
     )
     .await;
     let id = filed["id"].as_str().expect("id");
-    let code = code_from_outbox(&app).await;
+    let code = app.code_from_outbox().await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [2, 1] {
         let attempt = app

@@ -44,6 +44,8 @@ pub enum Actor {
     ApiKey(ApiKeyId),
     Cli,
     System,
+    /// The person themself, through the public privacy portal (no key; a code or signed link).
+    Portal,
 }
 
 impl Actor {
@@ -52,6 +54,7 @@ impl Actor {
             Actor::ApiKey(id) => format!("key:{id}"),
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
+            Actor::Portal => "portal".into(),
         }
     }
 }
@@ -235,6 +238,14 @@ pub trait Store: Send + Sync {
         token_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<Option<Export>>;
+    /// The file name and expiry of an export still to be fetched, without handing it out: the
+    /// download page shows them, and a link scanner that opens the page spends nothing.
+    fn pending_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<(String, Timestamp)>>;
     /// Deletes exports past their expiry; returns how many.
     fn remove_expired_exports(&self, at: Timestamp) -> Result<u64>;
 

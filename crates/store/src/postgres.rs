@@ -1229,6 +1229,23 @@ impl Store for PostgresStore {
         })
     }
 
+    fn pending_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<(String, Timestamp)>> {
+        self.read(|client| {
+            client
+                .query_opt(
+                    "SELECT file_name, expires_at FROM exports WHERE tenant_id = $1 AND token_hash = $2 AND expires_at > $3",
+                    &[&tenant.0, &token_hash.as_slice(), &micros(at)],
+                )?
+                .map(|row| Ok((row.get(0), timestamp(row.get(1))?)))
+                .transpose()
+        })
+    }
+
     fn remove_expired_exports(&self, at: Timestamp) -> Result<u64> {
         let expired: Vec<(TenantId, Vec<u8>)> = self.read(|client| {
             Ok(client

@@ -1249,6 +1249,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn pending_export(
+        &self,
+        tenant: TenantId,
+        token_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<(String, Timestamp)>> {
+        self.read(|conn| {
+            let row: Option<(String, i64)> = conn
+                .prepare_cached("SELECT file_name, expires_at FROM exports WHERE tenant_id = ?1 AND token_hash = ?2 AND expires_at > ?3")?
+                .query_row(params![tenant.0.as_bytes(), token_hash.to_vec(), micros(at)], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            row.map(|(name, expires)| Ok((name, timestamp(expires)?))).transpose()
+        })
+    }
+
     fn remove_expired_exports(&self, at: Timestamp) -> Result<u64> {
         self.write(|tx| {
             let rows = tx

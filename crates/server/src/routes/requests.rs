@@ -8,8 +8,7 @@ use crate::rights::{Filing, Outcome};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_store::model::{RecordId, Role, Secret, SubjectId, TenantId};
@@ -458,32 +457,4 @@ pub async fn mails(
             })
             .collect(),
     }))
-}
-
-/// The download of an export: once, by its link, no key needed (the link is the secret).
-pub async fn download(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let now = state.clock.now();
-    let result = state
-        .desk_call(move |desk| desk.download(&token, now))
-        .await;
-    match result {
-        Ok(Some((file_name, bytes))) => {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-            if let Ok(value) =
-                HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
-            {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            (StatusCode::OK, headers, bytes).into_response()
-        }
-        Ok(None) => (
-            StatusCode::GONE,
-            [(header::CACHE_CONTROL, "no-store")],
-            "This download link has been used or has expired. Ask for a new copy through the privacy portal.",
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use jiff::Timestamp;
-use ombud_core::ManualClock;
+use ombud_core::{Clock, ManualClock};
 use ombud_server::{AppState, Application};
 use ombud_store::crypto::MasterKey;
 use ombud_store::{SqliteStore, Store};
@@ -158,6 +158,38 @@ impl TestApp {
             content_type,
             body,
         }
+    }
+
+    /// Reads the newest code mailed from the outbox, as the person would, and marks the mails
+    /// sent. Store calls are blocking, so they leave the async worker as the server's own do.
+    pub async fn code_from_outbox(&self) -> String {
+        let now = self.clock.now();
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mails = store
+                .lease_mails(
+                    now,
+                    now.checked_add(jiff::SignedDuration::from_mins(1))
+                        .expect("time"),
+                    100,
+                )
+                .expect("outbox");
+            let mail = mails
+                .iter()
+                .rev()
+                .find(|m| m.template == "request_code")
+                .expect("a code was mailed");
+            for mail in &mails {
+                store.mail_sent(mail.tenant, mail.id, now).expect("sent");
+            }
+            mail.subject
+                .rsplit(' ')
+                .next()
+                .expect("the code ends the subject")
+                .to_owned()
+        })
+        .await
+        .expect("joined")
     }
 
     pub async fn get(&self, path: &str, key: &str) -> Reply {

@@ -1066,10 +1066,34 @@ pub fn an_export_is_handed_out_once_and_never_after_expiry(store: &dyn Store) {
             .is_none(),
         "not across tenants"
     );
+    assert_eq!(
+        store
+            .pending_export(tenant.id, &[1; 32], now)
+            .expect("peek"),
+        Some(("export.zip".to_owned(), expires)),
+        "a look does not spend it"
+    );
+    assert_eq!(
+        store.pending_export(other.id, &[1; 32], now).expect("peek"),
+        None
+    );
+    assert_eq!(
+        store
+            .pending_export(tenant.id, &[2; 32], expires)
+            .expect("peek"),
+        None,
+        "not once expired"
+    );
     let export = store
         .take_export(tenant.id, &[1; 32], now)
         .expect("take")
         .expect("there once");
+    assert_eq!(
+        store
+            .pending_export(tenant.id, &[1; 32], now)
+            .expect("peek"),
+        None
+    );
     assert_eq!(
         (export.request, export.sealed.as_slice()),
         (request.id, &b"sealed"[..])

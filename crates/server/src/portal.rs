@@ -1,0 +1,699 @@
+//! The privacy portal at `/privacy`: where a person files a request, confirms it with the code
+//! they were mailed, follows it, and fetches their copy. Server-rendered HTML with plain forms:
+//! no JavaScript, no cookies. What a page needs to know travels in a signed, expiring token in
+//! its address, so any replica serves any page.
+//!
+//! A status page shows the request's progress and nothing of the person: whoever filed holds
+//! its link before anyone has proved they own the address. The answer and the download link go
+//! only to the address, once confirmed.
+
+use crate::error::ApiError;
+use crate::rights::{DeskError, Filing};
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use ombud_core::requests::{RequestKind, RequestStatus};
+use ombud_policy::Policy;
+use ombud_policy::model::LegalBasis;
+use ombud_store::Actor;
+use ombud_store::crypto::export_token_hash;
+use ombud_store::model::{Secret, TenantId};
+use ombud_store::requests::DsRequest;
+use serde::Deserialize;
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#4a5360;--line:#c9ced6;--accent:#0b57d0;--error:#b3261e;--ok:#146c2e}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8eb;--bg:#15181c;--muted:#b4bcc7;--line:#49515c;--accent:#8ab4f8;--error:#f2b8b5;--ok:#8fd19e}}
+*{box-sizing:border-box}
+body{margin:0;font:1.05rem/1.55 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+header,main,footer{max-width:42rem;margin:0 auto;padding:1rem 1.25rem}
+header{border-bottom:1px solid var(--line)}
+header p{margin:.25rem 0;color:var(--muted)}
+footer{border-top:1px solid var(--line);color:var(--muted);font-size:.95rem}
+h1{font-size:1.6rem;line-height:1.25}
+h2{font-size:1.2rem;margin-top:2rem}
+a{color:var(--accent)}
+fieldset{border:1px solid var(--line);border-radius:.4rem;padding:.75rem 1rem;margin:1rem 0}
+legend{font-weight:600;padding:0 .25rem}
+.choice{display:flex;gap:.6rem;align-items:flex-start;margin:.5rem 0}
+.choice input{flex:none;margin-top:.35rem;width:1.1rem;height:1.1rem}
+.hint{display:block;color:var(--muted);font-size:.95rem}
+label.field{display:block;font-weight:600;margin-top:1rem}
+input[type=email],input[type=text],select,textarea{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
+textarea{min-height:5rem}
+button{margin-top:1.25rem;padding:.65rem 1.2rem;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:.3rem;cursor:pointer}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.error{color:var(--error);font-weight:600}
+.summary{border:2px solid var(--error);border-radius:.4rem;padding:.5rem 1rem}
+.summary h2{margin-top:.5rem}
+.done{color:var(--ok)}
+ol.steps{padding-left:1.25rem}
+ol.steps li{margin:.3rem 0}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}
+dt{font-weight:600}
+dd{margin:0;overflow-wrap:anywhere}
+"#;
+
+/// Headers every portal answer carries: nothing may run, nothing is framed or cached, and the
+/// token in the address never leaves in a Referer.
+pub async fn headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn layout(policy: &Policy, title: &str, body: Markup) -> Markup {
+    let controller = &policy.controller;
+    html! {
+        (DOCTYPE)
+        html lang=(policy.notice.language) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " — " (controller.name) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    p { strong { (controller.name) } }
+                    p { "Privacy requests" }
+                }
+                main id="main" { (body) }
+                footer {
+                    p {
+                        (controller.name) ", " (controller.address)
+                        @if let Some(registration) = &controller.registration { " · " (registration) }
+                    }
+                    p { "Questions about your data: " (policy.rights.contact) }
+                    p {
+                        "You may also complain to a supervisory authority, such as "
+                        (policy.authority.name) "."
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn page(status: StatusCode, policy: &Policy, title: &str, body: Markup) -> Response {
+    (status, Html(layout(policy, title, body).into_string())).into_response()
+}
+
+fn not_found(policy: &Policy, message: &str) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        policy,
+        "Not found",
+        html! {
+            h1 { "This page is not available" }
+            p { (message) }
+            p { a href="/privacy" { "Make a new request" } }
+        },
+    )
+}
+
+fn trouble(policy: &Policy, error: &ApiError) -> Response {
+    // The detail is for the operator's logs, not for the public page.
+    tracing::error!(%error, "privacy portal step failed");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        policy,
+        "Something went wrong",
+        html! {
+            h1 { "Something went wrong" }
+            p { "Your request could not be handled just now. Please try again later, or write to " (policy.rights.contact) "." }
+        },
+    )
+}
+
+fn day(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string()
+}
+
+/// The last day of a deadline (deadlines are the first instant after it).
+fn last_day(at: Timestamp, tz: &TimeZone) -> String {
+    day(
+        at.checked_sub(jiff::SignedDuration::from_secs(1))
+            .unwrap_or(at),
+        tz,
+    )
+}
+
+fn hint(kind: RequestKind) -> &'static str {
+    match kind {
+        RequestKind::Access => {
+            "A copy of the data we hold about you, with why we use it, who receives it and how long we keep it."
+        }
+        RequestKind::Rectification => "Correct data about you that is wrong or incomplete.",
+        RequestKind::Erasure => {
+            "Delete your data. What a law obliges us to keep is kept, and we tell you what and why."
+        }
+        RequestKind::Restriction => {
+            "Pause the use of your data while a question about it is settled."
+        }
+        RequestKind::Objection => {
+            "Stop a use of your data that rests on our legitimate interests, or any direct marketing."
+        }
+        RequestKind::Portability => {
+            "The data you gave us, in a machine-readable file, to take elsewhere."
+        }
+        RequestKind::ConsentWithdrawal => {
+            "Withdraw a consent you gave us; it takes effect at once."
+        }
+    }
+}
+
+fn heading(kind: RequestKind) -> String {
+    let label = kind.label();
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// What the form sent; every field optional so that a missing one is answered on the page.
+#[derive(Debug, Default, Deserialize)]
+pub struct FilingForm {
+    tenant: Option<String>,
+    kind: Option<String>,
+    email: Option<String>,
+    purpose: Option<String>,
+    category: Option<String>,
+    new_value: Option<String>,
+}
+
+fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PortalQuery {
+    tenant: Option<String>,
+}
+
+/// The tenant a portal address files into: the operator's own unless the address names one.
+async fn tenant_of(state: &AppState, named: Option<&str>) -> Result<Option<TenantId>, ApiError> {
+    let Some(named) = named.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(Some(state.operator));
+    };
+    let Ok(id) = named.parse() else {
+        return Ok(None);
+    };
+    let store = std::sync::Arc::clone(&state.store);
+    let tenant = tokio::task::spawn_blocking(move || store.tenant(TenantId(id)))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(tenant.map(|t| t.id))
+}
+
+const UNKNOWN_PORTAL: &str = "This privacy portal address is not known. Use the link the organisation that holds your data gave you.";
+
+pub async fn form(State(state): State<AppState>, Query(query): Query<PortalQuery>) -> Response {
+    match tenant_of(&state, query.tenant.as_deref()).await {
+        Ok(Some(tenant)) => page(
+            StatusCode::OK,
+            &state.policy,
+            "Make a request about your data",
+            filing_form(&state, tenant, &FilingForm::default(), None),
+        ),
+        Ok(None) => not_found(&state.policy, UNKNOWN_PORTAL),
+        Err(error) => trouble(&state.policy, &error),
+    }
+}
+
+fn filing_form(
+    state: &AppState,
+    tenant: TenantId,
+    values: &FilingForm,
+    error: Option<(&str, &str)>,
+) -> Markup {
+    let policy = &state.policy;
+    let offered: Vec<RequestKind> = RequestKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| policy.rights.offered.contains(&k.right()))
+        .collect();
+    let chosen = given(&values.kind);
+    let field_error = |field: &str| {
+        error
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.to_owned())
+    };
+    let purposes: Vec<_> = policy
+        .activities
+        .iter()
+        .filter(|a| {
+            a.opt_out
+                || matches!(
+                    a.basis,
+                    Some(
+                        LegalBasis::Consent
+                            | LegalBasis::LegitimateInterests
+                            | LegalBasis::PublicTask
+                    )
+                )
+        })
+        .collect();
+    let described_by = |field: &str, hint: &str| -> String {
+        if field_error(field).is_some() {
+            format!("{hint} {field}-error")
+        } else {
+            hint.to_owned()
+        }
+    };
+    html! {
+        h1 { "Make a request about your data" }
+        p {
+            (policy.controller.name) " answers within " (policy.rights.response_time)
+            " of confirming who you are. We send a code to your email address; enter it on the next page to confirm the request is yours. Nothing is done before you confirm."
+        }
+        @if let Some((field, message)) = error {
+            div class="summary" role="alert" aria-labelledby="summary-title" {
+                h2 id="summary-title" { "Please check the form" }
+                p { a href={ "#" (field) } { (message) } }
+            }
+        }
+        form method="post" action="/privacy/requests" novalidate {
+            @if tenant != state.operator {
+                input type="hidden" name="tenant" value=(tenant.0);
+            }
+            fieldset id="kind" aria-describedby=[field_error("kind").map(|_| "kind-error")] {
+                legend { "What would you like us to do?" }
+                @if let Some(message) = field_error("kind") {
+                    p class="error" id="kind-error" { (message) }
+                }
+                @for kind in &offered {
+                    @let id = format!("kind-{}", kind.as_str());
+                    div class="choice" {
+                        input type="radio" name="kind" id=(id) value=(kind.as_str())
+                            checked[chosen.as_deref() == Some(kind.as_str())]
+                            aria-describedby={ (id) "-hint" };
+                        label for=(id) {
+                            (heading(*kind))
+                            span class="hint" id={ (id) "-hint" } { (hint(*kind)) }
+                        }
+                    }
+                }
+            }
+            label class="field" for="email" { "Your email address" }
+            span class="hint" id="email-hint" { "The one you use with us: the code and our answer go there." }
+            @if let Some(message) = field_error("email") {
+                p class="error" id="email-error" { (message) }
+            }
+            input type="email" id="email" name="email" autocomplete="email" required
+                value=(given(&values.email).unwrap_or_default())
+                aria-invalid=[field_error("email").map(|_| "true")]
+                aria-describedby=(described_by("email", "email-hint"));
+
+            @if !purposes.is_empty() {
+                label class="field" for="purpose" { "Which use of your data? (objection and consent withdrawal)" }
+                span class="hint" id="purpose-hint" { "Leave as it is for other requests." }
+                @if let Some(message) = field_error("purpose") {
+                    p class="error" id="purpose-error" { (message) }
+                }
+                select id="purpose" name="purpose"
+                    aria-invalid=[field_error("purpose").map(|_| "true")]
+                    aria-describedby=(described_by("purpose", "purpose-hint")) {
+                    option value="" { "Not applicable" }
+                    @for activity in &purposes {
+                        option value=(activity.id) selected[given(&values.purpose).as_deref() == Some(activity.id.as_str())] {
+                            (activity.purpose)
+                        }
+                    }
+                }
+            }
+            @if offered.contains(&RequestKind::Rectification) {
+                fieldset id="correction" {
+                    legend { "Only for a correction" }
+                    label class="field" for="category" { "What is wrong?" }
+                    @if let Some(message) = field_error("category") {
+                        p class="error" id="category-error" { (message) }
+                    }
+                    select id="category" name="category"
+                        aria-invalid=[field_error("category").map(|_| "true")]
+                        aria-describedby=[field_error("category").map(|_| "category-error")] {
+                        option value="" { "Not applicable" }
+                        @for category in &policy.categories {
+                            option value=(category.key) selected[given(&values.category).as_deref() == Some(category.key.as_str())] {
+                                (category.name)
+                            }
+                        }
+                    }
+                    label class="field" for="new_value" { "The correct value" }
+                    @if let Some(message) = field_error("new_value") {
+                        p class="error" id="new_value-error" { (message) }
+                    }
+                    textarea id="new_value" name="new_value"
+                        aria-invalid=[field_error("new_value").map(|_| "true")]
+                        aria-describedby=[field_error("new_value").map(|_| "new_value-error")] {
+                        (given(&values.new_value).unwrap_or_default())
+                    }
+                }
+            }
+            button type="submit" { "Send me a code" }
+        }
+    }
+}
+
+pub async fn file(State(state): State<AppState>, Form(values): Form<FilingForm>) -> Response {
+    let policy = std::sync::Arc::clone(&state.policy);
+    let tenant = match tenant_of(&state, values.tenant.as_deref()).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => return not_found(&policy, UNKNOWN_PORTAL),
+        Err(error) => return trouble(&policy, &error),
+    };
+    let again = |field: &str, message: &str| {
+        page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &policy,
+            "Please check the form",
+            filing_form(&state, tenant, &values, Some((field, message))),
+        )
+    };
+    let Some(kind) = given(&values.kind) else {
+        return again("kind", "Choose what you would like us to do.");
+    };
+    let Some(kind) = RequestKind::parse(&kind) else {
+        return again("kind", "Choose one of the requests listed.");
+    };
+    let Some(email) = given(&values.email) else {
+        return again("email", "Give your email address: the code goes there.");
+    };
+    let filing = Filing {
+        kind,
+        email: Some(email),
+        subject: None,
+        // A purpose picked for a request that takes none is left out rather than refused.
+        purpose: given(&values.purpose).filter(|_| {
+            matches!(
+                kind,
+                RequestKind::Objection | RequestKind::ConsentWithdrawal
+            )
+        }),
+        category: given(&values.category).filter(|_| kind == RequestKind::Rectification),
+        record: None,
+        new_value: given(&values.new_value)
+            .filter(|_| kind == RequestKind::Rectification)
+            .map(Secret::new),
+        channel: "portal".into(),
+        vouched: false,
+    };
+    let now = state.clock.now();
+    let desk = state.desk();
+    let filed = tokio::task::spawn_blocking(move || {
+        desk.file(tenant, filing, &Actor::Portal, now)
+            .map(|request| desk.portal_link(&request))
+    })
+    .await;
+    match filed {
+        Ok(Ok(link)) => Redirect::to(&local(&link)).into_response(),
+        Ok(Err(DeskError::Invalid { field, message })) => again(field, &sentence(&message)),
+        Ok(Err(other)) => trouble(&policy, &ApiError::from(other)),
+        Err(error) => trouble(&policy, &ApiError::Internal(error.to_string())),
+    }
+}
+
+/// The path and query of a portal link: redirects stay on the address the person used.
+fn local(link: &str) -> String {
+    link.find("/privacy/")
+        .map_or_else(|| "/privacy".to_owned(), |at| link[at..].to_owned())
+}
+
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    let rest: String = chars.collect();
+    if rest.ends_with('.') {
+        format!("{first}{rest}")
+    } else {
+        format!("{first}{rest}.")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    t: Option<String>,
+}
+
+const BAD_LINK: &str = "This status link is not valid or has expired. Links stay valid for four months after a request is made.";
+
+async fn request_of(state: &AppState, token: Option<&str>) -> Result<Option<DsRequest>, ApiError> {
+    let Some((tenant, id)) =
+        token.and_then(|t| state.secrets.check_portal_token(t, state.clock.now()))
+    else {
+        return Ok(None);
+    };
+    match state.desk_call(move |desk| desk.get(tenant, id)).await {
+        Ok(request) => Ok(Some(request)),
+        Err(ApiError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+pub async fn status(State(state): State<AppState>, Query(query): Query<StatusQuery>) -> Response {
+    match request_of(&state, query.t.as_deref()).await {
+        Ok(Some(request)) => status_page(
+            &state,
+            &request,
+            query.t.as_deref().unwrap_or_default(),
+            None,
+        ),
+        Ok(None) => not_found(&state.policy, BAD_LINK),
+        Err(error) => trouble(&state.policy, &error),
+    }
+}
+
+fn status_page(
+    state: &AppState,
+    request: &DsRequest,
+    token: &str,
+    error: Option<&str>,
+) -> Response {
+    let tz = &state.time_zone;
+    let policy = &state.policy;
+    let awaiting_code =
+        request.status == RequestStatus::Received && request.code_hash.is_some() && !request.locked;
+    let confirmed = request.verified_at.is_some();
+    let closed = !request.status.is_open();
+    let title = format!("Your request: {}", request.kind.label());
+    let body = html! {
+        h1 { (title) }
+        dl {
+            dt { "Reference" } dd { (request.id) }
+            dt { "Received" } dd { (day(request.received_at, tz)) }
+            @if let (Some(due), false) = (request.due_at, closed) {
+                dt { "We answer by" } dd { (last_day(due, tz)) }
+            }
+        }
+        h2 { "Progress" }
+        ol class="steps" {
+            li class="done" { "Received on " (day(request.received_at, tz)) }
+            li class=[confirmed.then_some("done")] {
+                @if let Some(at) = request.verified_at { "Confirmed on " (day(at, tz)) }
+                @else if request.locked { "Not confirmed: locked after three wrong codes" }
+                @else { "Waiting for you to confirm with the code we sent" }
+            }
+            @if request.status == RequestStatus::InProgress {
+                li { "We are working on it" }
+            }
+            @if let Some(at) = request.extended_at {
+                li { "On " (day(at, tz)) " we extended the deadline; the reason was sent to your email address" }
+            }
+            li class=[closed.then_some("done")] {
+                @match (request.status, request.closed_at) {
+                    (RequestStatus::Fulfilled, Some(at)) => { "Answered on " (day(at, tz)) ". The answer, and any download link, went to your email address." }
+                    (RequestStatus::Refused, Some(at)) => { "Refused on " (day(at, tz)) ". The reasons, and how to complain, went to your email address." }
+                    _ => { "Answer" }
+                }
+            }
+        }
+        @if awaiting_code {
+            h2 { "Confirm it is you" }
+            @if let Some(message) = error {
+                div class="summary" role="alert" {
+                    p { a href="#code" { (message) } }
+                }
+            }
+            form method="post" action="/privacy/status/confirm" novalidate {
+                input type="hidden" name="t" value=(token);
+                label class="field" for="code" { "The 6-digit code from our email" }
+                span class="hint" id="code-hint" { "Valid for 30 minutes; three tries." }
+                input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
+                    required aria-invalid=[error.map(|_| "true")]
+                    aria-describedby={ "code-hint" @if error.is_some() { " code-error" } };
+                @if let Some(message) = error {
+                    p class="error" id="code-error" { (message) }
+                }
+                button type="submit" { "Confirm" }
+            }
+        } @else if request.locked {
+            p class="error" {
+                "This request is locked after three wrong codes. Write to " (policy.rights.contact)
+                " to confirm who you are another way."
+            }
+        } @else if let Some(message) = error {
+            p class="error" role="alert" { (message) }
+        }
+        p { "Keep this page's address to come back to it." }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(status, policy, &title, body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    t: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn confirm(State(state): State<AppState>, Form(form): Form<ConfirmForm>) -> Response {
+    let token = form.t.unwrap_or_default();
+    let request = match request_of(&state, Some(&token)).await {
+        Ok(Some(request)) => request,
+        Ok(None) => return not_found(&state.policy, BAD_LINK),
+        Err(error) => return trouble(&state.policy, &error),
+    };
+    let Some(code) = given(&form.code) else {
+        return status_page(
+            &state,
+            &request,
+            &token,
+            Some("Enter the code from our email."),
+        );
+    };
+    let now = state.clock.now();
+    let (tenant, id) = (request.tenant, request.id);
+    let desk = state.desk();
+    let step = tokio::task::spawn_blocking(move || {
+        desk.verify_code(tenant, id, &code, &Actor::Portal, now)
+    })
+    .await;
+    let back = format!("/privacy/status?t={token}");
+    match step {
+        Ok(Ok(_)) => Redirect::to(&back).into_response(),
+        // Already confirmed (a second tab, a double click): the page says where it stands.
+        Ok(Err(DeskError::Rule(_))) => Redirect::to(&back).into_response(),
+        Ok(Err(DeskError::Verification(message))) => {
+            let request = match request_of(&state, Some(&token)).await {
+                Ok(Some(request)) => request,
+                _ => request,
+            };
+            status_page(&state, &request, &token, Some(&sentence(&message)))
+        }
+        Ok(Err(other)) => trouble(&state.policy, &ApiError::from(other)),
+        Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
+    }
+}
+
+const SPENT: &str = "This download link has been used or has expired. Make a new access or portability request to receive a new copy.";
+
+/// The page a download link opens: it shows the file and spends nothing, so a mail scanner that
+/// follows the link does not use up the one download.
+pub async fn export_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let Some((tenant, _)) = state.secrets.check_export_token(&token) else {
+        return gone(&state.policy);
+    };
+    let now = state.clock.now();
+    let store = std::sync::Arc::clone(&state.store);
+    let hash = export_token_hash(&token);
+    let pending =
+        tokio::task::spawn_blocking(move || store.pending_export(tenant, &hash, now)).await;
+    match pending {
+        Ok(Ok(Some((file_name, expires_at)))) => page(
+            StatusCode::OK,
+            &state.policy,
+            "Your copy is ready",
+            html! {
+                h1 { "Your copy is ready" }
+                dl {
+                    dt { "File" } dd { (file_name) }
+                    dt { "Available until" } dd { (expires_at.to_zoned(state.time_zone.clone()).strftime("%-d %B %Y, %H:%M %Z")) }
+                }
+                p { "It can be downloaded once: save it where you can find it. It is a zip file with your data as JSON, a CSV file per kind of data, and a summary you can open in a browser." }
+                form method="post" action={ "/privacy/exports/" (token) } {
+                    button type="submit" { "Download " (file_name) }
+                }
+            },
+        ),
+        Ok(Ok(None)) => gone(&state.policy),
+        Ok(Err(error)) => trouble(&state.policy, &ApiError::from(error)),
+        Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
+    }
+}
+
+fn gone(policy: &Policy) -> Response {
+    page(
+        StatusCode::GONE,
+        policy,
+        "Link used or expired",
+        html! {
+            h1 { "This link has been used or has expired" }
+            p { (SPENT) }
+            p { a href="/privacy" { "Make a new request" } }
+        },
+    )
+}
+
+/// Hands the export out, once.
+pub async fn export_download(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now();
+    let policy = std::sync::Arc::clone(&state.policy);
+    match state
+        .desk_call(move |desk| desk.download(&token, now))
+        .await
+    {
+        Ok(Some((file_name, bytes))) => {
+            let disposition =
+                HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+            (
+                StatusCode::OK,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/zip"),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => gone(&policy),
+        Err(error) => trouble(&policy, &error),
+    }
+}

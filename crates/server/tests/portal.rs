@@ -1,0 +1,332 @@
+//! The privacy portal as a person's browser meets it, without a browser: plain forms, redirects,
+//! signed links, no cookies and no scripts.
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use serde_json::json;
+
+/// A client that shows redirects instead of following them, like a test of a form should.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+async fn get(app: &TestApp, path: &str) -> Page {
+    page(browser().get(format!("{}{path}", app.address)).send().await).await
+}
+
+async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Page {
+    page(
+        browser()
+            .post(format!("{}{path}", app.address))
+            .form(form)
+            .send()
+            .await,
+    )
+    .await
+}
+
+async fn page(response: reqwest::Result<reqwest::Response>) -> Page {
+    let response = response.expect("the server answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let location = headers
+        .get("location")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    Page {
+        status,
+        location,
+        headers,
+        html: response.text().await.expect("body"),
+    }
+}
+
+async fn queue(app: &TestApp, key: &str) -> Vec<serde_json::Value> {
+    let listed = app.get("/api/v1/requests", key).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    listed.body["requests"]
+        .as_array()
+        .expect("a list")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_form_names_the_controller_offers_each_right_and_runs_nothing() {
+    let app = spawn_app().await;
+    let form = get(&app, "/privacy").await;
+    assert_eq!(form.status, 200);
+    for needed in [
+        "Laskuri Pilvi Oy",
+        "value=\"access\"",
+        "value=\"erasure\"",
+        "value=\"consent_withdrawal\"",
+        "for=\"email\"",
+        "Tietosuojavaltuutettu",
+        "lang=\"en\"",
+    ] {
+        assert!(form.html.contains(needed), "the form has {needed}");
+    }
+    assert!(!form.html.contains("<script"), "no scripts");
+    assert!(form.headers.get("set-cookie").is_none(), "no cookies");
+    let csp = form.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(form.headers["referrer-policy"], "no-referrer");
+    assert_eq!(form.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn a_request_is_filed_confirmed_with_the_code_and_followed_on_its_status_page() {
+    let app = spawn_app().await;
+    let filed = post(
+        &app,
+        "/privacy/requests",
+        &[("kind", "access"), ("email", "Mia.Korhonen@example.fi")],
+    )
+    .await;
+    assert_eq!(filed.status, 303, "{}", filed.html);
+    let status_path = filed.location.expect("a redirect to the status page");
+    assert!(
+        status_path.starts_with("/privacy/status?t="),
+        "{status_path}"
+    );
+
+    let waiting = get(&app, &status_path).await;
+    assert_eq!(waiting.status, 200);
+    assert!(waiting.html.contains("Waiting for you to confirm"));
+    assert!(
+        !waiting.html.to_lowercase().contains("mia.korhonen"),
+        "the status page shows nothing of the person"
+    );
+    let token = status_path.trim_start_matches("/privacy/status?t=");
+
+    let wrong = post(
+        &app,
+        "/privacy/status/confirm",
+        &[("t", token), ("code", "000000")],
+    )
+    .await;
+    let code = app.code_from_outbox().await;
+    if code != "000000" {
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.html.contains("2 tries left"), "{}", wrong.html);
+    }
+    let empty = post(
+        &app,
+        "/privacy/status/confirm",
+        &[("t", token), ("code", " ")],
+    )
+    .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.html.contains("Enter the code"));
+
+    let confirmed = post(
+        &app,
+        "/privacy/status/confirm",
+        &[("t", token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(confirmed.status, 303);
+    assert_eq!(confirmed.location.as_deref(), Some(status_path.as_str()));
+    let now = get(&app, &status_path).await;
+    assert!(now.html.contains("Confirmed on"), "{}", now.html);
+    assert!(
+        !now.html.contains("name=\"code\""),
+        "no code form once confirmed"
+    );
+
+    let requests = queue(&app, &app.admin_key).await;
+    assert_eq!(requests.len(), 1, "the operator's own queue has it");
+    assert_eq!(requests[0]["status"], "verified");
+    assert_eq!(requests[0]["channel"], "portal");
+}
+
+/// What a form sends.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
+#[tokio::test]
+async fn a_form_with_a_mistake_comes_back_with_the_field_named_and_nothing_is_filed() {
+    let app = spawn_app().await;
+    let cases: [(Form, &str, &str); 5] = [
+        (
+            &[("email", "a@example.fi")],
+            "#kind",
+            "Choose what you would like us to do",
+        ),
+        (
+            &[("kind", "sell"), ("email", "a@example.fi")],
+            "#kind",
+            "Choose one of the requests listed",
+        ),
+        (&[("kind", "access")], "#email", "Give your email address"),
+        (
+            &[("kind", "access"), ("email", "not an address")],
+            "#email",
+            "mail",
+        ),
+        (
+            &[("kind", "consent_withdrawal"), ("email", "a@example.fi")],
+            "#purpose",
+            "names the purpose",
+        ),
+    ];
+    for (form, anchor, message) in cases {
+        let answer = post(&app, "/privacy/requests", form).await;
+        assert_eq!(answer.status, 422, "{form:?}");
+        assert!(
+            answer.html.contains(&format!("href=\"{anchor}\"")),
+            "{form:?}: {}",
+            answer.html
+        );
+        assert!(
+            answer.html.contains(message),
+            "{form:?} says {message}: {}",
+            answer.html
+        );
+        assert!(answer.html.contains("aria-invalid=\"true\"") || anchor == "#kind");
+    }
+    let kept = post(
+        &app,
+        "/privacy/requests",
+        &[("kind", "access"), ("email", "not an address")],
+    )
+    .await;
+    assert!(
+        kept.html.contains("value=\"not an address\""),
+        "what was typed stays"
+    );
+    assert!(
+        kept.html.contains("value=\"access\" checked"),
+        "the choice stays"
+    );
+    assert!(
+        queue(&app, &app.admin_key).await.is_empty(),
+        "nothing was filed"
+    );
+}
+
+#[tokio::test]
+async fn a_link_that_was_changed_or_names_no_tenant_of_ours_leads_nowhere() {
+    let app = spawn_app().await;
+    let filed = post(
+        &app,
+        "/privacy/requests",
+        &[("kind", "access"), ("email", "a@example.fi")],
+    )
+    .await;
+    let path = filed.location.expect("status page");
+    let mut forged = path.clone();
+    let last = forged.pop().expect("a character");
+    forged.push(if last == '0' { '1' } else { '0' });
+    for bad in [
+        forged.as_str(),
+        "/privacy/status",
+        "/privacy/status?t=nonsense",
+        "/privacy?tenant=0199aaaa-0000-7000-8000-000000000000",
+        "/privacy?tenant=not-a-uuid",
+    ] {
+        let page = get(&app, bad).await;
+        assert_eq!(page.status, 404, "{bad}");
+    }
+    let forged_token = forged.trim_start_matches("/privacy/status?t=");
+    let confirm = post(
+        &app,
+        "/privacy/status/confirm",
+        &[("t", forged_token), ("code", "123456")],
+    )
+    .await;
+    assert_eq!(confirm.status, 404);
+}
+
+#[tokio::test]
+async fn a_customers_portal_files_into_that_customers_queue() {
+    let app = spawn_app().await;
+    let (tenant, admin) = app.tenant_with_admin("Asiakas Oy").await;
+    let form = get(&app, &format!("/privacy?tenant={tenant}")).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.html
+            .contains(&format!("name=\"tenant\" value=\"{tenant}\""))
+    );
+    let filed = post(
+        &app,
+        "/privacy/requests",
+        &[
+            ("tenant", tenant.as_str()),
+            ("kind", "erasure"),
+            ("email", "b@example.fi"),
+        ],
+    )
+    .await;
+    assert_eq!(filed.status, 303, "{}", filed.html);
+    assert_eq!(queue(&app, &admin).await.len(), 1, "the customer decides");
+    assert!(
+        queue(&app, &app.admin_key).await.is_empty(),
+        "not the operator's queue"
+    );
+}
+
+#[tokio::test]
+async fn a_download_page_spends_nothing_and_the_button_hands_the_file_out_once() {
+    let app = spawn_app().await;
+    let service = app.key(&app.admin_key, "service").await;
+    let subject = app
+        .post(
+            "/api/v1/subjects",
+            &service,
+            json!({ "identities": [{ "kind": "email", "value": "c@example.fi" }] }),
+        )
+        .await;
+    let subject = subject.body["id"].as_str().expect("id").to_owned();
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &service,
+            json!({ "kind": "access", "subject": subject, "email": "c@example.fi", "verified": true }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let id = filed.body["id"].as_str().expect("id");
+    let done = app
+        .post(
+            &format!("/api/v1/requests/{id}/fulfil"),
+            &app.admin_key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let path = done.body["download_url"]
+        .as_str()
+        .expect("link")
+        .trim_start_matches("http://ombud.test")
+        .to_owned();
+    for _ in 0..2 {
+        let page = get(&app, &path).await;
+        assert_eq!(page.status, 200);
+        assert!(page.html.contains("can be downloaded once"));
+        assert!(page.html.contains(&format!("action=\"{path}\"")));
+    }
+    let file = browser()
+        .post(format!("{}{path}", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "application/zip");
+    assert!(file.bytes().await.expect("zip").starts_with(b"PK"));
+    assert_eq!(get(&app, &path).await.status, 410);
+    let again = post(&app, &path, &[]).await;
+    assert_eq!(again.status, 410);
+    assert!(again.html.contains("used or has expired"));
+}

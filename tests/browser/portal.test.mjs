@@ -1,0 +1,233 @@
+// The privacy portal end to end, as a person uses it: `ombud serve` on a fresh data directory
+// with no SMTP server (mails land as .eml files), chromium filing an access request, the code
+// read from the outbox, the confirmation, the operator fulfilling it over the API, the download
+// from the link mailed, and data.json opened from the zip. Every page is checked with axe-core
+// and saved as a screenshot under target/e2e/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { launch } from './chromium.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ombud = process.env.OMBUD_BIN ?? path.join(root, 'target/debug/ombud');
+const out = path.join(root, 'target/e2e');
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const EMAIL = 'helmi.lahti@example.fi';
+
+let browser;
+let server;
+let work;
+let base;
+let adminKey;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/// Starts `ombud serve` and waits for its address and the admin key it prints once.
+async function serve() {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(
+    ombud,
+    ['serve', '--bind', `127.0.0.1:${port}`, '--public-url', base, '--jobs-every', '1'],
+    { cwd: work, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let printed = '';
+  let errors = '';
+  server.stderr.on('data', (chunk) => {
+    errors += chunk;
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ombud serve did not start: ${errors}`)), 30000);
+    server.once('exit', (code) => reject(new Error(`ombud serve exited with ${code}: ${errors}`)));
+    server.stdout.on('data', (chunk) => {
+      printed += chunk;
+      const key = printed.match(/^ {4}(\S+)$/m);
+      if (printed.includes('ombud listening on') && key) {
+        adminKey = key[1];
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+async function api(method, route, body) {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/// The decoded text of a mail as lettre wrote it (7bit, quoted-printable or base64).
+function mailText(raw) {
+  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+  const body = rest.join('\n\n');
+  const encoding = (head.match(/^Content-Transfer-Encoding:\s*(\S+)/im) ?? [])[1]?.toLowerCase();
+  if (encoding === 'base64') return { head, body: Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8') };
+  if (encoding === 'quoted-printable') {
+    const bytes = body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    return { head, body: Buffer.from(bytes, 'latin1').toString('utf8') };
+  }
+  return { head, body };
+}
+
+/// Waits for the mailer to write a mail whose subject matches, and returns it decoded.
+async function mail(subject) {
+  const outbox = path.join(work, 'ombud-data', 'outbox');
+  for (let tries = 0; tries < 100; tries++) {
+    let names = [];
+    try {
+      names = readdirSync(outbox).filter((n) => n.endsWith('.eml'));
+    } catch {
+      // The mailer makes the folder with its first mail.
+    }
+    for (const name of names) {
+      const decoded = mailText(readFileSync(path.join(outbox, name), 'utf8'));
+      const line = decoded.head.match(/^Subject:\s*(.*)$/im);
+      if (line && subject.test(line[1])) return { subject: line[1], ...decoded };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no mail with a subject like ${subject} reached ${outbox}`);
+}
+
+async function checkAndShoot(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(violations, [], `accessibility violations on ${name}`);
+  await page.screenshot({ path: path.join(out, `portal-${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  mkdirSync(out, { recursive: true });
+  work = mkdtempSync(path.join(tmpdir(), 'ombud-portal-'));
+  await serve();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('a person files an access request on the portal, confirms it with the mailed code and downloads the copy', async () => {
+  // The operator's application knows the person: a subject with a name and an invoice.
+  const subject = await api('POST', '/api/v1/subjects', { identities: [{ kind: 'email', value: EMAIL }] });
+  await api('PUT', `/api/v1/subjects/${subject.id}/records`, {
+    records: [
+      { category: 'user.name', value: 'Helmi Lahti', source: 'subject' },
+      { category: 'user.financial', value: 'INV-2026-117 89.00 EUR', source: 'subject', purposes: ['invoicing'] },
+    ],
+  });
+
+  // The portal's policy forbids every script, axe included: the check runs with the policy
+  // bypassed (the server tests check the header itself).
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, acceptDownloads: true, bypassCSP: true });
+  const page = await context.newPage();
+  const scripts = [];
+  page.on('request', (request) => {
+    if (request.resourceType() === 'script') scripts.push(request.url());
+  });
+
+  await page.goto(`${base}/privacy`);
+  assert.match(await page.title(), /Laskuri Pilvi Oy/);
+  await checkAndShoot(page, '1-form');
+
+  // A mistake first: no address given. The form says so and keeps the choice.
+  await page.getByLabel(/^Access to your data/).check();
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /email address/);
+  assert.ok(await page.getByLabel(/^Access to your data/).isChecked(), 'the choice is kept');
+  await checkAndShoot(page, '2-form-error');
+
+  await page.getByLabel('Your email address').fill(EMAIL);
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await page.waitForURL(/\/privacy\/status\?t=/);
+  assert.match(await page.locator('main').textContent(), /Waiting for you to confirm/);
+  assert.ok(!(await page.content()).includes(EMAIL), 'the status page shows nothing of the person');
+  await checkAndShoot(page, '3-status-waiting');
+
+  const codeMail = await mail(/confirmation code/);
+  const code = codeMail.subject.match(/(\d{6})/)[1];
+  assert.ok(codeMail.body.includes('/privacy/status?t='), 'the mail links to the status page');
+  await page.getByLabel(/code from our email/).fill(code);
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator('main').textContent(), /Confirmed on/);
+  await checkAndShoot(page, '4-status-confirmed');
+
+  // The operator answers; the status page follows.
+  const { requests } = await api('GET', '/api/v1/requests');
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0].channel, 'portal');
+  await api('POST', `/api/v1/requests/${requests[0].id}/fulfil`, {});
+  await page.reload();
+  assert.match(await page.locator('main').textContent(), /Answered on/);
+  await checkAndShoot(page, '5-status-answered');
+
+  const answer = await mail(/request is done/);
+  const link = answer.body.match(/https?:\/\/\S+\/privacy\/exports\/[\w.]+/);
+  assert.ok(link, `the answer carries the download link: ${answer.body}`);
+  await page.goto(link[0]);
+  assert.match(await page.locator('h1').textContent(), /Your copy is ready/);
+  await checkAndShoot(page, '6-download');
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: /^Download/ }).click(),
+  ]);
+  const zip = path.join(out, 'portal-export.zip');
+  await download.saveAs(zip);
+  const unpacked = path.join(out, 'portal-export');
+  rmSync(unpacked, { recursive: true, force: true });
+  execFileSync('python3', ['-m', 'zipfile', '-e', zip, unpacked]);
+  const data = JSON.parse(readFileSync(path.join(unpacked, 'data.json'), 'utf8'));
+  const values = data.records.map((r) => r.value);
+  assert.ok(values.includes('Helmi Lahti') && values.includes('INV-2026-117 89.00 EUR'), JSON.stringify(data));
+  assert.ok(readdirSync(unpacked).includes('summary.html'));
+
+  // The link is spent.
+  const again = await page.goto(link[0]);
+  assert.equal(again.status(), 410);
+  await checkAndShoot(page, '7-link-spent');
+
+  assert.deepEqual(scripts, [], 'the portal loads no scripts');
+  assert.deepEqual(await context.cookies(), [], 'the portal sets no cookies');
+  await context.close();
+});
+
+test('on a phone the form reflows without sideways scrolling', async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(`${base}/privacy`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  await page.screenshot({ path: path.join(out, 'portal-phone.png'), fullPage: false });
+  await page.close();
+});
