@@ -5,6 +5,7 @@ mod admin_cmd;
 mod import_cmd;
 mod init_cmd;
 mod policy_cmd;
+mod request_cmd;
 mod serve_cmd;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Command {
     Keys(admin_cmd::KeysCommand),
     /// Load subjects, records and events from a JSON Lines file (resumable)
     Import(import_cmd::ImportArgs),
+    /// Work the data-subject request queue: list, show, verify, extend, fulfil, refuse
+    #[command(subcommand)]
+    Request(request_cmd::RequestCommand),
     /// Check the tamper-evident audit log
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => admin_cmd::keys(command),
         Command::Import(args) => import_cmd::run(args),
         Command::Audit(command) => admin_cmd::audit(command),
+        Command::Request(command) => request_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

@@ -1,0 +1,409 @@
+//! `ombud request …`: the data-subject request queue at the console, through the same rights
+//! desk as the API, so the same rules hold: nothing runs before verification, one extension
+//! while the first period runs, and in a customer's tenant the customer decides.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use crate::serve_cmd::load_policy;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::Clock;
+use ombud_core::requests::RequestStatus;
+use ombud_policy::Duration;
+use ombud_server::rights::{Desk, DeskError, Outcome};
+use ombud_server::secrets::Secrets;
+use ombud_server::state::SystemClock;
+use ombud_store::Actor;
+use ombud_store::model::TenantId;
+use ombud_store::requests::{DsRequest, RequestFilter, RequestId};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct DeskArgs {
+    /// The tenant whose queue: a tenant id, or `operator` (the operator's own data)
+    #[arg(long, default_value = "operator", global = true)]
+    tenant: String,
+    /// The policy the server runs with (deadlines, extension, verification methods)
+    #[arg(
+        long,
+        env = "OMBUD_POLICY",
+        default_value = "privacy.toml",
+        global = true
+    )]
+    policy: PathBuf,
+    /// The address people reach the server at, for the download link of an answer
+    #[arg(
+        long,
+        env = "OMBUD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    public_url: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// List requests, newest deadline last
+    List {
+        /// received, verified, in_progress, fulfilled or refused
+        #[arg(long)]
+        status: Option<String>,
+        /// Only requests still open
+        #[arg(long)]
+        open: bool,
+        /// Only open requests past their deadline
+        #[arg(long)]
+        overdue: bool,
+        /// At most this many (1 to 1000)
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Show one request: its state, deadlines and outcome
+    Show {
+        /// The request id
+        id: String,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Confirm the person's identity: with the code they read out, or by hand where
+    /// privacy.toml allows it
+    Verify {
+        id: String,
+        /// The one-time code the person received
+        #[arg(long, conflicts_with = "manual", required_unless_present = "manual")]
+        code: Option<String>,
+        /// Identity was checked another way (rights.verification must list `manual`)
+        #[arg(long)]
+        manual: bool,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Extend the deadline once, while the first period runs; the person is told why
+    Extend {
+        id: String,
+        /// Why more time is needed; sent to the person
+        #[arg(long)]
+        reason: String,
+        /// How much longer, at most privacy.toml's rights.extension (e.g. "2 months")
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Carry a verified request out and send the answer
+    Fulfil {
+        id: String,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Refuse a request; the reason and the right to complain go to the person
+    Refuse {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+}
+
+struct Console {
+    desk: Desk,
+    tenant: TenantId,
+    operator: bool,
+}
+
+impl DeskArgs {
+    fn open(&self) -> Result<Console> {
+        let (policy, _, _) = load_policy(&self.policy)?;
+        let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
+            format!(
+                "the policy's time zone {} is unknown",
+                policy.controller.time_zone
+            )
+        })?;
+        let (store, master) = self.store.open_with_key()?;
+        let tenant = tenant(store.as_ref(), &self.tenant)?;
+        let operator = store.tenant(tenant)?.is_some_and(|t| t.operator);
+        let desk = Desk {
+            store,
+            policy: Arc::new(policy),
+            time_zone,
+            secrets: Arc::new(Secrets::from_master(&master)),
+            public_url: self.public_url.trim_end_matches('/').to_owned(),
+        };
+        Ok(Console {
+            desk,
+            tenant,
+            operator,
+        })
+    }
+}
+
+impl Console {
+    /// The console acts for the operator: in a customer's tenant the customer is controller
+    /// and decides, as an operator-wide API key may not either.
+    fn may_decide(&self, doing: &str) -> Result<()> {
+        if self.operator {
+            Ok(())
+        } else {
+            bail!(
+                "tenant {} is the controller of its data and decides on its requests; it can {doing} with its own API key",
+                self.tenant
+            )
+        }
+    }
+}
+
+fn request_id(text: &str) -> Result<RequestId> {
+    text.parse()
+        .map_err(|_| anyhow!("`{text}` is not a request id; see `ombud request list`"))
+}
+
+/// A refusal of the desk as the console says it: the flag to change, or the rule that holds.
+fn refused(error: DeskError) -> anyhow::Error {
+    match error {
+        DeskError::Invalid { field, message } => anyhow!("--{field}: {message}"),
+        DeskError::NotFound => anyhow!("no such request in this tenant; see `ombud request list`"),
+        DeskError::Rule(ombud_core::RequestError::ReasonMissing) => {
+            anyhow!("--reason: give the reason; the person is told it")
+        }
+        DeskError::Rule(rule @ ombud_core::RequestError::ExtensionTooLong(_)) => {
+            anyhow!("--by: {rule}")
+        }
+        other => anyhow!("{other}"),
+    }
+}
+
+fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
+    at.map_or_else(
+        || "-".to_owned(),
+        |at| {
+            at.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        },
+    )
+}
+
+fn print(request: &DsRequest, tz: &TimeZone) {
+    let rows: [(&str, String); 13] = [
+        ("id", request.id.to_string()),
+        ("kind", request.kind.as_str().to_owned()),
+        ("status", request.status.as_str().to_owned()),
+        ("channel", request.channel.clone()),
+        ("received", when(Some(request.received_at), tz)),
+        (
+            "verified",
+            match (&request.verified_by, request.verified_at) {
+                (Some(by), at) => format!("{} ({by})", when(at, tz)),
+                _ if request.locked => "no: locked after three wrong codes".to_owned(),
+                _ => "no".to_owned(),
+            },
+        ),
+        ("due", when(request.due_at, tz)),
+        (
+            "overdue",
+            if request.overdue_at.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+        ),
+        (
+            "extended",
+            match (&request.extension_reason, request.extended_at) {
+                (Some(reason), at) => format!("{}: {reason}", when(at, tz)),
+                _ => "no".to_owned(),
+            },
+        ),
+        (
+            "subject",
+            request
+                .subject
+                .map_or_else(|| "not found".to_owned(), |s| s.to_string()),
+        ),
+        (
+            "purpose",
+            request.purpose.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
+        ("closed", when(request.closed_at, tz)),
+        (
+            "refused because",
+            request
+                .refusal_reason
+                .clone()
+                .unwrap_or_else(|| "-".to_owned()),
+        ),
+    ];
+    for (name, value) in rows {
+        println!("{name:<16} {value}");
+    }
+    if let Some(outcome) = request
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
+    {
+        print_outcome(&outcome, tz);
+    }
+}
+
+fn print_outcome(outcome: &Outcome, tz: &TimeZone) {
+    println!("{:<16} {}", "outcome", outcome.summary);
+    for kept in &outcome.kept {
+        println!(
+            "{:<16} {} ({} records) for {}, under {}, until {}",
+            "kept",
+            kept.category,
+            kept.records,
+            kept.purposes.join(", "),
+            kept.law.as_deref().unwrap_or(&kept.rule),
+            when(kept.until, tz)
+        );
+    }
+}
+
+pub fn run(command: RequestCommand) -> Result<ExitCode> {
+    let now = SystemClock.now();
+    match command {
+        RequestCommand::List {
+            status,
+            open,
+            overdue,
+            limit,
+            desk,
+        } => {
+            let status = status
+                .map(|s| {
+                    RequestStatus::parse(&s).ok_or_else(|| {
+                        anyhow!("--status: `{s}` is not a status; use received, verified, in_progress, fulfilled or refused")
+                    })
+                })
+                .transpose()?;
+            let console = desk.open()?;
+            let filter = RequestFilter {
+                status,
+                open,
+                overdue,
+                after: None,
+                limit: usize::from(limit),
+            };
+            let requests = console.desk.store.requests(console.tenant, &filter)?;
+            let tz = &console.desk.time_zone;
+            println!(
+                "{:<36}  {:<18}  {:<11}  {:<20}  {:<20}  overdue",
+                "id", "kind", "status", "received", "due"
+            );
+            for request in &requests {
+                println!(
+                    "{:<36}  {:<18}  {:<11}  {:<20}  {:<20}  {}",
+                    request.id,
+                    request.kind.as_str(),
+                    request.status.as_str(),
+                    when(Some(request.received_at), tz),
+                    when(request.due_at, tz),
+                    if request.overdue_at.is_some() {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                );
+            }
+            eprintln!("{} request(s)", requests.len());
+        }
+        RequestCommand::Show { id, desk } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            let request = console.desk.get(console.tenant, id).map_err(refused)?;
+            print(&request, &console.desk.time_zone);
+        }
+        RequestCommand::Verify {
+            id,
+            code,
+            manual,
+            desk,
+        } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            let request = match code {
+                Some(code) => console
+                    .desk
+                    .verify_code(console.tenant, id, &code, &Actor::Cli, now),
+                None => {
+                    debug_assert!(manual);
+                    console.may_decide("verify by hand")?;
+                    console
+                        .desk
+                        .verify_manually(console.tenant, id, &Actor::Cli, now)
+                }
+            }
+            .map_err(refused)?;
+            println!(
+                "verified; due {}",
+                when(request.due_at, &console.desk.time_zone)
+            );
+        }
+        RequestCommand::Extend {
+            id,
+            reason,
+            by,
+            desk,
+        } => {
+            let id = request_id(&id)?;
+            let by = by
+                .map(|b| b.parse::<Duration>().map_err(|e| anyhow!("--by: {e}")))
+                .transpose()?;
+            let console = desk.open()?;
+            console.may_decide("extend")?;
+            let request = console
+                .desk
+                .extend(console.tenant, id, by, &reason, &Actor::Cli, now)
+                .map_err(refused)?;
+            println!(
+                "extended; due {}; the person is told why",
+                when(request.due_at, &console.desk.time_zone)
+            );
+        }
+        RequestCommand::Fulfil { id, desk } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            console.may_decide("fulfil")?;
+            let done = console
+                .desk
+                .fulfil(console.tenant, id, &Actor::Cli, now)
+                .map_err(refused)?;
+            println!("fulfilled; the answer is on its way to the person");
+            if let Some(outcome) = done
+                .request
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
+            {
+                print_outcome(&outcome, &console.desk.time_zone);
+            }
+            // The link is the only key to the export and goes to the person's address; it is
+            // shown here only when there is no address to send it to.
+            if let (Some(url), None) = (done.download_url, &done.request.contact) {
+                println!("download link (works once; hand it to the person): {url}");
+            }
+        }
+        RequestCommand::Refuse { id, reason, desk } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            console.may_decide("refuse")?;
+            console
+                .desk
+                .refuse(console.tenant, id, &reason, &Actor::Cli, now)
+                .map_err(refused)?;
+            println!("refused; the person is told why and how to complain");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
