@@ -1,0 +1,217 @@
+//! The mailer against a real SMTP conversation (a small SMTP server in this test that turns the
+//! first delivery away with a temporary error) and against the .eml folder: a failed mail is
+//! tried again after its backoff and not before, a sent mail is never sent again, and the
+//! error kept for a failure holds no address.
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use jiff::Timestamp;
+use lettre::message::Mailbox;
+use ombud_core::Clock;
+use ombud_server::jobs::{Mailer, drain_outbox};
+use ombud_server::metrics::Metrics;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// What the SMTP server saw: how many conversations, and the messages it accepted.
+#[derive(Default)]
+struct Seen {
+    sessions: usize,
+    messages: Vec<String>,
+}
+
+/// An SMTP server that answers the first `refuse` conversations' RCPT with 451 (echoing the
+/// address, as real servers do) and accepts every later one.
+fn smtp_server(refuse: usize) -> (String, Arc<Mutex<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = listener.local_addr().expect("address").to_string();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let shared = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let session = {
+                let mut seen = shared.lock().expect("seen");
+                seen.sessions += 1;
+                seen.sessions
+            };
+            let mut writer = stream.try_clone().expect("clone");
+            let mut reader = BufReader::new(stream);
+            let mut say = |line: &str| {
+                let _ = writer.write_all(format!("{line}\r\n").as_bytes());
+            };
+            say("220 mail.test ESMTP");
+            let mut line = String::new();
+            let mut in_data = false;
+            let mut message = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        shared
+                            .lock()
+                            .expect("seen")
+                            .messages
+                            .push(std::mem::take(&mut message));
+                        say("250 2.0.0 queued");
+                    } else {
+                        message.push_str(&line);
+                    }
+                    continue;
+                }
+                let command = line.trim_end().to_ascii_uppercase();
+                if command.starts_with("EHLO") || command.starts_with("HELO") {
+                    say("250 mail.test");
+                } else if command.starts_with("MAIL FROM") {
+                    say("250 2.1.0 ok");
+                } else if command.starts_with("RCPT TO") {
+                    if session <= refuse {
+                        let to = line.trim_end()["RCPT TO:".len()..].to_owned();
+                        say(&format!("451 4.3.0 {to}: mailbox busy, try again later"));
+                    } else {
+                        say("250 2.1.5 ok");
+                    }
+                } else if command == "DATA" {
+                    in_data = true;
+                    say("354 go ahead");
+                } else if command == "QUIT" {
+                    say("221 bye");
+                    break;
+                } else {
+                    say("250 ok");
+                }
+            }
+        }
+    });
+    (address, seen)
+}
+
+async fn file_request(app: &TestApp, email: &str) {
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &app.admin_key,
+            json!({ "kind": "access", "email": email }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+}
+
+async fn drain(app: &TestApp, mailer: Arc<Mailer>, at: Timestamp) -> usize {
+    let store = Arc::clone(&app.store);
+    tokio::task::spawn_blocking(move || {
+        let from: Mailbox = "Privacy <privacy@laskuripilvi.example>"
+            .parse()
+            .expect("mailbox");
+        drain_outbox(store.as_ref(), &mailer, &from, &Metrics::new(), at).expect("a round")
+    })
+    .await
+    .expect("joined")
+}
+
+async fn mail_records(app: &TestApp) -> serde_json::Value {
+    let listed = app.get("/api/v1/requests", &app.admin_key).await;
+    let id = listed.body["requests"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mails = app
+        .get(&format!("/api/v1/requests/{id}/mails"), &app.admin_key)
+        .await;
+    assert_eq!(mails.status, 200, "{:?}", mails.body);
+    mails.body
+}
+
+#[tokio::test]
+async fn a_refused_mail_is_retried_after_its_backoff_and_sent_once() {
+    let app = spawn_app().await;
+    let (address, seen) = smtp_server(1);
+    let mailer = Arc::new(
+        Mailer::new(Some(&format!("smtp://{address}")), std::env::temp_dir()).expect("mailer"),
+    );
+    file_request(&app, "busy.person@example.fi").await;
+    let t0 = app.clock.now();
+
+    assert_eq!(drain(&app, Arc::clone(&mailer), t0).await, 0);
+    let after_failure = mail_records(&app).await;
+    let record = &after_failure["mails"][0];
+    assert_eq!(record["attempts"], 1, "{after_failure}");
+    assert_eq!(record["sent_at"], serde_json::Value::Null);
+    let error = record["last_error"].as_str().expect("the error is kept");
+    assert!(error.contains("SMTP"), "{error}");
+    assert!(
+        !error.contains("busy.person"),
+        "the kept error names no address: {error}"
+    );
+
+    let early = t0 + jiff::SignedDuration::from_secs(30);
+    assert_eq!(drain(&app, Arc::clone(&mailer), early).await, 0);
+    assert_eq!(
+        seen.lock().expect("seen").sessions,
+        1,
+        "not tried again before its backoff"
+    );
+
+    let due = t0 + jiff::SignedDuration::from_mins(1);
+    assert_eq!(drain(&app, Arc::clone(&mailer), due).await, 1);
+    for later in [2, 10, 60] {
+        let at = t0 + jiff::SignedDuration::from_mins(later);
+        assert_eq!(drain(&app, Arc::clone(&mailer), at).await, 0);
+    }
+    let messages = seen.lock().expect("seen").messages.clone();
+    assert_eq!(messages.len(), 1, "sent once, never twice");
+    assert!(messages[0].contains("Subject: Your confirmation code: "));
+    assert!(messages[0].contains("To: busy.person@example.fi"));
+
+    let sent = mail_records(&app).await;
+    let record = &sent["mails"][0];
+    assert_eq!(record["template"], "request_code");
+    assert_eq!(
+        record["attempts"], 2,
+        "two tries, the second delivered: {sent}"
+    );
+    assert!(record["sent_at"].is_string(), "{sent}");
+}
+
+#[tokio::test]
+async fn without_smtp_each_mail_is_written_once_as_an_eml_file() {
+    let app = spawn_app().await;
+    let outbox = tempfile::tempdir().expect("outbox");
+    let mailer = Arc::new(Mailer::new(None, outbox.path().to_path_buf()).expect("mailer"));
+    file_request(&app, "eml.person@example.fi").await;
+    file_request(&app, "other.person@example.fi").await;
+    let now = app.clock.now();
+    assert_eq!(drain(&app, Arc::clone(&mailer), now).await, 2);
+    for round in 1..4 {
+        let at = now + jiff::SignedDuration::from_mins(round * 10);
+        assert_eq!(drain(&app, Arc::clone(&mailer), at).await, 0);
+    }
+    let files: Vec<String> = std::fs::read_dir(outbox.path())
+        .expect("listable")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("text"))
+        .collect();
+    assert_eq!(files.len(), 2, "one file per mail");
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.contains("To: eml.person@example.fi"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_bad_smtp_url_names_the_flag_and_the_form_it_takes() {
+    let error = Mailer::new(Some("mail.example.com"), std::env::temp_dir()).expect_err("refused");
+    assert!(
+        error.contains("--smtp-url") && error.contains("smtps://"),
+        "{error}"
+    );
+}
