@@ -120,6 +120,121 @@ pub fn purpose_retention(
     }
 }
 
+/// How long a record may stay at all: while at least one of its purposes keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Life {
+    /// Some purpose keeps it with no end yet: its period counts from an event that has not
+    /// happened (the contract still runs), or no rule of the policy limits it.
+    Open,
+    /// The last purpose lets go at `until`; `rule` of `purpose` is the one that ends it, and
+    /// `action` is what then happens to it.
+    Until {
+        until: Timestamp,
+        purpose: String,
+        rule: String,
+        action: Action,
+    },
+    /// What keeps it longest is a review rule: it is due for review at `due`, not for deletion.
+    Review {
+        due: Timestamp,
+        purpose: String,
+        rule: String,
+    },
+}
+
+impl Life {
+    /// Whether the sweeper may remove the record at `at`.
+    pub fn expired_at(&self, at: Timestamp) -> bool {
+        matches!(self, Life::Until { until, .. } if *until <= at)
+    }
+}
+
+/// The end of life of one record, from the policy and the subject's events. A record with no
+/// activity that uses its category stays (`policy check` reports such categories); the sweeper
+/// never deletes because the policy is silent.
+pub fn end_of_life(
+    policy: &Policy,
+    facts: &SubjectFacts,
+    record: &crate::requests::RecordFacts,
+    data_role: crate::access::DataRole,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Life {
+    // The latest end among the purposes' deleting rules, and the latest review date.
+    let mut last: Option<(Timestamp, &Activity, &RetentionRule)> = None;
+    let mut review: Option<(Timestamp, &Activity, &RetentionRule)> = None;
+    let mut used = false;
+    // The operator's own data lives by its controller activities, a customer's by the
+    // processor activities done for it.
+    let role = match data_role {
+        crate::access::DataRole::Controller => ombud_policy::model::Role::Controller,
+        crate::access::DataRole::Processor => ombud_policy::model::Role::Processor,
+    };
+    for activity in crate::requests::activities_of(policy, record).filter(|a| a.role == role) {
+        used = true;
+        let mut any_rule = false;
+        for rule in policy.rules_for(activity, record.category) {
+            any_rule = true;
+            let counting;
+            let rule_for_end = if rule.then == Action::Review {
+                counting = RetentionRule {
+                    then: Action::Delete,
+                    ..rule.clone()
+                };
+                &counting
+            } else {
+                rule
+            };
+            // An event not yet happened (the contract runs): nothing ends, the record stays.
+            let Some(end) = rule_end(
+                rule_for_end,
+                &activity.id,
+                facts,
+                record.collected_at,
+                now,
+                tz,
+            ) else {
+                return Life::Open;
+            };
+            let slot = if rule.then == Action::Review {
+                &mut review
+            } else {
+                &mut last
+            };
+            if slot.is_none_or(|(best, _, _)| end > best) {
+                *slot = Some((end, activity, rule));
+            }
+        }
+        if !any_rule {
+            return Life::Open;
+        }
+    }
+    if !used {
+        return Life::Open;
+    }
+    // A review date later than every deletion means a review, not a deletion, ends it.
+    match (last, review) {
+        (Some((until, activity, rule)), None) => Life::Until {
+            until,
+            purpose: activity.id.clone(),
+            rule: rule.id.clone(),
+            action: rule.then,
+        },
+        (Some((until, activity, rule)), Some((due, _, _))) if due <= until => Life::Until {
+            until,
+            purpose: activity.id.clone(),
+            rule: rule.id.clone(),
+            action: rule.then,
+        },
+        (_, Some((due, activity, rule))) => Life::Review {
+            due,
+            purpose: activity.id.clone(),
+            rule: rule.id.clone(),
+        },
+        (None, None) => Life::Open,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

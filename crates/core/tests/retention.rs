@@ -1,0 +1,413 @@
+//! Every retention promise of the three example policies (modelled on the seeds) as a table:
+//! a record, the events recorded about its subject, and when it reaches its end of life, in the
+//! controller's own wall-clock time.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::access::DataRole;
+use ombud_core::facts::{Event, EventKind, SubjectFacts};
+use ombud_core::requests::RecordFacts;
+use ombud_core::retention::{Life, end_of_life};
+use ombud_policy::Policy;
+use ombud_policy::model::Choice;
+
+fn policy(name: &str) -> Policy {
+    let source = match name {
+        "invoicing-saas" => include_str!("../../../examples/invoicing-saas.toml"),
+        "managed-erp-hosting" => include_str!("../../../examples/managed-erp-hosting.toml"),
+        "public-cloud" => include_str!("../../../examples/public-cloud.toml"),
+        other => panic!("no example {other}"),
+    };
+    ombud_policy::check(source)
+        .policy
+        .expect("the example is valid")
+}
+
+/// A wall-clock time in the controller's zone.
+fn local(text: &str, tz: &TimeZone) -> Timestamp {
+    text.parse::<jiff::civil::DateTime>()
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .to_zoned(tz.clone())
+        .expect("exists")
+        .timestamp()
+}
+
+struct Case {
+    name: &'static str,
+    example: &'static str,
+    category: &'static str,
+    purposes: &'static [&'static str],
+    role: DataRole,
+    collected: &'static str,
+    /// (kind, purpose, when it happened, when it was recorded is irrelevant: facts count by
+    /// occurred_at).
+    events: &'static [(EventKind, Option<&'static str>, &'static str)],
+    now: &'static str,
+    expect: &'static str,
+}
+
+fn describe(life: &Life, tz: &TimeZone) -> String {
+    let wall = |t: Timestamp| {
+        t.to_zoned(tz.clone())
+            .datetime()
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    match life {
+        Life::Open => "open".into(),
+        Life::Until {
+            until,
+            purpose,
+            rule,
+            action,
+        } => {
+            format!(
+                "{} {} by {rule} of {purpose}",
+                action.as_str(),
+                wall(*until)
+            )
+        }
+        Life::Review { due, purpose, rule } => {
+            format!("review {} by {rule} of {purpose}", wall(*due))
+        }
+    }
+}
+
+const C: DataRole = DataRole::Controller;
+use EventKind::*;
+
+const CASES: &[Case] = &[
+    // invoicing-saas: "180 days after termination"
+    Case {
+        name: "customer contact data: 180 days after the contract ends",
+        example: "invoicing-saas",
+        category: "user.contact.phone_number",
+        purposes: &["service-delivery"],
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ContractEnd, None, "2026-01-15T12:00"),
+        ],
+        now: "2026-03-01T00:00",
+        expect: "delete 2026-07-14 12:00 by customer-relationship of service-delivery",
+    },
+    Case {
+        name: "while the contract runs, nothing ends",
+        example: "invoicing-saas",
+        category: "user.contact.phone_number",
+        purposes: &["service-delivery"],
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[(ContractStart, None, "2025-03-01T09:00")],
+        now: "2030-01-01T00:00",
+        expect: "open",
+    },
+    Case {
+        name: "an end of contract recorded late counts from when it happened",
+        example: "invoicing-saas",
+        category: "user.contact.phone_number",
+        purposes: &["support"],
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ContractEnd, None, "2025-09-01T12:00"),
+        ],
+        now: "2026-05-02T00:00",
+        expect: "delete 2026-02-28 12:00 by customer-relationship of support",
+    },
+    // "at least every 6 months" for prospects
+    Case {
+        name: "a prospect is due for review 6 months after the last interaction",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &["prospects"],
+        role: C,
+        collected: "2025-11-01T10:00",
+        events: &[(LastInteraction, None, "2026-01-10T15:00")],
+        now: "2026-02-01T00:00",
+        expect: "review 2026-07-10 15:00 by prospect-review of prospects",
+    },
+    Case {
+        name: "a prospect never contacted again counts from collection",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &["prospects"],
+        role: C,
+        collected: "2025-11-01T10:00",
+        events: &[],
+        now: "2026-02-01T00:00",
+        expect: "review 2026-05-01 10:00 by prospect-review of prospects",
+    },
+    // "2 years" for logs with identifiers
+    Case {
+        name: "security logs: 2 years after collection",
+        example: "invoicing-saas",
+        category: "user.device.ip_address",
+        purposes: &["security"],
+        role: C,
+        collected: "2025-03-01T08:00",
+        events: &[],
+        now: "2026-01-01T00:00",
+        expect: "delete 2027-03-01 08:00 by security-logs of security",
+    },
+    // accounting law: six years from the end of the financial year
+    Case {
+        name: "vouchers: 6 years from the end of the year they were made in",
+        example: "invoicing-saas",
+        category: "user.financial",
+        purposes: &["accounting"],
+        role: C,
+        collected: "2025-05-20T10:00",
+        events: &[],
+        now: "2026-01-01T00:00",
+        expect: "delete 2032-01-01 00:00 by accounting-vouchers of accounting",
+    },
+    Case {
+        name: "two purposes, two periods: the longer decides",
+        example: "invoicing-saas",
+        category: "user.financial",
+        purposes: &["invoicing", "accounting"],
+        role: C,
+        collected: "2025-05-20T10:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ContractEnd, None, "2026-01-15T12:00"),
+        ],
+        now: "2026-08-01T00:00",
+        expect: "delete 2032-01-01 00:00 by accounting-vouchers of accounting",
+    },
+    Case {
+        name: "consent marketing ends when consent is withdrawn",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &["consent-marketing"],
+        role: C,
+        collected: "2025-05-20T10:00",
+        events: &[
+            (ConsentGiven, Some("consent-marketing"), "2025-05-20T10:00"),
+            (
+                ConsentWithdrawn,
+                Some("consent-marketing"),
+                "2026-02-01T09:00",
+            ),
+        ],
+        now: "2026-03-01T00:00",
+        expect: "delete 2026-02-01 09:00 by until-consent-withdrawn of consent-marketing",
+    },
+    Case {
+        name: "a review later than every deletion keeps the record for review",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &["b2b-marketing"],
+        role: C,
+        collected: "2025-05-20T10:00",
+        events: &[
+            (ContractEnd, None, "2026-01-15T12:00"),
+            (LastInteraction, None, "2026-03-01T10:00"),
+        ],
+        now: "2026-03-02T00:00",
+        expect: "review 2026-09-01 10:00 by prospect-review of b2b-marketing",
+    },
+    Case {
+        name: "a customer's records follow the processor activity, not the operator's",
+        example: "invoicing-saas",
+        category: "user.contact.phone_number",
+        purposes: &[],
+        role: DataRole::Processor,
+        collected: "2025-03-01T09:00",
+        events: &[(ContractEnd, None, "2026-01-15T12:00")],
+        now: "2026-03-01T00:00",
+        expect: "delete 2026-07-14 12:00 by customer-relationship of customer-data",
+    },
+    // managed-erp-hosting: "7 years after termination"
+    Case {
+        name: "billing: 7 years after the contract ends",
+        example: "managed-erp-hosting",
+        category: "user.financial.vat_number",
+        purposes: &["billing"],
+        role: C,
+        collected: "2024-01-01T10:00",
+        events: &[(ContractEnd, None, "2026-01-31T17:00")],
+        now: "2026-03-01T00:00",
+        expect: "delete 2033-01-31 17:00 by account-and-billing of billing",
+    },
+    // "3 years after the last interaction"
+    Case {
+        name: "support records: 3 years after the last interaction",
+        example: "managed-erp-hosting",
+        category: "user.content.support_records",
+        purposes: &["customer-support"],
+        role: C,
+        collected: "2025-06-01T10:00",
+        events: &[(LastInteraction, None, "2026-02-10T11:00")],
+        now: "2026-03-01T00:00",
+        expect: "delete 2029-02-10 11:00 by communication-and-support of customer-support",
+    },
+    // "until you unsubscribe and a short period thereafter"
+    Case {
+        name: "service updates: 30 days after unsubscribing",
+        example: "managed-erp-hosting",
+        category: "user.privacy_preferences",
+        purposes: &["service-updates"],
+        role: C,
+        collected: "2025-06-01T10:00",
+        events: &[(Unsubscribe, Some("service-updates"), "2026-03-05T08:00")],
+        now: "2026-03-06T00:00",
+        expect: "delete 2026-04-04 08:00 by marketing-after-unsubscribe of service-updates",
+    },
+    Case {
+        name: "subscribed, the address stays",
+        example: "managed-erp-hosting",
+        category: "user.privacy_preferences",
+        purposes: &["service-updates"],
+        role: C,
+        collected: "2025-06-01T10:00",
+        events: &[],
+        now: "2030-03-06T00:00",
+        expect: "open",
+    },
+    // "12 months", "14 months"
+    Case {
+        name: "telemetry: 12 months after collection",
+        example: "managed-erp-hosting",
+        category: "user.telemetry",
+        purposes: &["service-improvement"],
+        role: C,
+        collected: "2026-01-31T10:00",
+        events: &[],
+        now: "2026-03-01T00:00",
+        expect: "delete 2027-01-31 10:00 by technical-and-usage of service-improvement",
+    },
+    Case {
+        name: "analytics cookies: 14 months, to the last day of a shorter month",
+        example: "managed-erp-hosting",
+        category: "user.device.cookie_id",
+        purposes: &["web-analytics"],
+        role: C,
+        collected: "2025-12-31T10:00",
+        events: &[],
+        now: "2026-03-01T00:00",
+        expect: "delete 2027-02-28 10:00 by website-analytics of web-analytics",
+    },
+    // "within 30 days of termination", for the customers' production data
+    Case {
+        name: "hosted production data: 30 days after the contract ends",
+        example: "managed-erp-hosting",
+        category: "user.contact.email",
+        purposes: &[],
+        role: DataRole::Processor,
+        collected: "2025-01-01T10:00",
+        events: &[(ContractEnd, None, "2026-06-30T23:59")],
+        now: "2026-07-01T00:00",
+        expect: "delete 2026-07-30 23:59 by production-data-after-termination of hosted-environments",
+    },
+    // public-cloud: accounting 7 years from the end of the year, messages 2 years, cases 1 year
+    Case {
+        name: "accounting records: 7 years from the end of the year",
+        example: "public-cloud",
+        category: "user.contact.address",
+        purposes: &["accounting"],
+        role: C,
+        collected: "2026-03-10T10:00",
+        events: &[],
+        now: "2026-04-01T00:00",
+        expect: "delete 2034-01-01 00:00 by accounting-records of accounting",
+    },
+    Case {
+        name: "messages sent: 2 years",
+        example: "public-cloud",
+        category: "user.behavior.messages_received",
+        purposes: &["service-messages"],
+        role: C,
+        collected: "2026-04-01T06:30",
+        events: &[],
+        now: "2026-04-02T00:00",
+        expect: "delete 2028-04-01 06:30 by message-records of service-messages",
+    },
+    Case {
+        name: "service cases: a year after the last interaction",
+        example: "public-cloud",
+        category: "user.content.service_case",
+        purposes: &["service-cases"],
+        role: C,
+        collected: "2026-01-05T10:00",
+        events: &[(LastInteraction, None, "2026-05-05T14:00")],
+        now: "2026-06-01T00:00",
+        expect: "delete 2027-05-05 14:00 by service-case-closed of service-cases",
+    },
+    Case {
+        name: "an account ends with the services",
+        example: "public-cloud",
+        category: "user.unique_id",
+        purposes: &["main-account"],
+        role: C,
+        collected: "2020-01-05T10:00",
+        events: &[(ContractEnd, None, "2026-05-05T14:00")],
+        now: "2026-06-01T00:00",
+        expect: "delete 2026-05-05 14:00 by while-services-provided of main-account",
+    },
+];
+
+#[test]
+fn every_retention_promise_of_the_examples_ends_records_when_it_says() {
+    let mut failures = vec![];
+    for case in CASES {
+        let policy = policy(case.example);
+        let tz = TimeZone::get(&policy.controller.time_zone).expect("zone");
+        let facts = SubjectFacts::new(
+            case.events
+                .iter()
+                .map(|(kind, purpose, when)| Event {
+                    kind: *kind,
+                    purpose: purpose.map(str::to_owned),
+                    occurred_at: local(when, &tz),
+                })
+                .collect(),
+        );
+        let purposes: Vec<String> = case.purposes.iter().map(|p| (*p).to_owned()).collect();
+        let record = RecordFacts {
+            category: case.category,
+            purposes: &purposes,
+            source: "subject",
+            collected_at: local(case.collected, &tz),
+        };
+        let life = end_of_life(
+            &policy,
+            &facts,
+            &record,
+            case.role,
+            local(case.now, &tz),
+            &tz,
+        );
+        let got = describe(&life, &tz);
+        if got != case.expect {
+            failures.push(format!(
+                "{}:\n  expected {}\n  got      {got}",
+                case.name, case.expect
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn only_an_ended_life_lets_the_sweeper_act() {
+    let at: Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+    let until = Life::Until {
+        until: at,
+        purpose: "p".into(),
+        rule: "r".into(),
+        action: ombud_policy::model::Action::Delete,
+    };
+    assert!(until.expired_at(at));
+    assert!(!until.expired_at(at - jiff::SignedDuration::from_secs(1)));
+    assert!(!Life::Open.expired_at(Timestamp::MAX));
+    let review = Life::Review {
+        due: at,
+        purpose: "p".into(),
+        rule: "r".into(),
+    };
+    assert!(!review.expired_at(at), "a review is not a deletion");
+}
