@@ -7,6 +7,7 @@ mod init_cmd;
 mod policy_cmd;
 mod request_cmd;
 mod serve_cmd;
+mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Command {
     /// Work the data-subject request queue: list, show, verify, extend, fulfil, refuse
     #[command(subcommand)]
     Request(request_cmd::RequestCommand),
+    /// Remove what has outlived its retention now (the server does it on a schedule)
+    Sweep(sweep_cmd::SweepArgs),
     /// Check the tamper-evident audit log
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import_cmd::run(args),
         Command::Audit(command) => admin_cmd::audit(command),
         Command::Request(command) => request_cmd::run(command),
+        Command::Sweep(args) => sweep_cmd::run(args),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

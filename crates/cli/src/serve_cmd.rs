@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// Seconds between rounds of the deadline watcher and the mailer
     #[arg(long, env = "OMBUD_JOBS_EVERY", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub jobs_every: u64,
+    /// Seconds between sweeps that remove what outlived its retention (privacy.toml)
+    #[arg(long, env = "OMBUD_SWEEP_EVERY", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..=86400))]
+    pub sweep_every: u64,
     /// Log format; JSON for production log shipping
     #[arg(long, env = "OMBUD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -252,7 +255,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             );
         }
         tracing::info!(%address, ?mailer, "serving");
-        ombud_server::jobs::spawn(state_for_jobs, mailer, std::time::Duration::from_secs(args.jobs_every));
+        ombud_server::jobs::spawn(
+            state_for_jobs,
+            mailer,
+            std::time::Duration::from_secs(args.jobs_every),
+            std::time::Duration::from_secs(args.sweep_every),
+        );
         app.run(shutdown_signal()).await.context("while serving")?;
         tracing::info!("stopped");
         anyhow::Ok(())

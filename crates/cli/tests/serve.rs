@@ -164,4 +164,16 @@ fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--jobs-every"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--sweep-every", "5"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--sweep-every") && stderr.contains("10..=86400"),
+        "{stderr}"
+    );
 }

@@ -147,8 +147,47 @@ pub fn watch(
     Ok(())
 }
 
-/// Starts the watcher and the mailer on the runtime; they stop with it.
-pub fn spawn(state: crate::AppState, mailer: Mailer, every: std::time::Duration) {
+/// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
+pub fn spawn(
+    state: crate::AppState,
+    mailer: Mailer,
+    every: std::time::Duration,
+    sweep_every: std::time::Duration,
+) {
+    let sweeper_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(sweep_every);
+        loop {
+            tick.tick().await;
+            let state = sweeper_state.clone();
+            let round = tokio::task::spawn_blocking(move || {
+                crate::sweeper::sweep_all(
+                    state.store.as_ref(),
+                    &state.policy,
+                    &state.time_zone,
+                    state.clock.now(),
+                    false,
+                    |_, _| {},
+                )
+            })
+            .await;
+            match round {
+                Ok(Ok(reports)) => {
+                    let records: u64 = reports.iter().map(|(_, r)| r.records).sum();
+                    let subjects: u64 = reports.iter().map(|(_, r)| r.subjects).sum();
+                    if records > 0 {
+                        tracing::info!(
+                            records,
+                            subjects,
+                            "the sweeper removed what outlived its purposes"
+                        );
+                    }
+                }
+                Ok(Err(error)) => tracing::error!("the sweeper failed: {error}"),
+                Err(error) => tracing::error!("the sweeper stopped: {error}"),
+            }
+        }
+    });
     let from: Mailbox = match format!(
         "{} <{}>",
         state.policy.controller.name.replace(['<', '>', '"'], ""),

@@ -16,6 +16,7 @@ pub mod rights;
 pub mod routes;
 pub mod secrets;
 pub mod state;
+pub mod sweeper;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};

@@ -139,6 +139,25 @@ impl NewAuditEntry {
         }
     }
 
+    /// Records removed because `rule` (a retention rule of the policy) ended them.
+    pub fn records_expired(
+        actor: &Actor,
+        subject: SubjectId,
+        rule: &str,
+        categories: BTreeSet<String>,
+        count: usize,
+        subject_deleted: bool,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: Some(subject),
+            categories: categories.into_iter().collect(),
+            detail: Some(format!(
+                "rule={rule} records={count} subject_deleted={subject_deleted}"
+            )),
+            ..Self::by(actor, "records.expire")
+        }
+    }
+
     pub fn record_rectified(
         actor: &Actor,
         subject: SubjectId,

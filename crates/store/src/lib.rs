@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod model;
 pub mod postgres;
 pub mod requests;
+pub mod retention;
 pub mod sqlite;
 
 use audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
@@ -14,6 +15,7 @@ use jiff::Timestamp;
 use model::*;
 use ombud_core::{Identity, IdentityKind};
 use requests::*;
+use retention::*;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -246,6 +248,23 @@ pub trait Store: Send + Sync {
         token_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<Option<(String, Timestamp)>>;
+    /// Up to `limit` subjects after `after` (in id order), with their records' metadata and
+    /// their events: what the sweeper decides on. Reads no value and no key.
+    fn retention_batch(
+        &self,
+        tenant: TenantId,
+        after: Option<SubjectId>,
+        limit: usize,
+    ) -> Result<Vec<RetentionSubject>>;
+    /// Removes records whose retention ended, all in one transaction, with one audit entry per
+    /// subject and rule. A subject left with no record goes whole when its expiry allows it.
+    fn expire_records(
+        &self,
+        tenant: TenantId,
+        expiries: &[Expiry],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Swept>;
     /// Deletes exports past their expiry; returns how many.
     fn remove_expired_exports(&self, at: Timestamp) -> Result<u64>;
 

@@ -6,6 +6,7 @@ use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
 use crate::model::*;
 use crate::requests::*;
+use crate::retention::*;
 use crate::{Actor, Result, Store, StoreError};
 use jiff::Timestamp;
 use ombud_core::requests::RequestStatus;
@@ -1243,6 +1244,125 @@ impl Store for PostgresStore {
                 )?
                 .map(|row| Ok((row.get(0), timestamp(row.get(1))?)))
                 .transpose()
+        })
+    }
+
+    fn retention_batch(
+        &self,
+        tenant: TenantId,
+        after: Option<SubjectId>,
+        limit: usize,
+    ) -> Result<Vec<RetentionSubject>> {
+        self.read(|client| {
+            // One snapshot for the three reads, so records and events agree with the subjects.
+            let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+            let after = after.map_or(Uuid::nil(), |s| s.0);
+            let subjects: Vec<Uuid> = tx
+                .query(
+                    "SELECT subject_id FROM subjects WHERE tenant_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3",
+                    &[&tenant.0, &after, &i64::try_from(limit).unwrap_or(i64::MAX)],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let Some(&last) = subjects.last() else { return Ok(vec![]) };
+            let position: std::collections::HashMap<Uuid, usize> = subjects.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+            let mut batch: Vec<RetentionSubject> =
+                subjects.iter().map(|s| RetentionSubject { subject: SubjectId(*s), records: vec![], events: vec![] }).collect();
+            for row in tx.query(
+                "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
+                 WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3",
+                &[&tenant.0, &after, &last],
+            )? {
+                let Some(&i) = position.get(&row.get::<_, Uuid>(0)) else { continue };
+                let purposes: String = row.get(3);
+                batch[i].records.push(RecordMeta {
+                    id: RecordId(row.get(1)),
+                    category: row.get(2),
+                    purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                    source: row.get(4),
+                    collected_at: timestamp(row.get(5))?,
+                });
+            }
+            for row in tx.query(
+                "SELECT subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version FROM events
+                 WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3 ORDER BY subject_id, occurred_at, event_id",
+                &[&tenant.0, &after, &last],
+            )? {
+                let subject: Uuid = row.get(0);
+                let Some(&i) = position.get(&subject) else { continue };
+                let kind: String = row.get(2);
+                batch[i].events.push(StoredEvent {
+                    id: EventId(row.get(1)),
+                    subject: SubjectId(subject),
+                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                    purpose: row.get(3),
+                    occurred_at: timestamp(row.get(4))?,
+                    recorded_at: timestamp(row.get(5))?,
+                    channel: row.get(6),
+                    policy_version: row.get(7),
+                });
+            }
+            tx.commit()?;
+            Ok(batch)
+        })
+    }
+
+    fn expire_records(
+        &self,
+        tenant: TenantId,
+        expiries: &[Expiry],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Swept> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let mut swept = Swept::default();
+            let mut entries = Vec::new();
+            for expiry in expiries {
+                let ids: Vec<Uuid> = expiry.records.iter().map(|(r, _)| r.0).collect();
+                let removed: std::collections::HashMap<Uuid, String> = tx
+                    .query(
+                        "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3) RETURNING record_id, category",
+                        &[&tenant.0, &expiry.subject.0, &ids],
+                    )?
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect();
+                if removed.is_empty() {
+                    continue;
+                }
+                let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
+                for (record, rule) in &expiry.records {
+                    if let Some(category) = removed.get(&record.0) {
+                        let entry = by_rule.entry(rule.as_str()).or_default();
+                        entry.0.insert(category.clone());
+                        entry.1 += 1;
+                    }
+                }
+                let left: bool = tx
+                    .query_one("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = $1 AND subject_id = $2)", &[&tenant.0, &expiry.subject.0])?
+                    .get(0);
+                let whole = expiry.subject_may_go && !left;
+                if whole {
+                    tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    // The key goes with the row (ON DELETE CASCADE).
+                    tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    tx.execute(
+                        "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, NULL, $3, false)
+                         ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
+                        &[&tenant.0, &expiry.subject.0, &micros(at)],
+                    )?;
+                    swept.subjects += 1;
+                }
+                for (rule, (categories, count)) in by_rule {
+                    swept.records += count as u64;
+                    entries.push(NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole));
+                }
+            }
+            Self::append_many(tx, tenant, at, entries)?;
+            Ok(swept)
         })
     }
 

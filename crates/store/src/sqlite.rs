@@ -6,6 +6,7 @@ use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
 use crate::model::*;
 use crate::requests::*;
+use crate::retention::*;
 use crate::{Actor, Result, Store, StoreError};
 use jiff::Timestamp;
 use ombud_core::requests::RequestStatus;
@@ -158,12 +159,21 @@ impl SqliteStore {
     /// Deletes every key of a subject but the one its row points at (all of them once the
     /// row is gone).
     fn drop_stale_keys(&self, tenant: TenantId, subject: SubjectId) -> Result<()> {
+        self.drop_stale_keys_of(tenant, &[subject])
+    }
+
+    fn drop_stale_keys_of(&self, tenant: TenantId, subjects: &[SubjectId]) -> Result<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
         self.write(|tx| {
-            tx.prepare_cached(
+            let mut delete = tx.prepare_cached(
                 "DELETE FROM keys.subject_keys WHERE tenant_id = ?1 AND subject_id = ?2 AND generation IS NOT (
                      SELECT key_generation FROM main.subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
-            )?
-            .execute(params![tenant.0.as_bytes(), subject.0.as_bytes()])?;
+            )?;
+            for subject in subjects {
+                delete.execute(params![tenant.0.as_bytes(), subject.0.as_bytes()])?;
+            }
             Ok(())
         })
     }
@@ -304,6 +314,41 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Purposes are kept as one comma-separated column.
+fn split_purposes(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+type EventRow = (
+    Vec<u8>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+fn stored_event(
+    subject: SubjectId,
+    (id, kind, purpose, occurred_at, recorded_at, channel, policy_version): EventRow,
+) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        id: EventId(uuid(id)?),
+        subject,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+        purpose,
+        occurred_at: timestamp(occurred_at)?,
+        recorded_at: timestamp(recorded_at)?,
+        channel,
+        policy_version,
+    })
 }
 
 fn audit_row(row: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
@@ -654,7 +699,7 @@ impl Store for SqliteStore {
                         id,
                         subject,
                         category,
-                        purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                        purposes: split_purposes(&purposes),
                         source,
                         collected_at: timestamp(collected_at)?,
                         value: Secret::new(value),
@@ -723,20 +768,7 @@ impl Store for SqliteStore {
                     Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, Option<String>>(5)?, row.get::<_, Option<String>>(6)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(id, kind, purpose, occurred_at, recorded_at, channel, policy_version)| {
-                    Ok(StoredEvent {
-                        id: EventId(uuid(id)?),
-                        subject,
-                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
-                        purpose,
-                        occurred_at: timestamp(occurred_at)?,
-                        recorded_at: timestamp(recorded_at)?,
-                        channel,
-                        policy_version,
-                    })
-                })
-                .collect()
+            rows.into_iter().map(|raw| stored_event(subject, raw)).collect()
         })
     }
 
@@ -1262,6 +1294,124 @@ impl Store for SqliteStore {
                 .optional()?;
             row.map(|(name, expires)| Ok((name, timestamp(expires)?))).transpose()
         })
+    }
+
+    fn retention_batch(
+        &self,
+        tenant: TenantId,
+        after: Option<SubjectId>,
+        limit: usize,
+    ) -> Result<Vec<RetentionSubject>> {
+        self.read(|conn| {
+            // One snapshot for the three reads, so records and events agree with the subjects.
+            let tx = conn.unchecked_transaction()?;
+            let t = tenant.0.as_bytes();
+            // An empty blob sorts before every id.
+            let after = after.map(|s| s.0.as_bytes().to_vec()).unwrap_or_default();
+            let subjects = tx
+                .prepare_cached("SELECT subject_id FROM subjects WHERE tenant_id = ?1 AND subject_id > ?2 ORDER BY subject_id LIMIT ?3")?
+                .query_map(params![t, after, i64::try_from(limit).unwrap_or(i64::MAX)], |row| row.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let Some(last) = subjects.last().cloned() else { return Ok(vec![]) };
+            let mut batch: Vec<RetentionSubject> = subjects
+                .into_iter()
+                .map(|id| Ok(RetentionSubject { subject: SubjectId(uuid(id)?), records: vec![], events: vec![] }))
+                .collect::<Result<_>>()?;
+            let position: std::collections::HashMap<SubjectId, usize> = batch.iter().enumerate().map(|(i, s)| (s.subject, i)).collect();
+            let mut records = tx.prepare_cached(
+                "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
+                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3",
+            )?;
+            let rows = records.query_map(params![t, after, last], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?, row.get::<_, i64>(5)?))
+            })?;
+            for row in rows {
+                let (subject, id, category, purposes, source, collected_at) = row?;
+                let subject = SubjectId(uuid(subject)?);
+                let Some(&i) = position.get(&subject) else { continue };
+                batch[i].records.push(RecordMeta {
+                    id: RecordId(uuid(id)?),
+                    category,
+                    purposes: split_purposes(&purposes),
+                    source,
+                    collected_at: timestamp(collected_at)?,
+                });
+            }
+            let mut events = tx.prepare_cached(
+                "SELECT subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version FROM events
+                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3 ORDER BY subject_id, occurred_at, event_id",
+            )?;
+            let rows = events.query_map(params![t, after, last], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, (row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, Option<String>>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?, row.get::<_, Option<String>>(6)?, row.get::<_, Option<String>>(7)?)))
+            })?;
+            for row in rows {
+                let (subject, raw) = row?;
+                let subject = SubjectId(uuid(subject)?);
+                let Some(&i) = position.get(&subject) else { continue };
+                batch[i].events.push(stored_event(subject, raw)?);
+            }
+            Ok(batch)
+        })
+    }
+
+    fn expire_records(
+        &self,
+        tenant: TenantId,
+        expiries: &[Expiry],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Swept> {
+        let mut gone = vec![];
+        let swept = self.write(|tx| {
+            let t = tenant.0.as_bytes();
+            let mut swept = Swept::default();
+            for expiry in expiries {
+                let s = expiry.subject.0.as_bytes();
+                let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
+                {
+                    let mut delete = tx.prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3 RETURNING category")?;
+                    for (record, rule) in &expiry.records {
+                        let category: Option<String> = delete.query_row(params![t, s, record.0.as_bytes()], |row| row.get(0)).optional()?;
+                        if let Some(category) = category {
+                            let entry = by_rule.entry(rule.as_str()).or_default();
+                            entry.0.insert(category);
+                            entry.1 += 1;
+                        }
+                    }
+                }
+                if by_rule.is_empty() {
+                    continue;
+                }
+                let left: bool = tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = ?1 AND subject_id = ?2)")?
+                    .query_row(params![t, s], |row| row.get(0))?;
+                let whole = expiry.subject_may_go && !left;
+                if whole {
+                    tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+                    tx.prepare_cached("DELETE FROM events WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+                    tx.prepare_cached("DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+                    tx.prepare_cached(
+                        "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES (?1, ?2, NULL, ?3, 0)
+                         ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = 0",
+                    )?
+                    .execute(params![t, s, micros(at)])?;
+                    gone.push(expiry.subject);
+                    swept.subjects += 1;
+                }
+                for (rule, (categories, count)) in by_rule {
+                    swept.records += count as u64;
+                    Self::append(tx, tenant, at, NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole))?;
+                }
+            }
+            Ok(swept)
+        })?;
+        // After the rows: a crash between the two leaves keys nothing names, which the next
+        // open removes.
+        self.drop_stale_keys_of(tenant, &gone)?;
+        if swept.records > 0 {
+            self.scrub()?;
+        }
+        Ok(swept)
     }
 
     fn remove_expired_exports(&self, at: Timestamp) -> Result<u64> {

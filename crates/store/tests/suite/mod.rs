@@ -1201,11 +1201,178 @@ pub fn the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record(store: &dy
     let _ = request;
 }
 
+pub fn expired_records_go_in_whole_subjects_with_the_rule_audited(store: &dyn Store) {
+    use ombud_store::retention::Expiry;
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let mut people = vec![];
+    for n in 0..5 {
+        let subject = store
+            .create_subject(
+                tenant.id,
+                &[email(&format!("p{n}@example.com"))],
+                &Actor::Cli,
+                now,
+            )
+            .expect("subject");
+        let ids = store
+            .put_records(
+                tenant.id,
+                &[
+                    NewRecord {
+                        purposes: vec!["billing".into(), "accounting".into()],
+                        ..record(subject, "user.financial", "INV-1")
+                    },
+                    record(subject, "user.device.ip_address", "192.0.2.1"),
+                ],
+                &Actor::Cli,
+                now,
+            )
+            .expect("records");
+        store
+            .add_event(
+                tenant.id,
+                subject,
+                &NewEvent {
+                    id: None,
+                    kind: EventKind::ContractEnd,
+                    purpose: None,
+                    occurred_at: at("2025-01-01T00:00:00Z"),
+                    channel: None,
+                    policy_version: None,
+                },
+                &Actor::Cli,
+                now,
+            )
+            .expect("event");
+        people.push((subject, ids));
+    }
+    people.sort_by_key(|(s, _)| *s);
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    assert!(
+        store
+            .retention_batch(other.id, None, 10)
+            .expect("batch")
+            .is_empty()
+    );
+
+    let first = store.retention_batch(tenant.id, None, 3).expect("batch");
+    assert_eq!(
+        first.iter().map(|s| s.subject).collect::<Vec<_>>(),
+        people[..3].iter().map(|p| p.0).collect::<Vec<_>>()
+    );
+    let second = store
+        .retention_batch(tenant.id, Some(first[2].subject), 3)
+        .expect("batch");
+    assert_eq!(second.len(), 2, "paging by subject id");
+    let one = &first[0];
+    assert_eq!(one.records.len(), 2);
+    assert_eq!(one.events.len(), 1);
+    let financial = one
+        .records
+        .iter()
+        .find(|r| r.category == "user.financial")
+        .expect("financial");
+    assert_eq!(financial.purposes, ["billing", "accounting"]);
+
+    let (a, a_ids) = &people[0];
+    let (b, b_ids) = &people[1];
+    let (c, c_ids) = &people[2];
+    let expiries = [
+        // One record of A goes; A keeps its invoice.
+        Expiry {
+            subject: *a,
+            records: vec![(a_ids[1], "security-logs".into())],
+            subject_may_go: true,
+        },
+        // Everything of B goes, and B with it.
+        Expiry {
+            subject: *b,
+            records: vec![
+                (b_ids[0], "accounting".into()),
+                (b_ids[1], "security-logs".into()),
+            ],
+            subject_may_go: true,
+        },
+        // Everything of C goes, but the sweep did not see all of C: C stays.
+        Expiry {
+            subject: *c,
+            records: vec![
+                (c_ids[0], "accounting".into()),
+                (c_ids[1], "security-logs".into()),
+            ],
+            subject_may_go: false,
+        },
+    ];
+    let swept = store
+        .expire_records(tenant.id, &expiries, &Actor::System, now)
+        .expect("swept");
+    assert_eq!(
+        swept,
+        ombud_store::retention::Swept {
+            records: 5,
+            subjects: 1
+        }
+    );
+    assert_eq!(store.records(tenant.id, *a).expect("a").len(), 1);
+    assert!(!store.subject_exists(tenant.id, *b).expect("b"));
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email("p1@example.com"))
+            .expect("lookup"),
+        None
+    );
+    assert!(store.events(tenant.id, *b).expect("events").is_empty());
+    assert!(store.subject_exists(tenant.id, *c).expect("c"));
+    assert!(store.records(tenant.id, *c).expect("c").is_empty());
+    let tombstones = store.tombstones(tenant.id).expect("tombstones");
+    assert_eq!(
+        tombstones
+            .iter()
+            .map(|t| (t.subject, t.partial))
+            .collect::<Vec<_>>(),
+        [(*b, false)]
+    );
+
+    let again = store
+        .expire_records(tenant.id, &expiries, &Actor::System, now)
+        .expect("repeat");
+    assert_eq!(
+        again,
+        ombud_store::retention::Swept::default(),
+        "a repeated batch removes nothing more"
+    );
+    let entries = store
+        .audit_entries(
+            tenant.id,
+            &AuditFilter {
+                action: Some("records.expire".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .expect("audit");
+    assert_eq!(entries.len(), 5, "one entry per subject and rule");
+    assert!(entries.iter().any(|e| e.subject == Some(*b)
+        && e.detail.as_deref() == Some("rule=security-logs records=1 subject_deleted=true")));
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 17] = [
+    let cases: [(&str, Case); 18] = [
+        (
+            "expired_records_go_in_whole_subjects_with_the_rule_audited",
+            expired_records_go_in_whole_subjects_with_the_rule_audited,
+        ),
         (
             "requests_keep_their_state_and_refuse_a_stale_writer",
             requests_keep_their_state_and_refuse_a_stale_writer,

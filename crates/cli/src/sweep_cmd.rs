@@ -1,0 +1,111 @@
+//! `ombud sweep [--dry-run]`: removes what has outlived its retention, as the server's sweeper
+//! does on its schedule; with `--dry-run`, lists what would go and why, and removes nothing.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use crate::serve_cmd::load_policy;
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::tz::TimeZone;
+use ombud_core::Clock;
+use ombud_core::access::DataRole;
+use ombud_server::state::SystemClock;
+use ombud_server::sweeper::{Removal, Sweep, SweepReport};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// List what would be removed, and by which rule; remove nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Only this tenant (an id, or `operator`); every tenant by default
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The policy whose retention rules apply
+    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+    policy: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn run(args: SweepArgs) -> Result<ExitCode> {
+    let (policy, origin, _) = load_policy(&args.policy)?;
+    let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
+        format!(
+            "the policy's time zone {} is unknown",
+            policy.controller.time_zone
+        )
+    })?;
+    let store = args.store.open()?;
+    let now = SystemClock.now();
+    let tenants = match &args.tenant {
+        Some(which) => {
+            let id = tenant(store.as_ref(), which)?;
+            store.tenant(id)?.into_iter().collect()
+        }
+        None => store.tenants()?,
+    };
+    if args.dry_run {
+        println!("dry run: nothing is removed (policy: {origin})");
+        println!(
+            "{:<36}  {:<36}  {:<28}  {:<28}  ended",
+            "subject", "record", "category", "rule"
+        );
+    }
+    let print = |removal: &Removal| {
+        if args.dry_run {
+            println!(
+                "{:<36}  {:<36}  {:<28}  {:<28}  {}",
+                removal.subject,
+                removal.record,
+                removal.category,
+                removal.rule,
+                removal
+                    .ended_at
+                    .to_zoned(time_zone.clone())
+                    .strftime("%Y-%m-%d %H:%M %Z")
+            );
+        }
+    };
+    for tenant in tenants {
+        let sweep = Sweep {
+            store: store.as_ref(),
+            policy: &policy,
+            time_zone: &time_zone,
+            tenant: tenant.id,
+            data_role: if tenant.operator {
+                DataRole::Controller
+            } else {
+                DataRole::Processor
+            },
+            now,
+            dry_run: args.dry_run,
+        };
+        let report = sweep.run(print)?;
+        summary(&tenant.name, tenant.id, &report, args.dry_run);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, dry_run: bool) {
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!(
+        "tenant {id} ({name}): {verb} {} records ({} subjects whole)",
+        report.records, report.subjects
+    );
+    for (rule, count) in &report.by_rule {
+        println!("  {rule}: {count}");
+    }
+    if report.due_for_review > 0 {
+        println!(
+            "  {} records are past their review date (kept until reviewed)",
+            report.due_for_review
+        );
+    }
+    if report.restricted > 0 {
+        println!(
+            "  {} records kept: their subjects asked for restriction",
+            report.restricted
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! `ombud sweep [--dry-run]` against a store on disk.
+
+use assert_cmd::Command;
+use ombud_core::{EventKind, Identity, IdentityKind};
+use ombud_store::model::{NewEvent, NewRecord, Secret};
+use ombud_store::{Actor, SqliteStore, Store};
+use predicates::prelude::*;
+
+const MASTER: &str = "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c";
+
+fn ombud(dir: &std::path::Path) -> Command {
+    let mut command = Command::cargo_bin("ombud").expect("binary");
+    command
+        .current_dir(dir)
+        .env("OMBUD_MASTER_KEY", MASTER)
+        .env_remove("OMBUD_DATABASE_URL")
+        .env_remove("OMBUD_POLICY")
+        .env("OMBUD_DATA_DIR", dir);
+    command
+}
+
+#[test]
+fn a_dry_run_lists_what_would_go_and_the_sweep_removes_it() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    let clock = ombud_core::ManualClock::new("2023-01-01T00:00:00Z".parse().expect("time"));
+    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+        .expect("bootstrap")
+        .operator;
+    let then = "2023-01-01T00:00:00Z".parse().expect("time");
+    let subject = store
+        .create_subject(
+            operator,
+            &[Identity::parse(IdentityKind::Email, "old@example.fi").expect("email")],
+            &Actor::Cli,
+            then,
+        )
+        .expect("subject");
+    store
+        .put_records(
+            operator,
+            &[NewRecord {
+                id: None,
+                subject,
+                category: "user.contact.phone_number".into(),
+                purposes: vec!["service-delivery".into()],
+                source: "subject".into(),
+                collected_at: then,
+                value: Secret::new("+358401234567"),
+            }],
+            &Actor::Cli,
+            then,
+        )
+        .expect("record");
+    store
+        .add_event(
+            operator,
+            subject,
+            &NewEvent {
+                id: None,
+                kind: EventKind::ContractEnd,
+                purpose: None,
+                occurred_at: then,
+                channel: None,
+                policy_version: None,
+            },
+            &Actor::Cli,
+            then,
+        )
+        .expect("event");
+    drop(store);
+
+    ombud(dir.path())
+        .args(["sweep", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("dry run")
+                .and(predicate::str::contains(subject.to_string()))
+                .and(predicate::str::contains("customer-relationship"))
+                .and(predicate::str::contains("would remove 1 records"))
+                .and(predicate::str::contains("+358").not()),
+        );
+    ombud(dir.path())
+        .args(["sweep"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "removed 1 records (1 subjects whole)",
+        ));
+    ombud(dir.path())
+        .args(["sweep"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed 0 records"));
+    ombud(dir.path())
+        .args(["sweep", "--tenant", "nobody"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a tenant id"));
+    ombud(dir.path())
+        .args(["audit", "verify"])
+        .assert()
+        .success();
+}

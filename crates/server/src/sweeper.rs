@@ -1,0 +1,170 @@
+//! The sweeper: removes what has outlived every purpose it was kept for. It walks a tenant's
+//! subjects in batches, decides each record's end of life in the core from privacy.toml and the
+//! subject's events, and removes the expired records of a batch in one transaction. A batch
+//! takes whole subjects, so a crash leaves none half-removed; a run repeated after a crash
+//! finds what is left and finishes it.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::access::DataRole;
+use ombud_core::facts::SubjectFacts;
+use ombud_core::requests::RecordFacts;
+use ombud_core::retention::{Life, end_of_life};
+use ombud_policy::Policy;
+use ombud_store::model::{RecordId, SubjectId, TenantId};
+use ombud_store::retention::Expiry;
+use ombud_store::{Actor, Store, StoreError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Subjects read and decided per batch. A batch is one write transaction: short enough that
+/// readers and other writers are not kept waiting.
+pub const BATCH_SUBJECTS: usize = 500;
+
+/// One record the sweep removes (or, in a dry run, would remove), and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    pub subject: SubjectId,
+    pub record: RecordId,
+    pub category: String,
+    pub purpose: String,
+    pub rule: String,
+    pub ended_at: Timestamp,
+}
+
+/// What a sweep of one tenant did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    pub records: u64,
+    pub subjects: u64,
+    /// Records per retention rule.
+    pub by_rule: BTreeMap<String, u64>,
+    /// Records kept only until someone reviews them (prospects), past their review date.
+    pub due_for_review: u64,
+    /// Records of subjects who asked for restriction (Art. 18): kept, whatever their rules say.
+    pub restricted: u64,
+}
+
+pub struct Sweep<'a> {
+    pub store: &'a dyn Store,
+    pub policy: &'a Policy,
+    pub time_zone: &'a TimeZone,
+    pub tenant: TenantId,
+    pub data_role: DataRole,
+    pub now: Timestamp,
+    /// Decide and report, remove nothing.
+    pub dry_run: bool,
+}
+
+impl Sweep<'_> {
+    /// Runs the sweep to the end of the tenant, calling `each` for every record removed (or
+    /// that would be).
+    pub fn run(&self, mut each: impl FnMut(&Removal)) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        let mut after = None;
+        loop {
+            let batch = self
+                .store
+                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.subject);
+            let mut expiries = Vec::new();
+            for subject in &batch {
+                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+                if facts.restricted(self.now).is_some() {
+                    report.restricted += subject.records.len() as u64;
+                    continue;
+                }
+                let mut records = Vec::new();
+                for record in &subject.records {
+                    let facts_of = RecordFacts {
+                        category: &record.category,
+                        purposes: &record.purposes,
+                        source: &record.source,
+                        collected_at: record.collected_at,
+                    };
+                    match end_of_life(
+                        self.policy,
+                        &facts,
+                        &facts_of,
+                        self.data_role,
+                        self.now,
+                        self.time_zone,
+                    ) {
+                        Life::Until {
+                            until,
+                            purpose,
+                            rule,
+                            ..
+                        } if until <= self.now => {
+                            each(&Removal {
+                                subject: subject.subject,
+                                record: record.id,
+                                category: record.category.clone(),
+                                purpose,
+                                rule: rule.clone(),
+                                ended_at: until,
+                            });
+                            *report.by_rule.entry(rule.clone()).or_default() += 1;
+                            records.push((record.id, rule));
+                        }
+                        Life::Review { due, .. } if due <= self.now => report.due_for_review += 1,
+                        _ => {}
+                    }
+                }
+                if !records.is_empty() {
+                    expiries.push(Expiry {
+                        subject: subject.subject,
+                        subject_may_go: records.len() == subject.records.len(),
+                        records,
+                    });
+                }
+            }
+            if expiries.is_empty() {
+                continue;
+            }
+            if self.dry_run {
+                report.records += expiries.iter().map(|e| e.records.len() as u64).sum::<u64>();
+                report.subjects += expiries.iter().filter(|e| e.subject_may_go).count() as u64;
+            } else {
+                let swept =
+                    self.store
+                        .expire_records(self.tenant, &expiries, &Actor::System, self.now)?;
+                report.records += swept.records;
+                report.subjects += swept.subjects;
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Sweeps every tenant: the operator's own data by its controller activities, the customers'
+/// by the processor activities done for them.
+pub fn sweep_all(
+    store: &dyn Store,
+    policy: &Policy,
+    time_zone: &TimeZone,
+    now: Timestamp,
+    dry_run: bool,
+    mut each: impl FnMut(TenantId, &Removal),
+) -> Result<Vec<(TenantId, SweepReport)>, StoreError> {
+    let mut reports = Vec::new();
+    for tenant in store.tenants()? {
+        let sweep = Sweep {
+            store,
+            policy,
+            time_zone,
+            tenant: tenant.id,
+            data_role: if tenant.operator {
+                DataRole::Controller
+            } else {
+                DataRole::Processor
+            },
+            now,
+            dry_run,
+        };
+        let report = sweep.run(|removal| each(tenant.id, removal))?;
+        reports.push((tenant.id, report));
+    }
+    Ok(reports)
+}
