@@ -126,6 +126,7 @@ pub fn watch(
     metrics: &Metrics,
     now: Timestamp,
 ) -> Result<(), ombud_store::StoreError> {
+    store.maintain()?;
     let late = store.mark_overdue(now)?;
     if !late.is_empty() {
         tracing::warn!(

@@ -60,6 +60,9 @@ impl Sweep<'_> {
     /// Runs the sweep to the end of the tenant, calling `each` for every record removed (or
     /// that would be).
     pub fn run(&self, mut each: impl FnMut(&Removal)) -> Result<SweepReport, StoreError> {
+        // A sweep deletes by subject; the planner needs current statistics to use the
+        // per-subject indexes.
+        self.store.maintain()?;
         let mut report = SweepReport::default();
         let mut after = None;
         loop {

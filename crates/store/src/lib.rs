@@ -248,6 +248,9 @@ pub trait Store: Send + Sync {
         token_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<Option<(String, Timestamp)>>;
+    /// Keeps the planner's statistics current as tables grow or shrink; cheap when nothing
+    /// changed. Called by the background jobs and before a sweep.
+    fn maintain(&self) -> Result<()>;
     /// Up to `limit` subjects after `after` (in id order), with their records' metadata and
     /// their events: what the sweeper decides on. Reads no value and no key.
     fn retention_batch(

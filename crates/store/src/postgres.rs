@@ -1247,6 +1247,11 @@ impl Store for PostgresStore {
         })
     }
 
+    fn maintain(&self) -> Result<()> {
+        // Autovacuum keeps PostgreSQL's statistics.
+        Ok(())
+    }
+
     fn retention_batch(
         &self,
         tenant: TenantId,

@@ -94,7 +94,10 @@ impl SqliteStore {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;",
             )?;
             c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
-            c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON;")
+            // Every key leads with tenant_id, which without statistics looks selective: the
+            // planner would then scan a tenant's identities to delete one subject's. Statistics
+            // are refreshed here (cheaply, as SQLite advises at open) and by `maintain`.
+            c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA optimize = 0x10002;")
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -1294,6 +1297,12 @@ impl Store for SqliteStore {
                 .optional()?;
             row.map(|(name, expires)| Ok((name, timestamp(expires)?))).transpose()
         })
+    }
+
+    fn maintain(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        conn.execute_batch("PRAGMA optimize;")?;
+        Ok(())
     }
 
     fn retention_batch(
