@@ -43,6 +43,9 @@ enum Command {
     Request(request_cmd::RequestCommand),
     /// Remove what has outlived its retention now (the server does it on a schedule)
     Sweep(sweep_cmd::SweepArgs),
+    /// See retention at work before it acts
+    #[command(subcommand)]
+    Retention(sweep_cmd::RetentionCommand),
     /// Check the tamper-evident audit log
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => admin_cmd::audit(command),
         Command::Request(command) => request_cmd::run(command),
         Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Retention(command) => sweep_cmd::retention(command),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

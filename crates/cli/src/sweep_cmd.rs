@@ -1,5 +1,6 @@
 //! `ombud sweep [--dry-run]`: removes what has outlived its retention, as the server's sweeper
 //! does on its schedule; with `--dry-run`, lists what would go and why, and removes nothing.
+//! `ombud retention forecast`: what leaves when, under which rule.
 
 use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
@@ -108,4 +109,86 @@ fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, d
             report.restricted
         );
     }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RetentionCommand {
+    /// What leaves when over the coming days, per category and rule; removes nothing
+    Forecast {
+        /// How many days ahead (1 to 3650)
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        days: i64,
+        /// The tenant (an id, or `operator`)
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The policy whose retention rules apply
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
+    let RetentionCommand::Forecast {
+        days,
+        tenant: which,
+        policy,
+        store,
+    } = command;
+    let (policy, _, _) = load_policy(&policy)?;
+    let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
+        format!(
+            "the policy's time zone {} is unknown",
+            policy.controller.time_zone
+        )
+    })?;
+    let store = store.open()?;
+    let id = tenant(store.as_ref(), &which)?;
+    let operator = store.tenant(id)?.is_some_and(|t| t.operator);
+    let forecast = Sweep {
+        store: store.as_ref(),
+        policy: &policy,
+        time_zone: &time_zone,
+        tenant: id,
+        data_role: if operator {
+            DataRole::Controller
+        } else {
+            DataRole::Processor
+        },
+        now: SystemClock.now(),
+        dry_run: true,
+    }
+    .forecast(days)?;
+    println!(
+        "{:<10}  {:>8}  {:<28}  {:<28}  {:<24}  action",
+        "date", "records", "category", "rule", "purpose"
+    );
+    for row in &forecast.rows {
+        println!(
+            "{:<10}  {:>8}  {:<28}  {:<28}  {:<24}  {}",
+            row.date, row.records, row.category, row.rule, row.purpose, row.action
+        );
+    }
+    let leaving: u64 = forecast.rows.iter().map(|r| r.records).sum();
+    println!("{leaving} records leave in the next {days} days");
+    if forecast.expired > 0 {
+        println!(
+            "{} records are past their end already; the next sweep removes them",
+            forecast.expired
+        );
+    }
+    if forecast.reviews > 0 {
+        println!(
+            "{} records come up for review (kept until reviewed)",
+            forecast.reviews
+        );
+    }
+    if forecast.restricted > 0 {
+        println!(
+            "{} records are kept: their subjects asked for restriction",
+            forecast.restricted
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

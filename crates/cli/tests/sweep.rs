@@ -104,3 +104,67 @@ fn a_dry_run_lists_what_would_go_and_the_sweep_removes_it() {
         .assert()
         .success();
 }
+
+#[test]
+fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    let now = jiff::Timestamp::now();
+    let clock = ombud_core::ManualClock::new(now);
+    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+        .expect("bootstrap")
+        .operator;
+    // Collected two years ago less ten days: the security-log rule ends it in ten days.
+    let collected = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_sub(jiff::Span::new().years(2))
+        .and_then(|z| z.checked_add(jiff::Span::new().days(10)))
+        .expect("time")
+        .timestamp();
+    let subject = store
+        .create_subject(
+            operator,
+            &[Identity::parse(IdentityKind::Email, "log@example.fi").expect("email")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    store
+        .put_records(
+            operator,
+            &[NewRecord {
+                id: None,
+                subject,
+                category: "user.device.ip_address".into(),
+                purposes: vec!["security".into()],
+                source: "subject".into(),
+                collected_at: collected,
+                value: Secret::new("192.0.2.1"),
+            }],
+            &Actor::Cli,
+            now,
+        )
+        .expect("record");
+    drop(store);
+    ombud(dir.path())
+        .args(["retention", "forecast", "--days", "30"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("security-logs")
+                .and(predicate::str::contains("user.device.ip_address"))
+                .and(predicate::str::contains("1 records leave in the next 30 days"))
+                .and(predicate::str::contains("192.0.2.1").not()),
+        );
+    ombud(dir.path())
+        .args(["retention", "forecast", "--days", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 records leave in the next 5 days"));
+    ombud(dir.path())
+        .args(["retention", "forecast", "--days", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--days"));
+}

@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
         .route("/requests/{id}/refuse", post(routes::requests::refuse))
         .route("/requests/{id}/mails", get(routes::requests::mails))
+        .route("/retention/forecast", get(routes::retention::forecast))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))

@@ -171,3 +171,117 @@ pub fn sweep_all(
     }
     Ok(reports)
 }
+
+/// Records leaving on one day, of one category, under one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ForecastRow {
+    /// The day, in the controller's time zone, on which their retention ends.
+    pub date: jiff::civil::Date,
+    pub category: String,
+    pub rule: String,
+    /// The purpose whose period ends last, and so ends the record.
+    pub purpose: String,
+    /// delete or anonymise, as the rule says.
+    pub action: String,
+    pub records: u64,
+}
+
+/// What leaves when over the coming days: the policy at work before the sweeper acts.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Forecast {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Past their end already: the next sweep removes them.
+    pub expired: u64,
+    pub rows: Vec<ForecastRow>,
+    /// Records whose review falls in the window (kept until reviewed).
+    pub reviews: u64,
+    /// Records of subjects under restriction, kept whatever their rules say.
+    pub restricted: u64,
+}
+
+impl Sweep<'_> {
+    /// Forecasts the next `days` days; removes nothing.
+    pub fn forecast(&self, days: i64) -> Result<Forecast, StoreError> {
+        let until = self
+            .now
+            .to_zoned(self.time_zone.clone())
+            .checked_add(jiff::Span::new().days(days))
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MAX);
+        let mut forecast = Forecast {
+            from: Some(self.now),
+            until: Some(until),
+            ..Forecast::default()
+        };
+        let mut rows: BTreeMap<(jiff::civil::Date, String, String, String, String), u64> =
+            BTreeMap::new();
+        let mut after = None;
+        loop {
+            let batch = self
+                .store
+                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.subject);
+            for subject in &batch {
+                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+                if facts.restricted(self.now).is_some() {
+                    forecast.restricted += subject.records.len() as u64;
+                    continue;
+                }
+                for record in &subject.records {
+                    let facts_of = RecordFacts {
+                        category: &record.category,
+                        purposes: &record.purposes,
+                        source: &record.source,
+                        collected_at: record.collected_at,
+                    };
+                    match end_of_life(
+                        self.policy,
+                        &facts,
+                        &facts_of,
+                        self.data_role,
+                        self.now,
+                        self.time_zone,
+                    ) {
+                        Life::Until { until: end, .. } if end <= self.now => forecast.expired += 1,
+                        Life::Until {
+                            until: end,
+                            purpose,
+                            rule,
+                            action,
+                        } if end <= until => {
+                            use ombud_policy::model::Choice;
+                            let date = end.to_zoned(self.time_zone.clone()).date();
+                            *rows
+                                .entry((
+                                    date,
+                                    record.category.clone(),
+                                    rule,
+                                    purpose,
+                                    action.as_str().to_owned(),
+                                ))
+                                .or_default() += 1;
+                        }
+                        Life::Review { due, .. } if due <= until => forecast.reviews += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        forecast.rows = rows
+            .into_iter()
+            .map(
+                |((date, category, rule, purpose, action), records)| ForecastRow {
+                    date,
+                    category,
+                    rule,
+                    purpose,
+                    action,
+                    records,
+                },
+            )
+            .collect();
+        Ok(forecast)
+    }
+}

@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/fulfil"),
     ("post", "/api/v1/requests/{id}/refuse"),
     ("get", "/api/v1/requests/{id}/mails"),
+    ("get", "/api/v1/retention/forecast"),
     ("get", "/api/v1/check"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),

@@ -257,3 +257,118 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
         Verification::Intact { .. }
     ));
 }
+
+#[test]
+fn the_forecast_says_what_leaves_when_under_which_rule_and_removes_nothing() {
+    let world = World::new();
+    use EventKind::*;
+    // Contract ended 1 February 2026: contact data leaves 180 days later, 31 July.
+    let leaving = world.person(
+        "leaving@example.fi",
+        &[
+            (
+                "user.contact.phone_number",
+                &["service-delivery"],
+                "2024-02-01T10:00:00Z",
+            ),
+            (
+                "user.contact.address",
+                &["service-delivery"],
+                "2024-02-01T10:00:00Z",
+            ),
+        ],
+        &[(ContractEnd, "2026-02-01T08:00:00Z")],
+    );
+    // Security logs from 2024-04-01: two years end 1 April 2026, a month from now.
+    world.person(
+        "logged@example.fi",
+        &[(
+            "user.device.ip_address",
+            &["security"],
+            "2024-04-01T06:00:00Z",
+        )],
+        &[],
+    );
+    // Past their end already.
+    world.person(
+        "gone@example.fi",
+        &[(
+            "user.device.ip_address",
+            &["security"],
+            "2023-06-01T06:00:00Z",
+        )],
+        &[],
+    );
+    let policy = ombud_policy::check(POLICY).policy.expect("policy");
+    let tz = TimeZone::get(&policy.controller.time_zone).expect("zone");
+    let sweep = Sweep {
+        store: &world.store,
+        policy: &policy,
+        time_zone: &tz,
+        tenant: world.tenant,
+        data_role: DataRole::Controller,
+        now: at("2026-03-01T10:00:00Z"),
+        dry_run: true,
+    };
+    let month = sweep.forecast(60).expect("forecast");
+    assert_eq!(month.expired, 1);
+    let rows: Vec<(String, &str, &str, u64)> = month
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.date.to_string(),
+                r.category.as_str(),
+                r.rule.as_str(),
+                r.records,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [(
+            "2026-04-01".to_owned(),
+            "user.device.ip_address",
+            "security-logs",
+            1
+        )],
+        "30 July is outside 60 days"
+    );
+    let half_year = sweep.forecast(183).expect("forecast");
+    assert_eq!(half_year.rows.len(), 3);
+    let july: Vec<_> = half_year
+        .rows
+        .iter()
+        .filter(|r| r.date.to_string() == "2026-07-31")
+        .map(|r| {
+            (
+                r.category.as_str(),
+                r.rule.as_str(),
+                r.purpose.as_str(),
+                r.action.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        july,
+        [
+            (
+                "user.contact.address",
+                "customer-relationship",
+                "service-delivery",
+                "delete"
+            ),
+            (
+                "user.contact.phone_number",
+                "customer-relationship",
+                "service-delivery",
+                "delete"
+            ),
+        ]
+    );
+    assert_eq!(
+        world.categories(leaving).len(),
+        2,
+        "a forecast removes nothing"
+    );
+}

@@ -6,4 +6,5 @@ pub mod check;
 pub mod events;
 pub mod health;
 pub mod requests;
+pub mod retention;
 pub mod subjects;
