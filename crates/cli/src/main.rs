@@ -2,6 +2,7 @@
 //! the exit code. Only this crate reads files, the environment or the terminal.
 
 mod admin_cmd;
+mod holds_cmd;
 mod import_cmd;
 mod init_cmd;
 mod policy_cmd;
@@ -43,6 +44,9 @@ enum Command {
     Request(request_cmd::RequestCommand),
     /// Remove what has outlived its retention now (the server does it on a schedule)
     Sweep(sweep_cmd::SweepArgs),
+    /// Place, list and release legal holds
+    #[command(subcommand)]
+    Holds(holds_cmd::HoldsCommand),
     /// See retention at work before it acts
     #[command(subcommand)]
     Retention(sweep_cmd::RetentionCommand),
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Request(command) => request_cmd::run(command),
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Retention(command) => sweep_cmd::retention(command),
+        Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

@@ -154,14 +154,18 @@ fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
         .stdout(
             predicate::str::contains("security-logs")
                 .and(predicate::str::contains("user.device.ip_address"))
-                .and(predicate::str::contains("1 records leave in the next 30 days"))
+                .and(predicate::str::contains(
+                    "1 records leave in the next 30 days",
+                ))
                 .and(predicate::str::contains("192.0.2.1").not()),
         );
     ombud(dir.path())
         .args(["retention", "forecast", "--days", "5"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("0 records leave in the next 5 days"));
+        .stdout(predicate::str::contains(
+            "0 records leave in the next 5 days",
+        ));
     ombud(dir.path())
         .args(["retention", "forecast", "--days", "0"])
         .assert()

@@ -75,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/refuse", post(routes::requests::refuse))
         .route("/requests/{id}/mails", get(routes::requests::mails))
         .route("/retention/forecast", get(routes::retention::forecast))
+        .route(
+            "/holds",
+            get(routes::holds::list).post(routes::holds::create),
+        )
+        .route("/holds/{id}/release", post(routes::holds::release))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))

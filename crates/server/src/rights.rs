@@ -699,21 +699,33 @@ impl Desk {
                 .map(|e| e.fact())
                 .collect(),
         );
+        let legal_holds = self.store.holds(tenant, Some(now))?;
         let mut keep = vec![];
         let mut kept: Vec<KeptItem> = vec![];
         for record in &records {
-            let hold: Option<Hold> = requests::erasure_hold(
-                &self.policy,
-                &RecordFacts {
-                    category: &record.category,
-                    purposes: &record.purposes,
-                    source: &record.source,
-                    collected_at: record.collected_at,
-                },
-                &facts,
-                now,
-                &self.time_zone,
-            );
+            // A legal hold placed by the operator (a claim, an investigation) keeps the record
+            // whatever the policy says; it is then usable for nothing but the hold.
+            let placed =
+                crate::sweeper::hold_for(&legal_holds, subject, &record.category).map(|h| Hold {
+                    purposes: vec![format!("hold:{}", h.id)],
+                    rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
+                    law: None,
+                    until: h.ends_at,
+                });
+            let hold: Option<Hold> = placed.or_else(|| {
+                requests::erasure_hold(
+                    &self.policy,
+                    &RecordFacts {
+                        category: &record.category,
+                        purposes: &record.purposes,
+                        source: &record.source,
+                        collected_at: record.collected_at,
+                    },
+                    &facts,
+                    now,
+                    &self.time_zone,
+                )
+            });
             let Some(hold) = hold else { continue };
             keep.push(KeptRecord {
                 record: record.id,
@@ -750,7 +762,7 @@ impl Desk {
                 )
             } else {
                 format!(
-                    "{} records are deleted; {} are kept because the law requires it, restricted to that purpose",
+                    "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
                     erasure.records_deleted, erasure.records_kept
                 )
             },

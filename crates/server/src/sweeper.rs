@@ -12,7 +12,7 @@ use ombud_core::requests::RecordFacts;
 use ombud_core::retention::{Life, end_of_life};
 use ombud_policy::Policy;
 use ombud_store::model::{RecordId, SubjectId, TenantId};
-use ombud_store::retention::Expiry;
+use ombud_store::retention::{Expiry, LegalHold};
 use ombud_store::{Actor, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -32,6 +32,37 @@ pub struct Removal {
     pub ended_at: Timestamp,
 }
 
+/// The hold in force that keeps a record of `category` of `subject`, if any. A hold on a
+/// category covers the categories beneath it.
+pub fn hold_for<'h>(
+    holds: &'h [LegalHold],
+    subject: SubjectId,
+    category: &str,
+) -> Option<&'h LegalHold> {
+    holds.iter().find(|h| {
+        h.subject.is_none_or(|s| s == subject)
+            && h.category
+                .as_deref()
+                .is_none_or(|c| ombud_policy::taxonomy::is_within(category, c))
+    })
+}
+
+/// The rule a sweep names for records an erasure kept only for a hold that has ended.
+pub const HOLD_ENDED: &str = "legal-hold-ended";
+
+/// For a record kept only for holds (its purposes are `hold:<id>`): whether all of them have
+/// ended. `None` for every other record.
+fn hold_only(purposes: &[String], active: &[LegalHold]) -> Option<bool> {
+    if purposes.is_empty() || !purposes.iter().all(|p| p.starts_with("hold:")) {
+        return None;
+    }
+    Some(!purposes.iter().any(|p| {
+        active
+            .iter()
+            .any(|h| p.strip_prefix("hold:") == Some(h.id.to_string().as_str()))
+    }))
+}
+
 /// What a sweep of one tenant did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SweepReport {
@@ -43,6 +74,8 @@ pub struct SweepReport {
     pub due_for_review: u64,
     /// Records of subjects who asked for restriction (Art. 18): kept, whatever their rules say.
     pub restricted: u64,
+    /// Expired records a legal hold keeps.
+    pub held: u64,
 }
 
 pub struct Sweep<'a> {
@@ -63,6 +96,7 @@ impl Sweep<'_> {
         // A sweep deletes by subject; the planner needs current statistics to use the
         // per-subject indexes.
         self.store.maintain()?;
+        let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut report = SweepReport::default();
         let mut after = None;
         loop {
@@ -80,6 +114,26 @@ impl Sweep<'_> {
                 }
                 let mut records = Vec::new();
                 for record in &subject.records {
+                    // Kept past an erasure only for a hold: once no such hold is in force, the
+                    // erasure the person asked for is finished.
+                    if let Some(ended) = hold_only(&record.purposes, &holds) {
+                        if ended {
+                            let rule = HOLD_ENDED.to_owned();
+                            each(&Removal {
+                                subject: subject.subject,
+                                record: record.id,
+                                category: record.category.clone(),
+                                purpose: record.purposes.join(","),
+                                rule: rule.clone(),
+                                ended_at: self.now,
+                            });
+                            *report.by_rule.entry(rule.clone()).or_default() += 1;
+                            records.push((record.id, rule));
+                        } else {
+                            report.held += 1;
+                        }
+                        continue;
+                    }
                     let facts_of = RecordFacts {
                         category: &record.category,
                         purposes: &record.purposes,
@@ -100,6 +154,10 @@ impl Sweep<'_> {
                             rule,
                             ..
                         } if until <= self.now => {
+                            if hold_for(&holds, subject.subject, &record.category).is_some() {
+                                report.held += 1;
+                                continue;
+                            }
                             each(&Removal {
                                 subject: subject.subject,
                                 record: record.id,
@@ -198,6 +256,8 @@ pub struct Forecast {
     pub reviews: u64,
     /// Records of subjects under restriction, kept whatever their rules say.
     pub restricted: u64,
+    /// Records a legal hold keeps past their end.
+    pub held: u64,
 }
 
 impl Sweep<'_> {
@@ -214,6 +274,7 @@ impl Sweep<'_> {
             until: Some(until),
             ..Forecast::default()
         };
+        let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut rows: BTreeMap<(jiff::civil::Date, String, String, String, String), u64> =
             BTreeMap::new();
         let mut after = None;
@@ -236,14 +297,20 @@ impl Sweep<'_> {
                         source: &record.source,
                         collected_at: record.collected_at,
                     };
-                    match end_of_life(
+                    let life = end_of_life(
                         self.policy,
                         &facts,
                         &facts_of,
                         self.data_role,
                         self.now,
                         self.time_zone,
-                    ) {
+                    );
+                    let ends = matches!(life, Life::Until { until: end, .. } if end <= until);
+                    if ends && hold_for(&holds, subject.subject, &record.category).is_some() {
+                        forecast.held += 1;
+                        continue;
+                    }
+                    match life {
                         Life::Until { until: end, .. } if end <= self.now => forecast.expired += 1,
                         Life::Until {
                             until: end,

@@ -158,6 +158,25 @@ impl NewAuditEntry {
         }
     }
 
+    /// A legal hold placed (`hold.create`) or released (`hold.release`).
+    pub fn hold_step(
+        actor: &Actor,
+        hold: &crate::retention::LegalHold,
+        step: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            subject: hold.subject,
+            categories: hold.category.iter().cloned().collect(),
+            detail: Some(format!(
+                "hold={} reason={} ends={}",
+                hold.id,
+                hold.reason.as_str(),
+                hold.ends_at.map_or("open".into(), |e| e.to_string())
+            )),
+            ..Self::by(actor, format!("hold.{step}"))
+        }
+    }
+
     pub fn record_rectified(
         actor: &Actor,
         subject: SubjectId,

@@ -248,6 +248,24 @@ pub trait Store: Send + Sync {
         token_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<Option<(String, Timestamp)>>;
+    /// Places a legal hold; audited.
+    fn create_hold(
+        &self,
+        tenant: TenantId,
+        hold: &NewHold,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<LegalHold>;
+    /// The tenant's holds, newest first; only those in force at `active_at` when given.
+    fn holds(&self, tenant: TenantId, active_at: Option<Timestamp>) -> Result<Vec<LegalHold>>;
+    /// Releases a hold in force; `false` when there is none with that id in force.
+    fn release_hold(
+        &self,
+        tenant: TenantId,
+        hold: HoldId,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool>;
     /// Keeps the planner's statistics current as tables grow or shrink; cheap when nothing
     /// changed. Called by the background jobs and before a sweep.
     fn maintain(&self) -> Result<()>;

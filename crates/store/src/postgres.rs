@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_idempotency_keys.sql"),
     include_str!("../migrations/postgres/0004_requests.sql"),
     include_str!("../migrations/postgres/0005_key_table.sql"),
+    include_str!("../migrations/postgres/0006_legal_holds.sql"),
 ];
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
@@ -1244,6 +1245,102 @@ impl Store for PostgresStore {
                 )?
                 .map(|row| Ok((row.get(0), timestamp(row.get(1))?)))
                 .transpose()
+        })
+    }
+
+    fn create_hold(
+        &self,
+        tenant: TenantId,
+        hold: &NewHold,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<LegalHold> {
+        let created = LegalHold {
+            id: HoldId::new(),
+            reason: hold.reason,
+            subject: hold.subject,
+            category: hold.category.clone(),
+            note: hold.note.clone(),
+            created_at: at,
+            ends_at: hold.ends_at,
+            released_at: None,
+        };
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO legal_holds (tenant_id, hold_id, reason, subject_id, category, note, created_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &tenant.0,
+                    &created.id.0,
+                    &created.reason.as_str(),
+                    &created.subject.map(|s| s.0),
+                    &created.category,
+                    &created.note,
+                    &micros(at),
+                    &created.ends_at.map(micros),
+                ],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))?;
+            Ok(())
+        })?;
+        Ok(created)
+    }
+
+    fn holds(&self, tenant: TenantId, active_at: Option<Timestamp>) -> Result<Vec<LegalHold>> {
+        let holds = self.read(|client| {
+            client
+                .query(
+                    "SELECT hold_id, reason, subject_id, category, note, created_at, ends_at, released_at FROM legal_holds
+                     WHERE tenant_id = $1 ORDER BY hold_id DESC",
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| {
+                    let reason: String = row.get(1);
+                    Ok(LegalHold {
+                        id: HoldId(row.get(0)),
+                        reason: HoldReason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
+                        subject: row.get::<_, Option<Uuid>>(2).map(SubjectId),
+                        category: row.get(3),
+                        note: row.get(4),
+                        created_at: timestamp(row.get(5))?,
+                        ends_at: row.get::<_, Option<i64>>(6).map(timestamp).transpose()?,
+                        released_at: row.get::<_, Option<i64>>(7).map(timestamp).transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok(holds
+            .into_iter()
+            .filter(|h| active_at.is_none_or(|at| h.active_at(at)))
+            .collect())
+    }
+
+    fn release_hold(
+        &self,
+        tenant: TenantId,
+        hold: HoldId,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let Some(mut found) = self
+            .holds(tenant, Some(at))?
+            .into_iter()
+            .find(|h| h.id == hold)
+        else {
+            return Ok(false);
+        };
+        found.released_at = Some(at);
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = tx.execute(
+                "UPDATE legal_holds SET released_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND released_at IS NULL",
+                &[&tenant.0, &hold.0, &micros(at)],
+            )?;
+            if changed == 1 {
+                Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &found, "release"))?;
+            }
+            Ok(changed == 1)
         })
     }
 

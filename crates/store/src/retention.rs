@@ -3,7 +3,7 @@
 
 use crate::model::{RecordId, StoredEvent, SubjectId};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One record as the retention rules see it: no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,4 +39,74 @@ pub struct Expiry {
 pub struct Swept {
     pub records: u64,
     pub subjects: u64,
+}
+
+crate::model::id!(
+    /// A legal hold.
+    HoldId
+);
+
+/// Why data is held beyond its retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// A law requires keeping it (Art. 17(3)(b)).
+    LegalObligation,
+    /// Establishing, exercising or defending a legal claim (Art. 17(3)(e)).
+    LegalClaim,
+    /// Investigating a security incident.
+    SecurityInvestigation,
+}
+
+impl HoldReason {
+    pub const ALL: [HoldReason; 3] = [
+        HoldReason::LegalObligation,
+        HoldReason::LegalClaim,
+        HoldReason::SecurityInvestigation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldReason::LegalObligation => "legal_obligation",
+            HoldReason::LegalClaim => "legal_claim",
+            HoldReason::SecurityInvestigation => "security_investigation",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HoldReason> {
+        HoldReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A hold as it is asked for.
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub reason: HoldReason,
+    /// Only this subject; every subject of the tenant when absent.
+    pub subject: Option<SubjectId>,
+    /// Only this category and those beneath it; every category when absent.
+    pub category: Option<String>,
+    pub note: String,
+    /// Open-ended when absent.
+    pub ends_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LegalHold {
+    pub id: HoldId,
+    pub reason: HoldReason,
+    pub subject: Option<SubjectId>,
+    pub category: Option<String>,
+    pub note: String,
+    pub created_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+    pub released_at: Option<Timestamp>,
+}
+
+impl LegalHold {
+    pub fn active_at(&self, at: Timestamp) -> bool {
+        self.released_at.is_none_or(|r| r > at) && self.ends_at.is_none_or(|e| e > at)
+    }
 }

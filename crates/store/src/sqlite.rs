@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_idempotency_keys.sql"),
     include_str!("../migrations/sqlite/0004_requests.sql"),
     include_str!("../migrations/sqlite/0005_key_file.sql"),
+    include_str!("../migrations/sqlite/0006_legal_holds.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -1296,6 +1297,112 @@ impl Store for SqliteStore {
                 .query_row(params![tenant.0.as_bytes(), token_hash.to_vec(), micros(at)], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             row.map(|(name, expires)| Ok((name, timestamp(expires)?))).transpose()
+        })
+    }
+
+    fn create_hold(
+        &self,
+        tenant: TenantId,
+        hold: &NewHold,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<LegalHold> {
+        let created = LegalHold {
+            id: HoldId::new(),
+            reason: hold.reason,
+            subject: hold.subject,
+            category: hold.category.clone(),
+            note: hold.note.clone(),
+            created_at: at,
+            ends_at: hold.ends_at,
+            released_at: None,
+        };
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO legal_holds (tenant_id, hold_id, reason, subject_id, category, note, created_at, ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                tenant.0.as_bytes(),
+                created.id.0.as_bytes(),
+                created.reason.as_str(),
+                created.subject.map(|s| s.0.as_bytes().to_vec()),
+                created.category,
+                created.note,
+                micros(at),
+                created.ends_at.map(micros),
+            ])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
+                other => other.into(),
+            })?;
+            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))?;
+            Ok(())
+        })?;
+        Ok(created)
+    }
+
+    fn holds(&self, tenant: TenantId, active_at: Option<Timestamp>) -> Result<Vec<LegalHold>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT hold_id, reason, subject_id, category, note, created_at, ends_at, released_at FROM legal_holds
+                 WHERE tenant_id = ?1 ORDER BY hold_id DESC",
+            )?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes()], |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Option<Vec<u8>>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, i64>(5)?,
+                        row.get::<_, Option<i64>>(6)?,
+                        row.get::<_, Option<i64>>(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let holds = rows
+                .into_iter()
+                .map(|(id, reason, subject, category, note, created_at, ends_at, released_at)| {
+                    Ok(LegalHold {
+                        id: HoldId(uuid(id)?),
+                        reason: HoldReason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
+                        subject: subject.map(uuid).transpose()?.map(SubjectId),
+                        category,
+                        note,
+                        created_at: timestamp(created_at)?,
+                        ends_at: ends_at.map(timestamp).transpose()?,
+                        released_at: released_at.map(timestamp).transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(holds.into_iter().filter(|h| active_at.is_none_or(|at| h.active_at(at))).collect())
+        })
+    }
+
+    fn release_hold(
+        &self,
+        tenant: TenantId,
+        hold: HoldId,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let Some(mut found) = self
+            .holds(tenant, Some(at))?
+            .into_iter()
+            .find(|h| h.id == hold)
+        else {
+            return Ok(false);
+        };
+        found.released_at = Some(at);
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached("UPDATE legal_holds SET released_at = ?3 WHERE tenant_id = ?1 AND hold_id = ?2 AND released_at IS NULL")?
+                .execute(params![tenant.0.as_bytes(), hold.0.as_bytes(), micros(at)])?;
+            if changed == 1 {
+                Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &found, "release"))?;
+            }
+            Ok(changed == 1)
         })
     }
 

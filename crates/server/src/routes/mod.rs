@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod events;
 pub mod health;
+pub mod holds;
 pub mod requests;
 pub mod retention;
 pub mod subjects;

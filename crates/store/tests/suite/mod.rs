@@ -1364,11 +1364,121 @@ pub fn expired_records_go_in_whole_subjects_with_the_rule_audited(store: &dyn St
     ));
 }
 
+pub fn legal_holds_are_placed_listed_lapse_and_are_released_once(store: &dyn Store) {
+    use ombud_store::retention::{HoldReason, NewHold};
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    let subject = store
+        .create_subject(tenant.id, &[email("held@example.com")], &Actor::Cli, now)
+        .expect("subject");
+    let claim = store
+        .create_hold(
+            tenant.id,
+            &NewHold {
+                reason: HoldReason::LegalClaim,
+                subject: Some(subject),
+                category: Some("user.financial".into()),
+                note: "Case 2026-17".into(),
+                ends_at: None,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("placed");
+    let investigation = store
+        .create_hold(
+            tenant.id,
+            &NewHold {
+                reason: HoldReason::SecurityInvestigation,
+                subject: None,
+                category: None,
+                note: "Incident 42".into(),
+                ends_at: Some(at("2026-04-01T00:00:00Z")),
+            },
+            &Actor::Cli,
+            at("2026-03-01T10:00:01Z"),
+        )
+        .expect("placed");
+    let all = store.holds(tenant.id, None).expect("holds");
+    assert_eq!(
+        all.iter().map(|h| h.id).collect::<Vec<_>>(),
+        [investigation.id, claim.id],
+        "newest first"
+    );
+    assert_eq!(all[1].subject, Some(subject));
+    assert_eq!(all[1].category.as_deref(), Some("user.financial"));
+    assert!(
+        store.holds(other.id, None).expect("holds").is_empty(),
+        "a tenant sees only its own"
+    );
+    let later = at("2026-04-01T00:00:00Z");
+    assert_eq!(
+        store
+            .holds(tenant.id, Some(later))
+            .expect("holds")
+            .iter()
+            .map(|h| h.id)
+            .collect::<Vec<_>>(),
+        [claim.id],
+        "a hold lapses at its end"
+    );
+    assert!(
+        !store
+            .release_hold(other.id, claim.id, &Actor::Cli, now)
+            .expect("release")
+    );
+    assert!(
+        store
+            .release_hold(tenant.id, claim.id, &Actor::Cli, now)
+            .expect("release")
+    );
+    assert!(
+        !store
+            .release_hold(tenant.id, claim.id, &Actor::Cli, now)
+            .expect("release"),
+        "once"
+    );
+    assert!(
+        store
+            .holds(tenant.id, Some(later))
+            .expect("holds")
+            .is_empty()
+    );
+    let released = store.holds(tenant.id, None).expect("holds");
+    assert_eq!(
+        released[1].released_at,
+        Some(now),
+        "a released hold stays on record"
+    );
+    let entries = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("audit");
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e.action.as_str())
+        .filter(|a| a.starts_with("hold."))
+        .collect();
+    assert_eq!(actions, ["hold.create", "hold.create", "hold.release"]);
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 18] = [
+    let cases: [(&str, Case); 19] = [
+        (
+            "legal_holds_are_placed_listed_lapse_and_are_released_once",
+            legal_holds_are_placed_listed_lapse_and_are_released_once,
+        ),
         (
             "expired_records_go_in_whole_subjects_with_the_rule_audited",
             expired_records_go_in_whole_subjects_with_the_rule_audited,

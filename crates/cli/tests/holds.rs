@@ -1,0 +1,142 @@
+//! `ombud holds create|list|release` against a store on disk.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const MASTER: &str = "8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d";
+
+fn ombud(dir: &std::path::Path) -> Command {
+    let mut command = Command::cargo_bin("ombud").expect("binary");
+    command
+        .current_dir(dir)
+        .env("OMBUD_MASTER_KEY", MASTER)
+        .env_remove("OMBUD_DATABASE_URL")
+        .env_remove("OMBUD_POLICY")
+        .env("OMBUD_DATA_DIR", dir);
+    command
+}
+
+#[test]
+fn holds_are_placed_listed_and_released_and_bad_ones_name_the_flag() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    let store = ombud_store::SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    let clock = ombud_core::ManualClock::new(jiff::Timestamp::now());
+    ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
+    drop(store);
+
+    for (args, message) in [
+        (vec!["--reason", "whim", "--note", "x"], "--reason"),
+        (vec!["--reason", "legal_claim", "--note", " "], "--note"),
+        (
+            vec![
+                "--reason",
+                "legal_claim",
+                "--note",
+                "x",
+                "--category",
+                "user.nope",
+            ],
+            "--category",
+        ),
+        (
+            vec![
+                "--reason",
+                "legal_claim",
+                "--note",
+                "x",
+                "--ends-at",
+                "2020-01-01T00:00:00Z",
+            ],
+            "--ends-at",
+        ),
+        (
+            vec![
+                "--reason",
+                "legal_claim",
+                "--note",
+                "x",
+                "--ends-at",
+                "next week",
+            ],
+            "--ends-at",
+        ),
+        (
+            vec![
+                "--reason",
+                "legal_claim",
+                "--note",
+                "x",
+                "--subject",
+                "0199aaaa-0000-7000-8000-000000000000",
+            ],
+            "--subject",
+        ),
+    ] {
+        let mut all = vec!["holds", "create"];
+        all.extend(args);
+        ombud(dir.path())
+            .args(&all)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+    ombud(dir.path())
+        .args(["holds", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("legal_claim").not());
+
+    let placed = ombud(dir.path())
+        .args([
+            "holds",
+            "create",
+            "--reason",
+            "legal_claim",
+            "--note",
+            "Case 2026-17",
+            "--category",
+            "user.financial",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        placed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&placed.stderr)
+    );
+    let printed = String::from_utf8_lossy(&placed.stdout).to_string();
+    let id = printed
+        .split_whitespace()
+        .nth(2)
+        .expect("hold id")
+        .to_owned();
+    ombud(dir.path())
+        .args(["holds", "list", "--active"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(&id)
+                .and(predicate::str::contains("Case 2026-17"))
+                .and(predicate::str::contains("open")),
+        );
+    ombud(dir.path())
+        .args(["holds", "release", &id])
+        .assert()
+        .success();
+    ombud(dir.path())
+        .args(["holds", "release", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no hold"));
+    ombud(dir.path())
+        .args(["holds", "list", "--active"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&id).not());
+    ombud(dir.path())
+        .args(["holds", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("released"));
+}

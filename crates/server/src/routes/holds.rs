@@ -1,0 +1,169 @@
+//! Legal holds over HTTP: place one (on the tenant, a subject, a category, or a subject's
+//! category), list them, release one. Held data outlives its retention and erasure.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, Problem};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use ombud_store::model::{Role, SubjectId};
+use ombud_store::retention::{HoldId, HoldReason, LegalHold, NewHold};
+use serde::{Deserialize, Serialize};
+
+const DECIDERS: &[Role] = &[Role::Admin, Role::Dpo];
+const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
+/// A note says why; long enough for a case reference and a sentence, not for documents.
+const NOTE_MAX: usize = 1000;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    /// legal_obligation, legal_claim or security_investigation
+    pub reason: String,
+    /// Only this subject; the whole tenant when absent.
+    pub subject: Option<String>,
+    /// Only this category (and those beneath it); every category when absent.
+    pub category: Option<String>,
+    /// Why, for the people who decide (a case reference); never personal data.
+    pub note: String,
+    /// When the hold lapses by itself; open-ended when absent.
+    pub ends_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HoldList {
+    pub holds: Vec<LegalHold>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HoldQuery {
+    /// Only holds in force now.
+    #[serde(default)]
+    pub active: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/holds", tag = "retention", security(("api_key" = [])), request_body = HoldBody,
+    responses((status = 201, description = "Placed", body = LegalHold),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<HoldBody>,
+) -> Result<(StatusCode, Json<LegalHold>), ApiError> {
+    caller.require(DECIDERS, "place a legal hold")?;
+    let reason = HoldReason::parse(body.reason.trim()).ok_or_else(|| {
+        ApiError::invalid(
+            "reason",
+            "a hold's reason is legal_obligation, legal_claim or security_investigation",
+        )
+    })?;
+    let note = body.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > NOTE_MAX {
+        return Err(ApiError::invalid(
+            "note",
+            format!("say why in 1 to {NOTE_MAX} characters (a case reference, not personal data)"),
+        ));
+    }
+    if let Some(category) = &body.category
+        && state.policy.category(category).is_none()
+    {
+        return Err(ApiError::invalid(
+            "category",
+            format!("`{category}` is not a category of the policy"),
+        ));
+    }
+    let now = state.clock.now();
+    if body.ends_at.is_some_and(|e| e <= now) {
+        return Err(ApiError::invalid(
+            "ends_at",
+            "a hold ends in the future; leave ends_at out for an open-ended hold",
+        ));
+    }
+    let subject = body
+        .subject
+        .as_deref()
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map(SubjectId)
+                .map_err(|_| ApiError::invalid("subject", "a subject id is a UUID"))
+        })
+        .transpose()?;
+    let tenant = caller.tenant;
+    if let Some(subject) = subject {
+        let exists = state
+            .store(move |store| store.subject_exists(tenant, subject))
+            .await?;
+        if !exists {
+            return Err(ApiError::invalid(
+                "subject",
+                "no subject with that id in this tenant",
+            ));
+        }
+    }
+    let hold = NewHold {
+        reason,
+        subject,
+        category: body.category,
+        note,
+        ends_at: body.ends_at,
+    };
+    let actor = caller.actor();
+    let created = state
+        .store(move |store| store.create_hold(tenant, &hold, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/api/v1/holds", tag = "retention", security(("api_key" = [])), params(HoldQuery),
+    responses((status = 200, description = "The tenant's holds, newest first", body = HoldList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HoldQuery>,
+) -> Result<Json<HoldList>, ApiError> {
+    caller.require(READERS, "list legal holds")?;
+    let tenant = caller.tenant;
+    let active = query.active.then(|| state.clock.now());
+    let holds = state
+        .store(move |store| store.holds(tenant, active))
+        .await?;
+    Ok(Json(HoldList { holds }))
+}
+
+#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "retention", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The hold's id")),
+    responses((status = 204, description = "Released; the sweeper may now remove what it kept"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No hold in force with that id", body = Problem, content_type = "application/problem+json")))]
+pub async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(DECIDERS, "release a legal hold")?;
+    let id = id
+        .parse()
+        .map(HoldId)
+        .map_err(|_| ApiError::NotFound("no hold in force with that id".into()))?;
+    let tenant = caller.tenant;
+    let actor = caller.actor();
+    let now = state.clock.now();
+    let released = state
+        .store(move |store| store.release_hold(tenant, id, &actor, now))
+        .await?;
+    if released {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no hold in force with that id".into()))
+    }
+}
