@@ -130,9 +130,18 @@ impl SqliteStore {
     }
 
     /// Removes keys written for rows that never committed and keys left behind by an erasure
-    /// that stopped between its two commits.
+    /// that stopped between its two commits. An erased subject's old keys go at once: only a
+    /// key newer than the one its row names can belong to a write in flight.
     fn drop_orphan_keys(&self, before: Timestamp) -> Result<()> {
         self.write(|tx| {
+            tx.execute(
+                "DELETE FROM keys.subject_keys WHERE EXISTS (
+                     SELECT 1 FROM main.tombstones t WHERE t.tenant_id = subject_keys.tenant_id AND t.subject_id = subject_keys.subject_id)
+                   AND NOT EXISTS (
+                     SELECT 1 FROM main.subjects s WHERE s.tenant_id = subject_keys.tenant_id
+                        AND s.subject_id = subject_keys.subject_id AND s.key_generation <= subject_keys.generation)",
+                [],
+            )?;
             tx.execute(
                 "DELETE FROM keys.subject_keys WHERE created_at < ?1 AND NOT EXISTS (
                      SELECT 1 FROM main.subjects s WHERE s.tenant_id = subject_keys.tenant_id
