@@ -195,6 +195,9 @@ impl Sweep<'_> {
                 report.subjects += swept.subjects;
             }
         }
+        if report.records > 0 && !self.dry_run {
+            self.store.purge_deleted()?;
+        }
         Ok(report)
     }
 }

@@ -266,6 +266,9 @@ pub trait Store: Send + Sync {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<bool>;
+    /// Makes values that `expire_records` deleted unrecoverable from the store's files (SQLite
+    /// folds its write-ahead log back and truncates it). Called when a sweep ends.
+    fn purge_deleted(&self) -> Result<()>;
     /// Keeps the planner's statistics current as tables grow or shrink; cheap when nothing
     /// changed. Called by the background jobs and before a sweep.
     fn maintain(&self) -> Result<()>;

@@ -1344,6 +1344,11 @@ impl Store for PostgresStore {
         })
     }
 
+    fn purge_deleted(&self) -> Result<()> {
+        // Deleted rows are PostgreSQL's to vacuum; no query can read them any more.
+        Ok(())
+    }
+
     fn maintain(&self) -> Result<()> {
         // Autovacuum keeps PostgreSQL's statistics.
         Ok(())

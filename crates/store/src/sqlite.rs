@@ -279,6 +279,41 @@ impl SqliteStore {
         Ok(entry)
     }
 
+    /// Appends several entries with one read of the chain head.
+    fn append_many(
+        tx: &Transaction,
+        tenant: TenantId,
+        at: Timestamp,
+        entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        let Some(first) = entries.first().cloned() else {
+            return Ok(());
+        };
+        let mut previous = Self::append(tx, tenant, at, first)?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for entry in entries.into_iter().skip(1) {
+            let entry = audit::next_entry(previous.seq, previous.hash, at, entry);
+            insert.execute(params![
+                tenant.0.as_bytes(),
+                entry.seq,
+                micros(entry.at),
+                entry.actor,
+                entry.action,
+                entry.subject.map(|s| s.0.into_bytes().to_vec()),
+                serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()),
+                entry.purpose,
+                entry.detail,
+                entry.prev_hash.to_vec(),
+                entry.hash.to_vec(),
+            ])?;
+            previous = entry;
+        }
+        Ok(())
+    }
+
     /// Queues mails inside the transaction that decided to send them.
     fn enqueue(
         &self,
@@ -1415,9 +1450,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn purge_deleted(&self) -> Result<()> {
+        self.scrub()
+    }
+
     fn maintain(&self) -> Result<()> {
         let conn = self.pool.get()?;
-        conn.execute_batch("PRAGMA optimize;")?;
+        // A sample is enough to tell a selective column from one that is not, and keeps the
+        // analysis short on large tables.
+        conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
         Ok(())
     }
 
@@ -1490,10 +1531,37 @@ impl Store for SqliteStore {
         let swept = self.write(|tx| {
             let t = tenant.0.as_bytes();
             let mut swept = Swept::default();
+            let mut entries = Vec::new();
             for expiry in expiries {
                 let s = expiry.subject.0.as_bytes();
                 let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
-                {
+                let rules: std::collections::HashMap<[u8; 16], &str> =
+                    expiry.records.iter().map(|(r, rule)| (*r.0.as_bytes(), rule.as_str())).collect();
+                // A subject losing every record loses them in one statement; should a record
+                // the sweep did not see have arrived meanwhile, the savepoint undoes it and the
+                // records go one by one.
+                let mut bulk_done = false;
+                if expiry.subject_may_go {
+                    tx.execute_batch("SAVEPOINT whole_subject")?;
+                    let removed = tx
+                        .prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 RETURNING record_id, category")?
+                        .query_map(params![t, s], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let all_expired = removed.iter().all(|(id, _)| <[u8; 16]>::try_from(id.as_slice()).is_ok_and(|id| rules.contains_key(&id)));
+                    if all_expired {
+                        tx.execute_batch("RELEASE whole_subject")?;
+                        for (id, category) in removed {
+                            let Ok(id) = <[u8; 16]>::try_from(id.as_slice()) else { continue };
+                            let entry = by_rule.entry(rules[&id]).or_default();
+                            entry.0.insert(category);
+                            entry.1 += 1;
+                        }
+                        bulk_done = true;
+                    } else {
+                        tx.execute_batch("ROLLBACK TO whole_subject; RELEASE whole_subject")?;
+                    }
+                }
+                if !bulk_done {
                     let mut delete = tx.prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3 RETURNING category")?;
                     for (record, rule) in &expiry.records {
                         let category: Option<String> = delete.query_row(params![t, s, record.0.as_bytes()], |row| row.get(0)).optional()?;
@@ -1525,17 +1593,15 @@ impl Store for SqliteStore {
                 }
                 for (rule, (categories, count)) in by_rule {
                     swept.records += count as u64;
-                    Self::append(tx, tenant, at, NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole))?;
+                    entries.push(NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole));
                 }
             }
+            Self::append_many(tx, tenant, at, entries)?;
             Ok(swept)
         })?;
         // After the rows: a crash between the two leaves keys nothing names, which the next
         // open removes.
         self.drop_stale_keys_of(tenant, &gone)?;
-        if swept.records > 0 {
-            self.scrub()?;
-        }
         Ok(swept)
     }
 
