@@ -148,6 +148,21 @@ pub fn watch(
     Ok(())
 }
 
+/// Adds what a sweep removed to `ombud_records_expired_total{rule}`.
+pub fn count_sweep(
+    metrics: &Metrics,
+    reports: &[(ombud_store::model::TenantId, crate::sweeper::SweepReport)],
+) {
+    for (_, report) in reports {
+        for (rule, count) in &report.by_rule {
+            metrics
+                .records_expired
+                .get_or_create(&crate::metrics::ExpiredLabels { rule: rule.clone() })
+                .inc_by(*count);
+        }
+    }
+}
+
 /// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
 pub fn spawn(
     state: crate::AppState,
@@ -156,6 +171,7 @@ pub fn spawn(
     sweep_every: std::time::Duration,
 ) {
     let sweeper_state = state.clone();
+    let sweeper_metrics = Arc::clone(&state.metrics);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(sweep_every);
         loop {
@@ -174,6 +190,7 @@ pub fn spawn(
             .await;
             match round {
                 Ok(Ok(reports)) => {
+                    count_sweep(&sweeper_metrics, &reports);
                     let records: u64 = reports.iter().map(|(_, r)| r.records).sum();
                     let subjects: u64 = reports.iter().map(|(_, r)| r.subjects).sum();
                     if records > 0 {

@@ -1,4 +1,5 @@
-//! Prometheus metrics at /metrics: requests by route and status, and access decisions.
+//! Prometheus metrics at /metrics: requests by route and status, access decisions, request
+//! queues, mails, and what the sweeper removed.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +30,12 @@ pub struct MailLabels {
     pub outcome: String,
 }
 
+/// Records the sweeper removed, by the retention rule that ended them.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExpiredLabels {
+    pub rule: String,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +43,7 @@ pub struct Metrics {
     pub decisions: Family<DecisionLabels, Counter>,
     pub subject_requests: Family<SubjectRequestLabels, Gauge>,
     pub mails: Family<MailLabels, Counter>,
+    pub records_expired: Family<ExpiredLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -67,12 +75,19 @@ impl Metrics {
         );
         let mails = Family::<MailLabels, Counter>::default();
         registry.register("mails", "Mails sent or failed", mails.clone());
+        let records_expired = Family::<ExpiredLabels, Counter>::default();
+        registry.register(
+            "records_expired",
+            "Records the sweeper removed, by the retention rule that ended them",
+            records_expired.clone(),
+        );
         Metrics {
             registry,
             requests,
             decisions,
             subject_requests,
             mails,
+            records_expired,
         }
     }
 

@@ -238,6 +238,14 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     assert_eq!(world.categories(prospect), ["user.contact.email"]);
     assert_eq!(world.categories(restricted), ["user.contact.phone_number"]);
 
+    let metrics = ombud_server::metrics::Metrics::new();
+    ombud_server::jobs::count_sweep(&metrics, &[(world.tenant, report.clone())]);
+    let rendered = metrics.render();
+    assert!(
+        rendered.contains("ombud_records_expired_total{rule=\"security-logs\"} 2"),
+        "{rendered}"
+    );
+
     let (again, _) = world.sweep(false);
     assert_eq!(again.records, 0, "a second run finds nothing more");
     let audited = world
