@@ -127,15 +127,37 @@ pub enum RetentionCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Records a review rule keeps (prospects) whose review falls due within the window
+    Review {
+        /// How many days ahead (0 for those due now, up to 3650)
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=3650))]
+        days: i64,
+        /// The tenant (an id, or `operator`)
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The policy whose retention rules apply
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
-    let RetentionCommand::Forecast {
-        days,
-        tenant: which,
-        policy,
-        store,
-    } = command;
+    let (days, which, policy, store, review) = match command {
+        RetentionCommand::Forecast {
+            days,
+            tenant,
+            policy,
+            store,
+        } => (days, tenant, policy, store, false),
+        RetentionCommand::Review {
+            days,
+            tenant,
+            policy,
+            store,
+        } => (days, tenant, policy, store, true),
+    };
     let (policy, _, _) = load_policy(&policy)?;
     let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
         format!(
@@ -146,7 +168,8 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
     let store = store.open()?;
     let id = tenant(store.as_ref(), &which)?;
     let operator = store.tenant(id)?.is_some_and(|t| t.operator);
-    let forecast = Sweep {
+    let now = SystemClock.now();
+    let sweep = Sweep {
         store: store.as_ref(),
         policy: &policy,
         time_zone: &time_zone,
@@ -156,10 +179,38 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         } else {
             DataRole::Processor
         },
-        now: SystemClock.now(),
+        now,
         dry_run: true,
+    };
+    if review {
+        let until = now
+            .to_zoned(time_zone.clone())
+            .checked_add(jiff::Span::new().days(days))
+            .map(|z| z.timestamp())
+            .unwrap_or(jiff::Timestamp::MAX);
+        let due = sweep.reviews(until)?;
+        println!(
+            "{:<36}  {:<36}  {:<28}  {:<20}  due",
+            "subject", "record", "category", "rule"
+        );
+        for item in &due {
+            println!(
+                "{:<36}  {:<36}  {:<28}  {:<20}  {}",
+                item.subject,
+                item.record,
+                item.category,
+                item.rule,
+                item.due.to_zoned(time_zone.clone()).strftime("%Y-%m-%d")
+            );
+        }
+        let overdue = due.iter().filter(|r| r.due <= now).count();
+        println!(
+            "{} records due for review within {days} days ({overdue} already past their review date)",
+            due.len()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
-    .forecast(days)?;
+    let forecast = sweep.forecast(days)?;
     println!(
         "{:<10}  {:>8}  {:<28}  {:<28}  {:<24}  action",
         "date", "records", "category", "rule", "purpose"

@@ -172,3 +172,80 @@ fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
         .code(2)
         .stderr(predicate::str::contains("--days"));
 }
+
+#[test]
+fn prospects_due_for_review_are_listed_and_kept() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    let now = jiff::Timestamp::now();
+    let clock = ombud_core::ManualClock::new(now);
+    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+        .expect("bootstrap")
+        .operator;
+    let months_ago = |months: i64| {
+        now.to_zoned(jiff::tz::TimeZone::UTC)
+            .checked_sub(jiff::Span::new().months(months))
+            .expect("time")
+            .timestamp()
+    };
+    let mut prospects = vec![];
+    for (n, collected) in [(0, months_ago(7)), (1, months_ago(1))] {
+        let subject = store
+            .create_subject(
+                operator,
+                &[
+                    Identity::parse(IdentityKind::Email, &format!("lead{n}@example.fi"))
+                        .expect("email"),
+                ],
+                &Actor::Cli,
+                now,
+            )
+            .expect("subject");
+        store
+            .put_records(
+                operator,
+                &[NewRecord {
+                    id: None,
+                    subject,
+                    category: "user.contact.email".into(),
+                    purposes: vec!["prospects".into()],
+                    source: "subject".into(),
+                    collected_at: collected,
+                    value: Secret::new(format!("lead{n}@example.fi")),
+                }],
+                &Actor::Cli,
+                now,
+            )
+            .expect("record");
+        prospects.push(subject);
+    }
+    drop(store);
+    ombud(dir.path())
+        .args(["retention", "review"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(prospects[0].to_string())
+                .and(predicate::str::contains(prospects[1].to_string()).not())
+                .and(predicate::str::contains("prospect-review"))
+                .and(predicate::str::contains(
+                    "1 records due for review within 0 days (1 already past",
+                ))
+                .and(predicate::str::contains("lead0@").not()),
+        );
+    ombud(dir.path())
+        .args(["retention", "review", "--days", "180"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(prospects[1].to_string()));
+    ombud(dir.path()).args(["sweep"]).assert().success().stdout(
+        predicate::str::contains("removed 0 records")
+            .and(predicate::str::contains("past their review date")),
+    );
+    ombud(dir.path())
+        .args(["retention", "review", "--days=-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--days"));
+}

@@ -355,3 +355,64 @@ impl Sweep<'_> {
         Ok(forecast)
     }
 }
+
+/// A record a review rule keeps until someone decides on it (prospects).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewDue {
+    pub subject: SubjectId,
+    pub record: RecordId,
+    pub category: String,
+    pub purpose: String,
+    pub rule: String,
+    pub due: Timestamp,
+}
+
+impl Sweep<'_> {
+    /// The records whose review falls due by `until`, oldest first.
+    pub fn reviews(&self, until: Timestamp) -> Result<Vec<ReviewDue>, StoreError> {
+        let mut due = Vec::new();
+        let mut after = None;
+        loop {
+            let batch = self
+                .store
+                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.subject);
+            for subject in &batch {
+                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+                for record in &subject.records {
+                    let facts_of = RecordFacts {
+                        category: &record.category,
+                        purposes: &record.purposes,
+                        source: &record.source,
+                        collected_at: record.collected_at,
+                    };
+                    if let Life::Review {
+                        due: at,
+                        purpose,
+                        rule,
+                    } = end_of_life(
+                        self.policy,
+                        &facts,
+                        &facts_of,
+                        self.data_role,
+                        self.now,
+                        self.time_zone,
+                    ) && at <= until
+                    {
+                        due.push(ReviewDue {
+                            subject: subject.subject,
+                            record: record.id,
+                            category: record.category.clone(),
+                            purpose,
+                            rule,
+                            due: at,
+                        });
+                    }
+                }
+            }
+        }
+        due.sort_by_key(|r| (r.due, r.subject));
+        Ok(due)
+    }
+}
