@@ -269,3 +269,11 @@ pub fn idempotency_outcome(
         },
     }
 }
+
+/// Both backends keep a record's purposes as one comma-separated column.
+pub(crate) fn split_purposes(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -62,6 +62,23 @@ fn micros(at: Timestamp) -> i64 {
     at.as_microsecond()
 }
 
+/// An event from `event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version`,
+/// starting at column `at`.
+fn stored_event(subject: SubjectId, row: &postgres::Row, at: usize) -> Result<StoredEvent> {
+    let kind: String = row.get(at + 1);
+    Ok(StoredEvent {
+        id: EventId(row.get(at)),
+        subject,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+        purpose: row.get(at + 2),
+        occurred_at: timestamp(row.get(at + 3))?,
+        recorded_at: timestamp(row.get(at + 4))?,
+        channel: row.get(at + 5),
+        policy_version: row.get(at + 6),
+    })
+}
+
 fn timestamp(micros: i64) -> Result<Timestamp> {
     Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -599,7 +616,7 @@ impl Store for PostgresStore {
                         id,
                         subject,
                         category,
-                        purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                        purposes: split_purposes(&purposes),
                         source: row.get(3),
                         collected_at: timestamp(row.get(4))?,
                         value: Secret::new(value),
@@ -665,19 +682,7 @@ impl Store for PostgresStore {
                     &[&tenant.0, &subject.0],
                 )?
                 .iter()
-                .map(|row| {
-                    let kind: String = row.get(1);
-                    Ok(StoredEvent {
-                        id: EventId(row.get(0)),
-                        subject,
-                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
-                        purpose: row.get(2),
-                        occurred_at: timestamp(row.get(3))?,
-                        recorded_at: timestamp(row.get(4))?,
-                        channel: row.get(5),
-                        policy_version: row.get(6),
-                    })
-                })
+                .map(|row| stored_event(subject, row, 0))
                 .collect()
         })
     }
@@ -1386,7 +1391,7 @@ impl Store for PostgresStore {
                 batch[i].records.push(RecordMeta {
                     id: RecordId(row.get(1)),
                     category: row.get(2),
-                    purposes: purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                    purposes: split_purposes(&purposes),
                     source: row.get(4),
                     collected_at: timestamp(row.get(5))?,
                 });
@@ -1398,17 +1403,7 @@ impl Store for PostgresStore {
             )? {
                 let subject: Uuid = row.get(0);
                 let Some(&i) = position.get(&subject) else { continue };
-                let kind: String = row.get(2);
-                batch[i].events.push(StoredEvent {
-                    id: EventId(row.get(1)),
-                    subject: SubjectId(subject),
-                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
-                    purpose: row.get(3),
-                    occurred_at: timestamp(row.get(4))?,
-                    recorded_at: timestamp(row.get(5))?,
-                    channel: row.get(6),
-                    policy_version: row.get(7),
-                });
+                batch[i].events.push(stored_event(SubjectId(subject), &row, 1)?);
             }
             tx.commit()?;
             Ok(batch)

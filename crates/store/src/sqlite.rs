@@ -364,14 +364,6 @@ impl SqliteStore {
     }
 }
 
-/// Purposes are kept as one comma-separated column.
-fn split_purposes(text: &str) -> Vec<String> {
-    text.split(',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 type EventRow = (
     Vec<u8>,
     String,
