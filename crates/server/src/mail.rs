@@ -8,15 +8,25 @@ use ombud_core::Identity;
 use ombud_policy::Policy;
 use ombud_store::requests::{DsRequest, NewMail};
 
+/// A day as people read it, in the controller's time zone: "1 April 2026".
+pub fn day(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string()
+}
+
+/// The last day of a deadline. A deadline is the first instant after its last day; people
+/// count the last day.
+pub fn last_day(deadline: Timestamp, tz: &TimeZone) -> String {
+    day(
+        deadline
+            .checked_sub(jiff::SignedDuration::from_secs(1))
+            .unwrap_or(deadline),
+        tz,
+    )
+}
+
 fn date(at: Option<Timestamp>, tz: &TimeZone) -> String {
     match at {
-        // The deadline is the first instant after the last day; people count the last day.
-        Some(at) => at
-            .checked_sub(jiff::SignedDuration::from_secs(1))
-            .unwrap_or(at)
-            .to_zoned(tz.clone())
-            .strftime("%-d %B %Y")
-            .to_string(),
+        Some(at) => last_day(at, tz),
         None => "one month after you confirm who you are".into(),
     }
 }

@@ -8,6 +8,7 @@
 //! only to the address, once confirmed.
 
 use crate::error::ApiError;
+use crate::mail::{day, last_day};
 use crate::rights::{DeskError, Filing};
 use crate::state::AppState;
 use axum::Form;
@@ -15,8 +16,6 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_policy::Policy;
@@ -148,19 +147,6 @@ fn trouble(policy: &Policy, error: &ApiError) -> Response {
     )
 }
 
-fn day(at: Timestamp, tz: &TimeZone) -> String {
-    at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string()
-}
-
-/// The last day of a deadline (deadlines are the first instant after it).
-fn last_day(at: Timestamp, tz: &TimeZone) -> String {
-    day(
-        at.checked_sub(jiff::SignedDuration::from_secs(1))
-            .unwrap_or(at),
-        tz,
-    )
-}
-
 fn hint(kind: RequestKind) -> &'static str {
     match kind {
         RequestKind::Access => {
@@ -185,13 +171,17 @@ fn hint(kind: RequestKind) -> &'static str {
     }
 }
 
-fn heading(kind: RequestKind) -> String {
-    let label = kind.label();
-    let mut chars = label.chars();
+/// `text` with its first letter in capitals.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
     chars
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+fn heading(kind: RequestKind) -> String {
+    capitalised(kind.label())
 }
 
 /// What the form sent; every field optional so that a missing one is answered on the page.
@@ -447,16 +437,11 @@ fn local(link: &str) -> String {
 }
 
 fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let first: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    let rest: String = chars.collect();
-    if rest.ends_with('.') {
-        format!("{first}{rest}")
+    let text = capitalised(message);
+    if text.ends_with('.') {
+        text
     } else {
-        format!("{first}{rest}.")
+        format!("{text}.")
     }
 }
 
