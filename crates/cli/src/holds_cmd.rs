@@ -7,9 +7,9 @@ use clap::Subcommand;
 use jiff::Timestamp;
 use ombud_core::Clock;
 use ombud_server::state::SystemClock;
+use ombud_server::sweeper::check_hold;
 use ombud_store::Actor;
-use ombud_store::model::SubjectId;
-use ombud_store::retention::{HoldId, HoldReason, NewHold};
+use ombud_store::retention::HoldId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,56 +74,40 @@ pub fn run(command: HoldsCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let reason = HoldReason::parse(reason.trim()).ok_or_else(|| {
-                anyhow!("--reason: use legal_obligation, legal_claim or security_investigation")
-            })?;
-            let note = note.trim().to_owned();
-            if note.is_empty() || note.chars().count() > 1000 {
-                bail!(
-                    "--note: say why in 1 to 1000 characters (a case reference, not personal data)"
-                );
-            }
             let ends_at = ends_at
                 .map(|e| {
                     e.parse::<Timestamp>()
                         .map_err(|error| anyhow!("--ends-at: `{e}` is not an RFC 3339 time ({error}); write e.g. 2027-01-01T00:00:00Z"))
                 })
                 .transpose()?;
-            if ends_at.is_some_and(|e| e <= now) {
-                bail!("--ends-at: a hold ends in the future; leave it out for an open-ended hold");
-            }
-            let subject = subject
-                .map(|s| {
-                    s.parse()
-                        .map(SubjectId)
-                        .map_err(|_| anyhow!("--subject: `{s}` is not a subject id"))
-                })
+            // The policy matters only to a hold on a category.
+            let policy = category
+                .as_ref()
+                .map(|_| load_policy(&policy))
                 .transpose()?;
-            if let Some(category) = &category {
-                let (policy, _, _) = load_policy(&policy)?;
-                if policy.category(category).is_none() {
-                    bail!("--category: `{category}` is not a category of the policy");
-                }
-            }
+            let known = |c: &str| {
+                policy
+                    .as_ref()
+                    .is_some_and(|(p, _, _)| p.category(c).is_some())
+            };
+            let hold = check_hold(
+                known,
+                &reason,
+                &note,
+                subject.as_deref(),
+                category,
+                ends_at,
+                now,
+            )
+            .map_err(|(field, message)| anyhow!("--{}: {message}", field.replace('_', "-")))?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
-            if let Some(subject) = subject
+            if let Some(subject) = hold.subject
                 && !store.subject_exists(tenant, subject)?
             {
                 bail!("--subject: no subject {subject} in tenant {tenant}");
             }
-            let hold = store.create_hold(
-                tenant,
-                &NewHold {
-                    reason,
-                    subject,
-                    category,
-                    note,
-                    ends_at,
-                },
-                &Actor::Cli,
-                now,
-            )?;
+            let hold = store.create_hold(tenant, &hold, &Actor::Cli, now)?;
             println!("placed hold {} ({})", hold.id, hold.reason.as_str());
         }
         HoldsCommand::List {

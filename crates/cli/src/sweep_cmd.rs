@@ -74,11 +74,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             policy: &policy,
             time_zone: &time_zone,
             tenant: tenant.id,
-            data_role: if tenant.operator {
-                DataRole::Controller
-            } else {
-                DataRole::Processor
-            },
+            data_role: DataRole::of_tenant(tenant.operator),
             now,
             dry_run: args.dry_run,
         };
@@ -174,21 +170,12 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         policy: &policy,
         time_zone: &time_zone,
         tenant: id,
-        data_role: if operator {
-            DataRole::Controller
-        } else {
-            DataRole::Processor
-        },
+        data_role: DataRole::of_tenant(operator),
         now,
         dry_run: true,
     };
     if review {
-        let until = now
-            .to_zoned(time_zone.clone())
-            .checked_add(jiff::Span::new().days(days))
-            .map(|z| z.timestamp())
-            .unwrap_or(jiff::Timestamp::MAX);
-        let due = sweep.reviews(until)?;
+        let due = sweep.reviews(days)?;
         println!(
             "{:<36}  {:<36}  {:<28}  {:<20}  due",
             "subject", "record", "category", "rule"

@@ -18,6 +18,28 @@ pub enum DataRole {
     Processor,
 }
 
+impl DataRole {
+    /// The operator's own tenant holds data as controller; every customer tenant's data is
+    /// held for the customer, as processor.
+    pub fn of_tenant(operator: bool) -> DataRole {
+        if operator {
+            DataRole::Controller
+        } else {
+            DataRole::Processor
+        }
+    }
+}
+
+impl From<Role> for DataRole {
+    /// The role in which an activity of the policy handles data.
+    fn from(role: Role) -> DataRole {
+        match role {
+            Role::Controller => DataRole::Controller,
+            Role::Processor => DataRole::Processor,
+        }
+    }
+}
+
 /// Why access was allowed or refused. Each variant is one rule; `message` says it in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -141,11 +163,7 @@ pub fn decide_purpose(
         return Decision::deny(purpose, None, Reason::UnknownPurpose);
     };
     let deny = |reason| Decision::deny(purpose, activity.basis, reason);
-    let activity_role = match activity.role {
-        Role::Controller => DataRole::Controller,
-        Role::Processor => DataRole::Processor,
-    };
-    if activity_role != data_role {
+    if DataRole::from(activity.role) != data_role {
         return deny(Reason::RoleMismatch { data_role });
     }
     if let Some(since) = facts.restricted(now) {

@@ -166,11 +166,9 @@ pub fn end_of_life(
     let mut used = false;
     // The operator's own data lives by its controller activities, a customer's by the
     // processor activities done for it.
-    let role = match data_role {
-        crate::access::DataRole::Controller => ombud_policy::model::Role::Controller,
-        crate::access::DataRole::Processor => ombud_policy::model::Role::Processor,
-    };
-    for activity in crate::requests::activities_of(policy, record).filter(|a| a.role == role) {
+    for activity in crate::requests::activities_of(policy, record)
+        .filter(|a| crate::access::DataRole::from(a.role) == data_role)
+    {
         used = true;
         let mut any_rule = false;
         for rule in policy.rules_for(activity, record.category) {

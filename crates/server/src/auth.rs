@@ -114,11 +114,7 @@ impl FromRequestParts<AppState> for Caller {
                 requested
             }
         };
-        let data_role = if tenant == state.operator {
-            DataRole::Controller
-        } else {
-            DataRole::Processor
-        };
+        let data_role = DataRole::of_tenant(tenant == state.operator);
         Ok(Caller {
             key,
             tenant,

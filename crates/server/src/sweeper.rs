@@ -12,7 +12,9 @@ use ombud_core::requests::RecordFacts;
 use ombud_core::retention::{Life, end_of_life};
 use ombud_policy::Policy;
 use ombud_store::model::{RecordId, SubjectId, TenantId};
-use ombud_store::retention::{Expiry, LegalHold};
+use ombud_store::retention::{
+    Expiry, HoldReason, LegalHold, NewHold, RecordMeta, RetentionSubject,
+};
 use ombud_store::{Actor, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,6 +49,65 @@ pub fn hold_for<'h>(
     })
 }
 
+/// A hold's longest note: enough for a case reference and a sentence, not for documents.
+pub const HOLD_NOTE_MAX: usize = 1000;
+
+/// Checks a hold as the API and the console take it. A refusal names the field (`reason`,
+/// `note`, `category`, `ends_at`, `subject`) and the fix. `known_category` says whether the
+/// policy declares a category; whether the subject exists in the tenant is the caller's to check.
+pub fn check_hold(
+    known_category: impl Fn(&str) -> bool,
+    reason: &str,
+    note: &str,
+    subject: Option<&str>,
+    category: Option<String>,
+    ends_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<NewHold, (&'static str, String)> {
+    let reason = HoldReason::parse(reason.trim()).ok_or((
+        "reason",
+        "a hold's reason is legal_obligation, legal_claim or security_investigation".to_owned(),
+    ))?;
+    let note = note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > HOLD_NOTE_MAX {
+        return Err((
+            "note",
+            format!(
+                "say why in 1 to {HOLD_NOTE_MAX} characters (a case reference, not personal data)"
+            ),
+        ));
+    }
+    if let Some(category) = &category
+        && !known_category(category)
+    {
+        return Err((
+            "category",
+            format!("`{category}` is not a category of the policy"),
+        ));
+    }
+    if ends_at.is_some_and(|e| e <= now) {
+        return Err((
+            "ends_at",
+            "a hold ends in the future; leave the end out for an open-ended hold".to_owned(),
+        ));
+    }
+    let subject = subject
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map(SubjectId)
+                .map_err(|_| ("subject", "a subject id is a UUID".to_owned()))
+        })
+        .transpose()?;
+    Ok(NewHold {
+        reason,
+        subject,
+        category,
+        note,
+        ends_at,
+    })
+}
+
 /// The rule a sweep names for records an erasure kept only for a hold that has ended.
 pub const HOLD_ENDED: &str = "legal-hold-ended";
 
@@ -61,6 +122,10 @@ fn hold_only(purposes: &[String], active: &[LegalHold]) -> Option<bool> {
             .iter()
             .any(|h| p.strip_prefix("hold:") == Some(h.id.to_string().as_str()))
     }))
+}
+
+fn subject_facts(subject: &RetentionSubject) -> SubjectFacts {
+    SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect())
 }
 
 /// What a sweep of one tenant did.
@@ -90,6 +155,51 @@ pub struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
+    /// Hands the tenant's subjects to `visit`, a batch at a time, in id order.
+    fn batches(
+        &self,
+        mut visit: impl FnMut(&[RetentionSubject]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut after = None;
+        loop {
+            let batch = self
+                .store
+                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            after = Some(last.subject);
+            visit(&batch)?;
+        }
+    }
+
+    /// A record's end of life as the core decides it, for this tenant's role and now.
+    fn life(&self, facts: &SubjectFacts, record: &RecordMeta) -> Life {
+        let record = RecordFacts {
+            category: &record.category,
+            purposes: &record.purposes,
+            source: &record.source,
+            collected_at: record.collected_at,
+        };
+        end_of_life(
+            self.policy,
+            facts,
+            &record,
+            self.data_role,
+            self.now,
+            self.time_zone,
+        )
+    }
+
+    /// The end of a window of `days` days from now, on the controller's calendar.
+    fn window_end(&self, days: i64) -> Timestamp {
+        self.now
+            .to_zoned(self.time_zone.clone())
+            .checked_add(jiff::Span::new().days(days))
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MAX)
+    }
+
     /// Runs the sweep to the end of the tenant, calling `each` for every record removed (or
     /// that would be).
     pub fn run(&self, mut each: impl FnMut(&Removal)) -> Result<SweepReport, StoreError> {
@@ -98,56 +208,44 @@ impl Sweep<'_> {
         self.store.maintain()?;
         let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut report = SweepReport::default();
-        let mut after = None;
-        loop {
-            let batch = self
-                .store
-                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.subject);
+        self.batches(|batch| {
             let mut expiries = Vec::new();
-            for subject in &batch {
-                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+            for subject in batch {
+                let facts = subject_facts(subject);
                 if facts.restricted(self.now).is_some() {
                     report.restricted += subject.records.len() as u64;
                     continue;
                 }
                 let mut records = Vec::new();
+                let mut remove = |record: &RecordMeta, purpose: String, rule: String, ended_at| {
+                    each(&Removal {
+                        subject: subject.subject,
+                        record: record.id,
+                        category: record.category.clone(),
+                        purpose,
+                        rule: rule.clone(),
+                        ended_at,
+                    });
+                    *report.by_rule.entry(rule.clone()).or_default() += 1;
+                    records.push((record.id, rule));
+                };
                 for record in &subject.records {
                     // Kept past an erasure only for a hold: once no such hold is in force, the
                     // erasure the person asked for is finished.
                     if let Some(ended) = hold_only(&record.purposes, &holds) {
                         if ended {
-                            let rule = HOLD_ENDED.to_owned();
-                            each(&Removal {
-                                subject: subject.subject,
-                                record: record.id,
-                                category: record.category.clone(),
-                                purpose: record.purposes.join(","),
-                                rule: rule.clone(),
-                                ended_at: self.now,
-                            });
-                            *report.by_rule.entry(rule.clone()).or_default() += 1;
-                            records.push((record.id, rule));
+                            remove(
+                                record,
+                                record.purposes.join(","),
+                                HOLD_ENDED.to_owned(),
+                                self.now,
+                            );
                         } else {
                             report.held += 1;
                         }
                         continue;
                     }
-                    let facts_of = RecordFacts {
-                        category: &record.category,
-                        purposes: &record.purposes,
-                        source: &record.source,
-                        collected_at: record.collected_at,
-                    };
-                    match end_of_life(
-                        self.policy,
-                        &facts,
-                        &facts_of,
-                        self.data_role,
-                        self.now,
-                        self.time_zone,
-                    ) {
+                    match self.life(&facts, record) {
                         Life::Until {
                             until,
                             purpose,
@@ -156,18 +254,9 @@ impl Sweep<'_> {
                         } if until <= self.now => {
                             if hold_for(&holds, subject.subject, &record.category).is_some() {
                                 report.held += 1;
-                                continue;
+                            } else {
+                                remove(record, purpose, rule, until);
                             }
-                            each(&Removal {
-                                subject: subject.subject,
-                                record: record.id,
-                                category: record.category.clone(),
-                                purpose,
-                                rule: rule.clone(),
-                                ended_at: until,
-                            });
-                            *report.by_rule.entry(rule.clone()).or_default() += 1;
-                            records.push((record.id, rule));
                         }
                         Life::Review { due, .. } if due <= self.now => report.due_for_review += 1,
                         _ => {}
@@ -182,7 +271,7 @@ impl Sweep<'_> {
                 }
             }
             if expiries.is_empty() {
-                continue;
+                return Ok(());
             }
             if self.dry_run {
                 report.records += expiries.iter().map(|e| e.records.len() as u64).sum::<u64>();
@@ -194,7 +283,8 @@ impl Sweep<'_> {
                 report.records += swept.records;
                 report.subjects += swept.subjects;
             }
-        }
+            Ok(())
+        })?;
         if report.records > 0 && !self.dry_run {
             self.store.purge_deleted()?;
         }
@@ -219,11 +309,7 @@ pub fn sweep_all(
             policy,
             time_zone,
             tenant: tenant.id,
-            data_role: if tenant.operator {
-                DataRole::Controller
-            } else {
-                DataRole::Processor
-            },
+            data_role: DataRole::of_tenant(tenant.operator),
             now,
             dry_run,
         };
@@ -266,12 +352,7 @@ pub struct Forecast {
 impl Sweep<'_> {
     /// Forecasts the next `days` days; removes nothing.
     pub fn forecast(&self, days: i64) -> Result<Forecast, StoreError> {
-        let until = self
-            .now
-            .to_zoned(self.time_zone.clone())
-            .checked_add(jiff::Span::new().days(days))
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::MAX);
+        let until = self.window_end(days);
         let mut forecast = Forecast {
             from: Some(self.now),
             until: Some(until),
@@ -280,34 +361,15 @@ impl Sweep<'_> {
         let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut rows: BTreeMap<(jiff::civil::Date, String, String, String, String), u64> =
             BTreeMap::new();
-        let mut after = None;
-        loop {
-            let batch = self
-                .store
-                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.subject);
-            for subject in &batch {
-                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+        self.batches(|batch| {
+            for subject in batch {
+                let facts = subject_facts(subject);
                 if facts.restricted(self.now).is_some() {
                     forecast.restricted += subject.records.len() as u64;
                     continue;
                 }
                 for record in &subject.records {
-                    let facts_of = RecordFacts {
-                        category: &record.category,
-                        purposes: &record.purposes,
-                        source: &record.source,
-                        collected_at: record.collected_at,
-                    };
-                    let life = end_of_life(
-                        self.policy,
-                        &facts,
-                        &facts_of,
-                        self.data_role,
-                        self.now,
-                        self.time_zone,
-                    );
+                    let life = self.life(&facts, record);
                     let ends = matches!(life, Life::Until { until: end, .. } if end <= until);
                     if ends && hold_for(&holds, subject.subject, &record.category).is_some() {
                         forecast.held += 1;
@@ -338,7 +400,8 @@ impl Sweep<'_> {
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         forecast.rows = rows
             .into_iter()
             .map(
@@ -368,37 +431,20 @@ pub struct ReviewDue {
 }
 
 impl Sweep<'_> {
-    /// The records whose review falls due by `until`, oldest first.
-    pub fn reviews(&self, until: Timestamp) -> Result<Vec<ReviewDue>, StoreError> {
+    /// The records whose review falls due within `days` days (or is past), oldest first.
+    pub fn reviews(&self, days: i64) -> Result<Vec<ReviewDue>, StoreError> {
+        let until = self.window_end(days);
         let mut due = Vec::new();
-        let mut after = None;
-        loop {
-            let batch = self
-                .store
-                .retention_batch(self.tenant, after, BATCH_SUBJECTS)?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.subject);
-            for subject in &batch {
-                let facts = SubjectFacts::new(subject.events.iter().map(|e| e.fact()).collect());
+        self.batches(|batch| {
+            for subject in batch {
+                let facts = subject_facts(subject);
                 for record in &subject.records {
-                    let facts_of = RecordFacts {
-                        category: &record.category,
-                        purposes: &record.purposes,
-                        source: &record.source,
-                        collected_at: record.collected_at,
-                    };
                     if let Life::Review {
                         due: at,
                         purpose,
                         rule,
-                    } = end_of_life(
-                        self.policy,
-                        &facts,
-                        &facts_of,
-                        self.data_role,
-                        self.now,
-                        self.time_zone,
-                    ) && at <= until
+                    } = self.life(&facts, record)
+                        && at <= until
                     {
                         due.push(ReviewDue {
                             subject: subject.subject,
@@ -411,7 +457,8 @@ impl Sweep<'_> {
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         due.sort_by_key(|r| (r.due, r.subject));
         Ok(due)
     }

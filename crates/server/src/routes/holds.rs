@@ -4,18 +4,17 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
+use crate::sweeper::check_hold;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use ombud_store::model::{Role, SubjectId};
-use ombud_store::retention::{HoldId, HoldReason, LegalHold, NewHold};
+use ombud_store::model::Role;
+use ombud_store::retention::{HoldId, LegalHold};
 use serde::{Deserialize, Serialize};
 
 const DECIDERS: &[Role] = &[Role::Admin, Role::Dpo];
 const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
-/// A note says why; long enough for a case reference and a sentence, not for documents.
-const NOTE_MAX: usize = 1000;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,46 +56,19 @@ pub async fn create(
     ApiJson(body): ApiJson<HoldBody>,
 ) -> Result<(StatusCode, Json<LegalHold>), ApiError> {
     caller.require(DECIDERS, "place a legal hold")?;
-    let reason = HoldReason::parse(body.reason.trim()).ok_or_else(|| {
-        ApiError::invalid(
-            "reason",
-            "a hold's reason is legal_obligation, legal_claim or security_investigation",
-        )
-    })?;
-    let note = body.note.trim().to_owned();
-    if note.is_empty() || note.chars().count() > NOTE_MAX {
-        return Err(ApiError::invalid(
-            "note",
-            format!("say why in 1 to {NOTE_MAX} characters (a case reference, not personal data)"),
-        ));
-    }
-    if let Some(category) = &body.category
-        && state.policy.category(category).is_none()
-    {
-        return Err(ApiError::invalid(
-            "category",
-            format!("`{category}` is not a category of the policy"),
-        ));
-    }
     let now = state.clock.now();
-    if body.ends_at.is_some_and(|e| e <= now) {
-        return Err(ApiError::invalid(
-            "ends_at",
-            "a hold ends in the future; leave ends_at out for an open-ended hold",
-        ));
-    }
-    let subject = body
-        .subject
-        .as_deref()
-        .map(|s| {
-            s.trim()
-                .parse()
-                .map(SubjectId)
-                .map_err(|_| ApiError::invalid("subject", "a subject id is a UUID"))
-        })
-        .transpose()?;
+    let hold = check_hold(
+        |category| state.policy.category(category).is_some(),
+        &body.reason,
+        &body.note,
+        body.subject.as_deref(),
+        body.category,
+        body.ends_at,
+        now,
+    )
+    .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let tenant = caller.tenant;
-    if let Some(subject) = subject {
+    if let Some(subject) = hold.subject {
         let exists = state
             .store(move |store| store.subject_exists(tenant, subject))
             .await?;
@@ -107,13 +79,6 @@ pub async fn create(
             ));
         }
     }
-    let hold = NewHold {
-        reason,
-        subject,
-        category: body.category,
-        note,
-        ends_at: body.ends_at,
-    };
     let actor = caller.actor();
     let created = state
         .store(move |store| store.create_hold(tenant, &hold, &actor, now))

@@ -6,7 +6,6 @@ use crate::state::AppState;
 use crate::sweeper::{Forecast, Sweep};
 use axum::Json;
 use axum::extract::{Query, State};
-use ombud_core::access::DataRole;
 use ombud_store::model::Role;
 use serde::Deserialize;
 
@@ -35,12 +34,7 @@ pub async fn forecast(
     if !(1..=3650).contains(&days) {
         return Err(ApiError::invalid("days", "days is 1 to 3650"));
     }
-    let tenant = caller.tenant;
-    let data_role = if tenant == state.operator {
-        DataRole::Controller
-    } else {
-        DataRole::Processor
-    };
+    let (tenant, data_role) = (caller.tenant, caller.data_role);
     let now = state.clock.now();
     let inner = state.clone();
     let forecast = tokio::task::spawn_blocking(move || {
