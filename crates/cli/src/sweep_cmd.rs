@@ -1,16 +1,19 @@
 //! `ombud sweep [--dry-run]`: removes what has outlived its retention, as the server's sweeper
 //! does on its schedule; with `--dry-run`, lists what would go and why, and removes nothing.
-//! `ombud retention forecast`: what leaves when, under which rule.
+//! `ombud retention forecast`: what leaves when, under which rule. `ombud retention review`:
+//! who is due for review; `ombud retention decide`: keep them for another period or delete them.
 
 use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use jiff::tz::TimeZone;
 use ombud_core::Clock;
 use ombud_core::access::DataRole;
 use ombud_server::state::SystemClock;
-use ombud_server::sweeper::{Removal, Sweep, SweepReport};
+use ombud_server::sweeper::{Removal, ReviewDecision, ReviewRefusal, Sweep, SweepReport};
+use ombud_store::Actor;
+use ombud_store::model::SubjectId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -107,6 +110,27 @@ fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, d
     }
 }
 
+/// Where a retention command looks: the tenant, the policy and the store.
+#[derive(Debug, Args)]
+pub struct Scope {
+    /// The tenant (an id, or `operator`)
+    #[arg(long, default_value = "operator")]
+    tenant: String,
+    /// The policy whose retention rules apply
+    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+    policy: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Decision {
+    /// Still needed: the review period starts again from now
+    Keep,
+    /// No longer needed: removed now where no other purpose or hold keeps it
+    Delete,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum RetentionCommand {
     /// What leaves when over the coming days, per category and rule; removes nothing
@@ -114,55 +138,48 @@ pub enum RetentionCommand {
         /// How many days ahead (1 to 3650)
         #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3650))]
         days: i64,
-        /// The tenant (an id, or `operator`)
-        #[arg(long, default_value = "operator")]
-        tenant: String,
-        /// The policy whose retention rules apply
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
         #[command(flatten)]
-        store: StoreArgs,
+        scope: Scope,
     },
     /// Records a review rule keeps (prospects) whose review falls due within the window
     Review {
         /// How many days ahead (0 for those due now, up to 3650)
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=3650))]
         days: i64,
-        /// The tenant (an id, or `operator`)
-        #[arg(long, default_value = "operator")]
-        tenant: String,
-        /// The policy whose retention rules apply
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
         #[command(flatten)]
-        store: StoreArgs,
+        scope: Scope,
+    },
+    /// Decide a review: keep the subject's data for another period, or delete it now
+    Decide {
+        /// The subject reviewed (an id from `ombud retention review`)
+        subject: String,
+        /// keep or delete
+        #[arg(value_enum)]
+        decision: Decision,
+        /// Decide for this purpose only (an activity id); every purpose under review by default
+        #[arg(long)]
+        purpose: Option<String>,
+        #[command(flatten)]
+        scope: Scope,
     },
 }
 
 pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
-    let (days, which, policy, store, review) = match command {
-        RetentionCommand::Forecast {
-            days,
-            tenant,
-            policy,
-            store,
-        } => (days, tenant, policy, store, false),
-        RetentionCommand::Review {
-            days,
-            tenant,
-            policy,
-            store,
-        } => (days, tenant, policy, store, true),
+    let (days, scope) = match &command {
+        RetentionCommand::Forecast { days, scope } | RetentionCommand::Review { days, scope } => {
+            (*days, scope)
+        }
+        RetentionCommand::Decide { scope, .. } => (0, scope),
     };
-    let (policy, _, _) = load_policy(&policy)?;
+    let (policy, _, _) = load_policy(&scope.policy)?;
     let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
         format!(
             "the policy's time zone {} is unknown",
             policy.controller.time_zone
         )
     })?;
-    let store = store.open()?;
-    let id = tenant(store.as_ref(), &which)?;
+    let store = scope.store.open()?;
+    let id = tenant(store.as_ref(), &scope.tenant)?;
     let operator = store.tenant(id)?.is_some_and(|t| t.operator);
     let now = SystemClock.now();
     let sweep = Sweep {
@@ -172,8 +189,65 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         tenant: id,
         data_role: DataRole::of_tenant(operator),
         now,
-        dry_run: true,
+        dry_run: !matches!(command, RetentionCommand::Decide { .. }),
     };
+    if let RetentionCommand::Decide {
+        subject,
+        decision,
+        purpose,
+        ..
+    } = &command
+    {
+        if !operator {
+            bail!(
+                "tenant {id} is the controller of its data and decides its reviews; it can do so with its own API key (POST /api/v1/retention/reviews)"
+            );
+        }
+        if let Some(purpose) = purpose
+            && policy.activity(purpose).is_none()
+        {
+            bail!("--purpose: `{purpose}` is not an activity of the policy");
+        }
+        let subject = subject.trim().parse().map(SubjectId).map_err(|_| {
+            anyhow!("`{subject}` is not a subject id; `ombud retention review` lists them")
+        })?;
+        let decision = match decision {
+            Decision::Keep => ReviewDecision::Keep,
+            Decision::Delete => ReviewDecision::Delete,
+        };
+        let outcome = match sweep.decide_review(subject, purpose.as_deref(), decision, &Actor::Cli)
+        {
+            Ok(outcome) => outcome,
+            Err(ReviewRefusal::Store(error)) => return Err(error.into()),
+            Err(refusal) => bail!("{refusal}"),
+        };
+        match decision {
+            ReviewDecision::Keep => println!(
+                "kept; next review due {}",
+                outcome.next_review.map_or("-".into(), |due| due
+                    .to_zoned(time_zone.clone())
+                    .strftime("%Y-%m-%d")
+                    .to_string())
+            ),
+            ReviewDecision::Delete => println!(
+                "deleted {} records{}",
+                outcome.removed,
+                if outcome.subject_deleted {
+                    "; nothing else kept the subject, so it is gone (a tombstone remains)"
+                } else {
+                    ""
+                }
+            ),
+        }
+        if outcome.still_kept > 0 {
+            println!(
+                "{} records are kept by a legal hold or a restriction; the sweeper removes what the decision let go of once that ends",
+                outcome.still_kept
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let review = matches!(command, RetentionCommand::Review { .. });
     if review {
         let due = sweep.reviews(days)?;
         println!(

@@ -174,7 +174,7 @@ fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
 }
 
 #[test]
-fn prospects_due_for_review_are_listed_and_kept() {
+fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_deleted() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
     let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
@@ -248,4 +248,62 @@ fn prospects_due_for_review_are_listed_and_kept() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--days"));
+
+    // The decision: one kept for another six months, the other deleted at once.
+    ombud(dir.path())
+        .args(["retention", "decide", &prospects[0].to_string(), "keep"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept; next review due"));
+    ombud(dir.path())
+        .args(["retention", "review"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 records due for review"));
+    ombud(dir.path())
+        .args(["retention", "decide", &prospects[1].to_string(), "delete"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("deleted 1 records")
+                .and(predicate::str::contains("tombstone")),
+        );
+    // Mistakes name what to fix and change nothing.
+    for (args, says) in [
+        (
+            vec!["retention", "decide", "lead0", "keep"],
+            "is not a subject id",
+        ),
+        (
+            vec!["retention", "decide", &prospects[1].to_string(), "keep"],
+            "no subject with that id",
+        ),
+        (
+            vec![
+                "retention",
+                "decide",
+                &prospects[0].to_string(),
+                "keep",
+                "--purpose",
+                "astrology",
+            ],
+            "--purpose",
+        ),
+    ] {
+        ombud(dir.path())
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    ombud(dir.path())
+        .args(["retention", "decide", &prospects[0].to_string(), "maybe"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("keep, delete"));
+    ombud(dir.path())
+        .args(["retention", "review", "--days", "200"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(prospects[0].to_string()));
 }

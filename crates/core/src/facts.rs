@@ -27,10 +27,16 @@ pub enum EventKind {
     RestrictionLifted,
     /// An opt-out from the event's purpose, or from every opt-out purpose when it names none.
     Unsubscribe,
+    /// A review (of a prospect, under a `then = "review"` rule) decided to keep the data for the
+    /// event's purpose, or for every purpose when it names none: the review period starts again.
+    ReviewKept,
+    /// A review decided not to keep the data for the event's purpose (or every purpose): that
+    /// purpose lets go of it at once, and the sweeper removes what no other purpose keeps.
+    ReviewDeclined,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::ContractStart,
         EventKind::ContractEnd,
         EventKind::AccountClosed,
@@ -41,6 +47,8 @@ impl EventKind {
         EventKind::Restriction,
         EventKind::RestrictionLifted,
         EventKind::Unsubscribe,
+        EventKind::ReviewKept,
+        EventKind::ReviewDeclined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,8 @@ impl EventKind {
             EventKind::Restriction => "restriction",
             EventKind::RestrictionLifted => "restriction_lifted",
             EventKind::Unsubscribe => "unsubscribe",
+            EventKind::ReviewKept => "review_kept",
+            EventKind::ReviewDeclined => "review_declined",
         }
     }
 
@@ -62,6 +72,11 @@ impl EventKind {
         EventKind::ALL
             .into_iter()
             .find(|kind| kind.as_str() == text)
+    }
+
+    /// Review decisions belong to the people who decide on retention, not to applications.
+    pub fn is_review_decision(self) -> bool {
+        matches!(self, EventKind::ReviewKept | EventKind::ReviewDeclined)
     }
 
     /// Whether the event is about one purpose: consent events must name it.
@@ -148,6 +163,14 @@ impl SubjectFacts {
             e.kind == EventKind::Unsubscribe && e.purpose.as_deref().is_none_or(|p| p == purpose)
         })
         .map(|e| e.occurred_at)
+    }
+
+    /// The latest review decision about `purpose` at `at`: kept (`true`) or declined, and when.
+    pub fn review(&self, purpose: &str, at: Timestamp) -> Option<(bool, Timestamp)> {
+        self.latest(at, |e| {
+            e.kind.is_review_decision() && e.purpose.as_deref().is_none_or(|p| p == purpose)
+        })
+        .map(|e| (e.kind == EventKind::ReviewKept, e.occurred_at))
     }
 
     /// Since when processing is restricted, if it is.

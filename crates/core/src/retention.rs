@@ -58,6 +58,26 @@ fn end_of_year(at: Timestamp, tz: &TimeZone) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
+/// When the event a rule counts from happened for this record, or `None` while it has not.
+/// Periods from the last interaction never start before the record itself was collected.
+fn rule_anchor(
+    rule: &RetentionRule,
+    purpose: &str,
+    facts: &SubjectFacts,
+    collected_at: Timestamp,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    match rule.after {
+        Anchor::Collected => Some(collected_at),
+        Anchor::LastInteraction => Some(
+            facts
+                .anchor(Anchor::LastInteraction, purpose, now)
+                .map_or(collected_at, |last| last.max(collected_at)),
+        ),
+        anchor => facts.anchor(anchor, purpose, now),
+    }
+}
+
 /// When one rule stops keeping a record, or `None` while its event has not happened.
 pub fn rule_end(
     rule: &RetentionRule,
@@ -70,21 +90,45 @@ pub fn rule_end(
     if rule.then == Action::Review {
         return None;
     }
-    let anchor_at = match rule.after {
-        Anchor::Collected => Some(collected_at),
-        Anchor::LastInteraction => Some(
-            facts
-                .anchor(Anchor::LastInteraction, purpose, now)
-                .map_or(collected_at, |last| last.max(collected_at)),
-        ),
-        anchor => facts.anchor(anchor, purpose, now),
-    }?;
+    period_end(
+        rule,
+        rule_anchor(rule, purpose, facts, collected_at, now)?,
+        tz,
+    )
+}
+
+fn period_end(rule: &RetentionRule, anchor_at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
     let start = if rule.from_end_of_year {
         end_of_year(anchor_at, tz)
     } else {
         anchor_at
     };
     Some(add(start, rule.keep, tz))
+}
+
+/// What a review rule says of a record now: reviewed by a date, or let go because a review
+/// declined it. A decision made before the period's event (the prospect came back after it)
+/// no longer counts; keeping restarts the period from the decision.
+enum ReviewState {
+    Due(Timestamp),
+    Declined(Timestamp),
+}
+
+fn review_state(
+    rule: &RetentionRule,
+    purpose: &str,
+    facts: &SubjectFacts,
+    collected_at: Timestamp,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Option<ReviewState> {
+    let anchor_at = rule_anchor(rule, purpose, facts, collected_at, now)?;
+    let due = period_end(rule, anchor_at, tz)?;
+    Some(match facts.review(purpose, now) {
+        Some((false, at)) if at >= anchor_at => ReviewState::Declined(at),
+        Some((true, at)) if at >= anchor_at => ReviewState::Due(due.max(add(at, rule.keep, tz))),
+        _ => ReviewState::Due(due),
+    })
 }
 
 /// Until when `activity` may keep a record of `category`: the last of the rules that cover it.
@@ -161,7 +205,7 @@ pub fn end_of_life(
     tz: &TimeZone,
 ) -> Life {
     // The latest end among the purposes' deleting rules, and the latest review date.
-    let mut last: Option<(Timestamp, &Activity, &RetentionRule)> = None;
+    let mut last: Option<(Timestamp, &Activity, &RetentionRule, Action)> = None;
     let mut review: Option<(Timestamp, &Activity, &RetentionRule)> = None;
     let mut used = false;
     // The operator's own data lives by its controller activities, a customer's by the
@@ -173,34 +217,26 @@ pub fn end_of_life(
         let mut any_rule = false;
         for rule in policy.rules_for(activity, record.category) {
             any_rule = true;
-            let counting;
-            let rule_for_end = if rule.then == Action::Review {
-                counting = RetentionRule {
-                    then: Action::Delete,
-                    ..rule.clone()
-                };
-                &counting
+            let (end, slot_is_review, action) = if rule.then == Action::Review {
+                // An event not yet happened (the contract runs): nothing ends, the record stays.
+                match review_state(rule, &activity.id, facts, record.collected_at, now, tz) {
+                    None => return Life::Open,
+                    Some(ReviewState::Due(due)) => (due, true, Action::Review),
+                    // Declined: this purpose lets go now, as a deleting rule would.
+                    Some(ReviewState::Declined(at)) => (at, false, Action::Delete),
+                }
             } else {
-                rule
+                match rule_end(rule, &activity.id, facts, record.collected_at, now, tz) {
+                    None => return Life::Open,
+                    Some(end) => (end, false, rule.then),
+                }
             };
-            // An event not yet happened (the contract runs): nothing ends, the record stays.
-            let Some(end) = rule_end(
-                rule_for_end,
-                &activity.id,
-                facts,
-                record.collected_at,
-                now,
-                tz,
-            ) else {
-                return Life::Open;
-            };
-            let slot = if rule.then == Action::Review {
-                &mut review
-            } else {
-                &mut last
-            };
-            if slot.is_none_or(|(best, _, _)| end > best) {
-                *slot = Some((end, activity, rule));
+            if slot_is_review {
+                if review.is_none_or(|(best, _, _)| end > best) {
+                    review = Some((end, activity, rule));
+                }
+            } else if last.is_none_or(|(best, _, _, _)| end > best) {
+                last = Some((end, activity, rule, action));
             }
         }
         if !any_rule {
@@ -211,19 +247,18 @@ pub fn end_of_life(
         return Life::Open;
     }
     // A review date later than every deletion means a review, not a deletion, ends it.
+    let ended =
+        |(until, activity, rule, action): (Timestamp, &Activity, &RetentionRule, Action)| {
+            Life::Until {
+                until,
+                purpose: activity.id.clone(),
+                rule: rule.id.clone(),
+                action,
+            }
+        };
     match (last, review) {
-        (Some((until, activity, rule)), None) => Life::Until {
-            until,
-            purpose: activity.id.clone(),
-            rule: rule.id.clone(),
-            action: rule.then,
-        },
-        (Some((until, activity, rule)), Some((due, _, _))) if due <= until => Life::Until {
-            until,
-            purpose: activity.id.clone(),
-            rule: rule.id.clone(),
-            action: rule.then,
-        },
+        (Some(last), None) => ended(last),
+        (Some(last), Some((due, _, _))) if due <= last.0 => ended(last),
         (_, Some((due, activity, rule))) => Life::Review {
             due,
             purpose: activity.id.clone(),

@@ -40,6 +40,23 @@ impl Caller {
         }
     }
 
+    /// For data the operator holds as processor the tenant is the controller and decides; an
+    /// operator-wide key may read there and file, not decide.
+    pub fn require_decider(
+        &self,
+        roles: &[Role],
+        operator: TenantId,
+        doing: &str,
+    ) -> Result<(), ApiError> {
+        self.require(roles, doing)?;
+        if self.key.operator_wide && self.tenant != operator {
+            return Err(ApiError::Forbidden(format!(
+                "this tenant is the controller of its data and decides on it; use a key of the tenant to {doing}"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn require_operator_admin(&self, doing: &str) -> Result<(), ApiError> {
         self.require(&[Role::Admin], doing)?;
         if self.key.operator_wide {

@@ -76,6 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/mails", get(routes::requests::mails))
         .route("/retention/forecast", get(routes::retention::forecast))
         .route(
+            "/retention/reviews",
+            get(routes::retention::reviews).post(routes::retention::decide),
+        )
+        .route(
             "/holds",
             get(routes::holds::list).post(routes::holds::create),
         )

@@ -208,87 +208,96 @@ impl Sweep<'_> {
         self.store.maintain()?;
         let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut report = SweepReport::default();
-        self.batches(|batch| {
-            let mut expiries = Vec::new();
-            for subject in batch {
-                let facts = subject_facts(subject);
-                if facts.restricted(self.now).is_some() {
-                    report.restricted += subject.records.len() as u64;
-                    continue;
-                }
-                let mut records = Vec::new();
-                let mut remove = |record: &RecordMeta, purpose: String, rule: String, ended_at| {
-                    each(&Removal {
-                        subject: subject.subject,
-                        record: record.id,
-                        category: record.category.clone(),
-                        purpose,
-                        rule: rule.clone(),
-                        ended_at,
-                    });
-                    *report.by_rule.entry(rule.clone()).or_default() += 1;
-                    records.push((record.id, rule));
-                };
-                for record in &subject.records {
-                    // Kept past an erasure only for a hold: once no such hold is in force, the
-                    // erasure the person asked for is finished.
-                    if let Some(ended) = hold_only(&record.purposes, &holds) {
-                        if ended {
-                            remove(
-                                record,
-                                record.purposes.join(","),
-                                HOLD_ENDED.to_owned(),
-                                self.now,
-                            );
-                        } else {
-                            report.held += 1;
-                        }
-                        continue;
-                    }
-                    match self.life(&facts, record) {
-                        Life::Until {
-                            until,
-                            purpose,
-                            rule,
-                            ..
-                        } if until <= self.now => {
-                            if hold_for(&holds, subject.subject, &record.category).is_some() {
-                                report.held += 1;
-                            } else {
-                                remove(record, purpose, rule, until);
-                            }
-                        }
-                        Life::Review { due, .. } if due <= self.now => report.due_for_review += 1,
-                        _ => {}
-                    }
-                }
-                if !records.is_empty() {
-                    expiries.push(Expiry {
-                        subject: subject.subject,
-                        subject_may_go: records.len() == subject.records.len(),
-                        records,
-                    });
-                }
-            }
-            if expiries.is_empty() {
-                return Ok(());
-            }
-            if self.dry_run {
-                report.records += expiries.iter().map(|e| e.records.len() as u64).sum::<u64>();
-                report.subjects += expiries.iter().filter(|e| e.subject_may_go).count() as u64;
-            } else {
-                let swept =
-                    self.store
-                        .expire_records(self.tenant, &expiries, &Actor::System, self.now)?;
-                report.records += swept.records;
-                report.subjects += swept.subjects;
-            }
-            Ok(())
-        })?;
+        self.batches(|batch| self.sweep_batch(batch, &holds, &mut report, &mut each))?;
         if report.records > 0 && !self.dry_run {
             self.store.purge_deleted()?;
         }
         Ok(report)
+    }
+
+    /// Decides every record of a batch and removes the expired ones in one transaction.
+    fn sweep_batch(
+        &self,
+        batch: &[RetentionSubject],
+        holds: &[LegalHold],
+        report: &mut SweepReport,
+        each: &mut impl FnMut(&Removal),
+    ) -> Result<(), StoreError> {
+        let mut expiries = Vec::new();
+        for subject in batch {
+            let facts = subject_facts(subject);
+            if facts.restricted(self.now).is_some() {
+                report.restricted += subject.records.len() as u64;
+                continue;
+            }
+            let mut records = Vec::new();
+            let mut remove = |record: &RecordMeta, purpose: String, rule: String, ended_at| {
+                each(&Removal {
+                    subject: subject.subject,
+                    record: record.id,
+                    category: record.category.clone(),
+                    purpose,
+                    rule: rule.clone(),
+                    ended_at,
+                });
+                *report.by_rule.entry(rule.clone()).or_default() += 1;
+                records.push((record.id, rule));
+            };
+            for record in &subject.records {
+                // Kept past an erasure only for a hold: once no such hold is in force, the
+                // erasure the person asked for is finished.
+                if let Some(ended) = hold_only(&record.purposes, holds) {
+                    if ended {
+                        remove(
+                            record,
+                            record.purposes.join(","),
+                            HOLD_ENDED.to_owned(),
+                            self.now,
+                        );
+                    } else {
+                        report.held += 1;
+                    }
+                    continue;
+                }
+                match self.life(&facts, record) {
+                    Life::Until {
+                        until,
+                        purpose,
+                        rule,
+                        ..
+                    } if until <= self.now => {
+                        if hold_for(holds, subject.subject, &record.category).is_some() {
+                            report.held += 1;
+                        } else {
+                            remove(record, purpose, rule, until);
+                        }
+                    }
+                    Life::Review { due, .. } if due <= self.now => report.due_for_review += 1,
+                    _ => {}
+                }
+            }
+            if !records.is_empty() {
+                expiries.push(Expiry {
+                    subject: subject.subject,
+                    subject_may_go: records.len() == subject.records.len(),
+                    records,
+                });
+            }
+        }
+        if expiries.is_empty() {
+            return Ok(());
+        }
+        if self.dry_run {
+            report.records += expiries.iter().map(|e| e.records.len() as u64).sum::<u64>();
+            report.subjects += expiries.iter().filter(|e| e.subject_may_go).count() as u64;
+        } else {
+            let swept =
+                self.store
+                    .expire_records(self.tenant, &expiries, &Actor::System, self.now)?;
+            report.records += swept.records;
+            report.subjects += swept.subjects;
+        }
+        Ok(())
     }
 }
 
@@ -420,7 +429,7 @@ impl Sweep<'_> {
 }
 
 /// A record a review rule keeps until someone decides on it (prospects).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReviewDue {
     pub subject: SubjectId,
     pub record: RecordId,
@@ -461,5 +470,132 @@ impl Sweep<'_> {
         })?;
         due.sort_by_key(|r| (r.due, r.subject));
         Ok(due)
+    }
+}
+
+/// What a review decided about a subject whose data a review rule keeps (a prospect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Still needed: the review period starts again from now.
+    Keep,
+    /// No longer needed: what no other purpose or hold keeps is removed at once.
+    Delete,
+}
+
+/// What a review decision did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewOutcome {
+    pub subject: SubjectId,
+    pub decision: ReviewDecision,
+    /// Records removed now (delete).
+    pub removed: u64,
+    /// Whether the subject is gone with them (a tombstone remains).
+    pub subject_deleted: bool,
+    /// Records of the subject that a legal hold or a restriction (Art. 18) keeps past the
+    /// decision; the sweeper removes what the decision let go of once that ends.
+    pub still_kept: u64,
+    /// When the kept data is due for review again (keep).
+    pub next_review: Option<Timestamp>,
+}
+
+/// Why a review decision was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewRefusal {
+    #[error("no subject with that id in this tenant")]
+    NoSubject,
+    #[error("{0}")]
+    NotUnderReview(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Sweep<'_> {
+    /// One subject as the sweeper reads it. Ids sort as 128-bit numbers in both backends, so
+    /// the subject is the first one after its predecessor.
+    fn one_subject(&self, subject: SubjectId) -> Result<Option<RetentionSubject>, StoreError> {
+        let before = subject
+            .0
+            .as_u128()
+            .checked_sub(1)
+            .map(|n| SubjectId(uuid::Uuid::from_u128(n)));
+        let batch = self.store.retention_batch(self.tenant, before, 1)?;
+        Ok(batch.into_iter().next().filter(|s| s.subject == subject))
+    }
+
+    /// Records a review decision about `subject` (for `purpose`, or every purpose a review
+    /// rule keeps its data for) and carries it out: keeping restarts the review period;
+    /// deleting removes at once what no other purpose or hold keeps. A subject none of whose
+    /// data a review rule keeps is refused, so a mistyped id cannot delete a customer.
+    pub fn decide_review(
+        &self,
+        subject: SubjectId,
+        purpose: Option<&str>,
+        decision: ReviewDecision,
+        actor: &Actor,
+    ) -> Result<ReviewOutcome, ReviewRefusal> {
+        let before = self.one_subject(subject)?.ok_or(ReviewRefusal::NoSubject)?;
+        let facts = subject_facts(&before);
+        let reviewed = before.records.iter().any(|record| {
+            matches!(self.life(&facts, record), Life::Review { purpose: p, .. }
+                if purpose.is_none_or(|wanted| wanted == p))
+        });
+        if !reviewed {
+            return Err(ReviewRefusal::NotUnderReview(match purpose {
+                Some(purpose) => format!(
+                    "no data of this subject is kept for review under `{purpose}`; `ombud retention review` lists who is"
+                ),
+                None => "no data of this subject is kept for review; `ombud retention review` lists who is".into(),
+            }));
+        }
+        let event = ombud_store::model::NewEvent {
+            id: None,
+            kind: match decision {
+                ReviewDecision::Keep => ombud_core::EventKind::ReviewKept,
+                ReviewDecision::Delete => ombud_core::EventKind::ReviewDeclined,
+            },
+            purpose: purpose.map(str::to_owned),
+            occurred_at: self.now,
+            channel: Some("review".into()),
+            policy_version: Some(self.policy.version.0.clone()),
+        };
+        self.store
+            .add_event(self.tenant, subject, &event, actor, self.now)?;
+        let mut outcome = ReviewOutcome {
+            subject,
+            decision,
+            removed: 0,
+            subject_deleted: false,
+            still_kept: 0,
+            next_review: None,
+        };
+        match decision {
+            ReviewDecision::Keep => {
+                let after = self.one_subject(subject)?.ok_or(ReviewRefusal::NoSubject)?;
+                let facts = subject_facts(&after);
+                outcome.next_review = after
+                    .records
+                    .iter()
+                    .filter_map(|record| match self.life(&facts, record) {
+                        Life::Review { due, .. } => Some(due),
+                        _ => None,
+                    })
+                    .min();
+            }
+            ReviewDecision::Delete => {
+                let holds = self.store.holds(self.tenant, Some(self.now))?;
+                let mut report = SweepReport::default();
+                if let Some(after) = self.one_subject(subject)? {
+                    self.sweep_batch(&[after], &holds, &mut report, &mut |_| {})?;
+                }
+                if report.records > 0 && !self.dry_run {
+                    self.store.purge_deleted()?;
+                }
+                outcome.removed = report.records;
+                outcome.subject_deleted = report.subjects > 0;
+                outcome.still_kept = report.held + report.restricted;
+            }
+        }
+        Ok(outcome)
     }
 }

@@ -34,6 +34,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/refuse"),
     ("get", "/api/v1/requests/{id}/mails"),
     ("get", "/api/v1/retention/forecast"),
+    ("get", "/api/v1/retention/reviews"),
+    ("post", "/api/v1/retention/reviews"),
     ("get", "/api/v1/holds"),
     ("post", "/api/v1/holds"),
     ("post", "/api/v1/holds/{id}/release"),

@@ -38,6 +38,13 @@ fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
         let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         ApiError::invalid("kind", format!("kind is one of {}", kinds.join(", ")))
     })?;
+    if kind.is_review_decision() {
+        // Deciding to keep or delete someone's data is the DPO's act, carried out at once.
+        return Err(ApiError::invalid(
+            "kind",
+            "review decisions are made with POST /api/v1/retention/reviews, which carries them out",
+        ));
+    }
     if let Some(purpose) = &body.purpose {
         if state.policy.activity(purpose).is_none() {
             return Err(ApiError::invalid(

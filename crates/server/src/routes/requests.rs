@@ -176,16 +176,8 @@ fn step(
     ))
 }
 
-/// For data the operator holds as processor, the tenant is controller and decides; an
-/// operator-wide key may file and read there, not decide.
 fn require_decider(caller: &Caller, state: &AppState, doing: &str) -> Result<(), ApiError> {
-    caller.require(HANDLERS, doing)?;
-    if caller.key.operator_wide && caller.tenant != state.operator {
-        return Err(ApiError::Forbidden(format!(
-            "this tenant is the controller of its data and decides on its requests; use a key of the tenant to {doing}"
-        )));
-    }
-    Ok(())
+    caller.require_decider(HANDLERS, state.operator, doing)
 }
 
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), request_body = FileBody,
