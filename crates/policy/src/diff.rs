@@ -433,6 +433,37 @@ fn retention(changes: &mut Changes, old: &Policy, new: &Policy) {
             );
         }
     }
+    match (old.audit.as_ref(), new.audit.as_ref()) {
+        (Some(before), Some(after)) if after.keep.is_longer_than(&before.keep) => {
+            changes.material(
+                "longer-retention",
+                "audit.keep",
+                format!(
+                    "the audit log is kept longer: {} (was {})",
+                    after.keep, before.keep
+                ),
+            );
+        }
+        (Some(before), None) => changes.material(
+            "longer-retention",
+            "audit.keep",
+            format!("the audit log is kept for good (was {})", before.keep),
+        ),
+        (None, Some(after)) => changes.editorial(
+            "changed",
+            "audit.keep",
+            format!("the audit log is now deleted after {}", after.keep),
+        ),
+        (Some(before), Some(after)) if before.keep != after.keep => changes.editorial(
+            "changed",
+            "audit.keep",
+            format!(
+                "the audit log is kept for a shorter time: {} (was {})",
+                after.keep, before.keep
+            ),
+        ),
+        _ => {}
+    }
 }
 
 fn country_name(code: Option<&str>) -> &str {

@@ -398,6 +398,8 @@ pub struct Policy {
     pub cookies: Option<Cookies>,
     pub automated_decisions: Option<AutomatedDecisions>,
     pub backups: Option<Backups>,
+    /// How long ombud keeps its own audit log; kept for good when absent.
+    pub audit: Option<AuditLog>,
     pub changes: Changes,
 }
 
@@ -606,6 +608,13 @@ pub struct AutomatedDecisions {
 pub struct Backups {
     pub keep: Option<Duration>,
     pub statement: Option<String>,
+}
+
+/// The audit log's own retention: entries older than `keep` are pruned, leaving a checkpoint
+/// from which the rest of the chain still verifies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditLog {
+    pub keep: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -33,6 +33,7 @@ pub struct RawPolicy {
     pub cookies: Option<RawCookies>,
     pub automated_decisions: Option<RawAutomatedDecisions>,
     pub backups: Option<RawBackups>,
+    pub audit: Option<RawAudit>,
     pub changes: Option<RawChanges>,
 }
 
@@ -237,6 +238,12 @@ pub struct RawAutomatedDecisions {
 pub struct RawBackups {
     pub keep: Option<Text>,
     pub statement: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    pub keep: Text,
 }
 
 #[derive(Debug, Deserialize)]

@@ -279,6 +279,23 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
             statement: b.statement.clone(),
         })
     });
+    let audit = raw.audit.as_ref().and_then(|a| {
+        let keep = ctx.duration(&a.keep, "audit.keep")?;
+        // The log proves what was done about requests, erasures and holds; pruning it within
+        // months would destroy that proof while complaints about it can still come.
+        let floor = Duration::new(6, crate::duration::Unit::Month);
+        if floor.is_longer_than(&keep) {
+            ctx.report(
+                Code::InvalidValue,
+                a.keep.span(),
+                "audit.keep",
+                format!("the audit log would be kept only {keep}"),
+                Some("keep the audit log at least `6 months`; `2 years` is common for logs with identifiers".into()),
+            );
+            return None;
+        }
+        Some(AuditLog { keep })
+    });
     let changes = raw.changes.as_ref().map_or(
         Changes {
             how: None,
@@ -326,6 +343,7 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
                 description: a.description.clone(),
             }),
         backups,
+        audit,
         changes,
     }
 }

@@ -157,3 +157,42 @@ fn warnings_are_not_checked_until_errors_are_fixed_and_never_block_the_policy() 
     assert_eq!(checked.warnings().count(), 1);
     assert!(checked.policy.is_some());
 }
+
+#[test]
+fn the_audit_log_keeps_its_own_retention_and_refuses_one_too_short_to_prove_anything() {
+    let minimal = include_str!("fixtures/valid-minimal.toml");
+    let policy = check(&format!("{minimal}\n[audit]\nkeep = \"2 years\"\n"))
+        .policy
+        .expect("valid");
+    assert_eq!(
+        policy.audit.map(|a| a.keep.to_string()).as_deref(),
+        Some("2 years")
+    );
+    assert!(
+        check(minimal).policy.expect("valid").audit.is_none(),
+        "without [audit] the log is kept for good"
+    );
+    for (keep, says) in [
+        ("30 days", "at least `6 months`"),
+        ("0 days", "at least `6 months`"),
+        ("forever", "not a duration"),
+    ] {
+        let checked = check(&format!("{minimal}\n[audit]\nkeep = \"{keep}\"\n"));
+        assert!(checked.policy.is_none(), "{keep}");
+        let finding = checked
+            .findings
+            .iter()
+            .find(|f| f.path == "audit.keep")
+            .unwrap_or_else(|| panic!("{keep}: {:#?}", checked.findings));
+        let text = format!(
+            "{} {}",
+            finding.message,
+            finding.hint.clone().unwrap_or_default()
+        );
+        assert!(text.contains(says), "{keep}: {text}");
+    }
+    let checked = check(&format!(
+        "{minimal}\n[audit]\nkeep = \"2 years\"\nkeep_for = \"x\"\n"
+    ));
+    assert!(checked.policy.is_none(), "unknown keys are refused");
+}

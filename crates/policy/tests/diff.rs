@@ -222,3 +222,26 @@ fn the_text_report_lists_material_changes_first_and_then_the_draft() {
     });
     insta::assert_snapshot!(report.to_text());
 }
+
+#[test]
+fn keeping_the_audit_log_longer_or_for_good_is_material_and_shorter_is_editorial() {
+    let longer = diff_after(
+        "invoicing-saas",
+        replace("[audit]\nkeep = \"2 years\"", "[audit]\nkeep = \"3 years\""),
+    );
+    assert_eq!(codes(&longer, Kind::Material), ["longer-retention"]);
+    let forever = diff_after(
+        "invoicing-saas",
+        replace("[audit]\nkeep = \"2 years\"\n", ""),
+    );
+    assert_eq!(codes(&forever, Kind::Material), ["longer-retention"]);
+    let shorter = diff_after(
+        "invoicing-saas",
+        replace(
+            "[audit]\nkeep = \"2 years\"",
+            "[audit]\nkeep = \"18 months\"",
+        ),
+    );
+    assert!(codes(&shorter, Kind::Material).is_empty());
+    assert_eq!(codes(&shorter, Kind::Editorial), ["changed"]);
+}

@@ -579,6 +579,15 @@ fn retention(policy: &Policy) -> Section {
             self::text(text),
         ]));
     }
+    if let Some(audit) = &policy.audit {
+        blocks.push(Block::Paragraph(vec![
+            strong("Our own records. "),
+            text(format!(
+                "We log what is done with personal data and with requests about it, so that we can show we keep these promises. The log names people only by an internal identifier, never by name or contact details, and each entry is deleted {} after it was written.",
+                audit.keep
+            )),
+        ]));
+    }
     Section {
         id: "retention",
         heading: "How long we keep your data".into(),
