@@ -228,9 +228,16 @@ pub fn audit(command: AuditCommand) -> Result<ExitCode> {
     let mut broken = false;
     for tenant in tenants {
         match store.verify_audit(tenant)? {
-            Verification::Intact { entries, head } => {
-                println!("tenant {tenant}: intact, {entries} entries, head {head}")
-            }
+            Verification::Intact {
+                entries,
+                head,
+                pruned_through,
+            } => println!(
+                "tenant {tenant}: intact, {entries} entries{}, head {head}",
+                pruned_through.map_or(String::new(), |seq| format!(
+                    " after the checkpoint at entry {seq} (older entries pruned under [audit] keep)"
+                ))
+            ),
             Verification::Broken { seq, reason } => {
                 broken = true;
                 println!("tenant {tenant}: BROKEN at entry {seq}: {reason}");

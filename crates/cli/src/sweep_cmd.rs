@@ -96,6 +96,12 @@ fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, d
     for (rule, count) in &report.by_rule {
         println!("  {rule}: {count}");
     }
+    if report.audit_pruned > 0 {
+        println!(
+            "  audit log: {verb} {} entries older than [audit] keep (a checkpoint keeps the rest verifiable)",
+            report.audit_pruned
+        );
+    }
     if report.due_for_review > 0 {
         println!(
             "  {} records are past their review date (kept until reviewed)",

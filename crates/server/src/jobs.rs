@@ -154,6 +154,7 @@ pub fn count_sweep(
     reports: &[(ombud_store::model::TenantId, crate::sweeper::SweepReport)],
 ) {
     for (_, report) in reports {
+        metrics.audit_pruned.inc_by(report.audit_pruned);
         for (rule, count) in &report.by_rule {
             metrics
                 .records_expired

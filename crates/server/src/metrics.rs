@@ -44,6 +44,7 @@ pub struct Metrics {
     pub subject_requests: Family<SubjectRequestLabels, Gauge>,
     pub mails: Family<MailLabels, Counter>,
     pub records_expired: Family<ExpiredLabels, Counter>,
+    pub audit_pruned: Counter,
 }
 
 impl Default for Metrics {
@@ -81,7 +82,14 @@ impl Metrics {
             "Records the sweeper removed, by the retention rule that ended them",
             records_expired.clone(),
         );
+        let audit_pruned = Counter::default();
+        registry.register(
+            "audit_entries_pruned",
+            "Audit entries the sweeper pruned under the policy's [audit] keep",
+            audit_pruned.clone(),
+        );
         Metrics {
+            audit_pruned,
             registry,
             requests,
             decisions,

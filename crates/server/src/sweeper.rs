@@ -141,6 +141,8 @@ pub struct SweepReport {
     pub restricted: u64,
     /// Expired records a legal hold keeps.
     pub held: u64,
+    /// Audit entries older than the policy's `[audit] keep`, pruned behind a checkpoint.
+    pub audit_pruned: u64,
 }
 
 pub struct Sweep<'a> {
@@ -209,10 +211,42 @@ impl Sweep<'_> {
         let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut report = SweepReport::default();
         self.batches(|batch| self.sweep_batch(batch, &holds, &mut report, &mut each))?;
-        if report.records > 0 && !self.dry_run {
+        report.audit_pruned = self.prune_audit()?;
+        if (report.records > 0 || report.audit_pruned > 0) && !self.dry_run {
             self.store.purge_deleted()?;
         }
         Ok(report)
+    }
+
+    /// The audit log's own retention: entries written more than `[audit] keep` ago go, in
+    /// steps, each leaving the checkpoint the rest verifies from. Kept for good without it.
+    fn prune_audit(&self) -> Result<u64, StoreError> {
+        let Some(audit) = &self.policy.audit else {
+            return Ok(0);
+        };
+        let before = self
+            .now
+            .to_zoned(self.time_zone.clone())
+            .checked_sub(ombud_core::retention::span(audit.keep))
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MIN);
+        if self.dry_run {
+            return self.store.audit_prunable(self.tenant, before);
+        }
+        let mut pruned = 0;
+        loop {
+            let step = self.store.prune_audit(
+                self.tenant,
+                before,
+                ombud_store::audit::PRUNE_BATCH,
+                &Actor::System,
+                self.now,
+            )?;
+            if step.entries == 0 {
+                return Ok(pruned);
+            }
+            pruned += step.entries;
+        }
     }
 
     /// Decides every record of a batch and removes the expired ones in one transaction.

@@ -207,7 +207,16 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     );
     assert_eq!(world.categories(visitor).len(), 2);
 
+    // Everything was written on 2024-01-01; the log is kept 2 years ([audit] keep), the sweep
+    // runs on 2026-03-01: those entries go, and the dry run counted them without pruning.
+    let written = world
+        .store
+        .audit_prunable(world.tenant, at("2025-01-01T00:00:00Z"))
+        .expect("count");
+    assert!(written > 10, "{written}");
+    assert_eq!(planned.audit_pruned, written);
     let (report, removals) = world.sweep(false);
+    assert_eq!(report.audit_pruned, written);
     assert_eq!((report.records, report.subjects), (3, 1), "{report:?}");
     assert_eq!(report.by_rule.get("customer-relationship"), Some(&1));
     assert_eq!(report.by_rule.get("security-logs"), Some(&2));
@@ -245,6 +254,10 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
         rendered.contains("ombud_records_expired_total{rule=\"security-logs\"} 2"),
         "{rendered}"
     );
+    assert!(
+        rendered.contains(&format!("ombud_audit_entries_pruned_total {written}")),
+        "{rendered}"
+    );
 
     let (again, _) = world.sweep(false);
     assert_eq!(again.records, 0, "a second run finds nothing more");
@@ -262,8 +275,12 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     assert!(audited.iter().all(|e| e.actor == "system"));
     assert!(matches!(
         world.store.verify_audit(world.tenant).expect("verify"),
-        Verification::Intact { .. }
+        Verification::Intact {
+            pruned_through: Some(_),
+            ..
+        }
     ));
+    assert_eq!(again.audit_pruned, 0);
 }
 
 #[test]

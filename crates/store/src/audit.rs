@@ -249,8 +249,65 @@ pub struct AuditFilter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {
-    Intact { entries: u64, head: String },
-    Broken { seq: i64, reason: String },
+    Intact {
+        entries: u64,
+        head: String,
+        /// The last entry pruned under the audit log's retention, when any was: the chain is
+        /// proved from there.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pruned_through: Option<i64>,
+    },
+    Broken {
+        seq: i64,
+        reason: String,
+    },
+}
+
+/// Where a pruned chain starts again: the last removed entry's number, hash and time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    #[serde(serialize_with = "hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub hash: [u8; 32],
+    /// When the last removed entry was written.
+    pub at: Timestamp,
+    pub pruned_at: Timestamp,
+}
+
+/// Entries removed from the oldest end of a chain in one step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub entries: u64,
+    /// The new checkpoint's sequence number.
+    pub through: i64,
+}
+
+/// Entries pruned per transaction: a step holds the write lock for well under a second.
+pub const PRUNE_BATCH: usize = 20_000;
+
+/// Which entries a prune step removes: from the oldest remaining (`first`) up to the last one
+/// written before the cut-off (`first_kept` is the oldest written at or after it, if any), and
+/// at most `limit` of them. The order of sequence numbers decides, not the times: an entry
+/// older than the cut-off behind a newer one stays until the newer one goes.
+pub fn prune_through(first: i64, head: i64, first_kept: Option<i64>, limit: usize) -> Option<i64> {
+    let last_old = first_kept.map_or(head, |kept| kept - 1);
+    let through = last_old.min(first.saturating_add(limit as i64 - 1));
+    (through >= first).then_some(through)
+}
+
+impl NewAuditEntry {
+    /// A prune under the audit log's retention: how many entries went, through which.
+    pub fn audit_pruned(actor: &Actor, pruned: Pruned, before: Timestamp) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!(
+                "entries={} through_seq={} written_before={before}",
+                pruned.entries, pruned.through
+            )),
+            ..Self::by(actor, "audit.prune")
+        }
+    }
 }
 
 fn field(hasher: &mut blake3::Hasher, bytes: &[u8]) {
@@ -331,9 +388,9 @@ pub fn next_entry(
 /// checkpoint left by pruning — and reports the first entry that does not fit.
 pub fn verify(
     entries: impl IntoIterator<Item = AuditEntry>,
-    start_seq: i64,
-    start_hash: [u8; 32],
+    checkpoint: Option<&Checkpoint>,
 ) -> Verification {
+    let (start_seq, start_hash) = checkpoint.map_or((0, GENESIS), |c| (c.seq, c.hash));
     let (mut seq, mut head, mut count) = (start_seq, start_hash, 0u64);
     for entry in entries {
         if entry.seq != seq + 1 {
@@ -376,5 +433,6 @@ pub fn verify(
     Verification::Intact {
         entries: count,
         head: blake3::Hash::from_bytes(head).to_hex().to_string(),
+        pruned_through: checkpoint.map(|c| c.seq),
     }
 }

@@ -166,6 +166,22 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditEntry>;
     fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification>;
+    /// Where the tenant's chain starts after pruning, if it was ever pruned.
+    fn audit_checkpoint(&self, tenant: TenantId) -> Result<Option<audit::Checkpoint>>;
+    /// How many of the tenant's oldest entries were written before `before` (what a prune
+    /// would remove).
+    fn audit_prunable(&self, tenant: TenantId, before: Timestamp) -> Result<u64>;
+    /// One prune step: removes up to `limit` of the oldest entries written before `before`,
+    /// moves the checkpoint to the last of them and appends `audit.prune`, in one transaction.
+    /// `entries` is 0 when nothing is left to prune.
+    fn prune_audit(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: usize,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<audit::Pruned>;
 
     /// Files a request (built with [`DsRequest::from_new`], perhaps verified or holding a code
     /// already), queueing `mails` (the code, the acknowledgement) in the same step.

@@ -24,7 +24,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_requests.sql"),
     include_str!("../migrations/postgres/0005_key_table.sql"),
     include_str!("../migrations/postgres/0006_legal_holds.sql"),
+    include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
 ];
+/// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
+/// from the genesis.
+const HEAD: &str = "SELECT seq, hash FROM (SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1) h
+     UNION ALL SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1
+     ORDER BY seq DESC LIMIT 1";
+
 /// Taken while migrating, so replicas that start together do not migrate twice.
 const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
 
@@ -184,10 +191,7 @@ impl PostgresStore {
         at: Timestamp,
         entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
-        let head = tx.query_opt(
-            "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
-            &[&tenant.0],
-        )?;
+        let head = tx.query_opt(HEAD, &[&tenant.0])?;
         let (seq, hash) = match head {
             Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
             None => (0, audit::GENESIS),
@@ -214,6 +218,26 @@ impl PostgresStore {
         Ok(entry)
     }
 
+    fn checkpoint(
+        client: &mut impl postgres::GenericClient,
+        tenant: TenantId,
+    ) -> Result<Option<audit::Checkpoint>> {
+        client
+            .query_opt(
+                "SELECT seq, hash, at, pruned_at FROM audit_checkpoints WHERE tenant_id = $1",
+                &[&tenant.0],
+            )?
+            .map(|row| {
+                Ok(audit::Checkpoint {
+                    seq: row.get(0),
+                    hash: hash32(row.get(1))?,
+                    at: timestamp(row.get(2))?,
+                    pruned_at: timestamp(row.get(3))?,
+                })
+            })
+            .transpose()
+    }
+
     /// Appends several entries in one insert; the caller holds the tenant lock.
     fn append_many(
         tx: &mut Transaction,
@@ -224,10 +248,7 @@ impl PostgresStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let head = tx.query_opt(
-            "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
-            &[&tenant.0],
-        )?;
+        let head = tx.query_opt(HEAD, &[&tenant.0])?;
         let (mut seq, mut hash) = match head {
             Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
             None => (0, audit::GENESIS),
@@ -879,8 +900,15 @@ impl Store for PostgresStore {
 
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification> {
         self.read(|client| {
+            // One snapshot: a prune committing between the two reads would look like a gap.
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let checkpoint = Self::checkpoint(&mut tx, tenant)?;
             let mut entries = Vec::new();
-            for row in client.query(
+            for row in tx.query(
                 &format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq"),
                 &[&tenant.0],
             )? {
@@ -894,7 +922,73 @@ impl Store for PostgresStore {
                     }
                 }
             }
-            Ok(audit::verify(entries, 0, audit::GENESIS))
+            tx.commit()?;
+            Ok(audit::verify(entries, checkpoint.as_ref()))
+        })
+    }
+
+    fn audit_checkpoint(&self, tenant: TenantId) -> Result<Option<audit::Checkpoint>> {
+        self.read(|client| Self::checkpoint(client, tenant))
+    }
+
+    fn audit_prunable(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.read(|client| {
+            let count: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND seq < COALESCE(
+                        (SELECT seq FROM audit_log WHERE tenant_id = $1 AND at >= $2 ORDER BY seq LIMIT 1),
+                        9223372036854775807)",
+                    &[&tenant.0, &micros(before)],
+                )?
+                .get(0);
+            Ok(count.max(0) as u64)
+        })
+    }
+
+    fn prune_audit(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: usize,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<audit::Pruned> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let bounds = tx.query_one(
+                "SELECT MIN(seq), MAX(seq) FROM audit_log WHERE tenant_id = $1",
+                &[&tenant.0],
+            )?;
+            let (Some(first), Some(head)) = (bounds.get::<_, Option<i64>>(0), bounds.get::<_, Option<i64>>(1)) else {
+                return Ok(audit::Pruned::default());
+            };
+            let first_kept: Option<i64> = tx
+                .query_opt(
+                    "SELECT seq FROM audit_log WHERE tenant_id = $1 AND at >= $2 ORDER BY seq LIMIT 1",
+                    &[&tenant.0, &micros(before)],
+                )?
+                .map(|row| row.get(0));
+            let Some(through) = audit::prune_through(first, head, first_kept, limit) else {
+                return Ok(audit::Pruned::default());
+            };
+            let row = tx.query_one(
+                "SELECT hash, at FROM audit_log WHERE tenant_id = $1 AND seq = $2",
+                &[&tenant.0, &through],
+            )?;
+            let (hash, at): (Vec<u8>, i64) = (row.get(0), row.get(1));
+            tx.execute(
+                "INSERT INTO audit_checkpoints (tenant_id, seq, hash, at, pruned_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+                     at = excluded.at, pruned_at = excluded.pruned_at",
+                &[&tenant.0, &through, &hash, &at, &micros(now)],
+            )?;
+            let entries = tx.execute(
+                "DELETE FROM audit_log WHERE tenant_id = $1 AND seq <= $2",
+                &[&tenant.0, &through],
+            )?;
+            let pruned = audit::Pruned { entries, through };
+            Self::append(tx, tenant, now, NewAuditEntry::audit_pruned(actor, pruned, before))?;
+            Ok(pruned)
         })
     }
 

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_requests.sql"),
     include_str!("../migrations/sqlite/0005_key_file.sql"),
     include_str!("../migrations/sqlite/0006_legal_holds.sql"),
+    include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -246,9 +247,12 @@ impl SqliteStore {
         at: Timestamp,
         entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
+        // A chain pruned to nothing goes on from its checkpoint, never from the genesis.
         let head: Option<(i64, Vec<u8>)> = tx
             .prepare_cached(
-                "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, hash FROM (SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1)
+                 UNION ALL SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = ?1
+                 ORDER BY seq DESC LIMIT 1",
             )?
             .query_row(params![tenant.0.as_bytes()], |row| {
                 Ok((row.get(0)?, row.get(1)?))
@@ -277,6 +281,29 @@ impl SqliteStore {
             entry.hash.to_vec(),
         ])?;
         Ok(entry)
+    }
+
+    fn checkpoint(
+        conn: &rusqlite::Connection,
+        tenant: TenantId,
+    ) -> Result<Option<audit::Checkpoint>> {
+        let row: Option<(i64, Vec<u8>, i64, i64)> = conn
+            .prepare_cached(
+                "SELECT seq, hash, at, pruned_at FROM audit_checkpoints WHERE tenant_id = ?1",
+            )?
+            .query_row(params![tenant.0.as_bytes()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?;
+        row.map(|(seq, hash, at, pruned_at)| {
+            Ok(audit::Checkpoint {
+                seq,
+                hash: hash32(hash)?,
+                at: timestamp(at)?,
+                pruned_at: timestamp(pruned_at)?,
+            })
+        })
+        .transpose()
     }
 
     /// Appends several entries with one read of the chain head.
@@ -964,7 +991,10 @@ impl Store for SqliteStore {
 
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(&format!(
+            // One snapshot: a prune committing between the two reads would look like a gap.
+            let tx = conn.unchecked_transaction()?;
+            let checkpoint = Self::checkpoint(&tx, tenant)?;
+            let mut statement = tx.prepare_cached(&format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = ?1 ORDER BY seq"
             ))?;
             let mut rows = statement.query(params![tenant.0.as_bytes()])?;
@@ -984,7 +1014,69 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            Ok(audit::verify(entries, 0, audit::GENESIS))
+            Ok(audit::verify(entries, checkpoint.as_ref()))
+        })
+    }
+
+    fn audit_checkpoint(&self, tenant: TenantId) -> Result<Option<audit::Checkpoint>> {
+        self.read(|conn| Self::checkpoint(conn, tenant))
+    }
+
+    fn audit_prunable(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.read(|conn| {
+            let count: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ?1 AND seq < COALESCE(
+                        (SELECT seq FROM audit_log WHERE tenant_id = ?1 AND at >= ?2 ORDER BY seq LIMIT 1),
+                        9223372036854775807)",
+                )?
+                .query_row(params![tenant.0.as_bytes(), micros(before)], |row| row.get(0))?;
+            Ok(count.max(0) as u64)
+        })
+    }
+
+    fn prune_audit(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: usize,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<audit::Pruned> {
+        self.write(|tx| {
+            let t = tenant.0.as_bytes();
+            let bounds: Option<(i64, i64)> = tx
+                .prepare_cached("SELECT MIN(seq), MAX(seq) FROM audit_log WHERE tenant_id = ?1")?
+                .query_row(params![t], |row| {
+                    Ok(row.get::<_, Option<i64>>(0)?.zip(row.get::<_, Option<i64>>(1)?))
+                })?;
+            let Some((first, head)) = bounds else {
+                return Ok(audit::Pruned::default());
+            };
+            let first_kept: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT seq FROM audit_log WHERE tenant_id = ?1 AND at >= ?2 ORDER BY seq LIMIT 1",
+                )?
+                .query_row(params![t, micros(before)], |row| row.get(0))
+                .optional()?;
+            let Some(through) = audit::prune_through(first, head, first_kept, limit) else {
+                return Ok(audit::Pruned::default());
+            };
+            let (hash, at): (Vec<u8>, i64) = tx
+                .prepare_cached("SELECT hash, at FROM audit_log WHERE tenant_id = ?1 AND seq = ?2")?
+                .query_row(params![t, through], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            tx.prepare_cached(
+                "INSERT INTO audit_checkpoints (tenant_id, seq, hash, at, pruned_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+                     at = excluded.at, pruned_at = excluded.pruned_at",
+            )?
+            .execute(params![t, through, hash, at, micros(now)])?;
+            let entries = tx
+                .prepare_cached("DELETE FROM audit_log WHERE tenant_id = ?1 AND seq <= ?2")?
+                .execute(params![t, through])? as u64;
+            let pruned = audit::Pruned { entries, through };
+            Self::append(tx, tenant, now, NewAuditEntry::audit_pruned(actor, pruned, before))?;
+            Ok(pruned)
         })
     }
 

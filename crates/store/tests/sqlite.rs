@@ -255,3 +255,71 @@ fn a_data_file_without_its_key_file_is_refused_not_emptied() {
     assert!(error.to_string().contains("ombud-keys.db"), "{error}");
     assert!(!keys.exists(), "no empty key file was made in its place");
 }
+
+#[test]
+fn only_entries_behind_a_checkpoint_may_be_deleted_and_a_checkpoint_only_moves_forward() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    let store = open(&path);
+    let old = at("2023-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, old)
+        .expect("tenant");
+    for n in 0..4 {
+        store
+            .create_subject(
+                tenant.id,
+                &[email(&format!("p{n}@example.com"))],
+                &Actor::Cli,
+                if n < 2 {
+                    old
+                } else {
+                    at("2025-02-01T00:00:00Z")
+                },
+            )
+            .expect("subject");
+    }
+    let now = at("2025-03-01T00:00:00Z");
+    let step = store
+        .prune_audit(
+            tenant.id,
+            at("2024-01-01T00:00:00Z"),
+            100,
+            &Actor::System,
+            now,
+        )
+        .expect("prune");
+    assert_eq!((step.entries, step.through), (3, 3));
+
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    for (sql, what) in [
+        (
+            "DELETE FROM audit_log WHERE seq = 4",
+            "an entry ahead of the checkpoint",
+        ),
+        (
+            "UPDATE audit_checkpoints SET seq = 1",
+            "a checkpoint moved back",
+        ),
+        ("DELETE FROM audit_checkpoints", "the checkpoint removed"),
+        (
+            "UPDATE audit_checkpoints SET seq = 5",
+            "entries are not behind it yet, but moving on is allowed",
+        ),
+    ] {
+        let result = raw.execute(sql, []);
+        if what.contains("allowed") {
+            assert!(result.is_ok(), "{what}: {result:?}");
+        } else {
+            assert!(result.is_err(), "{what} was allowed");
+        }
+    }
+    // A checkpoint moved past entries that are still there does not make them verify.
+    match store.verify_audit(tenant.id).expect("verify") {
+        Verification::Broken { seq, reason } => {
+            assert_eq!(seq, 4);
+            assert!(reason.contains("missing or reordered"), "{reason}");
+        }
+        intact => panic!("a forged checkpoint went unnoticed: {intact:?}"),
+    }
+}

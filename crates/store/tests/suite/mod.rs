@@ -1470,11 +1470,156 @@ pub fn legal_holds_are_placed_listed_lapse_and_are_released_once(store: &dyn Sto
     ));
 }
 
+/// The audit log's own retention: the oldest entries go in steps, a checkpoint remembers where
+/// the chain starts, and what remains (and what is appended later) verifies from it.
+pub fn audit_pruning_leaves_a_checkpoint_the_rest_verifies_from(store: &dyn Store) {
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, at("2023-01-01T00:00:00Z"))
+        .expect("tenant");
+    let entry = |action: &str| NewAuditEntry {
+        actor: "cli".into(),
+        action: action.into(),
+        subject: None,
+        categories: vec![],
+        purpose: None,
+        detail: None,
+    };
+    for month in 1..=5 {
+        store
+            .append_audit(
+                tenant.id,
+                entry("old"),
+                at(&format!("2023-0{month}-10T00:00:00Z")),
+            )
+            .expect("append");
+    }
+    // Written out of time order: an old time behind a newer entry stays until that one goes.
+    store
+        .append_audit(tenant.id, entry("new"), at("2025-06-01T00:00:00Z"))
+        .expect("append");
+    store
+        .append_audit(tenant.id, entry("late"), at("2023-07-01T00:00:00Z"))
+        .expect("append");
+    let all = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("entries");
+    let old = all
+        .iter()
+        .filter(|e| e.at < at("2024-01-01T00:00:00Z"))
+        .count() as u64;
+    let before = at("2024-01-01T00:00:00Z");
+    let now = at("2025-07-01T00:00:00Z");
+    // Everything before the first new entry: the tenant's own first entries and the five.
+    let prunable = store.audit_prunable(tenant.id, before).expect("prunable");
+    assert_eq!(prunable, old - 1, "the late entry behind a new one stays");
+    assert!(
+        store
+            .audit_checkpoint(tenant.id)
+            .expect("checkpoint")
+            .is_none()
+    );
+
+    let mut pruned = 0;
+    loop {
+        let step = store
+            .prune_audit(tenant.id, before, 2, &Actor::System, now)
+            .expect("prune");
+        if step.entries == 0 {
+            break;
+        }
+        assert!(step.entries <= 2);
+        pruned += step.entries;
+        match store.verify_audit(tenant.id).expect("verify") {
+            Verification::Intact { pruned_through, .. } => {
+                assert_eq!(pruned_through, Some(step.through))
+            }
+            broken => panic!("after a prune step: {broken:?}"),
+        }
+        assert!(pruned < 100, "pruning ends");
+    }
+    // The prune entries themselves are new (written now), so nothing more goes.
+    assert_eq!(pruned, prunable);
+    let left = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("entries");
+    assert_eq!(left[0].action, "new");
+    assert_eq!(left[1].action, "late");
+    assert!(left[2..].iter().all(|e| e.action == "audit.prune"));
+    assert!(
+        left[2]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("entries=2"))
+    );
+    let checkpoint = store
+        .audit_checkpoint(tenant.id)
+        .expect("checkpoint")
+        .expect("pruned");
+    assert_eq!(checkpoint.seq, left[0].seq - 1);
+    assert_eq!(checkpoint.hash, left[0].prev_hash);
+    assert_eq!(checkpoint.at, at("2023-05-10T00:00:00Z"));
+    assert_eq!(checkpoint.pruned_at, now);
+
+    // The chain goes on after a prune, and a later prune of everything still verifies.
+    store
+        .append_audit(tenant.id, entry("after"), at("2025-08-01T00:00:00Z"))
+        .expect("append");
+    let later = at("2030-01-01T00:00:00Z");
+    while store
+        .prune_audit(tenant.id, later, 1000, &Actor::System, later)
+        .expect("prune")
+        .entries
+        > 0
+    {}
+    let left = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("entries");
+    assert!(
+        left.iter()
+            .all(|e| e.action == "audit.prune" && e.at == later)
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact {
+            pruned_through: Some(_),
+            ..
+        }
+    ));
+    // Another tenant's chain is untouched.
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, at("2023-01-01T00:00:00Z"))
+        .expect("tenant");
+    assert!(
+        store
+            .audit_checkpoint(other.id)
+            .expect("checkpoint")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .prune_audit(
+                other.id,
+                at("2022-01-01T00:00:00Z"),
+                10,
+                &Actor::System,
+                later
+            )
+            .expect("prune")
+            .entries,
+        0,
+        "nothing older than the cut-off: nothing goes, nothing is appended"
+    );
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 19] = [
+    let cases: [(&str, Case); 20] = [
+        (
+            "audit_pruning_leaves_a_checkpoint_the_rest_verifies_from",
+            audit_pruning_leaves_a_checkpoint_the_rest_verifies_from,
+        ),
         (
             "legal_holds_are_placed_listed_lapse_and_are_released_once",
             legal_holds_are_placed_listed_lapse_and_are_released_once,
