@@ -2,6 +2,7 @@
 //! the exit code. Only this crate reads files, the environment or the terminal.
 
 mod admin_cmd;
+mod backup_cmd;
 mod holds_cmd;
 mod import_cmd;
 mod init_cmd;
@@ -50,6 +51,13 @@ enum Command {
     /// See retention at work before it acts
     #[command(subcommand)]
     Retention(sweep_cmd::RetentionCommand),
+    /// Copy the running SQLite store (data and key file) into a new directory
+    Backup(backup_cmd::BackupArgs),
+    /// Put a backup back and carry out again every erasure recorded after it
+    Restore(backup_cmd::RestoreArgs),
+    /// Export the erasure ledger, to replay after restoring an older backup
+    #[command(subcommand)]
+    Erasures(backup_cmd::ErasuresCommand),
     /// Check the tamper-evident audit log
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
@@ -71,6 +79,9 @@ fn main() -> ExitCode {
         Command::Retention(command) => sweep_cmd::retention(command),
         Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::Backup(args) => backup_cmd::backup(args),
+        Command::Restore(args) => backup_cmd::restore(args),
+        Command::Erasures(command) => backup_cmd::erasures(command),
     };
     match result {
         Ok(code) => code,

@@ -545,18 +545,6 @@ pub enum ReviewRefusal {
 }
 
 impl Sweep<'_> {
-    /// One subject as the sweeper reads it. Ids sort as 128-bit numbers in both backends, so
-    /// the subject is the first one after its predecessor.
-    fn one_subject(&self, subject: SubjectId) -> Result<Option<RetentionSubject>, StoreError> {
-        let before = subject
-            .0
-            .as_u128()
-            .checked_sub(1)
-            .map(|n| SubjectId(uuid::Uuid::from_u128(n)));
-        let batch = self.store.retention_batch(self.tenant, before, 1)?;
-        Ok(batch.into_iter().next().filter(|s| s.subject == subject))
-    }
-
     /// Records a review decision about `subject` (for `purpose`, or every purpose a review
     /// rule keeps its data for) and carries it out: keeping restarts the review period;
     /// deleting removes at once what no other purpose or hold keeps. A subject none of whose
@@ -568,7 +556,10 @@ impl Sweep<'_> {
         decision: ReviewDecision,
         actor: &Actor,
     ) -> Result<ReviewOutcome, ReviewRefusal> {
-        let before = self.one_subject(subject)?.ok_or(ReviewRefusal::NoSubject)?;
+        let before = self
+            .store
+            .retention_subject(self.tenant, subject)?
+            .ok_or(ReviewRefusal::NoSubject)?;
         let facts = subject_facts(&before);
         let reviewed = before.records.iter().any(|record| {
             matches!(self.life(&facts, record), Life::Review { purpose: p, .. }
@@ -605,7 +596,10 @@ impl Sweep<'_> {
         };
         match decision {
             ReviewDecision::Keep => {
-                let after = self.one_subject(subject)?.ok_or(ReviewRefusal::NoSubject)?;
+                let after = self
+                    .store
+                    .retention_subject(self.tenant, subject)?
+                    .ok_or(ReviewRefusal::NoSubject)?;
                 let facts = subject_facts(&after);
                 outcome.next_review = after
                     .records
@@ -619,7 +613,7 @@ impl Sweep<'_> {
             ReviewDecision::Delete => {
                 let holds = self.store.holds(self.tenant, Some(self.now))?;
                 let mut report = SweepReport::default();
-                if let Some(after) = self.one_subject(subject)? {
+                if let Some(after) = self.store.retention_subject(self.tenant, subject)? {
                     self.sweep_batch(&[after], &holds, &mut report, &mut |_| {})?;
                 }
                 if report.records > 0 && !self.dry_run {

@@ -224,6 +224,69 @@ pub trait Store: Send + Sync {
         at: Timestamp,
     ) -> Result<Erasure>;
     fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>>;
+
+    /// The tenant's erasures since `since` (all when `None`), with what each kept: what a
+    /// restore from an older backup must carry out again.
+    fn erasure_ledger(
+        &self,
+        tenant: TenantId,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<ErasureEntry>> {
+        let mut ledger = Vec::new();
+        for tombstone in self.tombstones(tenant)? {
+            if since.is_some_and(|since| tombstone.erased_at < since) {
+                continue;
+            }
+            let kept = if tombstone.partial {
+                self.retention_subject(tenant, tombstone.subject)?
+                    .map(|subject| {
+                        subject
+                            .records
+                            .into_iter()
+                            .map(|r| KeptRecord {
+                                record: r.id,
+                                purposes: r.purposes,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                vec![]
+            };
+            ledger.push(ErasureEntry {
+                tenant,
+                subject: tombstone.subject,
+                request: tombstone.request,
+                erased_at: tombstone.erased_at,
+                kept,
+            });
+        }
+        Ok(ledger)
+    }
+
+    /// Carries out a ledger entry again: the subject goes, but for the records the original
+    /// erasure kept (those the store still has). Audited as an erasure.
+    fn replay_erasure(
+        &self,
+        entry: &ErasureEntry,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Replayed> {
+        if self.tenant(entry.tenant)?.is_none() {
+            return Ok(Replayed::NoTenant);
+        }
+        let Some(current) = self.retention_subject(entry.tenant, entry.subject)? else {
+            return Ok(Replayed::AlreadyGone);
+        };
+        let keep: Vec<KeptRecord> = entry
+            .kept
+            .iter()
+            .filter(|k| current.records.iter().any(|r| r.id == k.record))
+            .cloned()
+            .collect();
+        self.erase_subject(entry.tenant, entry.subject, &keep, entry.request, actor, at)?;
+        Ok(Replayed::Erased)
+    }
     /// Replaces a record's value; the old value is not kept.
     fn rectify_record(
         &self,
@@ -296,6 +359,21 @@ pub trait Store: Send + Sync {
         after: Option<SubjectId>,
         limit: usize,
     ) -> Result<Vec<RetentionSubject>>;
+    /// One subject as [`Store::retention_batch`] reads it. Ids sort as 128-bit numbers in both
+    /// backends, so the subject is the first one after its predecessor.
+    fn retention_subject(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<RetentionSubject>> {
+        let before = subject
+            .0
+            .as_u128()
+            .checked_sub(1)
+            .map(|n| SubjectId(uuid::Uuid::from_u128(n)));
+        let batch = self.retention_batch(tenant, before, 1)?;
+        Ok(batch.into_iter().next().filter(|s| s.subject == subject))
+    }
     /// Removes records whose retention ended, all in one transaction, with one audit entry per
     /// subject and rule. A subject left with no record goes whole when its expiry allows it.
     fn expire_records(

@@ -221,7 +221,7 @@ pub struct RequestCount {
 }
 
 /// A record erasure keeps, and the purposes it stays restricted to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeptRecord {
     pub record: RecordId,
     pub purposes: Vec<String>,
@@ -244,6 +244,32 @@ pub struct Tombstone {
     pub erased_at: Timestamp,
     /// Some records were kept under a legal obligation.
     pub partial: bool,
+}
+
+/// One line of the erasure ledger: an erasure (or a subject expired whole) to carry out again
+/// on a store restored from before it. Ids and times only, never personal data, so the ledger
+/// can be kept apart from the backups it corrects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ErasureEntry {
+    pub tenant: TenantId,
+    pub subject: SubjectId,
+    pub request: Option<RequestId>,
+    pub erased_at: Timestamp,
+    /// The records a legal obligation or hold kept, with the purposes they are restricted to;
+    /// every other record of the subject goes.
+    #[serde(default)]
+    pub kept: Vec<KeptRecord>,
+}
+
+/// What replaying one erasure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replayed {
+    /// The subject was in the restored store and is erased again.
+    Erased,
+    /// The subject is not there (it came after the backup, or its erasure is in it already).
+    AlreadyGone,
+    /// The tenant is not there (it came after the backup).
+    NoTenant,
 }
 
 /// A stored export, ready to hand out once.

@@ -130,6 +130,70 @@ impl SqliteStore {
         path.with_file_name(name)
     }
 
+    /// Copies the running store into `data` and the key file beside it (named as
+    /// [`SqliteStore::key_file`] names it), without stopping writers. Both copies come from one
+    /// read transaction, the data file's snapshot first: a key is committed before the rows that
+    /// need it, so every subject in the copy finds its key. Only an erasure's two commits (rows,
+    /// then the old key) can fall between the snapshots; the copy is checked for that and taken
+    /// again. The copies use a rollback journal, so each is one self-contained file.
+    pub fn backup_into(&self, data: &Path) -> Result<()> {
+        let keys = Self::key_file(data);
+        for _ in 0..5 {
+            for file in [data, keys.as_path()] {
+                if file.exists() {
+                    std::fs::remove_file(file)
+                        .map_err(|e| StoreError::Database(format!("{}: {e}", file.display())))?;
+                }
+            }
+            {
+                let conn = self.pool.get()?;
+                let snapshot = conn.unchecked_transaction()?;
+                snapshot.query_row("SELECT COUNT(*) FROM main.sqlite_schema", [], |_| Ok(()))?;
+                snapshot.query_row("SELECT COUNT(*) FROM keys.sqlite_schema", [], |_| Ok(()))?;
+                conn.backup("main", data, None)?;
+                conn.backup("keys", &keys, None)?;
+                snapshot.rollback()?;
+            }
+            let copy = rusqlite::Connection::open(data)?;
+            copy.execute_batch("PRAGMA journal_mode = DELETE")?;
+            copy.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
+            copy.execute_batch("PRAGMA keys.journal_mode = DELETE")?;
+            let keyless: i64 = copy.query_row(
+                "SELECT COUNT(*) FROM main.subjects s WHERE NOT EXISTS (
+                     SELECT 1 FROM keys.subject_keys k WHERE k.tenant_id = s.tenant_id
+                        AND k.subject_id = s.subject_id AND k.generation = s.key_generation)",
+                [],
+                |row| row.get(0),
+            )?;
+            if keyless == 0 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Database(
+            "every copy caught an erasure halfway between the data and the key file; run the backup again".into(),
+        ))
+    }
+
+    /// Fails unless the master key opens the subjects' keys (a store with no subject passes):
+    /// a restore checks this before it replaces anything.
+    pub fn check_master_key(&self) -> Result<()> {
+        self.read(|conn| {
+            let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = conn
+                .query_row(
+                    "SELECT k.tenant_id, k.subject_id, k.wrapped_key FROM main.subjects s
+                     JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id
+                        AND k.generation = s.key_generation LIMIT 1",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            if let Some((tenant, subject, wrapped)) = row {
+                self.keyring.unwrap(&wrapped, uuid(tenant)?, uuid(subject)?)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Removes keys written for rows that never committed and keys left behind by an erasure
     /// that stopped between its two commits. An erased subject's old keys go at once: only a
     /// key newer than the one its row names can belong to a write in flight.

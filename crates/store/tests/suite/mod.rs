@@ -1611,11 +1611,129 @@ pub fn audit_pruning_leaves_a_checkpoint_the_rest_verifies_from(store: &dyn Stor
     );
 }
 
+/// The erasure ledger names each erasure with what it kept, and replaying an entry on a store
+/// that still has the subject (a restored copy) erases it again, keeping the same records.
+pub fn erasures_are_ledgered_and_replayed_once_keeping_what_they_kept(store: &dyn Store) {
+    let now = at("2026-01-10T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let mut people = vec![];
+    for name in ["ana", "bo"] {
+        let subject = store
+            .create_subject(
+                tenant.id,
+                &[email(&format!("{name}@example.com"))],
+                &Actor::Cli,
+                now,
+            )
+            .expect("subject");
+        let ids = store
+            .put_records(
+                tenant.id,
+                &[
+                    record(subject, "user.name", name),
+                    record(subject, "user.financial", "invoice"),
+                ],
+                &Actor::Cli,
+                now,
+            )
+            .expect("records");
+        people.push((subject, ids));
+    }
+    let (ana, ana_ids) = &people[0];
+    let (bo, bo_ids) = &people[1];
+    let kept = [KeptRecord {
+        record: ana_ids[1],
+        purposes: vec!["accounting".into()],
+    }];
+    store
+        .erase_subject(tenant.id, *ana, &kept, None, &Actor::Cli, now)
+        .expect("erase");
+    let ledger = store.erasure_ledger(tenant.id, None).expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].subject, *ana);
+    assert_eq!(ledger[0].kept, kept);
+    assert!(
+        store
+            .erasure_ledger(tenant.id, Some(at("2026-01-11T00:00:00Z")))
+            .expect("ledger")
+            .is_empty(),
+        "since filters by the time of erasure"
+    );
+
+    // Bo stands for a subject a restored copy still has: his entry erases him again.
+    let entry = ErasureEntry {
+        tenant: tenant.id,
+        subject: *bo,
+        request: None,
+        erased_at: now,
+        kept: vec![KeptRecord {
+            record: bo_ids[1],
+            purposes: vec!["accounting".into()],
+        }],
+    };
+    let later = at("2026-01-12T00:00:00Z");
+    assert_eq!(
+        store
+            .replay_erasure(&entry, &Actor::Cli, later)
+            .expect("replay"),
+        Replayed::Erased
+    );
+    let left = store.records(tenant.id, *bo).expect("kept record opens");
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].id, left[0].purposes.clone()),
+        (bo_ids[1], vec!["accounting".to_owned()])
+    );
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email("bo@example.com"))
+            .expect("lookup"),
+        None
+    );
+    let whole = ErasureEntry {
+        kept: vec![],
+        ..entry.clone()
+    };
+    assert_eq!(
+        store
+            .replay_erasure(&whole, &Actor::Cli, later)
+            .expect("replay"),
+        Replayed::Erased
+    );
+    assert!(!store.subject_exists(tenant.id, *bo).expect("exists"));
+    assert_eq!(
+        store
+            .replay_erasure(&whole, &Actor::Cli, later)
+            .expect("replay"),
+        Replayed::AlreadyGone
+    );
+    let elsewhere = ErasureEntry {
+        tenant: TenantId(uuid::Uuid::now_v7()),
+        ..whole
+    };
+    assert_eq!(
+        store
+            .replay_erasure(&elsewhere, &Actor::Cli, later)
+            .expect("replay"),
+        Replayed::NoTenant
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 20] = [
+    let cases: [(&str, Case); 21] = [
+        (
+            "erasures_are_ledgered_and_replayed_once_keeping_what_they_kept",
+            erasures_are_ledgered_and_replayed_once_keeping_what_they_kept,
+        ),
         (
             "audit_pruning_leaves_a_checkpoint_the_rest_verifies_from",
             audit_pruning_leaves_a_checkpoint_the_rest_verifies_from,

@@ -1,0 +1,388 @@
+//! `ombud backup DIR`: a consistent copy of the running SQLite store (data and key file) with a
+//! manifest. `ombud restore DIR`: puts it back and carries out again every erasure recorded
+//! after it, so nobody erased comes back. `ombud erasures export`: the erasure ledger (ids and
+//! times only) to keep apart from backups, and to replay onto a restored PostgreSQL database
+//! with `ombud restore --replay-erasures FILE`.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use crate::serve_cmd::{KeyPolicy, master_key};
+use anyhow::{Context, Result, anyhow, bail};
+use jiff::{SignedDuration, Timestamp};
+use ombud_store::audit::Verification;
+use ombud_store::requests::{ErasureEntry, Replayed};
+use ombud_store::{Actor, SqliteStore, Store};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const MANIFEST: &str = "backup.json";
+const DATA: &str = "ombud.db";
+const KEYS: &str = "ombud-keys.db";
+/// An erasure stamped before the snapshot may still have committed after it: the ledger is
+/// replayed from this long before the backup (replaying one the backup holds changes nothing).
+const REPLAY_MARGIN: SignedDuration = SignedDuration::from_hours(1);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    /// Taken just before the snapshot.
+    taken_at: Timestamp,
+    files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FileEntry {
+    name: String,
+    bytes: u64,
+    blake3: String,
+}
+
+fn hash_file(path: &Path) -> Result<(u64, String)> {
+    let mut hasher = blake3::Hasher::new();
+    let file =
+        std::fs::File::open(path).with_context(|| format!("while reading {}", path.display()))?;
+    let bytes = std::io::copy(&mut std::io::BufReader::new(file), &mut hasher)
+        .with_context(|| format!("while reading {}", path.display()))?;
+    Ok((bytes, hasher.finalize().to_hex().to_string()))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// A new or empty directory for the copy
+    dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn backup(args: BackupArgs) -> Result<ExitCode> {
+    if args.store.database_url.is_some() {
+        bail!(
+            "ombud backup copies the embedded SQLite store; back PostgreSQL up with pg_dump or continuous archiving, leaving out subject_keys (docs/operations.md)"
+        );
+    }
+    let data = args.store.data_dir.join(DATA);
+    if !data.exists() {
+        bail!(
+            "there is no store in {}: pass --data-dir",
+            args.store.data_dir.display()
+        );
+    }
+    if args.dir.exists()
+        && std::fs::read_dir(&args.dir)
+            .with_context(|| format!("{} is not a directory", args.dir.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} is not empty: give a new directory for each backup",
+            args.dir.display()
+        );
+    }
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("while creating {}", args.dir.display()))?;
+    let key = master_key(&args.store.data_dir, KeyPolicy::MustExist)?;
+    let store = SqliteStore::open(&data, &key)
+        .with_context(|| format!("while opening {}", data.display()))?;
+    let taken_at = Timestamp::now();
+    store
+        .backup_into(&args.dir.join(DATA))
+        .context("while copying the store")?;
+    let mut files = Vec::new();
+    for name in [DATA, KEYS] {
+        let (bytes, blake3) = hash_file(&args.dir.join(name))?;
+        files.push(FileEntry {
+            name: name.into(),
+            bytes,
+            blake3,
+        });
+    }
+    let manifest = Manifest {
+        format: 1,
+        taken_at,
+        files,
+    };
+    std::fs::write(
+        args.dir.join(MANIFEST),
+        serde_json::to_vec_pretty(&manifest)?,
+    )
+    .with_context(|| format!("while writing the manifest in {}", args.dir.display()))?;
+    println!(
+        "backed up to {} ({} and {}, {} bytes), taken at {taken_at}",
+        args.dir.display(),
+        DATA,
+        KEYS,
+        manifest.files.iter().map(|f| f.bytes).sum::<u64>()
+    );
+    println!(
+        "the master key is not in the backup: without it the copy cannot be read, so keep it apart"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A directory written by `ombud backup` (SQLite); leave out for PostgreSQL, which is
+    /// restored with its own tools first
+    dir: Option<PathBuf>,
+    /// An erasure ledger (`ombud erasures export`) to carry out on the restored store, besides
+    /// the erasures the store being replaced records
+    #[arg(long, value_name = "FILE")]
+    replay_erasures: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Reads a ledger file; a bad line is refused with its number before anything changes.
+fn read_ledger(path: &Path) -> Result<Vec<ErasureEntry>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("--replay-erasures: cannot read {}", path.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line =
+            line.with_context(|| format!("--replay-erasures: {} is not text", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: ErasureEntry = serde_json::from_str(&line).map_err(|e| {
+            anyhow!(
+                "--replay-erasures: {} line {}: {e}; each line is one entry of `ombud erasures export`",
+                path.display(),
+                n + 1
+            )
+        })?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+fn ledger_of(store: &dyn Store, since: Option<Timestamp>) -> Result<Vec<ErasureEntry>> {
+    let mut ledger = Vec::new();
+    for tenant in store.tenants()? {
+        ledger.extend(store.erasure_ledger(tenant.id, since)?);
+    }
+    Ok(ledger)
+}
+
+/// Carries out the ledger on `store` and checks every audit chain after it.
+fn replay(store: &dyn Store, ledger: &[ErasureEntry]) -> Result<bool> {
+    let (mut erased, mut gone, mut no_tenant) = (0, 0, 0);
+    let now = Timestamp::now();
+    for entry in ledger {
+        match store.replay_erasure(entry, &Actor::Cli, now)? {
+            Replayed::Erased => erased += 1,
+            Replayed::AlreadyGone => gone += 1,
+            Replayed::NoTenant => no_tenant += 1,
+        }
+    }
+    println!(
+        "replayed {} erasures: {erased} subjects erased again, {gone} not in the restored store{}",
+        ledger.len(),
+        if no_tenant > 0 {
+            format!(", {no_tenant} of tenants created after the backup")
+        } else {
+            String::new()
+        }
+    );
+    if erased > 0 {
+        store.purge_deleted()?;
+    }
+    let mut intact = true;
+    for tenant in store.tenants()? {
+        if let Verification::Broken { seq, reason } = store.verify_audit(tenant.id)? {
+            intact = false;
+            println!(
+                "tenant {}: audit log BROKEN at entry {seq}: {reason}",
+                tenant.id
+            );
+        }
+    }
+    if intact {
+        println!("every tenant's audit log verifies");
+    }
+    Ok(intact)
+}
+
+/// The files of one SQLite store: the data file, its key file, and their journals.
+fn store_files(data: &Path) -> Vec<PathBuf> {
+    let keys = SqliteStore::key_file(data);
+    let mut files = Vec::new();
+    for file in [data.to_path_buf(), keys] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            files.push(PathBuf::from(format!("{}{suffix}", file.display())));
+        }
+    }
+    files
+}
+
+pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
+    let from_file = match &args.replay_erasures {
+        Some(path) => read_ledger(path)?,
+        None => vec![],
+    };
+    if args.store.database_url.is_some() {
+        if args.dir.is_some() {
+            bail!(
+                "a PostgreSQL database is restored with pg_restore or point-in-time recovery; then run `ombud restore --replay-erasures FILE` against it (docs/operations.md)"
+            );
+        }
+        if args.replay_erasures.is_none() {
+            bail!(
+                "--replay-erasures: give the erasure ledger exported before the restore (`ombud erasures export`)"
+            );
+        }
+        let store = args.store.open()?;
+        let intact = replay(store.as_ref(), &from_file)?;
+        return Ok(if intact {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let Some(dir) = &args.dir else {
+        bail!("give the backup directory to restore: `ombud restore DIR`");
+    };
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(dir.join(MANIFEST)).with_context(|| {
+            format!(
+                "{} holds no {MANIFEST}: is it a directory `ombud backup` wrote?",
+                dir.display()
+            )
+        })?)
+        .with_context(|| format!("{} is damaged", dir.join(MANIFEST).display()))?;
+    if manifest.format != 1 {
+        bail!(
+            "{}: backup format {} is not one this ombud reads",
+            dir.display(),
+            manifest.format
+        );
+    }
+    for name in [DATA, KEYS] {
+        let expected = manifest
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| anyhow!("{}: the manifest lists no {name}", dir.display()))?;
+        let (bytes, blake3) = hash_file(&dir.join(name))?;
+        if bytes != expected.bytes || blake3 != expected.blake3 {
+            bail!(
+                "{} does not match its manifest: the backup is damaged; nothing was changed",
+                dir.join(name).display()
+            );
+        }
+    }
+    let data_dir = &args.store.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("while creating {}", data_dir.display()))?;
+    let key = master_key(data_dir, KeyPolicy::MustExist)?;
+
+    // The copy goes in beside the live store first and must open with the master key.
+    let staged = data_dir.join("ombud.restoring.db");
+    for file in store_files(&staged) {
+        let _ = std::fs::remove_file(file);
+    }
+    std::fs::copy(dir.join(DATA), &staged)
+        .with_context(|| format!("while copying into {}", data_dir.display()))?;
+    std::fs::copy(dir.join(KEYS), SqliteStore::key_file(&staged))
+        .with_context(|| format!("while copying into {}", data_dir.display()))?;
+    let opened = SqliteStore::open(&staged, &key)
+        .and_then(|store| {
+            store.check_master_key()?;
+            store.purge_deleted()?;
+            Ok(store)
+        })
+        .map_err(|e| {
+            for file in store_files(&staged) {
+                let _ = std::fs::remove_file(file);
+            }
+            anyhow!("the backup does not open with this master key ({e}); nothing was changed")
+        })?;
+    drop(opened);
+
+    // What the store being replaced erased since the backup.
+    let live = data_dir.join(DATA);
+    let mut ledger = Vec::new();
+    if live.exists() {
+        let store = SqliteStore::open(&live, &key).with_context(|| {
+            format!("while reading the erasures recorded in {}", live.display())
+        })?;
+        ledger = ledger_of(&store, Some(manifest.taken_at - REPLAY_MARGIN))?;
+    }
+    ledger.extend(from_file);
+    // The same erasure from the store and from a ledger file is carried out once: the latest.
+    ledger.sort_by_key(|e| (e.tenant, e.subject, std::cmp::Reverse(e.erased_at)));
+    ledger.dedup_by_key(|e| (e.tenant, e.subject));
+    ledger.sort_by_key(|e| e.erased_at);
+
+    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let mut set_aside = Vec::new();
+    for file in store_files(&live) {
+        if file.exists() {
+            let aside = PathBuf::from(format!("{}.replaced-{stamp}", file.display()));
+            std::fs::rename(&file, &aside)
+                .with_context(|| format!("while setting {} aside", file.display()))?;
+            set_aside.push(aside);
+        }
+    }
+    for (from, to) in store_files(&staged).into_iter().zip(store_files(&live)) {
+        if from.exists() {
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("while moving {} into place", from.display()))?;
+        }
+    }
+    println!(
+        "restored the backup taken at {} into {}",
+        manifest.taken_at,
+        data_dir.display()
+    );
+    let store = SqliteStore::open(&live, &key)
+        .with_context(|| format!("while opening {}", live.display()))?;
+    let intact = replay(&store, &ledger)?;
+    if !set_aside.is_empty() {
+        println!(
+            "the replaced store is kept beside it as *.replaced-{stamp}; delete those files once the restored store is checked"
+        );
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ErasuresCommand {
+    /// Write the erasure ledger as JSON Lines (ids and times, no personal data), to keep apart
+    /// from backups and replay after a restore
+    Export {
+        /// Only erasures at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)
+        #[arg(long)]
+        since: Option<Timestamp>,
+        /// Only this tenant (an id, or `operator`); every tenant by default
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn erasures(command: ErasuresCommand) -> Result<ExitCode> {
+    let ErasuresCommand::Export {
+        since,
+        tenant: which,
+        store,
+    } = command;
+    let store = store.open()?;
+    let ledger = match which {
+        Some(which) => store.erasure_ledger(tenant(store.as_ref(), &which)?, since)?,
+        None => ledger_of(store.as_ref(), since)?,
+    };
+    let mut out = std::io::stdout().lock();
+    for entry in &ledger {
+        serde_json::to_writer(&mut out, entry)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    eprintln!("{} erasures", ledger.len());
+    Ok(ExitCode::SUCCESS)
+}

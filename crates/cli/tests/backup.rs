@@ -1,0 +1,302 @@
+//! `ombud backup` of a store that is being written to, erasures after it, and `ombud restore`:
+//! the erased stay erased (rows and keys), what a legal obligation kept stays readable, and a
+//! damaged backup, a wrong key or a bad ledger change nothing.
+
+use assert_cmd::Command;
+use ombud_core::{Identity, IdentityKind};
+use ombud_store::audit::Verification;
+use ombud_store::crypto::MasterKey;
+use ombud_store::model::{NewRecord, Secret, SubjectId, TenantId};
+use ombud_store::requests::KeptRecord;
+use ombud_store::{Actor, SqliteStore, Store};
+use predicates::prelude::*;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const MASTER: &str = "5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d";
+
+fn ombud(data: &Path) -> Command {
+    let mut command = Command::cargo_bin("ombud").expect("binary");
+    command
+        .current_dir(data)
+        .env("OMBUD_MASTER_KEY", MASTER)
+        .env_remove("OMBUD_DATABASE_URL")
+        .env_remove("OMBUD_MASTER_KEY_FILE")
+        .env("OMBUD_DATA_DIR", data);
+    command
+}
+
+fn open(data: &Path) -> SqliteStore {
+    SqliteStore::open(
+        &data.join("ombud.db"),
+        &MasterKey::from_hex(MASTER).expect("key"),
+    )
+    .expect("store")
+}
+
+fn person(store: &SqliteStore, tenant: TenantId, name: &str) -> SubjectId {
+    let now = jiff::Timestamp::now();
+    let subject = store
+        .create_subject(
+            tenant,
+            &[Identity::parse(IdentityKind::Email, &format!("{name}@example.fi")).expect("email")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let records: Vec<NewRecord> = [
+        ("user.name", format!("{name} Virtanen"), "service-delivery"),
+        ("user.financial", format!("invoice of {name}"), "accounting"),
+    ]
+    .into_iter()
+    .map(|(category, value, purpose)| NewRecord {
+        id: None,
+        subject,
+        category: category.into(),
+        purposes: vec![purpose.into()],
+        source: "subject".into(),
+        collected_at: now,
+        value: Secret::new(value),
+    })
+    .collect();
+    store
+        .put_records(tenant, &records, &Actor::Cli, now)
+        .expect("records");
+    subject
+}
+
+fn keys_of(data: &Path, subject: SubjectId) -> i64 {
+    rusqlite::Connection::open(data.join("ombud-keys.db"))
+        .expect("key file")
+        .query_row(
+            "SELECT COUNT(*) FROM subject_keys WHERE subject_id = ?1",
+            [subject.0.as_bytes().to_vec()],
+            |row| row.get(0),
+        )
+        .expect("count")
+}
+
+fn file_hash(path: &Path) -> blake3::Hash {
+    blake3::hash(&std::fs::read(path).expect("readable"))
+}
+
+#[test]
+fn a_backup_restored_after_erasures_keeps_the_erased_erased() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let store = open(&data);
+    let now = jiff::Timestamp::now();
+    let tenant = store
+        .create_tenant("Laskuri", true, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    let ana = person(&store, tenant, "ana");
+    let bo = person(&store, tenant, "bo");
+    let cy = person(&store, tenant, "cy");
+
+    // Online: a writer keeps adding people while the backup runs.
+    let backup = root.path().join("backup-1");
+    let writing = AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut n = 0;
+            while writing.load(Ordering::Relaxed) || n < 20 {
+                person(&store, tenant, &format!("busy{n}"));
+                n += 1;
+            }
+        });
+        ombud(&data)
+            .args(["backup", backup.to_str().expect("path")])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("backed up to")
+                    .and(predicate::str::contains("master key is not in the backup")),
+            );
+        writing.store(false, Ordering::Relaxed);
+    });
+    for name in ["ombud.db", "ombud-keys.db", "backup.json"] {
+        assert!(backup.join(name).exists(), "{name}");
+    }
+
+    // After the backup: Ana erased whole; Bo erased but for the invoice the law keeps.
+    let later = jiff::Timestamp::now();
+    store
+        .erase_subject(tenant, ana, &[], None, &Actor::Cli, later)
+        .expect("erase ana");
+    let bo_invoice = store
+        .records(tenant, bo)
+        .expect("records")
+        .into_iter()
+        .find(|r| r.category == "user.financial")
+        .expect("invoice")
+        .id;
+    store
+        .erase_subject(
+            tenant,
+            bo,
+            &[KeptRecord {
+                record: bo_invoice,
+                purposes: vec!["accounting".into()],
+            }],
+            None,
+            &Actor::Cli,
+            later,
+        )
+        .expect("erase bo");
+
+    // The ledger names the erasures by id, never by value.
+    let ledger = ombud(&data)
+        .args(["erasures", "export"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let ledger = String::from_utf8(ledger).expect("text");
+    assert!(ledger.contains(&ana.to_string()) && ledger.contains(&bo.to_string()));
+    assert!(
+        ledger.contains(&bo_invoice.to_string()),
+        "what Bo's erasure kept"
+    );
+    assert!(!ledger.contains("example.fi") && !ledger.contains("Virtanen"));
+    let ledger_file = root.path().join("ledger.jsonl");
+    std::fs::write(&ledger_file, &ledger).expect("ledger");
+    drop(store);
+
+    // Mistakes change nothing: a non-empty target, a damaged copy, a wrong key, a bad ledger.
+    let live_hash = file_hash(&data.join("ombud.db"));
+    ombud(&data)
+        .args(["backup", backup.to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not empty"));
+    let damaged = root.path().join("damaged");
+    std::fs::create_dir_all(&damaged).expect("dir");
+    for name in ["ombud.db", "ombud-keys.db", "backup.json"] {
+        std::fs::copy(backup.join(name), damaged.join(name)).expect("copy");
+    }
+    let mut bytes = std::fs::read(damaged.join("ombud.db")).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(damaged.join("ombud.db"), bytes).expect("write");
+    ombud(&data)
+        .args(["restore", damaged.to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("does not match its manifest")
+                .and(predicate::str::contains("nothing was changed")),
+        );
+    ombud(&data)
+        .args(["restore", data.to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("backup.json"));
+    ombud(&data)
+        .env("OMBUD_MASTER_KEY", "11".repeat(32))
+        .args(["restore", backup.to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "does not open with this master key",
+        ));
+    let bad_ledger = root.path().join("bad.jsonl");
+    std::fs::write(
+        &bad_ledger,
+        format!("{}\nnot json\n", ledger.lines().next().expect("line")),
+    )
+    .expect("write");
+    ombud(&data)
+        .args([
+            "restore",
+            backup.to_str().expect("path"),
+            "--replay-erasures",
+            bad_ledger.to_str().expect("path"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2"));
+    assert_eq!(
+        file_hash(&data.join("ombud.db")),
+        live_hash,
+        "the live store is untouched"
+    );
+    assert!(!data.join("ombud.restoring.db").exists());
+
+    ombud(&data)
+        .args(["restore", backup.to_str().expect("path")])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("2 subjects erased again")
+                .and(predicate::str::contains(
+                    "every tenant's audit log verifies",
+                ))
+                .and(predicate::str::contains("replaced-")),
+        );
+
+    let store = open(&data);
+    assert!(
+        !store.subject_exists(tenant, ana).expect("exists"),
+        "Ana stays erased"
+    );
+    assert_eq!(
+        keys_of(&data, ana),
+        0,
+        "and her key is gone from the restored key file"
+    );
+    let kept = store.records(tenant, bo).expect("Bo's kept record opens");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].id, bo_invoice);
+    assert_eq!(kept[0].purposes, ["accounting"]);
+    assert_eq!(kept[0].value.expose(), "invoice of bo");
+    assert_eq!(
+        keys_of(&data, bo),
+        1,
+        "Bo's old key went when the invoice moved to a new one"
+    );
+    let cy_records = store.records(tenant, cy).expect("Cy untouched");
+    assert_eq!(cy_records.len(), 2);
+    assert!(matches!(
+        store.verify_audit(tenant).expect("verify"),
+        Verification::Intact { .. }
+    ));
+    let tombstones = store.tombstones(tenant).expect("tombstones");
+    assert!(tombstones.iter().any(|t| t.subject == ana && !t.partial));
+    assert!(tombstones.iter().any(|t| t.subject == bo && t.partial));
+    drop(store);
+
+    // Restoring again, with the ledger kept apart, replays nothing twice.
+    ombud(&data)
+        .args([
+            "restore",
+            backup.to_str().expect("path"),
+            "--replay-erasures",
+            ledger_file.to_str().expect("path"),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 subjects erased again"));
+    let store = open(&data);
+    assert!(!store.subject_exists(tenant, ana).expect("exists"));
+    assert_eq!(store.records(tenant, bo).expect("records").len(), 1);
+}
+
+#[test]
+fn postgres_is_backed_up_with_its_own_tools_and_only_the_ledger_is_replayed() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    ombud(root.path())
+        .env("OMBUD_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args(["backup", root.path().join("b").to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pg_dump"));
+    ombud(root.path())
+        .env("OMBUD_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args(["restore", root.path().to_str().expect("path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--replay-erasures"));
+}
