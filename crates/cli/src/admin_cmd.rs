@@ -101,6 +101,9 @@ pub enum KeysCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Start a new master-key generation, rewrap every key under it, and retire generations
+    /// no backup within the backup period needs (old backups then become unreadable)
+    Rotate(crate::rotate_cmd::RotateArgs),
     /// Revoke a key at once
     Revoke {
         /// The key id, from `ombud keys list`
@@ -115,6 +118,7 @@ pub enum KeysCommand {
 pub fn keys(command: KeysCommand) -> Result<ExitCode> {
     let clock = SystemClock;
     match command {
+        KeysCommand::Rotate(args) => return crate::rotate_cmd::run(args),
         KeysCommand::Create {
             tenant: which,
             role,

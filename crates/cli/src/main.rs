@@ -8,6 +8,7 @@ mod import_cmd;
 mod init_cmd;
 mod policy_cmd;
 mod request_cmd;
+mod rotate_cmd;
 mod serve_cmd;
 mod sweep_cmd;
 
@@ -35,7 +36,7 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Write a starter privacy.toml from one of the bundled examples
     Init(init_cmd::InitArgs),
-    /// Create, list and revoke API keys
+    /// Create, list and revoke API keys; rotate the master key
     #[command(subcommand)]
     Keys(admin_cmd::KeysCommand),
     /// Load subjects, records and events from a JSON Lines file (resumable)

@@ -108,24 +108,40 @@ pub enum KeyPolicy {
     MustExist,
 }
 
+/// Where the master key comes from: the environment, or a file (which rotation rewrites and
+/// a running server reads again).
+pub fn master_key_file(data_dir: &Path) -> Option<PathBuf> {
+    if std::env::var_os("OMBUD_MASTER_KEY").is_some() {
+        return None;
+    }
+    Some(
+        std::env::var_os("OMBUD_MASTER_KEY_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("master.key")),
+    )
+}
+
+/// Reads a key file: the root key and its wrapping generations.
+pub fn read_key_file(path: &Path) -> Result<MasterKey> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("while reading the master key file {}", path.display()))?,
+    );
+    MasterKey::from_file_text(&text)
+        .with_context(|| format!("while reading the master key file {}", path.display()))
+}
+
 /// The master key: `OMBUD_MASTER_KEY`, `OMBUD_MASTER_KEY_FILE`, or a file in the data dir that
 /// the first start creates.
 pub fn master_key(data_dir: &Path, policy: KeyPolicy) -> Result<MasterKey> {
-    if let Ok(hex) = std::env::var("OMBUD_MASTER_KEY") {
+    let Some(path) = master_key_file(data_dir) else {
+        let hex = std::env::var("OMBUD_MASTER_KEY").unwrap_or_default();
         return MasterKey::from_hex(&hex).context("while reading OMBUD_MASTER_KEY");
-    }
-    if let Ok(file) = std::env::var("OMBUD_MASTER_KEY_FILE") {
-        let hex = std::fs::read_to_string(&file)
-            .with_context(|| format!("while reading the master key file {file}"))?;
-        return MasterKey::from_hex(&hex)
-            .with_context(|| format!("while reading the master key file {file}"));
-    }
-    let path = data_dir.join("master.key");
-    match std::fs::read_to_string(&path) {
-        Ok(hex) => {
-            MasterKey::from_hex(&hex).with_context(|| format!("while reading {}", path.display()))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && policy == KeyPolicy::MustExist => Err(error).with_context(|| {
+    };
+    let from_env = std::env::var_os("OMBUD_MASTER_KEY_FILE").is_some();
+    match std::fs::metadata(&path) {
+        Ok(_) => read_key_file(&path),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && (policy == KeyPolicy::MustExist || from_env) => Err(error).with_context(|| {
             format!(
                 "there is no master key in {}; give the store's key in OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE (a new key would seal data the server cannot read)",
                 path.display()
@@ -133,7 +149,7 @@ pub fn master_key(data_dir: &Path, policy: KeyPolicy) -> Result<MasterKey> {
         }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate()?;
-            write_private(&path, key.to_hex().as_bytes())?;
+            write_private(&path, key.to_file_text().as_bytes())?;
             tracing::warn!(
                 path = %path.display(),
                 "generated a new master key next to the data; production keeps it elsewhere (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE), because whoever has both can read everything"
@@ -142,6 +158,17 @@ pub fn master_key(data_dir: &Path, policy: KeyPolicy) -> Result<MasterKey> {
         }
         Err(error) => Err(error).with_context(|| format!("while reading {}", path.display())),
     }
+}
+
+/// Replaces a key file whole: written beside it, synced, then renamed over it, so a crash
+/// leaves the old file or the new one, never half of either.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let staged = PathBuf::from(format!("{}.new", path.display()));
+    let _ = std::fs::remove_file(&staged);
+    write_private(&staged, bytes)?;
+    std::fs::rename(&staged, path)
+        .with_context(|| format!("while replacing {}", path.display()))?;
+    Ok(())
 }
 
 /// Creates a file only its owner can read, failing rather than overwriting an existing one.
@@ -255,6 +282,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             );
         }
         tracing::info!(%address, ?mailer, "serving");
+        if let Some(path) = master_key_file(&args.data_dir) {
+            tokio::spawn(watch_key_file(path, std::sync::Arc::clone(&state_for_jobs.store)));
+        }
         ombud_server::jobs::spawn(
             state_for_jobs,
             mailer,
@@ -267,6 +297,40 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Reads the key file again when it changes, so `ombud keys rotate` can add a generation (and
+/// retire one) while the server runs: the server can open keys sealed under the new generation
+/// before the rotation starts rewrapping to it.
+async fn watch_key_file(path: PathBuf, store: std::sync::Arc<dyn Store>) {
+    let fingerprint = |path: &Path| std::fs::read(path).ok().map(|bytes| blake3::hash(&bytes));
+    let mut seen = fingerprint(&path);
+    let mut tick = tokio::time::interval(KEY_FILE_POLL);
+    loop {
+        tick.tick().await;
+        let now = fingerprint(&path);
+        if now.is_none() || now == seen {
+            continue;
+        }
+        match read_key_file(&path) {
+            Ok(key) => {
+                store.reload_master_key(&key);
+                tracing::info!(
+                    generation = key.current(),
+                    "the master key file changed; its generations are in use"
+                );
+                seen = now;
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "the master key file changed but cannot be read; the previous key stays in use");
+                seen = now;
+            }
+        }
+    }
+}
+
+/// How often a running server looks at its key file; `ombud keys rotate` waits longer than
+/// this before it rewraps.
+pub const KEY_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let interrupt = async {

@@ -12,6 +12,9 @@ use zeroize::Zeroizing;
 
 /// The format byte in front of every sealed value, so the scheme can change without guessing.
 const SEALED_V1: u8 = 1;
+/// Sealed under a numbered master-key generation: the format byte, the generation (u32, little
+/// endian), then as V1. V1 values belong to generation 1.
+const SEALED_V2: u8 = 2;
 const NONCE_LEN: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,12 @@ pub enum CryptoError {
     Seal,
     #[error("a master key is 64 hexadecimal characters (32 bytes)")]
     MasterKeyFormat,
+    #[error("key file line {line}: {problem}")]
+    KeyFileFormat { line: usize, problem: String },
+    #[error(
+        "this was sealed under master-key generation {0}, which has been retired (or this key file never had it)"
+    )]
+    Retired(u32),
 }
 
 fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
@@ -32,39 +41,204 @@ fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
     Ok(bytes)
 }
 
-/// The root secret. It never touches the database; it lives in a file or the environment.
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+/// A generation of the secret that wraps subjects' and requests' keys and seals queued mail.
+/// Generation 1 is derived from the root key alone; later ones add 32 random bytes of their
+/// own, kept in the key file and deleted when the generation is retired, after which nothing
+/// sealed under it (in any copy, any backup) can be opened.
+#[derive(Clone)]
+pub struct Generation {
+    pub number: u32,
+    /// `None` for generation 1, which the root key alone derives.
+    secret: Option<Zeroizing<[u8; 32]>>,
+    pub created_at: Option<jiff::Timestamp>,
+}
+
+impl Generation {
+    pub fn from_root(created_at: Option<jiff::Timestamp>) -> Generation {
+        Generation {
+            number: 1,
+            secret: None,
+            created_at,
+        }
+    }
+}
+
+/// The root secret, and the wrapping generations in use. It never touches the database; it
+/// lives in a file or the environment.
+pub struct MasterKey {
+    root: Zeroizing<[u8; 32]>,
+    generations: Vec<Generation>,
+}
+
+fn parse_hex32(text: &str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let text = text.trim();
+    if text.len() != 64 {
+        return Err(CryptoError::MasterKeyFormat);
+    }
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(
+            text.get(i * 2..i * 2 + 2)
+                .ok_or(CryptoError::MasterKeyFormat)?,
+            16,
+        )
+        .map_err(|_| CryptoError::MasterKeyFormat)?;
+    }
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
 
 impl MasterKey {
     pub fn generate() -> Result<MasterKey, CryptoError> {
-        Ok(MasterKey(random::<32>()?))
+        Ok(MasterKey {
+            root: random::<32>()?,
+            generations: vec![Generation::from_root(None)],
+        })
     }
 
     pub fn from_hex(text: &str) -> Result<MasterKey, CryptoError> {
-        let text = text.trim();
-        if text.len() != 64 {
-            return Err(CryptoError::MasterKeyFormat);
+        Ok(MasterKey {
+            root: parse_hex32(text)?,
+            generations: vec![Generation::from_root(None)],
+        })
+    }
+
+    /// A key file: the root key in hex on the first line, then one line per wrapping
+    /// generation, `gen <number> <hex secret, or "root" for 1> <created, RFC 3339>`. A file
+    /// with the root alone (as the first start writes it) has generation 1 only.
+    pub fn from_file_text(text: &str) -> Result<MasterKey, CryptoError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        let (_, root) = lines.next().ok_or(CryptoError::MasterKeyFormat)?;
+        let root = parse_hex32(root)?;
+        let mut generations: Vec<Generation> = Vec::new();
+        for (index, line) in lines {
+            let bad = |problem: &str| CryptoError::KeyFileFormat {
+                line: index + 1,
+                problem: problem.to_owned(),
+            };
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let ["gen", number, secret, created] = parts.as_slice() else {
+                return Err(bad("expected `gen <number> <secret> <created>`"));
+            };
+            let number: u32 = number
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad("a generation number is a whole number from 1"))?;
+            let secret = match (*secret, number) {
+                ("root", 1) => None,
+                (_, 1) => {
+                    return Err(bad(
+                        "generation 1 is derived from the root key: write `root`",
+                    ));
+                }
+                (hex, _) => Some(
+                    parse_hex32(hex)
+                        .map_err(|_| bad("a generation's secret is 64 hexadecimal characters"))?,
+                ),
+            };
+            let created_at = created
+                .parse()
+                .map_err(|_| bad("the creation time is RFC 3339, like 2026-11-22T10:00:00Z"))?;
+            if generations.last().is_some_and(|g| g.number >= number) {
+                return Err(bad("generations are listed in increasing order"));
+            }
+            generations.push(Generation {
+                number,
+                secret,
+                created_at: Some(created_at),
+            });
         }
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(
-                text.get(i * 2..i * 2 + 2)
-                    .ok_or(CryptoError::MasterKeyFormat)?,
-                16,
-            )
-            .map_err(|_| CryptoError::MasterKeyFormat)?;
+        if generations.is_empty() {
+            generations.push(Generation::from_root(None));
         }
-        Ok(MasterKey(bytes))
+        Ok(MasterKey { root, generations })
+    }
+
+    /// The key file for this key: what [`MasterKey::from_file_text`] reads back.
+    pub fn to_file_text(&self) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(format!("{}\n", self.to_hex().as_str()));
+        if self.generations.len() == 1 && self.generations[0].secret.is_none() {
+            return text;
+        }
+        text.push_str("# wrapping generations: gen <number> <secret> <created>; `ombud keys rotate` adds and retires them\n");
+        for generation in &self.generations {
+            let secret = generation
+                .secret
+                .as_ref()
+                .map_or_else(|| Zeroizing::new("root".to_owned()), |s| hex(s.as_ref()));
+            text.push_str(&format!(
+                "gen {} {} {}\n",
+                generation.number,
+                secret.as_str(),
+                generation.created_at.unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            ));
+        }
+        text
+    }
+
+    pub fn generations(&self) -> &[Generation] {
+        &self.generations
+    }
+
+    /// The generation new seals use: the newest.
+    pub fn current(&self) -> u32 {
+        self.generations.last().map_or(1, |g| g.number)
+    }
+
+    /// Adds a new generation, which becomes current.
+    pub fn rotate(&mut self, now: jiff::Timestamp) -> Result<u32, CryptoError> {
+        if let Some(first) = self.generations.first_mut()
+            && first.created_at.is_none()
+        {
+            first.created_at = Some(jiff::Timestamp::UNIX_EPOCH);
+        }
+        let number = self.current() + 1;
+        self.generations.push(Generation {
+            number,
+            secret: Some(random::<32>()?),
+            created_at: Some(now),
+        });
+        Ok(number)
+    }
+
+    /// Forgets a generation that is not current: what it sealed can no longer be opened.
+    pub fn retire(&mut self, number: u32) -> bool {
+        if number == self.current() {
+            return false;
+        }
+        let before = self.generations.len();
+        self.generations.retain(|g| g.number != number);
+        self.generations.len() != before
     }
 
     /// A key for another part of ombud (signing portal links), derived so that it reveals
     /// nothing of the master key or of the keys derived for other contexts.
     pub fn derive(&self, context: &str) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(blake3::derive_key(context, self.0.as_ref()))
+        Zeroizing::new(blake3::derive_key(context, self.root.as_ref()))
+    }
+
+    /// The key of one generation for one use: generation 1 as ombud has always derived it.
+    fn generation_key(&self, generation: &Generation, context: &str) -> Zeroizing<[u8; 32]> {
+        match &generation.secret {
+            None => self.derive(context),
+            Some(secret) => {
+                let mut material = Zeroizing::new([0u8; 64]);
+                material[..32].copy_from_slice(self.root.as_ref());
+                material[32..].copy_from_slice(secret.as_ref());
+                Zeroizing::new(blake3::derive_key(context, material.as_ref()))
+            }
+        }
     }
 
     pub fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.0.iter().map(|b| format!("{b:02x}")).collect())
+        hex(self.root.as_ref())
     }
 }
 
@@ -76,9 +250,10 @@ impl fmt::Debug for MasterKey {
 
 /// The keys derived from the master key, ready to use.
 pub struct Keyring {
-    wrapping: XChaCha20Poly1305,
+    /// Per generation: the cipher that wraps keys and the one that seals mail.
+    generations: Vec<(u32, XChaCha20Poly1305, XChaCha20Poly1305)>,
+    current: u32,
     index_key: Zeroizing<[u8; 32]>,
-    outbox: XChaCha20Poly1305,
 }
 
 impl fmt::Debug for Keyring {
@@ -88,6 +263,16 @@ impl fmt::Debug for Keyring {
 }
 
 fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal_as(cipher, None, plaintext, aad)
+}
+
+/// Seals under `generation` (V2), or as V1 when `None`.
+fn seal_as(
+    cipher: &XChaCha20Poly1305,
+    generation: Option<u32>,
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let nonce_bytes = random::<NONCE_LEN>()?;
     let nonce = XNonce::from(*nonce_bytes);
     let ciphertext = cipher
@@ -99,8 +284,14 @@ fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<
             },
         )
         .map_err(|_| CryptoError::Seal)?;
-    let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
-    sealed.push(SEALED_V1);
+    let mut sealed = Vec::with_capacity(5 + NONCE_LEN + ciphertext.len());
+    match generation {
+        None => sealed.push(SEALED_V1),
+        Some(generation) => {
+            sealed.push(SEALED_V2);
+            sealed.extend_from_slice(&generation.to_le_bytes());
+        }
+    }
     sealed.extend_from_slice(nonce_bytes.as_ref());
     sealed.extend_from_slice(&ciphertext);
     Ok(sealed)
@@ -114,7 +305,18 @@ fn open(
     if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_V1 {
         return Err(CryptoError::Open);
     }
-    let nonce_bytes: [u8; NONCE_LEN] = sealed[1..1 + NONCE_LEN]
+    open_body(cipher, &sealed[1..], aad)
+}
+
+fn open_body(
+    cipher: &XChaCha20Poly1305,
+    body: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if body.len() < NONCE_LEN {
+        return Err(CryptoError::Open);
+    }
+    let nonce_bytes: [u8; NONCE_LEN] = body[..NONCE_LEN]
         .try_into()
         .map_err(|_| CryptoError::Open)?;
     let nonce = XNonce::from(nonce_bytes);
@@ -122,12 +324,24 @@ fn open(
         .decrypt(
             &nonce,
             Payload {
-                msg: &sealed[1 + NONCE_LEN..],
+                msg: &body[NONCE_LEN..],
                 aad,
             },
         )
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Open)
+}
+
+/// The master-key generation a value was sealed under, from its format prefix.
+pub fn sealed_generation(sealed: &[u8]) -> Option<u32> {
+    match sealed.first() {
+        Some(&SEALED_V1) => Some(1),
+        Some(&SEALED_V2) => sealed
+            .get(1..5)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes),
+        _ => None,
+    }
 }
 
 /// Binds a wrapped key to its tenant and subject, so a key row copied to another subject
@@ -139,25 +353,73 @@ fn key_aad(tenant: Uuid, subject: Uuid) -> [u8; 32] {
     aad
 }
 
+const WRAPPING: &str = "ombud 2026-11 subject data key wrapping";
+const OUTBOX: &str = "ombud 2026-11 mail outbox";
+
 impl Keyring {
     pub fn new(master: &MasterKey) -> Keyring {
-        let wrapping = Zeroizing::new(blake3::derive_key(
-            "ombud 2026-11 subject data key wrapping",
-            master.0.as_ref(),
-        ));
-        let index_key = Zeroizing::new(blake3::derive_key(
-            "ombud 2026-11 identity blind index",
-            master.0.as_ref(),
-        ));
-        let outbox = Zeroizing::new(blake3::derive_key(
-            "ombud 2026-11 mail outbox",
-            master.0.as_ref(),
-        ));
+        let cipher =
+            |key: Zeroizing<[u8; 32]>| XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*key));
         Keyring {
-            wrapping: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrapping)),
-            index_key,
-            outbox: XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*outbox)),
+            generations: master
+                .generations
+                .iter()
+                .map(|g| {
+                    (
+                        g.number,
+                        cipher(master.generation_key(g, WRAPPING)),
+                        cipher(master.generation_key(g, OUTBOX)),
+                    )
+                })
+                .collect(),
+            current: master.current(),
+            index_key: master.derive("ombud 2026-11 identity blind index"),
         }
+    }
+
+    /// The generation new seals use.
+    pub fn current_generation(&self) -> u32 {
+        self.current
+    }
+
+    fn ciphers(
+        &self,
+        generation: u32,
+    ) -> Result<&(u32, XChaCha20Poly1305, XChaCha20Poly1305), CryptoError> {
+        self.generations
+            .iter()
+            .find(|(n, _, _)| *n == generation)
+            .ok_or(CryptoError::Retired(generation))
+    }
+
+    /// Seals with the current generation; generation 1 keeps the V1 format, so stores that
+    /// never rotated read as before.
+    fn seal_current(
+        &self,
+        mail: bool,
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let (number, wrapping, outbox) = self.ciphers(self.current)?;
+        let cipher = if mail { outbox } else { wrapping };
+        seal_as(cipher, (*number != 1).then_some(*number), plaintext, aad)
+    }
+
+    fn open_any(
+        &self,
+        mail: bool,
+        sealed: &[u8],
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let generation = sealed_generation(sealed).ok_or(CryptoError::Open)?;
+        let (_, wrapping, outbox) = self.ciphers(generation)?;
+        let cipher = if mail { outbox } else { wrapping };
+        let body = if sealed[0] == SEALED_V1 {
+            &sealed[1..]
+        } else {
+            &sealed[5..]
+        };
+        open_body(cipher, body, aad)
     }
 
     pub fn new_data_key(&self) -> Result<DataKey, CryptoError> {
@@ -165,11 +427,7 @@ impl Keyring {
     }
 
     pub fn wrap(&self, key: &DataKey, tenant: Uuid, subject: Uuid) -> Result<Vec<u8>, CryptoError> {
-        seal(
-            &self.wrapping,
-            key.bytes.as_ref(),
-            &key_aad(tenant, subject),
-        )
+        self.seal_current(false, key.bytes.as_ref(), &key_aad(tenant, subject))
     }
 
     pub fn unwrap(
@@ -178,9 +436,23 @@ impl Keyring {
         tenant: Uuid,
         subject: Uuid,
     ) -> Result<DataKey, CryptoError> {
-        let bytes = open(&self.wrapping, wrapped, &key_aad(tenant, subject))?;
+        let bytes = self.open_any(false, wrapped, &key_aad(tenant, subject))?;
         let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| CryptoError::Open)?;
         Ok(DataKey::from_bytes(Zeroizing::new(array)))
+    }
+
+    /// A wrapped key sealed again under the current generation; `None` when it is already.
+    pub fn rewrap(
+        &self,
+        wrapped: &[u8],
+        tenant: Uuid,
+        subject: Uuid,
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        if sealed_generation(wrapped) == Some(self.current) {
+            return Ok(None);
+        }
+        let key = self.unwrap(wrapped, tenant, subject)?;
+        self.wrap(&key, tenant, subject).map(Some)
     }
 
     /// The keyed hash an identity is found by. The tenant is part of the input, so the same
@@ -199,11 +471,20 @@ impl Keyring {
     /// Seals a queued mail (address, subject line, body): mails outlive the subject they are
     /// about (the answer to an erasure), so they cannot use its key.
     pub fn seal_mail(&self, plaintext: &[u8], mail: Uuid) -> Result<Vec<u8>, CryptoError> {
-        seal(&self.outbox, plaintext, mail.as_bytes())
+        self.seal_current(true, plaintext, mail.as_bytes())
     }
 
     pub fn open_mail(&self, sealed: &[u8], mail: Uuid) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        open(&self.outbox, sealed, mail.as_bytes())
+        self.open_any(true, sealed, mail.as_bytes())
+    }
+
+    /// A sealed mail part sealed again under the current generation; `None` when it is already.
+    pub fn reseal_mail(&self, sealed: &[u8], mail: Uuid) -> Result<Option<Vec<u8>>, CryptoError> {
+        if sealed_generation(sealed) == Some(self.current) {
+            return Ok(None);
+        }
+        let plaintext = self.open_mail(sealed, mail)?;
+        self.seal_mail(&plaintext, mail).map(Some)
     }
 }
 
@@ -312,6 +593,132 @@ pub fn identity_aad(index: &[u8; 32]) -> Vec<u8> {
 mod tests {
     use super::*;
     use ombud_core::IdentityKind;
+
+    #[test]
+    fn a_rotated_key_wraps_under_the_new_generation_and_a_retired_one_opens_nothing() {
+        let mut master = MasterKey::from_hex(&"3c".repeat(32)).expect("key");
+        let before = Keyring::new(&master);
+        let (tenant, subject, mail) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let key = before.new_data_key().expect("randomness");
+        let old = before.wrap(&key, tenant, subject).expect("wraps");
+        assert_eq!(
+            sealed_generation(&old),
+            Some(1),
+            "an unrotated store seals as before"
+        );
+        let old_mail = before
+            .seal_mail(b"to: ana@example.com", mail)
+            .expect("seals");
+
+        let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().expect("time");
+        assert_eq!(master.rotate(now).expect("randomness"), 2);
+        let text = master.to_file_text();
+        assert!(
+            text.contains("gen 1 root ") && text.contains("gen 2 "),
+            "{}",
+            text.as_str()
+        );
+        let reread = MasterKey::from_file_text(&text).expect("reads back");
+        assert_eq!(reread.current(), 2);
+        let after = Keyring::new(&reread);
+        let new = after
+            .rewrap(&old, tenant, subject)
+            .expect("rewraps")
+            .expect("changed");
+        assert_eq!(sealed_generation(&new), Some(2));
+        assert!(
+            after
+                .rewrap(&new, tenant, subject)
+                .expect("rewraps")
+                .is_none(),
+            "once"
+        );
+        let new_mail = after
+            .reseal_mail(&old_mail, mail)
+            .expect("reseals")
+            .expect("changed");
+        assert_eq!(
+            after.open_mail(&new_mail, mail).expect("opens").as_slice(),
+            b"to: ana@example.com"
+        );
+        let sealed = key.seal(b"value", &[1]).expect("seals");
+        let opened = after.unwrap(&new, tenant, subject).expect("unwraps");
+        assert_eq!(
+            opened.open(&sealed, &[1]).expect("opens").as_slice(),
+            b"value"
+        );
+        assert!(
+            after.unwrap(&new, tenant, Uuid::now_v7()).is_err(),
+            "bound to its subject"
+        );
+        assert_eq!(
+            after.blind_index(
+                tenant,
+                &Identity::parse(IdentityKind::Email, "a@example.com").expect("email")
+            ),
+            before.blind_index(
+                tenant,
+                &Identity::parse(IdentityKind::Email, "a@example.com").expect("email")
+            ),
+            "identities are found the same way after a rotation"
+        );
+
+        let mut retired = reread;
+        assert!(!retired.retire(2), "the current generation stays");
+        assert!(retired.retire(1));
+        let retired =
+            Keyring::new(&MasterKey::from_file_text(&retired.to_file_text()).expect("reads back"));
+        assert!(matches!(
+            retired.unwrap(&old, tenant, subject),
+            Err(CryptoError::Retired(1))
+        ));
+        assert!(matches!(
+            retired.open_mail(&old_mail, mail),
+            Err(CryptoError::Retired(1))
+        ));
+        assert!(retired.unwrap(&new, tenant, subject).is_ok());
+    }
+
+    #[test]
+    fn a_damaged_key_file_names_the_line() {
+        let root = "3c".repeat(32);
+        for (text, says) in [
+            (format!("{root}\ngen 2 zz 2026-01-01T00:00:00Z\n"), "line 2"),
+            (
+                format!("{root}\ngen 1 {} 2026-01-01T00:00:00Z\n", "aa".repeat(32)),
+                "root",
+            ),
+            (
+                format!(
+                    "{root}\ngen 3 {} 2026-01-01T00:00:00Z\ngen 2 {} 2026-02-01T00:00:00Z\n",
+                    "aa".repeat(32),
+                    "bb".repeat(32)
+                ),
+                "increasing",
+            ),
+            (
+                format!("{root}\ngen 2 {} yesterday\n", "aa".repeat(32)),
+                "RFC 3339",
+            ),
+            (format!("{root}\nkeep everything\n"), "gen <number>"),
+        ] {
+            let error = MasterKey::from_file_text(&text)
+                .expect_err(says)
+                .to_string();
+            assert!(error.contains(says), "{says}: {error}");
+            assert!(
+                !error.contains(&"aa".repeat(32)) && !error.contains(&root),
+                "no secret in {error}"
+            );
+        }
+        assert!(MasterKey::from_file_text("not a key").is_err());
+        assert_eq!(
+            MasterKey::from_file_text(&format!("{root}\n"))
+                .expect("root only")
+                .current(),
+            1
+        );
+    }
 
     #[test]
     fn a_value_opens_only_with_its_key_and_its_label() {

@@ -345,6 +345,13 @@ pub trait Store: Send + Sync {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<bool>;
+    /// Takes a changed master key (a rotation, read again from its file) for everything after.
+    fn reload_master_key(&self, master: &crypto::MasterKey);
+    /// Seals every subject key, request key and queued mail that is not yet under the current
+    /// master-key generation again under it, a batch per transaction; returns how many.
+    fn rewrap_keys(&self) -> Result<u64>;
+    /// How many sealed keys and mails each master-key generation still opens.
+    fn sealed_generations(&self) -> Result<std::collections::BTreeMap<u32, u64>>;
     /// Makes values that `expire_records` deleted unrecoverable from the store's files (SQLite
     /// folds its write-ahead log back and truncates it). Called when a sweep ends.
     fn purge_deleted(&self) -> Result<()>;

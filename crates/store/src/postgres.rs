@@ -50,13 +50,19 @@ fn refs(values: &[Param]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
 
 impl From<postgres::Error> for StoreError {
     fn from(error: postgres::Error) -> Self {
-        StoreError::Database(error.to_string())
+        // The server's code and message say what failed; its detail can quote values, so it
+        // stays out.
+        StoreError::Database(match error.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => error.to_string(),
+        })
     }
 }
 
 pub struct PostgresStore {
     pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
-    keyring: Keyring,
+    /// Swapped whole when the key file changes (a rotation), never edited in place.
+    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -96,7 +102,23 @@ fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
         .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))
 }
 
+/// Keys and mails rewrapped per transaction.
+const REWRAP_BATCH: i64 = 1000;
+
+/// Where each kind of sealed key or mail lives: table, its second key column (the first is
+/// tenant_id), the sealed columns (the first never NULL), and whether it is mail (AAD: the
+/// mail) or a key (AAD: tenant and id).
+const SEALED: [(&str, &str, &[&str], bool); 3] = [
+    ("subject_keys", "subject_id", &["wrapped_key"], false),
+    ("requests", "request_id", &["wrapped_key"], false),
+    ("outbox", "mail_id", &["sealed_to", "sealed_message"], true),
+];
+
 impl PostgresStore {
+    fn keyring(&self) -> std::sync::Arc<Keyring> {
+        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Connects with a `postgres://` URL and brings the schema up to date.
     pub fn connect(url: &str, master: &MasterKey) -> Result<PostgresStore> {
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
@@ -111,7 +133,7 @@ impl PostgresStore {
             .build(manager)?;
         let store = PostgresStore {
             pool,
-            keyring: Keyring::new(master),
+            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
         };
         store.migrate()?;
         Ok(store)
@@ -181,7 +203,7 @@ impl PostgresStore {
             )?
             .ok_or(StoreError::NotFound("subject"))?;
         let wrapped: Vec<u8> = row.get(0);
-        Ok(self.keyring.unwrap(&wrapped, tenant.0, subject.0)?)
+        Ok(self.keyring().unwrap(&wrapped, tenant.0, subject.0)?)
     }
 
     /// Appends to the chain; the caller holds the tenant lock.
@@ -302,7 +324,7 @@ impl PostgresStore {
     ) -> Result<()> {
         for mail in mails {
             let id = MailId::new();
-            let (to, message) = seal_mail(&self.keyring, id, mail)?;
+            let (to, message) = seal_mail(&self.keyring(), id, mail)?;
             tx.execute(
                 "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                 &[&tenant.0, &id.0, &mail.request.map(|r| r.0), &mail.template, &to, &message, &micros(at)],
@@ -319,7 +341,7 @@ impl PostgresStore {
         key: &DataKey,
         identity: &Identity,
     ) -> Result<()> {
-        let index = self.keyring.blind_index(tenant.0, identity);
+        let index = self.keyring().blind_index(tenant.0, identity);
         let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
         let inserted = tx.execute(
             "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES ($1, $2, $3, $4, $5)
@@ -498,8 +520,8 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> Result<SubjectId> {
         let subject = SubjectId::new();
-        let key = self.keyring.new_data_key()?;
-        let wrapped = self.keyring.wrap(&key, tenant.0, subject.0)?;
+        let key = self.keyring().new_data_key()?;
+        let wrapped = self.keyring().wrap(&key, tenant.0, subject.0)?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             tx.execute(
@@ -520,7 +542,7 @@ impl Store for PostgresStore {
     }
 
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
-        let index = self.keyring.blind_index(tenant.0, identity);
+        let index = self.keyring().blind_index(tenant.0, identity);
         self.read(|client| {
             Ok(client
                 .query_opt(
@@ -569,7 +591,7 @@ impl Store for PostgresStore {
             for row in tx.query("SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
                 let subject: Uuid = row.get(0);
                 let wrapped: Vec<u8> = row.get(1);
-                keys.insert(subject, self.keyring.unwrap(&wrapped, tenant.0, subject)?);
+                keys.insert(subject, self.keyring().unwrap(&wrapped, tenant.0, subject)?);
             }
             let mut rows = RecordColumns::default();
             let mut ids = Vec::with_capacity(records.len());
@@ -713,7 +735,7 @@ impl Store for PostgresStore {
         tenant: TenantId,
         identity: &Identity,
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>> {
-        let index = self.keyring.blind_index(tenant.0, identity);
+        let index = self.keyring().blind_index(tenant.0, identity);
         self.read(|client| {
             let rows = client.query(
                 "SELECT i.subject_id, e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
@@ -1001,7 +1023,7 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> Result<DsRequest> {
         let (wrapped, sealed) = seal_request(
-            &self.keyring,
+            &self.keyring(),
             tenant,
             request.id,
             request.contact.as_ref(),
@@ -1043,7 +1065,7 @@ impl Store for PostgresStore {
                     &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant_id = $1 AND request_id = $2"),
                     &[&tenant.0, &id.0],
                 )?
-                .map(|row| request_row(&row, 0).decode(&self.keyring, tenant))
+                .map(|row| request_row(&row, 0).decode(&self.keyring(), tenant))
                 .transpose()
         })
     }
@@ -1071,7 +1093,7 @@ impl Store for PostgresStore {
                 ],
             )?;
             rows.iter()
-                .map(|row| request_row(row, 0).decode(&self.keyring, tenant))
+                .map(|row| request_row(row, 0).decode(&self.keyring(), tenant))
                 .collect()
         })
     }
@@ -1090,7 +1112,7 @@ impl Store for PostgresStore {
                 .query_opt("SELECT wrapped_key FROM requests WHERE tenant_id = $1 AND request_id = $2", &[&tenant.0, &request.id.0])?
                 .ok_or(StoreError::NotFound("request"))?
                 .get(0);
-            let sealed = reseal_with(&self.keyring, tenant, request, &wrapped)?;
+            let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
             let changed = tx.execute(
                 "UPDATE requests SET status = $3, subject_id = $4, purpose = $5, category = $6, record_id = $7, sealed = $8,
                    verified_at = $9, verified_by = $10, first_due_at = $11, due_at = $12, extended_at = $13, extension_reason = $14,
@@ -1140,7 +1162,7 @@ impl Store for PostgresStore {
                 )? else {
                     return Ok(false);
                 };
-                let request = request_row(&row, 0).decode(&self.keyring, tenant)?;
+                let request = request_row(&row, 0).decode(&self.keyring(), tenant)?;
                 Self::append(tx, tenant, at, NewAuditEntry::request_step(&Actor::System, &request, "overdue"))?;
                 Ok(true)
             })?;
@@ -1189,8 +1211,8 @@ impl Store for PostgresStore {
             if !keep.is_empty() {
                 // The kept records move to a new key, so the old key (and every copy of the
                 // data sealed with it) is worthless once it is gone.
-                let new_key = self.keyring.new_data_key()?;
-                let wrapped = self.keyring.wrap(&new_key, tenant.0, subject.0)?;
+                let new_key = self.keyring().new_data_key()?;
+                let wrapped = self.keyring().wrap(&new_key, tenant.0, subject.0)?;
                 let rows = tx.query(
                     "SELECT record_id, category, sealed_value FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3)",
                     &[&tenant.0, &subject.0, &kept_ids],
@@ -1443,6 +1465,92 @@ impl Store for PostgresStore {
         })
     }
 
+    fn reload_master_key(&self, master: &MasterKey) {
+        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) =
+            std::sync::Arc::new(Keyring::new(master));
+    }
+
+    fn rewrap_keys(&self) -> Result<u64> {
+        let keyring = self.keyring();
+        let mut total = 0u64;
+        for (table, id_column, sealed_columns, mail) in SEALED {
+            let columns = format!("tenant_id, {id_column}, {}", sealed_columns.join(", "));
+            let mut after: Option<(Uuid, Uuid)> = None;
+            loop {
+                let rows = self.read(|client| {
+                    Ok(match &after {
+                        None => client.query(
+                            &format!("SELECT {columns} FROM {table} ORDER BY 1, 2 LIMIT {REWRAP_BATCH}"),
+                            &[],
+                        )?,
+                        Some((t, id)) => client.query(
+                            &format!("SELECT {columns} FROM {table} WHERE (tenant_id, {id_column}) > ($1, $2) ORDER BY 1, 2 LIMIT {REWRAP_BATCH}"),
+                            &[t, id],
+                        )?,
+                    })
+                })?;
+                let Some(last) = rows.last() else { break };
+                after = Some((last.get(0), last.get(1)));
+                let mut updates = Vec::new();
+                for row in &rows {
+                    let (tenant, object): (Uuid, Uuid) = (row.get(0), row.get(1));
+                    for (i, column) in sealed_columns.iter().enumerate() {
+                        let Some(sealed) = row.get::<_, Option<Vec<u8>>>(2 + i) else {
+                            continue;
+                        };
+                        let resealed = if mail {
+                            keyring
+                                .reseal_mail(&sealed, crate::requests::mail_aad(object, column))?
+                        } else {
+                            keyring.rewrap(&sealed, tenant, object)?
+                        };
+                        if let Some(resealed) = resealed {
+                            updates.push((tenant, object, *column, sealed, resealed));
+                        }
+                    }
+                }
+                if updates.is_empty() {
+                    continue;
+                }
+                self.write(|tx| {
+                    for (tenant, object, column, old, new) in &updates {
+                        // Only if unchanged meanwhile: an erasure may have dropped the row, a
+                        // second rotation may have sealed it already.
+                        total += tx.execute(
+                            &format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2 AND tenant_id = $3 AND {id_column} = $4"),
+                            &[new, old, tenant, object],
+                        )?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sealed_generations(&self) -> Result<std::collections::BTreeMap<u32, u64>> {
+        self.read(|client| {
+            let mut counts = std::collections::BTreeMap::new();
+            for (table, _, sealed_columns, _) in SEALED {
+                for column in sealed_columns {
+                    // V1 values carry no generation (they are generation 1); V2 carry it in
+                    // bytes 2 to 5.
+                    let sql = format!(
+                        "SELECT CASE WHEN substring({column} from 1 for 1) = '\\x01'::bytea THEN '\\x01'::bytea ELSE substring({column} from 1 for 5) END AS prefix, COUNT(*)
+                         FROM {table} WHERE {column} IS NOT NULL GROUP BY prefix"
+                    );
+                    for row in client.query(&sql, &[])? {
+                        let (prefix, count): (Vec<u8>, i64) = (row.get(0), row.get(1));
+                        let generation = crate::crypto::sealed_generation(&prefix)
+                            .ok_or_else(|| StoreError::Corrupt(format!("{table}.{column}: a sealed value of unknown format")))?;
+                        *counts.entry(generation).or_insert(0) += count.max(0) as u64;
+                    }
+                }
+            }
+            Ok(counts)
+        })
+    }
+
     fn purge_deleted(&self) -> Result<()> {
         // Deleted rows are PostgreSQL's to vacuum; no query can read them any more.
         Ok(())
@@ -1600,7 +1708,7 @@ impl Store for PostgresStore {
                     let (tenant, id) = (TenantId(row.get(0)), MailId(row.get(1)));
                     let message: Option<Vec<u8>> = row.get(4);
                     let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
-                    open_mail(&self.keyring, tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), &message)
+                    open_mail(&self.keyring(), tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), &message)
                 })
                 .collect()
         })
@@ -1647,7 +1755,7 @@ impl Store for PostgresStore {
                     Ok(MailRecord {
                         id,
                         request: row.get::<_, Option<Uuid>>(1).map(RequestId),
-                        to: Some(open_mail_to(&self.keyring, id, &to)?),
+                        to: Some(open_mail_to(&self.keyring(), id, &to)?),
                         template: row.get(2),
                         created_at: timestamp(row.get(4))?,
                         sent_at: row.get::<_, Option<i64>>(5).map(timestamp).transpose()?,

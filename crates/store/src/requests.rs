@@ -346,6 +346,16 @@ pub(crate) fn seal_mail(
 
 /// The address is sealed apart from the message (it is kept after sending, the message is
 /// not), under associated data of its own so the two cannot be swapped.
+/// What a sealed column of a queued mail is bound to: the address to its own label, the
+/// message to the mail id.
+pub(crate) fn mail_aad(mail: Uuid, column: &str) -> Uuid {
+    if column == "sealed_to" {
+        to_key(MailId(mail))
+    } else {
+        mail
+    }
+}
+
 fn to_key(id: MailId) -> Uuid {
     let mut to_aad = id.0.as_bytes().to_vec();
     to_aad.extend_from_slice(b"to");

@@ -3,7 +3,7 @@
 //! is always extended from its true head.
 
 use crate::audit::{self, AuditEntry, AuditFilter, NewAuditEntry, Verification};
-use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
+use crate::crypto::{self, DataKey, Keyring, MasterKey, identity_aad, record_aad};
 use crate::model::*;
 use crate::requests::*;
 use crate::retention::*;
@@ -47,7 +47,8 @@ impl From<r2d2::Error> for StoreError {
 
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
-    keyring: Keyring,
+    /// Swapped whole when the key file changes (a rotation), never edited in place.
+    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -74,7 +75,37 @@ fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
         .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))
 }
 
+/// Keys and mails rewrapped per transaction.
+const REWRAP_BATCH: usize = 1000;
+
+/// Where each kind of sealed key or mail lives: table, key columns, sealed columns (the
+/// first is never NULL), and whether the AAD is (tenant, id) or the id alone (mail).
+const SEALED: [(&str, &str, &[&str], bool); 3] = [
+    (
+        "keys.subject_keys",
+        "tenant_id, subject_id, generation",
+        &["wrapped_key"],
+        false,
+    ),
+    (
+        "main.requests",
+        "tenant_id, request_id",
+        &["wrapped_key"],
+        false,
+    ),
+    (
+        "main.outbox",
+        "tenant_id, mail_id",
+        &["sealed_to", "sealed_message"],
+        true,
+    ),
+];
+
 impl SqliteStore {
+    fn keyring(&self) -> std::sync::Arc<Keyring> {
+        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Opens (or creates) the store at `path`, with the subjects' keys in the file beside it
     /// that [`SqliteStore::key_file`] names, and brings both schemas up to date.
     pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
@@ -109,7 +140,7 @@ impl SqliteStore {
             .build(manager)?;
         let store = SqliteStore {
             pool,
-            keyring: Keyring::new(master),
+            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
         };
         store.migrate()?;
         store.drop_orphan_keys(Timestamp::now() - ORPHAN_KEY_GRACE)?;
@@ -188,7 +219,7 @@ impl SqliteStore {
                 )
                 .optional()?;
             if let Some((tenant, subject, wrapped)) = row {
-                self.keyring.unwrap(&wrapped, uuid(tenant)?, uuid(subject)?)?;
+                self.keyring().unwrap(&wrapped, uuid(tenant)?, uuid(subject)?)?;
             }
             Ok(())
         })
@@ -226,7 +257,7 @@ impl SqliteStore {
         key: &DataKey,
         at: Timestamp,
     ) -> Result<()> {
-        let wrapped = self.keyring.wrap(key, tenant.0, subject.0)?;
+        let wrapped = self.keyring().wrap(key, tenant.0, subject.0)?;
         self.write(|tx| {
             tx.prepare_cached("INSERT INTO keys.subject_keys (tenant_id, subject_id, generation, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
                 .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), generation, wrapped, micros(at)])?;
@@ -302,7 +333,7 @@ impl SqliteStore {
             })
             .optional()?
             .ok_or(StoreError::NotFound("subject"))?;
-        Ok(self.keyring.unwrap(&wrapped, tenant.0, subject.0)?)
+        Ok(self.keyring().unwrap(&wrapped, tenant.0, subject.0)?)
     }
 
     fn append(
@@ -415,7 +446,7 @@ impl SqliteStore {
     ) -> Result<()> {
         for mail in mails {
             let id = MailId::new();
-            let (to, message) = seal_mail(&self.keyring, id, mail)?;
+            let (to, message) = seal_mail(&self.keyring(), id, mail)?;
             tx.prepare_cached(
                 "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             )?
@@ -440,7 +471,7 @@ impl SqliteStore {
         key: &DataKey,
         identity: &Identity,
     ) -> Result<()> {
-        let index = self.keyring.blind_index(tenant.0, identity);
+        let index = self.keyring().blind_index(tenant.0, identity);
         let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
         let inserted = tx
             .prepare_cached(
@@ -695,7 +726,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<SubjectId> {
         let subject = SubjectId::new();
-        let key = self.keyring.new_data_key()?;
+        let key = self.keyring().new_data_key()?;
         self.put_key(tenant, subject, 1, &key, at)?;
         let created = self.write(|tx| {
             tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES (?1, ?2, 1, ?3)")?
@@ -719,7 +750,7 @@ impl Store for SqliteStore {
     }
 
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
-        let index = self.keyring.blind_index(tenant.0, identity);
+        let index = self.keyring().blind_index(tenant.0, identity);
         self.read(|conn| {
             conn.prepare_cached(
                 "SELECT subject_id FROM identities WHERE tenant_id = ?1 AND blind_index = ?2",
@@ -1153,7 +1184,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<DsRequest> {
         let (wrapped, sealed) = seal_request(
-            &self.keyring,
+            &self.keyring(),
             tenant,
             request.id,
             request.contact.as_ref(),
@@ -1195,7 +1226,7 @@ impl Store for SqliteStore {
             ))?
             .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], request_row)
             .optional()?
-            .map(|row| row?.decode(&self.keyring, tenant))
+            .map(|row| row?.decode(&self.keyring(), tenant))
             .transpose()
         })
     }
@@ -1231,7 +1262,7 @@ impl Store for SqliteStore {
                 .query_map(rusqlite::params_from_iter(values), request_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
-                .map(|row| row?.decode(&self.keyring, tenant))
+                .map(|row| row?.decode(&self.keyring(), tenant))
                 .collect()
         })
     }
@@ -1250,7 +1281,7 @@ impl Store for SqliteStore {
                 .query_row(params![tenant.0.as_bytes(), request.id.0.as_bytes()], |row| row.get(0))
                 .optional()?
                 .ok_or(StoreError::NotFound("request"))?;
-            let sealed = reseal_with(&self.keyring, tenant, request, &wrapped)?;
+            let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
             let changed = tx
                 .prepare_cached(
                     "UPDATE requests SET status = ?3, subject_id = ?4, purpose = ?5, category = ?6, record_id = ?7, sealed = ?8,
@@ -1288,7 +1319,7 @@ impl Store for SqliteStore {
             let mut marked = Vec::with_capacity(rows.len());
             for (tenant, row) in rows {
                 let tenant = TenantId(uuid(tenant)?);
-                let mut request = row?.decode(&self.keyring, tenant)?;
+                let mut request = row?.decode(&self.keyring(), tenant)?;
                 tx.prepare_cached("UPDATE requests SET overdue_at = ?3, version = version + 1 WHERE tenant_id = ?1 AND request_id = ?2")?
                     .execute(params![tenant.0.as_bytes(), request.id.0.as_bytes(), micros(at)])?;
                 request.overdue_at = Some(at);
@@ -1344,7 +1375,7 @@ impl Store for SqliteStore {
                 .optional()?
                 .ok_or(StoreError::NotFound("subject"))
             })?;
-            let key = self.keyring.new_data_key()?;
+            let key = self.keyring().new_data_key()?;
             self.put_key(tenant, subject, generation + 1, &key, at)?;
             Some((generation + 1, key))
         };
@@ -1598,6 +1629,118 @@ impl Store for SqliteStore {
         })
     }
 
+    fn reload_master_key(&self, master: &MasterKey) {
+        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) =
+            std::sync::Arc::new(Keyring::new(master));
+    }
+
+    fn rewrap_keys(&self) -> Result<u64> {
+        let keyring = self.keyring();
+        let mut total = 0u64;
+        for (table, key_columns, sealed_columns, mail) in SEALED {
+            let keys = key_columns.split(", ").count();
+            let columns = format!("{key_columns}, {}", sealed_columns.join(", "));
+            let placeholders: Vec<String> = (1..=keys).map(|i| format!("?{i}")).collect();
+            let select = format!(
+                "SELECT {columns} FROM {table} WHERE ({key_columns}) > ({}) ORDER BY {key_columns} LIMIT {REWRAP_BATCH}",
+                placeholders.join(", ")
+            );
+            let mut after: Vec<rusqlite::types::Value> = (0..keys)
+                .map(|_| rusqlite::types::Value::Blob(vec![]))
+                .collect();
+            loop {
+                let rows: Vec<Vec<rusqlite::types::Value>> = self.read(|conn| {
+                    let mut statement = conn.prepare_cached(&select)?;
+                    let rows =
+                        statement.query_map(rusqlite::params_from_iter(after.iter()), |row| {
+                            (0..keys + sealed_columns.len())
+                                .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                                .collect()
+                        })?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                })?;
+                let Some(last) = rows.last() else { break };
+                after = last[..keys].to_vec();
+                let mut updates = Vec::new();
+                for row in &rows {
+                    let id = |i: usize| match &row[i] {
+                        rusqlite::types::Value::Blob(bytes) => uuid(bytes.clone()),
+                        _ => Err(StoreError::Corrupt(format!("{table}: an id is not a blob"))),
+                    };
+                    let (tenant, object) = (id(0)?, id(1)?);
+                    for (i, column) in sealed_columns.iter().enumerate() {
+                        let rusqlite::types::Value::Blob(sealed) = &row[keys + i] else {
+                            continue;
+                        };
+                        let resealed = if mail {
+                            keyring
+                                .reseal_mail(sealed, crate::requests::mail_aad(object, column))?
+                        } else {
+                            keyring.rewrap(sealed, tenant, object)?
+                        };
+                        if let Some(resealed) = resealed {
+                            updates.push((row[..keys].to_vec(), *column, sealed.clone(), resealed));
+                        }
+                    }
+                }
+                if updates.is_empty() {
+                    continue;
+                }
+                self.write(|tx| {
+                    for (key, column, old, new) in &updates {
+                        // Only if unchanged meanwhile: an erasure may have dropped the row, a
+                        // second rotation may have sealed it already.
+                        let condition: Vec<String> = key_columns
+                            .split(", ")
+                            .enumerate()
+                            .map(|(i, c)| format!("{c} = ?{}", i + 3))
+                            .collect();
+                        let sql = format!(
+                            "UPDATE {table} SET {column} = ?1 WHERE {column} = ?2 AND {}",
+                            condition.join(" AND ")
+                        );
+                        let mut values = vec![
+                            rusqlite::types::Value::Blob(new.clone()),
+                            rusqlite::types::Value::Blob(old.clone()),
+                        ];
+                        values.extend(key.iter().cloned());
+                        total += tx
+                            .prepare_cached(&sql)?
+                            .execute(rusqlite::params_from_iter(values.iter()))?
+                            as u64;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sealed_generations(&self) -> Result<std::collections::BTreeMap<u32, u64>> {
+        self.read(|conn| {
+            let mut counts = std::collections::BTreeMap::new();
+            for (table, _, sealed_columns, _) in SEALED {
+                for column in sealed_columns {
+                    // V1 values carry no generation (they are generation 1); V2 carry it in
+                    // bytes 2 to 5.
+                    let sql = format!(
+                        "SELECT CASE WHEN substr({column}, 1, 1) = x'01' THEN x'01' ELSE substr({column}, 1, 5) END AS prefix, COUNT(*)
+                         FROM {table} WHERE {column} IS NOT NULL GROUP BY prefix"
+                    );
+                    let mut statement = conn.prepare(&sql)?;
+                    let rows = statement.query_map([], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)))?;
+                    for row in rows {
+                        let (prefix, count) = row?;
+                        let generation = crypto::sealed_generation(&prefix)
+                            .ok_or_else(|| StoreError::Corrupt(format!("{table}.{column}: a sealed value of unknown format")))?;
+                        *counts.entry(generation).or_insert(0) += count.max(0) as u64;
+                    }
+                }
+            }
+            Ok(counts)
+        })
+    }
+
     fn purge_deleted(&self) -> Result<()> {
         self.scrub()
     }
@@ -1797,7 +1940,7 @@ impl Store for SqliteStore {
                 let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
                 tx.prepare_cached("UPDATE outbox SET leased_until = ?3 WHERE tenant_id = ?1 AND mail_id = ?2")?
                     .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), micros(until)])?;
-                mails.push(open_mail(&self.keyring, tenant, id, template, attempts, &message)?);
+                mails.push(open_mail(&self.keyring(), tenant, id, template, attempts, &message)?);
             }
             Ok(mails)
         })
@@ -1842,7 +1985,7 @@ impl Store for SqliteStore {
                     Ok(MailRecord {
                         id,
                         request: request.map(uuid).transpose()?.map(RequestId),
-                        to: Some(open_mail_to(&self.keyring, id, &to)?),
+                        to: Some(open_mail_to(&self.keyring(), id, &to)?),
                         template,
                         created_at: timestamp(created_at)?,
                         sent_at: sent_at.map(timestamp).transpose()?,

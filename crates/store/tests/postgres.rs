@@ -74,6 +74,7 @@ fn the_store_suite_passes_on_postgresql() {
         return;
     };
     suite::run_all(|| Box::new(database.store().0));
+    rotation_rewraps_every_key_and_mail(&database.store().0, &"cd".repeat(32));
 
     let (store, url) = database.store();
     the_tables_hold_no_personal_data_in_clear(&store, &url);

@@ -24,6 +24,12 @@ fn the_store_suite_passes_on_sqlite() {
 }
 
 #[test]
+fn a_rotation_rewraps_everything_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    rotation_rewraps_every_key_and_mail(&open(&dir.path().join("ombud.db")), &"ab".repeat(32));
+}
+
+#[test]
 fn the_database_file_holds_no_personal_data_in_clear() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("ombud.db");
