@@ -186,6 +186,25 @@ pub enum Life {
     },
 }
 
+/// A legal hold on one subject's data, as the core weighs it: every category, or one and
+/// those beneath it; open-ended, or until `ends_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold<'a> {
+    pub category: Option<&'a str>,
+    pub ends_at: Option<Timestamp>,
+}
+
+impl Hold<'_> {
+    /// Whether the hold keeps a record of `category` at `now`. A hold outranks every retention
+    /// rule: what it keeps outlives its end of life until the hold ends.
+    pub fn keeps(&self, category: &str, now: Timestamp) -> bool {
+        self.ends_at.is_none_or(|end| now < end)
+            && self
+                .category
+                .is_none_or(|held| ombud_policy::taxonomy::is_within(category, held))
+    }
+}
+
 impl Life {
     /// Whether the sweeper may remove the record at `at`.
     pub fn expired_at(&self, at: Timestamp) -> bool {

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use ombud_core::access::DataRole;
 use ombud_core::facts::{Event, EventKind, SubjectFacts};
 use ombud_core::requests::RecordFacts;
-use ombud_core::retention::{Life, end_of_life};
+use ombud_core::retention::{Hold, Life, end_of_life};
 use ombud_policy::Policy;
 use ombud_policy::model::Choice;
 
@@ -42,6 +42,8 @@ struct Case {
     /// (kind, purpose, when it happened, when it was recorded is irrelevant: facts count by
     /// occurred_at).
     events: &'static [(EventKind, Option<&'static str>, &'static str)],
+    /// Legal holds on the subject: (category or all, end or open-ended).
+    holds: &'static [(Option<&'static str>, Option<&'static str>)],
     now: &'static str,
     expect: &'static str,
 }
@@ -89,6 +91,7 @@ const CASES: &[Case] = &[
             (ContractStart, None, "2025-03-01T09:00"),
             (ContractEnd, None, "2026-01-15T12:00"),
         ],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2026-07-14 12:00 by customer-relationship of service-delivery",
     },
@@ -100,6 +103,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-03-01T09:00",
         events: &[(ContractStart, None, "2025-03-01T09:00")],
+        holds: &[],
         now: "2030-01-01T00:00",
         expect: "open",
     },
@@ -114,6 +118,7 @@ const CASES: &[Case] = &[
             (ContractStart, None, "2025-03-01T09:00"),
             (ContractEnd, None, "2025-09-01T12:00"),
         ],
+        holds: &[],
         now: "2026-05-02T00:00",
         expect: "delete 2026-02-28 12:00 by customer-relationship of support",
     },
@@ -126,6 +131,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(LastInteraction, None, "2026-01-10T15:00")],
+        holds: &[],
         now: "2026-02-01T00:00",
         expect: "review 2026-07-10 15:00 by prospect-review of prospects",
     },
@@ -137,6 +143,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[],
+        holds: &[],
         now: "2026-02-01T00:00",
         expect: "review 2026-05-01 10:00 by prospect-review of prospects",
     },
@@ -148,6 +155,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewKept, Some("prospects"), "2026-05-04T09:30")],
+        holds: &[],
         now: "2026-05-05T00:00",
         expect: "review 2026-11-04 09:30 by prospect-review of prospects",
     },
@@ -159,6 +167,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, None, "2026-05-04T09:30")],
+        holds: &[],
         now: "2026-05-05T00:00",
         expect: "delete 2026-05-04 09:30 by prospect-review of prospects",
     },
@@ -170,6 +179,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, Some("prospects"), "2026-01-15T08:00")],
+        holds: &[],
         now: "2026-01-16T00:00",
         expect: "delete 2026-01-15 08:00 by prospect-review of prospects",
     },
@@ -184,6 +194,7 @@ const CASES: &[Case] = &[
             (ReviewDeclined, None, "2026-01-15T08:00"),
             (LastInteraction, None, "2026-01-20T11:00"),
         ],
+        holds: &[],
         now: "2026-01-21T00:00",
         expect: "review 2026-07-20 11:00 by prospect-review of prospects",
     },
@@ -195,6 +206,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, Some("newsletter"), "2026-01-15T08:00")],
+        holds: &[],
         now: "2026-01-16T00:00",
         expect: "review 2026-05-01 10:00 by prospect-review of prospects",
     },
@@ -207,6 +219,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-03-01T08:00",
         events: &[],
+        holds: &[],
         now: "2026-01-01T00:00",
         expect: "delete 2027-03-01 08:00 by security-logs of security",
     },
@@ -219,6 +232,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-05-20T10:00",
         events: &[],
+        holds: &[],
         now: "2026-01-01T00:00",
         expect: "delete 2032-01-01 00:00 by accounting-vouchers of accounting",
     },
@@ -233,6 +247,7 @@ const CASES: &[Case] = &[
             (ContractStart, None, "2025-03-01T09:00"),
             (ContractEnd, None, "2026-01-15T12:00"),
         ],
+        holds: &[],
         now: "2026-08-01T00:00",
         expect: "delete 2032-01-01 00:00 by accounting-vouchers of accounting",
     },
@@ -251,6 +266,7 @@ const CASES: &[Case] = &[
                 "2026-02-01T09:00",
             ),
         ],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2026-02-01 09:00 by until-consent-withdrawn of consent-marketing",
     },
@@ -265,6 +281,7 @@ const CASES: &[Case] = &[
             (ContractEnd, None, "2026-01-15T12:00"),
             (LastInteraction, None, "2026-03-01T10:00"),
         ],
+        holds: &[],
         now: "2026-03-02T00:00",
         expect: "review 2026-09-01 10:00 by prospect-review of b2b-marketing",
     },
@@ -276,6 +293,7 @@ const CASES: &[Case] = &[
         role: DataRole::Processor,
         collected: "2025-03-01T09:00",
         events: &[(ContractEnd, None, "2026-01-15T12:00")],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2026-07-14 12:00 by customer-relationship of customer-data",
     },
@@ -288,6 +306,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2024-01-01T10:00",
         events: &[(ContractEnd, None, "2026-01-31T17:00")],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2033-01-31 17:00 by account-and-billing of billing",
     },
@@ -300,6 +319,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-06-01T10:00",
         events: &[(LastInteraction, None, "2026-02-10T11:00")],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2029-02-10 11:00 by communication-and-support of customer-support",
     },
@@ -312,6 +332,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-06-01T10:00",
         events: &[(Unsubscribe, Some("service-updates"), "2026-03-05T08:00")],
+        holds: &[],
         now: "2026-03-06T00:00",
         expect: "delete 2026-04-04 08:00 by marketing-after-unsubscribe of service-updates",
     },
@@ -323,6 +344,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-06-01T10:00",
         events: &[],
+        holds: &[],
         now: "2030-03-06T00:00",
         expect: "open",
     },
@@ -335,6 +357,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2026-01-31T10:00",
         events: &[],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2027-01-31 10:00 by technical-and-usage of service-improvement",
     },
@@ -346,6 +369,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2025-12-31T10:00",
         events: &[],
+        holds: &[],
         now: "2026-03-01T00:00",
         expect: "delete 2027-02-28 10:00 by website-analytics of web-analytics",
     },
@@ -358,6 +382,7 @@ const CASES: &[Case] = &[
         role: DataRole::Processor,
         collected: "2025-01-01T10:00",
         events: &[(ContractEnd, None, "2026-06-30T23:59")],
+        holds: &[],
         now: "2026-07-01T00:00",
         expect: "delete 2026-07-30 23:59 by production-data-after-termination of hosted-environments",
     },
@@ -370,6 +395,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2026-03-10T10:00",
         events: &[],
+        holds: &[],
         now: "2026-04-01T00:00",
         expect: "delete 2034-01-01 00:00 by accounting-records of accounting",
     },
@@ -381,6 +407,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2026-04-01T06:30",
         events: &[],
+        holds: &[],
         now: "2026-04-02T00:00",
         expect: "delete 2028-04-01 06:30 by message-records of service-messages",
     },
@@ -392,6 +419,7 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2026-01-05T10:00",
         events: &[(LastInteraction, None, "2026-05-05T14:00")],
+        holds: &[],
         now: "2026-06-01T00:00",
         expect: "delete 2027-05-05 14:00 by service-case-closed of service-cases",
     },
@@ -403,8 +431,46 @@ const CASES: &[Case] = &[
         role: C,
         collected: "2020-01-05T10:00",
         events: &[(ContractEnd, None, "2026-05-05T14:00")],
+        holds: &[],
         now: "2026-06-01T00:00",
         expect: "delete 2026-05-05 14:00 by while-services-provided of main-account",
+    },
+    // A legal hold outranks the rule, for as long as it lasts
+    Case {
+        name: "security logs under an open-ended investigation hold outlive their 2 years",
+        example: "invoicing-saas",
+        category: "user.device.ip_address",
+        purposes: &["security"],
+        role: C,
+        collected: "2024-04-15T09:00",
+        events: &[],
+        holds: &[(Some("user.device"), None)],
+        now: "2026-06-01T00:00",
+        expect: "held past delete 2026-04-15 09:00 by security-logs of security",
+    },
+    Case {
+        name: "once the hold ends, the rule applies again",
+        example: "invoicing-saas",
+        category: "user.device.ip_address",
+        purposes: &["security"],
+        role: C,
+        collected: "2024-04-15T09:00",
+        events: &[],
+        holds: &[(None, Some("2026-05-01T00:00"))],
+        now: "2026-06-01T00:00",
+        expect: "delete 2026-04-15 09:00 by security-logs of security",
+    },
+    Case {
+        name: "a hold on another category keeps nothing here",
+        example: "invoicing-saas",
+        category: "user.device.ip_address",
+        purposes: &["security"],
+        role: C,
+        collected: "2024-04-15T09:00",
+        events: &[],
+        holds: &[(Some("user.financial"), None)],
+        now: "2026-06-01T00:00",
+        expect: "delete 2026-04-15 09:00 by security-logs of security",
     },
 ];
 
@@ -439,7 +505,21 @@ fn every_retention_promise_of_the_examples_ends_records_when_it_says() {
             local(case.now, &tz),
             &tz,
         );
-        let got = describe(&life, &tz);
+        let now = local(case.now, &tz);
+        let holds: Vec<Hold> = case
+            .holds
+            .iter()
+            .map(|(category, ends)| Hold {
+                category: *category,
+                ends_at: ends.map(|e| local(e, &tz)),
+            })
+            .collect();
+        let held = life.expired_at(now) && holds.iter().any(|h| h.keeps(case.category, now));
+        let got = if held {
+            format!("held past {}", describe(&life, &tz))
+        } else {
+            describe(&life, &tz)
+        };
         if got != case.expect {
             failures.push(format!(
                 "{}:\n  expected {}\n  got      {got}",

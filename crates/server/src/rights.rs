@@ -705,8 +705,8 @@ impl Desk {
         for record in &records {
             // A legal hold placed by the operator (a claim, an investigation) keeps the record
             // whatever the policy says; it is then usable for nothing but the hold.
-            let placed =
-                crate::sweeper::hold_for(&legal_holds, subject, &record.category).map(|h| Hold {
+            let placed = crate::sweeper::hold_for(&legal_holds, subject, &record.category, now)
+                .map(|h| Hold {
                     purposes: vec![format!("hold:{}", h.id)],
                     rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
                     law: None,

@@ -34,18 +34,21 @@ pub struct Removal {
     pub ended_at: Timestamp,
 }
 
-/// The hold in force that keeps a record of `category` of `subject`, if any. A hold on a
-/// category covers the categories beneath it.
+/// The hold that keeps a record of `category` of `subject` at `now`, if any: the core decides
+/// whether a hold covers a category (and those beneath it) and is still in force.
 pub fn hold_for<'h>(
     holds: &'h [LegalHold],
     subject: SubjectId,
     category: &str,
+    now: Timestamp,
 ) -> Option<&'h LegalHold> {
     holds.iter().find(|h| {
         h.subject.is_none_or(|s| s == subject)
-            && h.category
-                .as_deref()
-                .is_none_or(|c| ombud_policy::taxonomy::is_within(category, c))
+            && ombud_core::retention::Hold {
+                category: h.category.as_deref(),
+                ends_at: h.ends_at,
+            }
+            .keeps(category, now)
     })
 }
 
@@ -300,7 +303,7 @@ impl Sweep<'_> {
                         rule,
                         ..
                     } if until <= self.now => {
-                        if hold_for(holds, subject.subject, &record.category).is_some() {
+                        if hold_for(holds, subject.subject, &record.category, self.now).is_some() {
                             report.held += 1;
                         } else {
                             remove(record, purpose, rule, until);
@@ -414,7 +417,9 @@ impl Sweep<'_> {
                 for record in &subject.records {
                     let life = self.life(&facts, record);
                     let ends = matches!(life, Life::Until { until: end, .. } if end <= until);
-                    if ends && hold_for(&holds, subject.subject, &record.category).is_some() {
+                    if ends
+                        && hold_for(&holds, subject.subject, &record.category, self.now).is_some()
+                    {
                         forecast.held += 1;
                         continue;
                     }
