@@ -2,23 +2,11 @@
 //! that takes one (identities, records, lookups, bad requests) while the server logs JSON at
 //! debug level, and the captured logs are searched for it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+mod common;
 
-fn request(address: &str, method: &str, path: &str, key: &str, body: Option<&str>) -> String {
-    let mut stream = TcpStream::connect(address).expect("connects");
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("sends");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("reads");
-    response
-}
+use common::{banner, request};
+use std::io::{BufReader, Read};
+use std::process::{Command, Stdio};
 
 #[test]
 fn planted_personal_data_never_reaches_the_logs() {
@@ -42,27 +30,7 @@ fn planted_personal_data_never_reaches_the_logs() {
         .spawn()
         .expect("starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("address line");
-    let address = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("address")
-        .to_owned();
-    let mut printed = String::new();
-    while !printed.contains("ombud_sk_") {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).expect("reads") == 0 {
-            break;
-        }
-        printed.push_str(&line);
-    }
-    let key = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("ombud_sk_"))
-        .expect("admin key")
-        .to_owned();
+    let (address, key) = banner(&mut stdout);
 
     let email = "planted.person@example.org";
     let name = "Plantedname Secretsson";

@@ -2,7 +2,10 @@
 //! superseded longer ago than backups are kept is retired, and a backup that needs it can no
 //! longer be read or restored.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{banner, request};
 use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret, SubjectId, TenantId};
@@ -216,24 +219,8 @@ fn rotation_keeps_data_readable_and_retiring_a_generation_seals_old_backups() {
     assert_eq!(store.records(tenant, people[0]).expect("readable").len(), 1);
 }
 
-fn request(address: &str, method: &str, path: &str, key: &str, body: Option<&str>) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).expect("connects");
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("sends");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("reads");
-    response
-}
-
 #[test]
 fn a_running_server_reads_the_new_generation_and_keeps_serving_through_a_rotation() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ombud"))
         .args(["serve", "--bind", "127.0.0.1:0"])
@@ -247,25 +234,7 @@ fn a_running_server_reads_the_new_generation_and_keeps_serving_through_a_rotatio
         .spawn()
         .expect("starts");
     let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut printed = String::new();
-    while !printed.contains("ombud_sk_") {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).expect("reads") == 0 {
-            break;
-        }
-        printed.push_str(&line);
-    }
-    let address = printed
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("address")
-        .to_owned();
-    let key = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("ombud_sk_"))
-        .expect("admin key")
-        .to_owned();
+    let (address, key) = banner(&mut stdout);
     let subject = |email: &str| {
         let created = request(
             &address,

@@ -1498,12 +1498,9 @@ impl Store for PostgresStore {
                         let Some(sealed) = row.get::<_, Option<Vec<u8>>>(2 + i) else {
                             continue;
                         };
-                        let resealed = if mail {
-                            keyring
-                                .reseal_mail(&sealed, crate::requests::mail_aad(object, column))?
-                        } else {
-                            keyring.rewrap(&sealed, tenant, object)?
-                        };
+                        let resealed = crate::requests::reseal_column(
+                            &keyring, mail, column, tenant, object, &sealed,
+                        )?;
                         if let Some(resealed) = resealed {
                             updates.push((tenant, object, *column, sealed, resealed));
                         }

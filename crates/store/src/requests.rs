@@ -346,13 +346,22 @@ pub(crate) fn seal_mail(
 
 /// The address is sealed apart from the message (it is kept after sending, the message is
 /// not), under associated data of its own so the two cannot be swapped.
-/// What a sealed column of a queued mail is bound to: the address to its own label, the
-/// message to the mail id.
-pub(crate) fn mail_aad(mail: Uuid, column: &str) -> Uuid {
-    if column == "sealed_to" {
-        to_key(MailId(mail))
-    } else {
-        mail
+/// One sealed column of a row sealed again under the current master-key generation, or
+/// `None` when it is already: what a rotation does to every subject key, request key and mail.
+/// A mail's address is bound to its own label, its message to the mail id; a key to its tenant
+/// and owner.
+pub(crate) fn reseal_column(
+    keyring: &Keyring,
+    mail: bool,
+    column: &str,
+    tenant: Uuid,
+    owner: Uuid,
+    sealed: &[u8],
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    match (mail, column) {
+        (true, "sealed_to") => keyring.reseal_mail(sealed, to_key(MailId(owner))),
+        (true, _) => keyring.reseal_mail(sealed, owner),
+        (false, _) => keyring.rewrap(sealed, tenant, owner),
     }
 }
 

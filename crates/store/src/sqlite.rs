@@ -1672,12 +1672,9 @@ impl Store for SqliteStore {
                         let rusqlite::types::Value::Blob(sealed) = &row[keys + i] else {
                             continue;
                         };
-                        let resealed = if mail {
-                            keyring
-                                .reseal_mail(sealed, crate::requests::mail_aad(object, column))?
-                        } else {
-                            keyring.rewrap(sealed, tenant, object)?
-                        };
+                        let resealed = crate::requests::reseal_column(
+                            &keyring, mail, column, tenant, object, sealed,
+                        )?;
                         if let Some(resealed) = resealed {
                             updates.push((row[..keys].to_vec(), *column, sealed.clone(), resealed));
                         }
