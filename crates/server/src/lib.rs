@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::holds::list).post(routes::holds::create),
         )
         .route("/holds/{id}/release", post(routes::holds::release))
+        .route("/holds/{id}/records", get(routes::holds::records))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))

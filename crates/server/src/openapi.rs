@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
         subjects::create_subject, subjects::find_subject, subjects::get_subject, subjects::put_records, subjects::bulk_records, subjects::read_records,
         events::add_event, events::list_events, events::give_consent, events::withdraw_consent, events::list_consents,
         requests::file, requests::list, requests::show, requests::verify, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
-        retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release,
+        retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
         check::check, audit::list, audit::verify,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),

@@ -153,6 +153,79 @@ async fn a_hold_keeps_data_through_erasure_and_the_sweeper_until_it_is_released(
     assert_eq!(hold.status, 201, "{:?}", hold.body);
     let hold_id = hold.body["id"].as_str().expect("id").to_owned();
 
+    // The hold is the one purpose its data may be read for: its category, and only by those
+    // who decide on holds; each read is audited under the hold.
+    let read_held = |subject: Option<String>| {
+        let path = match subject {
+            Some(s) => format!("/api/v1/holds/{hold_id}/records?subject={s}"),
+            None => format!("/api/v1/holds/{hold_id}/records"),
+        };
+        let app = &app;
+        async move { app.get(&path, &app.admin_key).await }
+    };
+    let held_read = read_held(None).await;
+    assert_eq!(held_read.status, 200, "{:?}", held_read.body);
+    let categories: Vec<&str> = held_read.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["category"].as_str().expect("category"))
+        .collect();
+    assert_eq!(
+        categories,
+        ["user.device.ip_address"],
+        "the name is not held"
+    );
+    assert_eq!(held_read.body["records"][0]["value"], "192.0.2.9");
+    assert_eq!(
+        app.get(&format!("/api/v1/holds/{hold_id}/records"), &service)
+            .await
+            .status,
+        403
+    );
+    let elsewhere = read_held(Some(swept.clone())).await;
+    assert_eq!(
+        (elsewhere.status, elsewhere.body["field"].as_str()),
+        (422, Some("subject")),
+        "{:?}",
+        elsewhere.body
+    );
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?subject={kept}&action=records.read"),
+            &app.admin_key,
+        )
+        .await;
+    assert!(
+        audit.body["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["purpose"] == format!("hold:{hold_id}")),
+        "{:?}",
+        audit.body
+    );
+    let tenant_wide = app
+        .post(
+            "/api/v1/holds",
+            &app.admin_key,
+            json!({ "reason": "legal_claim", "note": "Claim 12", "ends_at": "2026-03-01T12:00:00Z" }),
+        )
+        .await;
+    let tenant_hold = tenant_wide.body["id"].as_str().expect("id").to_owned();
+    let unnamed = app
+        .get(
+            &format!("/api/v1/holds/{tenant_hold}/records"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(
+        (unnamed.status, unnamed.body["field"].as_str()),
+        (422, Some("subject")),
+        "a tenant-wide hold is read one subject at a time"
+    );
+    app.clock.advance(jiff::SignedDuration::from_hours(3));
+
     // The sweeper takes the other person's old security log, not the held one.
     let report = sweep(&app).await;
     assert_eq!((report.records, report.held), (1, 1), "{report:?}");
@@ -203,6 +276,13 @@ async fn a_hold_keeps_data_through_erasure_and_the_sweeper_until_it_is_released(
         security_read.body
     );
 
+    let after_erasure = read_held(None).await;
+    assert_eq!(
+        after_erasure.body["records"][0]["value"], "192.0.2.9",
+        "what erasure kept for the hold is still read for it: {:?}",
+        after_erasure.body
+    );
+
     let released = app
         .post(
             &format!("/api/v1/holds/{hold_id}/release"),
@@ -212,7 +292,16 @@ async fn a_hold_keeps_data_through_erasure_and_the_sweeper_until_it_is_released(
         .await;
     assert_eq!(released.status, 204);
     let active = app.get("/api/v1/holds?active=true", &app.admin_key).await;
-    assert_eq!(active.body["holds"], json!([]));
+    assert_eq!(
+        active.body["holds"],
+        json!([]),
+        "the tenant-wide hold lapsed at its end"
+    );
+    assert_eq!(
+        read_held(None).await.status,
+        404,
+        "a released hold reads nothing"
+    );
     let report = sweep(&app).await;
     assert_eq!(report.held, 0, "{report:?}");
     assert_eq!(

@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/holds"),
     ("post", "/api/v1/holds"),
     ("post", "/api/v1/holds/{id}/release"),
+    ("get", "/api/v1/holds/{id}/records"),
     ("get", "/api/v1/check"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),

@@ -1,5 +1,6 @@
 //! Legal holds over HTTP: place one (on the tenant, a subject, a category, or a subject's
-//! category), list them, release one. Held data outlives its retention and erasure.
+//! category), list them, release one, and read what one keeps. Held data outlives its
+//! retention and erasure, and the hold is the one purpose it may still be read for.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
@@ -131,4 +132,106 @@ pub async fn release(
     } else {
         Err(ApiError::NotFound("no hold in force with that id".into()))
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HeldQuery {
+    /// The subject whose held records to read; required unless the hold is on one subject.
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldRead {
+    pub hold: HoldId,
+    pub subject: ombud_store::model::SubjectId,
+    /// The records the hold keeps: those of its categories, and those an erasure kept for it.
+    pub records: Vec<crate::routes::subjects::RecordView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/holds/{id}/records", tag = "retention", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The hold's id"), HeldQuery),
+    responses((status = 200, description = "The records the hold keeps, read for the hold (audited with purpose hold:<id>)", body = HeldRead),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No hold in force with that id, or no such subject", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<HeldQuery>,
+) -> Result<Json<HeldRead>, ApiError> {
+    caller.require_decider(DECIDERS, state.operator, "read what a legal hold keeps")?;
+    let missing = || ApiError::NotFound("no hold in force with that id".into());
+    let id: HoldId = id.parse().map(HoldId).map_err(|_| missing())?;
+    let (tenant, now) = (caller.tenant, state.clock.now());
+    let hold = state
+        .store(move |store| store.holds(tenant, Some(now)))
+        .await?
+        .into_iter()
+        .find(|h| h.id == id)
+        .ok_or_else(missing)?;
+    let asked = query
+        .subject
+        .as_deref()
+        .map(crate::routes::subjects::parse_subject)
+        .transpose()?;
+    let subject = match (hold.subject, asked) {
+        (Some(held), Some(asked)) if held != asked => {
+            return Err(ApiError::invalid(
+                "subject",
+                "this hold is on another subject; leave `subject` out to read the one it holds",
+            ));
+        }
+        (Some(held), _) => held,
+        (None, Some(asked)) => asked,
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "subject",
+                "this hold covers a whole tenant: name the subject to read (?subject=<id>)",
+            ));
+        }
+    };
+    let records = state
+        .store(move |store| store.records(tenant, subject))
+        .await?;
+    let purpose = format!("hold:{}", hold.id);
+    let covers = ombud_core::retention::Hold {
+        category: hold.category.as_deref(),
+        ends_at: hold.ends_at,
+    };
+    let read: Vec<crate::routes::subjects::RecordView> = records
+        .into_iter()
+        .filter(|r| r.purposes.contains(&purpose) || covers.keeps(&r.category, now))
+        .map(|r| crate::routes::subjects::RecordView {
+            id: r.id,
+            value: r.value.expose().to_owned(),
+            category: r.category,
+            source: r.source,
+            collected_at: r.collected_at,
+        })
+        .collect();
+    let entry = ombud_store::audit::NewAuditEntry {
+        actor: caller.actor().audit_name(),
+        action: "records.read".into(),
+        subject: Some(subject),
+        categories: read
+            .iter()
+            .map(|r| r.category.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        purpose: Some(purpose),
+        detail: Some(format!("hold={} returned={}", hold.id, read.len())),
+    };
+    state
+        .store(move |store| store.append_audit(tenant, entry, now))
+        .await?;
+    Ok(Json(HeldRead {
+        hold: hold.id,
+        subject,
+        records: read,
+    }))
 }
