@@ -300,3 +300,140 @@ fn postgres_is_backed_up_with_its_own_tools_and_only_the_ledger_is_replayed() {
         .code(2)
         .stderr(predicate::str::contains("--replay-erasures"));
 }
+
+/// The documented PostgreSQL path end to end: `pg_dump` the schema, erase, export the ledger,
+/// put the dump back with `pg_restore`, and `ombud restore --replay-erasures`. Runs where
+/// `OMBUD_TEST_POSTGRES_URL` names a database (CI sets it).
+#[test]
+fn a_postgres_dump_restored_after_an_erasure_is_corrected_by_the_ledger() {
+    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
+        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL restore test did not run");
+        return;
+    };
+    let schema = format!("ombud_restore_{}", uuid_like());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let root = tempfile::tempdir().expect("temporary directory");
+
+    let key = MasterKey::from_hex(MASTER).expect("key");
+    let store = ombud_store::PostgresStore::connect(&url, &key).expect("store");
+    let now = jiff::Timestamp::now();
+    let tenant = store
+        .create_tenant("Laskuri", true, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    let mut people = vec![];
+    for name in ["ana", "cy"] {
+        let subject = store
+            .create_subject(
+                tenant,
+                &[
+                    Identity::parse(IdentityKind::Email, &format!("{name}@example.fi"))
+                        .expect("email"),
+                ],
+                &Actor::Cli,
+                now,
+            )
+            .expect("subject");
+        store
+            .put_records(
+                tenant,
+                &[NewRecord {
+                    id: None,
+                    subject,
+                    category: "user.name".into(),
+                    purposes: vec!["service-delivery".into()],
+                    source: "subject".into(),
+                    collected_at: now,
+                    value: Secret::new(format!("{name} Virtanen")),
+                }],
+                &Actor::Cli,
+                now,
+            )
+            .expect("record");
+        people.push(subject);
+    }
+    let dump = root.path().join("ombud.dump");
+    let dumped = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--schema", &schema, "--file"])
+        .arg(&dump)
+        .arg(&base)
+        .status()
+        .expect("pg_dump runs");
+    assert!(dumped.success());
+
+    store
+        .erase_subject(
+            tenant,
+            people[0],
+            &[],
+            None,
+            &Actor::Cli,
+            jiff::Timestamp::now(),
+        )
+        .expect("erase ana");
+    drop(store);
+    let ledger = ombud(root.path())
+        .env("OMBUD_DATABASE_URL", &url)
+        .args(["erasures", "export"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let ledger_file = root.path().join("erasures.jsonl");
+    std::fs::write(&ledger_file, &ledger).expect("ledger");
+
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("drop");
+    let restored = std::process::Command::new("pg_restore")
+        .args(["--dbname", &base])
+        .arg(&dump)
+        .status()
+        .expect("pg_restore runs");
+    assert!(restored.success());
+    let store = ombud_store::PostgresStore::connect(&url, &key).expect("store");
+    assert!(
+        store.subject_exists(tenant, people[0]).expect("exists"),
+        "the dump brought Ana back"
+    );
+    drop(store);
+
+    ombud(root.path())
+        .env("OMBUD_DATABASE_URL", &url)
+        .args([
+            "restore",
+            "--replay-erasures",
+            ledger_file.to_str().expect("path"),
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("1 subjects erased again").and(predicate::str::contains(
+                "every tenant's audit log verifies",
+            )),
+        );
+    let store = ombud_store::PostgresStore::connect(&url, &key).expect("store");
+    assert!(
+        !store.subject_exists(tenant, people[0]).expect("exists"),
+        "Ana stays erased"
+    );
+    assert_eq!(store.records(tenant, people[1]).expect("Cy reads").len(), 1);
+    drop(store);
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("drop");
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
+    )
+}
