@@ -3,6 +3,7 @@
 //! Storage and HTTP live in other crates and call in.
 
 pub mod access;
+pub mod breach;
 pub mod clock;
 pub mod facts;
 pub mod identity;
