@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod incidents;
 pub mod model;
 pub mod postgres;
 pub mod requests;
@@ -345,6 +346,34 @@ pub trait Store: Send + Sync {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<bool>;
+    /// Opens an incident (version 0, not stored yet) or stores a change to it (the stored
+    /// version must be `incident.version`, else `Conflict`), appending a `kind` step with
+    /// `detail` to its timeline and `incident.<kind>` to the audit log, all or nothing.
+    /// Returns it as stored, with its new version.
+    fn save_incident(
+        &self,
+        tenant: TenantId,
+        incident: &incidents::Incident,
+        kind: &str,
+        detail: serde_json::Value,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<incidents::Incident>;
+    fn incident(
+        &self,
+        tenant: TenantId,
+        id: incidents::IncidentId,
+    ) -> Result<Option<incidents::Incident>>;
+    fn incident_timeline(
+        &self,
+        tenant: TenantId,
+        id: incidents::IncidentId,
+    ) -> Result<Vec<incidents::IncidentStep>>;
+    /// The tenant's incidents, newest first; only open ones when asked.
+    fn incidents(&self, tenant: TenantId, open_only: bool) -> Result<Vec<incidents::Incident>>;
+    /// Open incidents across tenants, soonest deadline first: the /metrics gauge.
+    fn open_incidents(&self) -> Result<Vec<(TenantId, incidents::Incident)>>;
+
     /// Takes a changed master key (a rotation, read again from its file) for everything after.
     fn reload_master_key(&self, master: &crypto::MasterKey);
     /// Seals every subject key, request key and queued mail that is not yet under the current

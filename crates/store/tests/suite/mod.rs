@@ -1812,11 +1812,167 @@ pub fn rotation_rewraps_every_key_and_mail(store: &dyn Store, root: &str) {
     assert!(store.records(tenant.id, ana).is_err());
 }
 
+/// The breach register: an incident is opened, changed with its version, timed-lined and
+/// audited step by step, listed open or all, and never seen from another tenant.
+pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store) {
+    use ombud_store::incidents::{Incident, IncidentId};
+    let now = at("2026-03-27T08:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let other = store
+        .create_tenant("Other", false, &Actor::Cli, now)
+        .expect("tenant");
+    let opened = Incident {
+        id: IncidentId::new(),
+        title: "Backup bucket readable".into(),
+        description: "A storage bucket with invoice exports was readable without a key.".into(),
+        occurred_at: Some(at("2026-03-26T22:00:00Z")),
+        aware_at: at("2026-03-27T07:30:00Z"),
+        deadline_at: at("2026-03-30T07:30:00Z"),
+        opened_at: now,
+        closed_at: None,
+        categories: vec!["user.financial".into()],
+        consequences: None,
+        measures: None,
+        version: 0,
+    };
+    let stored = store
+        .save_incident(
+            tenant.id,
+            &opened,
+            "open",
+            serde_json::json!({ "by": "cli" }),
+            &Actor::Cli,
+            now,
+        )
+        .expect("opened");
+    assert_eq!(stored.version, 1);
+    assert_eq!(
+        store
+            .save_incident(
+                tenant.id,
+                &opened,
+                "open",
+                serde_json::json!({}),
+                &Actor::Cli,
+                now
+            )
+            .err()
+            .map(|e| e.to_string()),
+        Some(StoreError::Conflict("incident").to_string()),
+        "an id is opened once"
+    );
+    let measured = Incident {
+        measures: Some("Bucket made private; keys rotated.".into()),
+        ..stored.clone()
+    };
+    let later = at("2026-03-27T09:00:00Z");
+    let saved = store
+        .save_incident(
+            tenant.id,
+            &measured,
+            "measures",
+            serde_json::json!({ "measures": true }),
+            &Actor::Cli,
+            later,
+        )
+        .expect("saved");
+    assert_eq!(saved.version, 2);
+    assert!(
+        matches!(
+            store.save_incident(
+                tenant.id,
+                &measured,
+                "measures",
+                serde_json::json!({}),
+                &Actor::Cli,
+                later
+            ),
+            Err(StoreError::Conflict("incident"))
+        ),
+        "a change from an older version is refused"
+    );
+    let closed = Incident {
+        closed_at: Some(later),
+        ..saved
+    };
+    store
+        .save_incident(
+            tenant.id,
+            &closed,
+            "close",
+            serde_json::json!({}),
+            &Actor::Cli,
+            later,
+        )
+        .expect("closed");
+    let read = store
+        .incident(tenant.id, opened.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        read.measures.as_deref(),
+        Some("Bucket made private; keys rotated.")
+    );
+    assert!(!read.is_open());
+    let steps: Vec<String> = store
+        .incident_timeline(tenant.id, opened.id)
+        .expect("timeline")
+        .into_iter()
+        .map(|s| format!("{} {}", s.seq, s.kind))
+        .collect();
+    assert_eq!(steps, ["1 open", "2 measures", "3 close"]);
+    assert_eq!(store.incidents(tenant.id, false).expect("all").len(), 1);
+    assert!(store.incidents(tenant.id, true).expect("open").is_empty());
+    assert!(store.open_incidents().expect("open").is_empty());
+    assert!(store.incident(other.id, opened.id).expect("read").is_none());
+    assert!(store.incidents(other.id, false).expect("all").is_empty());
+    let second = Incident {
+        id: IncidentId::new(),
+        version: 0,
+        closed_at: None,
+        ..opened.clone()
+    };
+    store
+        .save_incident(
+            other.id,
+            &second,
+            "open",
+            serde_json::json!({}),
+            &Actor::Cli,
+            now,
+        )
+        .expect("opened");
+    let open = store.open_incidents().expect("open");
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].0, open[0].1.id), (other.id, second.id));
+    let audited: Vec<String> = store
+        .audit_entries(tenant.id, &AuditFilter::default())
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("incident."))
+        .collect();
+    assert_eq!(
+        audited,
+        ["incident.open", "incident.measures", "incident.close"]
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 21] = [
+    let cases: [(&str, Case); 22] = [
+        (
+            "incidents_keep_their_timeline_and_refuse_a_stale_writer",
+            incidents_keep_their_timeline_and_refuse_a_stale_writer,
+        ),
         (
             "erasures_are_ledgered_and_replayed_once_keeping_what_they_kept",
             erasures_are_ledgered_and_replayed_once_keeping_what_they_kept,
