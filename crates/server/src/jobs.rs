@@ -1,5 +1,5 @@
 //! Background work of a running server: the deadline watcher (overdue requests, expired exports,
-//! request gauges) and the mailer that drains the outbox. Each round leases its work in the
+//! request gauges, the breach clock) and the mailer that drains the outbox. Each round leases its work in the
 //! store, so several replicas can run them side by side.
 
 use crate::metrics::{MailLabels, Metrics, SubjectRequestLabels};
@@ -144,6 +144,19 @@ pub fn watch(
                 overdue: count.overdue,
             })
             .set(i64::try_from(count.count).unwrap_or(i64::MAX));
+    }
+    metrics.breach_due.clear();
+    for (_, incident) in store.open_incidents()? {
+        let left = incident.deadline_at.duration_since(now).as_secs();
+        if left < 0 {
+            tracing::warn!(incident = %incident.id, "notice of a breach is overdue");
+        }
+        metrics
+            .breach_due
+            .get_or_create(&crate::metrics::IncidentLabels {
+                incident: incident.id.to_string(),
+            })
+            .set(left);
     }
     Ok(())
 }

@@ -80,6 +80,12 @@ pub fn router(state: AppState) -> Router {
             get(routes::retention::reviews).post(routes::retention::decide),
         )
         .route(
+            "/incidents",
+            get(routes::incidents::list).post(routes::incidents::open),
+        )
+        .route("/incidents/{id}", get(routes::incidents::show))
+        .route("/incidents/{id}/close", post(routes::incidents::close))
+        .route(
             "/holds",
             get(routes::holds::list).post(routes::holds::create),
         )

@@ -36,6 +36,12 @@ pub struct ExpiredLabels {
     pub rule: String,
 }
 
+/// An open incident, by id (ids only: the title may say too much).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IncidentLabels {
+    pub incident: String,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -45,6 +51,7 @@ pub struct Metrics {
     pub mails: Family<MailLabels, Counter>,
     pub records_expired: Family<ExpiredLabels, Counter>,
     pub audit_pruned: Counter,
+    pub breach_due: Family<IncidentLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -88,7 +95,14 @@ impl Metrics {
             "Audit entries the sweeper pruned under the policy's [audit] keep",
             audit_pruned.clone(),
         );
+        let breach_due = Family::<IncidentLabels, Gauge>::default();
+        registry.register(
+            "breach_notice_due_seconds",
+            "Seconds left until notice of an open breach is due (Art. 33(1)); negative once overdue",
+            breach_due.clone(),
+        );
         Metrics {
+            breach_due,
             audit_pruned,
             registry,
             requests,

@@ -6,6 +6,7 @@ pub mod check;
 pub mod events;
 pub mod health;
 pub mod holds;
+pub mod incidents;
 pub mod requests;
 pub mod retention;
 pub mod subjects;

@@ -1,0 +1,250 @@
+//! The breach register over HTTP: open an incident, list them with the time left to give
+//! notice (Art. 33(1)), read one with its timeline, close it with the measures taken.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, Problem};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use ombud_core::breach;
+use ombud_store::incidents::{Incident, IncidentId, IncidentStep};
+use ombud_store::model::Role;
+use serde::{Deserialize, Serialize};
+
+const HANDLERS: &[Role] = &[Role::Admin, Role::Dpo];
+const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
+const TITLE_MAX: usize = 200;
+const TEXT_MAX: usize = 10_000;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    /// A short name, 1 to 200 characters.
+    pub title: String,
+    /// What happened (the nature of the breach), 1 to 10,000 characters.
+    pub description: String,
+    /// When the operator became aware; now when absent. The clock runs from here.
+    pub aware_at: Option<Timestamp>,
+    /// When the breach began, where known.
+    pub occurred_at: Option<Timestamp>,
+    /// The data categories concerned, as far as known.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Likely consequences, where already known.
+    pub consequences: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// The measures taken or proposed.
+    pub measures: Option<String>,
+    /// The likely consequences, as finally assessed.
+    pub consequences: Option<String>,
+}
+
+/// An incident with its clock: when notice is due and how much time is left.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// `71 h 5 min left`, or `2 h 5 min overdue`; for a closed incident, as it stood at closing.
+    pub time_left: String,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentList {
+    /// Newest first.
+    pub incidents: Vec<IncidentView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub view: IncidentView,
+    pub timeline: Vec<IncidentStep>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only incidents still open.
+    #[serde(default)]
+    pub open: bool,
+}
+
+fn view(incident: Incident, now: Timestamp) -> IncidentView {
+    let at = incident.closed_at.unwrap_or(now);
+    IncidentView {
+        time_left: breach::describe_left(incident.deadline_at, at),
+        overdue: incident.is_open() && incident.deadline_at < now,
+        incident,
+    }
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is 1 to {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn optional_text(field: &'static str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    value.map(|v| text(field, v, TEXT_MAX)).transpose()
+}
+
+fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
+    text.parse()
+        .map(IncidentId)
+        .map_err(|_| ApiError::NotFound("no incident with that id".into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", security(("api_key" = [])), request_body = OpenBody,
+    responses((status = 201, description = "Opened; the clock runs from aware_at", body = IncidentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn open(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<OpenBody>,
+) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
+    caller.require(HANDLERS, "open an incident")?;
+    let now = state.clock.now();
+    let title = text("title", &body.title, TITLE_MAX)?;
+    let description = text("description", &body.description, TEXT_MAX)?;
+    let consequences = optional_text("consequences", body.consequences.as_deref())?;
+    let aware_at = body.aware_at.unwrap_or(now);
+    breach::check_times(body.occurred_at, aware_at, now)
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    for category in &body.categories {
+        if state.policy.category(category).is_none() {
+            return Err(ApiError::invalid(
+                "categories",
+                format!("`{category}` is not a category of the policy"),
+            ));
+        }
+    }
+    let incident = Incident {
+        id: IncidentId::new(),
+        title,
+        description,
+        occurred_at: body.occurred_at,
+        aware_at,
+        deadline_at: breach::deadline(
+            aware_at,
+            state.policy.breach.notify_within,
+            &state.time_zone,
+        ),
+        opened_at: now,
+        closed_at: None,
+        categories: body.categories,
+        consequences,
+        measures: None,
+        version: 0,
+    };
+    let (tenant, actor) = (caller.tenant, caller.actor());
+    let detail = serde_json::json!({ "aware_at": aware_at, "deadline_at": incident.deadline_at });
+    let stored = state
+        .store(move |store| store.save_incident(tenant, &incident, "open", detail, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(stored, now))))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("api_key" = [])), params(ListQuery),
+    responses((status = 200, description = "The tenant's incidents with their clocks, newest first", body = IncidentList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<IncidentList>, ApiError> {
+    caller.require(READERS, "read the breach register")?;
+    let (tenant, now) = (caller.tenant, state.clock.now());
+    let incidents = state
+        .store(move |store| store.incidents(tenant, query.open))
+        .await?;
+    Ok(Json(IncidentList {
+        incidents: incidents.into_iter().map(|i| view(i, now)).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "The incident, its clock and its timeline", body = IncidentDetail),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    caller.require(READERS, "read the breach register")?;
+    let id = incident_id(&id)?;
+    let (tenant, now) = (caller.tenant, state.clock.now());
+    let (incident, timeline) = state
+        .store(move |store| {
+            Ok((
+                store.incident(tenant, id)?,
+                store.incident_timeline(tenant, id)?,
+            ))
+        })
+        .await?;
+    let incident = incident.ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
+    Ok(Json(IncidentDetail {
+        view: view(incident, now),
+        timeline,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/close", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")), request_body = CloseBody,
+    responses((status = 200, description = "Closed; kept in the register for good", body = IncidentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed already, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CloseBody>,
+) -> Result<Json<IncidentView>, ApiError> {
+    caller.require(HANDLERS, "close an incident")?;
+    let id = incident_id(&id)?;
+    let measures = optional_text("measures", body.measures.as_deref())?;
+    let consequences = optional_text("consequences", body.consequences.as_deref())?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let incident = state
+        .store(move |store| store.incident(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
+    if !incident.is_open() {
+        return Err(ApiError::Conflict("the incident is closed already".into()));
+    }
+    let closed = Incident {
+        closed_at: Some(now),
+        measures: measures.or(incident.measures.clone()),
+        consequences: consequences.or(incident.consequences.clone()),
+        ..incident
+    };
+    let detail = serde_json::json!({
+        "measures": closed.measures.is_some(),
+        "consequences": closed.consequences.is_some(),
+    });
+    let stored = state
+        .store(move |store| store.save_incident(tenant, &closed, "close", detail, &actor, now))
+        .await?;
+    Ok(Json(view(stored, now)))
+}

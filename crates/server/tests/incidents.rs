@@ -1,0 +1,193 @@
+//! The breach register over HTTP, on SQLite and PostgreSQL: the 72-hour clock from awareness
+//! in every answer and in /metrics, who may open, read and close, bad input refused by field
+//! with nothing stored, and a timeline that only grows.
+
+mod common;
+
+use common::{TestApp, spawn_app, spawn_app_on_postgres};
+use jiff::SignedDuration;
+use ombud_core::Clock;
+use serde_json::json;
+
+async fn register(app: &TestApp) {
+    let service = app.key(&app.admin_key, "service").await;
+    let auditor = app.key(&app.admin_key, "auditor").await;
+    // The clock stands at 2026-03-01 10:00 UTC; the operator learned of it two hours ago.
+    let opened = app
+        .post(
+            "/api/v1/incidents",
+            &app.admin_key,
+            json!({
+                "title": "Export bucket readable",
+                "description": "Invoice exports in a storage bucket could be read without a key.",
+                "occurred_at": "2026-03-01T07:00:00Z",
+                "aware_at": "2026-03-01T08:00:00Z",
+                "categories": ["user.financial"],
+            }),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    assert_eq!(opened.body["deadline_at"], "2026-03-04T08:00:00Z");
+    assert_eq!(opened.body["time_left"], "70 h 0 min left");
+    assert_eq!(opened.body["overdue"], false);
+    let id = opened.body["id"].as_str().expect("id").to_owned();
+
+    // Mistakes are refused by field and store nothing.
+    for (body, field) in [
+        (json!({ "title": " ", "description": "x" }), "title"),
+        (
+            json!({ "title": "t", "description": "x".repeat(10_001) }),
+            "description",
+        ),
+        (
+            json!({ "title": "t", "description": "x", "aware_at": "2026-03-02T10:00:00Z" }),
+            "aware_at",
+        ),
+        (
+            json!({ "title": "t", "description": "x", "aware_at": "2026-03-01T08:00:00Z", "occurred_at": "2026-03-01T09:00:00Z" }),
+            "occurred_at",
+        ),
+        (
+            json!({ "title": "t", "description": "x", "categories": ["user.horoscope"] }),
+            "categories",
+        ),
+    ] {
+        let reply = app
+            .post("/api/v1/incidents", &app.admin_key, body.clone())
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let reply = app
+        .post(
+            "/api/v1/incidents",
+            &app.admin_key,
+            json!({ "title": "t", "description": "x", "severity": "high" }),
+        )
+        .await;
+    assert!(
+        reply.status == 400 || reply.status == 422,
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/incidents",
+            &service,
+            json!({ "title": "t", "description": "x" })
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/incidents",
+            &auditor,
+            json!({ "title": "t", "description": "x" })
+        )
+        .await
+        .status,
+        403,
+        "the auditor reads the register, it does not write it"
+    );
+    let listed = app.get("/api/v1/incidents", &auditor).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body["incidents"].as_array().expect("list").len(), 1);
+
+    // Another tenant cannot see it.
+    let (_, other_admin) = app.tenant_with_admin("Other Oy").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/incidents/{id}"), &other_admin)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get("/api/v1/incidents", &other_admin).await.body["incidents"],
+        json!([])
+    );
+
+    // The gauge counts down, and goes negative once the deadline passes.
+    let metrics = ombud_server::metrics::Metrics::new();
+    let store = std::sync::Arc::clone(&app.store);
+    let now = app.clock.now();
+    let metrics = tokio::task::spawn_blocking(move || {
+        ombud_server::jobs::watch(store.as_ref(), &metrics, now).expect("watch");
+        metrics
+    })
+    .await
+    .expect("joined");
+    let rendered = metrics.render();
+    assert!(
+        rendered.contains(&format!(
+            "ombud_breach_notice_due_seconds{{incident=\"{id}\"}} 252000"
+        )),
+        "{rendered}"
+    );
+    app.clock.advance(SignedDuration::from_hours(71));
+    let late = app.get("/api/v1/incidents?open=true", &app.admin_key).await;
+    assert_eq!(late.body["incidents"][0]["overdue"], true);
+    assert_eq!(late.body["incidents"][0]["time_left"], "1 h 0 min overdue");
+
+    let closed = app
+        .post(
+            &format!("/api/v1/incidents/{id}/close"),
+            &app.admin_key,
+            json!({ "measures": "Bucket made private; access logs reviewed." }),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    assert_eq!(
+        closed.body["measures"],
+        "Bucket made private; access logs reviewed."
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/incidents/{id}/close"),
+            &app.admin_key,
+            json!({})
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(
+        app.get("/api/v1/incidents?open=true", &app.admin_key)
+            .await
+            .body["incidents"],
+        json!([])
+    );
+    let detail = app.get(&format!("/api/v1/incidents/{id}"), &auditor).await;
+    let steps: Vec<&str> = detail.body["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|s| s["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(steps, ["open", "close"]);
+    let audit = app
+        .get("/api/v1/audit?action=incident.open", &app.admin_key)
+        .await;
+    assert_eq!(audit.body["entries"].as_array().expect("entries").len(), 1);
+}
+
+#[tokio::test]
+async fn the_breach_register_runs_the_clock_on_sqlite() {
+    register(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn the_breach_register_runs_the_clock_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres(&url).await;
+    register(&app).await;
+    // The synchronous PostgreSQL client must not be dropped on a runtime thread.
+    std::mem::forget(std::sync::Arc::clone(&app.store));
+}
