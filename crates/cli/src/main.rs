@@ -3,6 +3,7 @@
 
 mod admin_cmd;
 mod backup_cmd;
+mod breach_cmd;
 mod holds_cmd;
 mod import_cmd;
 mod init_cmd;
@@ -52,6 +53,9 @@ enum Command {
     /// See retention at work before it acts
     #[command(subcommand)]
     Retention(sweep_cmd::RetentionCommand),
+    /// The breach register: open, list, show and close incidents (72-hour clock)
+    #[command(subcommand)]
+    Breach(breach_cmd::BreachCommand),
     /// Copy the running SQLite store (data and key file) into a new directory
     Backup(backup_cmd::BackupArgs),
     /// Put a backup back and carry out again every erasure recorded after it
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Retention(command) => sweep_cmd::retention(command),
         Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::Breach(command) => breach_cmd::run(command),
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
         Command::Erasures(command) => backup_cmd::erasures(command),

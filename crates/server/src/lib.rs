@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod breach;
 pub mod error;
 pub mod exports;
 pub mod idempotency;

@@ -8,15 +8,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use ombud_core::breach;
 use ombud_store::incidents::{Incident, IncidentId, IncidentStep};
 use ombud_store::model::Role;
 use serde::{Deserialize, Serialize};
 
 const HANDLERS: &[Role] = &[Role::Admin, Role::Dpo];
 const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
-const TITLE_MAX: usize = 200;
-const TEXT_MAX: usize = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,27 +75,11 @@ pub struct ListQuery {
 }
 
 fn view(incident: Incident, now: Timestamp) -> IncidentView {
-    let at = incident.closed_at.unwrap_or(now);
     IncidentView {
-        time_left: breach::describe_left(incident.deadline_at, at),
+        time_left: crate::breach::time_left(&incident, now),
         overdue: incident.is_open() && incident.deadline_at < now,
         incident,
     }
-}
-
-fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("{field} is 1 to {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn optional_text(field: &'static str, value: Option<&str>) -> Result<Option<String>, ApiError> {
-    value.map(|v| text(field, v, TEXT_MAX)).transpose()
 }
 
 fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
@@ -119,38 +100,21 @@ pub async fn open(
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     caller.require(HANDLERS, "open an incident")?;
     let now = state.clock.now();
-    let title = text("title", &body.title, TITLE_MAX)?;
-    let description = text("description", &body.description, TEXT_MAX)?;
-    let consequences = optional_text("consequences", body.consequences.as_deref())?;
-    let aware_at = body.aware_at.unwrap_or(now);
-    breach::check_times(body.occurred_at, aware_at, now)
-        .map_err(|(field, message)| ApiError::invalid(field, message))?;
-    for category in &body.categories {
-        if state.policy.category(category).is_none() {
-            return Err(ApiError::invalid(
-                "categories",
-                format!("`{category}` is not a category of the policy"),
-            ));
-        }
-    }
-    let incident = Incident {
-        id: IncidentId::new(),
-        title,
-        description,
-        occurred_at: body.occurred_at,
-        aware_at,
-        deadline_at: breach::deadline(
-            aware_at,
-            state.policy.breach.notify_within,
-            &state.time_zone,
-        ),
-        opened_at: now,
-        closed_at: None,
-        categories: body.categories,
-        consequences,
-        measures: None,
-        version: 0,
-    };
+    let incident = crate::breach::open(
+        &state.policy,
+        &state.time_zone,
+        crate::breach::Opening {
+            title: body.title,
+            description: body.description,
+            aware_at: body.aware_at,
+            occurred_at: body.occurred_at,
+            categories: body.categories,
+            consequences: body.consequences,
+        },
+        now,
+    )
+    .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let aware_at = incident.aware_at;
     let (tenant, actor) = (caller.tenant, caller.actor());
     let detail = serde_json::json!({ "aware_at": aware_at, "deadline_at": incident.deadline_at });
     let stored = state
@@ -223,22 +187,21 @@ pub async fn close(
 ) -> Result<Json<IncidentView>, ApiError> {
     caller.require(HANDLERS, "close an incident")?;
     let id = incident_id(&id)?;
-    let measures = optional_text("measures", body.measures.as_deref())?;
-    let consequences = optional_text("consequences", body.consequences.as_deref())?;
     let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
     let incident = state
         .store(move |store| store.incident(tenant, id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
-    if !incident.is_open() {
-        return Err(ApiError::Conflict("the incident is closed already".into()));
-    }
-    let closed = Incident {
-        closed_at: Some(now),
-        measures: measures.or(incident.measures.clone()),
-        consequences: consequences.or(incident.consequences.clone()),
-        ..incident
-    };
+    let closed = crate::breach::close(
+        incident,
+        body.measures.as_deref(),
+        body.consequences.as_deref(),
+        now,
+    )
+    .map_err(|(field, message)| match field {
+        "status" => ApiError::Conflict(message),
+        field => ApiError::invalid(field, message),
+    })?;
     let detail = serde_json::json!({
         "measures": closed.measures.is_some(),
         "consequences": closed.consequences.is_some(),

@@ -1,0 +1,226 @@
+//! `ombud breach open|list|show|close`: the breach register at the console, with the rules the
+//! API applies. The clock runs from when the operator became aware.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use crate::serve_cmd::load_policy;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::Clock;
+use ombud_server::breach::{Opening, Refusal, time_left};
+use ombud_server::state::SystemClock;
+use ombud_store::Actor;
+use ombud_store::incidents::{Incident, IncidentId};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum BreachCommand {
+    /// Open an incident; notice is due [breach] notify_within (72 hours) after --aware-at
+    Open {
+        /// A short name
+        #[arg(long)]
+        title: String,
+        /// What happened
+        #[arg(long)]
+        description: String,
+        /// When you became aware (RFC 3339, e.g. 2026-11-22T08:30:00Z); now when absent
+        #[arg(long)]
+        aware_at: Option<Timestamp>,
+        /// When it began, where known (RFC 3339)
+        #[arg(long)]
+        occurred_at: Option<Timestamp>,
+        /// A data category concerned (repeat for more)
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// The likely consequences, where already known
+        #[arg(long)]
+        consequences: Option<String>,
+        /// The tenant (an id, or `operator`)
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The policy whose [breach] and categories apply
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The incidents, newest first, with the time left to give notice
+    List {
+        /// Only those still open
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// One incident and its timeline
+    Show {
+        id: String,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Close an incident with the measures taken; it stays in the register
+    Close {
+        id: String,
+        /// The measures taken or proposed
+        #[arg(long)]
+        measures: Option<String>,
+        /// The likely consequences, as finally assessed
+        #[arg(long)]
+        consequences: Option<String>,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// A refusal as the console says it: the flag to change.
+fn refused((field, message): Refusal) -> anyhow::Error {
+    let flag = match field {
+        "aware_at" => "--aware-at",
+        "occurred_at" => "--occurred-at",
+        "categories" => "--category",
+        "title" => "--title",
+        "description" => "--description",
+        "consequences" => "--consequences",
+        "measures" => "--measures",
+        _ => return anyhow!("{message}"),
+    };
+    anyhow!("{flag}: {message}")
+}
+
+fn incident_id(text: &str) -> Result<IncidentId> {
+    text.parse()
+        .map(IncidentId)
+        .map_err(|_| anyhow!("`{text}` is not an incident id; see `ombud breach list`"))
+}
+
+fn line(incident: &Incident, now: Timestamp) -> String {
+    format!(
+        "{}  {:<6}  due {}  {:<22}  {}",
+        incident.id,
+        if incident.is_open() { "open" } else { "closed" },
+        incident.deadline_at,
+        time_left(incident, now),
+        incident.title
+    )
+}
+
+pub fn run(command: BreachCommand) -> Result<ExitCode> {
+    let now = SystemClock.now();
+    match command {
+        BreachCommand::Open {
+            title,
+            description,
+            aware_at,
+            occurred_at,
+            categories,
+            consequences,
+            tenant: which,
+            policy,
+            store,
+        } => {
+            let (policy, _, _) = load_policy(&policy)?;
+            let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
+                format!(
+                    "the policy's time zone {} is unknown",
+                    policy.controller.time_zone
+                )
+            })?;
+            let incident = ombud_server::breach::open(
+                &policy,
+                &time_zone,
+                Opening {
+                    title,
+                    description,
+                    aware_at,
+                    occurred_at,
+                    categories,
+                    consequences,
+                },
+                now,
+            )
+            .map_err(refused)?;
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let detail = serde_json::json!({ "aware_at": incident.aware_at, "deadline_at": incident.deadline_at });
+            let saved = store.save_incident(tenant, &incident, "open", detail, &Actor::Cli, now)?;
+            println!(
+                "opened incident {}; notice is due {} ({})",
+                saved.id,
+                saved
+                    .deadline_at
+                    .to_zoned(time_zone)
+                    .strftime("%Y-%m-%d %H:%M %Z"),
+                time_left(&saved, now)
+            );
+        }
+        BreachCommand::List {
+            open,
+            tenant: which,
+            store,
+        } => {
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let incidents = store.incidents(tenant, open)?;
+            for incident in &incidents {
+                println!("{}", line(incident, now));
+            }
+            println!("{} incidents", incidents.len());
+        }
+        BreachCommand::Show {
+            id,
+            tenant: which,
+            store,
+        } => {
+            let id = incident_id(&id)?;
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let Some(incident) = store.incident(tenant, id)? else {
+                bail!("tenant {tenant} has no incident {id}");
+            };
+            println!("{}", line(&incident, now));
+            println!("{}", incident.description);
+            for step in store.incident_timeline(tenant, id)? {
+                println!(
+                    "  {}  {:<8}  {}  {}",
+                    step.at, step.kind, step.actor, step.detail
+                );
+            }
+        }
+        BreachCommand::Close {
+            id,
+            measures,
+            consequences,
+            tenant: which,
+            store,
+        } => {
+            let id = incident_id(&id)?;
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let Some(incident) = store.incident(tenant, id)? else {
+                bail!("tenant {tenant} has no incident {id}");
+            };
+            let closed = ombud_server::breach::close(
+                incident,
+                measures.as_deref(),
+                consequences.as_deref(),
+                now,
+            )
+            .map_err(refused)?;
+            let detail = serde_json::json!({
+                "measures": closed.measures.is_some(),
+                "consequences": closed.consequences.is_some(),
+            });
+            store.save_incident(tenant, &closed, "close", detail, &Actor::Cli, now)?;
+            println!("closed incident {id}; it stays in the register");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

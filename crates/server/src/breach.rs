@@ -1,0 +1,101 @@
+//! The breach register's rules, shared by the API and the console: what an incident is opened
+//! with, how it is closed. Refusals name the field and the fix.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_core::breach;
+use ombud_policy::Policy;
+use ombud_store::incidents::{Incident, IncidentId};
+
+pub const TITLE_MAX: usize = 200;
+pub const TEXT_MAX: usize = 10_000;
+
+/// What an incident is opened with, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Opening {
+    pub title: String,
+    pub description: String,
+    /// Now when absent.
+    pub aware_at: Option<Timestamp>,
+    pub occurred_at: Option<Timestamp>,
+    pub categories: Vec<String>,
+    pub consequences: Option<String>,
+}
+
+pub type Refusal = (&'static str, String);
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, Refusal> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err((field, format!("{field} is 1 to {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+fn optional_text(field: &'static str, value: Option<&str>) -> Result<Option<String>, Refusal> {
+    value.map(|v| text(field, v, TEXT_MAX)).transpose()
+}
+
+/// A new incident (version 0, to be saved), its deadline computed from the policy.
+pub fn open(
+    policy: &Policy,
+    time_zone: &TimeZone,
+    opening: Opening,
+    now: Timestamp,
+) -> Result<Incident, Refusal> {
+    let title = text("title", &opening.title, TITLE_MAX)?;
+    let description = text("description", &opening.description, TEXT_MAX)?;
+    let consequences = optional_text("consequences", opening.consequences.as_deref())?;
+    let aware_at = opening.aware_at.unwrap_or(now);
+    breach::check_times(opening.occurred_at, aware_at, now)?;
+    if let Some(unknown) = opening
+        .categories
+        .iter()
+        .find(|c| policy.category(c).is_none())
+    {
+        return Err((
+            "categories",
+            format!("`{unknown}` is not a category of the policy"),
+        ));
+    }
+    Ok(Incident {
+        id: IncidentId::new(),
+        title,
+        description,
+        occurred_at: opening.occurred_at,
+        aware_at,
+        deadline_at: breach::deadline(aware_at, policy.breach.notify_within, time_zone),
+        opened_at: now,
+        closed_at: None,
+        categories: opening.categories,
+        consequences,
+        measures: None,
+        version: 0,
+    })
+}
+
+/// The incident closed now, with the measures and consequences as finally known. `Err` with
+/// field `status` when it is closed already.
+pub fn close(
+    incident: Incident,
+    measures: Option<&str>,
+    consequences: Option<&str>,
+    now: Timestamp,
+) -> Result<Incident, Refusal> {
+    if !incident.is_open() {
+        return Err(("status", "the incident is closed already".to_owned()));
+    }
+    let measures = optional_text("measures", measures)?;
+    let consequences = optional_text("consequences", consequences)?;
+    Ok(Incident {
+        closed_at: Some(now),
+        measures: measures.or(incident.measures.clone()),
+        consequences: consequences.or(incident.consequences.clone()),
+        ..incident
+    })
+}
+
+/// Time left as people read it; for a closed incident, as it stood when it closed.
+pub fn time_left(incident: &Incident, now: Timestamp) -> String {
+    breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now))
+}
