@@ -5,7 +5,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ombud_core::breach;
 use ombud_policy::Policy;
-use ombud_store::incidents::{Incident, IncidentId};
+use ombud_store::incidents::{CategoryImpact, Impact, Incident, IncidentId, Scope, TenantImpact};
+use ombud_store::model::Tenant;
+use ombud_store::{Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const TITLE_MAX: usize = 200;
 pub const TEXT_MAX: usize = 10_000;
@@ -70,6 +73,8 @@ pub fn open(
         categories: opening.categories,
         consequences,
         measures: None,
+        scope: None,
+        impact: None,
         version: 0,
     })
 }
@@ -98,4 +103,80 @@ pub fn close(
 /// Time left as people read it; for a closed incident, as it stood when it closed.
 pub fn time_left(incident: &Incident, now: Timestamp) -> String {
     breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now))
+}
+
+/// Checks a scoping window: it ends after it starts and does not reach into the future.
+pub fn check_window(from: Timestamp, until: Timestamp, now: Timestamp) -> Result<(), Refusal> {
+    if until <= from {
+        return Err((
+            "until",
+            "the window ends before it starts: `until` comes after `from`".to_owned(),
+        ));
+    }
+    if from > now {
+        return Err(("from", "the window starts in the future".to_owned()));
+    }
+    Ok(())
+}
+
+/// What `scope.actor` read in `tenants` within the window, from the audit log: exactly the
+/// people and categories it was given, per tenant, with the Art. 34 hint.
+pub fn impact_of(
+    store: &dyn Store,
+    policy: &Policy,
+    tenants: &[Tenant],
+    scope: &Scope,
+) -> Result<Impact, StoreError> {
+    let mut impact = Impact::default();
+    for tenant in tenants {
+        let reads = store.reads_by(tenant.id, &scope.actor, scope.from, scope.until)?;
+        if reads.is_empty() {
+            continue;
+        }
+        let mut people = BTreeSet::new();
+        // category → (people, records)
+        let mut categories: BTreeMap<String, (BTreeSet<_>, u64)> = BTreeMap::new();
+        for read in reads {
+            people.insert(read.subject);
+            let share = read.records / (read.categories.len().max(1) as u64);
+            for category in read.categories {
+                let entry = categories.entry(category).or_default();
+                entry.0.insert(read.subject);
+                entry.1 += share.max(1);
+            }
+        }
+        let sensitive = |key: &str| {
+            policy
+                .category(key)
+                .and_then(|c| c.sensitivity)
+                .or_else(|| ombud_policy::taxonomy::sensitivity(key))
+                .is_some()
+        };
+        let national_id = |key: &str| ombud_policy::taxonomy::is_within(key, "user.government_id");
+        let tenant_impact = TenantImpact {
+            tenant: tenant.id,
+            name: tenant.name.clone(),
+            operator: tenant.operator,
+            subjects: people.len() as u64,
+            special_categories: categories.keys().any(|k| sensitive(k)),
+            national_id: categories.keys().any(|k| national_id(k)),
+            categories: categories
+                .into_iter()
+                .map(|(category, (people, records))| CategoryImpact {
+                    category,
+                    subjects: people.len() as u64,
+                    records,
+                })
+                .collect(),
+        };
+        impact.subjects += tenant_impact.subjects;
+        impact.records += tenant_impact
+            .categories
+            .iter()
+            .map(|c| c.records)
+            .sum::<u64>();
+        impact.high_risk |= tenant_impact.special_categories || tenant_impact.national_id;
+        impact.tenants.push(tenant_impact);
+    }
+    Ok(impact)
 }

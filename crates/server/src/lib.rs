@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/incidents/{id}", get(routes::incidents::show))
         .route("/incidents/{id}/close", post(routes::incidents::close))
+        .route("/incidents/{id}/scope", post(routes::incidents::scope))
         .route(
             "/holds",
             get(routes::holds::list).post(routes::holds::create),

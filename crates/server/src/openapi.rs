@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
         events::add_event, events::list_events, events::give_consent, events::withdraw_consent, events::list_consents,
         requests::file, requests::list, requests::show, requests::verify, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
-        incidents::open, incidents::list, incidents::show, incidents::close,
+        incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope,
         check::check, audit::list, audit::verify,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),

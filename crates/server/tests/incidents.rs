@@ -191,3 +191,148 @@ async fn the_breach_register_runs_the_clock_on_postgresql() {
     // The synchronous PostgreSQL client must not be dropped on a runtime thread.
     std::mem::forget(std::sync::Arc::clone(&app.store));
 }
+
+/// A key reads 5 of 50 people; the incident scoped to that key and window names exactly
+/// those 5, per category, and nothing the key did outside the window or others did in it.
+async fn scoping(app: &TestApp) {
+    let writer = app.key(&app.admin_key, "service").await;
+    let leaked = app
+        .post(
+            "/api/v1/keys",
+            &app.admin_key,
+            json!({ "name": "reporting", "role": "service" }),
+        )
+        .await;
+    assert_eq!(leaked.status, 201, "{:?}", leaked.body);
+    let (leaked_id, leaked_secret) = (
+        leaked.body["id"].as_str().expect("id").to_owned(),
+        leaked.body["secret"].as_str().expect("secret").to_owned(),
+    );
+    let mut people = vec![];
+    for n in 0..50 {
+        let created = app
+            .post(
+                "/api/v1/subjects",
+                &writer,
+                json!({ "identities": [{ "kind": "email", "value": format!("p{n}@example.fi") }] }),
+            )
+            .await;
+        let id = created.body["id"].as_str().expect("id").to_owned();
+        let written = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/subjects/{id}/records"),
+                Some(&writer),
+                None,
+                Some(json!({ "records": [
+                    { "category": "user.device.ip_address", "value": format!("192.0.2.{n}"), "purposes": ["security"] },
+                ] })),
+            )
+            .await;
+        assert_eq!(written.status, 200, "{:?}", written.body);
+        people.push(id);
+    }
+    let read = |key: String, subject: String| async move {
+        let reply = app
+            .get(
+                &format!("/api/v1/subjects/{subject}/records?purpose=security"),
+                &key,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    };
+    // Before the window: one read by the leaked key that must not count.
+    read(leaked_secret.clone(), people[40].clone()).await;
+    app.clock.advance(SignedDuration::from_hours(2));
+    let window_start = app.clock.now();
+    for subject in &people[..5] {
+        read(leaked_secret.clone(), subject.clone()).await;
+    }
+    // Another key reads someone else in the window: not this incident's.
+    read(writer.clone(), people[30].clone()).await;
+    app.clock.advance(SignedDuration::from_mins(30));
+
+    let opened = app
+        .post(
+            "/api/v1/incidents",
+            &app.admin_key,
+            json!({ "title": "Reporting key leaked", "description": "The reporting service's key was published in a public repository." }),
+        )
+        .await;
+    let id = opened.body["id"].as_str().expect("id").to_owned();
+    let bad = app
+        .post(
+            &format!("/api/v1/incidents/{id}/scope"),
+            &app.admin_key,
+            json!({ "key": leaked_id, "from": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["field"].as_str()),
+        (422, Some("until")),
+        "{:?}",
+        bad.body
+    );
+    let bad = app
+        .post(
+            &format!("/api/v1/incidents/{id}/scope"),
+            &app.admin_key,
+            json!({ "key": "reporting", "from": window_start, "until": app.clock.now() }),
+        )
+        .await;
+    assert_eq!((bad.status, bad.body["field"].as_str()), (422, Some("key")));
+    let unscoped = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await;
+    assert_eq!(
+        unscoped.body["impact"],
+        serde_json::Value::Null,
+        "refusals store nothing"
+    );
+
+    let scoped = app
+        .post(
+            &format!("/api/v1/incidents/{id}/scope"),
+            &app.admin_key,
+            json!({ "key": leaked_id, "from": window_start, "until": app.clock.now() }),
+        )
+        .await;
+    assert_eq!(scoped.status, 200, "{:?}", scoped.body);
+    let impact = &scoped.body["impact"];
+    assert_eq!(impact["subjects"], 5, "{impact}");
+    assert_eq!(impact["records"], 5);
+    assert_eq!(impact["high_risk"], false);
+    let tenants = impact["tenants"].as_array().expect("tenants");
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0]["operator"], true);
+    assert_eq!(
+        tenants[0]["categories"],
+        json!([{ "category": "user.device.ip_address", "subjects": 5, "records": 5 }])
+    );
+    assert_eq!(scoped.body["categories"], json!(["user.device.ip_address"]));
+    let steps: Vec<String> = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await
+        .body["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|s| s["kind"].as_str().expect("kind").to_owned())
+        .collect();
+    assert_eq!(steps, ["open", "scope"]);
+}
+
+#[tokio::test]
+async fn an_incident_scoped_to_a_key_and_window_names_exactly_what_it_read_on_sqlite() {
+    scoping(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn an_incident_scoped_to_a_key_and_window_names_exactly_what_it_read_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres(&url).await;
+    scoping(&app).await;
+    std::mem::forget(std::sync::Arc::clone(&app.store));
+}

@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/incidents"),
     ("get", "/api/v1/incidents/{id}"),
     ("post", "/api/v1/incidents/{id}/close"),
+    ("post", "/api/v1/incidents/{id}/scope"),
     ("get", "/api/v1/holds/{id}/records"),
     ("get", "/api/v1/check"),
     ("get", "/api/v1/audit"),

@@ -36,6 +36,11 @@ pub struct Incident {
     pub consequences: Option<String>,
     /// Measures taken or proposed (Art. 33(3)(d)).
     pub measures: Option<String>,
+    /// How the affected data was found, and what it found (Art. 33(3)(a)).
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub impact: Option<Impact>,
     /// Increases with every change; a change made from an older version is refused.
     pub version: i64,
 }
@@ -44,6 +49,61 @@ impl Incident {
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
     }
+}
+
+/// How an incident's reach was established: what one API key read in a window, from the
+/// audit log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The key, as the audit log names it (`key:<id>`).
+    pub actor: String,
+    pub from: Timestamp,
+    pub until: Timestamp,
+}
+
+/// What an incident touched: per tenant (each a controller to tell), the people and the
+/// records per category. Counts, never the people themselves.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    pub subjects: u64,
+    pub records: u64,
+    pub tenants: Vec<TenantImpact>,
+    /// Special categories (Art. 9, 10) or national identity numbers are involved: a hint that
+    /// the risk to people is high and they may have to be told directly (Art. 34).
+    pub high_risk: bool,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantImpact {
+    pub tenant: crate::model::TenantId,
+    pub name: String,
+    /// The operator's own data (true), or a customer's, who is controller and must be told.
+    pub operator: bool,
+    pub subjects: u64,
+    /// Per category: how many people, how many records (subject and category pairs read).
+    pub categories: Vec<CategoryImpact>,
+    pub special_categories: bool,
+    pub national_id: bool,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryImpact {
+    pub category: String,
+    pub subjects: u64,
+    pub records: u64,
+}
+
+/// One audited read: whose data, which categories (`identities` for a subject's identities).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub subject: crate::model::SubjectId,
+    pub categories: Vec<String>,
+    /// How many records the read returned.
+    pub records: u64,
 }
 
 /// One step of an incident's timeline: opened, updated, scoped, notified, closed.
@@ -74,5 +134,33 @@ impl NewAuditEntry {
                 incident.id, incident.deadline_at
             )),
         }
+    }
+}
+
+/// A read as scoping counts it, from one audit entry's action, categories and detail.
+pub fn read_of(
+    subject: crate::model::SubjectId,
+    action: &str,
+    categories: Vec<String>,
+    detail: Option<&str>,
+) -> Read {
+    if action == "subject.read" {
+        return Read {
+            subject,
+            categories: vec!["identities".into()],
+            records: 0,
+        };
+    }
+    let records = detail
+        .and_then(|d| {
+            d.split_whitespace()
+                .find_map(|w| w.strip_prefix("returned="))
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(categories.len() as u64);
+    Read {
+        subject,
+        categories,
+        records,
     }
 }

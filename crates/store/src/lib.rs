@@ -371,6 +371,15 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<incidents::IncidentStep>>;
     /// The tenant's incidents, newest first; only open ones when asked.
     fn incidents(&self, tenant: TenantId, open_only: bool) -> Result<Vec<incidents::Incident>>;
+    /// What `actor` read in the tenant in `[from, until)`, from the audit log: each read of
+    /// records (`records.read`) or of identities (`subject.read`).
+    fn reads_by(
+        &self,
+        tenant: TenantId,
+        actor: &str,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<incidents::Read>>;
     /// Open incidents across tenants, soonest deadline first: the /metrics gauge.
     fn open_incidents(&self) -> Result<Vec<(TenantId, incidents::Incident)>>;
 

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0006_legal_holds.sql"),
     include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
     include_str!("../migrations/postgres/0008_incidents.sql"),
+    include_str!("../migrations/postgres/0009_audit_by_actor.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -1574,6 +1575,36 @@ impl Store for PostgresStore {
                 )?
                 .iter()
                 .map(|row| incident_document(row.get(0)))
+                .collect()
+        })
+    }
+
+    fn reads_by(
+        &self,
+        tenant: TenantId,
+        actor: &str,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<crate::incidents::Read>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT subject_id, action, categories, detail FROM audit_log
+                     WHERE tenant_id = $1 AND actor = $2 AND at >= $3 AND at < $4
+                       AND action IN ('records.read', 'subject.read') AND subject_id IS NOT NULL",
+                    &[&tenant.0, &actor, &micros(from), &micros(until)],
+                )?
+                .iter()
+                .map(|row| {
+                    let categories: Vec<String> = serde_json::from_str(row.get(2))
+                        .map_err(|e| StoreError::Corrupt(format!("audit categories: {e}")))?;
+                    Ok(crate::incidents::read_of(
+                        SubjectId(row.get(0)),
+                        row.get(1),
+                        categories,
+                        row.get::<_, Option<&str>>(3),
+                    ))
+                })
                 .collect()
         })
     }

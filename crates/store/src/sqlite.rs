@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_legal_holds.sql"),
     include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
     include_str!("../migrations/sqlite/0008_incidents.sql"),
+    include_str!("../migrations/sqlite/0009_audit_by_actor.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -1742,6 +1743,34 @@ impl Store for SqliteStore {
                 .query_map(params![tenant.0.as_bytes(), open_only], |row| row.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             documents.iter().map(|d| incident_document(d)).collect()
+        })
+    }
+
+    fn reads_by(
+        &self,
+        tenant: TenantId,
+        actor: &str,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<crate::incidents::Read>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT subject_id, action, categories, detail FROM audit_log INDEXED BY audit_log_by_actor
+                 WHERE tenant_id = ?1 AND actor = ?2 AND at >= ?3 AND at < ?4
+                   AND action IN ('records.read', 'subject.read') AND subject_id IS NOT NULL",
+            )?;
+            let rows = statement
+                .query_map(params![tenant.0.as_bytes(), actor, micros(from), micros(until)], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, Option<String>>(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(subject, action, categories, detail)| {
+                    let categories: Vec<String> = serde_json::from_str(&categories)
+                        .map_err(|e| StoreError::Corrupt(format!("audit categories: {e}")))?;
+                    Ok(crate::incidents::read_of(SubjectId(uuid(subject)?), &action, categories, detail.as_deref()))
+                })
+                .collect()
         })
     }
 

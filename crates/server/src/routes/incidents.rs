@@ -211,3 +211,85 @@ pub async fn close(
         .await?;
     Ok(Json(view(stored, now)))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeBody {
+    /// The API key whose reads were exposed (its id, as `ombud keys list` shows it).
+    pub key: String,
+    /// The window's start (inclusive).
+    pub from: Timestamp,
+    /// The window's end (exclusive).
+    pub until: Timestamp,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/scope", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")), request_body = ScopeBody,
+    responses((status = 200, description = "Scoped from the audit log: exactly whose data of which categories the key read, per tenant", body = IncidentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn scope(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ScopeBody>,
+) -> Result<Json<IncidentView>, ApiError> {
+    caller.require(HANDLERS, "scope an incident")?;
+    let id = incident_id(&id)?;
+    let key: ombud_store::model::ApiKeyId = body.key.trim().parse().map_err(|_| {
+        ApiError::invalid("key", "a key id is a UUID, as `ombud keys list` shows it")
+    })?;
+    let now = state.clock.now();
+    crate::breach::check_window(body.from, body.until, now)
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let scope = ombud_store::incidents::Scope {
+        actor: ombud_store::Actor::ApiKey(key).audit_name(),
+        from: body.from,
+        until: body.until,
+    };
+    // An operator-wide key sees what a key read in every tenant; any other key, its own.
+    let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
+    let inner = state.clone();
+    let stored = state
+        .store(move |store| {
+            let incident = store
+                .incident(tenant, id)?
+                .ok_or(ombud_store::StoreError::NotFound("incident"))?;
+            if !incident.is_open() {
+                return Err(ombud_store::StoreError::Conflict("incident"));
+            }
+            let tenants: Vec<_> = if everywhere {
+                store.tenants()?
+            } else {
+                store.tenant(tenant)?.into_iter().collect()
+            };
+            let impact = crate::breach::impact_of(store, &inner.policy, &tenants, &scope)?;
+            let detail = serde_json::json!({
+                "actor": scope.actor,
+                "from": scope.from,
+                "until": scope.until,
+                "subjects": impact.subjects,
+                "tenants": impact.tenants.len(),
+            });
+            let mut categories: Vec<String> = impact
+                .tenants
+                .iter()
+                .flat_map(|t| t.categories.iter().map(|c| c.category.clone()))
+                .chain(incident.categories.iter().cloned())
+                .collect();
+            categories.sort();
+            categories.dedup();
+            let scoped = Incident {
+                scope: Some(scope),
+                impact: Some(impact),
+                categories,
+                ..incident
+            };
+            store.save_incident(tenant, &scoped, "scope", detail, &actor, now)
+        })
+        .await?;
+    Ok(Json(view(stored, now)))
+}

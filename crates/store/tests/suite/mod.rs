@@ -1835,6 +1835,8 @@ pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store
         categories: vec!["user.financial".into()],
         consequences: None,
         measures: None,
+        scope: None,
+        impact: None,
         version: 0,
     };
     let stored = store
