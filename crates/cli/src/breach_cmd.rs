@@ -101,6 +101,25 @@ fn incident_id(text: &str) -> Result<IncidentId> {
         .map_err(|_| anyhow!("`{text}` is not an incident id; see `ombud breach list`"))
 }
 
+/// The store, the tenant and one of its incidents, or why not.
+fn load(
+    store: &StoreArgs,
+    which: &str,
+    id: &str,
+) -> Result<(
+    std::sync::Arc<dyn ombud_store::Store>,
+    ombud_store::model::TenantId,
+    Incident,
+)> {
+    let id = incident_id(id)?;
+    let store = store.open()?;
+    let tenant = tenant(store.as_ref(), which)?;
+    let Some(incident) = store.incident(tenant, id)? else {
+        bail!("tenant {tenant} has no incident {id}");
+    };
+    Ok((store, tenant, incident))
+}
+
 fn line(incident: &Incident, now: Timestamp) -> String {
     format!(
         "{}  {:<6}  due {}  {:<22}  {}",
@@ -179,12 +198,8 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
-            let id = incident_id(&id)?;
-            let store = store.open()?;
-            let tenant = tenant(store.as_ref(), &which)?;
-            let Some(incident) = store.incident(tenant, id)? else {
-                bail!("tenant {tenant} has no incident {id}");
-            };
+            let (store, tenant, incident) = load(&store, &which, &id)?;
+            let id = incident.id;
             println!("{}", line(&incident, now));
             println!("{}", incident.description);
             for step in store.incident_timeline(tenant, id)? {
@@ -201,12 +216,8 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
-            let id = incident_id(&id)?;
-            let store = store.open()?;
-            let tenant = tenant(store.as_ref(), &which)?;
-            let Some(incident) = store.incident(tenant, id)? else {
-                bail!("tenant {tenant} has no incident {id}");
-            };
+            let (store, tenant, incident) = load(&store, &which, &id)?;
+            let id = incident.id;
             let closed = ombud_server::breach::close(
                 incident,
                 measures.as_deref(),

@@ -49,6 +49,17 @@ impl Incident {
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
     }
+
+    /// The incident as a save stores it: the next version, and its document.
+    pub(crate) fn next_version(&self) -> crate::Result<(Incident, String)> {
+        let saved = Incident {
+            version: self.version + 1,
+            ..self.clone()
+        };
+        let document = serde_json::to_string(&saved)
+            .map_err(|e| crate::StoreError::Corrupt(format!("incident {}: {e}", saved.id)))?;
+        Ok((saved, document))
+    }
 }
 
 /// How an incident's reach was established: what one API key read in a window, from the

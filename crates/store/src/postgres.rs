@@ -1480,12 +1480,7 @@ impl Store for PostgresStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<crate::incidents::Incident> {
-        let saved = crate::incidents::Incident {
-            version: incident.version + 1,
-            ..incident.clone()
-        };
-        let document = serde_json::to_string(&saved)
-            .map_err(|e| StoreError::Corrupt(format!("incident {}: {e}", saved.id)))?;
+        let (saved, document) = incident.next_version()?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             let changed = if incident.version == 0 {

@@ -1644,12 +1644,7 @@ impl Store for SqliteStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<crate::incidents::Incident> {
-        let saved = crate::incidents::Incident {
-            version: incident.version + 1,
-            ..incident.clone()
-        };
-        let document = serde_json::to_string(&saved)
-            .map_err(|e| StoreError::Corrupt(format!("incident {}: {e}", saved.id)))?;
+        let (saved, document) = incident.next_version()?;
         let (t, i) = (tenant.0.as_bytes(), saved.id.0.as_bytes());
         self.write(|tx| {
             let changed = if incident.version == 0 {
