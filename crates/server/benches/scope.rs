@@ -85,7 +85,9 @@ fn scope(c: &mut Criterion) {
     let policy = ombud_policy::check(POLICY).policy.expect("policy");
     let tenants = store.tenants().expect("tenants");
     let scope = Scope {
-        actor: "key:00000000-0000-7000-8000-000000000000".into(),
+        actor: Some("key:00000000-0000-7000-8000-000000000000".into()),
+        categories: vec![],
+        tenants: vec![tenant],
         from: start,
         until: start + SignedDuration::from_hours(24 * DAYS),
     };
@@ -102,7 +104,7 @@ fn scope(c: &mut Criterion) {
                     "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ?1 AND actor = ?2 AND at >= ?3 AND at < ?4",
                     rusqlite::params![
                         tenant.0.as_bytes(),
-                        scope.actor,
+                        scope.actor.as_deref().expect("actor"),
                         scope.from.as_microsecond(),
                         scope.until.as_microsecond()
                     ],

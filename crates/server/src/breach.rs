@@ -5,7 +5,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ombud_core::breach;
 use ombud_policy::Policy;
-use ombud_store::incidents::{CategoryImpact, Impact, Incident, IncidentId, Scope, TenantImpact};
+use ombud_store::incidents::{
+    CategoryImpact, Impact, Incident, IncidentId, Read, Scope, TenantImpact,
+};
 use ombud_store::model::Tenant;
 use ombud_store::{Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -119,8 +121,9 @@ pub fn check_window(from: Timestamp, until: Timestamp, now: Timestamp) -> Result
     Ok(())
 }
 
-/// What `scope.actor` read in `tenants` within the window, from the audit log: exactly the
-/// people and categories it was given, per tenant, with the Art. 34 hint.
+/// What an incident reached in each of `tenants`, per tenant: exactly the people and
+/// categories a key was given (from the audit log), or the people whose data of the scoped
+/// categories was held in the window (from the records); with the Art. 34 hint.
 pub fn impact_of(
     store: &dyn Store,
     policy: &Policy,
@@ -129,46 +132,14 @@ pub fn impact_of(
 ) -> Result<Impact, StoreError> {
     let mut impact = Impact::default();
     for tenant in tenants {
-        let reads = store.reads_by(tenant.id, &scope.actor, scope.from, scope.until)?;
+        let reads = match &scope.actor {
+            Some(actor) => store.reads_by(tenant.id, actor, scope.from, scope.until)?,
+            None => held(store, tenant, scope)?,
+        };
         if reads.is_empty() {
             continue;
         }
-        let mut people = BTreeSet::new();
-        // category → (people, records)
-        let mut categories: BTreeMap<String, (BTreeSet<_>, u64)> = BTreeMap::new();
-        for read in reads {
-            people.insert(read.subject);
-            let share = read.records / (read.categories.len().max(1) as u64);
-            for category in read.categories {
-                let entry = categories.entry(category).or_default();
-                entry.0.insert(read.subject);
-                entry.1 += share.max(1);
-            }
-        }
-        let sensitive = |key: &str| {
-            policy
-                .category(key)
-                .and_then(|c| c.sensitivity)
-                .or_else(|| ombud_policy::taxonomy::sensitivity(key))
-                .is_some()
-        };
-        let national_id = |key: &str| ombud_policy::taxonomy::is_within(key, "user.government_id");
-        let tenant_impact = TenantImpact {
-            tenant: tenant.id,
-            name: tenant.name.clone(),
-            operator: tenant.operator,
-            subjects: people.len() as u64,
-            special_categories: categories.keys().any(|k| sensitive(k)),
-            national_id: categories.keys().any(|k| national_id(k)),
-            categories: categories
-                .into_iter()
-                .map(|(category, (people, records))| CategoryImpact {
-                    category,
-                    subjects: people.len() as u64,
-                    records,
-                })
-                .collect(),
-        };
+        let tenant_impact = tenant_impact(policy, tenant, reads);
         impact.subjects += tenant_impact.subjects;
         impact.records += tenant_impact
             .categories
@@ -179,4 +150,73 @@ pub fn impact_of(
         impact.tenants.push(tenant_impact);
     }
     Ok(impact)
+}
+
+/// The records of the scoped categories the tenant held in the window (collected before its
+/// end), one read per record: what was exposed when a store of that data was.
+fn held(store: &dyn Store, tenant: &Tenant, scope: &Scope) -> Result<Vec<Read>, StoreError> {
+    let mut reads = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = store.retention_batch(tenant.id, after, crate::sweeper::BATCH_SUBJECTS)?;
+        let Some(last) = batch.last() else {
+            return Ok(reads);
+        };
+        after = Some(last.subject);
+        for subject in batch {
+            for record in subject.records {
+                let covered = scope
+                    .categories
+                    .iter()
+                    .any(|c| ombud_policy::taxonomy::is_within(&record.category, c));
+                if covered && record.collected_at < scope.until {
+                    reads.push(Read {
+                        subject: subject.subject,
+                        categories: vec![record.category],
+                        records: 1,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn tenant_impact(policy: &Policy, tenant: &Tenant, reads: Vec<Read>) -> TenantImpact {
+    let mut people = BTreeSet::new();
+    // category → (people, records)
+    let mut categories: BTreeMap<String, (BTreeSet<_>, u64)> = BTreeMap::new();
+    for read in reads {
+        people.insert(read.subject);
+        // A read that returned several categories shares its count among them.
+        let share = read.records / (read.categories.len().max(1) as u64);
+        for category in read.categories {
+            let entry = categories.entry(category).or_default();
+            entry.0.insert(read.subject);
+            entry.1 += share.max(1);
+        }
+    }
+    let sensitive = |key: &str| {
+        policy
+            .category(key)
+            .and_then(|c| c.sensitivity)
+            .or_else(|| ombud_policy::taxonomy::sensitivity(key))
+            .is_some()
+    };
+    let national_id = |key: &str| ombud_policy::taxonomy::is_within(key, "user.government_id");
+    TenantImpact {
+        tenant: tenant.id,
+        name: tenant.name.clone(),
+        operator: tenant.operator,
+        subjects: people.len() as u64,
+        special_categories: categories.keys().any(|k| sensitive(k)),
+        national_id: categories.keys().any(|k| national_id(k)),
+        categories: categories
+            .into_iter()
+            .map(|(category, (people, records))| CategoryImpact {
+                category,
+                subjects: people.len() as u64,
+                records,
+            })
+            .collect(),
+    }
 }

@@ -320,6 +320,51 @@ async fn scoping(app: &TestApp) {
         .map(|s| s["kind"].as_str().expect("kind").to_owned())
         .collect();
     assert_eq!(steps, ["open", "scope"]);
+
+    // Scoped by data instead: everyone whose IP addresses were held in the window.
+    for (body, field) in [
+        (
+            json!({ "from": window_start, "until": app.clock.now() }),
+            "key",
+        ),
+        (
+            json!({ "key": leaked_id, "categories": ["user.device.ip_address"], "from": window_start, "until": app.clock.now() }),
+            "key",
+        ),
+        (
+            json!({ "categories": ["user.horoscope"], "from": window_start, "until": app.clock.now() }),
+            "categories",
+        ),
+        (
+            json!({ "categories": ["user.device"], "tenants": [uuid::Uuid::now_v7().to_string()], "from": window_start, "until": app.clock.now() }),
+            "tenants",
+        ),
+    ] {
+        let reply = app
+            .post(
+                &format!("/api/v1/incidents/{id}/scope"),
+                &app.admin_key,
+                body.clone(),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let by_data = app
+        .post(
+            &format!("/api/v1/incidents/{id}/scope"),
+            &app.admin_key,
+            json!({ "categories": ["user.device"], "from": window_start, "until": app.clock.now() }),
+        )
+        .await;
+    assert_eq!(by_data.status, 200, "{:?}", by_data.body);
+    assert_eq!(by_data.body["impact"]["subjects"], 50);
+    assert_eq!(by_data.body["impact"]["records"], 50);
+    assert_eq!(by_data.body["scope"]["actor"], serde_json::Value::Null);
 }
 
 #[tokio::test]

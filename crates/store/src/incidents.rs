@@ -62,13 +62,20 @@ impl Incident {
     }
 }
 
-/// How an incident's reach was established: what one API key read in a window, from the
-/// audit log.
+/// How an incident's reach was established: what one API key read in a window (from the audit
+/// log), or which data of some categories was held in a window (from the records).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
-    /// The key, as the audit log names it (`key:<id>`).
-    pub actor: String,
+    /// Scoped by what one key read: the key, as the audit log names it (`key:<id>`).
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Scoped by data: these categories (and those beneath them), as held in the window.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The tenants looked at.
+    #[serde(default)]
+    pub tenants: Vec<crate::model::TenantId>,
     pub from: Timestamp,
     pub until: Timestamp,
 }

@@ -215,8 +215,14 @@ pub async fn close(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeBody {
-    /// The API key whose reads were exposed (its id, as `ombud keys list` shows it).
-    pub key: String,
+    /// Scope by what an API key read: its id, as `ombud keys list` shows it.
+    pub key: Option<String>,
+    /// Or scope by data: these categories (and those beneath them) as held in the window.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Only these tenants; every tenant the key sees when empty.
+    #[serde(default)]
+    pub tenants: Vec<String>,
     /// The window's start (inclusive).
     pub from: Timestamp,
     /// The window's end (exclusive).
@@ -239,19 +245,66 @@ pub async fn scope(
 ) -> Result<Json<IncidentView>, ApiError> {
     caller.require(HANDLERS, "scope an incident")?;
     let id = incident_id(&id)?;
-    let key: ombud_store::model::ApiKeyId = body.key.trim().parse().map_err(|_| {
-        ApiError::invalid("key", "a key id is a UUID, as `ombud keys list` shows it")
-    })?;
+    let actor_key = match (&body.key, body.categories.is_empty()) {
+        (Some(key), true) => Some(key.trim().parse::<ombud_store::model::ApiKeyId>().map_err(
+            |_| ApiError::invalid("key", "a key id is a UUID, as `ombud keys list` shows it"),
+        )?),
+        (None, false) => None,
+        _ => {
+            return Err(ApiError::invalid(
+                "key",
+                "scope by a key (`key`) or by data (`categories`), one of the two",
+            ));
+        }
+    };
+    if let Some(unknown) = body
+        .categories
+        .iter()
+        .find(|c| state.policy.category(c).is_none())
+    {
+        return Err(ApiError::invalid(
+            "categories",
+            format!("`{unknown}` is not a category of the policy"),
+        ));
+    }
     let now = state.clock.now();
     crate::breach::check_window(body.from, body.until, now)
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let asked: Vec<ombud_store::model::TenantId> = body
+        .tenants
+        .iter()
+        .map(|t| {
+            t.trim()
+                .parse()
+                .map(ombud_store::model::TenantId)
+                .map_err(|_| ApiError::invalid("tenants", "a tenant id is a UUID"))
+        })
+        .collect::<Result<_, _>>()?;
+    // An operator-wide key sees every tenant; any other key, its own.
+    let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
+    let visible: Vec<ombud_store::model::Tenant> = {
+        let all = state.store(move |store| store.tenants()).await?;
+        all.into_iter()
+            .filter(|t| everywhere || t.id == tenant)
+            .collect()
+    };
+    if let Some(unseen) = asked.iter().find(|a| !visible.iter().any(|t| t.id == **a)) {
+        return Err(ApiError::invalid(
+            "tenants",
+            format!("this key sees no tenant {unseen}"),
+        ));
+    }
+    let tenants: Vec<ombud_store::model::Tenant> = visible
+        .into_iter()
+        .filter(|t| asked.is_empty() || asked.contains(&t.id))
+        .collect();
     let scope = ombud_store::incidents::Scope {
-        actor: ombud_store::Actor::ApiKey(key).audit_name(),
+        actor: actor_key.map(|key| ombud_store::Actor::ApiKey(key).audit_name()),
+        categories: body.categories,
+        tenants: tenants.iter().map(|t| t.id).collect(),
         from: body.from,
         until: body.until,
     };
-    // An operator-wide key sees what a key read in every tenant; any other key, its own.
-    let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
     let inner = state.clone();
     let stored = state
         .store(move |store| {
@@ -261,14 +314,10 @@ pub async fn scope(
             if !incident.is_open() {
                 return Err(ombud_store::StoreError::Conflict("incident"));
             }
-            let tenants: Vec<_> = if everywhere {
-                store.tenants()?
-            } else {
-                store.tenant(tenant)?.into_iter().collect()
-            };
             let impact = crate::breach::impact_of(store, &inner.policy, &tenants, &scope)?;
             let detail = serde_json::json!({
                 "actor": scope.actor,
+                "categories": scope.categories,
                 "from": scope.from,
                 "until": scope.until,
                 "subjects": impact.subjects,
