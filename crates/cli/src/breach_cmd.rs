@@ -3,10 +3,9 @@
 
 use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use ombud_core::Clock;
 use ombud_server::breach::{Opening, Refusal, time_left};
 use ombud_server::state::SystemClock;
@@ -146,12 +145,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             store,
         } => {
             let (policy, _, _) = load_policy(&policy)?;
-            let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
-                format!(
-                    "the policy's time zone {} is unknown",
-                    policy.controller.time_zone
-                )
-            })?;
+            let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let incident = ombud_server::breach::open(
                 &policy,
                 &time_zone,

@@ -4,7 +4,7 @@
 
 use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -122,12 +122,7 @@ struct Console {
 impl DeskArgs {
     fn open(&self) -> Result<Console> {
         let (policy, _, _) = load_policy(&self.policy)?;
-        let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
-            format!(
-                "the policy's time zone {} is unknown",
-                policy.controller.time_zone
-            )
-        })?;
+        let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
         let (store, master) = self.store.open_with_key()?;
         let tenant = tenant(store.as_ref(), &self.tenant)?;
         let operator = store.tenant(tenant)?.is_some_and(|t| t.operator);

@@ -67,6 +67,16 @@ pub fn init_logging(format: LogFormat) {
 }
 
 /// The policy, where it came from, and its text.
+/// The controller's time zone, in which the console shows dates and counts periods.
+pub fn time_zone_of(policy: &Policy) -> Result<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(&policy.controller.time_zone).with_context(|| {
+        format!(
+            "the policy's time zone {} is unknown",
+            policy.controller.time_zone
+        )
+    })
+}
+
 pub fn load_policy(path: &Path) -> Result<(Policy, String, String)> {
     let (source, origin) = match std::fs::read_to_string(path) {
         Ok(source) => (source, path.display().to_string()),

@@ -5,9 +5,8 @@
 
 use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
-use jiff::tz::TimeZone;
 use ombud_core::Clock;
 use ombud_core::access::DataRole;
 use ombud_server::state::SystemClock;
@@ -34,12 +33,7 @@ pub struct SweepArgs {
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let (policy, origin, _) = load_policy(&args.policy)?;
-    let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
-        format!(
-            "the policy's time zone {} is unknown",
-            policy.controller.time_zone
-        )
-    })?;
+    let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
     let store = args.store.open()?;
     let now = SystemClock.now();
     let tenants = match &args.tenant {
@@ -178,12 +172,7 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         RetentionCommand::Decide { scope, .. } => (0, scope),
     };
     let (policy, _, _) = load_policy(&scope.policy)?;
-    let time_zone = TimeZone::get(&policy.controller.time_zone).with_context(|| {
-        format!(
-            "the policy's time zone {} is unknown",
-            policy.controller.time_zone
-        )
-    })?;
+    let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
     let store = scope.store.open()?;
     let id = tenant(store.as_ref(), &scope.tenant)?;
     let operator = store.tenant(id)?.is_some_and(|t| t.operator);
