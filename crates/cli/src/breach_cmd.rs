@@ -162,7 +162,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             .map_err(refused)?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
-            let detail = serde_json::json!({ "aware_at": incident.aware_at, "deadline_at": incident.deadline_at });
+            let detail = ombud_server::breach::opened_detail(&incident);
             let saved = store.save_incident(tenant, &incident, "open", detail, &Actor::Cli, now)?;
             println!(
                 "opened incident {}; notice is due {} ({})",
@@ -219,10 +219,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
                 now,
             )
             .map_err(refused)?;
-            let detail = serde_json::json!({
-                "measures": closed.measures.is_some(),
-                "consequences": closed.consequences.is_some(),
-            });
+            let detail = ombud_server::breach::closed_detail(&closed);
             store.save_incident(tenant, &closed, "close", detail, &Actor::Cli, now)?;
             println!("closed incident {id}; it stays in the register");
         }

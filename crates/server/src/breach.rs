@@ -81,6 +81,19 @@ pub fn open(
     })
 }
 
+/// What the timeline records of an opening: when the clock started and when it runs out.
+pub fn opened_detail(incident: &Incident) -> serde_json::Value {
+    serde_json::json!({ "aware_at": incident.aware_at, "deadline_at": incident.deadline_at })
+}
+
+/// What the timeline records of a closing: whether measures and consequences were given.
+pub fn closed_detail(incident: &Incident) -> serde_json::Value {
+    serde_json::json!({
+        "measures": incident.measures.is_some(),
+        "consequences": incident.consequences.is_some(),
+    })
+}
+
 /// The incident closed now, with the measures and consequences as finally known. `Err` with
 /// field `status` when it is closed already.
 pub fn close(

@@ -1382,16 +1382,7 @@ impl Store for PostgresStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<LegalHold> {
-        let created = LegalHold {
-            id: HoldId::new(),
-            reason: hold.reason,
-            subject: hold.subject,
-            category: hold.category.clone(),
-            note: hold.note.clone(),
-            created_at: at,
-            ends_at: hold.ends_at,
-            released_at: None,
-        };
+        let created = hold.placed(at);
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             tx.execute(

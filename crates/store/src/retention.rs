@@ -92,6 +92,22 @@ pub struct NewHold {
     pub ends_at: Option<Timestamp>,
 }
 
+impl NewHold {
+    /// The hold as placed at `at`, with a new id: what every backend stores.
+    pub(crate) fn placed(&self, at: Timestamp) -> LegalHold {
+        LegalHold {
+            id: HoldId::new(),
+            reason: self.reason,
+            subject: self.subject,
+            category: self.category.clone(),
+            note: self.note.clone(),
+            created_at: at,
+            ends_at: self.ends_at,
+            released_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LegalHold {

@@ -1536,16 +1536,7 @@ impl Store for SqliteStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<LegalHold> {
-        let created = LegalHold {
-            id: HoldId::new(),
-            reason: hold.reason,
-            subject: hold.subject,
-            category: hold.category.clone(),
-            note: hold.note.clone(),
-            created_at: at,
-            ends_at: hold.ends_at,
-            released_at: None,
-        };
+        let created = hold.placed(at);
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO legal_holds (tenant_id, hold_id, reason, subject_id, category, note, created_at, ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -114,9 +114,8 @@ pub async fn open(
         now,
     )
     .map_err(|(field, message)| ApiError::invalid(field, message))?;
-    let aware_at = incident.aware_at;
     let (tenant, actor) = (caller.tenant, caller.actor());
-    let detail = serde_json::json!({ "aware_at": aware_at, "deadline_at": incident.deadline_at });
+    let detail = crate::breach::opened_detail(&incident);
     let stored = state
         .store(move |store| store.save_incident(tenant, &incident, "open", detail, &actor, now))
         .await?;
@@ -202,10 +201,7 @@ pub async fn close(
         "status" => ApiError::Conflict(message),
         field => ApiError::invalid(field, message),
     })?;
-    let detail = serde_json::json!({
-        "measures": closed.measures.is_some(),
-        "consequences": closed.consequences.is_some(),
-    });
+    let detail = crate::breach::closed_detail(&closed);
     let stored = state
         .store(move |store| store.save_incident(tenant, &closed, "close", detail, &actor, now))
         .await?;
@@ -282,12 +278,15 @@ pub async fn scope(
         .collect::<Result<_, _>>()?;
     // An operator-wide key sees every tenant; any other key, its own.
     let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
-    let visible: Vec<ombud_store::model::Tenant> = {
-        let all = state.store(move |store| store.tenants()).await?;
-        all.into_iter()
-            .filter(|t| everywhere || t.id == tenant)
-            .collect()
-    };
+    let visible: Vec<ombud_store::model::Tenant> = state
+        .store(move |store| {
+            if everywhere {
+                store.tenants()
+            } else {
+                Ok(store.tenant(tenant)?.into_iter().collect())
+            }
+        })
+        .await?;
     if let Some(unseen) = asked.iter().find(|a| !visible.iter().any(|t| t.id == **a)) {
         return Err(ApiError::invalid(
             "tenants",
