@@ -123,8 +123,8 @@ pub fn run(args: RotateArgs) -> Result<ExitCode> {
             due.strftime("%Y-%m-%d")
         );
     }
-    let counts: Vec<String> = store
-        .sealed_generations()?
+    // Retiring changes the key file only: what is sealed under which generation is as counted.
+    let counts: Vec<String> = still_sealed
         .into_iter()
         .map(|(generation, count)| format!("generation {generation}: {count}"))
         .collect();
