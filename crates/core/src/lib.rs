@@ -7,6 +7,7 @@ pub mod breach;
 pub mod clock;
 pub mod facts;
 pub mod identity;
+pub mod notices;
 pub mod records;
 pub mod requests;
 pub mod retention;

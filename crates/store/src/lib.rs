@@ -6,6 +6,7 @@ pub mod audit;
 pub mod crypto;
 pub mod incidents;
 pub mod model;
+pub mod notices;
 pub mod postgres;
 pub mod requests;
 pub mod retention;
@@ -382,6 +383,58 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<incidents::Read>>;
     /// Open incidents across tenants, soonest deadline first: the /metrics gauge.
     fn open_incidents(&self) -> Result<Vec<(TenantId, incidents::Incident)>>;
+
+    /// The people of `audience` in the tenant, each with an email address where one is known
+    /// and the events that may keep an opt-out message from them. A listed subject that is not
+    /// there is left out; the caller compares.
+    fn notice_audience(
+        &self,
+        tenant: TenantId,
+        audience: &notices::Audience,
+    ) -> Result<Vec<notices::Addressee>>;
+    /// Stores a notice (its text once per content hash), one ledger line per person, a mail in
+    /// the outbox per queued line and `notice.send` in the audit log, all or nothing.
+    fn send_notice(
+        &self,
+        tenant: TenantId,
+        notice: &notices::NewNotice,
+        deliveries: &[notices::NewDelivery],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<notices::Notice>;
+    /// The tenant's notices, newest first.
+    fn notices(&self, tenant: TenantId) -> Result<Vec<notices::Notice>>;
+    /// One notice with its body.
+    fn notice(
+        &self,
+        tenant: TenantId,
+        id: notices::NoticeId,
+    ) -> Result<Option<(notices::Notice, String)>>;
+    /// Who received notice `id` and who was skipped and why.
+    fn notice_deliveries(
+        &self,
+        tenant: TenantId,
+        id: notices::NoticeId,
+    ) -> Result<Vec<notices::Delivery>>;
+    /// Every notice the person was in the audience of, oldest first, with their ledger line.
+    fn subject_notices(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<(notices::Notice, notices::Delivery)>>;
+    /// Adds (or removes) a subject of the operator's tenant as a service-message contact of a
+    /// customer tenant; false when nothing changed.
+    fn set_tenant_contact(
+        &self,
+        tenant: TenantId,
+        customer: TenantId,
+        subject: SubjectId,
+        present: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// The service-message contacts of a customer tenant.
+    fn tenant_contacts(&self, tenant: TenantId, customer: TenantId) -> Result<Vec<SubjectId>>;
 
     /// Takes a changed master key (a rotation, read again from its file) for everything after.
     fn reload_master_key(&self, master: &crypto::MasterKey);

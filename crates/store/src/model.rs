@@ -277,3 +277,8 @@ pub(crate) fn split_purposes(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A stored time (microseconds since the Unix epoch) read back.
+pub(crate) fn timestamp_of(micros: i64) -> crate::Result<Timestamp> {
+    Timestamp::from_microsecond(micros).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+}

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
     include_str!("../migrations/postgres/0008_incidents.sql"),
     include_str!("../migrations/postgres/0009_audit_by_actor.sql"),
+    include_str!("../migrations/postgres/0010_notices.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -96,6 +97,46 @@ fn stored_event(subject: SubjectId, row: &postgres::Row, at: usize) -> Result<St
         channel: row.get(at + 5),
         policy_version: row.get(at + 6),
     })
+}
+
+/// A ledger line with its mail, if any is left; `d` is `notice_deliveries`.
+const DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notice_deliveries d JOIN notices n ON n.tenant_id = d.tenant_id AND n.notice_id = d.notice_id
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
+fn delivery_row(row: &postgres::Row) -> crate::notices::DeliveryRow {
+    let sealed_to: Option<Vec<u8>> = row.get(5);
+    crate::notices::DeliveryRow {
+        notice: row.get(0),
+        subject: row.get(1),
+        mail: row.get(2),
+        skipped: row.get(3),
+        created_at: row.get(4),
+        outbox: sealed_to.map(|to| {
+            (
+                to,
+                row.get::<_, Option<i64>>(6),
+                u32::try_from(row.get::<_, i32>(7)).unwrap_or(0),
+                row.get::<_, Option<String>>(8),
+            )
+        }),
+    }
+}
+
+fn notice_row(row: &postgres::Row) -> crate::notices::NoticeRow {
+    (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+        row.get(6),
+        row.get(7),
+        row.get(8),
+        row.get(9),
+        row.get(10),
+    )
 }
 
 fn timestamp(micros: i64) -> Result<Timestamp> {
@@ -1608,6 +1649,270 @@ impl Store for PostgresStore {
         })
     }
 
+    fn notice_audience(
+        &self,
+        tenant: TenantId,
+        audience: &crate::notices::Audience,
+    ) -> Result<Vec<crate::notices::Addressee>> {
+        use crate::notices::{Addressee, Audience, category_bounds, open_email};
+        self.read(|client| {
+            // One snapshot: the people, their addresses and their events agree.
+            let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+            let t = tenant.0;
+            let rows = match audience {
+                Audience::Tenants(customers) => {
+                    let customers: Vec<Uuid> = customers.iter().map(|c| c.0).collect();
+                    tx.query("SELECT subject_id FROM tenant_contacts WHERE tenant_id = $1 AND customer_id = ANY($2) ORDER BY array_position($2, customer_id), added_at", &[&t, &customers])?
+                }
+                Audience::Customers => tx.query(
+                    "SELECT c.subject_id FROM tenant_contacts c JOIN tenants t ON t.tenant_id = c.customer_id WHERE c.tenant_id = $1 AND NOT t.operator ORDER BY c.customer_id, c.added_at",
+                    &[&t],
+                )?,
+                Audience::Category(category) => {
+                    let (low, high) = category_bounds(category);
+                    tx.query(
+                        "SELECT DISTINCT subject_id FROM records WHERE tenant_id = $1 AND (category = $2 OR (category >= $3 AND category < $4))",
+                        &[&t, category, &low, &high],
+                    )?
+                }
+                Audience::Subjects(subjects) => {
+                    let ids: Vec<Uuid> = subjects.iter().map(|s| s.0).collect();
+                    tx.query("SELECT subject_id FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2) ORDER BY array_position($2, subject_id)", &[&t, &ids])?
+                }
+            };
+            let mut seen = std::collections::HashSet::new();
+            let mut people: Vec<Addressee> = rows
+                .iter()
+                .map(|row| SubjectId(row.get(0)))
+                .filter(|id| seen.insert(*id))
+                .map(|subject| Addressee { subject, email: None, events: vec![] })
+                .collect();
+            let position: std::collections::HashMap<SubjectId, usize> = people.iter().enumerate().map(|(i, p)| (p.subject, i)).collect();
+            let ids: Vec<Uuid> = people.iter().map(|p| p.subject.0).collect();
+            let keyring = self.keyring();
+            for row in tx.query(
+                "SELECT i.subject_id, k.wrapped_key, i.blind_index, i.sealed_value FROM identities i
+                   JOIN subject_keys k ON k.tenant_id = i.tenant_id AND k.subject_id = i.subject_id
+                 WHERE i.tenant_id = $1 AND i.kind = 'email' AND i.subject_id = ANY($2) ORDER BY i.blind_index",
+                &[&t, &ids],
+            )? {
+                let subject = SubjectId(row.get(0));
+                let Some(&i) = position.get(&subject) else { continue };
+                if people[i].email.is_none() {
+                    let wrapped: Vec<u8> = row.get(1);
+                    let sealed: Vec<u8> = row.get(3);
+                    people[i].email = Some(open_email(&keyring, tenant, subject, &wrapped, row.get(2), &sealed)?);
+                }
+            }
+            for row in tx.query(
+                "SELECT subject_id, kind, purpose, occurred_at FROM events
+                 WHERE tenant_id = $1 AND kind IN ('unsubscribe', 'objection') AND subject_id = ANY($2)",
+                &[&t, &ids],
+            )? {
+                let subject = SubjectId(row.get(0));
+                let Some(&i) = position.get(&subject) else { continue };
+                let kind: String = row.get(1);
+                people[i].events.push(ombud_core::Event {
+                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                    purpose: row.get(2),
+                    occurred_at: timestamp(row.get(3))?,
+                });
+            }
+            tx.commit()?;
+            Ok(people)
+        })
+    }
+
+    fn send_notice(
+        &self,
+        tenant: TenantId,
+        notice: &crate::notices::NewNotice,
+        deliveries: &[crate::notices::NewDelivery],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<crate::notices::Notice> {
+        use crate::notices::NewDelivery;
+        let hash = notice.body_hash().to_vec();
+        let audience = notice.audience_json()?;
+        let template = notice.template();
+        let keyring = self.keyring();
+        // Column arrays for one `unnest` insert each: a notice to 100,000 people is a handful of
+        // round trips, not 200,000.
+        let (mut mails, mut sealed, mut subjects, mut lines, mut skips) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for delivery in deliveries {
+            subjects.push(delivery.subject().0);
+            match delivery {
+                NewDelivery::Queue { to, .. } => {
+                    let id = MailId::new();
+                    sealed.push(seal_mail_to(&keyring, id, to)?);
+                    mails.push(id.0);
+                    lines.push(Some(id.0));
+                    skips.push(None);
+                }
+                NewDelivery::Skip { reason, .. } => {
+                    lines.push(None);
+                    skips.push(Some(reason.clone()));
+                }
+            }
+        }
+        let (queued, skipped) = (mails.len() as u64, (deliveries.len() - mails.len()) as u64);
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO notice_bodies (tenant_id, body_hash, subject_line, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&tenant.0, &hash, &notice.subject_line, &notice.body],
+            )?;
+            tx.execute(
+                "INSERT INTO notices (tenant_id, notice_id, kind, mandatory, body_hash, audience, incident_id, created_at, created_by, queued, skipped)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[&tenant.0, &notice.id.0, &notice.kind, &notice.mandatory, &hash, &audience, &notice.incident.map(|i| i.0), &micros(at), &actor.audit_name(), &(queued as i64), &(skipped as i64)],
+            )?;
+            tx.execute(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id)
+                 SELECT $1, m, NULL, $2, s, NULL, $3, $3, $4 FROM unnest($5::uuid[], $6::bytea[]) AS u(m, s)",
+                &[&tenant.0, &template, &micros(at), &notice.id.0, &mails, &sealed],
+            )?;
+            tx.execute(
+                "INSERT INTO notice_deliveries (tenant_id, notice_id, subject_id, mail_id, skipped)
+                 SELECT $1, $2, * FROM unnest($3::uuid[], $4::uuid[], $5::text[])",
+                &[&tenant.0, &notice.id.0, &subjects, &lines, &skips],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))?;
+            Ok(())
+        })?;
+        self.notice(tenant, notice.id)?
+            .map(|(stored, _)| stored)
+            .ok_or(StoreError::NotFound("notice"))
+    }
+
+    fn notices(&self, tenant: TenantId) -> Result<Vec<crate::notices::Notice>> {
+        use crate::notices::{NOTICE_COLUMNS, notice_of};
+        self.read(|client| {
+            client
+                .query(
+                    &format!(
+                        "SELECT {NOTICE_COLUMNS} FROM notices n JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
+                         WHERE n.tenant_id = $1 ORDER BY n.created_at DESC, n.notice_id DESC"
+                    ),
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| notice_of(notice_row(row)))
+                .collect()
+        })
+    }
+
+    fn notice(
+        &self,
+        tenant: TenantId,
+        id: crate::notices::NoticeId,
+    ) -> Result<Option<(crate::notices::Notice, String)>> {
+        use crate::notices::{NOTICE_COLUMNS, notice_of};
+        self.read(|client| {
+            client
+                .query_opt(
+                    &format!(
+                        "SELECT {NOTICE_COLUMNS}, b.body FROM notices n JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
+                         WHERE n.tenant_id = $1 AND n.notice_id = $2"
+                    ),
+                    &[&tenant.0, &id.0],
+                )?
+                .map(|row| Ok((notice_of(notice_row(&row))?, row.get(11))))
+                .transpose()
+        })
+    }
+
+    fn notice_deliveries(
+        &self,
+        tenant: TenantId,
+        id: crate::notices::NoticeId,
+    ) -> Result<Vec<crate::notices::Delivery>> {
+        self.read(|client| {
+            let keyring = self.keyring();
+            client
+                .query(
+                    &format!("{DELIVERY_SELECT} WHERE d.tenant_id = $1 AND d.notice_id = $2 ORDER BY d.subject_id"),
+                    &[&tenant.0, &id.0],
+                )?
+                .iter()
+                .map(|row| delivery_row(row).decode(&keyring))
+                .collect()
+        })
+    }
+
+    fn subject_notices(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<(crate::notices::Notice, crate::notices::Delivery)>> {
+        let deliveries = self.read(|client| {
+            let keyring = self.keyring();
+            client
+                .query(
+                    &format!("{DELIVERY_SELECT} WHERE d.tenant_id = $1 AND d.subject_id = $2"),
+                    &[&tenant.0, &subject.0],
+                )?
+                .iter()
+                .map(|row| delivery_row(row).decode(&keyring))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut lines = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let (notice, _) = self
+                .notice(tenant, delivery.notice)?
+                .ok_or(StoreError::NotFound("notice"))?;
+            lines.push((notice, delivery));
+        }
+        lines.sort_by_key(|(notice, _)| (notice.created_at, notice.id));
+        Ok(lines)
+    }
+
+    fn set_tenant_contact(
+        &self,
+        tenant: TenantId,
+        customer: TenantId,
+        subject: SubjectId,
+        present: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = if present {
+                if tx.query_opt("SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?.is_none() {
+                    return Err(StoreError::NotFound("subject"));
+                }
+                tx.execute(
+                    "INSERT INTO tenant_contacts (tenant_id, customer_id, subject_id, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &[&tenant.0, &customer.0, &subject.0, &micros(at)],
+                )?
+            } else {
+                tx.execute(
+                    "DELETE FROM tenant_contacts WHERE tenant_id = $1 AND customer_id = $2 AND subject_id = $3",
+                    &[&tenant.0, &customer.0, &subject.0],
+                )?
+            };
+            if changed > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn tenant_contacts(&self, tenant: TenantId, customer: TenantId) -> Result<Vec<SubjectId>> {
+        self.read(|client| {
+            Ok(client
+                .query(
+                    "SELECT subject_id FROM tenant_contacts WHERE tenant_id = $1 AND customer_id = $2 ORDER BY added_at, subject_id",
+                    &[&tenant.0, &customer.0],
+                )?
+                .iter()
+                .map(|row| SubjectId(row.get(0)))
+                .collect())
+        })
+    }
+
     fn reload_master_key(&self, master: &MasterKey) {
         *self.keyring.write().unwrap_or_else(|e| e.into_inner()) =
             std::sync::Arc::new(Keyring::new(master));
@@ -1836,19 +2141,26 @@ impl Store for PostgresStore {
         self.write(|tx| {
             // SKIP LOCKED: replicas draining the outbox at the same moment take different mails.
             let rows = tx.query(
-                "UPDATE outbox SET leased_until = $2 WHERE (tenant_id, mail_id) IN (
-                   SELECT tenant_id, mail_id FROM outbox
-                   WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) AND attempts < $3
-                   ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-                 RETURNING tenant_id, mail_id, template, attempts, sealed_message",
+                "WITH leased AS (
+                   UPDATE outbox SET leased_until = $2 WHERE (tenant_id, mail_id) IN (
+                     SELECT tenant_id, mail_id FROM outbox
+                     WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) AND attempts < $3
+                     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                   RETURNING tenant_id, mail_id, template, attempts, sealed_message, sealed_to, notice_id)
+                 SELECT l.tenant_id, l.mail_id, l.template, l.attempts, l.sealed_message, l.sealed_to, b.subject_line, b.body FROM leased l
+                   LEFT JOIN notices n ON n.tenant_id = l.tenant_id AND n.notice_id = l.notice_id
+                   LEFT JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash",
                 &[&micros(at), &micros(until), &i32::try_from(MAIL_MAX_ATTEMPTS).unwrap_or(i32::MAX), &(limit as i64)],
             )?;
             rows.iter()
                 .map(|row| {
                     let (tenant, id) = (TenantId(row.get(0)), MailId(row.get(1)));
-                    let message: Option<Vec<u8>> = row.get(4);
-                    let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
-                    open_mail(&self.keyring(), tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), &message)
+                    let to: Vec<u8> = row.get(5);
+                    let notice = match (row.get::<_, Option<String>>(6), row.get::<_, Option<String>>(7)) {
+                        (Some(subject), Some(body)) => Some((subject, body)),
+                        _ => None,
+                    };
+                    leased_mail(&self.keyring(), tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), row.get(4), &to, notice)
                 })
                 .collect()
         })

@@ -344,6 +344,16 @@ pub(crate) fn seal_mail(
     ))
 }
 
+/// Seals only the address of a mail whose message lives elsewhere (a notice's text).
+pub(crate) fn seal_mail_to(
+    keyring: &Keyring,
+    id: MailId,
+    to: &Identity,
+) -> Result<Vec<u8>, CryptoError> {
+    let to = format!("{}:{}", to.kind().as_str(), to.expose());
+    keyring.seal_mail(to.as_bytes(), to_key(id))
+}
+
 /// The address is sealed apart from the message (it is kept after sending, the message is
 /// not), under associated data of its own so the two cannot be swapped.
 /// One sealed column of a row sealed again under the current master-key generation, or
@@ -402,6 +412,36 @@ pub(crate) fn open_mail(
         body: sealed.body,
         attempts,
     })
+}
+
+/// A leased mail opened: its own sealed message, or, for a notice's mail, the sealed address
+/// and the notice's subject line and body.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn leased_mail(
+    keyring: &Keyring,
+    tenant: TenantId,
+    id: MailId,
+    template: String,
+    attempts: u32,
+    message: Option<Vec<u8>>,
+    sealed_to: &[u8],
+    notice: Option<(String, String)>,
+) -> crate::Result<Mail> {
+    match (message, notice) {
+        (Some(message), _) => open_mail(keyring, tenant, id, template, attempts, &message),
+        (None, Some((subject, body))) => Ok(Mail {
+            id,
+            tenant,
+            to: open_mail_to(keyring, id, sealed_to)?,
+            template,
+            subject,
+            body,
+            attempts,
+        }),
+        (None, None) => Err(crate::StoreError::Corrupt(format!(
+            "mail {id} has no message"
+        ))),
+    }
 }
 
 /// How long to wait before the next try after `attempts` failures: 1, 2, 4 … minutes, at most

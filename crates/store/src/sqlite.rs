@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
     include_str!("../migrations/sqlite/0008_incidents.sql"),
     include_str!("../migrations/sqlite/0009_audit_by_actor.sql"),
+    include_str!("../migrations/sqlite/0010_notices.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -501,6 +502,63 @@ type EventRow = (
     Option<String>,
     Option<String>,
 );
+
+/// A ledger line with its mail, if any is left; `d` is `notice_deliveries`.
+const DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notice_deliveries d JOIN notices n ON n.tenant_id = d.tenant_id AND n.notice_id = d.notice_id
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
+fn delivery_row(row: &rusqlite::Row) -> rusqlite::Result<Result<crate::notices::DeliveryRow>> {
+    let sealed_to: Option<Vec<u8>> = row.get(5)?;
+    let outbox = match sealed_to {
+        Some(to) => Some((
+            to,
+            row.get::<_, Option<i64>>(6)?,
+            row.get::<_, u32>(7)?,
+            row.get::<_, Option<String>>(8)?,
+        )),
+        None => None,
+    };
+    let (notice, subject, mail) = (
+        row.get::<_, Vec<u8>>(0)?,
+        row.get::<_, Vec<u8>>(1)?,
+        row.get::<_, Option<Vec<u8>>>(2)?,
+    );
+    let (skipped, created_at) = (row.get(3)?, row.get(4)?);
+    Ok((|| {
+        Ok(crate::notices::DeliveryRow {
+            notice: uuid(notice)?,
+            subject: uuid(subject)?,
+            mail: mail.map(uuid).transpose()?,
+            skipped,
+            created_at,
+            outbox,
+        })
+    })())
+}
+
+fn notice_row(row: &rusqlite::Row) -> rusqlite::Result<crate::notices::NoticeRow> {
+    let id: Vec<u8> = row.get(0)?;
+    let incident: Option<Vec<u8>> = row.get(6)?;
+    let bad = |i: usize| {
+        rusqlite::Error::InvalidColumnType(i, "uuid".into(), rusqlite::types::Type::Blob)
+    };
+    Ok((
+        Uuid::from_slice(&id).map_err(|_| bad(0))?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        incident
+            .map(|i| Uuid::from_slice(&i).map_err(|_| bad(6)))
+            .transpose()?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+    ))
+}
 
 fn stored_event(
     subject: SubjectId,
@@ -1778,6 +1836,268 @@ impl Store for SqliteStore {
         })
     }
 
+    fn notice_audience(
+        &self,
+        tenant: TenantId,
+        audience: &crate::notices::Audience,
+    ) -> Result<Vec<crate::notices::Addressee>> {
+        use crate::notices::{Addressee, Audience, category_bounds, open_email};
+        self.read(|conn| {
+            // One snapshot: the people, their addresses and their events agree.
+            let tx = conn.unchecked_transaction()?;
+            let t = tenant.0.as_bytes();
+            let mut ids: Vec<Vec<u8>> = match audience {
+                Audience::Tenants(customers) => {
+                    let mut statement = tx.prepare_cached("SELECT subject_id FROM tenant_contacts WHERE tenant_id = ?1 AND customer_id = ?2")?;
+                    let mut ids = vec![];
+                    for customer in customers {
+                        ids.extend(statement.query_map(params![t, customer.0.as_bytes()], |row| row.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>()?);
+                    }
+                    ids
+                }
+                Audience::Customers => tx
+                    .prepare_cached("SELECT c.subject_id FROM tenant_contacts c JOIN tenants t ON t.tenant_id = c.customer_id WHERE c.tenant_id = ?1 AND t.operator = 0")?
+                    .query_map(params![t], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?,
+                Audience::Category(category) => {
+                    let (low, high) = category_bounds(category);
+                    tx.prepare_cached("SELECT DISTINCT subject_id FROM records WHERE tenant_id = ?1 AND (category = ?2 OR (category >= ?3 AND category < ?4))")?
+                        .query_map(params![t, category, low, high], |row| row.get(0))?
+                        .collect::<rusqlite::Result<_>>()?
+                }
+                Audience::Subjects(subjects) => {
+                    let mut statement = tx.prepare_cached("SELECT subject_id FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?;
+                    let mut ids = vec![];
+                    for subject in subjects {
+                        ids.extend(statement.query_row(params![t, subject.0.as_bytes()], |row| row.get(0)).optional()?);
+                    }
+                    ids
+                }
+            };
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.clone()));
+            let mut people: Vec<Addressee> = ids
+                .into_iter()
+                .map(|id| Ok(Addressee { subject: SubjectId(uuid(id)?), email: None, events: vec![] }))
+                .collect::<Result<_>>()?;
+            let position: std::collections::HashMap<SubjectId, usize> = people.iter().enumerate().map(|(i, p)| (p.subject, i)).collect();
+            // A few people are looked up one by one; a large audience is read in one pass over
+            // the tenant, which is cheaper than a lookup per person.
+            let few = people.len() <= 256;
+            let filter = if few { "AND s.subject_id = ?2" } else { "AND ?2 IS NULL" };
+            let mut keys = tx.prepare_cached(&format!(
+                "SELECT s.subject_id, k.wrapped_key, i.blind_index, i.sealed_value FROM identities i
+                   JOIN subjects s ON s.tenant_id = i.tenant_id AND s.subject_id = i.subject_id
+                   JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
+                 WHERE i.tenant_id = ?1 AND i.kind = 'email' {filter} ORDER BY i.blind_index"
+            ))?;
+            let mut events = tx.prepare_cached(&format!(
+                "SELECT s.subject_id, s.kind, s.purpose, s.occurred_at FROM events s
+                 WHERE s.tenant_id = ?1 AND s.kind IN ('unsubscribe', 'objection') {filter}"
+            ))?;
+            let keyring = self.keyring();
+            let singles: Vec<Option<Vec<u8>>> = if few {
+                people.iter().map(|p| Some(p.subject.0.as_bytes().to_vec())).collect()
+            } else {
+                vec![None]
+            };
+            for single in &singles {
+                let rows = keys.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?, row.get::<_, Vec<u8>>(3)?)))?;
+                for row in rows {
+                    let (subject, wrapped, index, sealed) = row?;
+                    let subject = SubjectId(uuid(subject)?);
+                    let Some(&i) = position.get(&subject) else { continue };
+                    if people[i].email.is_none() {
+                        people[i].email = Some(open_email(&keyring, tenant, subject, &wrapped, index, &sealed)?);
+                    }
+                }
+                let rows = events.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, i64>(3)?)))?;
+                for row in rows {
+                    let (subject, kind, purpose, occurred_at) = row?;
+                    let subject = SubjectId(uuid(subject)?);
+                    let Some(&i) = position.get(&subject) else { continue };
+                    people[i].events.push(ombud_core::Event {
+                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+                        purpose,
+                        occurred_at: timestamp(occurred_at)?,
+                    });
+                }
+            }
+            Ok(people)
+        })
+    }
+
+    fn send_notice(
+        &self,
+        tenant: TenantId,
+        notice: &crate::notices::NewNotice,
+        deliveries: &[crate::notices::NewDelivery],
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<crate::notices::Notice> {
+        use crate::notices::NewDelivery;
+        let (t, n) = (tenant.0.as_bytes(), notice.id.0.as_bytes());
+        let hash = notice.body_hash();
+        let audience = notice.audience_json()?;
+        let template = notice.template();
+        let keyring = self.keyring();
+        let queued = deliveries
+            .iter()
+            .filter(|d| matches!(d, NewDelivery::Queue { .. }))
+            .count() as u64;
+        let skipped = deliveries.len() as u64 - queued;
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO notice_bodies (tenant_id, body_hash, subject_line, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
+                .execute(params![t, hash, notice.subject_line, notice.body])?;
+            tx.prepare_cached(
+                "INSERT INTO notices (tenant_id, notice_id, kind, mandatory, body_hash, audience, incident_id, created_at, created_by, queued, skipped)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![t, n, notice.kind, notice.mandatory, hash, audience, notice.incident.map(|i| i.0.as_bytes().to_vec()), micros(at), actor.audit_name(), queued as i64, skipped as i64])?;
+            let mut mail = tx.prepare_cached(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id) VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?5, ?6)",
+            )?;
+            let mut line = tx.prepare_cached("INSERT INTO notice_deliveries (tenant_id, notice_id, subject_id, mail_id, skipped) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for delivery in deliveries {
+                match delivery {
+                    NewDelivery::Queue { subject, to } => {
+                        let id = MailId::new();
+                        let sealed = seal_mail_to(&keyring, id, to)?;
+                        mail.execute(params![t, id.0.as_bytes(), template, sealed, micros(at), n])?;
+                        line.execute(params![t, n, subject.0.as_bytes(), Some(id.0.as_bytes()), None::<String>])?;
+                    }
+                    NewDelivery::Skip { subject, reason } => {
+                        line.execute(params![t, n, subject.0.as_bytes(), None::<Vec<u8>>, reason])?;
+                    }
+                }
+            }
+            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))?;
+            Ok(())
+        })?;
+        self.notice(tenant, notice.id)?
+            .map(|(stored, _)| stored)
+            .ok_or(StoreError::NotFound("notice"))
+    }
+
+    fn notices(&self, tenant: TenantId) -> Result<Vec<crate::notices::Notice>> {
+        use crate::notices::{NOTICE_COLUMNS, notice_of};
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {NOTICE_COLUMNS} FROM notices n JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
+                 WHERE n.tenant_id = ?1 ORDER BY n.created_at DESC, n.notice_id DESC"
+            ))?
+            .query_map(params![tenant.0.as_bytes()], notice_row)?
+            .map(|row| notice_of(row?))
+            .collect()
+        })
+    }
+
+    fn notice(
+        &self,
+        tenant: TenantId,
+        id: crate::notices::NoticeId,
+    ) -> Result<Option<(crate::notices::Notice, String)>> {
+        use crate::notices::{NOTICE_COLUMNS, notice_of};
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {NOTICE_COLUMNS}, b.body FROM notices n JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
+                 WHERE n.tenant_id = ?1 AND n.notice_id = ?2"
+            ))?
+            .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| Ok((notice_row(row)?, row.get::<_, String>(11)?)))
+            .optional()?
+            .map(|(row, body)| Ok((notice_of(row)?, body)))
+            .transpose()
+        })
+    }
+
+    fn notice_deliveries(
+        &self,
+        tenant: TenantId,
+        id: crate::notices::NoticeId,
+    ) -> Result<Vec<crate::notices::Delivery>> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(&format!("{DELIVERY_SELECT} WHERE d.tenant_id = ?1 AND d.notice_id = ?2 ORDER BY d.subject_id"))?
+                .query_map(params![tenant.0.as_bytes(), id.0.as_bytes()], delivery_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let keyring = self.keyring();
+            rows.into_iter().map(|row| row?.decode(&keyring)).collect()
+        })
+    }
+
+    fn subject_notices(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<(crate::notices::Notice, crate::notices::Delivery)>> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(&format!(
+                    "{DELIVERY_SELECT} WHERE d.tenant_id = ?1 AND d.subject_id = ?2"
+                ))?
+                .query_map(
+                    params![tenant.0.as_bytes(), subject.0.as_bytes()],
+                    delivery_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let keyring = self.keyring();
+            let mut lines = Vec::with_capacity(rows.len());
+            for row in rows {
+                let delivery = row?.decode(&keyring)?;
+                let (notice, _) = self
+                    .notice(tenant, delivery.notice)?
+                    .ok_or(StoreError::NotFound("notice"))?;
+                lines.push((notice, delivery));
+            }
+            lines.sort_by_key(|(notice, _)| (notice.created_at, notice.id));
+            Ok(lines)
+        })
+    }
+
+    fn set_tenant_contact(
+        &self,
+        tenant: TenantId,
+        customer: TenantId,
+        subject: SubjectId,
+        present: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let (t, c, s) = (
+            tenant.0.as_bytes(),
+            customer.0.as_bytes(),
+            subject.0.as_bytes(),
+        );
+        self.write(|tx| {
+            let changed = if present {
+                let exists: bool = tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)")?
+                    .query_row(params![t, s], |row| row.get(0))?;
+                if !exists {
+                    return Err(StoreError::NotFound("subject"));
+                }
+                tx.prepare_cached("INSERT INTO tenant_contacts (tenant_id, customer_id, subject_id, added_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
+                    .execute(params![t, c, s, micros(at)])?
+            } else {
+                tx.prepare_cached("DELETE FROM tenant_contacts WHERE tenant_id = ?1 AND customer_id = ?2 AND subject_id = ?3")?
+                    .execute(params![t, c, s])?
+            };
+            if changed > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn tenant_contacts(&self, tenant: TenantId, customer: TenantId) -> Result<Vec<SubjectId>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT subject_id FROM tenant_contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY added_at, subject_id")?
+                .query_map(params![tenant.0.as_bytes(), customer.0.as_bytes()], |row| row.get::<_, Vec<u8>>(0))?
+                .map(|id| Ok(SubjectId(uuid(id?)?)))
+                .collect()
+        })
+    }
+
     fn reload_master_key(&self, master: &MasterKey) {
         *self.keyring.write().unwrap_or_else(|e| e.into_inner()) =
             std::sync::Arc::new(Keyring::new(master));
@@ -2072,21 +2392,26 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let rows = tx
                 .prepare_cached(
-                    "SELECT tenant_id, mail_id, template, attempts, sealed_message FROM outbox
-                     WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND (leased_until IS NULL OR leased_until <= ?1) AND attempts < ?2
-                     ORDER BY next_attempt_at LIMIT ?3",
+                    "SELECT o.tenant_id, o.mail_id, o.template, o.attempts, o.sealed_message, o.sealed_to, b.subject_line, b.body FROM outbox o
+                       LEFT JOIN notices n ON n.tenant_id = o.tenant_id AND n.notice_id = o.notice_id
+                       LEFT JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
+                     WHERE o.sent_at IS NULL AND o.next_attempt_at <= ?1 AND (o.leased_until IS NULL OR o.leased_until <= ?1) AND o.attempts < ?2
+                     ORDER BY o.next_attempt_at LIMIT ?3",
                 )?
                 .query_map(params![micros(at), MAIL_MAX_ATTEMPTS, limit as i64], |row| {
-                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?, row.get::<_, Option<Vec<u8>>>(4)?))
+                    let notice = match (row.get::<_, Option<String>>(6)?, row.get::<_, Option<String>>(7)?) {
+                        (Some(subject), Some(body)) => Some((subject, body)),
+                        _ => None,
+                    };
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?, row.get::<_, Option<Vec<u8>>>(4)?, row.get::<_, Vec<u8>>(5)?, notice))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut mails = Vec::with_capacity(rows.len());
-            for (tenant, id, template, attempts, message) in rows {
+            for (tenant, id, template, attempts, message, to, notice) in rows {
                 let (tenant, id) = (TenantId(uuid(tenant)?), MailId(uuid(id)?));
-                let message = message.ok_or_else(|| StoreError::Corrupt(format!("mail {id} has no message")))?;
                 tx.prepare_cached("UPDATE outbox SET leased_until = ?3 WHERE tenant_id = ?1 AND mail_id = ?2")?
                     .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), micros(until)])?;
-                mails.push(open_mail(&self.keyring(), tenant, id, template, attempts, &message)?);
+                mails.push(leased_mail(&self.keyring(), tenant, id, template, attempts, message, &to, notice)?);
             }
             Ok(mails)
         })

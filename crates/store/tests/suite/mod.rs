@@ -1969,8 +1969,292 @@ pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store
 /// One behaviour of the suite, run on a fresh store.
 type Case = fn(&dyn Store);
 
+/// The notice ledger: the audience is resolved (contacts of customers, holders of a category,
+/// a list), the text is kept once per content hash, every person gets a line, queued lines go
+/// out through the outbox with the notice's text, and the ledger answers both ways.
+pub fn notices_are_ledgered_per_person_and_sent_through_the_outbox(store: &dyn Store) {
+    use ombud_store::notices::{Audience, DeliveryStatus, NewDelivery, NewNotice, NoticeId};
+    let now = at("2026-05-04T09:00:00Z");
+    let operator = store
+        .create_tenant("Operator", true, &Actor::Cli, now)
+        .expect("operator");
+    let acme = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("acme");
+    let globex = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("globex");
+    let ana = store
+        .create_subject(operator.id, &[email("ana@acme.example")], &Actor::Cli, now)
+        .expect("ana");
+    let bo = store
+        .create_subject(operator.id, &[email("bo@globex.example")], &Actor::Cli, now)
+        .expect("bo");
+    let cy = store
+        .create_subject(operator.id, &[phone("+358 40 111 2222")], &Actor::Cli, now)
+        .expect("cy");
+    assert!(
+        store
+            .set_tenant_contact(operator.id, acme.id, ana, true, &Actor::Cli, now)
+            .expect("add")
+    );
+    assert!(
+        !store
+            .set_tenant_contact(operator.id, acme.id, ana, true, &Actor::Cli, now)
+            .expect("again")
+    );
+    store
+        .set_tenant_contact(operator.id, globex.id, bo, true, &Actor::Cli, now)
+        .expect("add");
+    store
+        .set_tenant_contact(operator.id, globex.id, cy, true, &Actor::Cli, now)
+        .expect("add");
+    assert!(matches!(
+        store.set_tenant_contact(
+            operator.id,
+            acme.id,
+            SubjectId::new(),
+            true,
+            &Actor::Cli,
+            now
+        ),
+        Err(StoreError::NotFound("subject"))
+    ));
+    assert_eq!(
+        store
+            .tenant_contacts(operator.id, acme.id)
+            .expect("contacts"),
+        vec![ana]
+    );
+    store
+        .add_event(
+            operator.id,
+            bo,
+            &NewEvent {
+                id: None,
+                kind: EventKind::Unsubscribe,
+                purpose: Some("news".into()),
+                occurred_at: at("2026-04-01T00:00:00Z"),
+                channel: None,
+                policy_version: None,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("unsubscribe");
+
+    let acme_only = store
+        .notice_audience(operator.id, &Audience::Tenants(vec![acme.id]))
+        .expect("audience");
+    assert_eq!(acme_only.len(), 1);
+    assert_eq!(acme_only[0].email, Some(email("ana@acme.example")));
+    let everyone = store
+        .notice_audience(operator.id, &Audience::Customers)
+        .expect("audience");
+    assert_eq!(everyone.len(), 3);
+    let bo_line = everyone.iter().find(|a| a.subject == bo).expect("bo");
+    assert_eq!(bo_line.events.len(), 1);
+    assert_eq!(bo_line.events[0].kind, EventKind::Unsubscribe);
+    assert!(
+        everyone
+            .iter()
+            .find(|a| a.subject == cy)
+            .expect("cy")
+            .email
+            .is_none()
+    );
+    let listed = store
+        .notice_audience(
+            operator.id,
+            &Audience::Subjects(vec![cy, SubjectId::new(), cy]),
+        )
+        .expect("audience");
+    assert_eq!(
+        listed.iter().map(|a| a.subject).collect::<Vec<_>>(),
+        vec![cy]
+    );
+    store
+        .put_records(
+            operator.id,
+            &[
+                record(ana, "user.contact.email", "x"),
+                record(bo, "user.contactless", "y"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("records");
+    let holders = store
+        .notice_audience(operator.id, &Audience::Category("user.contact".into()))
+        .expect("audience");
+    assert_eq!(
+        holders.iter().map(|a| a.subject).collect::<Vec<_>>(),
+        vec![ana]
+    );
+    // Another tenant's audience is its own: it has no contacts and none of these people.
+    assert!(
+        store
+            .notice_audience(acme.id, &Audience::Customers)
+            .expect("none")
+            .is_empty()
+    );
+    assert!(
+        store
+            .notice_audience(acme.id, &Audience::Subjects(vec![ana]))
+            .expect("none")
+            .is_empty()
+    );
+
+    let news = |id| NewNotice {
+        id,
+        kind: "news".into(),
+        mandatory: false,
+        subject_line: "What is new in May".into(),
+        body: "Faster exports.".into(),
+        audience: Audience::Customers,
+        incident: None,
+    };
+    let first = news(NoticeId::new());
+    let stored = store
+        .send_notice(
+            operator.id,
+            &first,
+            &[
+                NewDelivery::Queue {
+                    subject: ana,
+                    to: email("ana@acme.example"),
+                },
+                NewDelivery::Skip {
+                    subject: bo,
+                    reason: "unsubscribed at 2026-04-01T00:00:00Z".into(),
+                },
+                NewDelivery::Skip {
+                    subject: cy,
+                    reason: "no email address known".into(),
+                },
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("sent");
+    assert_eq!((stored.queued, stored.skipped), (1, 2));
+    assert_eq!(stored.subject_line, "What is new in May");
+    let second = news(NoticeId::new());
+    let again = store
+        .send_notice(
+            operator.id,
+            &second,
+            &[],
+            &Actor::Cli,
+            at("2026-05-05T09:00:00Z"),
+        )
+        .expect("sent again");
+    // The same text is stored once: both notices point at one hash.
+    assert_eq!(again.body_hash, stored.body_hash);
+    let (_, body) = store
+        .notice(operator.id, first.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(body, "Faster exports.");
+    assert_eq!(
+        store
+            .notices(operator.id)
+            .expect("list")
+            .iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>(),
+        vec![second.id, first.id]
+    );
+    assert!(store.notice(acme.id, first.id).expect("read").is_none());
+    assert!(
+        store
+            .notice_deliveries(acme.id, first.id)
+            .expect("read")
+            .is_empty()
+    );
+
+    let lines = store
+        .notice_deliveries(operator.id, first.id)
+        .expect("ledger");
+    assert_eq!(lines.len(), 3);
+    let line = |s| lines.iter().find(|l| l.subject == s).expect("line").clone();
+    assert_eq!(line(ana).status, DeliveryStatus::Queued);
+    assert_eq!(line(ana).to, Some(email("ana@acme.example")));
+    assert_eq!(line(bo).status, DeliveryStatus::Skipped);
+    assert!(
+        line(bo)
+            .reason
+            .as_deref()
+            .expect("why")
+            .starts_with("unsubscribed")
+    );
+
+    let mails = store
+        .lease_mails(now, at("2026-05-04T09:05:00Z"), 10)
+        .expect("lease");
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, email("ana@acme.example"));
+    assert_eq!(mails[0].subject, "What is new in May");
+    assert_eq!(mails[0].body, "Faster exports.");
+    assert_eq!(mails[0].template, "notice:news");
+    store
+        .mail_sent(operator.id, mails[0].id, at("2026-05-04T09:01:00Z"))
+        .expect("sent");
+    let received = store.subject_notices(operator.id, ana).expect("received");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0.id, first.id);
+    assert_eq!(received[0].1.status, DeliveryStatus::Sent);
+    assert_eq!(received[0].1.sent_at, Some(at("2026-05-04T09:01:00Z")));
+    let audit = store
+        .audit_entries(
+            operator.id,
+            &AuditFilter {
+                limit: 1000,
+                ..AuditFilter::default()
+            },
+        )
+        .expect("audit");
+    let sent: Vec<_> = audit.iter().filter(|e| e.action == "notice.send").collect();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[0]
+            .detail
+            .as_deref()
+            .expect("detail")
+            .contains("queued=1 skipped=2")
+    );
+    assert!(matches!(
+        store.verify_audit(operator.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+
+    // Removing a contact takes them out of the next audience, not out of the ledger.
+    assert!(
+        store
+            .set_tenant_contact(operator.id, acme.id, ana, false, &Actor::Cli, now)
+            .expect("remove")
+    );
+    assert!(
+        store
+            .tenant_contacts(operator.id, acme.id)
+            .expect("contacts")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .notice_deliveries(operator.id, first.id)
+            .expect("ledger")
+            .len(),
+        3
+    );
+}
+
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 22] = [
+    let cases: [(&str, Case); 23] = [
+        (
+            "notices_are_ledgered_per_person_and_sent_through_the_outbox",
+            notices_are_ledgered_per_person_and_sent_through_the_outbox,
+        ),
         (
             "incidents_keep_their_timeline_and_refuse_a_stale_writer",
             incidents_keep_their_timeline_and_refuse_a_stale_writer,

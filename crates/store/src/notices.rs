@@ -1,0 +1,301 @@
+//! The notice ledger: service messages of a declared kind, and exactly who each went to. A
+//! notice's text is kept once under its content hash; each person in the audience gets one
+//! delivery row — a mail queued in the outbox, or a skip with the reason — that stays after the
+//! person is gone, since it is the proof of who was told what and when.
+
+use crate::audit::NewAuditEntry;
+use crate::crypto::{Keyring, identity_aad};
+use crate::model::{SubjectId, TenantId};
+use crate::requests::MailId;
+use crate::{Actor, StoreError};
+use jiff::Timestamp;
+use ombud_core::{Event, Identity, IdentityKind};
+use serde::{Deserialize, Serialize};
+
+crate::model::id!(
+    /// One service message sent to an audience.
+    NoticeId
+);
+
+/// Who a notice is for, as the sender named them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The service-message contacts of these customer tenants.
+    Tenants(Vec<TenantId>),
+    /// The contacts of every customer tenant.
+    Customers,
+    /// Everyone in the sender's tenant holding data of this category (or one beneath it).
+    Category(String),
+    /// These people of the sender's tenant.
+    Subjects(Vec<SubjectId>),
+}
+
+/// One person of an audience, with what deciding their delivery needs: where to write, and the
+/// events (unsubscribes, objections) that may keep a message from them.
+#[derive(Debug, Clone)]
+pub struct Addressee {
+    pub subject: SubjectId,
+    pub email: Option<Identity>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub id: NoticeId,
+    pub kind: String,
+    pub mandatory: bool,
+    pub subject_line: String,
+    pub body: String,
+    pub audience: Audience,
+    /// The breach this notice tells of, when it is one of an incident's notifications.
+    pub incident: Option<crate::incidents::IncidentId>,
+}
+
+impl NewNotice {
+    /// The content hash the text is stored under: the same text sent twice is kept once.
+    pub fn body_hash(&self) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.subject_line.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(self.body.as_bytes());
+        *hasher.finalize().as_bytes()
+    }
+
+    pub(crate) fn template(&self) -> String {
+        format!("notice:{}", self.kind)
+    }
+
+    pub(crate) fn audience_json(&self) -> crate::Result<String> {
+        serde_json::to_string(&self.audience)
+            .map_err(|e| StoreError::Corrupt(format!("notice {}: {e}", self.id)))
+    }
+}
+
+/// One person's line in a notice about to be sent: a mail to `to`, or skipped with the reason.
+#[derive(Debug, Clone)]
+pub enum NewDelivery {
+    Queue { subject: SubjectId, to: Identity },
+    Skip { subject: SubjectId, reason: String },
+}
+
+impl NewDelivery {
+    pub fn subject(&self) -> SubjectId {
+        match self {
+            NewDelivery::Queue { subject, .. } | NewDelivery::Skip { subject, .. } => *subject,
+        }
+    }
+}
+
+/// A notice as the ledger lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub id: NoticeId,
+    pub kind: String,
+    pub mandatory: bool,
+    pub subject_line: String,
+    /// BLAKE3 of the subject line and body, hex.
+    pub body_hash: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub audience: serde_json::Value,
+    pub incident: Option<crate::incidents::IncidentId>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub queued: u64,
+    pub skipped: u64,
+}
+
+/// Where one person's copy of a notice stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not sent, for the reason given.
+    Skipped,
+    /// Waiting in the outbox (or retrying after an error).
+    Queued,
+    Sent,
+    /// Given up after the outbox's last attempt.
+    Failed,
+    /// The person was erased; the ledger keeps the line, the address is gone.
+    Erased,
+}
+
+/// One ledger line: a notice and one person of its audience.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub notice: NoticeId,
+    pub subject: SubjectId,
+    pub status: DeliveryStatus,
+    /// Why the person was skipped.
+    pub reason: Option<String>,
+    /// The address the mail went to; never serialised, callers decide how much to show.
+    #[serde(skip)]
+    pub to: Option<Identity>,
+    pub queued_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// A delivery row joined with its outbox mail, as both backends read it.
+pub(crate) struct DeliveryRow {
+    pub notice: uuid::Uuid,
+    pub subject: uuid::Uuid,
+    pub mail: Option<uuid::Uuid>,
+    pub skipped: Option<String>,
+    pub created_at: i64,
+    /// The mail, `None` when none is left.
+    pub outbox: Option<OutboxState>,
+}
+
+/// A mail's sealed address, send time, attempts and last error.
+pub(crate) type OutboxState = (Vec<u8>, Option<i64>, u32, Option<String>);
+
+impl DeliveryRow {
+    pub(crate) fn decode(self, keyring: &Keyring) -> crate::Result<Delivery> {
+        let queued_at = crate::model::timestamp_of(self.created_at)?;
+        let mut delivery = Delivery {
+            notice: NoticeId(self.notice),
+            subject: SubjectId(self.subject),
+            status: DeliveryStatus::Skipped,
+            reason: self.skipped,
+            to: None,
+            queued_at,
+            sent_at: None,
+            attempts: 0,
+            last_error: None,
+        };
+        let Some(mail) = self.mail else {
+            return Ok(delivery);
+        };
+        delivery.status = match self.outbox {
+            None => DeliveryStatus::Erased,
+            Some((sealed_to, sent_at, attempts, last_error)) => {
+                delivery.to = Some(crate::requests::open_mail_to(
+                    keyring,
+                    MailId(mail),
+                    &sealed_to,
+                )?);
+                delivery.sent_at = sent_at.map(crate::model::timestamp_of).transpose()?;
+                delivery.attempts = attempts;
+                delivery.last_error = last_error;
+                if delivery.sent_at.is_some() {
+                    DeliveryStatus::Sent
+                } else if attempts >= crate::requests::MAIL_MAX_ATTEMPTS {
+                    DeliveryStatus::Failed
+                } else {
+                    DeliveryStatus::Queued
+                }
+            }
+        };
+        Ok(delivery)
+    }
+}
+
+/// A notice row as both backends read it: id, kind, mandatory, subject line, body hash,
+/// audience, incident, created at, created by, queued, skipped.
+pub(crate) type NoticeRow = (
+    uuid::Uuid,
+    String,
+    bool,
+    String,
+    Vec<u8>,
+    String,
+    Option<uuid::Uuid>,
+    i64,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) fn notice_of(row: NoticeRow) -> crate::Result<Notice> {
+    let (id, kind, mandatory, subject_line, hash, audience, incident, created_at, by, q, s) = row;
+    Ok(Notice {
+        id: NoticeId(id),
+        kind,
+        mandatory,
+        subject_line,
+        body_hash: hash_hex(&hash),
+        audience: serde_json::from_str(&audience)
+            .map_err(|e| StoreError::Corrupt(format!("notice {id}: {e}")))?,
+        incident: incident.map(crate::incidents::IncidentId),
+        created_at: crate::model::timestamp_of(created_at)?,
+        created_by: by,
+        queued: u64::try_from(q).unwrap_or_default(),
+        skipped: u64::try_from(s).unwrap_or_default(),
+    })
+}
+
+pub(crate) fn hash_hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The columns of a notice row with its subject line, in [`NoticeRow`] order; `n` is
+/// `notices`, `b` is `notice_bodies`.
+pub(crate) const NOTICE_COLUMNS: &str = "n.notice_id, n.kind, n.mandatory, b.subject_line, n.body_hash, n.audience, n.incident_id, n.created_at, n.created_by, n.queued, n.skipped";
+
+/// A person's email address from their sealed identity, opened with their unwrapped key.
+pub(crate) fn open_email(
+    keyring: &Keyring,
+    tenant: TenantId,
+    subject: SubjectId,
+    wrapped_key: &[u8],
+    index: Vec<u8>,
+    sealed: &[u8],
+) -> crate::Result<Identity> {
+    let key = keyring.unwrap(wrapped_key, tenant.0, subject.0)?;
+    let index: [u8; 32] = index
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))?;
+    let value = key.open(sealed, &identity_aad(&index))?;
+    let text = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Identity::parse(IdentityKind::Email, text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Whether `category` is `within` or beneath it, as SQL range bounds: `within` itself, or
+/// between `within.` and `within/` (the byte after `.`), so no LIKE wildcard can over-match.
+pub(crate) fn category_bounds(within: &str) -> (String, String) {
+    (format!("{within}."), format!("{within}/"))
+}
+
+impl NewAuditEntry {
+    /// A notice sent: its kind and counts, never the people.
+    pub fn notice_sent(actor: &Actor, notice: &NewNotice, queued: u64, skipped: u64) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "notice.send".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!(
+                "notice={} kind={} queued={queued} skipped={skipped}",
+                notice.id, notice.kind
+            )),
+        }
+    }
+
+    /// A service-message contact added to or removed from a customer tenant.
+    pub fn tenant_contact(
+        actor: &Actor,
+        customer: TenantId,
+        subject: SubjectId,
+        added: bool,
+    ) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: if added {
+                "contact.add".into()
+            } else {
+                "contact.remove".into()
+            },
+            subject: Some(subject),
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!("customer={customer}")),
+        }
+    }
+}
