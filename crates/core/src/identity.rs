@@ -123,6 +123,30 @@ impl Identity {
     pub fn expose(&self) -> &str {
         &self.value
     }
+
+    /// Enough of the value for a person who already knows it to recognise it in a ledger
+    /// (`a…@example.com`, `+358…67`), too little to learn it from: what lists show of an address.
+    pub fn masked(&self) -> String {
+        match self.kind {
+            IdentityKind::Email => match self.value.split_once('@') {
+                Some((local, domain)) => {
+                    let first: String = local.chars().take(1).collect();
+                    format!("{first}…@{domain}")
+                }
+                None => "…".to_owned(),
+            },
+            _ => {
+                let chars: Vec<char> = self.value.chars().collect();
+                if chars.len() <= 6 {
+                    "…".to_owned()
+                } else {
+                    let head: String = chars.iter().take(4).collect();
+                    let tail: String = chars[chars.len() - 2..].iter().collect();
+                    format!("{head}…{tail}")
+                }
+            }
+        }
+    }
 }
 
 fn normalise_email(text: &str) -> Result<String, IdentityError> {
@@ -196,6 +220,17 @@ impl fmt::Display for Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_values_show_too_little_to_learn_them() {
+        let masked = |kind, raw| Identity::parse(kind, raw).expect("valid").masked();
+        assert_eq!(
+            masked(IdentityKind::Email, "Ana.Lopez@Example.com"),
+            "a…@example.com"
+        );
+        assert_eq!(masked(IdentityKind::Phone, "+358 40 765 4321"), "+358…21");
+        assert_eq!(masked(IdentityKind::UserId, "u-42"), "…");
+    }
 
     fn normalised(kind: IdentityKind, raw: &str) -> Result<String, String> {
         Identity::parse(kind, raw)

@@ -134,6 +134,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::notices::NoticeError> for ApiError {
+    fn from(error: crate::notices::NoticeError) -> Self {
+        match error {
+            crate::notices::NoticeError::Invalid { field, message } => {
+                ApiError::invalid(field, message)
+            }
+            crate::notices::NoticeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::rights::DeskError> for ApiError {
     fn from(error: crate::rights::DeskError) -> Self {
         use crate::rights::DeskError;

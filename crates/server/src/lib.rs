@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod keycache;
 pub mod mail;
 pub mod metrics;
+pub mod notices;
 pub mod openapi;
 pub mod portal;
 pub mod rights;
@@ -40,6 +41,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/keys",
             get(routes::admin::list_keys).post(routes::admin::create_key),
+        )
+        .route(
+            "/tenants/{id}/contacts",
+            get(routes::notices::contacts).post(routes::notices::add_contact),
+        )
+        .route(
+            "/tenants/{id}/contacts/{subject}",
+            delete(routes::notices::remove_contact),
         )
         .route("/keys/{id}", delete(routes::admin::revoke_key))
         .route(
@@ -84,6 +93,12 @@ pub fn router(state: AppState) -> Router {
             "/incidents",
             get(routes::incidents::list).post(routes::incidents::open),
         )
+        .route(
+            "/notices",
+            get(routes::notices::list).post(routes::notices::send),
+        )
+        .route("/notices/{id}", get(routes::notices::show))
+        .route("/subjects/{id}/notices", get(routes::notices::received))
         .route("/incidents/{id}", get(routes::incidents::show))
         .route("/incidents/{id}/close", post(routes::incidents::close))
         .route("/incidents/{id}/scope", post(routes::incidents::scope))

@@ -2,7 +2,7 @@
 //! exactly the routes the router serves.
 
 use crate::routes::{
-    admin, audit, check, events, health, holds, incidents, requests, retention, subjects,
+    admin, audit, check, events, health, holds, incidents, notices, requests, retention, subjects,
 };
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ombud", description = "Privacy policy as code, enforced: purpose-bound access, consent, data-subject requests, retention, the breach register and the audit log."),
+    info(title = "ombud", description = "Privacy policy as code, enforced: purpose-bound access, consent, data-subject requests, retention, the breach register, the notice ledger and the audit log."),
     paths(
         admin::create_tenant, admin::list_tenants, admin::create_key, admin::list_keys, admin::revoke_key,
         subjects::create_subject, subjects::find_subject, subjects::get_subject, subjects::put_records, subjects::bulk_records, subjects::read_records,
@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         requests::file, requests::list, requests::show, requests::verify, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
         incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope,
+        notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),

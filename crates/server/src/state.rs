@@ -97,6 +97,24 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Runs blocking work over the store whose errors are its own (a notice refused, say) on
+    /// the blocking pool.
+    pub async fn call<T: Send + 'static, E: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Store, &Policy) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        ApiError: From<E>,
+    {
+        let (store, policy) = (Arc::clone(&self.store), Arc::clone(&self.policy));
+        tokio::task::spawn_blocking(move || work(store.as_ref(), policy.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("a store call did not finish: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
 /// The real clock, for the running server. Tests hand the state a `ManualClock` instead.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -46,10 +46,16 @@ fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
         ));
     }
     if let Some(purpose) = &body.purpose {
-        if state.policy.activity(purpose).is_none() {
+        // Unsubscribing from, or objecting to, one kind of service message (news, surveys)
+        // names that kind.
+        let notice_kind = matches!(kind, EventKind::Unsubscribe | EventKind::Objection)
+            && state.policy.notice_kinds.iter().any(|k| &k.key == purpose);
+        if state.policy.activity(purpose).is_none() && !notice_kind {
             return Err(ApiError::invalid(
                 "purpose",
-                format!("`{purpose}` is not an activity of the policy"),
+                format!(
+                    "`{purpose}` is not an activity of the policy (nor, for an unsubscribe or objection, a notice kind)"
+                ),
             ));
         }
     } else if kind.requires_purpose() {

@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod holds;
 pub mod incidents;
+pub mod notices;
 pub mod requests;
 pub mod retention;
 pub mod subjects;

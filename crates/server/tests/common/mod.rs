@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub const POLICY: &str = include_str!("../../../../examples/invoicing-saas.toml");
+/// The public-cloud example: the one that declares notice kinds (security, news, surveys …).
+pub const CLOUD_POLICY: &str = include_str!("../../../../examples/public-cloud.toml");
 
 pub struct TestApp {
     pub address: String,
@@ -23,11 +25,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(POLICY).await
+}
+
+/// A server on SQLite under another policy.
+pub async fn spawn_app_with(policy: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let master = MasterKey::generate().expect("key");
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    spawn_with(store, master, dir).await
+    spawn_with(store, master, dir, policy).await
 }
 
 /// The PostgreSQL URL for tests, or `None` (said aloud) when it is not set. Under CI, which
@@ -48,6 +55,11 @@ pub fn postgres_url() -> Option<String> {
 
 /// A server on PostgreSQL, in a new schema of its own.
 pub async fn spawn_app_on_postgres(url: &str) -> TestApp {
+    spawn_app_on_postgres_with(url, POLICY).await
+}
+
+/// A server on PostgreSQL under another policy.
+pub async fn spawn_app_on_postgres_with(url: &str, policy: &str) -> TestApp {
     let schema = format!("ombud_test_{}", uuid::Uuid::now_v7().simple());
     let admin_url = url.to_owned();
     let create = format!("CREATE SCHEMA {schema}");
@@ -69,14 +81,19 @@ pub async fn spawn_app_on_postgres(url: &str) -> TestApp {
     .await
     .expect("joined");
     let dir = tempfile::tempdir().expect("temporary directory");
-    spawn_with(Arc::new(store), master, dir).await
+    spawn_with(Arc::new(store), master, dir, policy).await
 }
 
-async fn spawn_with(store: Arc<dyn Store>, master: MasterKey, dir: tempfile::TempDir) -> TestApp {
+async fn spawn_with(
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    dir: tempfile::TempDir,
+    policy: &str,
+) -> TestApp {
     let clock = Arc::new(ManualClock::new(
         "2026-03-01T10:00:00Z".parse::<Timestamp>().expect("time"),
     ));
-    let policy = ombud_policy::check(POLICY)
+    let policy = ombud_policy::check(policy)
         .policy
         .expect("the example checks clean");
     // Store calls block; off the async worker, as the server makes them.
