@@ -238,22 +238,113 @@ pub(crate) fn hash_hex(hash: &[u8]) -> String {
 /// `notices`, `b` is `notice_bodies`.
 pub(crate) const NOTICE_COLUMNS: &str = "n.notice_id, n.kind, n.mandatory, b.subject_line, n.body_hash, n.audience, n.incident_id, n.created_at, n.created_by, n.queued, n.skipped";
 
-/// A person's email address from their sealed identity, opened with their unwrapped key.
-pub(crate) fn open_email(
+/// One person's sealed address and wrapped key, as read for an audience.
+pub(crate) struct SealedAddress {
+    /// The person's place in the audience.
+    pub person: usize,
+    pub subject: SubjectId,
+    pub wrapped_key: Vec<u8>,
+    pub index: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
+/// Opens the addresses of an audience: each person's key unwrapped and their address opened,
+/// spread over the machine's cores (two AEAD openings per person is most of the work of
+/// resolving a large audience). Returns each person's place and address.
+pub(crate) fn open_emails(
     keyring: &Keyring,
     tenant: TenantId,
-    subject: SubjectId,
-    wrapped_key: &[u8],
-    index: Vec<u8>,
-    sealed: &[u8],
-) -> crate::Result<Identity> {
-    let key = keyring.unwrap(wrapped_key, tenant.0, subject.0)?;
-    let index: [u8; 32] = index
+    jobs: Vec<SealedAddress>,
+) -> crate::Result<Vec<(usize, Identity)>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if jobs.len() < 1_000 || threads == 1 {
+        return jobs
+            .iter()
+            .map(|job| open_email(keyring, tenant, job))
+            .collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|job| open_email(keyring, tenant, job))
+                        .collect::<crate::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut opened = Vec::with_capacity(jobs.len());
+        for worker in workers {
+            opened.extend(
+                worker
+                    .join()
+                    .map_err(|_| StoreError::Corrupt("opening addresses failed".into()))??,
+            );
+        }
+        Ok(opened)
+    })
+}
+
+/// A queued delivery's mail id and sealed address.
+pub(crate) type SealedMail = (MailId, Vec<u8>);
+
+/// Every queued delivery's mail id and sealed address, sealed before the write transaction
+/// and over the machine's cores, so a large notice holds the write lock only to insert.
+pub(crate) fn seal_addresses(
+    keyring: &Keyring,
+    deliveries: &[NewDelivery],
+) -> crate::Result<Vec<Option<SealedMail>>> {
+    let seal = |delivery: &NewDelivery| -> crate::Result<Option<SealedMail>> {
+        match delivery {
+            NewDelivery::Queue { to, .. } => {
+                let id = MailId::new();
+                Ok(Some((id, crate::requests::seal_mail_to(keyring, id, to)?)))
+            }
+            NewDelivery::Skip { .. } => Ok(None),
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if deliveries.len() < 1_000 || threads == 1 {
+        return deliveries.iter().map(seal).collect();
+    }
+    let chunk = deliveries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = deliveries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(seal).collect::<crate::Result<Vec<_>>>())
+            })
+            .collect();
+        let mut sealed = Vec::with_capacity(deliveries.len());
+        for worker in workers {
+            sealed.extend(
+                worker
+                    .join()
+                    .map_err(|_| StoreError::Corrupt("sealing addresses failed".into()))??,
+            );
+        }
+        Ok(sealed)
+    })
+}
+
+fn open_email(
+    keyring: &Keyring,
+    tenant: TenantId,
+    job: &SealedAddress,
+) -> crate::Result<(usize, Identity)> {
+    let key = keyring.unwrap(&job.wrapped_key, tenant.0, job.subject.0)?;
+    let index: [u8; 32] = job
+        .index
+        .as_slice()
         .try_into()
         .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))?;
-    let value = key.open(sealed, &identity_aad(&index))?;
+    let value = key.open(&job.sealed, &identity_aad(&index))?;
     let text = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Identity::parse(IdentityKind::Email, text).map_err(|e| StoreError::Corrupt(e.to_string()))
+    let email = Identity::parse(IdentityKind::Email, text)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((job.person, email))
 }
 
 /// Whether `category` is `within` or beneath it, as SQL range bounds: `within` itself, or

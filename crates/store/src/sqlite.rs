@@ -1841,7 +1841,7 @@ impl Store for SqliteStore {
         tenant: TenantId,
         audience: &crate::notices::Audience,
     ) -> Result<Vec<crate::notices::Addressee>> {
-        use crate::notices::{Addressee, Audience, category_bounds, open_email};
+        use crate::notices::{Addressee, Audience, category_bounds};
         self.read(|conn| {
             // One snapshot: the people, their addresses and their events agree.
             let tx = conn.unchecked_transaction()?;
@@ -1882,46 +1882,68 @@ impl Store for SqliteStore {
                 .collect::<Result<_>>()?;
             let position: std::collections::HashMap<SubjectId, usize> = people.iter().enumerate().map(|(i, p)| (p.subject, i)).collect();
             // A few people are looked up one by one; a large audience is read in one pass over
-            // the tenant, which is cheaper than a lookup per person.
+            // each table of the tenant, which is cheaper than three lookups per person.
             let few = people.len() <= 256;
-            let filter = if few { "AND s.subject_id = ?2" } else { "AND ?2 IS NULL" };
-            let mut keys = tx.prepare_cached(&format!(
-                "SELECT s.subject_id, k.wrapped_key, i.blind_index, i.sealed_value FROM identities i
-                   JOIN subjects s ON s.tenant_id = i.tenant_id AND s.subject_id = i.subject_id
-                   JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
-                 WHERE i.tenant_id = ?1 AND i.kind = 'email' {filter} ORDER BY i.blind_index"
-            ))?;
-            let mut events = tx.prepare_cached(&format!(
-                "SELECT s.subject_id, s.kind, s.purpose, s.occurred_at FROM events s
-                 WHERE s.tenant_id = ?1 AND s.kind IN ('unsubscribe', 'objection') {filter}"
-            ))?;
-            let keyring = self.keyring();
+            let filter = if few { "AND subject_id = ?2" } else { "AND ?2 IS NULL" };
             let singles: Vec<Option<Vec<u8>>> = if few {
                 people.iter().map(|p| Some(p.subject.0.as_bytes().to_vec())).collect()
             } else {
                 vec![None]
             };
+            let mut addresses = tx.prepare_cached(&format!(
+                "SELECT subject_id, blind_index, sealed_value FROM identities WHERE tenant_id = ?1 AND kind = 'email' {filter}"
+            ))?;
+            let mut keys = tx.prepare_cached(&format!(
+                "SELECT s.subject_id, k.wrapped_key FROM subjects s
+                   JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
+                 WHERE s.tenant_id = ?1 {}", filter.replace("subject_id", "s.subject_id")
+            ))?;
+            let mut events = tx.prepare_cached(&format!(
+                "SELECT subject_id, kind, purpose, occurred_at FROM events
+                 WHERE tenant_id = ?1 AND kind IN ('unsubscribe', 'objection') {filter}"
+            ))?;
+            let mut sealed: Vec<Option<(Vec<u8>, Vec<u8>)>> = vec![None; people.len()];
+            let mut wrapped: Vec<Option<Vec<u8>>> = vec![None; people.len()];
             for single in &singles {
-                let rows = keys.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?, row.get::<_, Vec<u8>>(3)?)))?;
+                let rows = addresses.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?)))?;
                 for row in rows {
-                    let (subject, wrapped, index, sealed) = row?;
-                    let subject = SubjectId(uuid(subject)?);
-                    let Some(&i) = position.get(&subject) else { continue };
-                    if people[i].email.is_none() {
-                        people[i].email = Some(open_email(&keyring, tenant, subject, &wrapped, index, &sealed)?);
+                    let (subject, index, value) = row?;
+                    let Some(&i) = position.get(&SubjectId(uuid(subject)?)) else { continue };
+                    // Of several addresses, the one with the lowest index: the same every time.
+                    if sealed[i].as_ref().is_none_or(|(known, _)| index < *known) {
+                        sealed[i] = Some((index, value));
+                    }
+                }
+                let rows = keys.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)))?;
+                for row in rows {
+                    let (subject, key) = row?;
+                    let Some(&i) = position.get(&SubjectId(uuid(subject)?)) else { continue };
+                    if sealed[i].is_some() {
+                        wrapped[i] = Some(key);
                     }
                 }
                 let rows = events.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, i64>(3)?)))?;
                 for row in rows {
                     let (subject, kind, purpose, occurred_at) = row?;
-                    let subject = SubjectId(uuid(subject)?);
-                    let Some(&i) = position.get(&subject) else { continue };
+                    let Some(&i) = position.get(&SubjectId(uuid(subject)?)) else { continue };
                     people[i].events.push(ombud_core::Event {
                         kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
                         purpose,
                         occurred_at: timestamp(occurred_at)?,
                     });
                 }
+            }
+            let jobs: Vec<crate::notices::SealedAddress> = sealed
+                .into_iter()
+                .zip(wrapped)
+                .enumerate()
+                .filter_map(|(i, (address, key))| {
+                    let (index, value) = address?;
+                    Some(crate::notices::SealedAddress { person: i, subject: people[i].subject, wrapped_key: key?, index, sealed: value })
+                })
+                .collect();
+            for (i, email) in crate::notices::open_emails(&self.keyring(), tenant, jobs)? {
+                people[i].email = Some(email);
             }
             Ok(people)
         })
@@ -1940,7 +1962,7 @@ impl Store for SqliteStore {
         let hash = notice.body_hash();
         let audience = notice.audience_json()?;
         let template = notice.template();
-        let keyring = self.keyring();
+        let sealed = crate::notices::seal_addresses(&self.keyring(), deliveries)?;
         let queued = deliveries
             .iter()
             .filter(|d| matches!(d, NewDelivery::Queue { .. }))
@@ -1958,17 +1980,16 @@ impl Store for SqliteStore {
                 "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id) VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?5, ?6)",
             )?;
             let mut line = tx.prepare_cached("INSERT INTO notice_deliveries (tenant_id, notice_id, subject_id, mail_id, skipped) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for delivery in deliveries {
-                match delivery {
-                    NewDelivery::Queue { subject, to } => {
-                        let id = MailId::new();
-                        let sealed = seal_mail_to(&keyring, id, to)?;
-                        mail.execute(params![t, id.0.as_bytes(), template, sealed, micros(at), n])?;
+            for (delivery, mail_of) in deliveries.iter().zip(&sealed) {
+                match (delivery, mail_of) {
+                    (NewDelivery::Queue { subject, .. }, Some((id, to))) => {
+                        mail.execute(params![t, id.0.as_bytes(), template, to, micros(at), n])?;
                         line.execute(params![t, n, subject.0.as_bytes(), Some(id.0.as_bytes()), None::<String>])?;
                     }
-                    NewDelivery::Skip { subject, reason } => {
+                    (NewDelivery::Skip { subject, reason }, _) => {
                         line.execute(params![t, n, subject.0.as_bytes(), None::<Vec<u8>>, reason])?;
                     }
+                    (NewDelivery::Queue { .. }, None) => return Err(StoreError::Corrupt("a queued delivery without its mail".into())),
                 }
             }
             Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))?;
