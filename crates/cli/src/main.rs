@@ -7,6 +7,7 @@ mod breach_cmd;
 mod holds_cmd;
 mod import_cmd;
 mod init_cmd;
+mod notice_cmd;
 mod policy_cmd;
 mod request_cmd;
 mod rotate_cmd;
@@ -56,6 +57,9 @@ enum Command {
     /// The breach register: open, list, show and close incidents (72-hour clock)
     #[command(subcommand)]
     Breach(breach_cmd::BreachCommand),
+    /// Service messages of the policy's kinds, and the ledger of who received which
+    #[command(subcommand)]
+    Notice(notice_cmd::NoticeCommand),
     /// Copy the running SQLite store (data and key file) into a new directory
     Backup(backup_cmd::BackupArgs),
     /// Put a backup back and carry out again every erasure recorded after it
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
+        Command::Notice(command) => notice_cmd::run(command),
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
         Command::Erasures(command) => backup_cmd::erasures(command),
