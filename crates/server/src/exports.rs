@@ -10,6 +10,7 @@ use ombud_core::requests::{RecordFacts, RequestKind, activities_of};
 use ombud_policy::Policy;
 use ombud_policy::model::{Choice, Source};
 use ombud_store::model::{Record, StoredEvent};
+use ombud_store::notices::{Delivery, DeliveryStatus, Notice};
 use ombud_store::requests::DsRequest;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -24,16 +25,29 @@ fn facts(record: &Record) -> RecordFacts<'_> {
     }
 }
 
+/// Everything held about the person that an export hands over.
+pub struct Held<'a> {
+    pub identities: &'a [Identity],
+    pub records: &'a [Record],
+    pub events: &'a [StoredEvent],
+    /// The service messages they were among the recipients of (access only).
+    pub notices: &'a [(Notice, Delivery)],
+}
+
 /// Builds the zip in memory; exports are one person's data, small enough.
 pub fn build(
     policy: &Policy,
     request: &DsRequest,
-    identities: &[Identity],
-    records: &[Record],
-    events: &[StoredEvent],
+    held: Held<'_>,
     now: Timestamp,
     tz: &TimeZone,
 ) -> Result<Vec<u8>, String> {
+    let Held {
+        identities,
+        records,
+        events,
+        notices,
+    } = held;
     let mut by_category: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
     for record in records {
         by_category
@@ -55,6 +69,17 @@ pub fn build(
             "collected_at": r.collected_at,
         })).collect::<Vec<_>>(),
         "events": if request.kind == RequestKind::Access { json!(events) } else { json!([]) },
+        // The service messages the person was in the audience of: their own address in full.
+        "notices": if request.kind == RequestKind::Access { json!(notices.iter().map(|(notice, line)| json!({
+            "notice": notice.id,
+            "kind": notice.kind,
+            "subject": notice.subject_line,
+            "status": line.status,
+            "reason": line.reason,
+            "address": line.to.as_ref().map(|to| to.expose()),
+            "queued_at": line.queued_at,
+            "sent_at": line.sent_at,
+        })).collect::<Vec<_>>()) } else { json!([]) },
     });
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -94,7 +119,7 @@ pub fn build(
         zip.start_file("summary.html", options)
             .map_err(|e| error(&e))?;
         zip.write_all(
-            summary(policy, &by_category, now, tz)
+            summary(policy, &by_category, notices, now, tz)
                 .into_string()
                 .as_bytes(),
         )
@@ -106,6 +131,7 @@ pub fn build(
 fn summary(
     policy: &Policy,
     by_category: &BTreeMap<&str, Vec<&Record>>,
+    notices: &[(Notice, Delivery)],
     now: Timestamp,
     tz: &TimeZone,
 ) -> Markup {
@@ -161,6 +187,23 @@ fn summary(
                             }
                         }
                     }
+                    @if !notices.is_empty() {
+                        h2 { "Messages we sent you" }
+                        table {
+                            caption { "Service messages you were among the recipients of" }
+                            thead { tr { th scope="col" { "When" } th scope="col" { "Kind" } th scope="col" { "Subject" } th scope="col" { "What happened" } } }
+                            tbody {
+                                @for (notice, line) in notices {
+                                    tr {
+                                        td { (notice.created_at.to_zoned(tz.clone()).strftime("%-d %B %Y")) }
+                                        td { (policy.notice_kinds.iter().find(|k| k.key == notice.kind).map_or(notice.kind.as_str(), |k| k.name.as_str())) }
+                                        td { (notice.subject_line) }
+                                        td { (delivery_text(line)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     h2 { "Your rights" }
                     ul { @for right in &policy.rights.offered { li { (right.label()) } } }
                     p { "Write to " (policy.rights.contact) " to use them." }
@@ -174,6 +217,18 @@ fn summary(
                     }
                 }
             }
+        }
+    }
+}
+
+fn delivery_text(line: &Delivery) -> String {
+    match line.status {
+        DeliveryStatus::Sent => "sent".to_owned(),
+        DeliveryStatus::Queued => "waiting to be sent".to_owned(),
+        DeliveryStatus::Failed => "could not be delivered".to_owned(),
+        DeliveryStatus::Erased => "not sent: your data was erased first".to_owned(),
+        DeliveryStatus::Skipped => {
+            format!("not sent: {}", line.reason.as_deref().unwrap_or("skipped"))
         }
     }
 }

@@ -633,6 +633,11 @@ impl Desk {
         let found = self.store.subject(tenant, subject)?;
         let mut records = self.store.records(tenant, subject)?;
         let events = self.store.events(tenant, subject)?;
+        let notices = if request.kind == RequestKind::Access {
+            self.store.subject_notices(tenant, subject)?
+        } else {
+            vec![]
+        };
         if request.kind == RequestKind::Portability {
             records.retain(|r| {
                 requests::portable(
@@ -649,9 +654,12 @@ impl Desk {
         let zip = exports::build(
             &self.policy,
             request,
-            found.as_ref().map_or(&[][..], |s| &s.identities[..]),
-            &records,
-            &events,
+            exports::Held {
+                identities: found.as_ref().map_or(&[][..], |s| &s.identities[..]),
+                records: &records,
+                events: &events,
+                notices: &notices,
+            },
             now,
             &self.time_zone,
         )

@@ -130,6 +130,48 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
 
 async fn access(app: &TestApp) {
     let person = customer(app, "aino@example.fi").await;
+    // A service message she received is part of what is held about her.
+    let (store, subject, now) = (
+        std::sync::Arc::clone(&app.store),
+        person.subject.parse().expect("id"),
+        app.clock.now(),
+    );
+    tokio::task::spawn_blocking(move || {
+        use ombud_store::notices::{Audience, NewDelivery, NewNotice, NoticeId};
+        let operator = store
+            .tenants()
+            .expect("tenants")
+            .into_iter()
+            .find(|t| t.operator)
+            .expect("operator")
+            .id;
+        store
+            .send_notice(
+                operator,
+                &NewNotice {
+                    id: NoticeId::new(),
+                    kind: "security".into(),
+                    mandatory: true,
+                    subject_line: "Sign-in hardening".into(),
+                    body: "We now ask for a second factor.".into(),
+                    audience: Audience::Subjects(vec![subject]),
+                    incident: None,
+                },
+                &[NewDelivery::Queue {
+                    subject,
+                    to: ombud_core::Identity::parse(
+                        ombud_core::IdentityKind::Email,
+                        "aino@example.fi",
+                    )
+                    .expect("email"),
+                }],
+                &ombud_store::Actor::Cli,
+                now,
+            )
+            .expect("sent")
+    })
+    .await
+    .expect("joined");
     let filed = file(
         app,
         &person.admin,
@@ -161,8 +203,12 @@ async fn access(app: &TestApp) {
     let data: Value = serde_json::from_str(&files["data.json"]).expect("json");
     assert_eq!(data["records"].as_array().expect("records").len(), 3);
     assert!(files.contains_key("user.financial.csv") && files.contains_key("user.name.csv"));
+    assert_eq!(data["notices"][0]["subject"], "Sign-in hardening");
+    assert_eq!(data["notices"][0]["address"], "aino@example.fi");
     let summary = &files["summary.html"];
     for needed in [
+        "Messages we sent you",
+        "Sign-in hardening",
         "Legal basis",
         "Retention",
         "Procountor",
