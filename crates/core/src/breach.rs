@@ -61,6 +61,23 @@ pub fn describe_left(deadline: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A notification given at `at` against the deadline, as the record keeps it: whether it was
+/// late, and `1 h 0 min before the deadline` or `1 h 0 min after the deadline`.
+pub fn describe_against(deadline: Timestamp, at: Timestamp) -> (bool, String) {
+    let (late, by) = match timeliness(deadline, at) {
+        Timeliness::OnTime { spare } => (false, spare),
+        Timeliness::Late { by } => (true, by),
+    };
+    let minutes = by.as_secs().unsigned_abs() / 60;
+    let text = format!(
+        "{} h {} min {} the deadline",
+        minutes / 60,
+        minutes % 60,
+        if late { "after" } else { "before" }
+    );
+    (late, text)
+}
+
 /// How far ahead of the server's clock a reported time may be before it is a mistake.
 const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 

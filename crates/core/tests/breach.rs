@@ -108,3 +108,22 @@ fn an_incident_happens_before_it_is_known_and_neither_in_the_future() {
         assert!(!message.is_empty());
     }
 }
+
+#[test]
+fn a_notification_is_described_against_the_deadline() {
+    use ombud_core::breach::describe_against;
+    let deadline: jiff::Timestamp = "2026-03-04T08:00:00Z".parse().expect("time");
+    let hour = |h: i64| deadline + jiff::SignedDuration::from_hours(h);
+    assert_eq!(
+        describe_against(deadline, hour(-1)),
+        (false, "1 h 0 min before the deadline".to_owned())
+    );
+    assert_eq!(
+        describe_against(deadline, hour(0)),
+        (false, "0 h 0 min before the deadline".to_owned())
+    );
+    assert_eq!(
+        describe_against(deadline, hour(1)),
+        (true, "1 h 0 min after the deadline".to_owned())
+    );
+}

@@ -77,6 +77,7 @@ pub fn open(
         measures: None,
         scope: None,
         impact: None,
+        notifications: vec![],
         version: 0,
     })
 }
@@ -115,9 +116,43 @@ pub fn close(
     })
 }
 
-/// Time left as people read it; for a closed incident, as it stood when it closed.
+/// The incident with its likely consequences and measures as now assessed; at least one is
+/// given. `Err` with field `status` when it is closed.
+pub fn assess(
+    incident: Incident,
+    measures: Option<&str>,
+    consequences: Option<&str>,
+) -> Result<Incident, Refusal> {
+    if !incident.is_open() {
+        return Err(("status", "the incident is closed".to_owned()));
+    }
+    if measures.is_none() && consequences.is_none() {
+        return Err((
+            "measures",
+            "give the measures taken or proposed, the likely consequences, or both".to_owned(),
+        ));
+    }
+    let measures = optional_text("measures", measures)?;
+    let consequences = optional_text("consequences", consequences)?;
+    Ok(Incident {
+        measures: measures.or(incident.measures.clone()),
+        consequences: consequences.or(incident.consequences.clone()),
+        ..incident
+    })
+}
+
+/// Time left as people read it; once notice was given, when that was against the deadline;
+/// for a closed incident, as it stood when it closed.
 pub fn time_left(incident: &Incident, now: Timestamp) -> String {
-    breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now))
+    match incident.first_notified() {
+        Some(first) => format!("notified {}", first.against_deadline),
+        None => breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now)),
+    }
+}
+
+/// Whether notice is overdue now: open, none given, past the deadline.
+pub fn overdue(incident: &Incident, now: Timestamp) -> bool {
+    incident.is_open() && incident.first_notified().is_none() && incident.deadline_at < now
 }
 
 /// Checks a scoping window: it ends after it starts and does not reach into the future.
@@ -145,10 +180,7 @@ pub fn impact_of(
 ) -> Result<Impact, StoreError> {
     let mut impact = Impact::default();
     for tenant in tenants {
-        let reads = match &scope.actor {
-            Some(actor) => store.reads_by(tenant.id, actor, scope.from, scope.until)?,
-            None => held(store, tenant, scope)?,
-        };
+        let reads = reads_of(store, tenant, scope)?;
         if reads.is_empty() {
             continue;
         }
@@ -163,6 +195,18 @@ pub fn impact_of(
         impact.tenants.push(tenant_impact);
     }
     Ok(impact)
+}
+
+/// What the scope reached in one tenant: a key's reads, or the records of its categories held.
+pub fn reads_of(
+    store: &dyn Store,
+    tenant: &Tenant,
+    scope: &Scope,
+) -> Result<Vec<Read>, StoreError> {
+    match &scope.actor {
+        Some(actor) => store.reads_by(tenant.id, actor, scope.from, scope.until),
+        None => held(store, tenant, scope),
+    }
 }
 
 /// The records of the scoped categories the tenant held in the window (collected before its

@@ -146,7 +146,11 @@ pub fn watch(
             .set(i64::try_from(count.count).unwrap_or(i64::MAX));
     }
     metrics.breach_due.clear();
+    // Until the first notification is given: that is what the deadline asks for.
     for (_, incident) in store.open_incidents()? {
+        if incident.first_notified().is_some() {
+            continue;
+        }
         let left = incident.deadline_at.duration_since(now).as_secs();
         if left < 0 {
             tracing::warn!(incident = %incident.id, "notice of a breach is overdue");

@@ -12,6 +12,7 @@ pub mod keycache;
 pub mod mail;
 pub mod metrics;
 pub mod notices;
+pub mod notify;
 pub mod openapi;
 pub mod portal;
 pub mod rights;
@@ -102,6 +103,22 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}", get(routes::incidents::show))
         .route("/incidents/{id}/close", post(routes::incidents::close))
         .route("/incidents/{id}/scope", post(routes::incidents::scope))
+        .route(
+            "/incidents/{id}/assessment",
+            post(routes::incidents::assess),
+        )
+        .route(
+            "/incidents/{id}/notifications/draft",
+            get(routes::incidents::draft),
+        )
+        .route(
+            "/incidents/{id}/notifications",
+            post(routes::incidents::notify),
+        )
+        .route(
+            "/incidents/{id}/authority",
+            post(routes::incidents::authority),
+        )
         .route(
             "/holds",
             get(routes::holds::list).post(routes::holds::create),

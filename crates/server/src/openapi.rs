@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
         events::add_event, events::list_events, events::give_consent, events::withdraw_consent, events::list_consents,
         requests::file, requests::list, requests::show, requests::verify, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
-        incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope,
+        incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope, incidents::assess, incidents::draft, incidents::notify, incidents::authority,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify,
         health::healthz, health::readyz, health::metrics, openapi_json,

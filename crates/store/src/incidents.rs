@@ -41,6 +41,10 @@ pub struct Incident {
     pub scope: Option<Scope>,
     #[serde(default)]
     pub impact: Option<Impact>,
+    /// Each notification given, phase by phase (Art. 33(4)), to a customer, the authority or
+    /// the people concerned.
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
     /// Increases with every change; a change made from an older version is refused.
     pub version: i64,
 }
@@ -48,6 +52,11 @@ pub struct Incident {
 impl Incident {
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
+    }
+
+    /// The first notification given, which stops the clock.
+    pub fn first_notified(&self) -> Option<&Notification> {
+        self.notifications.iter().min_by_key(|n| n.at)
     }
 
     /// The incident as a save stores it: the next version, and its document.
@@ -60,6 +69,37 @@ impl Incident {
             .map_err(|e| crate::StoreError::Corrupt(format!("incident {}: {e}", saved.id)))?;
         Ok((saved, document))
     }
+}
+
+/// One notification of an incident, as given.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// `customer` (a controller, Art. 33(2)), `authority` (Art. 33(1)) or `subjects` (Art. 34).
+    pub party: String,
+    /// The customer told, for `customer`.
+    #[serde(default)]
+    pub tenant: Option<crate::model::TenantId>,
+    /// 1 for the first notification to this party, then each further phase.
+    pub phase: u32,
+    /// The notice that carried it, for notifications sent through the ledger.
+    #[serde(default)]
+    pub notice: Option<crate::notices::NoticeId>,
+    /// The authority's case reference, for a notification filed with it.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// How many people it was queued to.
+    pub recipients: u64,
+    pub at: Timestamp,
+    /// Given after the deadline; then `delay_reason` says why (Art. 33(1)).
+    pub late: bool,
+    /// How much before (on time) or after (late) the deadline, as people read it.
+    pub against_deadline: String,
+    #[serde(default)]
+    pub delay_reason: Option<String>,
+    /// The Art. 33(3) items it could not yet give, to follow in a later phase.
+    #[serde(default)]
+    pub missing: Vec<String>,
 }
 
 /// How an incident's reach was established: what one API key read in a window (from the audit

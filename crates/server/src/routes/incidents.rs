@@ -77,7 +77,7 @@ pub struct ListQuery {
 fn view(incident: Incident, now: Timestamp) -> IncidentView {
     IncidentView {
         time_left: crate::breach::time_left(&incident, now),
-        overdue: incident.is_open() && incident.deadline_at < now,
+        overdue: crate::breach::overdue(&incident, now),
         incident,
     }
 }
@@ -340,4 +340,236 @@ pub async fn scope(
         })
         .await?;
     Ok(Json(view(stored, now)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentBody {
+    /// The likely consequences, as now assessed.
+    pub consequences: Option<String>,
+    /// The measures taken or proposed so far.
+    pub measures: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assessment", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")), request_body = AssessmentBody,
+    responses((status = 200, description = "Recorded (timeline step `assess`); later notifications carry it", body = IncidentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn assess(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AssessmentBody>,
+) -> Result<Json<IncidentView>, ApiError> {
+    caller.require(HANDLERS, "assess an incident")?;
+    let id = incident_id(&id)?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let incident = state
+        .store(move |store| store.incident(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
+    let assessed = crate::breach::assess(
+        incident,
+        body.measures.as_deref(),
+        body.consequences.as_deref(),
+    )
+    .map_err(|(field, message)| match field {
+        "status" => ApiError::Conflict(message),
+        field => ApiError::invalid(field, message),
+    })?;
+    let detail = crate::breach::closed_detail(&assessed);
+    let stored = state
+        .store(move |store| store.save_incident(tenant, &assessed, "assess", detail, &actor, now))
+        .await?;
+    Ok(Json(view(stored, now)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DraftQuery {
+    /// `customers`, `authority` or `subjects`
+    pub party: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Drafts {
+    pub drafts: Vec<crate::notify::Draft>,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications/draft", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id"), DraftQuery),
+    responses((status = 200, description = "What the party would be told now, item by item of Art. 33(3), as JSON and text; nothing is sent", body = Drafts),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "This party cannot be told of this incident; `field` says why", body = Problem, content_type = "application/problem+json")))]
+pub async fn draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<DraftQuery>,
+) -> Result<Json<Drafts>, ApiError> {
+    caller.require(READERS, "read the breach register")?;
+    let id = incident_id(&id)?;
+    let party = crate::notify::Party::parse(&query.party)?;
+    let tenant = caller.tenant;
+    let incident = state
+        .store(move |store| store.incident(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
+    let drafts = crate::notify::drafts(
+        &state.policy,
+        &state.time_zone,
+        &incident,
+        party,
+        None,
+        None,
+    )?;
+    Ok(Json(Drafts { drafts }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyBody {
+    /// `customers` (each affected customer's contacts) or `subjects` (the people concerned,
+    /// where the policy's [breach] notify says so).
+    pub party: String,
+    /// Only these affected customers; every affected customer when absent.
+    pub tenants: Option<Vec<String>>,
+    /// Required after the deadline: why notice comes late (Art. 33(1)).
+    pub delay_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notified {
+    pub incident: IncidentView,
+    /// What was sent, one per notice.
+    pub sent: Vec<crate::notify::Draft>,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notifications", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")), request_body = NotifyBody,
+    responses((status = 201, description = "Sent through the notice ledger and recorded on the incident, each with when it came against the deadline", body = Notified),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The incident changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (a late notice without delay_reason, a tenant the breach did not reach); nothing is sent", body = Problem, content_type = "application/problem+json")))]
+pub async fn notify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NotifyBody>,
+) -> Result<(StatusCode, Json<Notified>), ApiError> {
+    caller.require(HANDLERS, "notify of a breach")?;
+    let id = incident_id(&id)?;
+    let party = crate::notify::Party::parse(&body.party)?;
+    let tenants: Option<Vec<ombud_store::model::TenantId>> = body
+        .tenants
+        .map(|list| {
+            list.iter()
+                .map(|t| {
+                    t.trim().parse().map_err(|_| {
+                        ApiError::invalid("tenants", format!("`{t}` is not a tenant id (a UUID)"))
+                    })
+                })
+                .collect::<Result<_, _>>()
+        })
+        .transpose()?;
+    let (operator, tenant, actor, now, tz) = (
+        state.operator,
+        caller.tenant,
+        caller.actor(),
+        state.clock.now(),
+        state.time_zone.clone(),
+    );
+    let (saved, sent) = state
+        .call(move |store, policy| {
+            let incident = store
+                .incident(tenant, id)?
+                .ok_or(ombud_store::StoreError::NotFound("incident"))?;
+            crate::notify::send(
+                store,
+                policy,
+                &tz,
+                operator,
+                tenant,
+                incident,
+                party,
+                tenants.as_deref(),
+                body.delay_reason.as_deref(),
+                &actor,
+                now,
+            )
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Notified {
+            incident: view(saved, now),
+            sent,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityBody {
+    /// The authority's case reference for the filing.
+    pub reference: String,
+    /// When it was filed; now when absent.
+    pub filed_at: Option<Timestamp>,
+    /// Required after the deadline: why notice came late (Art. 33(1)).
+    pub delay_reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/authority", tag = "incidents", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The incident's id")), request_body = AuthorityBody,
+    responses((status = 201, description = "The filing with the supervisory authority recorded on the incident", body = IncidentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The incident changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn authority(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AuthorityBody>,
+) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
+    caller.require(HANDLERS, "record a notification to the authority")?;
+    let id = incident_id(&id)?;
+    let (tenant, actor, now, tz) = (
+        caller.tenant,
+        caller.actor(),
+        state.clock.now(),
+        state.time_zone.clone(),
+    );
+    let saved = state
+        .call(move |store, policy| {
+            let incident = store
+                .incident(tenant, id)?
+                .ok_or(ombud_store::StoreError::NotFound("incident"))?;
+            let given = incident.notifications.len();
+            let filed = crate::notify::record_authority(
+                policy,
+                &tz,
+                incident,
+                &body.reference,
+                body.filed_at,
+                body.delay_reason.as_deref(),
+                now,
+            )?;
+            let detail = crate::notify::notify_detail(&filed.notifications[given..]);
+            Ok::<_, crate::notices::NoticeError>(
+                store.save_incident(tenant, &filed, "notify", detail, &actor, now)?,
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(saved, now))))
 }

@@ -1837,6 +1837,7 @@ pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store
         measures: None,
         scope: None,
         impact: None,
+        notifications: vec![],
         version: 0,
     };
     let stored = store
