@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod requests;
 pub mod retention;
 pub mod sqlite;
+pub mod subprocessors;
 
 use audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
 use jiff::Timestamp;
@@ -435,6 +436,49 @@ pub trait Store: Send + Sync {
     ) -> Result<bool>;
     /// The service-message contacts of a customer tenant.
     fn tenant_contacts(&self, tenant: TenantId, customer: TenantId) -> Result<Vec<SubjectId>>;
+
+    /// A customer chooses (`true`) or stops using an optional recipient; false when nothing
+    /// changed. Audited in the customer's tenant.
+    fn select_recipient(
+        &self,
+        tenant: TenantId,
+        recipient: &str,
+        selected: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// The optional recipients the tenant chose, with when.
+    fn selected_recipients(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>>;
+    /// The tenants that chose an optional recipient.
+    fn tenants_selecting(&self, recipient: &str) -> Result<Vec<TenantId>>;
+    /// Stores a change notice sent (in the operator's tenant), audited.
+    fn save_recipient_change(
+        &self,
+        tenant: TenantId,
+        change: &subprocessors::RecipientChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn recipient_change(
+        &self,
+        tenant: TenantId,
+        id: subprocessors::ChangeId,
+    ) -> Result<Option<subprocessors::RecipientChange>>;
+    /// Newest first.
+    fn recipient_changes(&self, tenant: TenantId) -> Result<Vec<subprocessors::RecipientChange>>;
+    /// Records a customer's objection to a change (in the operator's tenant, audited there);
+    /// false when it had objected to that recipient already.
+    fn object_to_change(
+        &self,
+        tenant: TenantId,
+        objection: &subprocessors::Objection,
+        actor: &Actor,
+    ) -> Result<bool>;
+    fn change_objections(
+        &self,
+        tenant: TenantId,
+        id: subprocessors::ChangeId,
+    ) -> Result<Vec<subprocessors::Objection>>;
 
     /// Takes a changed master key (a rotation, read again from its file) for everything after.
     fn reload_master_key(&self, master: &crypto::MasterKey);

@@ -2250,8 +2250,121 @@ pub fn notices_are_ledgered_per_person_and_sent_through_the_outbox(store: &dyn S
     );
 }
 
+/// Customers' choices of optional recipients, change notices and objections: each tenant's
+/// own, objections once per recipient, changes listed newest first.
+pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
+    use ombud_store::notices::NoticeId;
+    use ombud_store::subprocessors::{
+        ChangeId, ChangedRecipient, Objection, RecipientChange, Told,
+    };
+    let now = at("2026-05-04T09:00:00Z");
+    let operator = store
+        .create_tenant("Operator", true, &Actor::Cli, now)
+        .expect("operator");
+    let acme = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("acme");
+    let globex = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("globex");
+    assert!(
+        store
+            .select_recipient(acme.id, "vultr", true, &Actor::Cli, now)
+            .expect("select")
+    );
+    assert!(
+        !store
+            .select_recipient(acme.id, "vultr", true, &Actor::Cli, now)
+            .expect("again")
+    );
+    store
+        .select_recipient(globex.id, "upcloud", true, &Actor::Cli, now)
+        .expect("select");
+    assert_eq!(
+        store.selected_recipients(acme.id).expect("mine"),
+        vec![("vultr".to_owned(), now)]
+    );
+    assert_eq!(
+        store.tenants_selecting("vultr").expect("who"),
+        vec![acme.id]
+    );
+    assert!(
+        store
+            .select_recipient(globex.id, "upcloud", false, &Actor::Cli, now)
+            .expect("deselect")
+    );
+    assert!(store.tenants_selecting("upcloud").expect("who").is_empty());
+
+    let change = RecipientChange {
+        id: ChangeId::new(),
+        from_version: "a".into(),
+        to_version: "b".into(),
+        changes: vec![ChangedRecipient {
+            recipient: "vultr".into(),
+            code: "new-third-country-transfer".into(),
+            summary: "Vultr now in Singapore".into(),
+            material: true,
+        }],
+        told: vec![Told {
+            tenant: acme.id,
+            name: "Acme".into(),
+            recipients: vec!["vultr".into()],
+            notice: NoticeId::new(),
+        }],
+        objection_until: Some(at("2026-06-03T09:00:00Z")),
+        created_at: now,
+    };
+    store
+        .save_recipient_change(operator.id, &change, &Actor::Cli, now)
+        .expect("saved");
+    assert_eq!(
+        store
+            .recipient_change(operator.id, change.id)
+            .expect("read"),
+        Some(change.clone())
+    );
+    assert!(
+        store
+            .recipient_change(acme.id, change.id)
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(store.recipient_changes(operator.id).expect("list").len(), 1);
+    let objection = Objection {
+        change: change.id,
+        tenant: acme.id,
+        recipient: "vultr".into(),
+        reason: "Our data stays in the EEA.".into(),
+        at: now,
+    };
+    assert!(
+        store
+            .object_to_change(operator.id, &objection, &Actor::Cli)
+            .expect("object")
+    );
+    assert!(
+        !store
+            .object_to_change(operator.id, &objection, &Actor::Cli)
+            .expect("once")
+    );
+    assert_eq!(
+        store
+            .change_objections(operator.id, change.id)
+            .expect("objections"),
+        vec![objection]
+    );
+    assert!(matches!(
+        store.verify_audit(operator.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 23] = [
+    let cases: [(&str, Case); 24] = [
+        (
+            "recipient_choices_changes_and_objections_are_kept",
+            recipient_choices_changes_and_objections_are_kept,
+        ),
         (
             "notices_are_ledgered_per_person_and_sent_through_the_outbox",
             notices_are_ledgered_per_person_and_sent_through_the_outbox,

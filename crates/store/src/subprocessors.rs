@@ -1,0 +1,127 @@
+//! The sub-processor registry's stored half: which optional recipients each customer chose,
+//! and the change notices about recipients sent to customers, with the objections raised
+//! within their window. The registry itself is the policy's recipients.
+
+use crate::Actor;
+use crate::audit::NewAuditEntry;
+use crate::model::TenantId;
+use crate::notices::NoticeId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+crate::model::id!(
+    /// A change notice about recipients, sent to the customers it concerns.
+    ChangeId
+);
+
+/// What a change notice was about and who was told.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientChange {
+    pub id: ChangeId,
+    /// The policy versions compared.
+    pub from_version: String,
+    pub to_version: String,
+    /// One line per change, with the recipient it concerns.
+    pub changes: Vec<ChangedRecipient>,
+    /// Each customer told, and by which notice.
+    pub told: Vec<Told>,
+    /// Objections are taken until then; `None` when the policy sets no window.
+    pub objection_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedRecipient {
+    pub recipient: String,
+    /// The diff's code: new-recipient, new-third-country-transfer, changed.
+    pub code: String,
+    pub summary: String,
+    pub material: bool,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    pub tenant: TenantId,
+    pub name: String,
+    /// The recipients of the change this customer uses.
+    pub recipients: Vec<String>,
+    pub notice: NoticeId,
+}
+
+/// An objection a customer raised to a change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Objection {
+    pub change: ChangeId,
+    pub tenant: TenantId,
+    pub recipient: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+pub(crate) fn change_document(change: &RecipientChange) -> crate::Result<String> {
+    serde_json::to_string(change)
+        .map_err(|e| crate::StoreError::Corrupt(format!("change {}: {e}", change.id)))
+}
+
+pub(crate) fn change_of(document: &str) -> crate::Result<RecipientChange> {
+    serde_json::from_str(document)
+        .map_err(|e| crate::StoreError::Corrupt(format!("a recipient change: {e}")))
+}
+
+impl NewAuditEntry {
+    /// A customer chose (or stopped using) an optional recipient.
+    pub fn recipient_selected(actor: &Actor, recipient: &str, selected: bool) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: if selected {
+                "recipient.select".into()
+            } else {
+                "recipient.deselect".into()
+            },
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!("recipient={recipient}")),
+        }
+    }
+
+    /// A change notice about recipients was sent.
+    pub fn recipient_change(actor: &Actor, change: &RecipientChange) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "recipient.change".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!(
+                "change={} to_version={} customers={}",
+                change.id,
+                change.to_version,
+                change.told.len()
+            )),
+        }
+    }
+
+    /// A customer objected to a change.
+    pub fn recipient_objection(
+        actor: &Actor,
+        change: ChangeId,
+        customer: TenantId,
+        recipient: &str,
+    ) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "recipient.object".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!(
+                "change={change} customer={customer} recipient={recipient}"
+            )),
+        }
+    }
+}
