@@ -19,6 +19,7 @@ pub mod rights;
 pub mod routes;
 pub mod secrets;
 pub mod state;
+pub mod subprocessors;
 pub mod sweeper;
 
 use axum::Router;
@@ -125,6 +126,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/holds/{id}/release", post(routes::holds::release))
         .route("/holds/{id}/records", get(routes::holds::records))
+        .route("/subprocessors", get(routes::subprocessors::list))
+        .route(
+            "/subprocessors/changes",
+            get(routes::subprocessors::changes).post(routes::subprocessors::confirm),
+        )
+        .route(
+            "/subprocessors/changes/draft",
+            get(routes::subprocessors::draft),
+        )
+        .route(
+            "/subprocessors/changes/{id}",
+            get(routes::subprocessors::change),
+        )
+        .route(
+            "/subprocessors/changes/{id}/objections",
+            post(routes::subprocessors::object),
+        )
+        .route(
+            "/subprocessors/{recipient}/selection",
+            axum::routing::put(routes::subprocessors::select)
+                .delete(routes::subprocessors::deselect),
+        )
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
@@ -135,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let portal = Router::new()
         .route("/privacy", get(portal::form))
+        .route("/subprocessors", get(routes::subprocessors::page))
         .route("/privacy/requests", post(portal::file))
         .route("/privacy/status", get(portal::status))
         .route("/privacy/status/confirm", post(portal::confirm))

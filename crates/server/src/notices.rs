@@ -54,6 +54,12 @@ pub fn kind_of(policy: &Policy, key: &str) -> Result<bool, NoticeError> {
             "breach notifications are sent from the incident: POST /api/v1/incidents/{id}/notifications",
         ));
     }
+    if key == crate::subprocessors::CHANGE_KIND {
+        return Err(invalid(
+            "kind",
+            "change notices about sub-processors are drafted from the policy: POST /api/v1/subprocessors/changes",
+        ));
+    }
     match policy.notice_kinds.iter().find(|k| k.key == key) {
         Some(kind) => Ok(kind.mandatory),
         None if policy.notice_kinds.is_empty() => Err(invalid(

@@ -3,6 +3,7 @@
 
 use crate::routes::{
     admin, audit, check, events, health, holds, incidents, notices, requests, retention, subjects,
+    subprocessors,
 };
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -18,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         requests::file, requests::list, requests::show, requests::verify, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
         incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope, incidents::assess, incidents::draft, incidents::notify, incidents::authority,
+        subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify,
         health::healthz, health::readyz, health::metrics, openapi_json,

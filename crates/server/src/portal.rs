@@ -83,6 +83,11 @@ pub async fn headers(request: Request, next: Next) -> Response {
 }
 
 fn layout(policy: &Policy, title: &str, body: Markup) -> Markup {
+    layout_of(policy, "Privacy requests", title, body)
+}
+
+/// A public page in the portal's layout; `section` names it in the header.
+pub(crate) fn layout_of(policy: &Policy, section: &str, title: &str, body: Markup) -> Markup {
     let controller = &policy.controller;
     html! {
         (DOCTYPE)
@@ -97,7 +102,7 @@ fn layout(policy: &Policy, title: &str, body: Markup) -> Markup {
             body {
                 header {
                     p { strong { (controller.name) } }
-                    p { "Privacy requests" }
+                    p { (section) }
                 }
                 main id="main" { (body) }
                 footer {

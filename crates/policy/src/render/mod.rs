@@ -74,7 +74,7 @@ pub fn retention_period(rule: &RetentionRule) -> String {
 }
 
 /// "data is kept" → "Data is kept", for text that starts a sentence or a cell.
-pub(crate) fn capitalise(text: &str) -> String {
+pub fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -11,3 +11,4 @@ pub mod notices;
 pub mod requests;
 pub mod retention;
 pub mod subjects;
+pub mod subprocessors;

@@ -1,0 +1,412 @@
+//! The sub-processor registry over HTTP: each customer's list (with the optional providers it
+//! chose), choosing them, change notices drafted from the policy's diff and sent on
+//! confirmation, and customers' objections within the window. `/subprocessors` is the public
+//! page of the same registry.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, Problem};
+use crate::state::AppState;
+use crate::subprocessors::{ChangeDraft, Entry};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+use ombud_store::model::{Role, TenantId};
+use ombud_store::subprocessors::{ChangeId, Objection, RecipientChange};
+use serde::{Deserialize, Serialize};
+
+const ANY: &[Role] = &[
+    Role::Admin,
+    Role::Dpo,
+    Role::Agent,
+    Role::Service,
+    Role::Auditor,
+];
+const OPERATORS: &[Role] = &[Role::Admin, Role::Dpo];
+const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Whose list: the caller's tenant when absent; another tenant's only for an
+    /// operator-wide key.
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubprocessorList {
+    pub tenant: TenantId,
+    pub subprocessors: Vec<Entry>,
+}
+
+async fn list_of(state: &AppState, tenant: TenantId) -> Result<SubprocessorList, ApiError> {
+    let chosen = state
+        .store(move |store| store.selected_recipients(tenant))
+        .await?;
+    let chosen: Vec<String> = chosen.into_iter().map(|(id, _)| id).collect();
+    let subprocessors = if tenant == state.operator {
+        crate::subprocessors::registry(&state.policy)
+    } else {
+        crate::subprocessors::for_customer(&state.policy, &chosen)
+    };
+    Ok(SubprocessorList {
+        tenant,
+        subprocessors,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/subprocessors", tag = "subprocessors", security(("api_key" = [])), params(ListQuery),
+    responses((status = 200, description = "The tenant's sub-processors: every one it cannot opt out of and the optional ones it chose; the operator's tenant sees the whole registry", body = SubprocessorList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant for this key", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<SubprocessorList>, ApiError> {
+    caller.require(ANY, "read the sub-processor list")?;
+    let tenant = match query.tenant {
+        None => caller.tenant,
+        Some(text) => {
+            let asked: TenantId = text
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::NotFound("no tenant with that id".into()))?;
+            if asked != caller.tenant && !caller.key.operator_wide {
+                return Err(ApiError::NotFound("no tenant with that id".into()));
+            }
+            state
+                .store(move |store| store.tenant(asked))
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no tenant with that id".into()))?;
+            asked
+        }
+    };
+    Ok(Json(list_of(&state, tenant).await?))
+}
+
+async fn choose(
+    state: AppState,
+    caller: Caller,
+    recipient: String,
+    selected: bool,
+) -> Result<Json<SubprocessorList>, ApiError> {
+    caller.require_decider(&[Role::Admin], state.operator, "choose sub-processors")?;
+    if caller.tenant == state.operator {
+        return Err(ApiError::invalid(
+            "tenant",
+            "optional sub-processors are chosen by a customer for its own tenant",
+        ));
+    }
+    let id = crate::subprocessors::choosable(&state.policy, &recipient)?
+        .id
+        .clone();
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    state
+        .store(move |store| store.select_recipient(tenant, &id, selected, &actor, now))
+        .await?;
+    Ok(Json(list_of(&state, tenant).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/subprocessors/{recipient}/selection", tag = "subprocessors", security(("api_key" = [])),
+    params(("recipient" = String, Path, description = "An optional sub-processor's id")),
+    responses((status = 200, description = "Chosen: it is in the tenant's list and its change notices reach the tenant", body = SubprocessorList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of the customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an optional sub-processor, or the operator's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn select(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(recipient): Path<String>,
+) -> Result<Json<SubprocessorList>, ApiError> {
+    choose(state, caller, recipient, true).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/subprocessors/{recipient}/selection", tag = "subprocessors", security(("api_key" = [])),
+    params(("recipient" = String, Path, description = "An optional sub-processor's id")),
+    responses((status = 200, description = "No longer chosen", body = SubprocessorList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of the customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an optional sub-processor, or the operator's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn deselect(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(recipient): Path<String>,
+) -> Result<Json<SubprocessorList>, ApiError> {
+    choose(state, caller, recipient, false).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SinceQuery {
+    /// The policy version (its hash, as `ombud policy check` prints it) the customers last
+    /// agreed to; the newest kept version before the one in force when absent.
+    pub since: Option<String>,
+}
+
+fn operator_only(state: &AppState, caller: &Caller, doing: &str) -> Result<(), ApiError> {
+    caller.require(OPERATORS, doing)?;
+    if caller.tenant != state.operator {
+        return Err(ApiError::Forbidden(format!(
+            "change notices are the operator's; use an operator key to {doing}"
+        )));
+    }
+    Ok(())
+}
+
+/// The change from `since` (or the previous kept version) to the policy in force.
+async fn drafted(state: &AppState, since: Option<String>) -> Result<ChangeDraft, ApiError> {
+    let (operator, current, now, tz) = (
+        state.operator,
+        state.policy.version.0.clone(),
+        state.clock.now(),
+        state.time_zone.clone(),
+    );
+    state
+        .call(move |store, policy| {
+            let since = match since.map(|s| s.trim().to_owned()) {
+                Some(since) => since,
+                None => store
+                    .policy_versions(operator)?
+                    .into_iter()
+                    .rev()
+                    .map(|(version, _)| version)
+                    .find(|v| *v != current)
+                    .ok_or_else(|| crate::notices::NoticeError::Invalid {
+                        field: "since",
+                        message: "no earlier policy version is kept; the policy in force is the first".into(),
+                    })?,
+            };
+            let source = store.policy_source(operator, &since)?.ok_or_else(|| crate::notices::NoticeError::Invalid {
+                field: "since",
+                message: format!("no kept policy version `{since}`; versions are kept as `ombud serve` loads them"),
+            })?;
+            let old = ombud_policy::check(&source).policy.ok_or_else(|| crate::notices::NoticeError::Invalid {
+                field: "since",
+                message: format!("policy version `{since}` no longer checks clean, so it cannot be compared"),
+            })?;
+            crate::subprocessors::draft(store, policy, &old, &tz, now)
+        })
+        .await
+}
+
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes/draft", tag = "subprocessors", security(("api_key" = [])), params(SinceQuery),
+    responses((status = 200, description = "What changed about sub-processors, which customers use them and what each would be told; nothing is sent", body = ChangeDraft),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator admin or DPO key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No such version, or nothing changed", body = Problem, content_type = "application/problem+json")))]
+pub async fn draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SinceQuery>,
+) -> Result<Json<ChangeDraft>, ApiError> {
+    operator_only(&state, &caller, "draft a change notice")?;
+    Ok(Json(drafted(&state, query.since).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes", tag = "subprocessors", security(("api_key" = [])), request_body = SinceQuery,
+    responses((status = 201, description = "Sent through the notice ledger to every customer using a changed sub-processor, and recorded with its objection window", body = RecipientChange),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator admin or DPO key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No such version, nothing changed, or no customer concerned; nothing is sent", body = Problem, content_type = "application/problem+json")))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SinceQuery>,
+) -> Result<(StatusCode, Json<RecipientChange>), ApiError> {
+    operator_only(&state, &caller, "send a change notice")?;
+    let draft = drafted(&state, body.since).await?;
+    let (operator, actor, now) = (state.operator, caller.actor(), state.clock.now());
+    let change = state
+        .call(move |store, _| crate::subprocessors::send(store, operator, draft, &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(change)))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeList {
+    /// Newest first.
+    pub changes: Vec<RecipientChange>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeDetail {
+    #[serde(flatten)]
+    pub change: RecipientChange,
+    /// Every objection for the operator; a customer's own for a customer.
+    pub objections: Vec<Objection>,
+}
+
+/// A change as the caller may see it: the operator's whole record, or a customer's own part.
+fn seen_by(
+    change: RecipientChange,
+    caller: &Caller,
+    operator: TenantId,
+) -> Option<RecipientChange> {
+    if caller.tenant == operator {
+        return Some(change);
+    }
+    let mine: Vec<_> = change
+        .told
+        .iter()
+        .filter(|t| t.tenant == caller.tenant)
+        .cloned()
+        .collect();
+    if mine.is_empty() {
+        return None;
+    }
+    Some(RecipientChange {
+        told: mine,
+        ..change
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes", tag = "subprocessors", security(("api_key" = [])),
+    responses((status = 200, description = "Change notices sent: all for the operator, those it was told of for a customer", body = ChangeList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
+pub async fn changes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ChangeList>, ApiError> {
+    caller.require(READERS, "read change notices")?;
+    let operator = state.operator;
+    let all = state
+        .store(move |store| store.recipient_changes(operator))
+        .await?;
+    Ok(Json(ChangeList {
+        changes: all
+            .into_iter()
+            .filter_map(|c| seen_by(c, &caller, operator))
+            .collect(),
+    }))
+}
+
+fn change_id(text: &str) -> Result<ChangeId, ApiError> {
+    text.parse()
+        .map(ChangeId)
+        .map_err(|_| ApiError::NotFound("no change notice with that id".into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes/{id}", tag = "subprocessors", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The change notice's id")),
+    responses((status = 200, description = "The change, who was told by which notice, the window, and the objections", body = ChangeDetail),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such change told to the caller's tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ChangeDetail>, ApiError> {
+    caller.require(READERS, "read change notices")?;
+    let (id, operator) = (change_id(&id)?, state.operator);
+    let (found, objections) = state
+        .store(move |store| {
+            Ok((
+                store.recipient_change(operator, id)?,
+                store.change_objections(operator, id)?,
+            ))
+        })
+        .await?;
+    let change = found
+        .and_then(|c| seen_by(c, &caller, operator))
+        .ok_or_else(|| ApiError::NotFound("no change notice with that id".into()))?;
+    let objections = objections
+        .into_iter()
+        .filter(|o| caller.tenant == operator || o.tenant == caller.tenant)
+        .collect();
+    Ok(Json(ChangeDetail { change, objections }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionBody {
+    /// The sub-processor objected to, one the change concerns for this customer.
+    pub recipient: String,
+    /// Why, 1 to 2000 characters.
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections", tag = "subprocessors", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The change notice's id")), request_body = ObjectionBody,
+    responses((status = 201, description = "Recorded against the change", body = Objection),
+        (status = 200, description = "Recorded already", body = Objection),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin or DPO of the customer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such change told to this customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A recipient the change does not concern, no reason, or the window has closed", body = Problem, content_type = "application/problem+json")))]
+pub async fn object(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ObjectionBody>,
+) -> Result<(StatusCode, Json<Objection>), ApiError> {
+    caller.require_decider(OPERATORS, state.operator, "object to a change")?;
+    let (id, operator, customer, actor, now) = (
+        change_id(&id)?,
+        state.operator,
+        caller.tenant,
+        caller.actor(),
+        state.clock.now(),
+    );
+    let (objection, added) = state
+        .call(move |store, _| {
+            let change = store
+                .recipient_change(operator, id)?
+                .ok_or(ombud_store::StoreError::NotFound("change notice"))?;
+            let objection = crate::subprocessors::objection(
+                &change,
+                customer,
+                body.recipient.trim(),
+                &body.reason,
+                now,
+            )?;
+            let added = store.object_to_change(operator, &objection, &actor)?;
+            Ok::<_, crate::notices::NoticeError>((objection, added))
+        })
+        .await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(objection)))
+}
+
+/// The public page: every sub-processor of the policy, what it does, where, and under which
+/// safeguard.
+pub async fn page(State(state): State<AppState>) -> Response {
+    let policy = &state.policy;
+    let entries = crate::subprocessors::registry(policy);
+    let title = format!("Sub-processors of {}", policy.controller.name);
+    let body = html! {
+        h1 { (title) }
+        p { "These companies process personal data on our behalf when we provide our services to our customers. Those marked as optional do so only for customers who choose them." }
+        table {
+            caption { "Sub-processors, what they do, and where" }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Purpose" } th scope="col" { "Country" } th scope="col" { "Safeguard for transfers outside the EEA" } } }
+            tbody {
+                @for e in &entries {
+                    tr {
+                        td { (e.name) @if e.chosen_by_customer { " (optional)" } }
+                        td { (e.purpose) }
+                        td { (e.country_name.clone().or(e.country.clone()).unwrap_or_else(|| "—".to_owned())) }
+                        td { @if e.outside_eea { (e.safeguard.clone().unwrap_or_else(|| "—".to_owned())) } @else { "Not needed: within the EEA" } }
+                    }
+                }
+            }
+        }
+        @if let Some(window) = policy.changes.objection_window {
+            p { "We tell our customers before we add or replace a sub-processor; they may object within " (window.to_string()) "." }
+        }
+    };
+    (
+        StatusCode::OK,
+        Html(crate::portal::layout_of(policy, "Sub-processors", &title, body).into_string()),
+    )
+        .into_response()
+}

@@ -1,0 +1,356 @@
+//! The sub-processor registry over HTTP, on SQLite and PostgreSQL: each customer's list holds
+//! the optional providers it chose; a new policy version that moves an optional provider
+//! outside the EEA is drafted as a change notice and sent to the customers using it only;
+//! objections are taken within the window; the public page lists the registry.
+
+mod common;
+
+use common::{TestApp, spawn_app_on_postgres_with, spawn_app_with};
+use jiff::SignedDuration;
+use ombud_core::Clock;
+use serde_json::json;
+use std::sync::Arc;
+
+const OLD: &str = include_str!("../../../examples/managed-erp-hosting.toml");
+
+/// The next version: Vultr moves its processing from the United States to Singapore.
+fn new_policy() -> &'static str {
+    let moved = OLD.replacen(
+        "purpose = \"Cloud infrastructure for customer environments\"\ncountry = \"US\"",
+        "purpose = \"Cloud infrastructure for customer environments\"\ncountry = \"SG\"",
+        1,
+    );
+    assert_ne!(moved, OLD, "the example still has Vultr in the US");
+    Box::leak(moved.into_boxed_str())
+}
+
+async fn contact(app: &TestApp, tenant: &str, email: &str) {
+    let created = app
+        .post(
+            "/api/v1/subjects",
+            &app.admin_key,
+            json!({ "identities": [{ "kind": "email", "value": email }] }),
+        )
+        .await;
+    let subject = created.body["id"].as_str().expect("id").to_owned();
+    let added = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/contacts"),
+            &app.admin_key,
+            json!({ "subject": subject }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list["subprocessors"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+async fn registry(app: &TestApp) {
+    // The version customers agreed to was kept when it was in force.
+    let old = ombud_policy::check(OLD).policy.expect("checks").version.0;
+    let (store, now) = (Arc::clone(&app.store), app.clock.now());
+    let kept = old.clone();
+    tokio::task::spawn_blocking(move || {
+        let operator = store
+            .tenants()
+            .expect("tenants")
+            .into_iter()
+            .find(|t| t.operator)
+            .expect("operator")
+            .id;
+        store
+            .keep_policy_version(
+                operator,
+                &kept,
+                OLD,
+                &ombud_store::Actor::Cli,
+                now - SignedDuration::from_hours(24 * 30),
+            )
+            .expect("kept");
+    })
+    .await
+    .expect("joined");
+
+    let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
+    let (globex, globex_admin) = app.tenant_with_admin("Globex").await;
+    let (initech, _) = app.tenant_with_admin("Initech").await;
+    for (tenant, email) in [
+        (&acme, "it@acme.example"),
+        (&globex, "it@globex.example"),
+        (&initech, "it@initech.example"),
+    ] {
+        contact(app, tenant, email).await;
+    }
+    let chosen = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/subprocessors/vultr/selection",
+            Some(&acme_admin),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{:?}", chosen.body);
+    assert!(ids(&chosen.body).contains(&"vultr".to_owned()));
+    let chosen = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/subprocessors/upcloud/selection",
+            Some(&globex_admin),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{:?}", chosen.body);
+    let acme_list = ids(&app.get("/api/v1/subprocessors", &acme_admin).await.body);
+    assert!(acme_list.contains(&"vultr".to_owned()) && acme_list.contains(&"aws".to_owned()));
+    assert!(
+        !acme_list.contains(&"upcloud".to_owned()),
+        "optional ones only for who chose them"
+    );
+    assert!(
+        !acme_list.contains(&"klaviyo".to_owned()),
+        "the operator's own marketing tool is no sub-processor"
+    );
+    let seen = app
+        .get(
+            &format!("/api/v1/subprocessors?tenant={globex}"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(seen.status, 200);
+    assert!(
+        ids(&seen.body).contains(&"upcloud".to_owned())
+            && !ids(&seen.body).contains(&"vultr".to_owned())
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/subprocessors?tenant={globex}"),
+            &acme_admin
+        )
+        .await
+        .status,
+        404
+    );
+    for (recipient, key, field) in [
+        ("aws", &acme_admin, "recipient"),
+        ("nope", &acme_admin, "recipient"),
+        ("vultr", &app.admin_key, "tenant"),
+    ] {
+        let reply = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/subprocessors/{recipient}/selection"),
+                Some(key),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{recipient}: {:?}",
+            reply.body
+        );
+    }
+
+    // The draft: Vultr's new transfer concerns Acme only.
+    let draft = app
+        .get("/api/v1/subprocessors/changes/draft", &app.admin_key)
+        .await;
+    assert_eq!(draft.status, 200, "{:?}", draft.body);
+    assert_eq!(draft.body["from_version"], old);
+    let codes: Vec<&str> = draft.body["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["code"].as_str().expect("code"))
+        .collect();
+    assert!(codes.contains(&"new-third-country-transfer"), "{codes:?}");
+    let told: Vec<&str> = draft.body["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .map(|t| t["tenant"].as_str().expect("id"))
+        .collect();
+    assert_eq!(told, vec![acme.as_str()]);
+    assert!(
+        draft.body["tenants"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("Singapore")
+    );
+    assert_eq!(
+        draft.body["objection_until"], "2026-03-31T22:00:00Z",
+        "30 days from 1 March, to the end of the last day in the controller's zone (CEST)"
+    );
+    for (query, field) in [("?since=feedface", "since")] {
+        let reply = app
+            .get(
+                &format!("/api/v1/subprocessors/changes/draft{query}"),
+                &app.admin_key,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{:?}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/subprocessors/changes/draft", &acme_admin)
+            .await
+            .status,
+        403
+    );
+
+    // Confirmed: one notice, to Acme's contact only.
+    let sent = app
+        .post("/api/v1/subprocessors/changes", &app.admin_key, json!({}))
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let change = sent.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(sent.body["told"].as_array().expect("told").len(), 1);
+    let notice = sent.body["told"][0]["notice"].as_str().expect("notice");
+    let ledger = app
+        .get(&format!("/api/v1/notices/{notice}"), &app.admin_key)
+        .await;
+    assert_eq!(ledger.body["kind"], "subprocessor_change");
+    assert_eq!(
+        ledger.body["deliveries"].as_array().expect("lines").len(),
+        1
+    );
+    assert_eq!(ledger.body["deliveries"][0]["address"], "i…@acme.example");
+    let changes = app.get("/api/v1/notices", &app.admin_key).await;
+    assert_eq!(
+        changes.body["notices"].as_array().expect("notices").len(),
+        1,
+        "Globex and Initech were not written to"
+    );
+    let manual = app
+        .post("/api/v1/notices", &app.admin_key, json!({ "kind": "subprocessor_change", "subject": "s", "body": "b", "audience": { "customers": true } }))
+        .await;
+    assert_eq!(
+        (manual.status, manual.body["field"].as_str()),
+        (422, Some("kind"))
+    );
+
+    // Objections: Acme's, once, within the window; not Globex's.
+    let objection = json!({ "recipient": "vultr", "reason": "Our data must stay in the EEA or the US under our DPA." });
+    let path = format!("/api/v1/subprocessors/changes/{change}/objections");
+    let first = app.post(&path, &acme_admin, objection.clone()).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(
+        app.post(&path, &acme_admin, objection.clone()).await.status,
+        200
+    );
+    assert_eq!(
+        app.post(&path, &globex_admin, objection.clone())
+            .await
+            .status,
+        404
+    );
+    for (body, field) in [
+        (json!({ "recipient": "aws", "reason": "x" }), "recipient"),
+        (json!({ "recipient": "vultr", "reason": " " }), "reason"),
+    ] {
+        let reply = app.post(&path, &acme_admin, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let detail = app
+        .get(
+            &format!("/api/v1/subprocessors/changes/{change}"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(
+        detail.body["objections"]
+            .as_array()
+            .expect("objections")
+            .len(),
+        1
+    );
+    assert_eq!(detail.body["objections"][0]["tenant"], acme);
+    let theirs = app
+        .get(
+            &format!("/api/v1/subprocessors/changes/{change}"),
+            &acme_admin,
+        )
+        .await;
+    assert_eq!(theirs.status, 200);
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/subprocessors/changes/{change}"),
+            &globex_admin
+        )
+        .await
+        .status,
+        404
+    );
+    app.clock.advance(SignedDuration::from_hours(24 * 31));
+    let late = app
+        .post(
+            &path,
+            &acme_admin,
+            json!({ "recipient": "vultr", "reason": "Second thoughts." }),
+        )
+        .await;
+    assert_eq!(
+        (late.status, late.body["field"].as_str()),
+        (422, Some("change")),
+        "{:?}",
+        late.body
+    );
+
+    // The public page.
+    let page = app
+        .client
+        .get(format!("{}/subprocessors", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'")
+    );
+    let html = page.text().await.expect("html");
+    for needed in [
+        "Vultr (optional)",
+        "Singapore",
+        "standard contractual clauses",
+        "Amazon Web Services",
+        "30 days",
+    ] {
+        assert!(html.contains(needed), "{needed} on the page");
+    }
+    assert!(!html.contains("Klaviyo"));
+}
+
+#[tokio::test]
+async fn the_registry_on_sqlite() {
+    registry(&spawn_app_with(new_policy()).await).await;
+}
+
+#[tokio::test]
+async fn the_registry_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    registry(&spawn_app_on_postgres_with(&url, new_policy()).await).await;
+}
