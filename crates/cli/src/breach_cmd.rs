@@ -8,6 +8,7 @@ use clap::Subcommand;
 use jiff::Timestamp;
 use ombud_core::Clock;
 use ombud_server::breach::{Opening, Refusal, time_left};
+use ombud_server::notify::Party;
 use ombud_server::state::SystemClock;
 use ombud_store::Actor;
 use ombud_store::incidents::{Incident, IncidentId};
@@ -63,6 +64,40 @@ pub enum BreachCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// What a party would be told of an incident now, item by item of Art. 33(3); sends nothing
+    Draft {
+        id: String,
+        /// customers, authority or subjects
+        #[arg(long)]
+        party: String,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The policy whose controller, contact and [breach] apply
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Notify the affected customers (or, where the policy says so, the people concerned)
+    /// through the notice ledger; each notification is recorded against the deadline
+    Notify {
+        id: String,
+        /// customers or subjects
+        #[arg(long)]
+        party: String,
+        /// Only this affected customer (repeat for more)
+        #[arg(long = "customer")]
+        customers: Vec<String>,
+        /// Why notice comes after the deadline (required then, Art. 33(1))
+        #[arg(long)]
+        delay_reason: Option<String>,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Close an incident with the measures taken; it stays in the register
     Close {
         id: String,
@@ -89,9 +124,19 @@ fn refused((field, message): Refusal) -> anyhow::Error {
         "description" => "--description",
         "consequences" => "--consequences",
         "measures" => "--measures",
+        "party" => "--party",
+        "tenants" => "--customer",
+        "delay_reason" => "--delay-reason",
         _ => return anyhow!("{message}"),
     };
     anyhow!("{flag}: {message}")
+}
+
+fn notice_refused(error: ombud_server::notices::NoticeError) -> anyhow::Error {
+    match error {
+        ombud_server::notices::NoticeError::Invalid { field, message } => refused((field, message)),
+        ombud_server::notices::NoticeError::Store(e) => e.into(),
+    }
 }
 
 fn incident_id(text: &str) -> Result<IncidentId> {
@@ -200,6 +245,73 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
                 println!(
                     "  {}  {:<8}  {}  {}",
                     step.at, step.kind, step.actor, step.detail
+                );
+            }
+        }
+        BreachCommand::Draft {
+            id,
+            party,
+            tenant: which,
+            policy,
+            store,
+        } => {
+            let (policy, _, _) = load_policy(&policy)?;
+            let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
+            let party = Party::parse(&party).map_err(notice_refused)?;
+            let (_, _, incident) = load(&store, &which, &id)?;
+            let drafts =
+                ombud_server::notify::drafts(&policy, &time_zone, &incident, party, None, None)
+                    .map_err(notice_refused)?;
+            for draft in drafts {
+                println!("Subject: {}\n\n{}", draft.subject, draft.text);
+            }
+        }
+        BreachCommand::Notify {
+            id,
+            party,
+            customers,
+            delay_reason,
+            tenant: which,
+            policy,
+            store,
+        } => {
+            let (policy, _, _) = load_policy(&policy)?;
+            let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
+            let party = Party::parse(&party).map_err(notice_refused)?;
+            let customers = customers
+                .iter()
+                .map(|c| {
+                    c.trim()
+                        .parse()
+                        .map_err(|_| anyhow!("--customer: `{c}` is not a tenant id (a UUID)"))
+                })
+                .collect::<Result<Vec<ombud_store::model::TenantId>>>()?;
+            let (store, tenant, incident) = load(&store, &which, &id)?;
+            let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
+            let given = incident.notifications.len();
+            let (saved, _) = ombud_server::notify::send(
+                store.as_ref(),
+                &policy,
+                &time_zone,
+                operator,
+                tenant,
+                incident,
+                party,
+                (!customers.is_empty()).then_some(customers.as_slice()),
+                delay_reason.as_deref(),
+                &Actor::Cli,
+                now,
+            )
+            .map_err(notice_refused)?;
+            for given in &saved.notifications[given..] {
+                println!(
+                    "notified {} {} (part {}): {} queued, {}{}",
+                    given.party,
+                    given.tenant.map(|t| t.to_string()).unwrap_or_default(),
+                    given.phase,
+                    given.recipients,
+                    given.against_deadline,
+                    if given.late { ", LATE" } else { "" }
                 );
             }
         }

@@ -112,6 +112,29 @@ fn an_incident_is_opened_listed_shown_and_closed_at_the_console() {
         .assert()
         .success()
         .stdout(predicate::str::contains(&id).and(predicate::str::contains("1 incidents")));
+    // Drafts come from the incident's facts; what cannot be told yet is refused by flag.
+    ombud(dir.path())
+        .args(["breach", "draft", &id, "--party", "authority"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Nature of the breach")
+                .and(predicate::str::contains("A support laptop"))
+                .and(predicate::str::contains("Not yet established")),
+        );
+    ombud(dir.path())
+        .args(["breach", "draft", &id, "--party", "customers"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--party")
+                .and(predicate::str::contains("scope the incident first")),
+        );
+    ombud(dir.path())
+        .args(["breach", "notify", &id, "--party", "press"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--party"));
     ombud(dir.path())
         .args([
             "breach",
