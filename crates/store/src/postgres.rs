@@ -1254,6 +1254,12 @@ impl Store for PostgresStore {
             Self::lock_tenant(tx, tenant)?;
             let old_key = self.data_key(tx, tenant, subject)?;
             let identities = tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
+            // the address.
+            tx.execute(
+                "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (SELECT mail_id FROM notice_deliveries WHERE tenant_id = $1 AND subject_id = $2 AND mail_id IS NOT NULL)",
+                &[&tenant.0, &subject.0],
+            )?;
             let kept_ids: Vec<Uuid> = keep.iter().map(|k| k.record.0).collect();
             let mut kept = 0u64;
             if !keep.is_empty() {

@@ -1448,6 +1448,10 @@ impl Store for SqliteStore {
             let old_key = self.data_key(tx, tenant, subject)?;
             let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
             let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
+            // the address.
+            tx.prepare_cached("DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (SELECT mail_id FROM notice_deliveries WHERE tenant_id = ?1 AND subject_id = ?2 AND mail_id IS NOT NULL)")?
+                .execute(params![t, s])?;
             let mut kept = 0u64;
             if let Some((generation, new_key)) = &rekey {
                 for item in keep {

@@ -2248,6 +2248,29 @@ pub fn notices_are_ledgered_per_person_and_sent_through_the_outbox(store: &dyn S
             .len(),
         3
     );
+
+    // Erasing a person takes the address their notices went to; the lines stay.
+    store
+        .erase_subject(operator.id, ana, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    let lines = store
+        .notice_deliveries(operator.id, first.id)
+        .expect("ledger");
+    let ana_line = lines
+        .iter()
+        .find(|l| l.subject == ana)
+        .expect("the line stays");
+    assert_eq!(
+        (ana_line.status, ana_line.to.clone()),
+        (DeliveryStatus::Erased, None)
+    );
+    assert!(
+        store
+            .mails(operator.id, None)
+            .expect("outbox")
+            .iter()
+            .all(|m| m.template != "notice:news")
+    );
 }
 
 /// Customers' choices of optional recipients, change notices and objections: each tenant's
