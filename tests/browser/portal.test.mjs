@@ -231,3 +231,22 @@ test('on a phone the form reflows without sideways scrolling', async () => {
   await page.screenshot({ path: path.join(out, 'portal-phone.png'), fullPage: false });
   await page.close();
 });
+
+test('the public list of sub-processors is readable and accessible, on a desk and on a phone', async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true });
+  const page = await context.newPage();
+  const response = await page.goto(`${base}/subprocessors`);
+  assert.equal(response.status(), 200);
+  assert.match(await page.locator('h1').textContent(), /Sub-processors of Laskuri Pilvi Oy/);
+  const rows = await page.locator('tbody tr').count();
+  assert.ok(rows > 0, 'the registry lists the sub-processors');
+  await checkAndShoot(page, 'subprocessors');
+  await context.close();
+
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`${base}/subprocessors`);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the list is ${overflow}px wider than the screen`);
+  await phone.screenshot({ path: path.join(out, 'portal-subprocessors-phone.png'), fullPage: true });
+  await phone.close();
+});

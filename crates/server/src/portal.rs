@@ -57,6 +57,10 @@ ol.steps li{margin:.3rem 0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}
 dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+caption{text-align:left;font-weight:600;margin-bottom:.5rem}
+th,td{border-bottom:1px solid var(--line);padding:.4rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+@media (max-width:30rem){th,td{padding:.3rem .2rem;font-size:.85rem}}
 "#;
 
 /// Headers every portal answer carries: nothing may run, nothing is framed or cached, and the
