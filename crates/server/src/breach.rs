@@ -87,7 +87,8 @@ pub fn opened_detail(incident: &Incident) -> serde_json::Value {
     serde_json::json!({ "aware_at": incident.aware_at, "deadline_at": incident.deadline_at })
 }
 
-/// What the timeline records of a closing: whether measures and consequences were given.
+/// What the timeline records of a closing or an assessment: whether measures and consequences
+/// were given.
 pub fn closed_detail(incident: &Incident) -> serde_json::Value {
     serde_json::json!({
         "measures": incident.measures.is_some(),

@@ -184,26 +184,48 @@ pub async fn close(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CloseBody>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    caller.require(HANDLERS, "close an incident")?;
-    let id = incident_id(&id)?;
+    change(
+        &state,
+        &caller,
+        &id,
+        "close an incident",
+        "close",
+        move |incident, now| {
+            crate::breach::close(
+                incident,
+                body.measures.as_deref(),
+                body.consequences.as_deref(),
+                now,
+            )
+        },
+    )
+    .await
+}
+
+/// Reads an incident, applies a rule of the register to it and saves the result as a
+/// timeline step `kind` (with what was given); a closed incident is a 409.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    doing: &str,
+    kind: &'static str,
+    rule: impl FnOnce(Incident, Timestamp) -> Result<Incident, crate::breach::Refusal>,
+) -> Result<Json<IncidentView>, ApiError> {
+    caller.require(HANDLERS, doing)?;
+    let id = incident_id(id)?;
     let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
     let incident = state
         .store(move |store| store.incident(tenant, id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
-    let closed = crate::breach::close(
-        incident,
-        body.measures.as_deref(),
-        body.consequences.as_deref(),
-        now,
-    )
-    .map_err(|(field, message)| match field {
+    let changed = rule(incident, now).map_err(|(field, message)| match field {
         "status" => ApiError::Conflict(message),
         field => ApiError::invalid(field, message),
     })?;
-    let detail = crate::breach::closed_detail(&closed);
+    let detail = crate::breach::closed_detail(&changed);
     let stored = state
-        .store(move |store| store.save_incident(tenant, &closed, "close", detail, &actor, now))
+        .store(move |store| store.save_incident(tenant, &changed, kind, detail, &actor, now))
         .await?;
     Ok(Json(view(stored, now)))
 }
@@ -365,27 +387,21 @@ pub async fn assess(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssessmentBody>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    caller.require(HANDLERS, "assess an incident")?;
-    let id = incident_id(&id)?;
-    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
-    let incident = state
-        .store(move |store| store.incident(tenant, id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
-    let assessed = crate::breach::assess(
-        incident,
-        body.measures.as_deref(),
-        body.consequences.as_deref(),
+    change(
+        &state,
+        &caller,
+        &id,
+        "assess an incident",
+        "assess",
+        move |incident, _| {
+            crate::breach::assess(
+                incident,
+                body.measures.as_deref(),
+                body.consequences.as_deref(),
+            )
+        },
     )
-    .map_err(|(field, message)| match field {
-        "status" => ApiError::Conflict(message),
-        field => ApiError::invalid(field, message),
-    })?;
-    let detail = crate::breach::closed_detail(&assessed);
-    let stored = state
-        .store(move |store| store.save_incident(tenant, &assessed, "assess", detail, &actor, now))
-        .await?;
-    Ok(Json(view(stored, now)))
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
