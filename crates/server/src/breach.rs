@@ -49,6 +49,13 @@ pub fn open(
     now: Timestamp,
 ) -> Result<Incident, Refusal> {
     let title = text("title", &opening.title, TITLE_MAX)?;
+    if title.chars().any(char::is_control) {
+        // It becomes the subject line of the notifications.
+        return Err((
+            "title",
+            "the title is one line without control characters".to_owned(),
+        ));
+    }
     let description = text("description", &opening.description, TEXT_MAX)?;
     let consequences = optional_text("consequences", opening.consequences.as_deref())?;
     let aware_at = opening.aware_at.unwrap_or(now);

@@ -223,11 +223,17 @@ pub fn send(
 pub(crate) fn deliver(
     store: &dyn Store,
     tenant: TenantId,
-    notice: NewNotice,
+    mut notice: NewNotice,
     actor: &Actor,
     now: Timestamp,
     refuse_empty: bool,
 ) -> Result<Notice, NoticeError> {
+    // Subject lines built from other text (an incident's title) must not start mail headers.
+    notice.subject_line = notice
+        .subject_line
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let people = store.notice_audience(tenant, &notice.audience)?;
     if let Audience::Subjects(listed) = &notice.audience {
         let found: std::collections::HashSet<SubjectId> =

@@ -36,6 +36,10 @@ async fn register(app: &TestApp) {
     for (body, field) in [
         (json!({ "title": " ", "description": "x" }), "title"),
         (
+            json!({ "title": "Leak\r\nBcc: all@example.com", "description": "x" }),
+            "title",
+        ),
+        (
             json!({ "title": "t", "description": "x".repeat(10_001) }),
             "description",
         ),
