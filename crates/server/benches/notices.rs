@@ -2,8 +2,10 @@
 //! address, a mandatory security notice to everyone holding `user.contact.email` — the audience
 //! resolved, every address opened, each delivery decided, and the ledger lines, sealed outbox
 //! mails and audit entry written in one transaction. The baseline, measured in the same run, is
-//! resolving the same audience and opening the addresses without writing anything. Under
-//! `cargo test` (no `--bench`) the audience is 100 times smaller.
+//! resolving the same audience and opening the addresses without writing anything. Every
+//! iteration adds a notice, so later ones run against a ledger of millions of lines, as a
+//! store that has sent many notices does. Last, reading what one person received from that
+//! ledger. Under `cargo test` (no `--bench`) the audience is 100 times smaller.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
@@ -91,6 +93,16 @@ fn notices(c: &mut Criterion) {
             )
             .expect("sent");
             assert_eq!(notice.queued, people as u64);
+        })
+    });
+    // After the sends above the ledger holds millions of lines: what one person received is
+    // still read notice by notice through the primary key.
+    let person = records[people / 2].subject;
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("what_one_person_received", |b| {
+        b.iter(|| {
+            let lines = store.subject_notices(tenant, person).expect("received");
+            assert!(!lines.is_empty());
         })
     });
     group.finish();

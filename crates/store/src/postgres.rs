@@ -1257,7 +1257,7 @@ impl Store for PostgresStore {
             // The notices' mails to the person go (sent or not): the ledger keeps the line, not
             // the address.
             tx.execute(
-                "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (SELECT mail_id FROM notice_deliveries WHERE tenant_id = $1 AND subject_id = $2 AND mail_id IS NOT NULL)",
+                "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (SELECT d.mail_id FROM notices n JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = $2 WHERE n.tenant_id = $1 AND d.mail_id IS NOT NULL)",
                 &[&tenant.0, &subject.0],
             )?;
             let kept_ids: Vec<Uuid> = keep.iter().map(|k| k.record.0).collect();
@@ -1873,7 +1873,7 @@ impl Store for PostgresStore {
             let keyring = self.keyring();
             client
                 .query(
-                    &format!("{DELIVERY_SELECT} WHERE d.tenant_id = $1 AND d.subject_id = $2"),
+                    &format!("{DELIVERY_SELECT} WHERE n.tenant_id = $1 AND d.subject_id = $2"),
                     &[&tenant.0, &subject.0],
                 )?
                 .iter()

@@ -509,6 +509,11 @@ const DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.sk
      FROM notice_deliveries d JOIN notices n ON n.tenant_id = d.tenant_id AND n.notice_id = d.notice_id
      LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
 
+/// One person's ledger lines, notice by notice through the primary key (`?2` is the person).
+const SUBJECT_DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notices n CROSS JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = ?2
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
 fn delivery_row(row: &rusqlite::Row) -> rusqlite::Result<Result<crate::notices::DeliveryRow>> {
     let sealed_to: Option<Vec<u8>> = row.get(5)?;
     let outbox = match sealed_to {
@@ -1450,7 +1455,7 @@ impl Store for SqliteStore {
             let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
             // The notices' mails to the person go (sent or not): the ledger keeps the line, not
             // the address.
-            tx.prepare_cached("DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (SELECT mail_id FROM notice_deliveries WHERE tenant_id = ?1 AND subject_id = ?2 AND mail_id IS NOT NULL)")?
+            tx.prepare_cached("DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (SELECT d.mail_id FROM notices n CROSS JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = ?2 WHERE n.tenant_id = ?1 AND d.mail_id IS NOT NULL)")?
                 .execute(params![t, s])?;
             let mut kept = 0u64;
             if let Some((generation, new_key)) = &rekey {
@@ -2058,9 +2063,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(crate::notices::Notice, crate::notices::Delivery)>> {
         self.read(|conn| {
             let rows = conn
-                .prepare_cached(&format!(
-                    "{DELIVERY_SELECT} WHERE d.tenant_id = ?1 AND d.subject_id = ?2"
-                ))?
+                .prepare_cached(&format!("{SUBJECT_DELIVERY_SELECT} WHERE n.tenant_id = ?1"))?
                 .query_map(
                     params![tenant.0.as_bytes(), subject.0.as_bytes()],
                     delivery_row,
