@@ -150,17 +150,27 @@ pub fn assess(
 }
 
 /// Time left as people read it; once notice was given, when that was against the deadline;
-/// for a closed incident, as it stood when it closed.
+/// while some customers are told and others not, how many remain; for a closed incident, as
+/// it stood when it closed.
 pub fn time_left(incident: &Incident, now: Timestamp) -> String {
-    match incident.first_notified() {
-        Some(first) => format!("notified {}", first.against_deadline),
-        None => breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now)),
+    if let Some(given) = incident.notice_given() {
+        return format!("notified {}", given.against_deadline);
+    }
+    let left = breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now));
+    match incident.customers_untold().len() {
+        1 if !incident.notifications.is_empty() => {
+            format!("{left}; 1 affected customer not yet told")
+        }
+        untold if untold > 1 && !incident.notifications.is_empty() => {
+            format!("{left}; {untold} affected customers not yet told")
+        }
+        _ => left,
     }
 }
 
-/// Whether notice is overdue now: open, none given, past the deadline.
+/// Whether notice is overdue now: open, not yet given to everyone due it, past the deadline.
 pub fn overdue(incident: &Incident, now: Timestamp) -> bool {
-    incident.is_open() && incident.first_notified().is_none() && incident.deadline_at < now
+    incident.is_open() && incident.notice_given().is_none() && incident.deadline_at < now
 }
 
 /// Checks a scoping window: it ends after it starts and does not reach into the future.

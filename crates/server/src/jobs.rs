@@ -146,9 +146,10 @@ pub fn watch(
             .set(i64::try_from(count.count).unwrap_or(i64::MAX));
     }
     metrics.breach_due.clear();
-    // Until the first notification is given: that is what the deadline asks for.
+    // Until notice is given to every customer the breach reached (or, with none, to anyone):
+    // that is what the deadline asks for.
     for (_, incident) in store.open_incidents()? {
-        if incident.first_notified().is_some() {
+        if incident.notice_given().is_some() {
             continue;
         }
         let left = incident.deadline_at.duration_since(now).as_secs();

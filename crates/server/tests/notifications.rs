@@ -93,7 +93,7 @@ async fn gauge_lines(app: &TestApp) -> String {
 
 async fn customers_are_told(app: &TestApp) {
     let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
-    let (globex, _) = app.tenant_with_admin("Globex").await;
+    let (globex, globex_admin) = app.tenant_with_admin("Globex").await;
     for n in 0..3 {
         person(app, &acme_admin, None, &format!("buyer{n}@acme.example")).await;
     }
@@ -299,6 +299,40 @@ async fn customers_are_told(app: &TestApp) {
         !metrics.contains(&late) && !metrics.contains(&on_time),
         "notified incidents leave the gauge: {metrics}"
     );
+
+    // Reaching two customers, notice is given once both are told: the clock runs on after
+    // the first.
+    person(app, &globex_admin, None, "buyer@globex.example").await;
+    let both = incident(app, "Shared replica exposed", 71, None).await;
+    let first = app
+        .post(
+            &format!("/api/v1/incidents/{both}/notifications"),
+            &app.admin_key,
+            json!({ "party": "customers", "tenants": [acme] }),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(
+        first.body["incident"]["time_left"],
+        "1 h 0 min left; 1 affected customer not yet told"
+    );
+    assert!(
+        gauge_lines(app).await.contains(&both),
+        "the clock still runs"
+    );
+    let second = app
+        .post(
+            &format!("/api/v1/incidents/{both}/notifications"),
+            &app.admin_key,
+            json!({ "party": "customers", "tenants": [globex] }),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    assert_eq!(
+        second.body["incident"]["time_left"],
+        "notified 1 h 0 min before the deadline"
+    );
+    assert!(!gauge_lines(app).await.contains(&both));
 
     // The operator's own data was not reached: the authority and the people are the
     // customers' to tell. The invoicing policy does not tell people directly anyway.

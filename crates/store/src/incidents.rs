@@ -54,9 +54,38 @@ impl Incident {
         self.closed_at.is_none()
     }
 
-    /// The first notification given, which stops the clock.
-    pub fn first_notified(&self) -> Option<&Notification> {
-        self.notifications.iter().min_by_key(|n| n.at)
+    /// The customers the scope reached that have not been notified yet.
+    pub fn customers_untold(&self) -> Vec<crate::model::TenantId> {
+        self.impact
+            .iter()
+            .flat_map(|i| i.tenants.iter().filter(|t| !t.operator))
+            .map(|t| t.tenant)
+            .filter(|t| {
+                !self
+                    .notifications
+                    .iter()
+                    .any(|n| n.party == "customer" && n.tenant == Some(*t))
+            })
+            .collect()
+    }
+
+    /// The notification that stopped the clock: once every customer the scope reached has
+    /// been told, the last of their first notifications; with no customer concerned, the
+    /// first notification to anyone. `None` while notice is still due.
+    pub fn notice_given(&self) -> Option<&Notification> {
+        if !self.customers_untold().is_empty() {
+            return None;
+        }
+        let customers: Vec<&Notification> = self
+            .notifications
+            .iter()
+            .filter(|n| n.party == "customer" && n.phase == 1)
+            .collect();
+        if customers.is_empty() {
+            self.notifications.iter().min_by_key(|n| n.at)
+        } else {
+            customers.into_iter().max_by_key(|n| n.at)
+        }
     }
 
     /// The incident as a save stores it: the next version, and its document.
