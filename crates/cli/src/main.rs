@@ -12,6 +12,7 @@ mod policy_cmd;
 mod request_cmd;
 mod rotate_cmd;
 mod serve_cmd;
+mod subprocessors_cmd;
 mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +61,9 @@ enum Command {
     /// Service messages of the policy's kinds, and the ledger of who received which
     #[command(subcommand)]
     Notice(notice_cmd::NoticeCommand),
+    /// The sub-processor registry and change notices to customers
+    #[command(subcommand)]
+    Subprocessors(subprocessors_cmd::SubprocessorsCommand),
     /// Copy the running SQLite store (data and key file) into a new directory
     Backup(backup_cmd::BackupArgs),
     /// Put a backup back and carry out again every erasure recorded after it
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
         Command::Notice(command) => notice_cmd::run(command),
+        Command::Subprocessors(command) => subprocessors_cmd::run(command),
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
         Command::Erasures(command) => backup_cmd::erasures(command),

@@ -162,6 +162,45 @@ fn changed_recipients(old: &Policy, new: &Policy) -> Vec<ChangedRecipient> {
     changes
 }
 
+/// The policy version customers last agreed to: `since`, or the newest kept version before
+/// the one in force (`ombud serve` keeps each version it loads).
+pub fn previous(
+    store: &dyn Store,
+    operator: TenantId,
+    current: &Policy,
+    since: Option<&str>,
+) -> Result<Policy, NoticeError> {
+    let since = match since.map(str::trim) {
+        Some(since) => since.to_owned(),
+        None => store
+            .policy_versions(operator)?
+            .into_iter()
+            .rev()
+            .map(|(version, _)| version)
+            .find(|v| *v != current.version.0)
+            .ok_or_else(|| {
+                invalid(
+                    "since",
+                    "no earlier policy version is kept; the policy in force is the first",
+                )
+            })?,
+    };
+    let source = store.policy_source(operator, &since)?.ok_or_else(|| {
+        invalid(
+            "since",
+            format!(
+                "no kept policy version `{since}`; versions are kept as `ombud serve` loads them"
+            ),
+        )
+    })?;
+    ombud_policy::check(&source).policy.ok_or_else(|| {
+        invalid(
+            "since",
+            format!("policy version `{since}` no longer checks clean, so it cannot be compared"),
+        )
+    })
+}
+
 /// Drafts the change notice from policy version `old` to the policy in force.
 pub fn draft(
     store: &dyn Store,

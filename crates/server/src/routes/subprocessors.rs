@@ -159,35 +159,10 @@ fn operator_only(state: &AppState, caller: &Caller, doing: &str) -> Result<(), A
 
 /// The change from `since` (or the previous kept version) to the policy in force.
 async fn drafted(state: &AppState, since: Option<String>) -> Result<ChangeDraft, ApiError> {
-    let (operator, current, now, tz) = (
-        state.operator,
-        state.policy.version.0.clone(),
-        state.clock.now(),
-        state.time_zone.clone(),
-    );
+    let (operator, now, tz) = (state.operator, state.clock.now(), state.time_zone.clone());
     state
         .call(move |store, policy| {
-            let since = match since.map(|s| s.trim().to_owned()) {
-                Some(since) => since,
-                None => store
-                    .policy_versions(operator)?
-                    .into_iter()
-                    .rev()
-                    .map(|(version, _)| version)
-                    .find(|v| *v != current)
-                    .ok_or_else(|| crate::notices::NoticeError::Invalid {
-                        field: "since",
-                        message: "no earlier policy version is kept; the policy in force is the first".into(),
-                    })?,
-            };
-            let source = store.policy_source(operator, &since)?.ok_or_else(|| crate::notices::NoticeError::Invalid {
-                field: "since",
-                message: format!("no kept policy version `{since}`; versions are kept as `ombud serve` loads them"),
-            })?;
-            let old = ombud_policy::check(&source).policy.ok_or_else(|| crate::notices::NoticeError::Invalid {
-                field: "since",
-                message: format!("policy version `{since}` no longer checks clean, so it cannot be compared"),
-            })?;
+            let old = crate::subprocessors::previous(store, operator, policy, since.as_deref())?;
             crate::subprocessors::draft(store, policy, &old, &tz, now)
         })
         .await
