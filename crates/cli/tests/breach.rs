@@ -1,6 +1,8 @@
 //! `ombud breach` at the console: open with the clock from awareness, list and show with the
 //! time left, mistakes named by flag with nothing stored, close once.
 
+mod common;
+
 use assert_cmd::Command;
 use ombud_store::crypto::MasterKey;
 use ombud_store::{Actor, SqliteStore, Store};
@@ -9,14 +11,7 @@ use predicates::prelude::*;
 const MASTER: &str = "4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a";
 
 fn ombud(dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("ombud").expect("binary");
-    command
-        .current_dir(dir)
-        .env("OMBUD_MASTER_KEY", MASTER)
-        .env_remove("OMBUD_DATABASE_URL")
-        .env_remove("OMBUD_POLICY")
-        .env("OMBUD_DATA_DIR", dir);
-    command
+    common::console(dir, MASTER)
 }
 
 #[test]

@@ -1,19 +1,14 @@
 //! `ombud holds create|list|release` against a store on disk.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
 const MASTER: &str = "8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d";
 
 fn ombud(dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("ombud").expect("binary");
-    command
-        .current_dir(dir)
-        .env("OMBUD_MASTER_KEY", MASTER)
-        .env_remove("OMBUD_DATABASE_URL")
-        .env_remove("OMBUD_POLICY")
-        .env("OMBUD_DATA_DIR", dir);
-    command
+    common::console(dir, MASTER)
 }
 
 #[test]

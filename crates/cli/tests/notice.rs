@@ -2,6 +2,8 @@
 //! the same people (the unsubscribed person gets one, not the other), the ledger both ways, and
 //! mistakes named by flag with nothing sent.
 
+mod common;
+
 use assert_cmd::Command;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
@@ -13,14 +15,7 @@ const MASTER: &str = "4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a
 const POLICY: &str = include_str!("../../../examples/public-cloud.toml");
 
 fn ombud(dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("ombud").expect("binary");
-    command
-        .current_dir(dir)
-        .env("OMBUD_MASTER_KEY", MASTER)
-        .env_remove("OMBUD_DATABASE_URL")
-        .env_remove("OMBUD_POLICY")
-        .env("OMBUD_DATA_DIR", dir);
-    command
+    common::console(dir, MASTER)
 }
 
 #[test]

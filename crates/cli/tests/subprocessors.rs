@@ -1,6 +1,8 @@
 //! `ombud subprocessors` at the console: a customer's list, the change notice drafted from the
 //! previous policy version and sent with `--send` to the customers using the changed provider.
 
+mod common;
+
 use assert_cmd::Command;
 use ombud_store::crypto::MasterKey;
 use ombud_store::{Actor, SqliteStore, Store};
@@ -10,14 +12,7 @@ const MASTER: &str = "4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a
 const OLD: &str = include_str!("../../../examples/managed-erp-hosting.toml");
 
 fn ombud(dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("ombud").expect("binary");
-    command
-        .current_dir(dir)
-        .env("OMBUD_MASTER_KEY", MASTER)
-        .env_remove("OMBUD_DATABASE_URL")
-        .env_remove("OMBUD_POLICY")
-        .env("OMBUD_DATA_DIR", dir);
-    command
+    common::console(dir, MASTER)
 }
 
 #[test]

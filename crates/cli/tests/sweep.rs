@@ -1,5 +1,7 @@
 //! `ombud sweep [--dry-run]` against a store on disk.
 
+mod common;
+
 use assert_cmd::Command;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::model::{NewEvent, NewRecord, Secret};
@@ -9,14 +11,7 @@ use predicates::prelude::*;
 const MASTER: &str = "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c";
 
 fn ombud(dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("ombud").expect("binary");
-    command
-        .current_dir(dir)
-        .env("OMBUD_MASTER_KEY", MASTER)
-        .env_remove("OMBUD_DATABASE_URL")
-        .env_remove("OMBUD_POLICY")
-        .env("OMBUD_DATA_DIR", dir);
-    command
+    common::console(dir, MASTER)
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! Talking to a real `ombud serve` from a test: one HTTP/1.1 request on a fresh connection, and
-//! the address and bootstrap key the server prints when it starts.
+//! Shared by the console tests: the binary run against a data directory and, for a real
+//! `ombud serve`, one HTTP/1.1 request on a fresh connection and the address and bootstrap key
+//! the server prints when it starts. Each test file uses some of them.
+#![allow(dead_code)]
 
 use std::io::{BufRead, Read, Write};
 
@@ -39,4 +41,17 @@ pub fn banner(stdout: &mut impl BufRead) -> (String, String) {
         .expect("admin key")
         .to_owned();
     (address, key)
+}
+
+/// The binary run in `dir` as its data directory, with `master` as the master key and no
+/// other store or policy from the environment.
+pub fn console(dir: &std::path::Path, master: &str) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("ombud").expect("binary");
+    command
+        .current_dir(dir)
+        .env("OMBUD_MASTER_KEY", master)
+        .env_remove("OMBUD_DATABASE_URL")
+        .env_remove("OMBUD_POLICY")
+        .env("OMBUD_DATA_DIR", dir);
+    command
 }
