@@ -278,14 +278,8 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             let (policy, _, _) = load_policy(&policy)?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let party = Party::parse(&party).map_err(notice_refused)?;
-            let customers = customers
-                .iter()
-                .map(|c| {
-                    c.trim()
-                        .parse()
-                        .map_err(|_| anyhow!("--customer: `{c}` is not a tenant id (a UUID)"))
-                })
-                .collect::<Result<Vec<ombud_store::model::TenantId>>>()?;
+            let customers: Vec<ombud_store::model::TenantId> =
+                crate::notice_cmd::ids("--customer", &customers)?;
             let (store, tenant, incident) = load(&store, &which, &id)?;
             let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
             let given = incident.notifications.len();

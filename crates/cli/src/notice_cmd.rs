@@ -111,7 +111,8 @@ fn refused(error: NoticeError) -> anyhow::Error {
     }
 }
 
-fn ids<T: std::str::FromStr>(flag: &str, texts: &[String]) -> Result<Vec<T>> {
+/// Ids given with a repeatable flag; the first that is not one is refused, naming the flag.
+pub(crate) fn ids<T: std::str::FromStr>(flag: &str, texts: &[String]) -> Result<Vec<T>> {
     texts
         .iter()
         .map(|text| {

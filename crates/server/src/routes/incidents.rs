@@ -288,16 +288,7 @@ pub async fn scope(
     let now = state.clock.now();
     crate::breach::check_window(body.from, body.until, now)
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
-    let asked: Vec<ombud_store::model::TenantId> = body
-        .tenants
-        .iter()
-        .map(|t| {
-            t.trim()
-                .parse()
-                .map(ombud_store::model::TenantId)
-                .map_err(|_| ApiError::invalid("tenants", "a tenant id is a UUID"))
-        })
-        .collect::<Result<_, _>>()?;
+    let asked: Vec<ombud_store::model::TenantId> = super::parse_ids("tenants", &body.tenants)?;
     // An operator-wide key sees every tenant; any other key, its own.
     let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
     let visible: Vec<ombud_store::model::Tenant> = state
@@ -487,15 +478,7 @@ pub async fn notify(
     let party = crate::notify::Party::parse(&body.party)?;
     let tenants: Option<Vec<ombud_store::model::TenantId>> = body
         .tenants
-        .map(|list| {
-            list.iter()
-                .map(|t| {
-                    t.trim().parse().map_err(|_| {
-                        ApiError::invalid("tenants", format!("`{t}` is not a tenant id (a UUID)"))
-                    })
-                })
-                .collect::<Result<_, _>>()
-        })
+        .map(|list| super::parse_ids("tenants", &list))
         .transpose()?;
     let (operator, tenant, actor, now, tz) = (
         state.operator,

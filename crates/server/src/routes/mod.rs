@@ -12,3 +12,21 @@ pub mod requests;
 pub mod retention;
 pub mod subjects;
 pub mod subprocessors;
+
+use crate::error::ApiError;
+
+/// A list of ids from a request body, each trimmed; the first that is not one is refused,
+/// naming `field`.
+pub(crate) fn parse_ids<T: std::str::FromStr>(
+    field: &'static str,
+    texts: &[String],
+) -> Result<Vec<T>, ApiError> {
+    texts
+        .iter()
+        .map(|text| {
+            text.trim()
+                .parse()
+                .map_err(|_| ApiError::invalid(field, format!("`{text}` is not an id (a UUID)")))
+        })
+        .collect()
+}

@@ -120,17 +120,6 @@ pub struct ContactList {
     pub contacts: Vec<SubjectId>,
 }
 
-fn ids<T: std::str::FromStr>(field: &'static str, texts: &[String]) -> Result<Vec<T>, ApiError> {
-    texts
-        .iter()
-        .map(|text| {
-            text.trim()
-                .parse()
-                .map_err(|_| ApiError::invalid(field, format!("`{text}` is not an id (a UUID)")))
-        })
-        .collect()
-}
-
 /// The audience named in a body: exactly one way of naming it.
 pub fn audience(body: AudienceBody) -> Result<Audience, ApiError> {
     let named = [
@@ -151,7 +140,7 @@ pub fn audience(body: AudienceBody) -> Result<Audience, ApiError> {
     Ok(match body {
         AudienceBody {
             tenants: Some(t), ..
-        } => Audience::Tenants(ids::<TenantId>("audience.tenants", &t)?),
+        } => Audience::Tenants(super::parse_ids::<TenantId>("audience.tenants", &t)?),
         AudienceBody {
             customers: Some(true),
             ..
@@ -179,7 +168,7 @@ pub fn audience(body: AudienceBody) -> Result<Audience, ApiError> {
                     ),
                 ));
             }
-            Audience::Subjects(ids::<SubjectId>("audience.subjects", &s)?)
+            Audience::Subjects(super::parse_ids::<SubjectId>("audience.subjects", &s)?)
         }
         AudienceBody { .. } => unreachable!("one way of naming the audience was counted"),
     })
