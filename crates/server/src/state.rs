@@ -84,20 +84,6 @@ impl AppState {
         })
     }
 
-    /// Runs a blocking store call on the blocking pool.
-    pub async fn store<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || work(store.as_ref()))
-            .await
-            .map_err(|e| ApiError::Internal(format!("a store call did not finish: {e}")))?
-            .map_err(ApiError::from)
-    }
-}
-
-impl AppState {
     /// Runs blocking work over the store whose errors are its own (a notice refused, say) on
     /// the blocking pool.
     pub async fn call<T: Send + 'static, E: Send + 'static>(
@@ -112,6 +98,14 @@ impl AppState {
             .await
             .map_err(|e| ApiError::Internal(format!("a store call did not finish: {e}")))?
             .map_err(ApiError::from)
+    }
+
+    /// Runs a blocking store call on the blocking pool.
+    pub async fn store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.call(move |store, _| work(store)).await
     }
 }
 
