@@ -435,13 +435,13 @@ fn check_delay(
 
 fn record(
     incident: &Incident,
+    party: Party,
     draft: &Draft,
     notice: Option<NoticeId>,
     reference: Option<String>,
     recipients: u64,
     at: Timestamp,
 ) -> Notification {
-    let party = Party::parse(draft.party).unwrap_or(Party::Customer);
     let late = late_for(incident, party, draft.tenant, at);
     let (_, against_deadline) = describe_against(incident.deadline_at, at);
     Notification {
@@ -537,6 +537,7 @@ pub fn send(
         let sent = deliver(store, tenant, notice, actor, now, false)?;
         notified.notifications.push(record(
             &incident,
+            party,
             draft,
             Some(sent.id),
             None,
@@ -544,22 +545,41 @@ pub fn send(
             now,
         ));
     }
-    let detail = notify_detail(&notified.notifications[incident.notifications.len()..]);
-    let saved = store.save_incident(tenant, &notified, "notify", detail, actor, now)?;
+    let saved = save_notified(store, tenant, &incident, &notified, actor, now)?;
     Ok((saved, drafts))
 }
 
-/// Records a notification filed with the authority (through its own form or mail), with its
-/// case reference and when it was filed.
-pub fn record_authority(
-    policy: &Policy,
-    tz: &TimeZone,
-    incident: Incident,
-    reference: &str,
-    filed_at: Option<Timestamp>,
-    delay_reason: Option<&str>,
+/// Saves the notifications `notified` adds to `before` as one timeline step `notify`.
+fn save_notified(
+    store: &dyn Store,
+    tenant: TenantId,
+    before: &Incident,
+    notified: &Incident,
+    actor: &Actor,
     now: Timestamp,
 ) -> Result<Incident, NoticeError> {
+    let detail = notify_detail(&notified.notifications[before.notifications.len()..]);
+    Ok(store.save_incident(tenant, notified, "notify", detail, actor, now)?)
+}
+
+/// Records a notification filed with the authority (through its own form or mail), with its
+/// case reference and when it was filed, as a timeline step `notify`.
+#[allow(clippy::too_many_arguments)]
+pub fn record_authority(
+    store: &dyn Store,
+    policy: &Policy,
+    tz: &TimeZone,
+    tenant: TenantId,
+    incident: Incident,
+    filing: Filing<'_>,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Incident, NoticeError> {
+    let Filing {
+        reference,
+        filed_at,
+        delay_reason,
+    } = filing;
     let reference = reference.trim();
     if reference.is_empty()
         || reference.chars().count() > 200
@@ -592,18 +612,27 @@ pub fn record_authority(
     let mut notified = incident.clone();
     notified.notifications.push(record(
         &incident,
+        Party::Authority,
         &draft,
         None,
         Some(reference.to_owned()),
         0,
         at,
     ));
-    Ok(notified)
+    save_notified(store, tenant, &incident, &notified, actor, now)
+}
+
+/// A filing with the authority as reported: its case reference, when (now when absent), and
+/// why it came late, if it did.
+pub struct Filing<'a> {
+    pub reference: &'a str,
+    pub filed_at: Option<Timestamp>,
+    pub delay_reason: Option<&'a str>,
 }
 
 /// What the timeline records of a round of notifications: to whom, which phase, against the
 /// deadline; never the text or the people.
-pub fn notify_detail(given: &[Notification]) -> serde_json::Value {
+fn notify_detail(given: &[Notification]) -> serde_json::Value {
     serde_json::json!(
         given
             .iter()

@@ -554,19 +554,19 @@ pub async fn authority(
             let incident = store
                 .incident(tenant, id)?
                 .ok_or(ombud_store::StoreError::NotFound("incident"))?;
-            let given = incident.notifications.len();
-            let filed = crate::notify::record_authority(
+            crate::notify::record_authority(
+                store,
                 policy,
                 &tz,
+                tenant,
                 incident,
-                &body.reference,
-                body.filed_at,
-                body.delay_reason.as_deref(),
+                crate::notify::Filing {
+                    reference: &body.reference,
+                    filed_at: body.filed_at,
+                    delay_reason: body.delay_reason.as_deref(),
+                },
+                &actor,
                 now,
-            )?;
-            let detail = crate::notify::notify_detail(&filed.notifications[given..]);
-            Ok::<_, crate::notices::NoticeError>(
-                store.save_incident(tenant, &filed, "notify", detail, &actor, now)?,
             )
         })
         .await?;
