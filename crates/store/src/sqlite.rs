@@ -1894,23 +1894,26 @@ impl Store for SqliteStore {
             // A few people are looked up one by one; a large audience is read in one pass over
             // each table of the tenant, which is cheaper than three lookups per person.
             let few = people.len() <= 256;
-            let filter = if few { "AND subject_id = ?2" } else { "AND ?2 IS NULL" };
+            // One person per run (?2) when few, the whole tenant in one run (?2 NULL) otherwise.
+            let only = |column: &str| if few { format!("AND {column} = ?2") } else { "AND ?2 IS NULL".to_owned() };
             let singles: Vec<Option<Vec<u8>>> = if few {
                 people.iter().map(|p| Some(p.subject.0.as_bytes().to_vec())).collect()
             } else {
                 vec![None]
             };
             let mut addresses = tx.prepare_cached(&format!(
-                "SELECT subject_id, blind_index, sealed_value FROM identities WHERE tenant_id = ?1 AND kind = 'email' {filter}"
+                "SELECT subject_id, blind_index, sealed_value FROM identities WHERE tenant_id = ?1 AND kind = 'email' {}",
+                only("subject_id")
             ))?;
             let mut keys = tx.prepare_cached(&format!(
                 "SELECT s.subject_id, k.wrapped_key FROM subjects s
                    JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
-                 WHERE s.tenant_id = ?1 {}", filter.replace("subject_id", "s.subject_id")
+                 WHERE s.tenant_id = ?1 {}", only("s.subject_id")
             ))?;
             let mut events = tx.prepare_cached(&format!(
                 "SELECT subject_id, kind, purpose, occurred_at FROM events
-                 WHERE tenant_id = ?1 AND kind IN ('unsubscribe', 'objection') {filter}"
+                 WHERE tenant_id = ?1 AND kind IN ('unsubscribe', 'objection') {}",
+                only("subject_id")
             ))?;
             let mut sealed: Vec<Option<(Vec<u8>, Vec<u8>)>> = vec![None; people.len()];
             let mut wrapped: Vec<Option<Vec<u8>>> = vec![None; people.len()];
