@@ -372,6 +372,50 @@ async fn customers_are_told(app: &TestApp) {
             reply.body
         );
     }
+    let unknown = app
+        .post(
+            &format!("/api/v1/incidents/{late}/notifications"),
+            &app.admin_key,
+            json!({ "party": "customers", "urgent": true }),
+        )
+        .await;
+    assert!(
+        unknown.status == 400 || unknown.status == 422,
+        "{:?}",
+        unknown.body
+    );
+    let press = app
+        .get(
+            &format!("/api/v1/incidents/{late}/notifications/draft?party=press"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(
+        (press.status, press.body["field"].as_str()),
+        (422, Some("party"))
+    );
+    let empty = app
+        .post(
+            &format!("/api/v1/incidents/{late}/assessment"),
+            &app.admin_key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (empty.status, empty.body["field"].as_str()),
+        (422, Some("measures"))
+    );
+    let given = app
+        .get(&format!("/api/v1/incidents/{late}"), &app.admin_key)
+        .await;
+    assert_eq!(
+        given.body["notifications"]
+            .as_array()
+            .expect("notifications")
+            .len(),
+        1,
+        "refusals added no notification"
+    );
     let auditor = app.key(&app.admin_key, "auditor").await;
     assert_eq!(
         app.get(
