@@ -57,6 +57,24 @@ impl Caller {
         Ok(())
     }
 
+    /// For what only the operator keeps (customers' contacts, change notices to customers): one
+    /// of `roles`, acting in the operator's own tenant.
+    pub fn require_operator_tenant(
+        &self,
+        roles: &[Role],
+        operator: TenantId,
+        kept: &str,
+        doing: &str,
+    ) -> Result<(), ApiError> {
+        self.require(roles, doing)?;
+        if self.tenant != operator {
+            return Err(ApiError::Forbidden(format!(
+                "{kept} are kept in the operator's tenant; use an operator key to {doing}"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn require_operator_admin(&self, doing: &str) -> Result<(), ApiError> {
         self.require(&[Role::Admin], doing)?;
         if self.key.operator_wide {

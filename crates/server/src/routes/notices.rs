@@ -303,12 +303,12 @@ async fn customer(
     id: &str,
     doing: &str,
 ) -> Result<TenantId, ApiError> {
-    caller.require(SENDERS, doing)?;
-    if caller.tenant != state.operator {
-        return Err(ApiError::Forbidden(format!(
-            "customers' service-message contacts are kept in the operator's tenant; use an operator key to {doing}"
-        )));
-    }
+    caller.require_operator_tenant(
+        SENDERS,
+        state.operator,
+        "customers' service-message contacts",
+        doing,
+    )?;
     let customer: TenantId = id
         .parse()
         .map_err(|_| ApiError::NotFound("no tenant with that id".into()))?;

@@ -147,16 +147,6 @@ pub struct SinceQuery {
     pub since: Option<String>,
 }
 
-fn operator_only(state: &AppState, caller: &Caller, doing: &str) -> Result<(), ApiError> {
-    caller.require(OPERATORS, doing)?;
-    if caller.tenant != state.operator {
-        return Err(ApiError::Forbidden(format!(
-            "change notices are the operator's; use an operator key to {doing}"
-        )));
-    }
-    Ok(())
-}
-
 /// The change from `since` (or the previous kept version) to the policy in force.
 async fn drafted(state: &AppState, since: Option<String>) -> Result<ChangeDraft, ApiError> {
     let (operator, now, tz) = (state.operator, state.clock.now(), state.time_zone.clone());
@@ -178,7 +168,12 @@ pub async fn draft(
     caller: Caller,
     Query(query): Query<SinceQuery>,
 ) -> Result<Json<ChangeDraft>, ApiError> {
-    operator_only(&state, &caller, "draft a change notice")?;
+    caller.require_operator_tenant(
+        OPERATORS,
+        state.operator,
+        "change notices",
+        "draft a change notice",
+    )?;
     Ok(Json(drafted(&state, query.since).await?))
 }
 
@@ -192,7 +187,12 @@ pub async fn confirm(
     caller: Caller,
     ApiJson(body): ApiJson<SinceQuery>,
 ) -> Result<(StatusCode, Json<RecipientChange>), ApiError> {
-    operator_only(&state, &caller, "send a change notice")?;
+    caller.require_operator_tenant(
+        OPERATORS,
+        state.operator,
+        "change notices",
+        "send a change notice",
+    )?;
     let draft = drafted(&state, body.since).await?;
     let (operator, actor, now) = (state.operator, caller.actor(), state.clock.now());
     let change = state
