@@ -133,3 +133,14 @@ async fn the_openapi_document_describes_every_route_and_resolves_every_schema() 
     assert_eq!(params, ["identity", "purpose"]);
     assert!(check["responses"]["401"].is_object() && check["responses"]["422"].is_object());
 }
+
+/// The document is a contract with every client: any change to it shows here as a diff to
+/// review (`INSTA_UPDATE=always cargo test` accepts it).
+#[test]
+fn the_openapi_document_is_what_clients_were_given() {
+    use utoipa::OpenApi;
+    let document = ombud_server::openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the document serialises");
+    insta::assert_snapshot!("openapi", document);
+}
