@@ -5,8 +5,8 @@
 use crate::serve_cmd::{KeyPolicy, open_store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use ombud_app::clock::SystemClock;
 use ombud_core::Clock;
-use ombud_server::state::SystemClock;
 use ombud_store::audit::Verification;
 use ombud_store::crypto::{api_secret_hash, new_api_secret};
 use ombud_store::model::{ApiKeyId, NewApiKey, Role, TenantId};

@@ -6,10 +6,10 @@ use crate::serve_cmd::load_policy;
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
+use ombud_app::breach::{Opening, Refusal, time_left};
+use ombud_app::clock::SystemClock;
+use ombud_app::notify::Party;
 use ombud_core::Clock;
-use ombud_server::breach::{Opening, Refusal, time_left};
-use ombud_server::notify::Party;
-use ombud_server::state::SystemClock;
 use ombud_store::Actor;
 use ombud_store::incidents::{Incident, IncidentId};
 use std::path::PathBuf;
@@ -132,10 +132,10 @@ fn refused((field, message): Refusal) -> anyhow::Error {
     anyhow!("{flag}: {message}")
 }
 
-fn notice_refused(error: ombud_server::notices::NoticeError) -> anyhow::Error {
+fn notice_refused(error: ombud_app::notices::NoticeError) -> anyhow::Error {
     match error {
-        ombud_server::notices::NoticeError::Invalid { field, message } => refused((field, message)),
-        ombud_server::notices::NoticeError::Store(e) => e.into(),
+        ombud_app::notices::NoticeError::Invalid { field, message } => refused((field, message)),
+        ombud_app::notices::NoticeError::Store(e) => e.into(),
     }
 }
 
@@ -191,7 +191,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
         } => {
             let (policy, _, _) = load_policy(&policy)?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
-            let incident = ombud_server::breach::open(
+            let incident = ombud_app::breach::open(
                 &policy,
                 &time_zone,
                 Opening {
@@ -207,7 +207,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             .map_err(refused)?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
-            let detail = ombud_server::breach::opened_detail(&incident);
+            let detail = ombud_app::breach::opened_detail(&incident);
             let saved = store.save_incident(tenant, &incident, "open", detail, &Actor::Cli, now)?;
             println!(
                 "opened incident {}; notice is due {} ({})",
@@ -260,7 +260,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             let party = Party::parse(&party).map_err(notice_refused)?;
             let (_, _, incident) = load(&store, &which, &id)?;
             let drafts =
-                ombud_server::notify::drafts(&policy, &time_zone, &incident, party, None, None)
+                ombud_app::notify::drafts(&policy, &time_zone, &incident, party, None, None)
                     .map_err(notice_refused)?;
             for draft in drafts {
                 println!("Subject: {}\n\n{}", draft.subject, draft.text);
@@ -283,7 +283,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             let (store, tenant, incident) = load(&store, &which, &id)?;
             let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
             let given = incident.notifications.len();
-            let (saved, _) = ombud_server::notify::send(
+            let (saved, _) = ombud_app::notify::send(
                 store.as_ref(),
                 &policy,
                 &time_zone,
@@ -318,14 +318,14 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
         } => {
             let (store, tenant, incident) = load(&store, &which, &id)?;
             let id = incident.id;
-            let closed = ombud_server::breach::close(
+            let closed = ombud_app::breach::close(
                 incident,
                 measures.as_deref(),
                 consequences.as_deref(),
                 now,
             )
             .map_err(refused)?;
-            let detail = ombud_server::breach::closed_detail(&closed);
+            let detail = ombud_app::breach::closed_detail(&closed);
             store.save_incident(tenant, &closed, "close", detail, &Actor::Cli, now)?;
             println!("closed incident {id}; it stays in the register");
         }

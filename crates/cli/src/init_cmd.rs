@@ -88,9 +88,9 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
             args.data_dir.join("master.key").display()
         );
     }
-    let booted = ombud_server::bootstrap::ensure_operator(
+    let booted = ombud_app::bootstrap::ensure_operator(
         store.as_ref(),
-        &ombud_server::state::SystemClock,
+        &ombud_app::clock::SystemClock,
         &policy.controller.name,
     )
     .context("while preparing the operator tenant")?;

@@ -5,9 +5,9 @@ use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Subcommand};
+use ombud_app::clock::SystemClock;
+use ombud_app::notices::{NoticeError, Sending};
 use ombud_core::Clock;
-use ombud_server::notices::{NoticeError, Sending};
-use ombud_server::state::SystemClock;
 use ombud_store::Actor;
 use ombud_store::model::{SubjectId, TenantId};
 use ombud_store::notices::{Audience, Delivery, NoticeId};
@@ -173,7 +173,7 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
             let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
-            let notice = ombud_server::notices::send(
+            let notice = ombud_app::notices::send(
                 store.as_ref(),
                 &policy,
                 operator,

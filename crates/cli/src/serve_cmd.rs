@@ -3,9 +3,9 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
+use ombud_app::clock::SystemClock;
 use ombud_core::Clock;
 use ombud_policy::Policy;
-use ombud_server::state::SystemClock;
 use ombud_server::{AppState, Application};
 use ombud_store::crypto::MasterKey;
 use ombud_store::{PostgresStore, SqliteStore, Store};
@@ -233,7 +233,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Before the store: a first start that failed after bootstrapping would lose the admin key
     // it never got to show.
     let mailer =
-        ombud_server::jobs::Mailer::new(args.smtp_url.as_deref(), args.data_dir.join("outbox"))
+        ombud_app::jobs::Mailer::new(args.smtp_url.as_deref(), args.data_dir.join("outbox"))
             .map_err(anyhow::Error::msg)?;
     let (store, master) = open_store(
         &args.data_dir,
@@ -241,7 +241,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         KeyPolicy::CreateIfMissing,
     )?;
     let clock = Arc::new(SystemClock);
-    let booted = ombud_server::bootstrap::ensure_operator(
+    let booted = ombud_app::bootstrap::ensure_operator(
         store.as_ref(),
         clock.as_ref(),
         &policy.controller.name,
@@ -268,7 +268,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(policy),
         clock,
         booted.operator,
-        ombud_server::secrets::Secrets::from_master(&master),
+        ombud_app::secrets::Secrets::from_master(&master),
         &public_url,
     )
     .map_err(anyhow::Error::msg)?;
@@ -295,8 +295,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         if let Some(path) = master_key_file(&args.data_dir) {
             tokio::spawn(watch_key_file(path, std::sync::Arc::clone(&state_for_jobs.store)));
         }
-        ombud_server::jobs::spawn(
-            state_for_jobs,
+        ombud_app::jobs::spawn(
+            state_for_jobs.jobs(),
             mailer,
             std::time::Duration::from_secs(args.jobs_every),
             std::time::Duration::from_secs(args.sweep_every),

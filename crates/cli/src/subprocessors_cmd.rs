@@ -6,9 +6,9 @@ use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
+use ombud_app::clock::SystemClock;
+use ombud_app::notices::NoticeError;
 use ombud_core::Clock;
-use ombud_server::notices::NoticeError;
-use ombud_server::state::SystemClock;
 use ombud_store::Actor;
 use ombud_store::subprocessors::ChangeId;
 use std::path::PathBuf;
@@ -70,14 +70,14 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             let tenant = tenant(store.as_ref(), &which)?;
             let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
             let entries = if tenant == operator {
-                ombud_server::subprocessors::registry(&policy)
+                ombud_app::subprocessors::registry(&policy)
             } else {
                 let chosen: Vec<String> = store
                     .selected_recipients(tenant)?
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
-                ombud_server::subprocessors::for_customer(&policy, &chosen)
+                ombud_app::subprocessors::for_customer(&policy, &chosen)
             };
             for e in &entries {
                 println!(
@@ -108,7 +108,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let store = store.open()?;
             let operator = tenant(store.as_ref(), "operator")?;
-            let old = ombud_server::subprocessors::previous(
+            let old = ombud_app::subprocessors::previous(
                 store.as_ref(),
                 operator,
                 &policy,
@@ -116,7 +116,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             )
             .map_err(refused)?;
             let draft =
-                ombud_server::subprocessors::draft(store.as_ref(), &policy, &old, &time_zone, now)
+                ombud_app::subprocessors::draft(store.as_ref(), &policy, &old, &time_zone, now)
                     .map_err(refused)?;
             for change in &draft.changes {
                 println!("[{}] {}: {}", change.code, change.recipient, change.summary);
@@ -128,7 +128,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
                 );
             }
             if send {
-                let change = ombud_server::subprocessors::send(
+                let change = ombud_app::subprocessors::send(
                     store.as_ref(),
                     operator,
                     draft,

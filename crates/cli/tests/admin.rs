@@ -10,7 +10,7 @@ fn prepared_store() -> tempfile::TempDir {
     let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
     let store = ombud_store::SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
     let clock = ombud_core::ManualClock::new("2026-01-01T00:00:00Z".parse().expect("time"));
-    ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
+    ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
     dir
 }
 

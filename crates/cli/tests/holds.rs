@@ -17,7 +17,7 @@ fn holds_are_placed_listed_and_released_and_bad_ones_name_the_flag() {
     let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
     let store = ombud_store::SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
     let clock = ombud_core::ManualClock::new(jiff::Timestamp::now());
-    ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
+    ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
     drop(store);
 
     for (args, message) in [

@@ -2,9 +2,9 @@
 
 use assert_cmd::Command;
 use jiff::Timestamp;
+use ombud_app::rights::{Desk, Filing};
+use ombud_app::secrets::Secrets;
 use ombud_core::requests::RequestKind;
-use ombud_server::rights::{Desk, Filing};
-use ombud_server::secrets::Secrets;
 use ombud_store::model::{NewRecord, Secret, TenantId};
 use ombud_store::requests::RequestId;
 use ombud_store::{Actor, SqliteStore, Store};
@@ -28,7 +28,7 @@ fn fixture() -> Fixture {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
     let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let booted = ombud_server::bootstrap::ensure_operator(store.as_ref(), &clock, "Operator")
+    let booted = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Operator")
         .expect("bootstrap");
     let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
     let desk = Desk {

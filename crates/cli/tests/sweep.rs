@@ -20,7 +20,7 @@ fn a_dry_run_lists_what_would_go_and_the_sweep_removes_it() {
     let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
     let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
     let clock = ombud_core::ManualClock::new("2023-01-01T00:00:00Z".parse().expect("time"));
-    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+    let operator = ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator")
         .expect("bootstrap")
         .operator;
     let then = "2023-01-01T00:00:00Z".parse().expect("time");
@@ -107,7 +107,7 @@ fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
     let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
     let now = jiff::Timestamp::now();
     let clock = ombud_core::ManualClock::new(now);
-    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+    let operator = ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator")
         .expect("bootstrap")
         .operator;
     // Collected two years ago less ten days: the security-log rule ends it in ten days.
@@ -175,7 +175,7 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
     let store = SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
     let now = jiff::Timestamp::now();
     let clock = ombud_core::ManualClock::new(now);
-    let operator = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+    let operator = ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator")
         .expect("bootstrap")
         .operator;
     let months_ago = |months: i64| {

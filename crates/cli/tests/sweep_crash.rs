@@ -51,7 +51,7 @@ fn fill(dir: &Path) {
     let store = SqliteStore::open(&dir.join("ombud.db"), &key).expect("store");
     let then: jiff::Timestamp = "2020-01-01T00:00:00Z".parse().expect("time");
     let clock = ombud_core::ManualClock::new(then);
-    let tenant = ombud_server::bootstrap::ensure_operator(&store, &clock, "Operator")
+    let tenant = ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator")
         .expect("bootstrap")
         .operator;
     let log = |subject| NewRecord {

@@ -134,20 +134,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::notices::NoticeError> for ApiError {
-    fn from(error: crate::notices::NoticeError) -> Self {
+impl From<ombud_app::notices::NoticeError> for ApiError {
+    fn from(error: ombud_app::notices::NoticeError) -> Self {
         match error {
-            crate::notices::NoticeError::Invalid { field, message } => {
+            ombud_app::notices::NoticeError::Invalid { field, message } => {
                 ApiError::invalid(field, message)
             }
-            crate::notices::NoticeError::Store(e) => e.into(),
+            ombud_app::notices::NoticeError::Store(e) => e.into(),
         }
     }
 }
 
-impl From<crate::rights::DeskError> for ApiError {
-    fn from(error: crate::rights::DeskError) -> Self {
-        use crate::rights::DeskError;
+impl From<ombud_app::rights::DeskError> for ApiError {
+    fn from(error: ombud_app::rights::DeskError) -> Self {
+        use ombud_app::rights::DeskError;
         match error {
             DeskError::Invalid { field, message } => ApiError::invalid(field, message),
             DeskError::NotFound => ApiError::NotFound("no request with that id".into()),

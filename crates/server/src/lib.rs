@@ -1,33 +1,22 @@
 //! ombud's HTTP API. `Application::build` binds and wires the routes; only this crate knows
-//! HTTP. Handlers decide nothing themselves: they authenticate, ask the core, and call the store.
+//! HTTP. Handlers decide nothing themselves: they authenticate, translate the request, and hand
+//! it to the application (`ombud-app`), which decides.
 
 pub mod auth;
-pub mod bootstrap;
-pub mod breach;
 pub mod error;
-pub mod exports;
 pub mod idempotency;
-pub mod jobs;
 pub mod keycache;
-pub mod mail;
-pub mod metrics;
-pub mod notices;
-pub mod notify;
 pub mod openapi;
 pub mod portal;
-pub mod rights;
 pub mod routes;
-pub mod secrets;
 pub mod state;
-pub mod subprocessors;
-pub mod sweeper;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
-use metrics::RequestLabels;
+use ombud_app::metrics::RequestLabels;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

@@ -8,8 +8,6 @@
 //! only to the address, once confirmed.
 
 use crate::error::ApiError;
-use crate::mail::{day, last_day};
-use crate::rights::{DeskError, Filing};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, Request, State};
@@ -17,6 +15,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use ombud_app::mail::{day, last_day};
+use ombud_app::rights::{DeskError, Filing};
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_policy::Policy;
 use ombud_policy::model::LegalBasis;

@@ -1,8 +1,8 @@
 //! What every handler shares: the store, the policy, the clock, the operator's tenant, metrics.
 
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use jiff::tz::TimeZone;
+use ombud_app::metrics::Metrics;
 use ombud_core::Clock;
 use ombud_policy::Policy;
 use ombud_store::model::TenantId;
@@ -19,7 +19,7 @@ pub struct AppState {
     pub operator: TenantId,
     pub metrics: Arc<Metrics>,
     pub keys: Arc<crate::keycache::KeyCache>,
-    pub secrets: Arc<crate::secrets::Secrets>,
+    pub secrets: Arc<ombud_app::secrets::Secrets>,
     /// Where people reach the portal and download links, without a trailing slash.
     pub public_url: String,
 }
@@ -30,7 +30,7 @@ impl AppState {
         policy: Arc<Policy>,
         clock: Arc<dyn Clock>,
         operator: TenantId,
-        secrets: crate::secrets::Secrets,
+        secrets: ombud_app::secrets::Secrets,
         public_url: &str,
     ) -> Result<AppState, String> {
         let time_zone = TimeZone::get(&policy.controller.time_zone).map_err(|e| {
@@ -52,8 +52,8 @@ impl AppState {
         })
     }
 
-    pub fn desk(&self) -> crate::rights::Desk {
-        crate::rights::Desk {
+    pub fn desk(&self) -> ombud_app::rights::Desk {
+        ombud_app::rights::Desk {
             store: Arc::clone(&self.store),
             policy: Arc::clone(&self.policy),
             time_zone: self.time_zone.clone(),
@@ -65,7 +65,9 @@ impl AppState {
     /// Runs a blocking step of the rights desk on the blocking pool.
     pub async fn desk_call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&crate::rights::Desk) -> Result<T, crate::rights::DeskError> + Send + 'static,
+        work: impl FnOnce(&ombud_app::rights::Desk) -> Result<T, ombud_app::rights::DeskError>
+        + Send
+        + 'static,
     ) -> Result<T, ApiError> {
         let desk = self.desk();
         tokio::task::spawn_blocking(move || work(&desk))
@@ -79,7 +81,7 @@ impl AppState {
         self.policy.activity(purpose).ok_or_else(|| {
             ApiError::invalid(
                 "purpose",
-                crate::rights::unknown_purpose(&self.policy, purpose),
+                ombud_app::rights::unknown_purpose(&self.policy, purpose),
             )
         })
     }
@@ -100,23 +102,22 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
+    /// The background jobs' share of this state.
+    pub fn jobs(&self) -> ombud_app::jobs::Jobs {
+        ombud_app::jobs::Jobs {
+            store: Arc::clone(&self.store),
+            policy: Arc::clone(&self.policy),
+            time_zone: self.time_zone.clone(),
+            clock: Arc::clone(&self.clock),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+
     /// Runs a blocking store call on the blocking pool.
     pub async fn store<T: Send + 'static>(
         &self,
         work: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         self.call(move |store, _| work(store)).await
-    }
-}
-
-/// The real clock, for the running server. Tests hand the state a `ManualClock` instead.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    /// Microsecond precision, the store's, so a time returned in a response equals the stored one.
-    fn now(&self) -> jiff::Timestamp {
-        let now = jiff::Timestamp::now();
-        jiff::Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
     }
 }

@@ -5,9 +5,9 @@ mod common;
 
 use common::{TestApp, spawn_app};
 use jiff::tz::TimeZone;
+use ombud_app::sweeper::Sweep;
 use ombud_core::Clock;
 use ombud_core::access::DataRole;
-use ombud_server::sweeper::Sweep;
 use serde_json::{Value, json};
 
 async fn subject_with_records(app: &TestApp, service: &str, email: &str) -> String {
@@ -36,7 +36,7 @@ async fn subject_with_records(app: &TestApp, service: &str, email: &str) -> Stri
     id
 }
 
-async fn sweep(app: &TestApp) -> ombud_server::sweeper::SweepReport {
+async fn sweep(app: &TestApp) -> ombud_app::sweeper::SweepReport {
     let store = std::sync::Arc::clone(&app.store);
     let now = app.clock.now();
     let tenant = app.get("/api/v1/tenants", &app.admin_key).await.body["tenants"]

@@ -117,11 +117,11 @@ async fn register(app: &TestApp) {
     );
 
     // The gauge counts down, and goes negative once the deadline passes.
-    let metrics = ombud_server::metrics::Metrics::new();
+    let metrics = ombud_app::metrics::Metrics::new();
     let store = std::sync::Arc::clone(&app.store);
     let now = app.clock.now();
     let metrics = tokio::task::spawn_blocking(move || {
-        ombud_server::jobs::watch(store.as_ref(), &metrics, now).expect("watch");
+        ombud_app::jobs::watch(store.as_ref(), &metrics, now).expect("watch");
         metrics
     })
     .await

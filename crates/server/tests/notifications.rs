@@ -83,8 +83,8 @@ async fn outbox(app: &TestApp) -> Vec<ombud_store::requests::Mail> {
 async fn gauge_lines(app: &TestApp) -> String {
     let (store, now) = (Arc::clone(&app.store), app.clock.now());
     tokio::task::spawn_blocking(move || {
-        let metrics = ombud_server::metrics::Metrics::new();
-        ombud_server::jobs::watch(store.as_ref(), &metrics, now).expect("watch");
+        let metrics = ombud_app::metrics::Metrics::new();
+        ombud_app::jobs::watch(store.as_ref(), &metrics, now).expect("watch");
         metrics.render()
     })
     .await

@@ -573,7 +573,7 @@ async fn an_extension_is_granted_inside_the_first_month_only() {
     // The watcher marks the second request overdue and counts it.
     let (store, now) = (std::sync::Arc::clone(&app.store), app.clock.now());
     tokio::task::spawn_blocking(move || {
-        ombud_server::jobs::watch(store.as_ref(), &ombud_server::metrics::Metrics::new(), now)
+        ombud_app::jobs::watch(store.as_ref(), &ombud_app::metrics::Metrics::new(), now)
     })
     .await
     .expect("joined")

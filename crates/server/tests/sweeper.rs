@@ -4,9 +4,9 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use ombud_app::sweeper::{Removal, Sweep};
 use ombud_core::access::DataRole;
 use ombud_core::{EventKind, Identity, IdentityKind};
-use ombud_server::sweeper::{Removal, Sweep};
 use ombud_store::audit::{AuditFilter, Verification};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewEvent, NewRecord, Secret, SubjectId, TenantId};
@@ -95,7 +95,7 @@ impl World {
         subject
     }
 
-    fn sweep(&self, dry_run: bool) -> (ombud_server::sweeper::SweepReport, Vec<Removal>) {
+    fn sweep(&self, dry_run: bool) -> (ombud_app::sweeper::SweepReport, Vec<Removal>) {
         let policy = ombud_policy::check(POLICY).policy.expect("policy");
         let tz = TimeZone::get(&policy.controller.time_zone).expect("zone");
         let mut removals = vec![];
@@ -247,8 +247,8 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     assert_eq!(world.categories(prospect), ["user.contact.email"]);
     assert_eq!(world.categories(restricted), ["user.contact.phone_number"]);
 
-    let metrics = ombud_server::metrics::Metrics::new();
-    ombud_server::jobs::count_sweep(&metrics, &[(world.tenant, report.clone())]);
+    let metrics = ombud_app::metrics::Metrics::new();
+    ombud_app::jobs::count_sweep(&metrics, &[(world.tenant, report.clone())]);
     let rendered = metrics.render();
     assert!(
         rendered.contains("ombud_records_expired_total{rule=\"security-logs\"} 2"),

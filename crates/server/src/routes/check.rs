@@ -4,10 +4,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::Problem;
-use crate::metrics::DecisionLabels;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
+use ombud_app::metrics::DecisionLabels;
 use ombud_core::facts::SubjectFacts;
 use ombud_core::{Identity, decide_purpose};
 use ombud_policy::model::Choice;

@@ -5,11 +5,11 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
-use crate::sweeper::check_hold;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use ombud_app::sweeper::check_hold;
 use ombud_store::model::Role;
 use ombud_store::retention::{HoldId, LegalHold};
 use serde::{Deserialize, Serialize};

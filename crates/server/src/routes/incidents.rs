@@ -76,8 +76,8 @@ pub struct ListQuery {
 
 fn view(incident: Incident, now: Timestamp) -> IncidentView {
     IncidentView {
-        time_left: crate::breach::time_left(&incident, now),
-        overdue: crate::breach::overdue(&incident, now),
+        time_left: ombud_app::breach::time_left(&incident, now),
+        overdue: ombud_app::breach::overdue(&incident, now),
         incident,
     }
 }
@@ -100,10 +100,10 @@ pub async fn open(
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     caller.require(HANDLERS, "open an incident")?;
     let now = state.clock.now();
-    let incident = crate::breach::open(
+    let incident = ombud_app::breach::open(
         &state.policy,
         &state.time_zone,
-        crate::breach::Opening {
+        ombud_app::breach::Opening {
             title: body.title,
             description: body.description,
             aware_at: body.aware_at,
@@ -115,7 +115,7 @@ pub async fn open(
     )
     .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let (tenant, actor) = (caller.tenant, caller.actor());
-    let detail = crate::breach::opened_detail(&incident);
+    let detail = ombud_app::breach::opened_detail(&incident);
     let stored = state
         .store(move |store| store.save_incident(tenant, &incident, "open", detail, &actor, now))
         .await?;
@@ -191,7 +191,7 @@ pub async fn close(
         "close an incident",
         "close",
         move |incident, now| {
-            crate::breach::close(
+            ombud_app::breach::close(
                 incident,
                 body.measures.as_deref(),
                 body.consequences.as_deref(),
@@ -210,7 +210,7 @@ async fn change(
     id: &str,
     doing: &str,
     kind: &'static str,
-    rule: impl FnOnce(Incident, Timestamp) -> Result<Incident, crate::breach::Refusal>,
+    rule: impl FnOnce(Incident, Timestamp) -> Result<Incident, ombud_app::breach::Refusal>,
 ) -> Result<Json<IncidentView>, ApiError> {
     caller.require(HANDLERS, doing)?;
     let id = incident_id(id)?;
@@ -223,7 +223,7 @@ async fn change(
         "status" => ApiError::Conflict(message),
         field => ApiError::invalid(field, message),
     })?;
-    let detail = crate::breach::closed_detail(&changed);
+    let detail = ombud_app::breach::closed_detail(&changed);
     let stored = state
         .store(move |store| store.save_incident(tenant, &changed, kind, detail, &actor, now))
         .await?;
@@ -286,7 +286,7 @@ pub async fn scope(
         ));
     }
     let now = state.clock.now();
-    crate::breach::check_window(body.from, body.until, now)
+    ombud_app::breach::check_window(body.from, body.until, now)
         .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let asked: Vec<ombud_store::model::TenantId> = super::parse_ids("tenants", &body.tenants)?;
     // An operator-wide key sees every tenant; any other key, its own.
@@ -326,7 +326,7 @@ pub async fn scope(
             if !incident.is_open() {
                 return Err(ombud_store::StoreError::Conflict("incident"));
             }
-            let impact = crate::breach::impact_of(store, &inner.policy, &tenants, &scope)?;
+            let impact = ombud_app::breach::impact_of(store, &inner.policy, &tenants, &scope)?;
             let detail = serde_json::json!({
                 "actor": scope.actor,
                 "categories": scope.categories,
@@ -385,7 +385,7 @@ pub async fn assess(
         "assess an incident",
         "assess",
         move |incident, _| {
-            crate::breach::assess(
+            ombud_app::breach::assess(
                 incident,
                 body.measures.as_deref(),
                 body.consequences.as_deref(),
@@ -405,7 +405,7 @@ pub struct DraftQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Drafts {
-    pub drafts: Vec<crate::notify::Draft>,
+    pub drafts: Vec<ombud_app::notify::Draft>,
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications/draft", tag = "incidents", security(("api_key" = [])),
@@ -423,13 +423,13 @@ pub async fn draft(
 ) -> Result<Json<Drafts>, ApiError> {
     caller.require(READERS, "read the breach register")?;
     let id = incident_id(&id)?;
-    let party = crate::notify::Party::parse(&query.party)?;
+    let party = ombud_app::notify::Party::parse(&query.party)?;
     let tenant = caller.tenant;
     let incident = state
         .store(move |store| store.incident(tenant, id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no incident with that id".into()))?;
-    let drafts = crate::notify::drafts(
+    let drafts = ombud_app::notify::drafts(
         &state.policy,
         &state.time_zone,
         &incident,
@@ -456,7 +456,7 @@ pub struct NotifyBody {
 pub struct Notified {
     pub incident: IncidentView,
     /// What was sent, one per notice.
-    pub sent: Vec<crate::notify::Draft>,
+    pub sent: Vec<ombud_app::notify::Draft>,
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/notifications", tag = "incidents", security(("api_key" = [])),
@@ -475,7 +475,7 @@ pub async fn notify(
 ) -> Result<(StatusCode, Json<Notified>), ApiError> {
     caller.require(HANDLERS, "notify of a breach")?;
     let id = incident_id(&id)?;
-    let party = crate::notify::Party::parse(&body.party)?;
+    let party = ombud_app::notify::Party::parse(&body.party)?;
     let tenants: Option<Vec<ombud_store::model::TenantId>> = body
         .tenants
         .map(|list| super::parse_ids("tenants", &list))
@@ -492,7 +492,7 @@ pub async fn notify(
             let incident = store
                 .incident(tenant, id)?
                 .ok_or(ombud_store::StoreError::NotFound("incident"))?;
-            crate::notify::send(
+            ombud_app::notify::send(
                 store,
                 policy,
                 &tz,
@@ -554,13 +554,13 @@ pub async fn authority(
             let incident = store
                 .incident(tenant, id)?
                 .ok_or(ombud_store::StoreError::NotFound("incident"))?;
-            crate::notify::record_authority(
+            ombud_app::notify::record_authority(
                 store,
                 policy,
                 &tz,
                 tenant,
                 incident,
-                crate::notify::Filing {
+                ombud_app::notify::Filing {
                     reference: &body.reference,
                     filed_at: body.filed_at,
                     delay_reason: body.delay_reason.as_deref(),

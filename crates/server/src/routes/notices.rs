@@ -4,12 +4,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
-use crate::notices::{LIST_MAX, Sending};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use ombud_app::notices::{LIST_MAX, Sending};
 use ombud_store::model::{Role, SubjectId, TenantId};
 use ombud_store::notices::{Audience, Delivery, DeliveryStatus, Notice, NoticeId};
 use serde::{Deserialize, Serialize};
@@ -205,7 +205,7 @@ pub async fn send(
     );
     let notice = state
         .call(move |store, policy| {
-            crate::notices::send(store, policy, operator, tenant, sending, &actor, now)
+            ombud_app::notices::send(store, policy, operator, tenant, sending, &actor, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(notice)))

@@ -4,12 +4,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
-use crate::rights::{Filing, Outcome};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use ombud_app::rights::{Filing, Outcome};
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_store::model::{RecordId, Role, Secret, SubjectId, TenantId};
 use ombud_store::requests::{DsRequest, MailId, RequestFilter, RequestId};

@@ -4,9 +4,11 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
-use crate::sweeper::{Forecast, ReviewDecision, ReviewDue, ReviewOutcome, ReviewRefusal, Sweep};
 use axum::Json;
 use axum::extract::{Query, State};
+use ombud_app::sweeper::{
+    Forecast, ReviewDecision, ReviewDue, ReviewOutcome, ReviewRefusal, Sweep,
+};
 use ombud_store::model::Role;
 use serde::{Deserialize, Serialize};
 

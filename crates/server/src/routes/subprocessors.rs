@@ -6,12 +6,12 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
-use crate::subprocessors::{ChangeDraft, Entry};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
+use ombud_app::subprocessors::{ChangeDraft, Entry};
 use ombud_store::model::{Role, TenantId};
 use ombud_store::subprocessors::{ChangeId, Objection, RecipientChange};
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,9 @@ async fn list_of(state: &AppState, tenant: TenantId) -> Result<SubprocessorList,
         .await?;
     let chosen: Vec<String> = chosen.into_iter().map(|(id, _)| id).collect();
     let subprocessors = if tenant == state.operator {
-        crate::subprocessors::registry(&state.policy)
+        ombud_app::subprocessors::registry(&state.policy)
     } else {
-        crate::subprocessors::for_customer(&state.policy, &chosen)
+        ombud_app::subprocessors::for_customer(&state.policy, &chosen)
     };
     Ok(SubprocessorList {
         tenant,
@@ -100,7 +100,7 @@ async fn choose(
             "optional sub-processors are chosen by a customer for its own tenant",
         ));
     }
-    let id = crate::subprocessors::choosable(&state.policy, &recipient)?
+    let id = ombud_app::subprocessors::choosable(&state.policy, &recipient)?
         .id
         .clone();
     let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
@@ -152,8 +152,9 @@ async fn drafted(state: &AppState, since: Option<String>) -> Result<ChangeDraft,
     let (operator, now, tz) = (state.operator, state.clock.now(), state.time_zone.clone());
     state
         .call(move |store, policy| {
-            let old = crate::subprocessors::previous(store, operator, policy, since.as_deref())?;
-            crate::subprocessors::draft(store, policy, &old, &tz, now)
+            let old =
+                ombud_app::subprocessors::previous(store, operator, policy, since.as_deref())?;
+            ombud_app::subprocessors::draft(store, policy, &old, &tz, now)
         })
         .await
 }
@@ -196,7 +197,7 @@ pub async fn confirm(
     let draft = drafted(&state, body.since).await?;
     let (operator, actor, now) = (state.operator, caller.actor(), state.clock.now());
     let change = state
-        .call(move |store, _| crate::subprocessors::send(store, operator, draft, &actor, now))
+        .call(move |store, _| ombud_app::subprocessors::send(store, operator, draft, &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(change)))
 }
@@ -333,7 +334,7 @@ pub async fn object(
             let change = store
                 .recipient_change(operator, id)?
                 .ok_or(ombud_store::StoreError::NotFound("change notice"))?;
-            let objection = crate::subprocessors::objection(
+            let objection = ombud_app::subprocessors::objection(
                 &change,
                 customer,
                 body.recipient.trim(),
@@ -341,7 +342,7 @@ pub async fn object(
                 now,
             )?;
             let added = store.object_to_change(operator, &objection, &actor)?;
-            Ok::<_, crate::notices::NoticeError>((objection, added))
+            Ok::<_, ombud_app::notices::NoticeError>((objection, added))
         })
         .await?;
     let status = if added {
@@ -356,7 +357,7 @@ pub async fn object(
 /// safeguard.
 pub async fn page(State(state): State<AppState>) -> Response {
     let policy = &state.policy;
-    let entries = crate::subprocessors::registry(policy);
+    let entries = ombud_app::subprocessors::registry(policy);
     let title = format!("Sub-processors of {}", policy.controller.name);
     let body = html! {
         h1 { (title) }

@@ -100,7 +100,7 @@ async fn spawn_with(
     let booted = {
         let (store, clock) = (Arc::clone(&store), Arc::clone(&clock));
         tokio::task::spawn_blocking(move || {
-            ombud_server::bootstrap::ensure_operator(store.as_ref(), clock.as_ref(), "Operator")
+            ombud_app::bootstrap::ensure_operator(store.as_ref(), clock.as_ref(), "Operator")
         })
         .await
         .expect("joined")
@@ -111,7 +111,7 @@ async fn spawn_with(
         Arc::new(policy),
         clock.clone(),
         booted.operator,
-        ombud_server::secrets::Secrets::from_master(&master),
+        ombud_app::secrets::Secrets::from_master(&master),
         "http://ombud.test",
     )
     .expect("state");

@@ -1,8 +1,9 @@
 //! The sweeper: removes what has outlived every purpose it was kept for. It walks a tenant's
 //! subjects in batches, decides each record's end of life in the core from privacy.toml and the
-//! subject's events, and removes the expired records of a batch in one transaction. A batch
-//! takes whole subjects, so a crash leaves none half-removed; a run repeated after a crash
-//! finds what is left and finishes it.
+//! subject's events, and removes the expired records of a batch in one transaction. A batch takes
+//! whole subjects, so a crash leaves none half-removed; a run repeated after a crash finds what is
+//! left and finishes it. It must not delete because the policy is silent, nor what a legal hold
+//! covers, nor half a subject.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -366,7 +367,8 @@ pub fn sweep_all(
 }
 
 /// Records leaving on one day, of one category, under one rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastRow {
     /// The day, in the controller's time zone, on which their retention ends.
     pub date: jiff::civil::Date,
@@ -380,7 +382,8 @@ pub struct ForecastRow {
 }
 
 /// What leaves when over the coming days: the policy at work before the sweeper acts.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Forecast {
     pub from: Option<Timestamp>,
     pub until: Option<Timestamp>,
@@ -468,7 +471,8 @@ impl Sweep<'_> {
 }
 
 /// A record a review rule keeps until someone decides on it (prospects).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewDue {
     pub subject: SubjectId,
     pub record: RecordId,
@@ -513,7 +517,8 @@ impl Sweep<'_> {
 }
 
 /// What a review decided about a subject whose data a review rule keeps (a prospect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
     /// Still needed: the review period starts again from now.
@@ -523,7 +528,8 @@ pub enum ReviewDecision {
 }
 
 /// What a review decision did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewOutcome {
     pub subject: SubjectId,
     pub decision: ReviewDecision,

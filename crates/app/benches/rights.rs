@@ -6,10 +6,10 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
+use ombud_app::rights::{Desk, Filing};
+use ombud_app::secrets::Secrets;
 use ombud_core::requests::RequestKind;
 use ombud_core::{EventKind, Identity, IdentityKind};
-use ombud_server::rights::{Desk, Filing};
-use ombud_server::secrets::Secrets;
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewEvent, NewRecord, Secret, SubjectId, TenantId};
 use ombud_store::requests::RequestId;

@@ -1,5 +1,6 @@
-//! Prometheus metrics at /metrics: requests by route and status, access decisions, request
-//! queues, mails, and what the sweeper removed.
+//! Prometheus metrics of the engine: requests by route and status, access decisions, request
+//! queues, mails, and what the sweeper removed. Registered here, served by the server; a label must
+//! never carry personal data (ids and kinds only).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

@@ -1,6 +1,7 @@
-//! The rights desk: every step of a data-subject request, with the rules of the core applied,
-//! for the HTTP API, the portal and the CLI alike. Calls are blocking (they call the store);
-//! async callers run them on the blocking pool.
+//! The rights desk: every step of a data-subject request, with the rules of the core applied, for
+//! the HTTP API, the portal and the CLI alike. Calls are blocking (they call the store); async
+//! callers run them on the blocking pool. It must not carry out anything of a request before the
+//! request is verified.
 
 use crate::exports;
 use crate::mail;

@@ -1,8 +1,9 @@
 //! The sub-processor registry: the policy's recipients that receive customers' data, with the
-//! optional ones (a hosting provider the customer picks) only in the lists of the customers
-//! that chose them. When a new policy version adds or changes such a recipient, or a transfer
-//! outside the EEA, the customers using it are sent a change notice through the notice ledger
-//! and may object within the policy's window.
+//! optional ones (a hosting provider the customer picks) only in the lists of the customers that
+//! chose them. When a new policy version adds or changes such a recipient, or a transfer outside
+//! the EEA, the customers using it are sent a change notice through the notice ledger and may
+//! object within the policy's window. An objection is recorded, never acted on here: the operator
+//! decides what follows.
 
 use crate::notices::{NoticeError, deliver};
 use jiff::Timestamp;
@@ -29,7 +30,8 @@ fn invalid(field: &'static str, message: impl Into<String>) -> NoticeError {
 }
 
 /// One line of a sub-processor list.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entry {
     pub id: String,
     pub name: String,
@@ -106,7 +108,8 @@ pub fn choosable<'p>(policy: &'p Policy, id: &str) -> Result<&'p Recipient, Noti
 }
 
 /// A change notice as drafted: what changed, who would be told, until when they may object.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeDraft {
     pub from_version: String,
     pub to_version: String,
@@ -115,7 +118,8 @@ pub struct ChangeDraft {
     pub objection_until: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftTenant {
     pub tenant: TenantId,
     pub name: String,

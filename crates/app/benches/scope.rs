@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
-use ombud_server::breach::impact_of;
+use ombud_app::breach::impact_of;
 use ombud_store::crypto::MasterKey;
 use ombud_store::incidents::Scope;
 use ombud_store::{Actor, SqliteStore, Store};

@@ -1,6 +1,7 @@
 //! The zip a person receives for access (Art. 15) or portability (Art. 20): `data.json` with
-//! everything, one CSV per category, and for access a readable `summary.html` that answers
-//! each point of Art. 15(1)(a)–(h) for the categories actually held.
+//! everything, one CSV per category, and for access a readable `summary.html` that answers each
+//! point of Art. 15(1)(a)–(h) for the categories actually held. It builds bytes only: it must not
+//! keep, send or log them (the rights desk seals the zip).
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;

@@ -1,11 +1,15 @@
-//! Background work of a running server: the deadline watcher (overdue requests, expired exports,
-//! request gauges, the breach clock) and the mailer that drains the outbox. Each round leases its work in the
-//! store, so several replicas can run them side by side.
+//! Background work of a running system: the deadline watcher (overdue requests, expired exports,
+//! request gauges, the breach clock) and the mailer that drains the outbox. Each round leases its
+//! work in the store, so several replicas can run them side by side. They decide nothing a desk
+//! decides: overdue, expired and due come from the store and the core.
 
 use crate::metrics::{MailLabels, Metrics, SubjectRequestLabels};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use ombud_core::Clock;
+use ombud_policy::Policy;
 use ombud_store::Store;
 use ombud_store::requests::{Mail, mail_backoff};
 use std::path::PathBuf;
@@ -182,9 +186,21 @@ pub fn count_sweep(
     }
 }
 
+/// What the background jobs work with: the server hands over the same store, policy, clock and
+/// metrics its handlers use.
+#[derive(Clone)]
+pub struct Jobs {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<Policy>,
+    /// The controller's time zone, in which periods are counted.
+    pub time_zone: TimeZone,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
 /// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
 pub fn spawn(
-    state: crate::AppState,
+    state: Jobs,
     mailer: Mailer,
     every: std::time::Duration,
     sweep_every: std::time::Duration,

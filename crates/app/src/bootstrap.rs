@@ -1,5 +1,6 @@
-//! The first start: the operator's own tenant and its first admin key. The key's secret is
-//! returned to the caller to show once; later starts find the tenant and create nothing.
+//! The first start: the operator's own tenant and its first admin key. The key's secret is returned
+//! to the caller to show once; later starts find the tenant and create nothing. It must not keep
+//! the secret: only its hash is stored, and printing it is the caller's single chance.
 
 use ombud_core::Clock;
 use ombud_store::crypto::{api_secret_hash, new_api_secret};

@@ -5,9 +5,9 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
+use ombud_app::sweeper::{BATCH_SUBJECTS, Sweep};
 use ombud_core::access::DataRole;
 use ombud_core::{Identity, IdentityKind};
-use ombud_server::sweeper::{BATCH_SUBJECTS, Sweep};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret, TenantId};
 use ombud_store::{Actor, SqliteStore, Store};

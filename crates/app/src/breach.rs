@@ -1,5 +1,6 @@
-//! The breach register's rules, shared by the API and the console: what an incident is opened
-//! with, how it is closed. Refusals name the field and the fix.
+//! The breach register's rules, shared by the API and the console: what an incident is opened with,
+//! how it is closed. Refusals name the field and the fix. It decides the register's steps; the
+//! clock itself is the core's, and telling anyone is `notify`'s.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;

@@ -1,7 +1,8 @@
-//! Sending a service message: the kind from the policy, the audience resolved in the store,
-//! each person's delivery decided by the core (mandatory kinds reach everyone, opt-out kinds
-//! skip who unsubscribed or objected), and the ledger and the mails written in one go. Shared
-//! by `POST /api/v1/notices`, `ombud notice send` and the breach notifications.
+//! Sending a service message: the kind from the policy, the audience resolved in the store, each
+//! person's delivery decided by the core (mandatory kinds reach everyone, opt-out kinds skip who
+//! unsubscribed or objected), and the ledger and the mails written in one go. Shared by `POST
+//! /api/v1/notices`, `ombud notice send` and the breach notifications. It must not send the
+//! built-in kinds by hand: breach and change notices come from `notify` and `subprocessors`.
 
 use jiff::Timestamp;
 use ombud_core::SubjectFacts;

@@ -1,5 +1,6 @@
 //! The mails a request sends, as plain text in the controller's name. Each names its template,
-//! which the outbox keeps after sending as the record of what the person was told.
+//! which the outbox keeps after sending as the record of what the person was told. It writes texts
+//! only and must not send: a step queues its mails in its own transaction.
 
 use crate::rights::Outcome;
 use jiff::Timestamp;

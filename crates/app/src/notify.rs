@@ -1,10 +1,11 @@
 //! Telling of a breach: each affected customer (a controller, Art. 33(2)), the supervisory
 //! authority (Art. 33(1)) and, where the policy says so, the people concerned (Art. 34). Every
-//! notification is built from the incident's own facts, item by item of Art. 33(3); what is not
-//! yet known is named and may follow in a later phase (Art. 33(4)). Customers and people are
-//! told through the notice ledger; a filing with the authority is recorded with its reference.
-//! Each phase goes on the incident's timeline with whether it came before the deadline, and a
-//! late one must say why (Art. 33(1)).
+//! notification is built from the incident's own facts, item by item of Art. 33(3); what is not yet
+//! known is named and may follow in a later phase (Art. 33(4)). Customers and people are told
+//! through the notice ledger; a filing with the authority is recorded with its reference. Each
+//! phase goes on the incident's timeline with whether it came before the deadline, and a late one
+//! must say why (Art. 33(1)). Whether a notification is late is the core's breach clock's to say,
+//! not this module's.
 
 use crate::notices::{BREACH_KIND, NoticeError, deliver};
 use jiff::Timestamp;
@@ -62,7 +63,8 @@ fn invalid(field: &'static str, message: impl Into<String>) -> NoticeError {
 }
 
 /// One item of a notification; `text` is `None` while it is not yet known.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftItem {
     pub item: &'static str,
     pub heading: &'static str,
@@ -70,7 +72,8 @@ pub struct DraftItem {
 }
 
 /// A notification as it would be (or was) given: the items as JSON and the same as text.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Draft {
     pub party: &'static str,
     pub tenant: Option<TenantId>,

@@ -9,8 +9,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
+use ombud_app::notices::{Sending, send};
 use ombud_core::{Identity, IdentityKind};
-use ombud_server::notices::{Sending, send};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret};
 use ombud_store::notices::Audience;

@@ -1,7 +1,8 @@
-//! The server's own secrets, derived from the master key: one signs the links people follow
-//! (portal status pages, export downloads), one keys the hash of one-time codes. Links carry
-//! their state in the clear and a MAC over it, so the portal needs no cookies and no session
-//! table, and any replica with the master key accepts them.
+//! The server's own secrets, derived from the master key: one signs the links people follow (portal
+//! status pages, export downloads), one keys the hash of one-time codes. Links carry their state in
+//! the clear and a MAC over it, so the portal needs no cookies and no session table, and any
+//! replica with the master key accepts them. They must never be printed, logged or handed to
+//! anything but the link and code helpers here.
 
 use jiff::Timestamp;
 use ombud_store::crypto::MasterKey;

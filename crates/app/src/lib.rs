@@ -1,0 +1,18 @@
+//! ombud's application: the desks and jobs that carry out the policy. Each module asks the core for
+//! decisions, keeps what they produce through the store, and is shared by every surface (the HTTP
+//! API, the portal, the console). Knows no HTTP and reads no environment: the server and the binary
+//! translate to and from it.
+
+pub mod bootstrap;
+pub mod breach;
+pub mod clock;
+pub mod exports;
+pub mod jobs;
+pub mod mail;
+pub mod metrics;
+pub mod notices;
+pub mod notify;
+pub mod rights;
+pub mod secrets;
+pub mod subprocessors;
+pub mod sweeper;
