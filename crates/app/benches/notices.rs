@@ -14,7 +14,8 @@ use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret};
 use ombud_store::notices::Audience;
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use std::time::Duration;
 
 const POLICY: &str = include_str!("../../../examples/public-cloud.toml");

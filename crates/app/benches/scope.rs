@@ -10,7 +10,8 @@ use jiff::{SignedDuration, Timestamp};
 use ombud_app::breach::impact_of;
 use ombud_store::crypto::MasterKey;
 use ombud_store::incidents::Scope;
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use std::time::Duration;
 
 const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");

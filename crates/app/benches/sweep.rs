@@ -10,7 +10,8 @@ use ombud_core::access::DataRole;
 use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret, TenantId};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use std::time::Duration;
 
 const SUBJECTS: usize = 5_000;

@@ -9,6 +9,7 @@ use crate::serve_cmd::{KeyPolicy, master_key};
 use anyhow::{Context, Result, anyhow, bail};
 use jiff::{SignedDuration, Timestamp};
 use ombud_store::audit::Verification;
+use ombud_store::prelude::*;
 use ombud_store::requests::{ErasureEntry, Replayed};
 use ombud_store::{Actor, SqliteStore, Store};
 use serde::{Deserialize, Serialize};

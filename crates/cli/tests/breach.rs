@@ -5,7 +5,8 @@ mod common;
 
 use assert_cmd::Command;
 use ombud_store::crypto::MasterKey;
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use predicates::prelude::*;
 
 const MASTER: &str = "4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a";

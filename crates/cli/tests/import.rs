@@ -2,7 +2,7 @@
 //! and repeating lines stores nothing twice.
 
 use assert_cmd::Command;
-use ombud_store::Store;
+use ombud_store::prelude::*;
 use predicates::prelude::*;
 
 const MASTER: &str = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b";

@@ -8,7 +8,8 @@ use assert_cmd::Command;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::NewEvent;
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use predicates::prelude::*;
 
 const MASTER: &str = "4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a";

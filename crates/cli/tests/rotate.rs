@@ -9,7 +9,8 @@ use common::{banner, request};
 use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret, SubjectId, TenantId};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use predicates::prelude::*;
 use std::path::Path;
 

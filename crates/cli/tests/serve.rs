@@ -1,6 +1,6 @@
 //! `ombud serve` from a fresh directory, as a user starts it.
 
-use ombud_store::Store;
+use ombud_store::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};

@@ -5,7 +5,8 @@ mod common;
 use assert_cmd::Command;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::model::{NewEvent, NewRecord, Secret};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use predicates::prelude::*;
 
 const MASTER: &str = "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c";

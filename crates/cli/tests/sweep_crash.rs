@@ -5,7 +5,8 @@
 
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::model::{NewEvent, NewRecord, Secret, SubjectId, TenantId};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -10,7 +10,8 @@ use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_store::audit::{AuditFilter, Verification};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewEvent, NewRecord, Secret, SubjectId, TenantId};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 
 const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
 

@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::MasterKey;
 use ombud_store::model::{NewRecord, Secret, SubjectId};
-use ombud_store::{Actor, SqliteStore, Store};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore};
 use rusqlite::params;
 
 const SUBJECTS_PER_BATCH: usize = 100;

@@ -114,10 +114,7 @@ fn main() {
 }
 
 fn build(
-    store: &dyn Store,
-    name: &str,
-    options: &Options,
-    now: Timestamp,
+    store: &dyn Store, name: &str, options: &Options, now: Timestamp,
 ) -> (TenantId, Vec<SubjectId>) {
     let tenant = store
         .create_tenant(name, false, &Actor::Cli, now)

@@ -62,9 +62,7 @@ impl NewAuditEntry {
 
     /// Names the kinds of identity, never their values.
     pub fn subject_created(
-        actor: &Actor,
-        subject: SubjectId,
-        identities: &[Identity],
+        actor: &Actor, subject: SubjectId, identities: &[Identity],
     ) -> NewAuditEntry {
         let kinds: BTreeSet<&str> = identities.iter().map(|i| i.kind().as_str()).collect();
         NewAuditEntry {
@@ -78,10 +76,7 @@ impl NewAuditEntry {
     }
 
     pub fn records_written(
-        actor: &Actor,
-        subject: SubjectId,
-        categories: BTreeSet<String>,
-        count: usize,
+        actor: &Actor, subject: SubjectId, categories: BTreeSet<String>, count: usize,
     ) -> NewAuditEntry {
         NewAuditEntry {
             subject: Some(subject),
@@ -102,9 +97,7 @@ impl NewAuditEntry {
 
     /// A step on a data-subject request: `request.<step>` (file, verify, extend, fulfil, …).
     pub fn request_step(
-        actor: &Actor,
-        request: &crate::requests::DsRequest,
-        step: &str,
+        actor: &Actor, request: &crate::requests::DsRequest, step: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
             subject: request.subject,
@@ -121,9 +114,7 @@ impl NewAuditEntry {
     }
 
     pub fn subject_erased(
-        actor: &Actor,
-        subject: SubjectId,
-        request: Option<crate::requests::RequestId>,
+        actor: &Actor, subject: SubjectId, request: Option<crate::requests::RequestId>,
         erasure: &crate::requests::Erasure,
     ) -> NewAuditEntry {
         NewAuditEntry {
@@ -141,11 +132,7 @@ impl NewAuditEntry {
 
     /// Records removed because `rule` (a retention rule of the policy) ended them.
     pub fn records_expired(
-        actor: &Actor,
-        subject: SubjectId,
-        rule: &str,
-        categories: BTreeSet<String>,
-        count: usize,
+        actor: &Actor, subject: SubjectId, rule: &str, categories: BTreeSet<String>, count: usize,
         subject_deleted: bool,
     ) -> NewAuditEntry {
         NewAuditEntry {
@@ -160,9 +147,7 @@ impl NewAuditEntry {
 
     /// A legal hold placed (`hold.create`) or released (`hold.release`).
     pub fn hold_step(
-        actor: &Actor,
-        hold: &crate::retention::LegalHold,
-        step: &str,
+        actor: &Actor, hold: &crate::retention::LegalHold, step: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
             subject: hold.subject,
@@ -178,10 +163,7 @@ impl NewAuditEntry {
     }
 
     pub fn record_rectified(
-        actor: &Actor,
-        subject: SubjectId,
-        record: crate::model::RecordId,
-        category: &str,
+        actor: &Actor, subject: SubjectId, record: crate::model::RecordId, category: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
             subject: Some(subject),
@@ -192,9 +174,7 @@ impl NewAuditEntry {
     }
 
     pub fn export_step(
-        actor: &Actor,
-        request: crate::requests::RequestId,
-        step: &str,
+        actor: &Actor, request: crate::requests::RequestId, step: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
             detail: Some(format!("request={request}")),
@@ -319,15 +299,8 @@ fn field(hasher: &mut blake3::Hasher, bytes: &[u8]) {
 /// The hash of an entry, from its fields and the hash before it.
 #[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
-    prev: &[u8; 32],
-    seq: i64,
-    at: Timestamp,
-    actor: &str,
-    action: &str,
-    subject: Option<SubjectId>,
-    categories: &[String],
-    purpose: Option<&str>,
-    detail: Option<&str>,
+    prev: &[u8; 32], seq: i64, at: Timestamp, actor: &str, action: &str,
+    subject: Option<SubjectId>, categories: &[String], purpose: Option<&str>, detail: Option<&str>,
 ) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 audit entry");
     hasher.update(prev);
@@ -353,10 +326,7 @@ pub fn entry_hash(
 
 /// Builds the next entry of a chain whose head is (`prev_seq`, `prev_hash`).
 pub fn next_entry(
-    prev_seq: i64,
-    prev_hash: [u8; 32],
-    at: Timestamp,
-    entry: NewAuditEntry,
+    prev_seq: i64, prev_hash: [u8; 32], at: Timestamp, entry: NewAuditEntry,
 ) -> AuditEntry {
     let seq = prev_seq + 1;
     let hash = entry_hash(
@@ -387,8 +357,7 @@ pub fn next_entry(
 /// Walks a chain in sequence order from (`start_seq`, `start_hash`) — the genesis, or a
 /// checkpoint left by pruning — and reports the first entry that does not fit.
 pub fn verify(
-    entries: impl IntoIterator<Item = AuditEntry>,
-    checkpoint: Option<&Checkpoint>,
+    entries: impl IntoIterator<Item = AuditEntry>, checkpoint: Option<&Checkpoint>,
 ) -> Verification {
     let (start_seq, start_hash) = checkpoint.map_or((0, GENESIS), |c| (c.seq, c.hash));
     let (mut seq, mut head, mut count) = (start_seq, start_hash, 0u64);
@@ -435,4 +404,29 @@ pub fn verify(
         head: blake3::Hash::from_bytes(head).to_hex().to_string(),
         pruned_through: checkpoint.map(|c| c.seq),
     }
+}
+
+/// What the store keeps of the hash-chained audit log: appending, reading, verifying, pruning. Each
+/// backend implements it in `sqlite/audit.rs` and `postgres/audit.rs`; callers reach it through
+/// [`crate::Store`].
+pub trait AuditLog {
+    /// Appends an entry that no write made: a purpose-bound read, a verification.
+    fn append_audit(
+        &self, tenant: TenantId, entry: NewAuditEntry, at: Timestamp,
+    ) -> crate::Result<AuditEntry>;
+    fn audit_entries(
+        &self, tenant: TenantId, filter: &AuditFilter,
+    ) -> crate::Result<Vec<AuditEntry>>;
+    fn verify_audit(&self, tenant: TenantId) -> crate::Result<Verification>;
+    /// Where the tenant's chain starts after pruning, if it was ever pruned.
+    fn audit_checkpoint(&self, tenant: TenantId) -> crate::Result<Option<Checkpoint>>;
+    /// How many of the tenant's oldest entries were written before `before` (what a prune
+    /// would remove).
+    fn audit_prunable(&self, tenant: TenantId, before: Timestamp) -> crate::Result<u64>;
+    /// One prune step: removes up to `limit` of the oldest entries written before `before`,
+    /// moves the checkpoint to the last of them and appends `audit.prune`, in one transaction.
+    /// `entries` is 0 when nothing is left to prune.
+    fn prune_audit(
+        &self, tenant: TenantId, before: Timestamp, limit: usize, actor: &Actor, now: Timestamp,
+    ) -> crate::Result<Pruned>;
 }

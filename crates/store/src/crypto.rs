@@ -268,10 +268,7 @@ fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<
 
 /// Seals under `generation` (V2), or as V1 when `None`.
 fn seal_as(
-    cipher: &XChaCha20Poly1305,
-    generation: Option<u32>,
-    plaintext: &[u8],
-    aad: &[u8],
+    cipher: &XChaCha20Poly1305, generation: Option<u32>, plaintext: &[u8], aad: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
     let nonce_bytes = random::<NONCE_LEN>()?;
     let nonce = XNonce::from(*nonce_bytes);
@@ -298,9 +295,7 @@ fn seal_as(
 }
 
 fn open(
-    cipher: &XChaCha20Poly1305,
-    sealed: &[u8],
-    aad: &[u8],
+    cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_V1 {
         return Err(CryptoError::Open);
@@ -309,9 +304,7 @@ fn open(
 }
 
 fn open_body(
-    cipher: &XChaCha20Poly1305,
-    body: &[u8],
-    aad: &[u8],
+    cipher: &XChaCha20Poly1305, body: &[u8], aad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     if body.len() < NONCE_LEN {
         return Err(CryptoError::Open);
@@ -383,8 +376,7 @@ impl Keyring {
     }
 
     fn ciphers(
-        &self,
-        generation: u32,
+        &self, generation: u32,
     ) -> Result<&(u32, XChaCha20Poly1305, XChaCha20Poly1305), CryptoError> {
         self.generations
             .iter()
@@ -395,10 +387,7 @@ impl Keyring {
     /// Seals with the current generation; generation 1 keeps the V1 format, so stores that
     /// never rotated read as before.
     fn seal_current(
-        &self,
-        mail: bool,
-        plaintext: &[u8],
-        aad: &[u8],
+        &self, mail: bool, plaintext: &[u8], aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
         let (number, wrapping, outbox) = self.ciphers(self.current)?;
         let cipher = if mail { outbox } else { wrapping };
@@ -406,10 +395,7 @@ impl Keyring {
     }
 
     fn open_any(
-        &self,
-        mail: bool,
-        sealed: &[u8],
-        aad: &[u8],
+        &self, mail: bool, sealed: &[u8], aad: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let generation = sealed_generation(sealed).ok_or(CryptoError::Open)?;
         let (_, wrapping, outbox) = self.ciphers(generation)?;
@@ -431,10 +417,7 @@ impl Keyring {
     }
 
     pub fn unwrap(
-        &self,
-        wrapped: &[u8],
-        tenant: Uuid,
-        subject: Uuid,
+        &self, wrapped: &[u8], tenant: Uuid, subject: Uuid,
     ) -> Result<DataKey, CryptoError> {
         let bytes = self.open_any(false, wrapped, &key_aad(tenant, subject))?;
         let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| CryptoError::Open)?;
@@ -443,10 +426,7 @@ impl Keyring {
 
     /// A wrapped key sealed again under the current generation; `None` when it is already.
     pub fn rewrap(
-        &self,
-        wrapped: &[u8],
-        tenant: Uuid,
-        subject: Uuid,
+        &self, wrapped: &[u8], tenant: Uuid, subject: Uuid,
     ) -> Result<Option<Vec<u8>>, CryptoError> {
         if sealed_generation(wrapped) == Some(self.current) {
             return Ok(None);

@@ -5,6 +5,7 @@
 
 use crate::Actor;
 use crate::audit::NewAuditEntry;
+use crate::model::TenantId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -226,10 +227,7 @@ impl NewAuditEntry {
 
 /// A read as scoping counts it, from one audit entry's action, categories and detail.
 pub fn read_of(
-    subject: crate::model::SubjectId,
-    action: &str,
-    categories: Vec<String>,
-    detail: Option<&str>,
+    subject: crate::model::SubjectId, action: &str, categories: Vec<String>, detail: Option<&str>,
 ) -> Read {
     if action == "subject.read" {
         return Read {
@@ -250,4 +248,30 @@ pub fn read_of(
         categories,
         records,
     }
+}
+
+/// What the store keeps of the breach register. Each backend implements it in `sqlite/incidents.rs`
+/// and `postgres/incidents.rs`; callers reach it through [`crate::Store`].
+pub trait Incidents {
+    /// Opens an incident (version 0, not stored yet) or stores a change to it (the stored
+    /// version must be `incident.version`, else `Conflict`), appending a `kind` step with
+    /// `detail` to its timeline and `incident.<kind>` to the audit log, all or nothing.
+    /// Returns it as stored, with its new version.
+    fn save_incident(
+        &self, tenant: TenantId, incident: &Incident, kind: &str, detail: serde_json::Value,
+        actor: &Actor, at: Timestamp,
+    ) -> crate::Result<Incident>;
+    fn incident(&self, tenant: TenantId, id: IncidentId) -> crate::Result<Option<Incident>>;
+    fn incident_timeline(
+        &self, tenant: TenantId, id: IncidentId,
+    ) -> crate::Result<Vec<IncidentStep>>;
+    /// The tenant's incidents, newest first; only open ones when asked.
+    fn incidents(&self, tenant: TenantId, open_only: bool) -> crate::Result<Vec<Incident>>;
+    /// Open incidents across tenants, soonest deadline first: the /metrics gauge.
+    fn open_incidents(&self) -> crate::Result<Vec<(TenantId, Incident)>>;
+    /// What `actor` read in the tenant in `[from, until)`, from the audit log: each read of
+    /// records (`records.read`) or of identities (`subject.read`).
+    fn reads_by(
+        &self, tenant: TenantId, actor: &str, from: Timestamp, until: Timestamp,
+    ) -> crate::Result<Vec<Read>>;
 }

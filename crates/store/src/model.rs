@@ -250,9 +250,7 @@ pub type IdempotencyRow = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
 
 /// Decides a claim from the row already there, if any. Shared by the backends.
 pub fn idempotency_outcome(
-    existing: Option<IdempotencyRow>,
-    request_hash: &[u8; 32],
-    at: jiff::Timestamp,
+    existing: Option<IdempotencyRow>, request_hash: &[u8; 32], at: jiff::Timestamp,
 ) -> Idempotency {
     let Some((hash, status, body, created_at)) = existing else {
         return Idempotency::Claimed;

@@ -252,9 +252,7 @@ pub(crate) struct SealedAddress {
 /// spread over the machine's cores (two AEAD openings per person is most of the work of
 /// resolving a large audience). Returns each person's place and address.
 pub(crate) fn open_emails(
-    keyring: &Keyring,
-    tenant: TenantId,
-    jobs: Vec<SealedAddress>,
+    keyring: &Keyring, tenant: TenantId, jobs: Vec<SealedAddress>,
 ) -> crate::Result<Vec<(usize, Identity)>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if jobs.len() < 1_000 || threads == 1 {
@@ -293,8 +291,7 @@ pub(crate) type SealedMail = (MailId, Vec<u8>);
 /// Every queued delivery's mail id and sealed address, sealed before the write transaction
 /// and over the machine's cores, so a large notice holds the write lock only to insert.
 pub(crate) fn seal_addresses(
-    keyring: &Keyring,
-    deliveries: &[NewDelivery],
+    keyring: &Keyring, deliveries: &[NewDelivery],
 ) -> crate::Result<Vec<Option<SealedMail>>> {
     let seal = |delivery: &NewDelivery| -> crate::Result<Option<SealedMail>> {
         match delivery {
@@ -330,9 +327,7 @@ pub(crate) fn seal_addresses(
 }
 
 fn open_email(
-    keyring: &Keyring,
-    tenant: TenantId,
-    job: &SealedAddress,
+    keyring: &Keyring, tenant: TenantId, job: &SealedAddress,
 ) -> crate::Result<(usize, Identity)> {
     let key = keyring.unwrap(&job.wrapped_key, tenant.0, job.subject.0)?;
     let index: [u8; 32] = job
@@ -371,10 +366,7 @@ impl NewAuditEntry {
 
     /// A service-message contact added to or removed from a customer tenant.
     pub fn tenant_contact(
-        actor: &Actor,
-        customer: TenantId,
-        subject: SubjectId,
-        added: bool,
+        actor: &Actor, customer: TenantId, subject: SubjectId, added: bool,
     ) -> Self {
         NewAuditEntry {
             actor: actor.audit_name(),
@@ -389,4 +381,58 @@ impl NewAuditEntry {
             detail: Some(format!("customer={customer}")),
         }
     }
+}
+
+/// Each of a person's ledger lines with the notice it belongs to, in the order the notices were
+/// sent: what `subject_notices` answers in both backends.
+pub(crate) fn with_their_notices<S: Notices + ?Sized>(
+    store: &S, tenant: TenantId, deliveries: Vec<Delivery>,
+) -> crate::Result<Vec<(Notice, Delivery)>> {
+    let mut lines = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        let (notice, _) = store
+            .notice(tenant, delivery.notice)?
+            .ok_or(StoreError::NotFound("notice"))?;
+        lines.push((notice, delivery));
+    }
+    lines.sort_by_key(|(notice, _)| (notice.created_at, notice.id));
+    Ok(lines)
+}
+
+/// What the store keeps of the notice ledger and customers' service contacts. Each backend
+/// implements it in `sqlite/notices.rs` and `postgres/notices.rs`; callers reach it through
+/// [`crate::Store`].
+pub trait Notices {
+    /// The people of `audience` in the tenant, each with an email address where one is known
+    /// and the events that may keep an opt-out message from them. A listed subject that is not
+    /// there is left out; the caller compares.
+    fn notice_audience(
+        &self, tenant: TenantId, audience: &Audience,
+    ) -> crate::Result<Vec<Addressee>>;
+    /// Stores a notice (its text once per content hash), one ledger line per person, a mail in
+    /// the outbox per queued line and `notice.send` in the audit log, all or nothing.
+    fn send_notice(
+        &self, tenant: TenantId, notice: &NewNotice, deliveries: &[NewDelivery], actor: &Actor,
+        at: Timestamp,
+    ) -> crate::Result<Notice>;
+    /// The tenant's notices, newest first.
+    fn notices(&self, tenant: TenantId) -> crate::Result<Vec<Notice>>;
+    /// One notice with its body.
+    fn notice(&self, tenant: TenantId, id: NoticeId) -> crate::Result<Option<(Notice, String)>>;
+    /// Who received notice `id` and who was skipped and why.
+    fn notice_deliveries(&self, tenant: TenantId, id: NoticeId) -> crate::Result<Vec<Delivery>>;
+    /// Every notice the person was in the audience of, oldest first, with their ledger line.
+    fn subject_notices(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> crate::Result<Vec<(Notice, Delivery)>>;
+    /// Adds (or removes) a subject of the operator's tenant as a service-message contact of a
+    /// customer tenant; false when nothing changed.
+    fn set_tenant_contact(
+        &self, tenant: TenantId, customer: TenantId, subject: SubjectId, present: bool,
+        actor: &Actor, at: Timestamp,
+    ) -> crate::Result<bool>;
+    /// The service-message contacts of a customer tenant.
+    fn tenant_contacts(
+        &self, tenant: TenantId, customer: TenantId,
+    ) -> crate::Result<Vec<SubjectId>>;
 }

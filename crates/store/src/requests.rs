@@ -2,6 +2,8 @@
 //! and the mails they sent. The person's contact address and a rectification's new value are
 //! personal data: they are sealed with a key of the request's own, wrapped by the master key.
 
+use crate::Actor;
+use crate::audit::NewAuditEntry;
 use crate::crypto::{CryptoError, DataKey, Keyring};
 use crate::model::{RecordId, Secret, SubjectId, TenantId};
 use jiff::Timestamp;
@@ -40,7 +42,7 @@ pub struct NewRequest {
 }
 
 /// A request as stored. Everything but `id`, `kind`, `received_at` and `channel` may change
-/// through [`crate::Store::update_request`], which checks `version` so two writers cannot
+/// through [`Requests::update_request`], which checks `version` so two writers cannot
 /// overwrite each other.
 #[derive(Debug, Clone)]
 pub struct DsRequest {
@@ -126,10 +128,7 @@ fn secrets_aad(request: RequestId) -> Vec<u8> {
 
 /// Seals a request's personal data with a fresh key; returns (wrapped key, sealed bytes).
 pub(crate) fn seal_request(
-    keyring: &Keyring,
-    tenant: TenantId,
-    id: RequestId,
-    contact: Option<&Identity>,
+    keyring: &Keyring, tenant: TenantId, id: RequestId, contact: Option<&Identity>,
     new_value: Option<&Secret>,
 ) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let key = keyring.new_data_key()?;
@@ -139,10 +138,7 @@ pub(crate) fn seal_request(
 }
 
 fn reseal_request(
-    key: &DataKey,
-    id: RequestId,
-    contact: Option<&Identity>,
-    new_value: Option<&Secret>,
+    key: &DataKey, id: RequestId, contact: Option<&Identity>, new_value: Option<&Secret>,
 ) -> Result<Vec<u8>, CryptoError> {
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(&Sealed {
@@ -156,10 +152,7 @@ fn reseal_request(
 
 /// Seals a request's personal data again under its existing key (after a change).
 pub(crate) fn reseal_with(
-    keyring: &Keyring,
-    tenant: TenantId,
-    request: &DsRequest,
-    wrapped: &[u8],
+    keyring: &Keyring, tenant: TenantId, request: &DsRequest, wrapped: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
     let key = keyring.unwrap(wrapped, tenant.0, request.id.0)?;
     reseal_request(
@@ -171,11 +164,7 @@ pub(crate) fn reseal_with(
 }
 
 pub(crate) fn open_request(
-    keyring: &Keyring,
-    tenant: TenantId,
-    id: RequestId,
-    wrapped: &[u8],
-    sealed: &[u8],
+    keyring: &Keyring, tenant: TenantId, id: RequestId, wrapped: &[u8], sealed: &[u8],
 ) -> crate::Result<(Option<Identity>, Option<Secret>)> {
     let key = keyring.unwrap(wrapped, tenant.0, id.0)?;
     let plain = key.open(sealed, &secrets_aad(id))?;
@@ -325,9 +314,7 @@ struct SealedMail {
 
 /// Seals a mail's address and message; returns (sealed address, sealed message).
 pub(crate) fn seal_mail(
-    keyring: &Keyring,
-    id: MailId,
-    mail: &NewMail,
+    keyring: &Keyring, id: MailId, mail: &NewMail,
 ) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let to = format!("{}:{}", mail.to.kind().as_str(), mail.to.expose());
     let message = zeroize::Zeroizing::new(
@@ -346,9 +333,7 @@ pub(crate) fn seal_mail(
 
 /// Seals only the address of a mail whose message lives elsewhere (a notice's text).
 pub(crate) fn seal_mail_to(
-    keyring: &Keyring,
-    id: MailId,
-    to: &Identity,
+    keyring: &Keyring, id: MailId, to: &Identity,
 ) -> Result<Vec<u8>, CryptoError> {
     let to = format!("{}:{}", to.kind().as_str(), to.expose());
     keyring.seal_mail(to.as_bytes(), to_key(id))
@@ -361,12 +346,7 @@ pub(crate) fn seal_mail_to(
 /// A mail's address is bound to its own label, its message to the mail id; a key to its tenant
 /// and owner.
 pub(crate) fn reseal_column(
-    keyring: &Keyring,
-    mail: bool,
-    column: &str,
-    tenant: Uuid,
-    owner: Uuid,
-    sealed: &[u8],
+    keyring: &Keyring, mail: bool, column: &str, tenant: Uuid, owner: Uuid, sealed: &[u8],
 ) -> Result<Option<Vec<u8>>, CryptoError> {
     match (mail, column) {
         (true, "sealed_to") => keyring.reseal_mail(sealed, to_key(MailId(owner))),
@@ -382,9 +362,7 @@ fn to_key(id: MailId) -> Uuid {
 }
 
 pub(crate) fn open_mail_to(
-    keyring: &Keyring,
-    id: MailId,
-    sealed_to: &[u8],
+    keyring: &Keyring, id: MailId, sealed_to: &[u8],
 ) -> crate::Result<Identity> {
     let to = keyring.open_mail(sealed_to, to_key(id))?;
     let to = std::str::from_utf8(&to).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
@@ -392,11 +370,7 @@ pub(crate) fn open_mail_to(
 }
 
 pub(crate) fn open_mail(
-    keyring: &Keyring,
-    tenant: TenantId,
-    id: MailId,
-    template: String,
-    attempts: u32,
+    keyring: &Keyring, tenant: TenantId, id: MailId, template: String, attempts: u32,
     sealed_message: &[u8],
 ) -> crate::Result<Mail> {
     let plain = keyring.open_mail(sealed_message, id.0)?;
@@ -418,14 +392,8 @@ pub(crate) fn open_mail(
 /// and the notice's subject line and body.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn leased_mail(
-    keyring: &Keyring,
-    tenant: TenantId,
-    id: MailId,
-    template: String,
-    attempts: u32,
-    message: Option<Vec<u8>>,
-    sealed_to: &[u8],
-    notice: Option<(String, String)>,
+    keyring: &Keyring, tenant: TenantId, id: MailId, template: String, attempts: u32,
+    message: Option<Vec<u8>>, sealed_to: &[u8], notice: Option<(String, String)>,
 ) -> crate::Result<Mail> {
     match (message, notice) {
         (Some(message), _) => open_mail(keyring, tenant, id, template, attempts, &message),
@@ -542,4 +510,60 @@ impl RequestRow {
 
 pub(crate) fn micros(at: Option<Timestamp>) -> Option<i64> {
     at.map(|t| t.as_microsecond())
+}
+
+/// What the store keeps of data-subject requests and what carrying them out writes: erasures,
+/// tombstones, rectifications, exports. Each backend implements it in `sqlite/requests.rs` and
+/// `postgres/requests.rs`; callers reach it through [`crate::Store`].
+pub trait Requests {
+    /// Files a request (built with [`DsRequest::from_new`], perhaps verified or holding a code
+    /// already), queueing `mails` (the code, the acknowledgement) in the same step.
+    fn create_request(
+        &self, tenant: TenantId, request: &DsRequest, mails: &[NewMail], actor: &Actor,
+        at: Timestamp,
+    ) -> crate::Result<DsRequest>;
+    fn request(&self, tenant: TenantId, id: RequestId) -> crate::Result<Option<DsRequest>>;
+    /// Requests in filing order, a page at a time.
+    fn requests(&self, tenant: TenantId, filter: &RequestFilter) -> crate::Result<Vec<DsRequest>>;
+    /// Stores a changed request with its audit entry and mails, all or nothing. Fails with
+    /// [`StoreError::Conflict`] when the stored version is no longer `request.version`.
+    fn update_request(
+        &self, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry, mails: &[NewMail],
+        at: Timestamp,
+    ) -> crate::Result<DsRequest>;
+    /// Marks open requests whose deadline has passed (once each, audited); returns them.
+    fn mark_overdue(&self, at: Timestamp) -> crate::Result<Vec<(TenantId, RequestId)>>;
+    /// Requests by state across tenants, for /metrics.
+    fn request_counts(&self) -> crate::Result<Vec<RequestCount>>;
+    /// Erases a subject: every record but `keep` is deleted with its identities; when nothing
+    /// is kept, the subject, its events and its key go too, otherwise the kept records are
+    /// sealed again under a new key and restricted to their purposes. A tombstone remains.
+    fn erase_subject(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
+        request: Option<RequestId>, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<Erasure>;
+    fn tombstones(&self, tenant: TenantId) -> crate::Result<Vec<Tombstone>>;
+    /// Replaces a record's value; the old value is not kept.
+    fn rectify_record(
+        &self, tenant: TenantId, subject: SubjectId, record: RecordId, value: &Secret,
+        actor: &Actor, at: Timestamp,
+    ) -> crate::Result<()>;
+    /// Keeps an export, sealed, until it is fetched or expires.
+    #[allow(clippy::too_many_arguments)]
+    fn put_export(
+        &self, tenant: TenantId, request: RequestId, token_hash: &[u8; 32], file_name: &str,
+        sealed: &[u8], expires_at: Timestamp, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<()>;
+    /// Hands out an export once: the row is deleted as it is read. `None` when unknown,
+    /// fetched already or expired.
+    fn take_export(
+        &self, tenant: TenantId, token_hash: &[u8; 32], at: Timestamp,
+    ) -> crate::Result<Option<Export>>;
+    /// The file name and expiry of an export still to be fetched, without handing it out: the
+    /// download page shows them, and a link scanner that opens the page spends nothing.
+    fn pending_export(
+        &self, tenant: TenantId, token_hash: &[u8; 32], at: Timestamp,
+    ) -> crate::Result<Option<(String, Timestamp)>>;
+    /// Deletes exports past their expiry; returns how many.
+    fn remove_expired_exports(&self, at: Timestamp) -> crate::Result<u64>;
 }

@@ -1,6 +1,8 @@
 //! What the sweeper reads and writes: records' metadata without their values, and the records
 //! whose retention has ended, removed in batches of whole subjects.
 
+use crate::Actor;
+use crate::model::TenantId;
 use crate::model::{RecordId, StoredEvent, SubjectId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -125,4 +127,45 @@ impl LegalHold {
     pub fn active_at(&self, at: Timestamp) -> bool {
         self.released_at.is_none_or(|r| r > at) && self.ends_at.is_none_or(|e| e > at)
     }
+}
+
+/// What the store keeps of legal holds and what the sweeper reads and removes. Each backend
+/// implements it in `sqlite/retention.rs` and `postgres/retention.rs`; callers reach it through
+/// [`crate::Store`].
+pub trait Retention {
+    /// Places a legal hold; audited.
+    fn create_hold(
+        &self, tenant: TenantId, hold: &NewHold, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<LegalHold>;
+    /// The tenant's holds, newest first; only those in force at `active_at` when given.
+    fn holds(
+        &self, tenant: TenantId, active_at: Option<Timestamp>,
+    ) -> crate::Result<Vec<LegalHold>>;
+    /// Releases a hold in force; `false` when there is none with that id in force.
+    fn release_hold(
+        &self, tenant: TenantId, hold: HoldId, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<bool>;
+    /// Up to `limit` subjects after `after` (in id order), with their records' metadata and
+    /// their events: what the sweeper decides on. Reads no value and no key.
+    fn retention_batch(
+        &self, tenant: TenantId, after: Option<SubjectId>, limit: usize,
+    ) -> crate::Result<Vec<RetentionSubject>>;
+    /// One subject as [`Self::retention_batch`] reads it. Ids sort as 128-bit numbers in both
+    /// backends, so the subject is the first one after its predecessor.
+    fn retention_subject(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> crate::Result<Option<RetentionSubject>> {
+        let before = subject
+            .0
+            .as_u128()
+            .checked_sub(1)
+            .map(|n| SubjectId(uuid::Uuid::from_u128(n)));
+        let batch = self.retention_batch(tenant, before, 1)?;
+        Ok(batch.into_iter().next().filter(|s| s.subject == subject))
+    }
+    /// Removes records whose retention ended, all in one transaction, with one audit entry per
+    /// subject and rule. A subject left with no record goes whole when its expiry allows it.
+    fn expire_records(
+        &self, tenant: TenantId, expiries: &[Expiry], actor: &Actor, at: Timestamp,
+    ) -> crate::Result<Swept>;
 }

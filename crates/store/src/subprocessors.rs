@@ -108,10 +108,7 @@ impl NewAuditEntry {
 
     /// A customer objected to a change.
     pub fn recipient_objection(
-        actor: &Actor,
-        change: ChangeId,
-        customer: TenantId,
-        recipient: &str,
+        actor: &Actor, change: ChangeId, customer: TenantId, recipient: &str,
     ) -> Self {
         NewAuditEntry {
             actor: actor.audit_name(),
@@ -124,4 +121,34 @@ impl NewAuditEntry {
             )),
         }
     }
+}
+
+/// What the store keeps of customers' optional recipients, change notices and objections. Each
+/// backend implements it in `sqlite/subprocessors.rs` and `postgres/subprocessors.rs`; callers
+/// reach it through [`crate::Store`].
+pub trait Subprocessors {
+    /// A customer chooses (`true`) or stops using an optional recipient; false when nothing
+    /// changed. Audited in the customer's tenant.
+    fn select_recipient(
+        &self, tenant: TenantId, recipient: &str, selected: bool, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<bool>;
+    /// The optional recipients the tenant chose, with when.
+    fn selected_recipients(&self, tenant: TenantId) -> crate::Result<Vec<(String, Timestamp)>>;
+    /// The tenants that chose an optional recipient.
+    fn tenants_selecting(&self, recipient: &str) -> crate::Result<Vec<TenantId>>;
+    /// Stores a change notice sent (in the operator's tenant), audited.
+    fn save_recipient_change(
+        &self, tenant: TenantId, change: &RecipientChange, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<()>;
+    fn recipient_change(
+        &self, tenant: TenantId, id: ChangeId,
+    ) -> crate::Result<Option<RecipientChange>>;
+    /// Newest first.
+    fn recipient_changes(&self, tenant: TenantId) -> crate::Result<Vec<RecipientChange>>;
+    /// Records a customer's objection to a change (in the operator's tenant, audited there);
+    /// false when it had objected to that recipient already.
+    fn object_to_change(
+        &self, tenant: TenantId, objection: &Objection, actor: &Actor,
+    ) -> crate::Result<bool>;
+    fn change_objections(&self, tenant: TenantId, id: ChangeId) -> crate::Result<Vec<Objection>>;
 }

@@ -7,7 +7,8 @@ mod suite;
 
 use ombud_store::audit::Verification;
 use ombud_store::crypto::MasterKey;
-use ombud_store::{Actor, PostgresStore, Store, StoreError};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, PostgresStore, StoreError};
 use std::sync::Mutex;
 use suite::*;
 
@@ -172,8 +173,7 @@ fn two_replicas_migrating_at_once_both_start(database: &Database) {
 /// A dump that leaves out `subject_keys` (as the backup guide says) is restored after the
 /// erasure: its rows come back, the person's values do not.
 fn a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(
-    store: &PostgresStore,
-    url: &str,
+    store: &PostgresStore, url: &str,
 ) {
     let now = at("2026-03-01T10:00:00Z");
     let tenant = store

@@ -5,7 +5,8 @@ mod suite;
 
 use ombud_store::audit::Verification;
 use ombud_store::crypto::MasterKey;
-use ombud_store::{Actor, SqliteStore, Store, StoreError};
+use ombud_store::prelude::*;
+use ombud_store::{Actor, SqliteStore, StoreError};
 use std::path::Path;
 use suite::*;
 

@@ -1,0 +1,422 @@
+//! The backend for many replicas: PostgreSQL. The chain of a tenant is extended under a row
+//! lock on that tenant, so two replicas writing for one tenant queue; writes for different
+//! tenants do not wait for each other.
+
+use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
+use crate::crypto::{DataKey, Keyring, MasterKey, identity_aad, record_aad};
+use crate::model::*;
+use crate::requests::*;
+use crate::retention::*;
+use crate::rows::{self, Columns, hash32, incident_document, micros, timestamp};
+use crate::{Actor, Result, StoreError};
+use jiff::Timestamp;
+use ombud_core::requests::RequestStatus;
+use ombud_core::{EventKind, Identity};
+use postgres::types::ToSql;
+use postgres::{NoTls, Row, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0002_policy_versions.sql"),
+    include_str!("../../migrations/postgres/0003_idempotency_keys.sql"),
+    include_str!("../../migrations/postgres/0004_requests.sql"),
+    include_str!("../../migrations/postgres/0005_key_table.sql"),
+    include_str!("../../migrations/postgres/0006_legal_holds.sql"),
+    include_str!("../../migrations/postgres/0007_audit_checkpoints.sql"),
+    include_str!("../../migrations/postgres/0008_incidents.sql"),
+    include_str!("../../migrations/postgres/0009_audit_by_actor.sql"),
+    include_str!("../../migrations/postgres/0010_notices.sql"),
+    include_str!("../../migrations/postgres/0011_subprocessors.sql"),
+];
+/// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
+/// from the genesis.
+const HEAD: &str = "SELECT seq, hash FROM (SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1) h
+     UNION ALL SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1
+     ORDER BY seq DESC LIMIT 1";
+
+/// Taken while migrating, so replicas that start together do not migrate twice.
+const MIGRATION_LOCK: i64 = 0x6f6d_6275_645f_6d31;
+
+type Param = Box<dyn postgres::types::ToSql + Sync>;
+
+macro_rules! boxed {
+    ($($value:expr),* $(,)?) => {
+        [$(Box::new($value) as Param),*]
+    };
+}
+
+/// Borrows boxed parameters the way `execute` takes them.
+fn refs(values: &[Param]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    values.iter().map(|v| v.as_ref() as _).collect()
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        // The server's code and message say what failed; its detail can quote values, so it
+        // stays out.
+        StoreError::Database(match error.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => error.to_string(),
+        })
+    }
+}
+
+pub struct PostgresStore {
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    /// Swapped whole when the key file changes (a rotation), never edited in place.
+    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
+}
+
+/// PostgreSQL has native `uuid` and `boolean`; integers are `bigint` but for a few `integer`
+/// counters. A column of another type is a damaged row, reported, never a panic.
+impl Columns for Row {
+    fn id(&self, column: usize) -> Result<Uuid> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_id(&self, column: usize) -> Result<Option<Uuid>> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: usize) -> Result<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: usize) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: usize) -> Result<i64> {
+        match self.try_get::<_, i64>(column) {
+            Ok(value) => Ok(value),
+            Err(_) => Ok(i64::from(self.try_get::<_, i32>(column)?)),
+        }
+    }
+    fn opt_int(&self, column: usize) -> Result<Option<i64>> {
+        match self.try_get::<_, Option<i64>>(column) {
+            Ok(value) => Ok(value),
+            Err(_) => Ok(self.try_get::<_, Option<i32>>(column)?.map(i64::from)),
+        }
+    }
+    fn flag(&self, column: usize) -> Result<bool> {
+        Ok(self.try_get(column)?)
+    }
+    fn bytes(&self, column: usize) -> Result<Vec<u8>> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_bytes(&self, column: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// A ledger line with its mail, if any is left; `d` is `notice_deliveries`.
+const DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notice_deliveries d JOIN notices n ON n.tenant_id = d.tenant_id AND n.notice_id = d.notice_id
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
+/// Keys and mails rewrapped per transaction.
+const REWRAP_BATCH: i64 = 1000;
+
+/// Where each kind of sealed key or mail lives: table, its second key column (the first is
+/// tenant_id), the sealed columns (the first never NULL), and whether it is mail (AAD: the
+/// mail) or a key (AAD: tenant and id).
+const SEALED: [(&str, &str, &[&str], bool); 3] = [
+    ("subject_keys", "subject_id", &["wrapped_key"], false),
+    ("requests", "request_id", &["wrapped_key"], false),
+    ("outbox", "mail_id", &["sealed_to", "sealed_message"], true),
+];
+
+impl PostgresStore {
+    fn keyring(&self) -> std::sync::Arc<Keyring> {
+        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Connects with a `postgres://` URL and brings the schema up to date.
+    pub fn connect(url: &str, master: &MasterKey) -> Result<PostgresStore> {
+        let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Database(format!("the database URL is not valid: {e}"))
+        })?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
+            // A checkout test costs a round trip on every call; a dead connection fails the
+            // query instead, and r2d2 replaces it.
+            .test_on_check_out(false)
+            .build(manager)?;
+        let store = PostgresStore {
+            pool,
+            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS ombud_schema_version (version integer NOT NULL)",
+        )?;
+        let version: i32 = tx
+            .query_opt("SELECT version FROM ombud_schema_version", &[])?
+            .map_or(0, |row| row.get(0));
+        for (index, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.batch_execute(migration)?;
+            let next = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            tx.execute("DELETE FROM ombud_schema_version", &[])?;
+            tx.execute(
+                "INSERT INTO ombud_schema_version (version) VALUES ($1)",
+                &[&next],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction()?;
+        let value = work(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+
+    /// Locks the tenant's row for the rest of the transaction: the chain head cannot move
+    /// under us. Fails with `NotFound` for an unknown tenant.
+    fn lock_tenant(tx: &mut Transaction, tenant: TenantId) -> Result<()> {
+        tx.query_opt(
+            "SELECT 1 FROM tenants WHERE tenant_id = $1 FOR NO KEY UPDATE",
+            &[&tenant.0],
+        )?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    fn data_key(
+        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+    ) -> Result<DataKey> {
+        let row = client
+            .query_opt(
+                "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
+                &[&tenant.0, &subject.0],
+            )?
+            .ok_or(StoreError::NotFound("subject"))?;
+        let wrapped: Vec<u8> = row.get(0);
+        Ok(self.keyring().unwrap(&wrapped, tenant.0, subject.0)?)
+    }
+
+    /// Appends to the chain; the caller holds the tenant lock.
+    fn append(
+        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<AuditEntry> {
+        let head = tx.query_opt(HEAD, &[&tenant.0])?;
+        let (seq, hash) = match head {
+            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+            None => (0, crate::audit::GENESIS),
+        };
+        let entry = crate::audit::next_entry(seq, hash, at, entry);
+        let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &tenant.0,
+                &entry.seq,
+                &micros(entry.at),
+                &entry.actor,
+                &entry.action,
+                &entry.subject.map(|s| s.0),
+                &categories,
+                &entry.purpose,
+                &entry.detail,
+                &entry.prev_hash.as_slice(),
+                &entry.hash.as_slice(),
+            ],
+        )?;
+        Ok(entry)
+    }
+
+    fn checkpoint(
+        client: &mut impl postgres::GenericClient, tenant: TenantId,
+    ) -> Result<Option<crate::audit::Checkpoint>> {
+        client
+            .query_opt(
+                "SELECT seq, hash, at, pruned_at FROM audit_checkpoints WHERE tenant_id = $1",
+                &[&tenant.0],
+            )?
+            .map(|row| {
+                Ok(crate::audit::Checkpoint {
+                    seq: row.get(0),
+                    hash: hash32(row.get(1))?,
+                    at: timestamp(row.get(2))?,
+                    pruned_at: timestamp(row.get(3))?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Appends several entries in one insert; the caller holds the tenant lock.
+    fn append_many(
+        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let head = tx.query_opt(HEAD, &[&tenant.0])?;
+        let (mut seq, mut hash) = match head {
+            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+            None => (0, crate::audit::GENESIS),
+        };
+        let mut columns = AuditColumns::default();
+        for entry in entries {
+            let entry = crate::audit::next_entry(seq, hash, at, entry);
+            seq = entry.seq;
+            hash = entry.hash;
+            columns.seqs.push(entry.seq);
+            columns
+                .categories
+                .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()));
+            columns.actors.push(entry.actor);
+            columns.actions.push(entry.action);
+            columns.subjects.push(entry.subject.map(|s| s.0));
+            columns.purposes.push(entry.purpose);
+            columns.details.push(entry.detail);
+            columns.prevs.push(entry.prev_hash.to_vec());
+            columns.hashes.push(entry.hash.to_vec());
+        }
+        tx.execute(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             SELECT $1, s, $2, a, ac, su, c, p, d, ph, h
+             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
+                  AS t(s, a, ac, su, c, p, d, ph, h)",
+            &[
+                &tenant.0,
+                &micros(at),
+                &columns.seqs,
+                &columns.actors,
+                &columns.actions,
+                &columns.subjects,
+                &columns.categories,
+                &columns.purposes,
+                &columns.details,
+                &columns.prevs,
+                &columns.hashes,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Queues mails inside the transaction that decided to send them.
+    fn enqueue(
+        &self, tx: &mut Transaction, tenant: TenantId, mails: &[NewMail], at: Timestamp,
+    ) -> Result<()> {
+        for mail in mails {
+            let id = MailId::new();
+            let (to, message) = seal_mail(&self.keyring(), id, mail)?;
+            tx.execute(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                &[&tenant.0, &id.0, &mail.request.map(|r| r.0), &mail.template, &to, &message, &micros(at)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_identity(
+        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, key: &DataKey,
+        identity: &Identity,
+    ) -> Result<()> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
+        let inserted = tx.execute(
+            "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, blind_index) DO NOTHING",
+            &[&tenant.0, &index.as_slice(), &subject.0, &identity.kind().as_str(), &sealed],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::IdentityTaken(identity.kind()));
+        }
+        Ok(())
+    }
+}
+
+/// A batch of records, column by column, for one `unnest` insert.
+#[derive(Default)]
+struct RecordColumns {
+    subjects: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    categories: Vec<String>,
+    purposes: Vec<String>,
+    sources: Vec<String>,
+    collected: Vec<i64>,
+    sealed: Vec<Vec<u8>>,
+}
+
+/// A run of audit entries, column by column, for one `unnest` insert.
+#[derive(Default)]
+struct AuditColumns {
+    seqs: Vec<i64>,
+    actors: Vec<String>,
+    actions: Vec<String>,
+    subjects: Vec<Option<Uuid>>,
+    categories: Vec<String>,
+    purposes: Vec<Option<String>>,
+    details: Vec<Option<String>>,
+    prevs: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+}
+
+/// The columns a request's INSERT and UPDATE share, in their parameter order ($1 to $22).
+fn request_values(tenant: TenantId, request: &DsRequest, sealed: Vec<u8>) -> Vec<Param> {
+    boxed![
+        tenant.0,
+        request.id.0,
+        request.status.as_str(),
+        request.subject.map(|s| s.0),
+        request.purpose.clone(),
+        request.category.clone(),
+        request.record.map(|r| r.0),
+        sealed,
+        crate::requests::micros(request.verified_at),
+        request.verified_by.clone(),
+        crate::requests::micros(request.first_due_at),
+        crate::requests::micros(request.due_at),
+        crate::requests::micros(request.extended_at),
+        request.extension_reason.clone(),
+        crate::requests::micros(request.closed_at),
+        request.refusal_reason.clone(),
+        request.outcome.clone(),
+        request.code_hash.map(|h| h.to_vec()),
+        crate::requests::micros(request.code_expires_at),
+        i32::try_from(request.code_attempts).unwrap_or(i32::MAX),
+        request.locked,
+        crate::requests::micros(request.overdue_at),
+    ]
+    .into()
+}
+
+// The SQL of each capability, after the macros and helpers above that they use.
+mod audit;
+mod incidents;
+mod maintenance;
+mod notices;
+mod outbox;
+mod requests;
+mod retention;
+mod subjects;
+mod subprocessors;
+mod tenants;

@@ -1,0 +1,182 @@
+//! Retention on PostgreSQL: the SQL behind [`crate::retention::Retention`].
+
+use super::*;
+
+impl crate::retention::Retention for PostgresStore {
+    fn create_hold(
+        &self, tenant: TenantId, hold: &NewHold, actor: &Actor, at: Timestamp,
+    ) -> Result<LegalHold> {
+        let created = hold.placed(at);
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO legal_holds (tenant_id, hold_id, reason, subject_id, category, note, created_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &tenant.0,
+                    &created.id.0,
+                    &created.reason.as_str(),
+                    &created.subject.map(|s| s.0),
+                    &created.category,
+                    &created.note,
+                    &micros(at),
+                    &created.ends_at.map(micros),
+                ],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))?;
+            Ok(())
+        })?;
+        Ok(created)
+    }
+
+    fn holds(&self, tenant: TenantId, active_at: Option<Timestamp>) -> Result<Vec<LegalHold>> {
+        let holds = self.read(|client| {
+            client
+                .query(
+                    "SELECT hold_id, reason, subject_id, category, note, created_at, ends_at, released_at FROM legal_holds
+                     WHERE tenant_id = $1 ORDER BY hold_id DESC",
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| {
+                    let reason: String = row.get(1);
+                    Ok(LegalHold {
+                        id: HoldId(row.get(0)),
+                        reason: HoldReason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
+                        subject: row.get::<_, Option<Uuid>>(2).map(SubjectId),
+                        category: row.get(3),
+                        note: row.get(4),
+                        created_at: timestamp(row.get(5))?,
+                        ends_at: row.get::<_, Option<i64>>(6).map(timestamp).transpose()?,
+                        released_at: row.get::<_, Option<i64>>(7).map(timestamp).transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok(holds
+            .into_iter()
+            .filter(|h| active_at.is_none_or(|at| h.active_at(at)))
+            .collect())
+    }
+
+    fn release_hold(
+        &self, tenant: TenantId, hold: HoldId, actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        let Some(mut found) = self
+            .holds(tenant, Some(at))?
+            .into_iter()
+            .find(|h| h.id == hold)
+        else {
+            return Ok(false);
+        };
+        found.released_at = Some(at);
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = tx.execute(
+                "UPDATE legal_holds SET released_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND released_at IS NULL",
+                &[&tenant.0, &hold.0, &micros(at)],
+            )?;
+            if changed == 1 {
+                Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &found, "release"))?;
+            }
+            Ok(changed == 1)
+        })
+    }
+
+    fn retention_batch(
+        &self, tenant: TenantId, after: Option<SubjectId>, limit: usize,
+    ) -> Result<Vec<RetentionSubject>> {
+        self.read(|client| {
+            // One snapshot for the three reads, so records and events agree with the subjects.
+            let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+            let after = after.map_or(Uuid::nil(), |s| s.0);
+            let subjects: Vec<Uuid> = tx
+                .query(
+                    "SELECT subject_id FROM subjects WHERE tenant_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3",
+                    &[&tenant.0, &after, &i64::try_from(limit).unwrap_or(i64::MAX)],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let Some(&last) = subjects.last() else { return Ok(vec![]) };
+            let position: std::collections::HashMap<Uuid, usize> = subjects.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+            let mut batch: Vec<RetentionSubject> =
+                subjects.iter().map(|s| RetentionSubject { subject: SubjectId(*s), records: vec![], events: vec![] }).collect();
+            for row in tx.query(
+                "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
+                 WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3",
+                &[&tenant.0, &after, &last],
+            )? {
+                let Some(&i) = position.get(&row.id(0)?) else { continue };
+                batch[i].records.push(rows::record_meta(&row, 1)?);
+            }
+            for row in tx.query(
+                &format!(
+                    "SELECT subject_id, {} FROM events
+                     WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3 ORDER BY subject_id, occurred_at, event_id",
+                    rows::EVENT_COLUMNS
+                ),
+                &[&tenant.0, &after, &last],
+            )? {
+                let subject: Uuid = row.id(0)?;
+                let Some(&i) = position.get(&subject) else { continue };
+                batch[i].events.push(rows::stored_event(SubjectId(subject), &row, 1)?);
+            }
+            tx.commit()?;
+            Ok(batch)
+        })
+    }
+
+    fn expire_records(
+        &self, tenant: TenantId, expiries: &[Expiry], actor: &Actor, at: Timestamp,
+    ) -> Result<Swept> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let mut swept = Swept::default();
+            let mut entries = Vec::new();
+            for expiry in expiries {
+                let ids: Vec<Uuid> = expiry.records.iter().map(|(r, _)| r.0).collect();
+                let removed: std::collections::HashMap<Uuid, String> = tx
+                    .query(
+                        "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3) RETURNING record_id, category",
+                        &[&tenant.0, &expiry.subject.0, &ids],
+                    )?
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect();
+                if removed.is_empty() {
+                    continue;
+                }
+                let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
+                for (record, rule) in &expiry.records {
+                    if let Some(category) = removed.get(&record.0) {
+                        let entry = by_rule.entry(rule.as_str()).or_default();
+                        entry.0.insert(category.clone());
+                        entry.1 += 1;
+                    }
+                }
+                let left: bool = tx
+                    .query_one("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = $1 AND subject_id = $2)", &[&tenant.0, &expiry.subject.0])?
+                    .get(0);
+                let whole = expiry.subject_may_go && !left;
+                if whole {
+                    tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    // The key goes with the row (ON DELETE CASCADE).
+                    tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
+                    tx.execute(
+                        "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, NULL, $3, false)
+                         ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
+                        &[&tenant.0, &expiry.subject.0, &micros(at)],
+                    )?;
+                    swept.subjects += 1;
+                }
+                for (rule, (categories, count)) in by_rule {
+                    swept.records += count as u64;
+                    entries.push(NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole));
+                }
+            }
+            Self::append_many(tx, tenant, at, entries)?;
+            Ok(swept)
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! Subjects on PostgreSQL: the SQL behind [`crate::subjects::Subjects`].
+
+use super::*;
+
+impl crate::subjects::Subjects for PostgresStore {
+    fn create_subject(
+        &self, tenant: TenantId, identities: &[Identity], actor: &Actor, at: Timestamp,
+    ) -> Result<SubjectId> {
+        let subject = SubjectId::new();
+        let key = self.keyring().new_data_key()?;
+        let wrapped = self.keyring().wrap(&key, tenant.0, subject.0)?;
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)",
+                &[&tenant.0, &subject.0, &micros(at)],
+            )?;
+            tx.execute(
+                "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+                &[&tenant.0, &subject.0, &wrapped, &micros(at)],
+            )?;
+            for identity in identities {
+                self.insert_identity(tx, tenant, subject, &key, identity)?;
+            }
+            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
+            Ok(())
+        })?;
+        Ok(subject)
+    }
+
+    fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT subject_id FROM identities WHERE tenant_id = $1 AND blind_index = $2",
+                    &[&tenant.0, &index.as_slice()],
+                )?
+                .map(|row| SubjectId(row.get(0))))
+        })
+    }
+
+    fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
+        self.read(|client| {
+            let Some(row) = client.query_opt(
+                "SELECT created_at FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+                &[&tenant.0, &id.0],
+            )?
+            else {
+                return Ok(None);
+            };
+            let created: i64 = row.get(0);
+            let key = self.data_key(client, tenant, id)?;
+            let identities = client
+                .query(
+                    &format!(
+                        "SELECT {} FROM identities WHERE tenant_id = $1 AND subject_id = $2",
+                        rows::IDENTITY_COLUMNS
+                    ),
+                    &[&tenant.0, &id.0],
+                )?
+                .iter()
+                .map(|row| rows::identity(&key, row))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Some(rows::subject(id, timestamp(created)?, identities)))
+        })
+    }
+
+    fn put_records(
+        &self, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
+        // Four round trips per batch whatever its size: the keys, the records, the chain head,
+        // the audit entries. Row-by-row inserts made PostgreSQL round-trip bound.
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let subjects: Vec<Uuid> = records.iter().map(|r| r.subject.0).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut keys = std::collections::HashMap::with_capacity(subjects.len());
+            for row in tx.query("SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
+                let subject: Uuid = row.get(0);
+                let wrapped: Vec<u8> = row.get(1);
+                keys.insert(subject, self.keyring().unwrap(&wrapped, tenant.0, subject)?);
+            }
+            let mut rows = RecordColumns::default();
+            let mut ids = Vec::with_capacity(records.len());
+            let mut entries = Vec::new();
+            let mut start = 0;
+            while start < records.len() {
+                let subject = records[start].subject;
+                let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
+                let key = keys.get(&subject.0).ok_or(StoreError::NotFound("subject"))?;
+                let mut written = BTreeSet::new();
+                for record in &records[start..end] {
+                    let id = record.id.unwrap_or_default();
+                    rows.subjects.push(subject.0);
+                    rows.ids.push(id.0);
+                    rows.sealed.push(key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?);
+                    rows.categories.push(record.category.clone());
+                    rows.purposes.push(record.purposes.join(","));
+                    rows.sources.push(record.source.clone());
+                    rows.collected.push(micros(record.collected_at));
+                    written.insert(record.category.clone());
+                    ids.push(id);
+                }
+                entries.push(NewAuditEntry::records_written(actor, subject, written, end - start));
+                start = end;
+            }
+            tx.execute(
+                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                 SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bytea[])
+                 ON CONFLICT DO NOTHING",
+                &[&tenant.0, &rows.subjects, &rows.ids, &rows.categories, &rows.purposes, &rows.sources, &rows.collected, &rows.sealed],
+            )?;
+            Self::append_many(tx, tenant, at, entries)?;
+            Ok(ids)
+        })
+    }
+
+    fn subject_exists(&self, tenant: TenantId, id: SubjectId) -> Result<bool> {
+        self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &id.0],
+                )?
+                .is_some())
+        })
+    }
+
+    fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.read(|client| {
+            let key = self.data_key(client, tenant, subject)?;
+            client
+                .query(
+                    &format!("SELECT {} FROM records WHERE tenant_id = $1 AND subject_id = $2 ORDER BY record_id", rows::RECORD_COLUMNS),
+                    &[&tenant.0, &subject.0],
+                )?
+                .iter()
+                .map(|row| rows::record(&key, subject, row))
+                .collect()
+        })
+    }
+
+    fn add_event(
+        &self, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor, at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let stored = rows::recorded_event(subject, event, at);
+        self.write(|tx| {
+            if Self::lock_tenant(tx, tenant).is_err() {
+                return Err(StoreError::NotFound("subject"));
+            }
+            let known = tx.query_opt("SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            if known.is_none() {
+                return Err(StoreError::NotFound("subject"));
+            }
+            tx.execute(
+                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                &[
+                    &tenant.0,
+                    &subject.0,
+                    &stored.id.0,
+                    &stored.kind.as_str(),
+                    &stored.purpose,
+                    &micros(stored.occurred_at),
+                    &micros(at),
+                    &stored.channel,
+                    &stored.policy_version,
+                ],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))?;
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
+        self.read(|client| {
+            client
+                .query(
+                    &format!(
+                        "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, event_id",
+                        rows::EVENT_COLUMNS
+                    ),
+                    &[&tenant.0, &subject.0],
+                )?
+                .iter()
+                .map(|row| rows::stored_event(subject, row, 0))
+                .collect()
+        })
+    }
+
+    fn facts_by_identity(
+        &self, tenant: TenantId, identity: &Identity,
+    ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT i.subject_id, e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
+                 FROM identities i
+                 LEFT JOIN events e ON e.tenant_id = i.tenant_id AND e.subject_id = i.subject_id
+                 WHERE i.tenant_id = $1 AND i.blind_index = $2
+                 ORDER BY e.occurred_at, e.event_id",
+                &[&tenant.0, &index.as_slice()],
+            )?;
+            let Some(first) = rows.first() else { return Ok(None) };
+            let subject = SubjectId(first.get(0));
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &rows {
+                // A subject with no event comes back once, with NULL event columns.
+                if row.opt_id(1)?.is_none() {
+                    continue;
+                }
+                events.push(rows::stored_event(subject, row, 1)?);
+            }
+            Ok(Some((subject, events)))
+        })
+    }
+}

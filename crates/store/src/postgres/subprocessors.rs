@@ -1,0 +1,115 @@
+//! Subprocessors on PostgreSQL: the SQL behind [`crate::subprocessors::Subprocessors`].
+
+use super::*;
+
+impl crate::subprocessors::Subprocessors for PostgresStore {
+    fn select_recipient(
+        &self, tenant: TenantId, recipient: &str, selected: bool, actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = if selected {
+                tx.execute(
+                    "INSERT INTO tenant_recipients (tenant_id, recipient_id, selected_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[&tenant.0, &recipient, &micros(at)],
+                )?
+            } else {
+                tx.execute("DELETE FROM tenant_recipients WHERE tenant_id = $1 AND recipient_id = $2", &[&tenant.0, &recipient])?
+            };
+            if changed > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry::recipient_selected(actor, recipient, selected))?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn selected_recipients(&self, tenant: TenantId) -> Result<Vec<(String, Timestamp)>> {
+        self.read(|client| {
+            client
+                .query("SELECT recipient_id, selected_at FROM tenant_recipients WHERE tenant_id = $1 ORDER BY recipient_id", &[&tenant.0])?
+                .iter()
+                .map(|row| Ok((row.get(0), timestamp(row.get(1))?)))
+                .collect()
+        })
+    }
+
+    fn tenants_selecting(&self, recipient: &str) -> Result<Vec<TenantId>> {
+        self.read(|client| {
+            Ok(client
+                .query("SELECT tenant_id FROM tenant_recipients WHERE recipient_id = $1 ORDER BY tenant_id", &[&recipient])?
+                .iter()
+                .map(|row| TenantId(row.get(0)))
+                .collect())
+        })
+    }
+
+    fn save_recipient_change(
+        &self, tenant: TenantId, change: &crate::subprocessors::RecipientChange, actor: &Actor,
+        at: Timestamp,
+    ) -> Result<()> {
+        let document = crate::subprocessors::change_document(change)?;
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "INSERT INTO recipient_changes (tenant_id, change_id, created_at, document) VALUES ($1, $2, $3, $4)",
+                &[&tenant.0, &change.id.0, &micros(change.created_at), &document],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::recipient_change(actor, change))?;
+            Ok(())
+        })
+    }
+
+    fn recipient_change(
+        &self, tenant: TenantId, id: crate::subprocessors::ChangeId,
+    ) -> Result<Option<crate::subprocessors::RecipientChange>> {
+        self.read(|client| {
+            client
+                .query_opt("SELECT document FROM recipient_changes WHERE tenant_id = $1 AND change_id = $2", &[&tenant.0, &id.0])?
+                .map(|row| crate::subprocessors::change_of(row.get(0)))
+                .transpose()
+        })
+    }
+
+    fn recipient_changes(
+        &self, tenant: TenantId,
+    ) -> Result<Vec<crate::subprocessors::RecipientChange>> {
+        self.read(|client| {
+            client
+                .query("SELECT document FROM recipient_changes WHERE tenant_id = $1 ORDER BY created_at DESC, change_id DESC", &[&tenant.0])?
+                .iter()
+                .map(|row| crate::subprocessors::change_of(row.get(0)))
+                .collect()
+        })
+    }
+
+    fn object_to_change(
+        &self, tenant: TenantId, objection: &crate::subprocessors::Objection, actor: &Actor,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let added = tx.execute(
+                "INSERT INTO recipient_objections (tenant_id, change_id, customer_id, recipient_id, reason, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&tenant.0, &objection.change.0, &objection.tenant.0, &objection.recipient, &objection.reason, &micros(objection.at)],
+            )?;
+            if added > 0 {
+                Self::append(tx, tenant, objection.at, NewAuditEntry::recipient_objection(actor, objection.change, objection.tenant, &objection.recipient))?;
+            }
+            Ok(added > 0)
+        })
+    }
+
+    fn change_objections(
+        &self, tenant: TenantId, id: crate::subprocessors::ChangeId,
+    ) -> Result<Vec<crate::subprocessors::Objection>> {
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT customer_id, recipient_id, reason, at FROM recipient_objections WHERE tenant_id = $1 AND change_id = $2 ORDER BY at, customer_id, recipient_id",
+                    &[&tenant.0, &id.0],
+                )?
+                .iter()
+                .map(|row| Ok(crate::subprocessors::Objection { change: id, tenant: TenantId(row.get(0)), recipient: row.get(1), reason: row.get(2), at: timestamp(row.get(3))? }))
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,561 @@
+//! The embedded backend: one SQLite file in WAL mode. Writes take the write lock at `BEGIN`
+//! (`IMMEDIATE`), so writers queue instead of failing half-way and the audit chain of a tenant
+//! is always extended from its true head.
+
+use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry, Verification};
+use crate::crypto::{self, DataKey, Keyring, MasterKey, identity_aad, record_aad};
+use crate::model::*;
+use crate::requests::*;
+use crate::retention::*;
+use crate::rows::{self, Columns, hash32, incident_document, micros, timestamp, uuid};
+use crate::{Actor, Result, StoreError};
+use jiff::Timestamp;
+use ombud_core::requests::RequestStatus;
+use ombud_core::{EventKind, Identity};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use std::collections::BTreeSet;
+use std::path::Path;
+use uuid::Uuid;
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../migrations/sqlite/0002_policy_versions.sql"),
+    include_str!("../../migrations/sqlite/0003_idempotency_keys.sql"),
+    include_str!("../../migrations/sqlite/0004_requests.sql"),
+    include_str!("../../migrations/sqlite/0005_key_file.sql"),
+    include_str!("../../migrations/sqlite/0006_legal_holds.sql"),
+    include_str!("../../migrations/sqlite/0007_audit_checkpoints.sql"),
+    include_str!("../../migrations/sqlite/0008_incidents.sql"),
+    include_str!("../../migrations/sqlite/0009_audit_by_actor.sql"),
+    include_str!("../../migrations/sqlite/0010_notices.sql"),
+    include_str!("../../migrations/sqlite/0011_subprocessors.sql"),
+];
+/// The first migration that needs the key file: a data file at or past it without its key file
+/// is refused instead of being given an empty one.
+const KEY_FILE_SINCE: i64 = 5;
+/// A key nothing points at is removed once this old: younger ones may belong to a write that
+/// has committed its key and not yet its rows.
+const ORPHAN_KEY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(error: r2d2::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    /// Swapped whole when the key file changes (a rotation), never edited in place.
+    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
+}
+
+/// SQLite keeps ids as 16-byte blobs and flags as integers.
+impl Columns for rusqlite::Row<'_> {
+    fn id(&self, column: usize) -> Result<Uuid> {
+        uuid(self.get::<_, Vec<u8>>(column)?)
+    }
+    fn opt_id(&self, column: usize) -> Result<Option<Uuid>> {
+        self.get::<_, Option<Vec<u8>>>(column)?
+            .map(uuid)
+            .transpose()
+    }
+    fn text(&self, column: usize) -> Result<String> {
+        Ok(self.get(column)?)
+    }
+    fn opt_text(&self, column: usize) -> Result<Option<String>> {
+        Ok(self.get(column)?)
+    }
+    fn int(&self, column: usize) -> Result<i64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_int(&self, column: usize) -> Result<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+    fn flag(&self, column: usize) -> Result<bool> {
+        Ok(self.get(column)?)
+    }
+    fn bytes(&self, column: usize) -> Result<Vec<u8>> {
+        Ok(self.get(column)?)
+    }
+    fn opt_bytes(&self, column: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(column)?)
+    }
+}
+
+/// Every row of a cached query, each read by one of the shared readers in [`rows`].
+fn all<T>(
+    conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params,
+    read: impl Fn(&rusqlite::Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(row)?);
+    }
+    Ok(out)
+}
+
+/// The first row of a cached query, if any, read by one of the shared readers in [`rows`].
+fn first<T>(
+    conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params,
+    read: impl Fn(&rusqlite::Row) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    rows.next()?.map(read).transpose()
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// Keys and mails rewrapped per transaction.
+const REWRAP_BATCH: usize = 1000;
+
+/// Where each kind of sealed key or mail lives: table, key columns, sealed columns (the
+/// first is never NULL), and whether the AAD is (tenant, id) or the id alone (mail).
+const SEALED: [(&str, &str, &[&str], bool); 3] = [
+    (
+        "keys.subject_keys",
+        "tenant_id, subject_id, generation",
+        &["wrapped_key"],
+        false,
+    ),
+    (
+        "main.requests",
+        "tenant_id, request_id",
+        &["wrapped_key"],
+        false,
+    ),
+    (
+        "main.outbox",
+        "tenant_id, mail_id",
+        &["sealed_to", "sealed_message"],
+        true,
+    ),
+];
+
+impl SqliteStore {
+    fn keyring(&self) -> std::sync::Arc<Keyring> {
+        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Opens (or creates) the store at `path`, with the subjects' keys in the file beside it
+    /// that [`SqliteStore::key_file`] names, and brings both schemas up to date.
+    pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
+        let keys = Self::key_file(path);
+        if path.exists() && !keys.exists() {
+            let version: i64 =
+                rusqlite::Connection::open(path)?
+                    .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if version >= KEY_FILE_SINCE {
+                return Err(StoreError::Database(format!(
+                    "the key file {} is missing beside {}: restore it from its backup; without it no personal value in the store can be read",
+                    keys.display(),
+                    path.display()
+                )));
+            }
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;",
+            )?;
+            c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
+            // Every key leads with tenant_id, which without statistics looks selective: the
+            // planner would then scan a tenant's identities to delete one subject's. Statistics
+            // are refreshed here (cheaply, as SQLite advises at open) and by `maintain`.
+            c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA optimize = 0x10002;")
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            // A checkout test costs a round trip on every call; a dead connection fails the
+            // query instead, and r2d2 replaces it.
+            .test_on_check_out(false)
+            .build(manager)?;
+        let store = SqliteStore {
+            pool,
+            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
+        };
+        store.migrate()?;
+        store.drop_orphan_keys(Timestamp::now() - ORPHAN_KEY_GRACE)?;
+        Ok(store)
+    }
+
+    /// Where the subjects' keys of the store at `path` live: `ombud.db` keeps them in
+    /// `ombud-keys.db`. Backed up apart from the data file, or not at all.
+    pub fn key_file(path: &Path) -> std::path::PathBuf {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = match path.extension() {
+            Some(ext) => format!("{stem}-keys.{}", ext.to_string_lossy()),
+            None => format!("{stem}-keys"),
+        };
+        path.with_file_name(name)
+    }
+
+    /// Copies the running store into `data` and the key file beside it (named as
+    /// [`SqliteStore::key_file`] names it), without stopping writers. Both copies come from one
+    /// read transaction, the data file's snapshot first: a key is committed before the rows that
+    /// need it, so every subject in the copy finds its key. Only an erasure's two commits (rows,
+    /// then the old key) can fall between the snapshots; the copy is checked for that and taken
+    /// again. The copies use a rollback journal, so each is one self-contained file.
+    pub fn backup_into(&self, data: &Path) -> Result<()> {
+        let keys = Self::key_file(data);
+        for _ in 0..5 {
+            for file in [data, keys.as_path()] {
+                if file.exists() {
+                    std::fs::remove_file(file)
+                        .map_err(|e| StoreError::Database(format!("{}: {e}", file.display())))?;
+                }
+            }
+            {
+                let conn = self.pool.get()?;
+                let snapshot = conn.unchecked_transaction()?;
+                snapshot.query_row("SELECT COUNT(*) FROM main.sqlite_schema", [], |_| Ok(()))?;
+                snapshot.query_row("SELECT COUNT(*) FROM keys.sqlite_schema", [], |_| Ok(()))?;
+                conn.backup("main", data, None)?;
+                conn.backup("keys", &keys, None)?;
+                snapshot.rollback()?;
+            }
+            let copy = rusqlite::Connection::open(data)?;
+            copy.execute_batch("PRAGMA journal_mode = DELETE")?;
+            copy.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
+            copy.execute_batch("PRAGMA keys.journal_mode = DELETE")?;
+            let keyless: i64 = copy.query_row(
+                "SELECT COUNT(*) FROM main.subjects s WHERE NOT EXISTS (
+                     SELECT 1 FROM keys.subject_keys k WHERE k.tenant_id = s.tenant_id
+                        AND k.subject_id = s.subject_id AND k.generation = s.key_generation)",
+                [],
+                |row| row.get(0),
+            )?;
+            if keyless == 0 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Database(
+            "every copy caught an erasure halfway between the data and the key file; run the backup again".into(),
+        ))
+    }
+
+    /// Fails unless the master key opens the subjects' keys (a store with no subject passes):
+    /// a restore checks this before it replaces anything.
+    pub fn check_master_key(&self) -> Result<()> {
+        self.read(|conn| {
+            let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = conn
+                .query_row(
+                    "SELECT k.tenant_id, k.subject_id, k.wrapped_key FROM main.subjects s
+                     JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id
+                        AND k.generation = s.key_generation LIMIT 1",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            if let Some((tenant, subject, wrapped)) = row {
+                self.keyring().unwrap(&wrapped, uuid(tenant)?, uuid(subject)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes keys written for rows that never committed and keys left behind by an erasure
+    /// that stopped between its two commits. An erased subject's old keys go at once: only a
+    /// key newer than the one its row names can belong to a write in flight.
+    fn drop_orphan_keys(&self, before: Timestamp) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM keys.subject_keys WHERE EXISTS (
+                     SELECT 1 FROM main.tombstones t WHERE t.tenant_id = subject_keys.tenant_id AND t.subject_id = subject_keys.subject_id)
+                   AND NOT EXISTS (
+                     SELECT 1 FROM main.subjects s WHERE s.tenant_id = subject_keys.tenant_id
+                        AND s.subject_id = subject_keys.subject_id AND s.key_generation <= subject_keys.generation)",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM keys.subject_keys WHERE created_at < ?1 AND NOT EXISTS (
+                     SELECT 1 FROM main.subjects s WHERE s.tenant_id = subject_keys.tenant_id
+                        AND s.subject_id = subject_keys.subject_id AND s.key_generation = subject_keys.generation)",
+                params![micros(before)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Commits a subject's key on its own, before any row sealed with it.
+    fn put_key(
+        &self, tenant: TenantId, subject: SubjectId, generation: i64, key: &DataKey, at: Timestamp,
+    ) -> Result<()> {
+        let wrapped = self.keyring().wrap(key, tenant.0, subject.0)?;
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO keys.subject_keys (tenant_id, subject_id, generation, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), generation, wrapped, micros(at)])?;
+            Ok(())
+        })
+    }
+
+    /// Deletes every key of a subject but the one its row points at (all of them once the
+    /// row is gone).
+    fn drop_stale_keys(&self, tenant: TenantId, subject: SubjectId) -> Result<()> {
+        self.drop_stale_keys_of(tenant, &[subject])
+    }
+
+    fn drop_stale_keys_of(&self, tenant: TenantId, subjects: &[SubjectId]) -> Result<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM keys.subject_keys WHERE tenant_id = ?1 AND subject_id = ?2 AND generation IS NOT (
+                     SELECT key_generation FROM main.subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+            )?;
+            for subject in subjects {
+                delete.execute(params![tenant.0.as_bytes(), subject.0.as_bytes()])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        for (index, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.execute_batch(migration)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        let conn = self.pool.get()?;
+        work(&conn)
+    }
+
+    fn data_key(
+        &self, conn: &rusqlite::Connection, tenant: TenantId, subject: SubjectId,
+    ) -> Result<DataKey> {
+        let wrapped: Vec<u8> = conn
+            .prepare_cached(
+                "SELECT k.wrapped_key FROM subjects s JOIN keys.subject_keys k
+                   ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id AND k.generation = s.key_generation
+                 WHERE s.tenant_id = ?1 AND s.subject_id = ?2",
+            )?
+            .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NotFound("subject"))?;
+        Ok(self.keyring().unwrap(&wrapped, tenant.0, subject.0)?)
+    }
+
+    fn append(
+        tx: &Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<AuditEntry> {
+        // A chain pruned to nothing goes on from its checkpoint, never from the genesis.
+        let head: Option<(i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT seq, hash FROM (SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1)
+                 UNION ALL SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = ?1
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![tenant.0.as_bytes()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let (seq, hash) = match head {
+            Some((seq, hash)) => (seq, hash32(hash)?),
+            None => (0, crate::audit::GENESIS),
+        };
+        let entry = crate::audit::next_entry(seq, hash, at, entry);
+        tx.prepare_cached(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            tenant.0.as_bytes(),
+            entry.seq,
+            micros(entry.at),
+            entry.actor,
+            entry.action,
+            entry.subject.map(|s| s.0.into_bytes().to_vec()),
+            serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()),
+            entry.purpose,
+            entry.detail,
+            entry.prev_hash.to_vec(),
+            entry.hash.to_vec(),
+        ])?;
+        Ok(entry)
+    }
+
+    fn checkpoint(
+        conn: &rusqlite::Connection, tenant: TenantId,
+    ) -> Result<Option<crate::audit::Checkpoint>> {
+        let row: Option<(i64, Vec<u8>, i64, i64)> = conn
+            .prepare_cached(
+                "SELECT seq, hash, at, pruned_at FROM audit_checkpoints WHERE tenant_id = ?1",
+            )?
+            .query_row(params![tenant.0.as_bytes()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?;
+        row.map(|(seq, hash, at, pruned_at)| {
+            Ok(crate::audit::Checkpoint {
+                seq,
+                hash: hash32(hash)?,
+                at: timestamp(at)?,
+                pruned_at: timestamp(pruned_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Appends several entries with one read of the chain head.
+    fn append_many(
+        tx: &Transaction, tenant: TenantId, at: Timestamp, entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        let Some(first) = entries.first().cloned() else {
+            return Ok(());
+        };
+        let mut previous = Self::append(tx, tenant, at, first)?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for entry in entries.into_iter().skip(1) {
+            let entry = crate::audit::next_entry(previous.seq, previous.hash, at, entry);
+            insert.execute(params![
+                tenant.0.as_bytes(),
+                entry.seq,
+                micros(entry.at),
+                entry.actor,
+                entry.action,
+                entry.subject.map(|s| s.0.into_bytes().to_vec()),
+                serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()),
+                entry.purpose,
+                entry.detail,
+                entry.prev_hash.to_vec(),
+                entry.hash.to_vec(),
+            ])?;
+            previous = entry;
+        }
+        Ok(())
+    }
+
+    /// Queues mails inside the transaction that decided to send them.
+    fn enqueue(
+        &self, tx: &Transaction, tenant: TenantId, mails: &[NewMail], at: Timestamp,
+    ) -> Result<()> {
+        for mail in mails {
+            let id = MailId::new();
+            let (to, message) = seal_mail(&self.keyring(), id, mail)?;
+            tx.prepare_cached(
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), mail.request.map(|r| r.0.as_bytes().to_vec()), mail.template, to, message, micros(at)])?;
+        }
+        Ok(())
+    }
+
+    /// Makes deleted values unrecoverable from the file: `secure_delete` zeroes freed cells,
+    /// and a checkpoint moves the rewritten pages out of the write-ahead log.
+    fn scrub(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn insert_identity(
+        &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, key: &DataKey,
+        identity: &Identity,
+    ) -> Result<()> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        let sealed = key.seal(identity.expose().as_bytes(), &identity_aad(&index))?;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id, blind_index) DO NOTHING",
+            )?
+            .execute(params![tenant.0.as_bytes(), index.to_vec(), subject.0.as_bytes(), identity.kind().as_str(), sealed])?;
+        if inserted == 0 {
+            return Err(StoreError::IdentityTaken(identity.kind()));
+        }
+        Ok(())
+    }
+}
+
+/// A ledger line with its mail, if any is left; `d` is `notice_deliveries`.
+const DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notice_deliveries d JOIN notices n ON n.tenant_id = d.tenant_id AND n.notice_id = d.notice_id
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
+/// One person's ledger lines, notice by notice through the primary key (`?2` is the person).
+const SUBJECT_DELIVERY_SELECT: &str = "SELECT d.notice_id, d.subject_id, d.mail_id, d.skipped, n.created_at, o.sealed_to, o.sent_at, o.attempts, o.last_error
+     FROM notices n CROSS JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = ?2
+     LEFT JOIN outbox o ON o.tenant_id = d.tenant_id AND o.mail_id = d.mail_id";
+
+/// The columns a request's INSERT and UPDATE share, in their parameter order (?1 to ?22).
+fn request_values(
+    tenant: TenantId, request: &DsRequest, sealed: Vec<u8>,
+) -> Vec<rusqlite::types::Value> {
+    let id = |uuid: uuid::Uuid| uuid.as_bytes().to_vec();
+    vec![
+        id(tenant.0).into(),
+        id(request.id.0).into(),
+        request.status.as_str().to_owned().into(),
+        request.subject.map(|s| id(s.0)).into(),
+        request.purpose.clone().into(),
+        request.category.clone().into(),
+        request.record.map(|r| id(r.0)).into(),
+        sealed.into(),
+        crate::requests::micros(request.verified_at).into(),
+        request.verified_by.clone().into(),
+        crate::requests::micros(request.first_due_at).into(),
+        crate::requests::micros(request.due_at).into(),
+        crate::requests::micros(request.extended_at).into(),
+        request.extension_reason.clone().into(),
+        crate::requests::micros(request.closed_at).into(),
+        request.refusal_reason.clone().into(),
+        request.outcome.clone().into(),
+        request.code_hash.map(|h| h.to_vec()).into(),
+        crate::requests::micros(request.code_expires_at).into(),
+        i64::from(request.code_attempts).into(),
+        request.locked.into(),
+        crate::requests::micros(request.overdue_at).into(),
+    ]
+}
+
+// The SQL of each capability, after the macros and helpers above that they use.
+mod audit;
+mod incidents;
+mod maintenance;
+mod notices;
+mod outbox;
+mod requests;
+mod retention;
+mod subjects;
+mod subprocessors;
+mod tenants;
