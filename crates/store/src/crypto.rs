@@ -569,6 +569,27 @@ pub fn identity_aad(index: &[u8; 32]) -> Vec<u8> {
     aad
 }
 
+/// The keyring a running store works with. A rotation (the key file read again) replaces it
+/// whole and never edits it in place, so each step holds one set of generations throughout.
+pub(crate) struct CurrentKeyring(std::sync::RwLock<std::sync::Arc<Keyring>>);
+
+impl CurrentKeyring {
+    pub(crate) fn new(master: &MasterKey) -> CurrentKeyring {
+        CurrentKeyring(std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(
+            master,
+        ))))
+    }
+
+    pub(crate) fn get(&self) -> std::sync::Arc<Keyring> {
+        std::sync::Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn replace(&self, master: &MasterKey) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) =
+            std::sync::Arc::new(Keyring::new(master));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,17 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl StoreError {
+    /// A versioned write that changed no row lost the race to another writer.
+    pub(crate) fn conflict_unless(changed: bool, what: &'static str) -> Result<()> {
+        if changed {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(what))
+        }
+    }
+}
+
 /// Who did something, as the audit log names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {

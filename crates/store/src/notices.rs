@@ -248,6 +248,26 @@ pub(crate) struct SealedAddress {
     pub sealed: Vec<u8>,
 }
 
+/// The people of an audience, each with the address opened for them by [`open_emails`].
+pub(crate) fn with_emails(
+    mut people: Vec<Addressee>, keyring: &Keyring, tenant: TenantId, jobs: Vec<SealedAddress>,
+) -> crate::Result<Vec<Addressee>> {
+    for (i, email) in open_emails(keyring, tenant, jobs)? {
+        people[i].email = Some(email);
+    }
+    Ok(people)
+}
+
+/// A notice as it was just stored, with its counts: what `send_notice` returns in both backends.
+pub(crate) fn as_stored<S: Notices + ?Sized>(
+    store: &S, tenant: TenantId, id: NoticeId,
+) -> crate::Result<Notice> {
+    store
+        .notice(tenant, id)?
+        .map(|(stored, _)| stored)
+        .ok_or(StoreError::NotFound("notice"))
+}
+
 /// Opens the addresses of an audience: each person's key unwrapped and their address opened,
 /// spread over the machine's cores (two AEAD openings per person is most of the work of
 /// resolving a large audience). Returns each person's place and address.

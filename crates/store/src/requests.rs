@@ -80,6 +80,13 @@ pub struct DsRequest {
 }
 
 impl DsRequest {
+    /// The request as the store now holds it, at `version`.
+    pub(crate) fn stored_as(&self, version: i64) -> DsRequest {
+        DsRequest {
+            version,
+            ..self.clone()
+        }
+    }
     pub fn from_new(tenant: TenantId, id: RequestId, new: &NewRequest) -> DsRequest {
         DsRequest {
             id,
@@ -128,12 +135,16 @@ fn secrets_aad(request: RequestId) -> Vec<u8> {
 
 /// Seals a request's personal data with a fresh key; returns (wrapped key, sealed bytes).
 pub(crate) fn seal_request(
-    keyring: &Keyring, tenant: TenantId, id: RequestId, contact: Option<&Identity>,
-    new_value: Option<&Secret>,
+    keyring: &Keyring, tenant: TenantId, request: &DsRequest,
 ) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let key = keyring.new_data_key()?;
-    let wrapped = keyring.wrap(&key, tenant.0, id.0)?;
-    let sealed = reseal_request(&key, id, contact, new_value)?;
+    let wrapped = keyring.wrap(&key, tenant.0, request.id.0)?;
+    let sealed = reseal_request(
+        &key,
+        request.id,
+        request.contact.as_ref(),
+        request.new_value.as_ref(),
+    )?;
     Ok((wrapped, sealed))
 }
 

@@ -2,10 +2,12 @@
 //! whose retention has ended, removed in batches of whole subjects.
 
 use crate::Actor;
+use crate::audit::NewAuditEntry;
 use crate::model::TenantId;
 use crate::model::{RecordId, StoredEvent, SubjectId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// One record as the retention rules see it: no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +131,62 @@ impl LegalHold {
     }
 }
 
+/// What one subject's expiry removed, rule by rule: the categories and how many records.
+#[derive(Default)]
+pub(crate) struct RemovedByRule<'a>(std::collections::BTreeMap<&'a str, (BTreeSet<String>, usize)>);
+
+impl<'a> RemovedByRule<'a> {
+    pub(crate) fn count(&mut self, rule: &'a str, category: String) {
+        let entry = self.0.entry(rule).or_default();
+        entry.0.insert(category);
+        entry.1 += 1;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds the removal to the sweep's totals, with one audit entry per rule; `whole` when the
+    /// subject went with its last record.
+    pub(crate) fn tally(
+        self, swept: &mut Swept, entries: &mut Vec<NewAuditEntry>, actor: &Actor,
+        subject: SubjectId, whole: bool,
+    ) {
+        if whole {
+            swept.subjects += 1;
+        }
+        for (rule, (categories, count)) in self.0 {
+            swept.records += count as u64;
+            entries.push(NewAuditEntry::records_expired(
+                actor, subject, rule, categories, count, whole,
+            ));
+        }
+    }
+}
+
+/// The holds in force at `active_at`, or all of them when it is `None`.
+pub(crate) fn in_force(holds: Vec<LegalHold>, active_at: Option<Timestamp>) -> Vec<LegalHold> {
+    holds
+        .into_iter()
+        .filter(|h| active_at.is_none_or(|at| h.active_at(at)))
+        .collect()
+}
+
+/// The hold to release, as it will read once released; `None` when the tenant has no active
+/// hold of that id.
+pub(crate) fn hold_to_release<S: Retention + ?Sized>(
+    store: &S, tenant: TenantId, hold: HoldId, at: Timestamp,
+) -> crate::Result<Option<LegalHold>> {
+    let found = store
+        .holds(tenant, Some(at))?
+        .into_iter()
+        .find(|h| h.id == hold);
+    Ok(found.map(|hold| LegalHold {
+        released_at: Some(at),
+        ..hold
+    }))
+}
+
 /// What the store keeps of legal holds and what the sweeper reads and removes. Each backend
 /// implements it in `sqlite/retention.rs` and `postgres/retention.rs`; callers reach it through
 /// [`crate::Store`].
@@ -144,6 +202,16 @@ pub trait Retention {
     /// Releases a hold in force; `false` when there is none with that id in force.
     fn release_hold(
         &self, tenant: TenantId, hold: HoldId, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<bool> {
+        match hold_to_release(self, tenant, hold, at)? {
+            Some(released) => self.store_release(tenant, &released, actor, at),
+            None => Ok(false),
+        }
+    }
+    /// Stores the release [`Self::release_hold`] decided (the hold as released) with its audit
+    /// entry; `false` when another writer released it first.
+    fn store_release(
+        &self, tenant: TenantId, released: &LegalHold, actor: &Actor, at: Timestamp,
     ) -> crate::Result<bool>;
     /// Up to `limit` subjects after `after` (in id order), with their records' metadata and
     /// their events: what the sweeper decides on. Reads no value and no key.

@@ -131,6 +131,18 @@ pub(crate) fn stored_event(
     })
 }
 
+/// An event that may keep an opt-out message from a person, from
+/// `subject_id, kind, purpose, occurred_at` (the subject is read by the caller).
+pub(crate) fn opt_out_event(row: &impl Columns) -> Result<ombud_core::Event> {
+    let kind = row.text(1)?;
+    Ok(ombud_core::Event {
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
+        purpose: row.opt_text(2)?,
+        occurred_at: row.at(3)?,
+    })
+}
+
 /// The event a write records: what was said, when it happened, and when it was recorded (`at`).
 pub(crate) fn recorded_event(subject: SubjectId, event: &NewEvent, at: Timestamp) -> StoredEvent {
     StoredEvent {
@@ -303,5 +315,33 @@ pub(crate) fn request_row(row: &impl Columns, base: usize) -> Result<crate::requ
         locked: row.flag(c(23))?,
         overdue_at: row.opt_int(c(24))?,
         version: row.int(c(25))?,
+    })
+}
+
+/// A tombstone, from `subject_id, request_id, erased_at, partial`.
+pub(crate) fn tombstone(row: &impl Columns) -> Result<crate::requests::Tombstone> {
+    Ok(crate::requests::Tombstone {
+        subject: SubjectId(row.id(0)?),
+        request: row.opt_id(1)?.map(crate::requests::RequestId),
+        erased_at: row.at(2)?,
+        partial: row.flag(3)?,
+    })
+}
+
+/// A legal hold, from
+/// `hold_id, reason, subject_id, category, note, created_at, ends_at, released_at`.
+pub(crate) fn legal_hold(row: &impl Columns) -> Result<crate::retention::LegalHold> {
+    use crate::retention::{HoldId, HoldReason, LegalHold};
+    let reason = row.text(1)?;
+    Ok(LegalHold {
+        id: HoldId(row.id(0)?),
+        reason: HoldReason::parse(&reason)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
+        subject: row.opt_id(2)?.map(SubjectId),
+        category: row.opt_text(3)?,
+        note: row.text(4)?,
+        created_at: row.at(5)?,
+        ends_at: row.opt_at(6)?,
+        released_at: row.opt_at(7)?,
     })
 }

@@ -8,7 +8,7 @@ impl crate::audit::AuditLog for PostgresStore {
     ) -> Result<AuditEntry> {
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
-            Self::append(tx, tenant, at, entry)
+            Self::append_entry(tx, tenant, at, entry)
         })
     }
 

@@ -1,12 +1,13 @@
 //! Incidents on PostgreSQL: the SQL behind [`crate::incidents::Incidents`].
 
 use super::*;
+use crate::incidents::{Incident, IncidentId, Read};
 
 impl crate::incidents::Incidents for PostgresStore {
     fn save_incident(
-        &self, tenant: TenantId, incident: &crate::incidents::Incident, kind: &str,
-        detail: serde_json::Value, actor: &Actor, at: Timestamp,
-    ) -> Result<crate::incidents::Incident> {
+        &self, tenant: TenantId, incident: &Incident, kind: &str, detail: serde_json::Value,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<Incident> {
         let (saved, document) = incident.next_version()?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
@@ -36,15 +37,12 @@ impl crate::incidents::Incidents for PostgresStore {
                 "INSERT INTO incident_steps (tenant_id, incident_id, seq, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&tenant.0, &saved.id.0, &seq, &micros(at), &actor.audit_name(), &kind, &detail.to_string()],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::incident_step(actor, &saved, kind))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::incident_step(actor, &saved, kind))
         })?;
         Ok(saved)
     }
 
-    fn incident(
-        &self, tenant: TenantId, id: crate::incidents::IncidentId,
-    ) -> Result<Option<crate::incidents::Incident>> {
+    fn incident(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>> {
         self.read(|client| {
             client
                 .query_opt(
@@ -57,7 +55,7 @@ impl crate::incidents::Incidents for PostgresStore {
     }
 
     fn incident_timeline(
-        &self, tenant: TenantId, id: crate::incidents::IncidentId,
+        &self, tenant: TenantId, id: IncidentId,
     ) -> Result<Vec<crate::incidents::IncidentStep>> {
         self.read(|client| {
             client
@@ -80,9 +78,7 @@ impl crate::incidents::Incidents for PostgresStore {
         })
     }
 
-    fn incidents(
-        &self, tenant: TenantId, open_only: bool,
-    ) -> Result<Vec<crate::incidents::Incident>> {
+    fn incidents(&self, tenant: TenantId, open_only: bool) -> Result<Vec<Incident>> {
         self.read(|client| {
             client
                 .query(
@@ -95,7 +91,7 @@ impl crate::incidents::Incidents for PostgresStore {
         })
     }
 
-    fn open_incidents(&self) -> Result<Vec<(TenantId, crate::incidents::Incident)>> {
+    fn open_incidents(&self) -> Result<Vec<(TenantId, Incident)>> {
         self.read(|client| {
             client
                 .query(
@@ -110,7 +106,7 @@ impl crate::incidents::Incidents for PostgresStore {
 
     fn reads_by(
         &self, tenant: TenantId, actor: &str, from: Timestamp, until: Timestamp,
-    ) -> Result<Vec<crate::incidents::Read>> {
+    ) -> Result<Vec<Read>> {
         self.read(|client| {
             client
                 .query(

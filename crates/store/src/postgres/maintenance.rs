@@ -4,8 +4,7 @@ use super::*;
 
 impl crate::maintenance::Maintenance for PostgresStore {
     fn reload_master_key(&self, master: &MasterKey) {
-        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) =
-            std::sync::Arc::new(Keyring::new(master));
+        self.keyring.replace(master);
     }
 
     fn rewrap_keys(&self) -> Result<u64> {

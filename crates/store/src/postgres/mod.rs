@@ -10,8 +10,8 @@ use crate::retention::*;
 use crate::rows::{self, Columns, hash32, incident_document, micros, timestamp};
 use crate::{Actor, Result, StoreError};
 use jiff::Timestamp;
+use ombud_core::Identity;
 use ombud_core::requests::RequestStatus;
-use ombud_core::{EventKind, Identity};
 use postgres::types::ToSql;
 use postgres::{NoTls, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
@@ -66,8 +66,7 @@ impl From<postgres::Error> for StoreError {
 
 pub struct PostgresStore {
     pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
-    /// Swapped whole when the key file changes (a rotation), never edited in place.
-    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
+    keyring: crate::crypto::CurrentKeyring,
 }
 
 /// PostgreSQL has native `uuid` and `boolean`; integers are `bigint` but for a few `integer`
@@ -133,7 +132,7 @@ const SEALED: [(&str, &str, &[&str], bool); 3] = [
 
 impl PostgresStore {
     fn keyring(&self) -> std::sync::Arc<Keyring> {
-        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+        self.keyring.get()
     }
 
     /// Connects with a `postgres://` URL and brings the schema up to date.
@@ -150,7 +149,7 @@ impl PostgresStore {
             .build(manager)?;
         let store = PostgresStore {
             pool,
-            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
+            keyring: crate::crypto::CurrentKeyring::new(master),
         };
         store.migrate()?;
         Ok(store)
@@ -221,7 +220,25 @@ impl PostgresStore {
     }
 
     /// Appends to the chain; the caller holds the tenant lock.
+    /// Appends the audit entry of a write, in the write's transaction.
     fn append(
+        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<()> {
+        Self::append_entry(tx, tenant, at, entry).map(drop)
+    }
+
+    /// Appends `entry` only when the write changed something, and says whether it did.
+    fn append_if(
+        tx: &mut Transaction, changed: bool, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<bool> {
+        if changed {
+            Self::append(tx, tenant, at, entry)?;
+        }
+        Ok(changed)
+    }
+
+    /// Appends an entry and returns it as chained.
+    fn append_entry(
         tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
         let head = tx.query_opt(HEAD, &[&tenant.0])?;
@@ -321,9 +338,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Queues mails inside the transaction that decided to send them.
+    /// Queues mails, and the step's audit entry, inside the transaction that decided them.
     fn enqueue(
-        &self, tx: &mut Transaction, tenant: TenantId, mails: &[NewMail], at: Timestamp,
+        &self, tx: &mut Transaction, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
+        at: Timestamp,
     ) -> Result<()> {
         for mail in mails {
             let id = MailId::new();
@@ -333,7 +351,7 @@ impl PostgresStore {
                 &[&tenant.0, &id.0, &mail.request.map(|r| r.0), &mail.template, &to, &message, &micros(at)],
             )?;
         }
-        Ok(())
+        Self::append(tx, tenant, at, entry)
     }
 
     fn insert_identity(

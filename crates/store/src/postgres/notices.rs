@@ -6,7 +6,7 @@ impl crate::notices::Notices for PostgresStore {
     fn notice_audience(
         &self, tenant: TenantId, audience: &crate::notices::Audience,
     ) -> Result<Vec<crate::notices::Addressee>> {
-        use crate::notices::{Addressee, Audience, SealedAddress, category_bounds, open_emails};
+        use crate::notices::{Addressee, Audience, SealedAddress, category_bounds};
         self.read(|client| {
             // One snapshot: the people, their addresses and their events agree.
             let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
@@ -72,18 +72,10 @@ impl crate::notices::Notices for PostgresStore {
             )? {
                 let subject = SubjectId(row.get(0));
                 let Some(&i) = position.get(&subject) else { continue };
-                let kind: String = row.get(1);
-                people[i].events.push(ombud_core::Event {
-                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
-                    purpose: row.get(2),
-                    occurred_at: timestamp(row.get(3))?,
-                });
+                people[i].events.push(rows::opt_out_event(&row)?);
             }
             tx.commit()?;
-            for (i, email) in open_emails(&self.keyring(), tenant, jobs)? {
-                people[i].email = Some(email);
-            }
-            Ok(people)
+            crate::notices::with_emails(people, &self.keyring(), tenant, jobs)
         })
     }
 
@@ -142,12 +134,9 @@ impl crate::notices::Notices for PostgresStore {
                  SELECT $1, $2, * FROM unnest($3::uuid[], $4::uuid[], $5::text[])",
                 &[&tenant.0, &notice.id.0, &subjects, &lines, &skips],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))
         })?;
-        self.notice(tenant, notice.id)?
-            .map(|(stored, _)| stored)
-            .ok_or(StoreError::NotFound("notice"))
+        crate::notices::as_stored(self, tenant, notice.id)
     }
 
     fn notices(&self, tenant: TenantId) -> Result<Vec<crate::notices::Notice>> {
@@ -238,10 +227,7 @@ impl crate::notices::Notices for PostgresStore {
                     &[&tenant.0, &customer.0, &subject.0],
                 )?
             };
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))
         })
     }
 

@@ -7,15 +7,10 @@ impl crate::requests::Requests for PostgresStore {
         &self, tenant: TenantId, request: &DsRequest, mails: &[NewMail], actor: &Actor,
         at: Timestamp,
     ) -> Result<DsRequest> {
-        let (wrapped, sealed) = seal_request(
-            &self.keyring(),
-            tenant,
-            request.id,
-            request.contact.as_ref(),
-            request.new_value.as_ref(),
-        )?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
+            // Sealed once the tenant is known: no key is made for a request that is refused.
+            let (wrapped, sealed) = seal_request(&self.keyring(), tenant, request)?;
             tx.execute(
                 "INSERT INTO requests (tenant_id, request_id, status, subject_id, purpose, category, record_id, sealed,
                    verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome,
@@ -33,14 +28,9 @@ impl crate::requests::Requests for PostgresStore {
                         .collect::<Vec<_>>(),
                 ),
             )?;
-            self.enqueue(tx, tenant, mails, at)?;
-            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, request, "file"))?;
-            Ok(())
+            self.enqueue(tx, tenant, mails, NewAuditEntry::request_step(actor, request, "file"), at)
         })?;
-        Ok(DsRequest {
-            version: 1,
-            ..request.clone()
-        })
+        Ok(request.stored_as(1))
     }
 
     fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>> {
@@ -107,17 +97,10 @@ impl crate::requests::Requests for PostgresStore {
                         .collect::<Vec<_>>(),
                 ),
             )?;
-            if changed == 0 {
-                return Err(StoreError::Conflict("request"));
-            }
-            self.enqueue(tx, tenant, mails, at)?;
-            Self::append(tx, tenant, at, entry)?;
-            Ok(())
+            StoreError::conflict_unless(changed > 0, "request")?;
+            self.enqueue(tx, tenant, mails, entry, at)
         })?;
-        Ok(DsRequest {
-            version: request.version + 1,
-            ..request.clone()
-        })
+        Ok(request.stored_as(request.version + 1))
     }
 
     fn mark_overdue(&self, at: Timestamp) -> Result<Vec<(TenantId, RequestId)>> {
@@ -250,14 +233,7 @@ impl crate::requests::Requests for PostgresStore {
                     &[&tenant.0],
                 )?
                 .iter()
-                .map(|row| {
-                    Ok(Tombstone {
-                        subject: SubjectId(row.get(0)),
-                        request: row.get::<_, Option<Uuid>>(1).map(RequestId),
-                        erased_at: timestamp(row.get(2))?,
-                        partial: row.get(3),
-                    })
-                })
+                .map(rows::tombstone)
                 .collect()
         })
     }
@@ -281,8 +257,7 @@ impl crate::requests::Requests for PostgresStore {
                 "UPDATE records SET sealed_value = $4 WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
                 &[&tenant.0, &subject.0, &record.0, &sealed],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))
         })
     }
 
@@ -296,8 +271,7 @@ impl crate::requests::Requests for PostgresStore {
                 "INSERT INTO exports (tenant_id, token_hash, request_id, file_name, sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&tenant.0, &token_hash.as_slice(), &request.0, &file_name, &sealed, &micros(at), &micros(expires_at)],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))
         })
     }
 

@@ -22,8 +22,7 @@ impl crate::retention::Retention for PostgresStore {
                     &created.ends_at.map(micros),
                 ],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))
         })?;
         Ok(created)
     }
@@ -37,48 +36,22 @@ impl crate::retention::Retention for PostgresStore {
                     &[&tenant.0],
                 )?
                 .iter()
-                .map(|row| {
-                    let reason: String = row.get(1);
-                    Ok(LegalHold {
-                        id: HoldId(row.get(0)),
-                        reason: HoldReason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
-                        subject: row.get::<_, Option<Uuid>>(2).map(SubjectId),
-                        category: row.get(3),
-                        note: row.get(4),
-                        created_at: timestamp(row.get(5))?,
-                        ends_at: row.get::<_, Option<i64>>(6).map(timestamp).transpose()?,
-                        released_at: row.get::<_, Option<i64>>(7).map(timestamp).transpose()?,
-                    })
-                })
+                .map(rows::legal_hold)
                 .collect::<Result<Vec<_>>>()
         })?;
-        Ok(holds
-            .into_iter()
-            .filter(|h| active_at.is_none_or(|at| h.active_at(at)))
-            .collect())
+        Ok(crate::retention::in_force(holds, active_at))
     }
 
-    fn release_hold(
-        &self, tenant: TenantId, hold: HoldId, actor: &Actor, at: Timestamp,
+    fn store_release(
+        &self, tenant: TenantId, released: &LegalHold, actor: &Actor, at: Timestamp,
     ) -> Result<bool> {
-        let Some(mut found) = self
-            .holds(tenant, Some(at))?
-            .into_iter()
-            .find(|h| h.id == hold)
-        else {
-            return Ok(false);
-        };
-        found.released_at = Some(at);
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             let changed = tx.execute(
                 "UPDATE legal_holds SET released_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND released_at IS NULL",
-                &[&tenant.0, &hold.0, &micros(at)],
+                &[&tenant.0, &released.id.0, &micros(at)],
             )?;
-            if changed == 1 {
-                Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &found, "release"))?;
-            }
-            Ok(changed == 1)
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::hold_step(actor, released, "release"))
         })
     }
 
@@ -146,12 +119,10 @@ impl crate::retention::Retention for PostgresStore {
                 if removed.is_empty() {
                     continue;
                 }
-                let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
+                let mut by_rule = crate::retention::RemovedByRule::default();
                 for (record, rule) in &expiry.records {
                     if let Some(category) = removed.get(&record.0) {
-                        let entry = by_rule.entry(rule.as_str()).or_default();
-                        entry.0.insert(category.clone());
-                        entry.1 += 1;
+                        by_rule.count(rule.as_str(), category.clone());
                     }
                 }
                 let left: bool = tx
@@ -168,12 +139,8 @@ impl crate::retention::Retention for PostgresStore {
                          ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
                         &[&tenant.0, &expiry.subject.0, &micros(at)],
                     )?;
-                    swept.subjects += 1;
                 }
-                for (rule, (categories, count)) in by_rule {
-                    swept.records += count as u64;
-                    entries.push(NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole));
-                }
+                by_rule.tally(&mut swept, &mut entries, actor, expiry.subject, whole);
             }
             Self::append_many(tx, tenant, at, entries)?;
             Ok(swept)

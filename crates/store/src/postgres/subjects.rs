@@ -22,8 +22,7 @@ impl crate::subjects::Subjects for PostgresStore {
             for identity in identities {
                 self.insert_identity(tx, tenant, subject, &key, identity)?;
             }
-            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))
         })?;
         Ok(subject)
     }
@@ -167,8 +166,7 @@ impl crate::subjects::Subjects for PostgresStore {
                     &stored.policy_version,
                 ],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))
         })?;
         Ok(stored)
     }

@@ -16,10 +16,7 @@ impl crate::subprocessors::Subprocessors for PostgresStore {
             } else {
                 tx.execute("DELETE FROM tenant_recipients WHERE tenant_id = $1 AND recipient_id = $2", &[&tenant.0, &recipient])?
             };
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::recipient_selected(actor, recipient, selected))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::recipient_selected(actor, recipient, selected))
         })
     }
 
@@ -47,15 +44,14 @@ impl crate::subprocessors::Subprocessors for PostgresStore {
         &self, tenant: TenantId, change: &crate::subprocessors::RecipientChange, actor: &Actor,
         at: Timestamp,
     ) -> Result<()> {
-        let document = crate::subprocessors::change_document(change)?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
+            let document = crate::subprocessors::change_document(change)?;
             tx.execute(
                 "INSERT INTO recipient_changes (tenant_id, change_id, created_at, document) VALUES ($1, $2, $3, $4)",
                 &[&tenant.0, &change.id.0, &micros(change.created_at), &document],
             )?;
-            Self::append(tx, tenant, at, NewAuditEntry::recipient_change(actor, change))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::recipient_change(actor, change))
         })
     }
 
@@ -91,10 +87,7 @@ impl crate::subprocessors::Subprocessors for PostgresStore {
                 "INSERT INTO recipient_objections (tenant_id, change_id, customer_id, recipient_id, reason, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 &[&tenant.0, &objection.change.0, &objection.tenant.0, &objection.recipient, &objection.reason, &micros(objection.at)],
             )?;
-            if added > 0 {
-                Self::append(tx, tenant, objection.at, NewAuditEntry::recipient_objection(actor, objection.change, objection.tenant, &objection.recipient))?;
-            }
-            Ok(added > 0)
+            Self::append_if(tx, added > 0, tenant, objection.at, NewAuditEntry::recipient_objection(actor, objection.change, objection.tenant, &objection.recipient))
         })
     }
 

@@ -16,8 +16,7 @@ impl crate::tenants::Tenants for PostgresStore {
                 return Err(StoreError::OperatorExists);
             }
             Self::lock_tenant(tx, tenant.id)?;
-            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))?;
-            Ok(())
+            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))
         })?;
         Ok(tenant)
     }
@@ -62,8 +61,7 @@ impl crate::tenants::Tenants for PostgresStore {
                 "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&key.tenant.0, &created.id.0, &key.name, &key.role.as_str(), &key.operator_wide, &key.secret_hash.as_slice(), &micros(at)],
             )?;
-            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))?;
-            Ok(())
+            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))
         })?;
         Ok(created)
     }
@@ -95,10 +93,7 @@ impl crate::tenants::Tenants for PostgresStore {
                 "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND key_id = $2 AND revoked_at IS NULL",
                 &[&tenant.0, &id.0, &micros(at)],
             )?;
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::api_key_revoked(actor, id))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::api_key_revoked(actor, id))
         })
     }
 
@@ -127,10 +122,7 @@ impl crate::tenants::Tenants for PostgresStore {
                 "INSERT INTO policy_versions (tenant_id, version, source, loaded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 &[&tenant.0, &version, &source, &micros(at)],
             )?;
-            if inserted > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::policy_loaded(actor, version))?;
-            }
-            Ok(inserted > 0)
+            Self::append_if(tx, inserted > 0, tenant, at, NewAuditEntry::policy_loaded(actor, version))
         })
     }
 

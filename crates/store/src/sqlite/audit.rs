@@ -6,7 +6,7 @@ impl crate::audit::AuditLog for SqliteStore {
     fn append_audit(
         &self, tenant: TenantId, entry: NewAuditEntry, at: Timestamp,
     ) -> Result<AuditEntry> {
-        self.write(|tx| Self::append(tx, tenant, at, entry))
+        self.write(|tx| Self::append_entry(tx, tenant, at, entry))
     }
 
     fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -60,9 +60,9 @@ impl crate::audit::AuditLog for SqliteStore {
                 "SELECT {} FROM audit_log WHERE tenant_id = ?1 ORDER BY seq",
                 rows::AUDIT_COLUMNS
             ))?;
-            let mut rows = statement.query(params![tenant.0.as_bytes()])?;
+            let mut found = statement.query(params![tenant.0.as_bytes()])?;
             let mut entries = Vec::new();
-            while let Some(row) = rows.next()? {
+            while let Some(row) = found.next()? {
                 match rows::audit_entry(row) {
                     Ok(entry) => entries.push(entry),
                     Err(error) => {

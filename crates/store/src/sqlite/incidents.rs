@@ -1,12 +1,13 @@
 //! Incidents on SQLite: the SQL behind [`crate::incidents::Incidents`].
 
 use super::*;
+use crate::incidents::{Incident, IncidentId, Read};
 
 impl crate::incidents::Incidents for SqliteStore {
     fn save_incident(
-        &self, tenant: TenantId, incident: &crate::incidents::Incident, kind: &str,
-        detail: serde_json::Value, actor: &Actor, at: Timestamp,
-    ) -> Result<crate::incidents::Incident> {
+        &self, tenant: TenantId, incident: &Incident, kind: &str, detail: serde_json::Value,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<Incident> {
         let (saved, document) = incident.next_version()?;
         let (t, i) = (tenant.0.as_bytes(), saved.id.0.as_bytes());
         self.write(|tx| {
@@ -36,15 +37,12 @@ impl crate::incidents::Incidents for SqliteStore {
                 "INSERT INTO incident_steps (tenant_id, incident_id, seq, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![t, i, seq, micros(at), actor.audit_name(), kind, detail.to_string()])?;
-            Self::append(tx, tenant, at, NewAuditEntry::incident_step(actor, &saved, kind))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::incident_step(actor, &saved, kind))
         })?;
         Ok(saved)
     }
 
-    fn incident(
-        &self, tenant: TenantId, id: crate::incidents::IncidentId,
-    ) -> Result<Option<crate::incidents::Incident>> {
+    fn incident(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>> {
         self.read(|conn| {
             conn.prepare_cached(
                 "SELECT document FROM incidents WHERE tenant_id = ?1 AND incident_id = ?2",
@@ -59,7 +57,7 @@ impl crate::incidents::Incidents for SqliteStore {
     }
 
     fn incident_timeline(
-        &self, tenant: TenantId, id: crate::incidents::IncidentId,
+        &self, tenant: TenantId, id: IncidentId,
     ) -> Result<Vec<crate::incidents::IncidentStep>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
@@ -84,9 +82,7 @@ impl crate::incidents::Incidents for SqliteStore {
         })
     }
 
-    fn incidents(
-        &self, tenant: TenantId, open_only: bool,
-    ) -> Result<Vec<crate::incidents::Incident>> {
+    fn incidents(&self, tenant: TenantId, open_only: bool) -> Result<Vec<Incident>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT document FROM incidents WHERE tenant_id = ?1 AND (open = 1 OR ?2 = 0) ORDER BY incident_id DESC",
@@ -98,7 +94,7 @@ impl crate::incidents::Incidents for SqliteStore {
         })
     }
 
-    fn open_incidents(&self) -> Result<Vec<(TenantId, crate::incidents::Incident)>> {
+    fn open_incidents(&self) -> Result<Vec<(TenantId, Incident)>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT tenant_id, document FROM incidents WHERE open = 1 ORDER BY deadline_at",
@@ -118,7 +114,7 @@ impl crate::incidents::Incidents for SqliteStore {
 
     fn reads_by(
         &self, tenant: TenantId, actor: &str, from: Timestamp, until: Timestamp,
-    ) -> Result<Vec<crate::incidents::Read>> {
+    ) -> Result<Vec<Read>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT subject_id, action, categories, detail FROM audit_log INDEXED BY audit_log_by_actor

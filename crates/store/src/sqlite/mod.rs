@@ -10,8 +10,8 @@ use crate::retention::*;
 use crate::rows::{self, Columns, hash32, incident_document, micros, timestamp, uuid};
 use crate::{Actor, Result, StoreError};
 use jiff::Timestamp;
+use ombud_core::Identity;
 use ombud_core::requests::RequestStatus;
-use ombud_core::{EventKind, Identity};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use std::collections::BTreeSet;
@@ -52,8 +52,7 @@ impl From<r2d2::Error> for StoreError {
 
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
-    /// Swapped whole when the key file changes (a rotation), never edited in place.
-    keyring: std::sync::RwLock<std::sync::Arc<Keyring>>,
+    keyring: crate::crypto::CurrentKeyring,
 }
 
 /// SQLite keeps ids as 16-byte blobs and flags as integers.
@@ -147,7 +146,7 @@ const SEALED: [(&str, &str, &[&str], bool); 3] = [
 
 impl SqliteStore {
     fn keyring(&self) -> std::sync::Arc<Keyring> {
-        std::sync::Arc::clone(&self.keyring.read().unwrap_or_else(|e| e.into_inner()))
+        self.keyring.get()
     }
 
     /// Opens (or creates) the store at `path`, with the subjects' keys in the file beside it
@@ -184,7 +183,7 @@ impl SqliteStore {
             .build(manager)?;
         let store = SqliteStore {
             pool,
-            keyring: std::sync::RwLock::new(std::sync::Arc::new(Keyring::new(master))),
+            keyring: crate::crypto::CurrentKeyring::new(master),
         };
         store.migrate()?;
         store.drop_orphan_keys(Timestamp::now() - ORPHAN_KEY_GRACE)?;
@@ -372,7 +371,25 @@ impl SqliteStore {
         Ok(self.keyring().unwrap(&wrapped, tenant.0, subject.0)?)
     }
 
+    /// Appends the audit entry of a write, in the write's transaction.
     fn append(
+        tx: &Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<()> {
+        Self::append_entry(tx, tenant, at, entry).map(drop)
+    }
+
+    /// Appends `entry` only when the write changed something, and says whether it did.
+    fn append_if(
+        tx: &Transaction, changed: bool, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+    ) -> Result<bool> {
+        if changed {
+            Self::append(tx, tenant, at, entry)?;
+        }
+        Ok(changed)
+    }
+
+    /// Appends an entry and returns it as chained.
+    fn append_entry(
         tx: &Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
         // A chain pruned to nothing goes on from its checkpoint, never from the genesis.
@@ -440,7 +457,7 @@ impl SqliteStore {
         let Some(first) = entries.first().cloned() else {
             return Ok(());
         };
-        let mut previous = Self::append(tx, tenant, at, first)?;
+        let mut previous = Self::append_entry(tx, tenant, at, first)?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -465,9 +482,10 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Queues mails inside the transaction that decided to send them.
+    /// Queues mails, and the step's audit entry, inside the transaction that decided them.
     fn enqueue(
-        &self, tx: &Transaction, tenant: TenantId, mails: &[NewMail], at: Timestamp,
+        &self, tx: &Transaction, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
+        at: Timestamp,
     ) -> Result<()> {
         for mail in mails {
             let id = MailId::new();
@@ -477,7 +495,7 @@ impl SqliteStore {
             )?
             .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), mail.request.map(|r| r.0.as_bytes().to_vec()), mail.template, to, message, micros(at)])?;
         }
-        Ok(())
+        Self::append(tx, tenant, at, entry)
     }
 
     /// Makes deleted values unrecoverable from the file: `secure_delete` zeroes freed cells,

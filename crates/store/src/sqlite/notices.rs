@@ -90,15 +90,10 @@ impl crate::notices::Notices for SqliteStore {
                         wrapped[i] = Some(key);
                     }
                 }
-                let rows = events.query_map(params![t, single], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, i64>(3)?)))?;
-                for row in rows {
-                    let (subject, kind, purpose, occurred_at) = row?;
-                    let Some(&i) = position.get(&SubjectId(uuid(subject)?)) else { continue };
-                    people[i].events.push(ombud_core::Event {
-                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind}")))?,
-                        purpose,
-                        occurred_at: timestamp(occurred_at)?,
-                    });
+                let mut found = events.query(params![t, single])?;
+                while let Some(row) = found.next()? {
+                    let Some(&i) = position.get(&SubjectId(row.id(0)?)) else { continue };
+                    people[i].events.push(rows::opt_out_event(row)?);
                 }
             }
             let jobs: Vec<crate::notices::SealedAddress> = sealed
@@ -110,10 +105,7 @@ impl crate::notices::Notices for SqliteStore {
                     Some(crate::notices::SealedAddress { person: i, subject: people[i].subject, wrapped_key: key?, index, sealed: value })
                 })
                 .collect();
-            for (i, email) in crate::notices::open_emails(&self.keyring(), tenant, jobs)? {
-                people[i].email = Some(email);
-            }
-            Ok(people)
+            crate::notices::with_emails(people, &self.keyring(), tenant, jobs)
         })
     }
 
@@ -156,12 +148,9 @@ impl crate::notices::Notices for SqliteStore {
                     (NewDelivery::Queue { .. }, None) => return Err(StoreError::Corrupt("a queued delivery without its mail".into())),
                 }
             }
-            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::notice_sent(actor, notice, queued, skipped))
         })?;
-        self.notice(tenant, notice.id)?
-            .map(|(stored, _)| stored)
-            .ok_or(StoreError::NotFound("notice"))
+        crate::notices::as_stored(self, tenant, notice.id)
     }
 
     fn notices(&self, tenant: TenantId) -> Result<Vec<crate::notices::Notice>> {
@@ -213,16 +202,16 @@ impl crate::notices::Notices for SqliteStore {
     fn subject_notices(
         &self, tenant: TenantId, subject: SubjectId,
     ) -> Result<Vec<(crate::notices::Notice, crate::notices::Delivery)>> {
-        let deliveries = self.read(|conn| {
+        self.read(|conn| {
             let keyring = self.keyring();
-            all(
+            let deliveries = all(
                 conn,
                 &format!("{SUBJECT_DELIVERY_SELECT} WHERE n.tenant_id = ?1"),
                 params![tenant.0.as_bytes(), subject.0.as_bytes()],
                 |row| rows::delivery_row(row)?.decode(&keyring),
-            )
-        })?;
-        crate::notices::with_their_notices(self, tenant, deliveries)
+            )?;
+            crate::notices::with_their_notices(self, tenant, deliveries)
+        })
     }
 
     fn set_tenant_contact(
@@ -248,10 +237,7 @@ impl crate::notices::Notices for SqliteStore {
                 tx.prepare_cached("DELETE FROM tenant_contacts WHERE tenant_id = ?1 AND customer_id = ?2 AND subject_id = ?3")?
                     .execute(params![t, c, s])?
             };
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::tenant_contact(actor, customer, subject, present))
         })
     }
 

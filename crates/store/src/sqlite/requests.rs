@@ -7,18 +7,13 @@ impl crate::requests::Requests for SqliteStore {
         &self, tenant: TenantId, request: &DsRequest, mails: &[NewMail], actor: &Actor,
         at: Timestamp,
     ) -> Result<DsRequest> {
-        let (wrapped, sealed) = seal_request(
-            &self.keyring(),
-            tenant,
-            request.id,
-            request.contact.as_ref(),
-            request.new_value.as_ref(),
-        )?;
         self.write(|tx| {
             let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)", params![tenant.0.as_bytes()], |r| r.get(0))?;
             if !known {
                 return Err(StoreError::NotFound("tenant"));
             }
+            // Sealed once the tenant is known: no key is made for a request that is refused.
+            let (wrapped, sealed) = seal_request(&self.keyring(), tenant, request)?;
             tx.prepare_cached(
                 "INSERT INTO requests (tenant_id, request_id, status, subject_id, purpose, category, record_id, sealed,
                    verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome,
@@ -33,14 +28,9 @@ impl crate::requests::Requests for SqliteStore {
                     micros(request.received_at).into(),
                 ]),
             ))?;
-            self.enqueue(tx, tenant, mails, at)?;
-            Self::append(tx, tenant, at, NewAuditEntry::request_step(actor, request, "file"))?;
-            Ok(())
+            self.enqueue(tx, tenant, mails, NewAuditEntry::request_step(actor, request, "file"), at)
         })?;
-        Ok(DsRequest {
-            version: 1,
-            ..request.clone()
-        })
+        Ok(request.stored_as(1))
     }
 
     fn request(&self, tenant: TenantId, id: RequestId) -> Result<Option<DsRequest>> {
@@ -110,17 +100,10 @@ impl crate::requests::Requests for SqliteStore {
                         .into_iter()
                         .chain([request.version.into()]),
                 ))?;
-            if changed == 0 {
-                return Err(StoreError::Conflict("request"));
-            }
-            self.enqueue(tx, tenant, mails, at)?;
-            Self::append(tx, tenant, at, entry)?;
-            Ok(())
+            StoreError::conflict_unless(changed > 0, "request")?;
+            self.enqueue(tx, tenant, mails, entry, at)
         })?;
-        Ok(DsRequest {
-            version: request.version + 1,
-            ..request.clone()
-        })
+        Ok(request.stored_as(request.version + 1))
     }
 
     fn mark_overdue(&self, at: Timestamp) -> Result<Vec<(TenantId, RequestId)>> {
@@ -248,15 +231,12 @@ impl crate::requests::Requests for SqliteStore {
 
     fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached("SELECT subject_id, request_id, erased_at, partial FROM tombstones WHERE tenant_id = ?1 ORDER BY erased_at, subject_id")?;
-            let rows = statement
-                .query_map(params![tenant.0.as_bytes()], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<Vec<u8>>>(1)?, row.get::<_, i64>(2)?, row.get::<_, bool>(3)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(subject, request, erased_at, partial)| {
-                    Ok(Tombstone { subject: SubjectId(uuid(subject)?), request: request.map(uuid).transpose()?.map(RequestId), erased_at: timestamp(erased_at)?, partial })
-                })
-                .collect()
+            all(
+                conn,
+                "SELECT subject_id, request_id, erased_at, partial FROM tombstones WHERE tenant_id = ?1 ORDER BY erased_at, subject_id",
+                params![tenant.0.as_bytes()],
+                |row| rows::tombstone(row),
+            )
         })
     }
 
@@ -274,8 +254,7 @@ impl crate::requests::Requests for SqliteStore {
             let sealed = key.seal(value.expose().as_bytes(), &record_aad(record.0, &category))?;
             tx.prepare_cached("UPDATE records SET sealed_value = ?4 WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
                 .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), record.0.as_bytes(), sealed])?;
-            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))
         })?;
         self.scrub()
     }
@@ -287,8 +266,7 @@ impl crate::requests::Requests for SqliteStore {
         self.write(|tx| {
             tx.prepare_cached("INSERT INTO exports (tenant_id, token_hash, request_id, file_name, sealed, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
                 .execute(params![tenant.0.as_bytes(), token_hash.to_vec(), request.0.as_bytes(), file_name, sealed, micros(at), micros(expires_at)])?;
-            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::export_step(actor, request, "create"))
         })
     }
 

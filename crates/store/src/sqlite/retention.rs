@@ -25,70 +25,32 @@ impl crate::retention::Retention for SqliteStore {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
                 other => other.into(),
             })?;
-            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &created, "create"))
         })?;
         Ok(created)
     }
 
     fn holds(&self, tenant: TenantId, active_at: Option<Timestamp>) -> Result<Vec<LegalHold>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(
+            let holds = all(
+                conn,
                 "SELECT hold_id, reason, subject_id, category, note, created_at, ends_at, released_at FROM legal_holds
                  WHERE tenant_id = ?1 ORDER BY hold_id DESC",
+                params![tenant.0.as_bytes()],
+                |row| rows::legal_hold(row),
             )?;
-            let rows = statement
-                .query_map(params![tenant.0.as_bytes()], |row| {
-                    Ok((
-                        row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<Vec<u8>>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, i64>(5)?,
-                        row.get::<_, Option<i64>>(6)?,
-                        row.get::<_, Option<i64>>(7)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let holds = rows
-                .into_iter()
-                .map(|(id, reason, subject, category, note, created_at, ends_at, released_at)| {
-                    Ok(LegalHold {
-                        id: HoldId(uuid(id)?),
-                        reason: HoldReason::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("unknown hold reason {reason}")))?,
-                        subject: subject.map(uuid).transpose()?.map(SubjectId),
-                        category,
-                        note,
-                        created_at: timestamp(created_at)?,
-                        ends_at: ends_at.map(timestamp).transpose()?,
-                        released_at: released_at.map(timestamp).transpose()?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(holds.into_iter().filter(|h| active_at.is_none_or(|at| h.active_at(at))).collect())
+            Ok(crate::retention::in_force(holds, active_at))
         })
     }
 
-    fn release_hold(
-        &self, tenant: TenantId, hold: HoldId, actor: &Actor, at: Timestamp,
+    fn store_release(
+        &self, tenant: TenantId, released: &LegalHold, actor: &Actor, at: Timestamp,
     ) -> Result<bool> {
-        let Some(mut found) = self
-            .holds(tenant, Some(at))?
-            .into_iter()
-            .find(|h| h.id == hold)
-        else {
-            return Ok(false);
-        };
-        found.released_at = Some(at);
         self.write(|tx| {
             let changed = tx
                 .prepare_cached("UPDATE legal_holds SET released_at = ?3 WHERE tenant_id = ?1 AND hold_id = ?2 AND released_at IS NULL")?
-                .execute(params![tenant.0.as_bytes(), hold.0.as_bytes(), micros(at)])?;
-            if changed == 1 {
-                Self::append(tx, tenant, at, NewAuditEntry::hold_step(actor, &found, "release"))?;
-            }
-            Ok(changed == 1)
+                .execute(params![tenant.0.as_bytes(), released.id.0.as_bytes(), micros(at)])?;
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::hold_step(actor, released, "release"))
         })
     }
 
@@ -115,8 +77,8 @@ impl crate::retention::Retention for SqliteStore {
                 "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
                  WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3",
             )?;
-            let mut rows = records.query(params![t, after, last])?;
-            while let Some(row) = rows.next()? {
+            let mut found = records.query(params![t, after, last])?;
+            while let Some(row) = found.next()? {
                 let Some(&i) = position.get(&SubjectId(row.id(0)?)) else { continue };
                 batch[i].records.push(rows::record_meta(row, 1)?);
             }
@@ -125,8 +87,8 @@ impl crate::retention::Retention for SqliteStore {
                  WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3 ORDER BY subject_id, occurred_at, event_id",
                 rows::EVENT_COLUMNS
             ))?;
-            let mut rows = events.query(params![t, after, last])?;
-            while let Some(row) = rows.next()? {
+            let mut found = events.query(params![t, after, last])?;
+            while let Some(row) = found.next()? {
                 let subject = SubjectId(row.id(0)?);
                 let Some(&i) = position.get(&subject) else { continue };
                 batch[i].events.push(rows::stored_event(subject, row, 1)?);
@@ -145,7 +107,7 @@ impl crate::retention::Retention for SqliteStore {
             let mut entries = Vec::new();
             for expiry in expiries {
                 let s = expiry.subject.0.as_bytes();
-                let mut by_rule: std::collections::BTreeMap<&str, (BTreeSet<String>, usize)> = Default::default();
+                let mut by_rule = crate::retention::RemovedByRule::default();
                 let rules: std::collections::HashMap<[u8; 16], &str> =
                     expiry.records.iter().map(|(r, rule)| (*r.0.as_bytes(), rule.as_str())).collect();
                 // A subject losing every record loses them in one statement; should a record
@@ -163,9 +125,7 @@ impl crate::retention::Retention for SqliteStore {
                         tx.execute_batch("RELEASE whole_subject")?;
                         for (id, category) in removed {
                             let Ok(id) = <[u8; 16]>::try_from(id.as_slice()) else { continue };
-                            let entry = by_rule.entry(rules[&id]).or_default();
-                            entry.0.insert(category);
-                            entry.1 += 1;
+                            by_rule.count(rules[&id], category);
                         }
                         bulk_done = true;
                     } else {
@@ -177,9 +137,7 @@ impl crate::retention::Retention for SqliteStore {
                     for (record, rule) in &expiry.records {
                         let category: Option<String> = delete.query_row(params![t, s, record.0.as_bytes()], |row| row.get(0)).optional()?;
                         if let Some(category) = category {
-                            let entry = by_rule.entry(rule.as_str()).or_default();
-                            entry.0.insert(category);
-                            entry.1 += 1;
+                            by_rule.count(rule.as_str(), category);
                         }
                     }
                 }
@@ -200,12 +158,8 @@ impl crate::retention::Retention for SqliteStore {
                     )?
                     .execute(params![t, s, micros(at)])?;
                     gone.push(expiry.subject);
-                    swept.subjects += 1;
                 }
-                for (rule, (categories, count)) in by_rule {
-                    swept.records += count as u64;
-                    entries.push(NewAuditEntry::records_expired(actor, expiry.subject, rule, categories, count, whole));
-                }
+                by_rule.tally(&mut swept, &mut entries, actor, expiry.subject, whole);
             }
             Self::append_many(tx, tenant, at, entries)?;
             Ok(swept)

@@ -19,8 +19,7 @@ impl crate::subjects::Subjects for SqliteStore {
             for identity in identities {
                 self.insert_identity(tx, tenant, subject, &key, identity)?;
             }
-            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))
         });
         if let Err(error) = created {
             // Best effort: a key left here is an orphan the next open removes.
@@ -160,8 +159,7 @@ impl crate::subjects::Subjects for SqliteStore {
                 stored.channel,
                 stored.policy_version,
             ])?;
-            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))
         })?;
         Ok(stored)
     }

@@ -15,10 +15,7 @@ impl crate::subprocessors::Subprocessors for SqliteStore {
                 tx.prepare_cached("DELETE FROM tenant_recipients WHERE tenant_id = ?1 AND recipient_id = ?2")?
                     .execute(params![t, recipient])?
             };
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::recipient_selected(actor, recipient, selected))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::recipient_selected(actor, recipient, selected))
         })
     }
 
@@ -47,12 +44,11 @@ impl crate::subprocessors::Subprocessors for SqliteStore {
         &self, tenant: TenantId, change: &crate::subprocessors::RecipientChange, actor: &Actor,
         at: Timestamp,
     ) -> Result<()> {
-        let document = crate::subprocessors::change_document(change)?;
         self.write(|tx| {
+            let document = crate::subprocessors::change_document(change)?;
             tx.prepare_cached("INSERT INTO recipient_changes (tenant_id, change_id, created_at, document) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![tenant.0.as_bytes(), change.id.0.as_bytes(), micros(change.created_at), document])?;
-            Self::append(tx, tenant, at, NewAuditEntry::recipient_change(actor, change))?;
-            Ok(())
+            Self::append(tx, tenant, at, NewAuditEntry::recipient_change(actor, change))
         })
     }
 
@@ -90,10 +86,7 @@ impl crate::subprocessors::Subprocessors for SqliteStore {
             let added = tx
                 .prepare_cached("INSERT INTO recipient_objections (tenant_id, change_id, customer_id, recipient_id, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING")?
                 .execute(params![tenant.0.as_bytes(), objection.change.0.as_bytes(), objection.tenant.0.as_bytes(), objection.recipient, objection.reason, micros(objection.at)])?;
-            if added > 0 {
-                Self::append(tx, tenant, objection.at, NewAuditEntry::recipient_objection(actor, objection.change, objection.tenant, &objection.recipient))?;
-            }
-            Ok(added > 0)
+            Self::append_if(tx, added > 0, tenant, objection.at, NewAuditEntry::recipient_objection(actor, objection.change, objection.tenant, &objection.recipient))
         })
     }
 

@@ -18,8 +18,7 @@ impl crate::tenants::Tenants for SqliteStore {
                 "INSERT INTO tenants (tenant_id, name, operator, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![tenant.id.0.as_bytes(), name, operator, micros(at)],
             )?;
-            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))?;
-            Ok(())
+            Self::append(tx, tenant.id, at, NewAuditEntry::tenant_created(actor, tenant.id))
         })?;
         Ok(tenant)
     }
@@ -63,8 +62,7 @@ impl crate::tenants::Tenants for SqliteStore {
                 "INSERT INTO api_keys (tenant_id, key_id, name, role, operator_wide, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![key.tenant.0.as_bytes(), created.id.0.as_bytes(), key.name, key.role.as_str(), key.operator_wide, key.secret_hash.to_vec(), micros(at)],
             )?;
-            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))?;
-            Ok(())
+            Self::append(tx, key.tenant, at, NewAuditEntry::api_key_created(actor, created.id, key.role))
         })?;
         Ok(created)
     }
@@ -91,10 +89,7 @@ impl crate::tenants::Tenants for SqliteStore {
                 "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND key_id = ?2 AND revoked_at IS NULL",
                 params![tenant.0.as_bytes(), id.0.as_bytes(), micros(at)],
             )?;
-            if changed > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::api_key_revoked(actor, id))?;
-            }
-            Ok(changed > 0)
+            Self::append_if(tx, changed > 0, tenant, at, NewAuditEntry::api_key_revoked(actor, id))
         })
     }
 
@@ -120,10 +115,7 @@ impl crate::tenants::Tenants for SqliteStore {
                 "INSERT INTO policy_versions (tenant_id, version, source, loaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![tenant.0.as_bytes(), version, source, micros(at)],
             )?;
-            if inserted > 0 {
-                Self::append(tx, tenant, at, NewAuditEntry::policy_loaded(actor, version))?;
-            }
-            Ok(inserted > 0)
+            Self::append_if(tx, inserted > 0, tenant, at, NewAuditEntry::policy_loaded(actor, version))
         })
     }
 
