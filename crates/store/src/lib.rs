@@ -163,21 +163,8 @@ pub trait Store:
     }
 }
 
-impl<T> Store for T where
-    T: Tenants
-        + Subjects
-        + AuditLog
-        + Requests
-        + Outbox
-        + Retention
-        + Incidents
-        + Notices
-        + Subprocessors
-        + Maintenance
-        + Send
-        + Sync
-{
-}
+impl Store for SqliteStore {}
+impl Store for PostgresStore {}
 
 /// `use ombud_store::prelude::*` brings [`Store`] and every capability trait into scope, so
 /// their methods can be called on a `&dyn Store`.

@@ -408,6 +408,12 @@ impl SqliteStore {
             None => (0, crate::audit::GENESIS),
         };
         let entry = crate::audit::next_entry(seq, hash, at, entry);
+        Self::insert_entry(tx, tenant, &entry)?;
+        Ok(entry)
+    }
+
+    /// Writes one chained entry; the caller computed it from the head.
+    fn insert_entry(tx: &Transaction, tenant: TenantId, entry: &AuditEntry) -> Result<()> {
         tx.prepare_cached(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -425,7 +431,7 @@ impl SqliteStore {
             entry.prev_hash.to_vec(),
             entry.hash.to_vec(),
         ])?;
-        Ok(entry)
+        Ok(())
     }
 
     fn checkpoint(
@@ -458,25 +464,9 @@ impl SqliteStore {
             return Ok(());
         };
         let mut previous = Self::append_entry(tx, tenant, at, first)?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
         for entry in entries.into_iter().skip(1) {
             let entry = crate::audit::next_entry(previous.seq, previous.hash, at, entry);
-            insert.execute(params![
-                tenant.0.as_bytes(),
-                entry.seq,
-                micros(entry.at),
-                entry.actor,
-                entry.action,
-                entry.subject.map(|s| s.0.into_bytes().to_vec()),
-                serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()),
-                entry.purpose,
-                entry.detail,
-                entry.prev_hash.to_vec(),
-                entry.hash.to_vec(),
-            ])?;
+            Self::insert_entry(tx, tenant, &entry)?;
             previous = entry;
         }
         Ok(())
