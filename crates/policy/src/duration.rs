@@ -89,6 +89,17 @@ impl Duration {
         u64::from(self.amount) * self.unit.half_hours()
     }
 
+    /// Whether this period always ends within `months` calendar months. A count of hours, days or
+    /// weeks must fit the shortest span the calendar can give those months (`shortest_hours`: a
+    /// month can be 28 days), since the law counts in calendar months (Reg. 1182/71 Art. 3(2)(c)).
+    pub fn fits_within(&self, months: u32, shortest_hours: u64) -> bool {
+        match self.unit {
+            Unit::Month => self.amount <= months,
+            Unit::Year => u64::from(self.amount) * 12 <= u64::from(months),
+            Unit::Hour | Unit::Day | Unit::Week => self.half_hours() <= shortest_hours * 2,
+        }
+    }
+
     /// Whether this period outlasts `other`. `12 months` and `1 year` are equally long; the
     /// derived ordering still tells them apart so that it agrees with equality.
     pub fn is_longer_than(&self, other: &Duration) -> bool {

@@ -92,6 +92,9 @@ codes! {
     SpecialCategoryWithoutCondition = ("special-category-without-condition", Error),
     /// A list that must not be empty is empty.
     EmptyList = ("empty-list", Error),
+    /// A deadline longer than the law allows: answering a request (one month, Art. 12(3)), its
+    /// extension (two further months) or notifying a breach (72 hours, Art. 33(1)).
+    BeyondLegalLimit = ("beyond-legal-limit", Error),
     /// A declared category that no processing activity uses.
     UnusedCategory = ("unused-category", Warning),
     /// A declared subject kind that no processing activity concerns.

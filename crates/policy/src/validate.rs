@@ -1065,6 +1065,34 @@ fn rights(ctx: &mut Ctx, raw: Option<&RawRights>, controller: &Controller) -> Ri
         "rights.extension",
         Duration::new(2, crate::duration::Unit::Month),
     );
+    if let Some(raw) = raw {
+        let month = "Art. 12(3) GDPR gives one month to answer";
+        let extension_law = "Art. 12(3) GDPR allows extending by at most two further months";
+        legal_limit(
+            ctx,
+            raw.response_time.as_ref(),
+            response_time,
+            Limit {
+                path: "rights.response_time",
+                months: 1,
+                shortest_hours: 28 * 24,
+                law: month,
+                fix: "write `1 month` (or less); where a request is complex, extend it with `rights.extension`",
+            },
+        );
+        legal_limit(
+            ctx,
+            raw.extension.as_ref(),
+            extension,
+            Limit {
+                path: "rights.extension",
+                months: 2,
+                shortest_hours: 59 * 24,
+                law: extension_law,
+                fix: "write `2 months` (or less)",
+            },
+        );
+    }
     let clock_starts = raw
         .and_then(|r| r.clock_starts.as_ref())
         .and_then(|c| ctx.choice(c, "rights.clock_starts"))
@@ -1091,11 +1119,61 @@ fn rights(ctx: &mut Ctx, raw: Option<&RawRights>, controller: &Controller) -> Ri
     }
 }
 
+/// The longest a deadline may be: `months` calendar months, or as many hours as the shortest
+/// such span (a month can be 28 days, two months 59).
+struct Limit {
+    path: &'static str,
+    months: u32,
+    shortest_hours: u64,
+    law: &'static str,
+    fix: &'static str,
+}
+
+/// Reports a deadline the policy sets longer than the law allows; a deadline counted in days or
+/// weeks is too long when it can end after the calendar months the law counts in.
+fn legal_limit(ctx: &mut Ctx, value: Option<&Text>, duration: Duration, limit: Limit) {
+    let Some(value) = value else { return };
+    if duration.fits_within(limit.months, limit.shortest_hours) {
+        return;
+    }
+    let calendar = matches!(
+        duration.unit,
+        crate::duration::Unit::Month | crate::duration::Unit::Year
+    ) || limit.months == 0;
+    let message = if calendar {
+        format!("`{duration}` is longer than the law allows: {}", limit.law)
+    } else {
+        format!(
+            "`{duration}` can end after the calendar months the law counts in (a month can be 28 days): {}",
+            limit.law
+        )
+    };
+    ctx.report(
+        Code::BeyondLegalLimit,
+        value.span(),
+        limit.path,
+        message,
+        Some(limit.fix.to_owned()),
+    );
+}
+
 fn breach(ctx: &mut Ctx, raw: Option<&RawBreach>) -> Breach {
     let notify_within = raw
         .and_then(|b| b.notify_within.as_ref())
         .and_then(|n| ctx.duration(n, "breach.notify_within"))
         .unwrap_or(Duration::new(72, crate::duration::Unit::Hour));
+    legal_limit(
+        ctx,
+        raw.and_then(|b| b.notify_within.as_ref()),
+        notify_within,
+        Limit {
+            path: "breach.notify_within",
+            months: 0,
+            shortest_hours: 72,
+            law: "Art. 33(1) GDPR requires notice of a breach within 72 hours of becoming aware of it",
+            fix: "write `72 hours` (or less)",
+        },
+    );
     let notify = match raw {
         Some(b) if !b.notify.is_empty() => ctx.choices(&b.notify, "breach.notify"),
         _ => vec![BreachParty::Customers, BreachParty::Authority],

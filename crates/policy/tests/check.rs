@@ -196,3 +196,48 @@ fn the_audit_log_keeps_its_own_retention_and_refuses_one_too_short_to_prove_anyt
     ));
     assert!(checked.policy.is_none(), "unknown keys are refused");
 }
+
+/// The edges of the legal limits: a month can be 28 days and two months 59, breach notice is
+/// due within 72 hours; calendar units are compared as months.
+#[test]
+fn deadlines_past_the_legal_limit_are_errors_at_their_edges() {
+    let base = include_str!("fixtures/valid-minimal.toml");
+    let cases = [
+        ("rights", "response_time", "1 month", false),
+        ("rights", "response_time", "28 days", false),
+        ("rights", "response_time", "4 weeks", false),
+        ("rights", "response_time", "29 days", true),
+        ("rights", "response_time", "5 weeks", true),
+        ("rights", "response_time", "2 months", true),
+        ("rights", "response_time", "1 year", true),
+        ("rights", "extension", "2 months", false),
+        ("rights", "extension", "59 days", false),
+        ("rights", "extension", "8 weeks", false),
+        ("rights", "extension", "60 days", true),
+        ("rights", "extension", "3 months", true),
+        ("breach", "notify_within", "72 hours", false),
+        ("breach", "notify_within", "3 days", false),
+        ("breach", "notify_within", "73 hours", true),
+        ("breach", "notify_within", "1 week", true),
+        ("breach", "notify_within", "1 month", true),
+    ];
+    for (table, key, value, refused) in cases {
+        let source = format!("{base}\n[{table}]\n{key} = \"{value}\"\n");
+        let checked = check(&source);
+        let found: Vec<_> = checked
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::BeyondLegalLimit)
+            .collect();
+        assert_eq!(
+            !found.is_empty(),
+            refused,
+            "{table}.{key} = {value}: {:#?}",
+            checked.findings
+        );
+        if refused {
+            assert_eq!(found[0].path, format!("{table}.{key}"));
+            assert!(checked.policy.is_none(), "an error leaves no policy");
+        }
+    }
+}
