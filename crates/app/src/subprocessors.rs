@@ -261,7 +261,7 @@ pub fn draft(
                 |until| {
                     format!(
                         "You may object until {} ({} from this notice) by writing to {}; your objection is recorded against this notice.",
-                        until.to_zoned(tz.clone()).strftime("%-d %B %Y"),
+                        crate::mail::last_day(until, tz),
                         policy.changes.objection_window.map(|w| w.to_string()).unwrap_or_default(),
                         policy.rights.contact
                     )

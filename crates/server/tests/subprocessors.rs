@@ -181,11 +181,11 @@ async fn registry(app: &TestApp) {
         .map(|t| t["tenant"].as_str().expect("id"))
         .collect();
     assert_eq!(told, vec![acme.as_str()]);
+    let text = draft.body["tenants"][0]["text"].as_str().expect("text");
+    assert!(text.contains("Singapore"));
     assert!(
-        draft.body["tenants"][0]["text"]
-            .as_str()
-            .expect("text")
-            .contains("Singapore")
+        text.contains("You may object until 31 March 2026 (30 days from this notice)"),
+        "the notice names the last day the objection is taken: {text}"
     );
     assert_eq!(
         draft.body["objection_until"], "2026-03-31T22:00:00Z",
@@ -300,7 +300,16 @@ async fn registry(app: &TestApp) {
         .status,
         404
     );
-    app.clock.advance(SignedDuration::from_hours(24 * 31));
+    // The last day the notice names is the last day an objection is taken: still on
+    // 31 March at 23:59:59 in Helsinki's summer time, no more a second after midnight.
+    let last_moment: jiff::Timestamp = "2026-03-31T21:59:59Z".parse().expect("a time");
+    app.clock.set(last_moment);
+    assert_eq!(
+        app.post(&path, &acme_admin, objection.clone()).await.status,
+        200,
+        "taken on the last day"
+    );
+    app.clock.set(last_moment + SignedDuration::from_secs(2));
     let late = app
         .post(
             &path,
