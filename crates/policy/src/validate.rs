@@ -309,6 +309,9 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
                 .and_then(|w| ctx.duration(w, "changes.objection_window")),
         },
     );
+    if changes.objection_window.is_none() {
+        objection_window_required(ctx, raw);
+    }
     Policy {
         version: PolicyVersion(blake3::hash(source.as_bytes()).to_hex().to_string()),
         notice,
@@ -1117,6 +1120,26 @@ fn rights(ctx: &mut Ctx, raw: Option<&RawRights>, controller: &Controller) -> Ri
         consent_withdrawal: raw.and_then(|r| r.consent_withdrawal.clone()),
         processor_requests: raw.and_then(|r| r.processor_requests.clone()),
     }
+}
+
+/// A processor must let its customers object to a new sub-processor before it starts
+/// (Art. 28(2)): a policy with a processor activity has to say for how long they may.
+fn objection_window_required(ctx: &mut Ctx, raw: &RawPolicy) {
+    let processor = raw.activities.iter().find_map(|activity| {
+        let role = activity.get_ref().role.as_ref()?;
+        (role.get_ref() == "processor")
+            .then(|| (activity.get_ref().id.get_ref().clone(), role.span()))
+    });
+    let Some((id, span)) = processor else { return };
+    ctx.report(
+        Code::MissingKey,
+        span,
+        "changes.objection_window",
+        format!(
+            "activity `{id}` processes data for customers, who may object to a new sub-processor before it starts (Art. 28(2) GDPR), but the policy does not say for how long"
+        ),
+        Some("add `objection_window = \"30 days\"` (or the period your agreements give) under `[changes]`".into()),
+    );
 }
 
 /// The longest a deadline may be: `months` calendar months, or as many hours as the shortest

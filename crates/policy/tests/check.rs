@@ -241,3 +241,37 @@ fn deadlines_past_the_legal_limit_are_errors_at_their_edges() {
         }
     }
 }
+
+/// Art. 28(2): a processor's customers may object to a new sub-processor, so a policy with a
+/// processor activity must say for how long; a controller-only policy need not.
+#[test]
+fn a_processor_activity_needs_an_objection_window() {
+    let base = include_str!("fixtures/valid-minimal.toml");
+    let processor = base.replacen(
+        "role = \"controller\"\n",
+        "role = \"processor\"\non_behalf_of = \"each customer\"\n",
+        1,
+    );
+    assert_ne!(processor, base, "the fixture has an activity");
+    let missing = check(&processor);
+    let finding = missing
+        .findings
+        .iter()
+        .find(|f| f.path == "changes.objection_window")
+        .unwrap_or_else(|| panic!("{:#?}", missing.findings));
+    assert_eq!(finding.code, Code::MissingKey);
+    assert!(
+        finding.message.contains("Art. 28(2)"),
+        "{}",
+        finding.message
+    );
+    assert!(missing.policy.is_none());
+
+    let with_window = format!("{processor}\n[changes]\nobjection_window = \"30 days\"\n");
+    let checked = check(&with_window);
+    assert!(checked.errors().next().is_none(), "{:#?}", checked.findings);
+    assert!(
+        check(base).errors().next().is_none(),
+        "a controller needs no window"
+    );
+}

@@ -193,6 +193,14 @@ fn generated_policy() -> impl Strategy<Value = (String, Vec<GeneratedActivity>)>
                 rule.insert("keep".into(), Value::String(format!("{days} days")));
                 rule.insert("after".into(), Value::String(ANCHORS[anchor].into()));
                 root.insert("retention".into(), Value::Array(vec![Value::Table(rule)]));
+                // Processor activities need the window customers have to object (Art. 28(2)).
+                root.insert(
+                    "changes".into(),
+                    Value::Table(Table::from_iter([(
+                        "objection_window".to_owned(),
+                        Value::String("30 days".into()),
+                    )])),
+                );
                 root.insert(
                     "activity".into(),
                     Value::Array(
