@@ -6,6 +6,7 @@ pub mod countries;
 pub mod diff;
 pub mod duration;
 pub mod finding;
+mod limits;
 pub mod model;
 pub mod render;
 pub mod taxonomy;

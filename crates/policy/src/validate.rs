@@ -4,6 +4,7 @@
 use crate::countries;
 use crate::duration::Duration;
 use crate::finding::{Code, Finding, LineIndex};
+use crate::limits::{Limit, legal_limit, objection_window_required};
 use crate::model::*;
 use crate::raw::*;
 use crate::suggest::nearest;
@@ -1120,64 +1121,6 @@ fn rights(ctx: &mut Ctx, raw: Option<&RawRights>, controller: &Controller) -> Ri
         consent_withdrawal: raw.and_then(|r| r.consent_withdrawal.clone()),
         processor_requests: raw.and_then(|r| r.processor_requests.clone()),
     }
-}
-
-/// A processor must let its customers object to a new sub-processor before it starts
-/// (Art. 28(2)): a policy with a processor activity has to say for how long they may.
-fn objection_window_required(ctx: &mut Ctx, raw: &RawPolicy) {
-    let processor = raw.activities.iter().find_map(|activity| {
-        let role = activity.get_ref().role.as_ref()?;
-        (role.get_ref() == "processor")
-            .then(|| (activity.get_ref().id.get_ref().clone(), role.span()))
-    });
-    let Some((id, span)) = processor else { return };
-    ctx.report(
-        Code::MissingKey,
-        span,
-        "changes.objection_window",
-        format!(
-            "activity `{id}` processes data for customers, who may object to a new sub-processor before it starts (Art. 28(2) GDPR), but the policy does not say for how long"
-        ),
-        Some("add `objection_window = \"30 days\"` (or the period your agreements give) under `[changes]`".into()),
-    );
-}
-
-/// The longest a deadline may be: `months` calendar months, or as many hours as the shortest
-/// such span (a month can be 28 days, two months 59).
-struct Limit {
-    path: &'static str,
-    months: u32,
-    shortest_hours: u64,
-    law: &'static str,
-    fix: &'static str,
-}
-
-/// Reports a deadline the policy sets longer than the law allows; a deadline counted in days or
-/// weeks is too long when it can end after the calendar months the law counts in.
-fn legal_limit(ctx: &mut Ctx, value: Option<&Text>, duration: Duration, limit: Limit) {
-    let Some(value) = value else { return };
-    if duration.fits_within(limit.months, limit.shortest_hours) {
-        return;
-    }
-    let calendar = matches!(
-        duration.unit,
-        crate::duration::Unit::Month | crate::duration::Unit::Year
-    ) || limit.months == 0;
-    let message = if calendar {
-        format!("`{duration}` is longer than the law allows: {}", limit.law)
-    } else {
-        format!(
-            "`{duration}` can end after the calendar months the law counts in (a month can be 28 days): {}",
-            limit.law
-        )
-    };
-    ctx.report(
-        Code::BeyondLegalLimit,
-        value.span(),
-        limit.path,
-        message,
-        Some(limit.fix.to_owned()),
-    );
 }
 
 fn breach(ctx: &mut Ctx, raw: Option<&RawBreach>) -> Breach {
