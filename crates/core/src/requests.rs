@@ -181,8 +181,17 @@ pub fn extended_due(start: Timestamp, rights: &Rights, by: Duration, tz: &TimeZo
     match combined(rights.response_time, by) {
         Some(total) => period_end(start, total, tz),
         None => {
+            // The extension is a period of its own that starts with the end of the first one.
+            // Reg. 1182/71 Art. 3(1): the day of that event is not counted, so the extension
+            // counts from the first period's last day, not from the midnight after it.
             let first = period_end(start, rights.response_time, tz);
-            period_end(first, by, tz)
+            let event = match by.unit {
+                Unit::Hour => first,
+                _ => first
+                    .checked_sub(jiff::SignedDuration::from_secs(1))
+                    .unwrap_or(first),
+            };
+            period_end(event, by, tz)
         }
     }
 }

@@ -96,6 +96,34 @@ fn an_extension_runs_three_months_from_receipt() {
     assert_eq!(extended.to_string(), "2026-04-30T21:00:00Z");
 }
 
+/// An extension in another unit than the first period runs from the end of the first period,
+/// and (Reg. 1182/71 Art. 3(1)) the day on which that period ends is not counted.
+#[test]
+fn an_extension_in_days_does_not_count_the_day_the_first_period_ends() {
+    let mut policy = policy();
+    let received = local("2026-01-10T10:00");
+    // 1 month: the last day is 10 February. 60 days more: 11 February is day 1, 11 April is
+    // day 60, so the deadline is the first instant of 12 April (summer time, UTC+3).
+    let sixty_days: ombud_policy::Duration = "60 days".parse().expect("a duration");
+    let extended = extended_due(received, &policy.rights, sixty_days, &helsinki());
+    assert_eq!(extended.to_string(), "2026-04-11T21:00:00Z");
+    // 4 weeks end on 7 February; two months from that day end on 7 April.
+    policy.rights.response_time = "4 weeks".parse().expect("a duration");
+    let extended = extended_due(
+        received,
+        &policy.rights,
+        policy.rights.extension,
+        &helsinki(),
+    );
+    assert_eq!(extended.to_string(), "2026-04-07T21:00:00Z");
+    // Across the end of February: 28 days from 31 January end on 28 February; 30 days more
+    // run 1 to 30 March.
+    let received = local("2026-01-31T10:00");
+    let thirty_days: ombud_policy::Duration = "30 days".parse().expect("a duration");
+    let extended = extended_due(received, &policy.rights, thirty_days, &helsinki());
+    assert_eq!(extended.to_string(), "2026-03-30T21:00:00Z");
+}
+
 #[test]
 fn an_extension_is_allowed_on_day_29_and_refused_on_day_32() {
     let policy = policy();
