@@ -352,6 +352,17 @@ choice!(
     }
 );
 
+impl ClockStart {
+    /// What the period is counted from, as the person is told it ("within 1 month of …"): the
+    /// notice and the portal say it in these words, so they cannot disagree.
+    pub fn counted_from(self) -> &'static str {
+        match self {
+            ClockStart::Receipt => "of receiving your request",
+            ClockStart::Verification => "of confirming your identity",
+        }
+    }
+}
+
 choice!(
     /// Whom the operator itself notifies of a personal-data breach.
     BreachParty, "breach notification party", {

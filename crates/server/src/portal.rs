@@ -290,8 +290,9 @@ fn filing_form(
     html! {
         h1 { "Make a request about your data" }
         p {
-            (policy.controller.name) " answers within " (policy.rights.response_time)
-            " of confirming who you are. We send a code to your email address; enter it on the next page to confirm the request is yours. Nothing is done before you confirm."
+            (policy.controller.name) " answers within " (policy.rights.response_time) " "
+            (policy.rights.clock_starts.counted_from())
+            ". We send a code to your email address; enter it on the next page to confirm the request is yours. Nothing is done before you confirm."
         }
         @if let Some((field, message)) = error {
             div class="summary" role="alert" aria-labelledby="summary-title" {

@@ -76,6 +76,13 @@ async fn the_form_names_the_controller_offers_each_right_and_runs_nothing() {
     ] {
         assert!(form.html.contains(needed), "the form has {needed}");
     }
+    // The period is counted as the policy counts it, in the notice's own words.
+    assert!(
+        form.html
+            .contains("answers within 1 month of receiving your request."),
+        "the form states the period from receipt, as the notice does"
+    );
+    assert!(!form.html.contains("of confirming who you are"));
     assert!(!form.html.contains("<script"), "no scripts");
     assert!(form.headers.get("set-cookie").is_none(), "no cookies");
     let csp = form.headers["content-security-policy"]

@@ -653,10 +653,7 @@ fn rights(policy: &Policy) -> Section {
             join_names(r.verification.iter().map(|v| v.label()))
         ))));
     }
-    let from = match r.clock_starts {
-        ClockStart::Receipt => "of receiving your request",
-        ClockStart::Verification => "of confirming your identity",
-    };
+    let from = r.clock_starts.counted_from();
     let first = if r.response_time.amount == 1 {
         format!(
             "the first {}",
