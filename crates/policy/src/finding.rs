@@ -113,6 +113,9 @@ codes! {
     NationalIdWithoutGround = ("national-id-without-ground", Warning),
     /// A legal-obligation activity that does not name the law.
     LegalObligationWithoutLaw = ("legal-obligation-without-law", Warning),
+    /// A recipient that an activity discloses to regularly, whose transfer rests on an Art. 49
+    /// derogation (meant for occasional transfers only).
+    DerogationForRegularTransfer = ("derogation-for-regular-transfer", Warning),
 }
 
 /// One thing `policy check` found.

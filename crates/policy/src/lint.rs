@@ -2,7 +2,7 @@
 //! validated policy and points back into the file through the raw one.
 
 use crate::finding::Code;
-use crate::model::{Activity, LegalBasis, Policy};
+use crate::model::{Activity, LegalBasis, Policy, Safeguard};
 use crate::raw::{RawPolicy, Text};
 use crate::taxonomy;
 use crate::validate::Ctx;
@@ -14,6 +14,7 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     activities(ctx, raw, policy);
     retention_grounds(ctx, raw, policy);
     national_ids(ctx, raw, policy);
+    derogations(ctx, raw, policy);
 }
 
 /// What one kind of declaration is called, and how an activity refers to it.
@@ -185,5 +186,38 @@ fn national_ids(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
                 Some("add `ground = \"…\"` saying when and under which law they are needed (Art. 87 GDPR lets member states set conditions, e.g. section 29 of the Finnish Data Protection Act)".into()),
             );
         }
+    }
+}
+
+/// Art. 49 derogations are for occasional transfers in specific situations (EDPB Guidelines
+/// 2/2018); a recipient named in an activity receives data as a matter of course and needs an
+/// adequacy decision or an Art. 46 safeguard instead.
+fn derogations(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    for (recipient, raw_recipient) in policy.recipients.iter().zip(&raw.recipients) {
+        if recipient.safeguard != Some(Safeguard::Derogation) {
+            continue;
+        }
+        let Some(activity) = policy
+            .activities
+            .iter()
+            .find(|a| a.recipients.contains(&recipient.id))
+        else {
+            continue;
+        };
+        let span = raw_recipient
+            .get_ref()
+            .safeguard
+            .as_ref()
+            .map_or_else(|| raw_recipient.get_ref().id.span(), |s| s.span());
+        ctx.report(
+            Code::DerogationForRegularTransfer,
+            span,
+            format!("recipient[{}].safeguard", recipient.id),
+            format!(
+                "`{}` receives data regularly (activity `{}`), but its transfer rests on an Art. 49 derogation, which covers occasional transfers only",
+                recipient.id, activity.id
+            ),
+            Some("put the transfer under standard contractual clauses (`scc_2021_914`) or binding corporate rules (`bcr`), or keep it out of regular activities".into()),
+        );
     }
 }
