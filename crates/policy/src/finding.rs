@@ -116,6 +116,8 @@ codes! {
     /// A recipient that an activity discloses to regularly, whose transfer rests on an Art. 49
     /// derogation (meant for occasional transfers only).
     DerogationForRegularTransfer = ("derogation-for-regular-transfer", Warning),
+    /// The period for answering a request starts only when the person's identity is confirmed.
+    ClockStartsAtVerification = ("clock-starts-at-verification", Warning),
 }
 
 /// One thing `policy check` found.

@@ -2,7 +2,7 @@
 //! validated policy and points back into the file through the raw one.
 
 use crate::finding::Code;
-use crate::model::{Activity, LegalBasis, Policy, Safeguard};
+use crate::model::{Activity, ClockStart, LegalBasis, Policy, Safeguard};
 use crate::raw::{RawPolicy, Text};
 use crate::taxonomy;
 use crate::validate::Ctx;
@@ -15,6 +15,7 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     retention_grounds(ctx, raw, policy);
     national_ids(ctx, raw, policy);
     derogations(ctx, raw, policy);
+    clock_start(ctx, raw, policy);
 }
 
 /// What one kind of declaration is called, and how an activity refers to it.
@@ -220,4 +221,27 @@ fn derogations(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
             Some("put the transfer under standard contractual clauses (`scc_2021_914`) or binding corporate rules (`bcr`), or keep it out of regular activities".into()),
         );
     }
+}
+
+/// Art. 12(3) counts the month from receipt. Starting it at verification is accepted only where
+/// the controller has reasonable doubts about who asks (Art. 12(6); EDPB Guidelines 01/2022 on
+/// the right of access), not as the rule for every request.
+fn clock_start(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    if policy.rights.clock_starts != ClockStart::Verification {
+        return;
+    }
+    let Some(value) = raw
+        .rights
+        .as_ref()
+        .and_then(|r| r.get_ref().clock_starts.as_ref())
+    else {
+        return;
+    };
+    ctx.report(
+        Code::ClockStartsAtVerification,
+        value.span(),
+        "rights.clock_starts",
+        "every request's period starts only once the person's identity is confirmed, but Art. 12(3) GDPR counts it from receipt",
+        Some("use `receipt` (the default); confirming identity is part of the month, and only a request with reasonable doubts about who asks (Art. 12(6)) waits for it".into()),
+    );
 }
