@@ -303,9 +303,10 @@ impl Desk {
                 ));
             }
         }
-        Ok(self
+        let filed = self
             .store
-            .create_request(tenant, &request, &mails, actor, now)?)
+            .create_request(tenant, &request, &mails, actor, now)?;
+        self.take_effect_if_immediate(filed, actor, now)
     }
 
     /// Stores a changed request with the audit entry of its step and the mails it sends.
@@ -380,7 +381,8 @@ impl Desk {
             }));
         }
         self.mark_verified(&mut request, "email_code", now)?;
-        self.save(&request, "verify", &[], actor, now)
+        let verified = self.save(&request, "verify", &[], actor, now)?;
+        self.take_effect_if_immediate(verified, actor, now)
     }
 
     /// An agent confirms identity by hand, where privacy.toml allows it.
@@ -399,7 +401,37 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         requests::check_verifiable(request.status)?;
         self.mark_verified(&mut request, "manual", now)?;
-        self.save(&request, "verify", &[], actor, now)
+        let verified = self.save(&request, "verify", &[], actor, now)?;
+        self.take_effect_if_immediate(verified, actor, now)
+    }
+
+    /// Withdrawing consent (Art. 7(3): as easy as giving it) and objecting to direct marketing
+    /// (Art. 21(3): absolute) need no decision by anyone: once the person is confirmed they take
+    /// effect, and the person is told, in the same moment. Every other kind waits for staff.
+    fn takes_effect_at_once(&self, request: &DsRequest) -> bool {
+        match request.kind {
+            RequestKind::ConsentWithdrawal => true,
+            RequestKind::Objection => request
+                .purpose
+                .as_deref()
+                .and_then(|purpose| self.policy.activity(purpose))
+                .is_some_and(|activity| activity.opt_out),
+            _ => false,
+        }
+    }
+
+    fn take_effect_if_immediate(
+        &self,
+        verified: DsRequest,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        if verified.status != RequestStatus::Verified || !self.takes_effect_at_once(&verified) {
+            return Ok(verified);
+        }
+        Ok(self
+            .fulfil(verified.tenant, verified.id, actor, now)?
+            .request)
     }
 
     fn mark_verified(

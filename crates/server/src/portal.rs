@@ -169,13 +169,13 @@ fn hint(kind: RequestKind) -> &'static str {
             "Pause the use of your data while a question about it is settled."
         }
         RequestKind::Objection => {
-            "Stop a use of your data that rests on our legitimate interests, or any direct marketing."
+            "Stop a use of your data that rests on our legitimate interests; direct marketing stops as soon as you confirm."
         }
         RequestKind::Portability => {
             "The data you gave us, in a machine-readable file, to take elsewhere."
         }
         RequestKind::ConsentWithdrawal => {
-            "Withdraw a consent you gave us; it takes effect at once."
+            "Withdraw a consent you gave us; it takes effect as soon as you confirm."
         }
     }
 }

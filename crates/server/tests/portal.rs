@@ -83,6 +83,13 @@ async fn the_form_names_the_controller_offers_each_right_and_runs_nothing() {
         "the form states the period from receipt, as the notice does"
     );
     assert!(!form.html.contains("of confirming who you are"));
+    // What the form promises about withdrawing consent and objecting to direct marketing is
+    // what the rights desk does on confirmation (tests/requests.rs).
+    assert!(form.html.contains("it takes effect as soon as you confirm"));
+    assert!(
+        form.html
+            .contains("direct marketing stops as soon as you confirm")
+    );
     assert!(!form.html.contains("<script"), "no scripts");
     assert!(form.headers.get("set-cookie").is_none(), "no cookies");
     let csp = form.headers["content-security-policy"]

@@ -67,6 +67,12 @@ async fn file(app: &TestApp, key: &str, body: Value) -> Value {
 }
 
 async fn verify_with_mailed_code(app: &TestApp, key: &str, id: &str) {
+    let verified = confirm_with_mailed_code(app, key, id).await;
+    assert_eq!(verified["status"], "verified");
+}
+
+/// The person confirms with the code they were mailed; the request as it stands after that.
+async fn confirm_with_mailed_code(app: &TestApp, key: &str, id: &str) -> Value {
     let code = app.code_from_outbox().await;
     let verified = app
         .post(
@@ -76,8 +82,29 @@ async fn verify_with_mailed_code(app: &TestApp, key: &str, id: &str) {
         )
         .await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
-    assert_eq!(verified.body["status"], "verified");
     assert_eq!(verified.body["verified_by"], "email_code");
+    verified.body
+}
+
+/// Art. 7(3) and 21(3): the request took effect when the person confirmed, with no staff step,
+/// and the confirmation went out.
+async fn took_effect_on_confirmation(app: &TestApp, key: &str, id: &str, confirmed: &Value) {
+    assert_eq!(confirmed["status"], "fulfilled", "{confirmed:?}");
+    assert!(confirmed["closed_at"].is_string(), "{confirmed:?}");
+    let mails = app.get(&format!("/api/v1/requests/{id}/mails"), key).await;
+    assert!(
+        mails.body["mails"]
+            .as_array()
+            .expect("mails")
+            .iter()
+            .any(|m| m["template"] == "request_fulfilled"),
+        "{:?}",
+        mails.body
+    );
+    let again = app
+        .post(&format!("/api/v1/requests/{id}/fulfil"), key, json!({}))
+        .await;
+    assert_ne!(again.status, 200, "nothing is left for staff to do");
 }
 
 async fn fulfil(app: &TestApp, key: &str, id: &str) -> Value {
@@ -348,8 +375,8 @@ async fn objection(app: &TestApp) {
     )
     .await;
     let id = filed["id"].as_str().expect("id");
-    verify_with_mailed_code(app, &person.admin, id).await;
-    fulfil(app, &person.admin, id).await;
+    let confirmed = confirm_with_mailed_code(app, &person.admin, id).await;
+    took_effect_on_confirmation(app, &person.admin, id, &confirmed).await;
     let check = app
         .get(
             "/api/v1/check?identity=email:ville@example.fi&purpose=b2b-marketing",
@@ -371,8 +398,8 @@ async fn consent_withdrawal(app: &TestApp) {
     assert_eq!(given.status, 201, "{:?}", given.body);
     let filed = file(app, &person.admin, json!({ "kind": "consent_withdrawal", "email": "saara@example.fi", "purpose": "consent-marketing" })).await;
     let id = filed["id"].as_str().expect("id");
-    verify_with_mailed_code(app, &person.admin, id).await;
-    fulfil(app, &person.admin, id).await;
+    let confirmed = confirm_with_mailed_code(app, &person.admin, id).await;
+    took_effect_on_confirmation(app, &person.admin, id, &confirmed).await;
     let check = app
         .get(
             "/api/v1/check?identity=email:saara@example.fi&purpose=consent-marketing",
