@@ -41,9 +41,19 @@ pub enum DeskError {
     Verification(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Asked again too soon; `wait` says how long until it may be asked.
+    #[error("{message}")]
+    TooSoon {
+        message: String,
+        wait: jiff::SignedDuration,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// How soon after one code another may be sent for the same request: soon enough for a mail
+/// that was lost or a code that expired, not so often that an address can be flooded.
+pub const RESEND_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 fn invalid(field: &'static str, message: impl Into<String>) -> DeskError {
     DeskError::Invalid {
@@ -355,7 +365,7 @@ impl Desk {
         };
         if request.code_expires_at.is_some_and(|at| at <= now) {
             return Err(DeskError::Verification(
-                "the code has expired; file the request again to receive a new one".into(),
+                "the code has expired; ask for a new one, which keeps the request and the day it was received".into(),
             ));
         }
         let given = self.secrets.code_hash(tenant, id, code.trim());
@@ -383,6 +393,56 @@ impl Desk {
         self.mark_verified(&mut request, "email_code", now)?;
         let verified = self.save(&request, "verify", &[], actor, now)?;
         self.take_effect_if_immediate(verified, actor, now)
+    }
+
+    /// Sends a new code for a request still waiting for one, when the last one expired or its
+    /// mail went astray. The request keeps its receipt (and so its deadline) and its count of
+    /// wrong tries: a new code is not a new set of guesses.
+    pub fn resend_code(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        requests::check_verifiable(request.status)?;
+        if request.locked {
+            return Err(DeskError::Verification(format!(
+                "the request is locked after {MAX_CODE_ATTEMPTS} wrong codes; contact {} to confirm who you are another way",
+                self.policy.rights.contact
+            )));
+        }
+        let (Some(to), Some(_)) = (request.contact.clone(), request.code_hash) else {
+            return Err(DeskError::Verification(
+                "no code was sent for this request; it is verified by the operator".into(),
+            ));
+        };
+        let next = request
+            .code_expires_at
+            .and_then(|expires| expires.checked_sub(CODE_VALIDITY).ok())
+            .and_then(|sent| sent.checked_add(RESEND_AFTER).ok());
+        if let Some(next) = next.filter(|next| now < *next) {
+            return Err(DeskError::TooSoon {
+                message: format!(
+                    "a new code can be sent {} minutes after the last one, from {}",
+                    RESEND_AFTER.as_mins(),
+                    next.to_zoned(self.time_zone.clone()).strftime("%H:%M")
+                ),
+                wait: now.duration_until(next),
+            });
+        }
+        let code = new_verification_code().map_err(StoreError::from)?;
+        request.code_hash = Some(self.secrets.code_hash(tenant, request.id, &code));
+        request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
+        let mail = mail::code(
+            &self.policy,
+            &request,
+            &to,
+            &code,
+            &self.portal_link(&request),
+        );
+        self.save(&request, "resend_code", &[mail], actor, now)
     }
 
     /// An agent confirms identity by hand, where privacy.toml allows it.

@@ -85,6 +85,13 @@ pub enum RequestCommand {
         #[command(flatten)]
         desk: DeskArgs,
     },
+    /// Send the person a new code when the last one expired or went astray; the request keeps
+    /// the day it was received and its count of wrong tries
+    Code {
+        id: String,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
     /// Extend the deadline once, while the first period runs; the person is told why
     Extend {
         id: String,
@@ -340,9 +347,26 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
                 }
             }
             .map_err(refused)?;
+            if request.status == RequestStatus::Fulfilled {
+                // Consent withdrawals and objections to direct marketing need no decision.
+                println!("verified; it took effect at once and the person was told");
+            } else {
+                println!(
+                    "verified; due {}",
+                    when(request.due_at, &console.desk.time_zone)
+                );
+            }
+        }
+        RequestCommand::Code { id, desk } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            let request = console
+                .desk
+                .resend_code(console.tenant, id, &Actor::Cli, now)
+                .map_err(refused)?;
             println!(
-                "verified; due {}",
-                when(request.due_at, &console.desk.time_zone)
+                "a new code was mailed; it is valid until {}",
+                when(request.code_expires_at, &console.desk.time_zone)
             );
         }
         RequestCommand::Extend {

@@ -58,6 +58,16 @@ impl Fixture {
     }
 
     fn file(&self, tenant: TenantId, kind: RequestKind, email: &str) -> RequestId {
+        self.file_at(tenant, kind, email, Timestamp::now())
+    }
+
+    fn file_at(
+        &self,
+        tenant: TenantId,
+        kind: RequestKind,
+        email: &str,
+        at: Timestamp,
+    ) -> RequestId {
         let filing = Filing {
             kind,
             email: Some(email.into()),
@@ -70,7 +80,7 @@ impl Fixture {
             vouched: false,
         };
         self.desk
-            .file(tenant, filing, &Actor::Cli, Timestamp::now())
+            .file(tenant, filing, &Actor::Cli, at)
             .expect("filed")
             .id
     }
@@ -212,6 +222,47 @@ fn an_access_request_is_listed_verified_with_its_code_fulfilled_and_shown() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("can no longer change"));
+}
+
+#[test]
+fn a_new_code_is_mailed_from_the_console_but_not_more_often_than_every_five_minutes() {
+    let fixture = fixture();
+    // Filed 40 minutes ago: its code has expired.
+    let filed_at = Timestamp::now() - jiff::SignedDuration::from_mins(40);
+    let id = fixture
+        .file_at(
+            fixture.operator,
+            RequestKind::Access,
+            "ulla@example.fi",
+            filed_at,
+        )
+        .to_string();
+    let expired = fixture.code();
+    fixture
+        .ombud()
+        .args(["request", "verify", &id, "--code", &expired])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ask for a new one"));
+    fixture
+        .ombud()
+        .args(["request", "code", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("a new code was mailed"));
+    let fresh = fixture.code();
+    fixture
+        .ombud()
+        .args(["request", "code", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("5 minutes after the last one"));
+    fixture
+        .ombud()
+        .args(["request", "verify", &id, "--code", &fresh])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verified; due"));
 }
 
 #[test]

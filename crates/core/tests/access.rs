@@ -134,6 +134,9 @@ after = "last_interaction"
 id = "logs"
 keep = "2 years"
 after = "collected"
+
+[changes]
+objection_window = "30 days"
 "#;
 
 fn at(text: &str) -> Timestamp {

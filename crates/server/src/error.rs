@@ -26,6 +26,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// Asked again too soon; the response says after how many seconds (`Retry-After`).
+    #[error("{detail}")]
+    TooSoon { detail: String, retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -46,6 +49,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +62,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Invalid { .. } => "invalid",
             ApiError::BadRequest(_) => "bad-request",
+            ApiError::TooSoon { .. } => "too-soon",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -115,6 +120,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::TooSoon { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         response
     }
 }
@@ -161,6 +171,10 @@ impl From<ombud_app::rights::DeskError> for ApiError {
             DeskError::Rule(rule) => ApiError::Conflict(rule.to_string()),
             DeskError::Verification(message) => ApiError::Forbidden(message),
             DeskError::Forbidden(message) => ApiError::Forbidden(message),
+            DeskError::TooSoon { message, wait } => ApiError::TooSoon {
+                detail: message,
+                retry_after: u64::try_from(wait.as_secs()).unwrap_or(0).max(1),
+            },
             DeskError::Store(StoreError::Conflict(what)) => ApiError::Conflict(format!(
                 "the {what} changed while this step ran; read it again and retry"
             )),

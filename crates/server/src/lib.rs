@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{id}", get(routes::requests::show))
         .route("/requests/{id}/verify", post(routes::requests::verify))
+        .route("/requests/{id}/code", post(routes::requests::resend_code))
         .route("/requests/{id}/extend", post(routes::requests::extend))
         .route("/requests/{id}/start", post(routes::requests::start))
         .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/privacy/requests", post(portal::file))
         .route("/privacy/status", get(portal::status))
         .route("/privacy/status/confirm", post(portal::confirm))
+        .route("/privacy/status/code", post(portal::resend_code))
         .route(
             "/privacy/exports/{token}",
             get(portal::export_page).post(portal::export_download),

@@ -551,6 +551,11 @@ fn status_page(
                 }
                 button type="submit" { "Confirm" }
             }
+            form method="post" action="/privacy/status/code" {
+                input type="hidden" name="t" value=(token);
+                p class="hint" { "No code, or it has expired? We can send a new one; your request keeps the day it was received." }
+                button type="submit" { "Send me a new code" }
+            }
         } @else if request.locked {
             p class="error" {
                 "This request is locked after three wrong codes. Write to " (policy.rights.contact)
@@ -567,6 +572,37 @@ fn status_page(
         StatusCode::OK
     };
     page(status, policy, &title, body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResendForm {
+    t: Option<String>,
+}
+
+/// The person asks for a new code from the status page.
+pub async fn resend_code(State(state): State<AppState>, Form(form): Form<ResendForm>) -> Response {
+    let token = form.t.unwrap_or_default();
+    let request = match request_of(&state, Some(&token)).await {
+        Ok(Some(request)) => request,
+        Ok(None) => return not_found(&state.policy, BAD_LINK),
+        Err(error) => return trouble(&state.policy, &error),
+    };
+    let now = state.clock.now();
+    let (tenant, id) = (request.tenant, request.id);
+    let desk = state.desk();
+    let step =
+        tokio::task::spawn_blocking(move || desk.resend_code(tenant, id, &Actor::Portal, now))
+            .await;
+    match step {
+        Ok(Ok(_)) | Ok(Err(DeskError::Rule(_))) => {
+            Redirect::to(&format!("/privacy/status?t={token}")).into_response()
+        }
+        Ok(Err(DeskError::Verification(message) | DeskError::TooSoon { message, .. })) => {
+            status_page(&state, &request, &token, Some(&sentence(&message)))
+        }
+        Ok(Err(other)) => trouble(&state.policy, &ApiError::from(other)),
+        Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests"),
     ("get", "/api/v1/requests/{id}"),
     ("post", "/api/v1/requests/{id}/verify"),
+    ("post", "/api/v1/requests/{id}/code"),
     ("post", "/api/v1/requests/{id}/extend"),
     ("post", "/api/v1/requests/{id}/start"),
     ("post", "/api/v1/requests/{id}/fulfil"),

@@ -145,6 +145,22 @@ async fn a_request_is_filed_confirmed_with_the_code_and_followed_on_its_status_p
     assert_eq!(empty.status, 422);
     assert!(empty.html.contains("Enter the code"));
 
+    // A new code: not at once (the page says from when), but once the first has expired; it
+    // keeps the request and the day it was received.
+    assert!(empty.html.contains("Send me a new code"));
+    let too_soon = post(&app, "/privacy/status/code", &[("t", token)]).await;
+    assert_eq!(too_soon.status, 422);
+    assert!(
+        too_soon.html.contains("5 minutes after the last one"),
+        "{}",
+        too_soon.html
+    );
+    app.clock.advance(jiff::SignedDuration::from_mins(31));
+    let resent = post(&app, "/privacy/status/code", &[("t", token)]).await;
+    assert_eq!(resent.status, 303);
+    assert_eq!(resent.location.as_deref(), Some(status_path.as_str()));
+    let code = app.code_from_outbox().await;
+
     let confirmed = post(
         &app,
         "/privacy/status/confirm",

@@ -439,6 +439,97 @@ async fn every_kind_of_request_runs_from_filing_to_fulfilment_on_postgresql() {
     std::mem::forget(std::sync::Arc::clone(&app.store));
 }
 
+/// A code that expired is sent again for the same request: the request keeps the day it was
+/// received (and so its deadline) and its count of wrong tries; codes are not sent more often
+/// than every five minutes; a locked request gets none.
+#[tokio::test]
+async fn an_expired_code_is_sent_again_and_the_request_keeps_its_date() {
+    let app = spawn_app().await;
+    let person = customer(&app, "eero@example.fi").await;
+    let filed = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "eero@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    let first = app.code_from_outbox().await;
+    let resend = format!("/api/v1/requests/{id}/code");
+
+    let early = app.post(&resend, &person.admin, json!({})).await;
+    assert_eq!(early.status, 429, "{:?}", early.body);
+    assert_eq!(early.retry_after.as_deref(), Some("300"));
+
+    app.clock.advance(jiff::SignedDuration::from_mins(31));
+    let expired = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            &person.admin,
+            json!({ "code": first }),
+        )
+        .await;
+    assert_eq!(expired.status, 403);
+    assert!(
+        expired.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("ask for a new one"),
+        "{:?}",
+        expired.body
+    );
+    let sent = app.post(&resend, &person.admin, json!({})).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    assert_eq!(sent.body["received_at"], filed["received_at"]);
+    assert_eq!(sent.body["due_at"], filed["due_at"]);
+    let second = app.code_from_outbox().await;
+    let verified = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            &person.admin,
+            json!({ "code": second }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(verified.body["status"], "verified");
+    assert_eq!(verified.body["received_at"], filed["received_at"]);
+    let again = app.post(&resend, &person.admin, json!({})).await;
+    assert_eq!(again.status, 409, "a verified request needs no code");
+
+    // Wrong tries count across codes: a new code is not a new set of guesses.
+    let other = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "eero@example.fi" }),
+    )
+    .await;
+    let other_id = other["id"].as_str().expect("id");
+    let code = app.code_from_outbox().await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..3 {
+        app.post(
+            &format!("/api/v1/requests/{other_id}/verify"),
+            &person.admin,
+            json!({ "code": wrong }),
+        )
+        .await;
+    }
+    app.clock.advance(jiff::SignedDuration::from_mins(6));
+    let locked = app
+        .post(
+            &format!("/api/v1/requests/{other_id}/code"),
+            &person.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(locked.status, 403, "{:?}", locked.body);
+    assert!(
+        locked.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("locked")
+    );
+}
+
 #[tokio::test]
 async fn three_wrong_codes_lock_the_request() {
     let app = spawn_app().await;

@@ -324,6 +324,26 @@ pub async fn verify(
     Ok(Json(RequestView::of(&request)))
 }
 
+#[utoipa::path(post, path = "/api/v1/requests/{id}/code", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "A new code was mailed to the person; the request keeps its receipt time and its count of wrong tries", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The request is locked, or was not verified by code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request is verified or closed already", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The last code was sent less than 5 minutes ago; `Retry-After` says when to ask again", body = Problem, content_type = "application/problem+json")))]
+pub async fn resend_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
+    caller.require(HANDLERS, "send verification codes")?;
+    let request = state
+        .desk_call(move |desk| desk.resend_code(tenant, id, &actor, now))
+        .await?;
+    Ok(Json(RequestView::of(&request)))
+}
+
 #[utoipa::path(post, path = "/api/v1/requests/{id}/extend", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
     responses((status = 200, description = "Extended; the person is told why", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),

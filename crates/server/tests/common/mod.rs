@@ -136,6 +136,8 @@ async fn spawn_with(
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// `Retry-After`, where the server asks to wait.
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -168,11 +170,17 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Reply {
             status,
             content_type,
+            retry_after,
             body,
         }
     }
