@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notices;
 pub mod notify;
+pub mod restriction;
 pub mod rights;
 pub mod secrets;
 pub mod subprocessors;

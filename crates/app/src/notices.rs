@@ -49,6 +49,12 @@ pub struct Sending {
 
 /// Whether the policy's kind `key` is mandatory; refuses kinds the policy does not declare.
 pub fn kind_of(policy: &Policy, key: &str) -> Result<bool, NoticeError> {
+    if key == crate::restriction::LIFT_KIND {
+        return Err(invalid(
+            "kind",
+            "the person is told of a lifted restriction when it is lifted: POST /api/v1/subjects/{id}/restriction/lift",
+        ));
+    }
     if key == BREACH_KIND {
         return Err(invalid(
             "kind",

@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::events::list_events).post(routes::events::add_event),
         )
         .route(
+            "/subjects/{id}/restriction/lift",
+            post(routes::events::lift_restriction),
+        )
+        .route(
             "/subjects/{id}/consents",
             get(routes::events::list_consents).post(routes::events::give_consent),
         )

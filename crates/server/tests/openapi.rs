@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/records"),
     ("get", "/api/v1/subjects/{id}/events"),
     ("post", "/api/v1/subjects/{id}/events"),
+    ("post", "/api/v1/subjects/{id}/restriction/lift"),
     ("get", "/api/v1/subjects/{id}/consents"),
     ("post", "/api/v1/subjects/{id}/consents"),
     ("delete", "/api/v1/subjects/{id}/consents/{purpose}"),

@@ -45,6 +45,13 @@ fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
             "review decisions are made with POST /api/v1/retention/reviews, which carries them out",
         ));
     }
+    if kind == EventKind::RestrictionLifted {
+        // The person must be told first (Art. 18(3)); that step records the lift itself.
+        return Err(ApiError::invalid(
+            "kind",
+            "a restriction is lifted with POST /api/v1/subjects/{id}/restriction/lift, which tells the person before it ends",
+        ));
+    }
     if let Some(purpose) = &body.purpose {
         // Unsubscribing from, or objecting to, one kind of service message (news, surveys)
         // names that kind.
@@ -283,4 +290,44 @@ pub async fn list_consents(
         }
     }
     Ok(Json(ConsentList { consents }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftBody {
+    /// When processing may resume; later than now, so the person is told first.
+    pub effective_at: Timestamp,
+    /// Why the restriction ends, in words the person is told.
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/restriction/lift", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = LiftBody,
+    responses((status = 201, description = "The person was told (through the notice ledger) and the restriction ends at `effective_at` (Art. 18(3))", body = ombud_app::restriction::Lifted), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this, or the tenant decides on its own data", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not restricted, no address to tell the person, a time not after now, or no reason; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn lift_restriction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<LiftBody>,
+) -> Result<(StatusCode, Json<ombud_app::restriction::Lifted>), ApiError> {
+    caller.require_decider(
+        &[Role::Admin, Role::Dpo],
+        state.operator,
+        "lift a restriction",
+    )?;
+    let subject = parse_subject(&id)?;
+    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let time_zone = state.time_zone.clone();
+    let lifting = ombud_app::restriction::Lifting {
+        effective_at: body.effective_at,
+        reason: body.reason,
+    };
+    let lifted = state
+        .call(move |store, policy| {
+            ombud_app::restriction::lift(
+                store, policy, &time_zone, tenant, subject, lifting, &actor, now,
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(lifted)))
 }
