@@ -12,35 +12,15 @@ use ombud_core::facts::SubjectFacts;
 use ombud_policy::Policy;
 use ombud_store::model::{NewEvent, SubjectId, TenantId};
 use ombud_store::notices::{Audience, NewNotice, NoticeId};
-use ombud_store::{Actor, Store, StoreError};
+use ombud_store::{Actor, Store};
 
 /// The built-in, mandatory notice kind that tells a person their restriction will end.
 pub const LIFT_KIND: &str = "restriction_lifted";
 
 const REASON_MAX: usize = 2_000;
 
-#[derive(Debug, thiserror::Error)]
-pub enum LiftError {
-    #[error("{message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<NoticeError> for LiftError {
-    fn from(error: NoticeError) -> Self {
-        match error {
-            NoticeError::Invalid { field, message } => LiftError::Invalid { field, message },
-            NoticeError::Store(error) => LiftError::Store(error),
-        }
-    }
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> LiftError {
-    LiftError::Invalid {
+fn invalid(field: &'static str, message: impl Into<String>) -> NoticeError {
+    NoticeError::Invalid {
         field,
         message: message.into(),
     }
@@ -64,7 +44,8 @@ pub struct Lifted {
     pub notice: NoticeId,
 }
 
-/// Tells the person, then records the lift to take effect at `lifting.effective_at`.
+/// Tells the person, then records the lift to take effect at `lifting.effective_at`. Refusals
+/// are a notice's (`NoticeError`): this is a notice that must be sent before the lift.
 #[allow(clippy::too_many_arguments)]
 pub fn lift(
     store: &dyn Store,
@@ -75,7 +56,7 @@ pub fn lift(
     lifting: Lifting,
     actor: &Actor,
     now: Timestamp,
-) -> Result<Lifted, LiftError> {
+) -> Result<Lifted, NoticeError> {
     let reason = lifting.reason.trim();
     if reason.is_empty() || reason.chars().count() > REASON_MAX {
         return Err(invalid(

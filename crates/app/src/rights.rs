@@ -341,6 +341,18 @@ impl Desk {
         self.store.request(tenant, id)?.ok_or(DeskError::NotFound)
     }
 
+    /// A request a code may be given or sent for: not yet verified nor closed, not locked.
+    fn check_awaiting_code(&self, request: &DsRequest) -> Result<(), DeskError> {
+        requests::check_verifiable(request.status)?;
+        if request.locked {
+            return Err(DeskError::Verification(format!(
+                "the request is locked after {MAX_CODE_ATTEMPTS} wrong codes; contact {} to confirm who you are another way",
+                self.policy.rights.contact
+            )));
+        }
+        Ok(())
+    }
+
     /// The person confirms with the code they were sent.
     pub fn verify_code(
         &self,
@@ -351,13 +363,7 @@ impl Desk {
         now: Timestamp,
     ) -> Result<DsRequest, DeskError> {
         let mut request = self.get(tenant, id)?;
-        requests::check_verifiable(request.status)?;
-        if request.locked {
-            return Err(DeskError::Verification(format!(
-                "the request is locked after {MAX_CODE_ATTEMPTS} wrong codes; contact {} to confirm who you are another way",
-                self.policy.rights.contact
-            )));
-        }
+        self.check_awaiting_code(&request)?;
         let Some(expected) = request.code_hash else {
             return Err(DeskError::Verification(
                 "no code was sent for this request; it is verified by the operator".into(),
@@ -406,13 +412,7 @@ impl Desk {
         now: Timestamp,
     ) -> Result<DsRequest, DeskError> {
         let mut request = self.get(tenant, id)?;
-        requests::check_verifiable(request.status)?;
-        if request.locked {
-            return Err(DeskError::Verification(format!(
-                "the request is locked after {MAX_CODE_ATTEMPTS} wrong codes; contact {} to confirm who you are another way",
-                self.policy.rights.contact
-            )));
-        }
+        self.check_awaiting_code(&request)?;
         let (Some(to), Some(_)) = (request.contact.clone(), request.code_hash) else {
             return Err(DeskError::Verification(
                 "no code was sent for this request; it is verified by the operator".into(),

@@ -129,17 +129,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<ombud_app::restriction::LiftError> for ApiError {
-    fn from(error: ombud_app::restriction::LiftError) -> Self {
-        match error {
-            ombud_app::restriction::LiftError::Invalid { field, message } => {
-                ApiError::invalid(field, message)
-            }
-            ombud_app::restriction::LiftError::Store(error) => error.into(),
-        }
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
