@@ -512,7 +512,10 @@ impl Desk {
                 Some(now),
                 &self.time_zone,
             );
-            request.due_at = request.first_due_at;
+            // An extension given before verification keeps the date the person was told.
+            if request.extended_at.is_none() {
+                request.due_at = request.first_due_at;
+            }
         }
         if request.subject.is_none()
             && let Some(contact) = &request.contact
@@ -543,12 +546,14 @@ impl Desk {
             reason,
             now,
         )?;
+        // Before a clock that starts at verification has started, the extension counts from
+        // receipt: it cannot be stretched by waiting to give it.
         let start = requests::clock_start(
             &self.policy.rights,
             request.received_at,
             request.verified_at,
         )
-        .unwrap_or(now);
+        .unwrap_or(request.received_at);
         request.due_at = Some(requests::extended_due(
             start,
             &self.policy.rights,

@@ -708,6 +708,64 @@ async fn an_extension_is_granted_inside_the_first_month_only() {
     assert_eq!(ids, [second["id"].as_str().expect("id")]);
 }
 
+/// Where the clock starts at verification, an extension given before it counts from receipt
+/// (waiting to give it does not stretch it), and verification keeps the date the person was
+/// told instead of replacing it.
+#[tokio::test]
+async fn before_verification_an_extension_counts_from_receipt_and_verification_keeps_it() {
+    let policy = common::POLICY.replacen(
+        "clock_starts = \"receipt\"",
+        "clock_starts = \"verification\"",
+        1,
+    );
+    assert_ne!(
+        policy,
+        common::POLICY,
+        "the example says when its clock starts"
+    );
+    let app = common::spawn_app_with(&policy).await;
+    app.clock.set("2026-02-01T10:00:00Z".parse().expect("time"));
+    let person = customer(&app, "aino@example.fi").await;
+    let filed = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "aino@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    assert!(filed["due_at"].is_null(), "no clock before verification");
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 20));
+    let extended = app
+        .post(
+            &format!("/api/v1/requests/{id}/extend"),
+            &person.admin,
+            json!({ "reason": "The data sits in several archived systems." }),
+        )
+        .await;
+    assert_eq!(extended.status, 200, "{:?}", extended.body);
+    assert_eq!(
+        extended.body["due_at"], "2026-05-01T21:00:00Z",
+        "three months from receipt on 1 February, not from the 21st"
+    );
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 5));
+    // The first code expired long ago; the person asks for a new one and confirms.
+    app.code_from_outbox().await;
+    let resent = app
+        .post(
+            &format!("/api/v1/requests/{id}/code"),
+            &person.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(resent.status, 200, "{:?}", resent.body);
+    let verified = confirm_with_mailed_code(&app, &person.admin, id).await;
+    assert_eq!(verified["status"], "verified");
+    assert_eq!(
+        verified["due_at"], "2026-05-01T21:00:00Z",
+        "verification keeps the extended date"
+    );
+}
+
 #[tokio::test]
 async fn bad_filings_name_the_field_and_store_nothing() {
     let app = spawn_app().await;
