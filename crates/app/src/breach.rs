@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use ombud_core::breach;
 use ombud_policy::Policy;
 use ombud_store::incidents::{
-    CategoryImpact, Impact, Incident, IncidentId, Read, Scope, TenantImpact,
+    CategoryImpact, Impact, Incident, IncidentId, Read, RiskAssessment, Scope, TenantImpact,
 };
 use ombud_store::model::Tenant;
 use ombud_store::{Store, StoreError};
@@ -86,6 +86,7 @@ pub fn open(
         scope: None,
         impact: None,
         notifications: vec![],
+        risk_unlikely: None,
         version: 0,
     })
 }
@@ -101,7 +102,24 @@ pub fn closed_detail(incident: &Incident) -> serde_json::Value {
     serde_json::json!({
         "measures": incident.measures.is_some(),
         "consequences": incident.consequences.is_some(),
+        "risk_unlikely": incident.risk_unlikely.is_some(),
     })
+}
+
+/// Who is still owed notice, in words: "2 affected customers and the authority".
+fn owed(incident: &Incident) -> Option<String> {
+    let customers = match incident.customers_untold().len() {
+        0 => None,
+        1 => Some("1 affected customer".to_owned()),
+        n => Some(format!("{n} affected customers")),
+    };
+    let authority = incident
+        .authority_owed()
+        .then(|| "the authority".to_owned());
+    match (customers, authority) {
+        (Some(c), Some(a)) => Some(format!("{c} and {a}")),
+        (one, other) => one.or(other),
+    }
 }
 
 /// The incident closed now, with the measures and consequences as finally known. `Err` with
@@ -115,6 +133,17 @@ pub fn close(
     if !incident.is_open() {
         return Err(("status", "the incident is closed already".to_owned()));
     }
+    if let Some(owed) = owed(&incident) {
+        let exemption = if incident.authority_owed() {
+            ", or, for the authority, record that the breach is unlikely to result in a risk to people (assessment with `risk = \"unlikely\"` and the reasons, Art. 33(1) and (5))"
+        } else {
+            ""
+        };
+        return Err((
+            "status",
+            format!("notice is still owed to {owed}; notify them before closing{exemption}"),
+        ));
+    }
     let measures = optional_text("measures", measures)?;
     let consequences = optional_text("consequences", consequences)?;
     Ok(Incident {
@@ -127,27 +156,67 @@ pub fn close(
 
 /// The incident with its likely consequences and measures as now assessed; at least one is
 /// given. `Err` with field `status` when it is closed.
-pub fn assess(
-    incident: Incident,
-    measures: Option<&str>,
-    consequences: Option<&str>,
-) -> Result<Incident, Refusal> {
+pub fn assess(incident: Incident, assessment: Assessment<'_>) -> Result<Incident, Refusal> {
     if !incident.is_open() {
         return Err(("status", "the incident is closed".to_owned()));
     }
-    if measures.is_none() && consequences.is_none() {
+    let Assessment {
+        measures,
+        consequences,
+        risk,
+        reasons,
+        by,
+        now,
+    } = assessment;
+    if measures.is_none() && consequences.is_none() && risk.is_none() {
         return Err((
             "measures",
-            "give the measures taken or proposed, the likely consequences, or both".to_owned(),
+            "give the measures taken or proposed, the likely consequences, the risk, or more than one".to_owned(),
         ));
     }
+    let risk_unlikely = match risk {
+        None => incident.risk_unlikely.clone(),
+        Some("unlikely") => {
+            let reasons = reasons.map(str::trim).filter(|r| !r.is_empty()).ok_or((
+                "reasons",
+                "say why the breach is unlikely to result in a risk to people; the reasons are kept with the register (Art. 33(5))".to_owned(),
+            ))?;
+            Some(RiskAssessment {
+                reasons: text("reasons", reasons, TEXT_MAX)?,
+                at: now,
+                by: by.to_owned(),
+            })
+        }
+        Some(other) => {
+            return Err((
+                "risk",
+                format!(
+                    "`{other}`: the one risk to record is `unlikely` (Art. 33(1)); a likely risk is told, not recorded"
+                ),
+            ));
+        }
+    };
     let measures = optional_text("measures", measures)?;
     let consequences = optional_text("consequences", consequences)?;
     Ok(Incident {
         measures: measures.or(incident.measures.clone()),
         consequences: consequences.or(incident.consequences.clone()),
+        risk_unlikely,
         ..incident
     })
+}
+
+/// What an assessment records: measures and consequences as now known, and the DPO's finding
+/// that the breach is unlikely to result in a risk (`risk = "unlikely"`, with the reasons).
+#[derive(Debug, Clone, Copy)]
+pub struct Assessment<'a> {
+    pub measures: Option<&'a str>,
+    pub consequences: Option<&'a str>,
+    pub risk: Option<&'a str>,
+    pub reasons: Option<&'a str>,
+    /// Who records it, as the audit log names them.
+    pub by: &'a str,
+    pub now: Timestamp,
 }
 
 /// Time left as people read it; once notice was given, when that was against the deadline;
@@ -157,21 +226,20 @@ pub fn time_left(incident: &Incident, now: Timestamp) -> String {
     if let Some(given) = incident.notice_given() {
         return format!("notified {}", given.against_deadline);
     }
+    if incident.clock_stopped() {
+        return "no notification owed: recorded as unlikely to result in a risk to people".into();
+    }
     let left = breach::describe_left(incident.deadline_at, incident.closed_at.unwrap_or(now));
-    match incident.customers_untold().len() {
-        1 if !incident.notifications.is_empty() => {
-            format!("{left}; 1 affected customer not yet told")
-        }
-        untold if untold > 1 && !incident.notifications.is_empty() => {
-            format!("{left}; {untold} affected customers not yet told")
-        }
+    let known = !incident.notifications.is_empty() || incident.authority_owed();
+    match owed(incident) {
+        Some(owed) if known => format!("{left}; {owed} not yet told"),
         _ => left,
     }
 }
 
 /// Whether notice is overdue now: open, not yet given to everyone due it, past the deadline.
 pub fn overdue(incident: &Incident, now: Timestamp) -> bool {
-    incident.is_open() && incident.notice_given().is_none() && incident.deadline_at < now
+    incident.is_open() && !incident.clock_stopped() && incident.deadline_at < now
 }
 
 /// Checks a scoping window: it ends after it starts and does not reach into the future.

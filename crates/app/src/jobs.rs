@@ -150,10 +150,10 @@ pub fn watch(
             .set(i64::try_from(count.count).unwrap_or(i64::MAX));
     }
     metrics.breach_due.clear();
-    // Until notice is given to every customer the breach reached (or, with none, to anyone):
-    // that is what the deadline asks for.
+    // Until notice is given to every customer the breach reached and, where the operator's own
+    // data was reached, to the authority (or it is recorded as unlikely to result in a risk).
     for (_, incident) in store.open_incidents()? {
-        if incident.notice_given().is_some() {
+        if incident.clock_stopped() {
             continue;
         }
         let left = incident.deadline_at.duration_since(now).as_secs();

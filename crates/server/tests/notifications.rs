@@ -300,8 +300,9 @@ async fn customers_are_told(app: &TestApp) {
         "notified incidents leave the gauge: {metrics}"
     );
 
-    // Reaching two customers, notice is given once both are told: the clock runs on after
-    // the first.
+    // Reaching two customers and the operator's own contacts (its controller data), notice is
+    // given once both customers and the authority are told: the clock runs on after the first
+    // customer, and after the second.
     person(app, &globex_admin, None, "buyer@globex.example").await;
     let both = incident(app, "Shared replica exposed", 71, None).await;
     let first = app
@@ -314,7 +315,7 @@ async fn customers_are_told(app: &TestApp) {
     assert_eq!(first.status, 201, "{:?}", first.body);
     assert_eq!(
         first.body["incident"]["time_left"],
-        "1 h 0 min left; 1 affected customer not yet told"
+        "1 h 0 min left; 1 affected customer and the authority not yet told"
     );
     assert!(
         gauge_lines(app).await.contains(&both),
@@ -330,6 +331,19 @@ async fn customers_are_told(app: &TestApp) {
     assert_eq!(second.status, 201, "{:?}", second.body);
     assert_eq!(
         second.body["incident"]["time_left"],
+        "1 h 0 min left; the authority not yet told"
+    );
+    assert!(gauge_lines(app).await.contains(&both), "Art. 33(1) is owed");
+    let filed = app
+        .post(
+            &format!("/api/v1/incidents/{both}/authority"),
+            &app.admin_key,
+            json!({ "reference": "DPO-2026-17" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    assert_eq!(
+        filed.body["time_left"],
         "notified 1 h 0 min before the deadline"
     );
     assert!(!gauge_lines(app).await.contains(&both));
@@ -491,6 +505,14 @@ async fn people_and_the_authority_are_told(app: &TestApp) {
         .await;
     assert_eq!(told.status, 201, "{:?}", told.body);
     assert_eq!(told.body["incident"]["notifications"][0]["recipients"], 4);
+    assert!(
+        told.body["incident"]["time_left"]
+            .as_str()
+            .expect("time left")
+            .ends_with("; the authority not yet told"),
+        "telling the people does not stop the clock while the authority is owed: {:?}",
+        told.body["incident"]["time_left"]
+    );
     let items: Vec<&str> = told.body["sent"][0]["items"]
         .as_array()
         .expect("items")
@@ -572,4 +594,97 @@ async fn people_and_the_authority_are_told_on_postgresql() {
         return;
     };
     people_and_the_authority_are_told(&spawn_app_on_postgres_with(&url, ERP_POLICY).await).await;
+}
+
+/// Art. 33(1): a breach of the operator's own data is notified to the authority unless the DPO
+/// records, with reasons (Art. 33(5)), that it is unlikely to result in a risk; until one or the
+/// other the clock runs and the incident cannot be closed.
+async fn the_authority_is_owed_unless_the_risk_is_unlikely(app: &TestApp) {
+    for n in 0..2 {
+        person(app, &app.admin_key, None, &format!("staff{n}@example.org")).await;
+    }
+    let id = incident(app, "Laptop lost", 10, None).await;
+    let shown = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await;
+    assert_eq!(
+        shown.body["time_left"],
+        "62 h 0 min left; the authority not yet told"
+    );
+    let close = format!("/api/v1/incidents/{id}/close");
+    let refused = app.post(&close, &app.admin_key, json!({})).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    let detail = refused.body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("the authority") && detail.contains("unlikely"),
+        "{detail}"
+    );
+    let assess = format!("/api/v1/incidents/{id}/assessment");
+    for (body, field) in [
+        (json!({ "risk": "likely" }), "risk"),
+        (json!({ "risk": "unlikely" }), "reasons"),
+        (json!({ "risk": "unlikely", "reasons": "  " }), "reasons"),
+    ] {
+        let reply = app.post(&assess, &app.admin_key, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let unchanged = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await;
+    assert!(
+        unchanged.body["risk_unlikely"].is_null(),
+        "nothing recorded"
+    );
+    assert!(gauge_lines(app).await.contains(&id), "the clock runs");
+
+    let reasons =
+        "The laptop's disk is fully encrypted and it was locked; the key never left the company.";
+    let assessed = app
+        .post(
+            &assess,
+            &app.admin_key,
+            json!({ "risk": "unlikely", "reasons": reasons }),
+        )
+        .await;
+    assert_eq!(assessed.status, 200, "{:?}", assessed.body);
+    assert_eq!(assessed.body["risk_unlikely"]["reasons"], reasons);
+    assert!(
+        assessed.body["risk_unlikely"]["by"]
+            .as_str()
+            .expect("by")
+            .starts_with("key:")
+    );
+    assert_eq!(
+        assessed.body["time_left"],
+        "no notification owed: recorded as unlikely to result in a risk to people"
+    );
+    assert!(!gauge_lines(app).await.contains(&id), "the clock stopped");
+    app.clock.advance(SignedDuration::from_hours(72));
+    let later = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await;
+    assert_eq!(later.body["overdue"], false);
+    let closed = app.post(&close, &app.admin_key, json!({})).await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+}
+
+#[tokio::test]
+async fn the_authority_is_owed_unless_the_risk_is_unlikely_on_sqlite() {
+    the_authority_is_owed_unless_the_risk_is_unlikely(&spawn_app_with(ERP_POLICY).await).await;
+}
+
+#[tokio::test]
+async fn the_authority_is_owed_unless_the_risk_is_unlikely_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    the_authority_is_owed_unless_the_risk_is_unlikely(
+        &spawn_app_on_postgres_with(&url, ERP_POLICY).await,
+    )
+    .await;
 }

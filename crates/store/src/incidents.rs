@@ -46,6 +46,10 @@ pub struct Incident {
     /// the people concerned.
     #[serde(default)]
     pub notifications: Vec<Notification>,
+    /// The DPO's record that the breach is unlikely to result in a risk to people (Art. 33(1)),
+    /// with the reasons (Art. 33(5)); it releases the operator from telling the authority.
+    #[serde(default)]
+    pub risk_unlikely: Option<RiskAssessment>,
     /// Increases with every change; a change made from an older version is refused.
     pub version: i64,
 }
@@ -70,23 +74,47 @@ impl Incident {
             .collect()
     }
 
-    /// The notification that stopped the clock: once every customer the scope reached has
-    /// been told, the last of their first notifications; with no customer concerned, the
-    /// first notification to anyone. `None` while notice is still due.
+    /// Whether the authority is still owed notice (Art. 33(1)): the scope reached data the
+    /// operator controls, no filing is recorded, and no one recorded that the breach is
+    /// unlikely to result in a risk.
+    pub fn authority_owed(&self) -> bool {
+        let own_data = self
+            .impact
+            .iter()
+            .flat_map(|i| i.tenants.iter())
+            .any(|t| t.operator);
+        own_data
+            && self.risk_unlikely.is_none()
+            && !self.notifications.iter().any(|n| n.party == "authority")
+    }
+
+    /// The notification that stopped the clock: once every customer the scope reached and,
+    /// where it is owed, the authority have been told, the last of those first
+    /// notifications; with no such party concerned, the first notification to anyone. `None`
+    /// while notice is still due.
     pub fn notice_given(&self) -> Option<&Notification> {
-        if !self.customers_untold().is_empty() {
+        if !self.customers_untold().is_empty() || self.authority_owed() {
             return None;
         }
-        let customers: Vec<&Notification> = self
+        let required: Vec<&Notification> = self
             .notifications
             .iter()
-            .filter(|n| n.party == "customer" && n.phase == 1)
+            .filter(|n| n.phase == 1 && (n.party == "customer" || n.party == "authority"))
             .collect();
-        if customers.is_empty() {
+        if required.is_empty() {
             self.notifications.iter().min_by_key(|n| n.at)
         } else {
-            customers.into_iter().max_by_key(|n| n.at)
+            required.into_iter().max_by_key(|n| n.at)
         }
+    }
+
+    /// Whether the clock has stopped: every party owed notice was told, or the only duty left
+    /// was the authority's and the breach is recorded as unlikely to result in a risk.
+    pub fn clock_stopped(&self) -> bool {
+        self.notice_given().is_some()
+            || (self.risk_unlikely.is_some()
+                && self.customers_untold().is_empty()
+                && !self.authority_owed())
     }
 
     /// The incident as a save stores it: the next version, and its document.
@@ -161,6 +189,16 @@ pub struct Impact {
     /// Special categories (Art. 9, 10) or national identity numbers are involved: a hint that
     /// the risk to people is high and they may have to be told directly (Art. 34).
     pub high_risk: bool,
+}
+
+/// Why a breach is unlikely to result in a risk to people, as the DPO recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskAssessment {
+    pub reasons: String,
+    pub at: Timestamp,
+    /// Who recorded it, as the audit log names them.
+    pub by: String,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

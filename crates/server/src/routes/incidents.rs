@@ -362,6 +362,10 @@ pub struct AssessmentBody {
     pub consequences: Option<String>,
     /// The measures taken or proposed so far.
     pub measures: Option<String>,
+    /// `unlikely`: the breach is unlikely to result in a risk to people, so the authority
+    /// need not be told (Art. 33(1)); `reasons` are then required (Art. 33(5)).
+    pub risk: Option<String>,
+    pub reasons: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assessment", tag = "incidents", security(("api_key" = [])),
@@ -378,17 +382,24 @@ pub async fn assess(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssessmentBody>,
 ) -> Result<Json<IncidentView>, ApiError> {
+    let by = caller.actor().audit_name();
     change(
         &state,
         &caller,
         &id,
         "assess an incident",
         "assess",
-        move |incident, _| {
+        move |incident, now| {
             ombud_app::breach::assess(
                 incident,
-                body.measures.as_deref(),
-                body.consequences.as_deref(),
+                ombud_app::breach::Assessment {
+                    measures: body.measures.as_deref(),
+                    consequences: body.consequences.as_deref(),
+                    risk: body.risk.as_deref(),
+                    reasons: body.reasons.as_deref(),
+                    by: &by,
+                    now,
+                },
             )
         },
     )

@@ -1838,6 +1838,7 @@ pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store
         scope: None,
         impact: None,
         notifications: vec![],
+        risk_unlikely: None,
         version: 0,
     };
     let stored = store
