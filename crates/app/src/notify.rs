@@ -508,6 +508,15 @@ pub fn send(
             "notifications are sent from the operator's breach register; in a customer's tenant, draft them and send them yourself",
         ));
     }
+    // Art. 34(2): the people are told the likely consequences and the measures; a message that
+    // says they are "not yet established" tells them nothing they can act on.
+    if party == Party::Subjects && (incident.consequences.is_none() || incident.measures.is_none())
+    {
+        return Err(invalid(
+            "party",
+            "tell the people concerned once the likely consequences and the measures are known (Art. 34(2)): record them with POST …/assessment first",
+        ));
+    }
     let late = drafts(policy, tz, &incident, party, tenants, None)?
         .iter()
         .any(|d| late_for(&incident, party, d.tenant, now));

@@ -496,13 +496,37 @@ async fn people_and_the_authority_are_told(app: &TestApp) {
             .expect("subjects")
             .starts_with("About 4 people")
     );
-    let told = app
-        .post(
-            &format!("/api/v1/incidents/{id}/notifications"),
+    let notifications = format!("/api/v1/incidents/{id}/notifications");
+    let notify_people = || {
+        app.post(
+            &notifications,
             &app.admin_key,
             json!({ "party": "subjects" }),
         )
+    };
+    // Not before the consequences and the measures are known (Art. 34(2)).
+    let early = notify_people().await;
+    assert_eq!(
+        (early.status, early.body["field"].as_str()),
+        (422, Some("party")),
+        "{:?}",
+        early.body
+    );
+    assert!(
+        early.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("consequences")
+    );
+    let assessed = app
+        .post(
+            &format!("/api/v1/incidents/{id}/assessment"),
+            &app.admin_key,
+            json!({ "consequences": "Someone may read your invoices and contact details.", "measures": "Passwords were reset and the mailbox rules removed." }),
+        )
         .await;
+    assert_eq!(assessed.status, 200, "{:?}", assessed.body);
+    let told = notify_people().await;
     assert_eq!(told.status, 201, "{:?}", told.body);
     assert_eq!(told.body["incident"]["notifications"][0]["recipients"], 4);
     assert!(
