@@ -190,7 +190,15 @@ pub fn decide_purpose(
         }
         // Art. 21(1) lets a person object to processing on these two bases.
         Some(LegalBasis::LegitimateInterests | LegalBasis::PublicTask) => {
-            if let Some(at) = facts.objection(purpose, now) {
+            // Art. 21(1) lets processing go on "for the establishment, exercise or defence of
+            // legal claims": an objection to everything does not reach a purpose the policy
+            // marks as such (restriction_exempt); only one that names it does.
+            let objected = if activity.restriction_exempt {
+                facts.objection_to(purpose, now)
+            } else {
+                facts.objection(purpose, now)
+            };
+            if let Some(at) = objected {
                 return deny(Reason::Objected { at });
             }
         }

@@ -150,6 +150,15 @@ impl SubjectFacts {
         .map(|e| (e.kind == EventKind::ConsentGiven, e.occurred_at))
     }
 
+    /// When the person objected to `purpose` by name, if they have; a blanket objection does
+    /// not count.
+    pub fn objection_to(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
+        self.latest(at, |e| {
+            e.kind == EventKind::Objection && e.purpose.as_deref() == Some(purpose)
+        })
+        .map(|e| e.occurred_at)
+    }
+
     /// When the person objected to `purpose` (or to all such purposes), if they have.
     pub fn objection(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
         self.latest(at, |e| {

@@ -565,3 +565,41 @@ fn every_reason_explains_itself_in_words() {
         "consent to `newsletter` was withdrawn at 2025-03-01T00:00:00Z"
     );
 }
+
+/// Art. 21(1): a blanket objection stops every purpose on legitimate interests (here security
+/// monitoring and the corporate transaction of the managed-ERP example) but not the defence of
+/// legal claims; an objection naming that purpose does reach it.
+#[test]
+fn a_blanket_objection_does_not_stop_the_defence_of_legal_claims() {
+    let policy = ombud_policy::check(include_str!("../../../examples/managed-erp-hosting.toml"))
+        .policy
+        .expect("the example is valid");
+    let tz = TimeZone::get(&policy.controller.time_zone).expect("known zone");
+    let now = at("2026-03-01T12:00:00Z");
+    let allowed = |events: Vec<Event>, purpose: &str| {
+        decide(
+            &policy,
+            &SubjectFacts::new(events),
+            purpose,
+            "user.contact.email",
+            at("2026-01-15T09:00:00Z"),
+            DataRole::Controller,
+            now,
+            &tz,
+        )
+        .allowed
+    };
+    let blanket = || vec![event(Objection, None, "2026-02-01T00:00:00Z")];
+    assert!(!allowed(blanket(), "platform-security"));
+    assert!(!allowed(blanket(), "corporate-transaction"));
+    assert!(allowed(blanket(), "legal-claims"), "legal claims go on");
+    let named = vec![event(
+        Objection,
+        Some("legal-claims"),
+        "2026-02-01T00:00:00Z",
+    )];
+    assert!(
+        !allowed(named, "legal-claims"),
+        "an objection naming it reaches it"
+    );
+}
