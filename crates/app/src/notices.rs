@@ -222,15 +222,23 @@ pub fn send(
         audience: sending.audience,
         incident: None,
     };
-    deliver(store, tenant, notice, actor, now, true)
+    let activity = policy
+        .notice_kinds
+        .iter()
+        .find(|k| k.key == notice.kind)
+        .and_then(|k| k.activity.as_deref());
+    deliver(store, tenant, notice, activity, actor, now, true)
 }
 
-/// Resolves the audience, decides each person's delivery and stores it all. An empty audience
-/// is refused when `refuse_empty`; an incident records a tenant without contacts instead.
+/// Resolves the audience, decides each person's delivery and stores it all. An opt-out kind
+/// names the `activity` it is sent for, so an opt-out from that activity skips the person too.
+/// An empty audience is refused when `refuse_empty`; an incident records a tenant without
+/// contacts instead.
 pub(crate) fn deliver(
     store: &dyn Store,
     tenant: TenantId,
     mut notice: NewNotice,
+    activity: Option<&str>,
     actor: &Actor,
     now: Timestamp,
     refuse_empty: bool,
@@ -264,6 +272,7 @@ pub(crate) fn deliver(
             let facts = SubjectFacts::new(person.events);
             let decision = ombud_core::notices::decide(
                 &notice.kind,
+                activity,
                 notice.mandatory,
                 &facts,
                 person.email.is_some(),

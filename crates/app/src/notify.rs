@@ -546,7 +546,7 @@ pub fn send(
         };
         // A customer without registered contacts is recorded with no one reached, not skipped:
         // the timeline must show that this notice did not get through.
-        let sent = deliver(store, tenant, notice, actor, now, false)?;
+        let sent = deliver(store, tenant, notice, None, actor, now, false)?;
         notified.notifications.push(record(
             &incident,
             party,

@@ -118,7 +118,7 @@ pub fn lift(
         audience,
         incident: None,
     };
-    let sent = deliver(store, tenant, notice, actor, now, true)?;
+    let sent = deliver(store, tenant, notice, None, actor, now, true)?;
     let event = NewEvent {
         id: None,
         kind: EventKind::RestrictionLifted,

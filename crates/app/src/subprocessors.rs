@@ -318,7 +318,7 @@ pub fn send(
         };
         // A customer without registered contacts is still recorded as told by this notice,
         // with no one reached: the ledger shows it did not get through.
-        let sent = deliver(store, operator, notice, actor, now, false)?;
+        let sent = deliver(store, operator, notice, None, actor, now, false)?;
         told.push(Told {
             tenant: tenant.tenant,
             name: tenant.name,

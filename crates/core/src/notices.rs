@@ -35,10 +35,13 @@ impl Delivery {
     }
 }
 
-/// Decides one person's delivery of a notice of kind `kind` sent at `at`. Events recorded later
-/// but dated before `at` count (an unsubscribe that arrived by post still holds).
+/// Decides one person's delivery of a notice of kind `kind`, sent for `activity` (an opt-out
+/// kind names the activity it serves), at `at`. An opt-out or objection naming the kind, the
+/// activity, or everything skips the person. Events recorded later but dated before `at` count
+/// (an unsubscribe that arrived by post still holds).
 pub fn decide(
     kind: &str,
+    activity: Option<&str>,
     mandatory: bool,
     facts: &SubjectFacts,
     has_address: bool,
@@ -50,10 +53,16 @@ pub fn decide(
     if mandatory {
         return Delivery::Send;
     }
-    if let Some(since) = facts.unsubscribed(kind, at) {
+    let latest = |found: &dyn Fn(&str) -> Option<Timestamp>| {
+        found(kind)
+            .into_iter()
+            .chain(activity.and_then(found))
+            .max()
+    };
+    if let Some(since) = latest(&|key| facts.unsubscribed(key, at)) {
         return Delivery::SkipUnsubscribed { since };
     }
-    if let Some(since) = facts.objection(kind, at) {
+    if let Some(since) = latest(&|key| facts.objection(key, at)) {
         return Delivery::SkipObjected { since };
     }
     Delivery::Send

@@ -569,6 +569,9 @@ pub struct NoticeKind {
     pub name: String,
     pub mandatory: bool,
     pub description: Option<String>,
+    /// For an opt-out kind: the activity the messages are sent for, whose opt-out or
+    /// objection stops them.
+    pub activity: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -178,6 +178,7 @@ pub struct RawNoticeKind {
     pub name: String,
     pub mandatory: bool,
     pub description: Option<String>,
+    pub activity: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -246,7 +246,7 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
     let category_keys: Vec<&str> = categories.iter().map(|c| c.key.as_str()).collect();
     let retention_rules = retention_rules(ctx, &raw.retention_rules, &category_keys);
     let recipients = recipients(ctx, &raw.recipients);
-    let notice_kinds = notice_kinds(ctx, &raw.notice_kinds);
+    let notice_kinds = notice_kinds(ctx, &raw.notice_kinds, &raw.activities);
     let declared = Declared {
         subjects: &subjects,
         categories: &categories,
@@ -766,7 +766,11 @@ fn transfer(
     }
 }
 
-fn notice_kinds(ctx: &mut Ctx, raw: &[Spanned<RawNoticeKind>]) -> Vec<NoticeKind> {
+fn notice_kinds(
+    ctx: &mut Ctx,
+    raw: &[Spanned<RawNoticeKind>],
+    activities: &[Spanned<RawActivity>],
+) -> Vec<NoticeKind> {
     check_duplicates(
         ctx,
         "notice_kind",
@@ -781,14 +785,61 @@ fn notice_kinds(ctx: &mut Ctx, raw: &[Spanned<RawNoticeKind>]) -> Vec<NoticeKind
                 &k.key,
                 &format!("{}.key", item_path("notice_kind", i, k.key.get_ref())),
             );
+            let path = item_path("notice_kind", i, k.key.get_ref());
+            let activity = notice_kind_activity(ctx, k, activities, &path);
             NoticeKind {
                 key: k.key.get_ref().clone(),
                 name: k.name.clone(),
                 mandatory: k.mandatory,
                 description: k.description.clone(),
+                activity,
             }
         })
         .collect()
+}
+
+/// The activity an opt-out kind is sent for: required, so that opting out of or objecting to
+/// that activity stops the messages (Art. 21(2)); it must be an activity of the policy.
+fn notice_kind_activity(
+    ctx: &mut Ctx,
+    kind: &RawNoticeKind,
+    activities: &[Spanned<RawActivity>],
+    path: &str,
+) -> Option<String> {
+    let ids = || activities.iter().map(|a| a.get_ref().id.get_ref().as_str());
+    match &kind.activity {
+        Some(activity) if ids().any(|id| id == activity.get_ref()) => {
+            Some(activity.get_ref().clone())
+        }
+        Some(activity) => {
+            let hint = match nearest(activity.get_ref(), ids()) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "name the `[[activity]]` these messages are sent for".to_owned(),
+            };
+            ctx.report(
+                Code::InvalidValue,
+                activity.span(),
+                format!("{path}.activity"),
+                format!("`{}` is not an activity of the policy", activity.get_ref()),
+                Some(hint),
+            );
+            None
+        }
+        None if !kind.mandatory => {
+            ctx.report(
+                Code::MissingKey,
+                kind.key.span(),
+                format!("{path}.activity"),
+                format!(
+                    "the opt-out kind `{}` names no activity, so an opt-out from or objection to the processing it serves would not stop it",
+                    kind.key.get_ref()
+                ),
+                Some("add `activity = \"…\"` naming the activity these messages are sent for (one with `opt_out = true`)".into()),
+            );
+            None
+        }
+        None => None,
+    }
 }
 
 struct Declared<'a> {

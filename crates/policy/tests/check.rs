@@ -275,3 +275,40 @@ fn a_processor_activity_needs_an_objection_window() {
         "a controller needs no window"
     );
 }
+
+/// An opt-out notice kind names the activity it is sent for, so that opting out of or objecting
+/// to that activity stops it (Art. 21(2)); a mandatory kind need not.
+#[test]
+fn an_opt_out_notice_kind_names_an_activity_of_the_policy() {
+    let base = include_str!("fixtures/valid-minimal.toml");
+    let with = |kind: &str| format!("{base}\n[[notice_kind]]\n{kind}\n");
+    let missing = check(&with("key = \"news\"\nname = \"News\"\nmandatory = false"));
+    let finding = missing
+        .findings
+        .iter()
+        .find(|f| f.path == "notice_kind[news].activity")
+        .unwrap_or_else(|| panic!("{:#?}", missing.findings));
+    assert_eq!(finding.code, Code::MissingKey);
+    let unknown = check(&with(
+        "key = \"news\"\nname = \"News\"\nmandatory = false\nactivity = \"invoicng\"",
+    ));
+    let finding = unknown
+        .findings
+        .iter()
+        .find(|f| f.path == "notice_kind[news].activity")
+        .unwrap_or_else(|| panic!("{:#?}", unknown.findings));
+    assert_eq!(finding.code, Code::InvalidValue);
+    assert_eq!(finding.hint.as_deref(), Some("did you mean `invoicing`?"));
+    let named = check(&with(
+        "key = \"news\"\nname = \"News\"\nmandatory = false\nactivity = \"invoicing\"",
+    ));
+    assert!(named.errors().next().is_none(), "{:#?}", named.findings);
+    let mandatory = check(&with(
+        "key = \"security\"\nname = \"Security\"\nmandatory = true",
+    ));
+    assert!(
+        mandatory.errors().next().is_none(),
+        "{:#?}",
+        mandatory.findings
+    );
+}

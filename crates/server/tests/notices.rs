@@ -400,6 +400,74 @@ async fn ledger(app: &TestApp) {
     assert_eq!(ana_got.body["notices"].as_array().expect("list").len(), 3);
 }
 
+/// Art. 21(2): an objection to the activity an opt-out kind is sent for (the public cloud's
+/// news and surveys) stops both its kinds, and the ledger says why; mandatory kinds still go.
+async fn objecting_to_the_activity_stops_its_kinds(app: &TestApp) {
+    let (acme, _) = app.tenant_with_admin("Acme").await;
+    let key = app.admin_key.clone();
+    let dee = subject(
+        app,
+        &key,
+        json!([{ "kind": "email", "value": "dee@acme.example" }]),
+    )
+    .await;
+    let eli = subject(
+        app,
+        &key,
+        json!([{ "kind": "email", "value": "eli@acme.example" }]),
+    )
+    .await;
+    contact(app, &acme, &dee).await;
+    contact(app, &acme, &eli).await;
+    let objected = app
+        .post(
+            &format!("/api/v1/subjects/{dee}/events"),
+            &key,
+            json!({ "kind": "objection", "purpose": "news-and-surveys", "occurred_at": "2026-02-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(objected.status, 201, "{:?}", objected.body);
+    for (kind, queued) in [("news", 1), ("survey", 1), ("security", 2)] {
+        let sent = app
+            .post(
+                "/api/v1/notices",
+                &key,
+                json!({ "kind": kind, "subject": "March", "body": "Dear customer,\nplease read on.", "audience": { "tenants": [acme] } }),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{kind}: {:?}", sent.body);
+        assert_eq!(sent.body["queued"].as_u64(), Some(queued), "{kind}");
+        let id = sent.body["id"].as_str().expect("id");
+        let detail = app.get(&format!("/api/v1/notices/{id}"), &key).await;
+        assert_eq!(line(&detail.body, &eli)["status"], "queued");
+        if queued == 1 {
+            assert_eq!(line(&detail.body, &dee)["status"], "skipped", "{kind}");
+            assert_eq!(
+                line(&detail.body, &dee)["reason"],
+                "objected at 2026-02-01T00:00:00Z",
+                "{kind}"
+            );
+        } else {
+            assert_eq!(line(&detail.body, &dee)["status"], "queued");
+        }
+    }
+}
+
+#[tokio::test]
+async fn objecting_to_the_activity_stops_its_kinds_on_sqlite() {
+    objecting_to_the_activity_stops_its_kinds(&spawn_app_with(CLOUD_POLICY).await).await;
+}
+
+#[tokio::test]
+async fn objecting_to_the_activity_stops_its_kinds_on_postgres() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres_with(&url, CLOUD_POLICY).await;
+    objecting_to_the_activity_stops_its_kinds(&app).await;
+    std::mem::forget(std::sync::Arc::clone(&app.store));
+}
+
 #[tokio::test]
 async fn the_ledger_on_sqlite() {
     ledger(&spawn_app_with(CLOUD_POLICY).await).await;
