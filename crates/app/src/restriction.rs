@@ -72,6 +72,11 @@ pub fn lift(
             "the person must be told before the restriction ends (Art. 18(3)); give a time after now, such as the start of tomorrow",
         ));
     }
+    if !store.subject_exists(tenant, subject)? {
+        return Err(NoticeError::Store(ombud_store::StoreError::NotFound(
+            "subject",
+        )));
+    }
     let events = store.events(tenant, subject)?;
     let facts = SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
     if facts.restricted(now).is_none() {

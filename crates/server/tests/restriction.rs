@@ -131,6 +131,16 @@ async fn the_person_is_told_before_the_restriction_ends(app: &TestApp) {
     assert_eq!(by_service.status, 403, "a service key does not decide");
     assert_eq!(counts(app, &subject).await, before, "nothing stored");
 
+    // Someone who is not there (or is another tenant's) is not found.
+    let nobody = app
+        .post(
+            &format!("/api/v1/subjects/{}/restriction/lift", uuid::Uuid::now_v7()),
+            &app.admin_key,
+            body.clone(),
+        )
+        .await;
+    assert_eq!(nobody.status, 404, "{:?}", nobody.body);
+
     // A person not under restriction, and one who cannot be told.
     let free = app
         .post(
