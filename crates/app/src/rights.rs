@@ -51,6 +51,9 @@ pub enum DeskError {
     Store(#[from] StoreError),
 }
 
+/// The refusal for a code on a request that was never sent one.
+const NO_CODE: &str = "no code was sent for this request; it is verified by the operator";
+
 /// How soon after one code another may be sent for the same request: soon enough for a mail
 /// that was lost or a code that expired, not so often that an address can be flooded.
 pub const RESEND_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
@@ -294,16 +297,7 @@ impl Desk {
             }
         } else if let Some(to) = &contact {
             if self.allows(Verification::EmailCode) {
-                let code = new_verification_code().map_err(StoreError::from)?;
-                request.code_hash = Some(self.secrets.code_hash(tenant, request.id, &code));
-                request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
-                mails.push(mail::code(
-                    &self.policy,
-                    &request,
-                    to,
-                    &code,
-                    &self.portal_link(&request),
-                ));
+                mails.push(self.issue_code(&mut request, to, now)?);
             } else {
                 mails.push(mail::acknowledgement(
                     &self.policy,
@@ -365,9 +359,7 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         self.check_awaiting_code(&request)?;
         let Some(expected) = request.code_hash else {
-            return Err(DeskError::Verification(
-                "no code was sent for this request; it is verified by the operator".into(),
-            ));
+            return Err(DeskError::Verification(NO_CODE.into()));
         };
         if request.code_expires_at.is_some_and(|at| at <= now) {
             return Err(DeskError::Verification(
@@ -414,9 +406,7 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         self.check_awaiting_code(&request)?;
         let (Some(to), Some(_)) = (request.contact.clone(), request.code_hash) else {
-            return Err(DeskError::Verification(
-                "no code was sent for this request; it is verified by the operator".into(),
-            ));
+            return Err(DeskError::Verification(NO_CODE.into()));
         };
         let next = request
             .code_expires_at
@@ -432,17 +422,28 @@ impl Desk {
                 wait: now.duration_until(next),
             });
         }
-        let code = new_verification_code().map_err(StoreError::from)?;
-        request.code_hash = Some(self.secrets.code_hash(tenant, request.id, &code));
-        request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
-        let mail = mail::code(
-            &self.policy,
-            &request,
-            &to,
-            &code,
-            &self.portal_link(&request),
-        );
+        let mail = self.issue_code(&mut request, &to, now)?;
         self.save(&request, "resend_code", &[mail], actor, now)
+    }
+
+    /// A fresh one-time code for `request`, kept only as its keyed hash with its expiry, and
+    /// the mail that carries it to `to`.
+    fn issue_code(
+        &self,
+        request: &mut DsRequest,
+        to: &Identity,
+        now: Timestamp,
+    ) -> Result<NewMail, DeskError> {
+        let code = new_verification_code().map_err(StoreError::from)?;
+        request.code_hash = Some(self.secrets.code_hash(request.tenant, request.id, &code));
+        request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
+        Ok(mail::code(
+            &self.policy,
+            request,
+            to,
+            &code,
+            &self.portal_link(request),
+        ))
     }
 
     /// An agent confirms identity by hand, where privacy.toml allows it.
