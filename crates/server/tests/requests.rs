@@ -20,37 +20,17 @@ struct Customer {
 async fn customer(app: &TestApp, email: &str) -> Customer {
     let (tenant, admin) = (String::new(), app.admin_key.clone());
     let service = app.key(&admin, "service").await;
-    let created = app
-        .post(
-            "/api/v1/subjects",
+    let subject = app
+        .person_with_contract(
             &service,
-            json!({ "identities": [{ "kind": "email", "value": email }] }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
-    let subject = created.body["id"].as_str().expect("id").to_owned();
-    let written = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/subjects/{subject}/records"),
-            Some(&service),
-            None,
-            Some(json!({ "records": [
+            email,
+            json!([
                 { "category": "user.name", "value": "Aino Virtanen", "source": "subject" },
                 { "category": "user.contact.email", "value": email, "source": "subject" },
                 { "category": "user.financial", "value": "INV-2026-001 1200.00 EUR", "source": "subject", "purposes": ["invoicing", "accounting"] },
-            ] })),
+            ]),
         )
         .await;
-    assert_eq!(written.status, 200, "{:?}", written.body);
-    let contract = app
-        .post(
-            &format!("/api/v1/subjects/{subject}/events"),
-            &service,
-            json!({ "kind": "contract_start", "occurred_at": "2025-06-01T09:00:00Z" }),
-        )
-        .await;
-    assert_eq!(contract.status, 201, "{:?}", contract.body);
     Customer {
         tenant,
         admin,
@@ -71,16 +51,20 @@ async fn verify_with_mailed_code(app: &TestApp, key: &str, id: &str) {
     assert_eq!(verified["status"], "verified");
 }
 
+/// Confirms request `id` with `code`.
+async fn verify(app: &TestApp, key: &str, id: &str, code: &str) -> common::Reply {
+    app.post(
+        &format!("/api/v1/requests/{id}/verify"),
+        key,
+        json!({ "code": code }),
+    )
+    .await
+}
+
 /// The person confirms with the code they were mailed; the request as it stands after that.
 async fn confirm_with_mailed_code(app: &TestApp, key: &str, id: &str) -> Value {
     let code = app.code_from_outbox().await;
-    let verified = app
-        .post(
-            &format!("/api/v1/requests/{id}/verify"),
-            key,
-            json!({ "code": code }),
-        )
-        .await;
+    let verified = verify(app, key, id, &code).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
     assert_eq!(verified.body["verified_by"], "email_code");
     verified.body
@@ -461,13 +445,7 @@ async fn an_expired_code_is_sent_again_and_the_request_keeps_its_date() {
     assert_eq!(early.retry_after.as_deref(), Some("300"));
 
     app.clock.advance(jiff::SignedDuration::from_mins(31));
-    let expired = app
-        .post(
-            &format!("/api/v1/requests/{id}/verify"),
-            &person.admin,
-            json!({ "code": first }),
-        )
-        .await;
+    let expired = verify(&app, &person.admin, id, &first).await;
     assert_eq!(expired.status, 403);
     assert!(
         expired.body["detail"]
@@ -482,13 +460,7 @@ async fn an_expired_code_is_sent_again_and_the_request_keeps_its_date() {
     assert_eq!(sent.body["received_at"], filed["received_at"]);
     assert_eq!(sent.body["due_at"], filed["due_at"]);
     let second = app.code_from_outbox().await;
-    let verified = app
-        .post(
-            &format!("/api/v1/requests/{id}/verify"),
-            &person.admin,
-            json!({ "code": second }),
-        )
-        .await;
+    let verified = verify(&app, &person.admin, id, &second).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
     assert_eq!(verified.body["status"], "verified");
     assert_eq!(verified.body["received_at"], filed["received_at"]);
@@ -506,12 +478,7 @@ async fn an_expired_code_is_sent_again_and_the_request_keeps_its_date() {
     let code = app.code_from_outbox().await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..3 {
-        app.post(
-            &format!("/api/v1/requests/{other_id}/verify"),
-            &person.admin,
-            json!({ "code": wrong }),
-        )
-        .await;
+        verify(&app, &person.admin, other_id, wrong).await;
     }
     app.clock.advance(jiff::SignedDuration::from_mins(6));
     let locked = app
@@ -544,13 +511,7 @@ async fn three_wrong_codes_lock_the_request() {
     let code = app.code_from_outbox().await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [2, 1] {
-        let attempt = app
-            .post(
-                &format!("/api/v1/requests/{id}/verify"),
-                &person.admin,
-                json!({ "code": wrong }),
-            )
-            .await;
+        let attempt = verify(&app, &person.admin, id, wrong).await;
         assert_eq!(attempt.status, 403);
         assert!(
             attempt.body["detail"]
@@ -559,26 +520,14 @@ async fn three_wrong_codes_lock_the_request() {
                 .contains(&format!("{left} tries left"))
         );
     }
-    let last = app
-        .post(
-            &format!("/api/v1/requests/{id}/verify"),
-            &person.admin,
-            json!({ "code": wrong }),
-        )
-        .await;
+    let last = verify(&app, &person.admin, id, wrong).await;
     assert!(
         last.body["detail"]
             .as_str()
             .expect("detail")
             .contains("locked")
     );
-    let right = app
-        .post(
-            &format!("/api/v1/requests/{id}/verify"),
-            &person.admin,
-            json!({ "code": code }),
-        )
-        .await;
+    let right = verify(&app, &person.admin, id, &code).await;
     assert_eq!(right.status, 403, "even the right code no longer opens it");
     let shown = app
         .get(&format!("/api/v1/requests/{id}"), &person.admin)

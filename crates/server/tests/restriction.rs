@@ -12,41 +12,24 @@ use serde_json::{Value, json};
 /// A customer with an email, a contract and the records support reads; its service key.
 async fn person(app: &TestApp, email: &str) -> (String, String) {
     let service = app.key(&app.admin_key, "service").await;
-    let created = app
-        .post(
-            "/api/v1/subjects",
+    let subject = app
+        .person_with_contract(
             &service,
-            json!({ "identities": [{ "kind": "email", "value": email }] }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
-    let subject = created.body["id"].as_str().expect("id").to_owned();
-    let written = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/subjects/{subject}/records"),
-            Some(&service),
-            None,
-            Some(json!({ "records": [
+            email,
+            json!([
                 { "category": "user.name", "value": "Liisa Laine", "source": "subject" },
                 { "category": "user.contact.email", "value": email, "source": "subject" },
-            ] })),
+            ]),
         )
         .await;
-    assert_eq!(written.status, 200, "{:?}", written.body);
-    for event in [
-        json!({ "kind": "contract_start", "occurred_at": "2025-06-01T09:00:00Z" }),
-        json!({ "kind": "restriction" }),
-    ] {
-        let recorded = app
-            .post(
-                &format!("/api/v1/subjects/{subject}/events"),
-                &service,
-                event,
-            )
-            .await;
-        assert_eq!(recorded.status, 201, "{:?}", recorded.body);
-    }
+    let restricted = app
+        .post(
+            &format!("/api/v1/subjects/{subject}/events"),
+            &service,
+            json!({ "kind": "restriction" }),
+        )
+        .await;
+    assert_eq!(restricted.status, 201, "{:?}", restricted.body);
     (subject, service)
 }
 

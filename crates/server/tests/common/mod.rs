@@ -247,6 +247,39 @@ impl TestApp {
         (id, key.body["secret"].as_str().expect("secret").to_owned())
     }
 
+    /// A person of the tenant `key` acts in, found by `email`, holding `records` and under a
+    /// contract since 1 June 2025; their id.
+    pub async fn person_with_contract(&self, key: &str, email: &str, records: Value) -> String {
+        let created = self
+            .post(
+                "/api/v1/subjects",
+                key,
+                json!({ "identities": [{ "kind": "email", "value": email }] }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let subject = created.body["id"].as_str().expect("id").to_owned();
+        let written = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/subjects/{subject}/records"),
+                Some(key),
+                None,
+                Some(json!({ "records": records })),
+            )
+            .await;
+        assert_eq!(written.status, 200, "{:?}", written.body);
+        let contract = self
+            .post(
+                &format!("/api/v1/subjects/{subject}/events"),
+                key,
+                json!({ "kind": "contract_start", "occurred_at": "2025-06-01T09:00:00Z" }),
+            )
+            .await;
+        assert_eq!(contract.status, 201, "{:?}", contract.body);
+        subject
+    }
+
     /// A key of `role` in the tenant the given admin key acts in.
     pub async fn key(&self, admin: &str, role: &str) -> String {
         let key = self
