@@ -85,16 +85,22 @@ impl Columns for Row {
         Ok(self.try_get(column)?)
     }
     fn int(&self, column: usize) -> Result<i64> {
-        match self.try_get::<_, i64>(column) {
-            Ok(value) => Ok(value),
-            Err(_) => Ok(i64::from(self.try_get::<_, i32>(column)?)),
-        }
+        self.opt_int(column)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("column {column} is NULL where a number belongs"))
+        })
     }
     fn opt_int(&self, column: usize) -> Result<Option<i64>> {
-        match self.try_get::<_, Option<i64>>(column) {
-            Ok(value) => Ok(value),
-            Err(_) => Ok(self.try_get::<_, Option<i32>>(column)?.map(i64::from)),
-        }
+        // Read at the column's own width: asking for another fails, and a failed read per row
+        // is work a large ledger would pay on every line.
+        let narrow = self
+            .columns()
+            .get(column)
+            .is_some_and(|c| *c.type_() == postgres::types::Type::INT4);
+        Ok(if narrow {
+            self.try_get::<_, Option<i32>>(column)?.map(i64::from)
+        } else {
+            self.try_get::<_, Option<i64>>(column)?
+        })
     }
     fn flag(&self, column: usize) -> Result<bool> {
         Ok(self.try_get(column)?)
