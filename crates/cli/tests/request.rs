@@ -273,6 +273,7 @@ fn bad_flags_are_named_and_change_nothing() {
         .to_string();
     for (args, message) in [
         (vec!["request", "show", "not-an-id"], "is not a request id"),
+        (vec!["request", "code", "not-an-id"], "is not a request id"),
         (
             vec!["request", "list", "--status", "done"],
             "--status: `done` is not a status",

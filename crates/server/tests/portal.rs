@@ -277,6 +277,8 @@ async fn a_link_that_was_changed_or_names_no_tenant_of_ours_leads_nowhere() {
     )
     .await;
     assert_eq!(confirm.status, 404);
+    let new_code = post(&app, "/privacy/status/code", &[("t", forged_token)]).await;
+    assert_eq!(new_code.status, 404, "a changed link sends no code");
 }
 
 #[tokio::test]

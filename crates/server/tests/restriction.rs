@@ -109,6 +109,22 @@ async fn the_person_is_told_before_the_restriction_ends(app: &TestApp) {
             refused.body
         );
     }
+    let unknown = app
+        .post(
+            &path,
+            &app.admin_key,
+            json!({ "effective_at": tomorrow.to_string(), "reason": "checked", "notify": false }),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{:?}", unknown.body);
+    assert!(
+        unknown.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("notify"),
+        "the unknown field is named: {:?}",
+        unknown.body
+    );
     let body = json!({ "effective_at": tomorrow.to_string(), "reason": "The accuracy of your address has been checked and confirmed." });
     let by_service = app.post(&path, &service, body.clone()).await;
     assert_eq!(by_service.status, 403, "a service key does not decide");
