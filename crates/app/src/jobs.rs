@@ -170,11 +170,18 @@ pub fn watch(
     Ok(())
 }
 
-/// Adds what a sweep removed to `ombud_records_expired_total{rule}`.
+/// Adds what a sweep removed to `ombud_records_expired_total{rule}`, and sets the overdue
+/// reviews and the records kept with no end it saw.
 pub fn count_sweep(
     metrics: &Metrics,
     reports: &[(ombud_store::model::TenantId, crate::sweeper::SweepReport)],
 ) {
+    let sum = |field: fn(&crate::sweeper::SweepReport) -> u64| {
+        let total: u64 = reports.iter().map(|(_, r)| field(r)).sum();
+        i64::try_from(total).unwrap_or(i64::MAX)
+    };
+    metrics.reviews_overdue.set(sum(|r| r.due_for_review));
+    metrics.kept_with_no_end.set(sum(|r| r.unbounded));
     for (_, report) in reports {
         metrics.audit_pruned.inc_by(report.audit_pruned);
         for (rule, count) in &report.by_rule {

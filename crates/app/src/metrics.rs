@@ -53,6 +53,10 @@ pub struct Metrics {
     pub records_expired: Family<ExpiredLabels, Counter>,
     pub audit_pruned: Counter,
     pub breach_due: Family<IncidentLabels, Gauge>,
+    /// Records past their review date at the last sweep (`ombud retention review` lists them).
+    pub reviews_overdue: Gauge,
+    /// Records nothing dated the end of at the last sweep (the forecast says why).
+    pub kept_with_no_end: Gauge,
 }
 
 impl Default for Metrics {
@@ -102,7 +106,21 @@ impl Metrics {
             "Seconds left until notice of an open breach is due (Art. 33(1)); negative once overdue",
             breach_due.clone(),
         );
+        let reviews_overdue = Gauge::default();
+        registry.register(
+            "records_review_overdue",
+            "Records past their review date at the last sweep, kept until someone decides or the rule's grace runs out",
+            reviews_overdue.clone(),
+        );
+        let kept_with_no_end = Gauge::default();
+        registry.register(
+            "records_kept_with_no_end",
+            "Records nothing dated the end of at the last sweep; `ombud retention forecast` says why",
+            kept_with_no_end.clone(),
+        );
         Metrics {
+            reviews_overdue,
+            kept_with_no_end,
             breach_due,
             audit_pruned,
             registry,

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use ombud_core::access::DataRole;
 use ombud_core::facts::SubjectFacts;
 use ombud_core::requests::RecordFacts;
-use ombud_core::retention::{Life, end_of_life};
+use ombud_core::retention::{Life, Unbounded, end_of_life};
 use ombud_policy::Policy;
 use ombud_store::model::{RecordId, SubjectId, TenantId};
 use ombud_store::retention::{
@@ -141,6 +141,8 @@ pub struct SweepReport {
     pub by_rule: BTreeMap<String, u64>,
     /// Records kept only until someone reviews them (prospects), past their review date.
     pub due_for_review: u64,
+    /// Records nothing dates the end of yet (the forecast lists them with the reason).
+    pub unbounded: u64,
     /// Records of subjects who asked for restriction (Art. 18): kept, whatever their rules say.
     pub restricted: u64,
     /// Expired records a legal hold keeps.
@@ -297,20 +299,28 @@ impl Sweep<'_> {
                     }
                     continue;
                 }
-                match self.life(&facts, record) {
+                let life = self.life(&facts, record);
+                match life {
                     Life::Until {
-                        until,
+                        until: ended,
                         purpose,
                         rule,
                         ..
-                    } if until <= self.now => {
+                    }
+                    | Life::Review {
+                        lapses: Some(ended),
+                        purpose,
+                        rule,
+                        ..
+                    } if ended <= self.now => {
                         if hold_for(holds, subject.subject, &record.category, self.now).is_some() {
                             report.held += 1;
                         } else {
-                            remove(record, purpose, rule, until);
+                            remove(record, purpose, rule, ended);
                         }
                     }
                     Life::Review { due, .. } if due <= self.now => report.due_for_review += 1,
+                    Life::Open(_) => report.unbounded += 1,
                     _ => {}
                 }
             }
@@ -396,6 +406,24 @@ pub struct Forecast {
     pub restricted: u64,
     /// Records a legal hold keeps past their end.
     pub held: u64,
+    /// Records nothing dates the end of yet, by category and reason.
+    pub kept_with_no_end: Vec<NoEndRow>,
+}
+
+/// Records of one category that nothing dates the end of yet, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoEndRow {
+    pub category: String,
+    /// `pending_event` (kept until an event such as the end of the contract),
+    /// `no_rule` (an activity with no retention rule for the category), `unused_category`
+    /// (no activity uses it) or `no_activity_applies` (none applies to the person).
+    pub reason: String,
+    /// The purpose that keeps it, where one does.
+    pub purpose: Option<String>,
+    /// The reason in words.
+    pub explanation: String,
+    pub records: u64,
 }
 
 impl Sweep<'_> {
@@ -410,6 +438,8 @@ impl Sweep<'_> {
         let holds = self.store.holds(self.tenant, Some(self.now))?;
         let mut rows: BTreeMap<(jiff::civil::Date, String, String, String, String), u64> =
             BTreeMap::new();
+        let mut open: BTreeMap<(String, &'static str, Option<String>, String), u64> =
+            BTreeMap::new();
         self.batches(|batch| {
             for subject in batch {
                 let facts = subject_facts(subject);
@@ -419,15 +449,27 @@ impl Sweep<'_> {
                 }
                 for record in &subject.records {
                     let life = self.life(&facts, record);
-                    let ends = matches!(life, Life::Until { until: end, .. } if end <= until);
-                    if ends
+                    if life.ends().is_some_and(|end| end <= until)
                         && hold_for(&holds, subject.subject, &record.category, self.now).is_some()
                     {
                         forecast.held += 1;
                         continue;
                     }
+                    if life.expired_at(self.now) {
+                        forecast.expired += 1;
+                        continue;
+                    }
+                    let leaving = |end: Timestamp, purpose: String, rule: String, action: &str| {
+                        let date = end.to_zoned(self.time_zone.clone()).date();
+                        (
+                            date,
+                            record.category.clone(),
+                            rule,
+                            purpose,
+                            action.to_owned(),
+                        )
+                    };
                     match life {
-                        Life::Until { until: end, .. } if end <= self.now => forecast.expired += 1,
                         Life::Until {
                             until: end,
                             purpose,
@@ -435,18 +477,37 @@ impl Sweep<'_> {
                             action,
                         } if end <= until => {
                             use ombud_policy::model::Choice;
-                            let date = end.to_zoned(self.time_zone.clone()).date();
                             *rows
-                                .entry((
-                                    date,
-                                    record.category.clone(),
-                                    rule,
-                                    purpose,
-                                    action.as_str().to_owned(),
-                                ))
+                                .entry(leaving(end, purpose, rule, action.as_str()))
+                                .or_default() += 1;
+                        }
+                        // Unreviewed past its grace period: it goes as if a review declined it.
+                        Life::Review {
+                            lapses: Some(end),
+                            purpose,
+                            rule,
+                            ..
+                        } if end <= until => {
+                            *rows
+                                .entry(leaving(end, purpose, rule, "delete"))
                                 .or_default() += 1;
                         }
                         Life::Review { due, .. } if due <= until => forecast.reviews += 1,
+                        Life::Open(reason) => {
+                            let purpose = match &reason {
+                                Unbounded::Pending { purpose, .. }
+                                | Unbounded::NoRule { purpose } => Some(purpose.clone()),
+                                Unbounded::Unused | Unbounded::NoActivityApplies => None,
+                            };
+                            *open
+                                .entry((
+                                    record.category.clone(),
+                                    reason.key(),
+                                    purpose,
+                                    reason.reason(),
+                                ))
+                                .or_default() += 1;
+                        }
                         _ => {}
                     }
                 }
@@ -466,6 +527,18 @@ impl Sweep<'_> {
                 },
             )
             .collect();
+        forecast.kept_with_no_end = open
+            .into_iter()
+            .map(
+                |((category, reason, purpose, explanation), records)| NoEndRow {
+                    category,
+                    reason: reason.to_owned(),
+                    purpose,
+                    explanation,
+                    records,
+                },
+            )
+            .collect();
         Ok(forecast)
     }
 }
@@ -480,6 +553,9 @@ pub struct ReviewDue {
     pub purpose: String,
     pub rule: String,
     pub due: Timestamp,
+    /// When it goes unless someone decides first (the rule's grace period after `due`);
+    /// absent where the policy keeps unreviewed data (`then_if_unreviewed = "keep"`).
+    pub lapses: Option<Timestamp>,
 }
 
 impl Sweep<'_> {
@@ -495,6 +571,7 @@ impl Sweep<'_> {
                         due: at,
                         purpose,
                         rule,
+                        lapses,
                     } = self.life(&facts, record)
                         && at <= until
                     {
@@ -505,6 +582,7 @@ impl Sweep<'_> {
                             purpose,
                             rule,
                             due: at,
+                            lapses,
                         });
                     }
                 }

@@ -245,23 +245,29 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
     let review = matches!(command, RetentionCommand::Review { .. });
     if review {
         let due = sweep.reviews(days)?;
+        let day = |at: jiff::Timestamp| {
+            at.to_zoned(time_zone.clone())
+                .strftime("%Y-%m-%d")
+                .to_string()
+        };
         println!(
-            "{:<36}  {:<36}  {:<28}  {:<20}  due",
-            "subject", "record", "category", "rule"
+            "{:<36}  {:<36}  {:<28}  {:<20}  {:<10}  goes unreviewed",
+            "subject", "record", "category", "rule", "due"
         );
         for item in &due {
             println!(
-                "{:<36}  {:<36}  {:<28}  {:<20}  {}",
+                "{:<36}  {:<36}  {:<28}  {:<20}  {:<10}  {}",
                 item.subject,
                 item.record,
                 item.category,
                 item.rule,
-                item.due.to_zoned(time_zone.clone()).strftime("%Y-%m-%d")
+                day(item.due),
+                item.lapses.map_or("kept".to_owned(), day)
             );
         }
         let overdue = due.iter().filter(|r| r.due <= now).count();
         println!(
-            "{} records due for review within {days} days ({overdue} already past their review date)",
+            "{} records due for review within {days} days ({overdue} overdue: past their review date)",
             due.len()
         );
         return Ok(ExitCode::SUCCESS);
@@ -296,6 +302,15 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
             "{} records are kept: their subjects asked for restriction",
             forecast.restricted
         );
+    }
+    if !forecast.kept_with_no_end.is_empty() {
+        println!("kept with no end yet:");
+        for row in &forecast.kept_with_no_end {
+            println!(
+                "  {:>8}  {:<28}  {}",
+                row.records, row.category, row.explanation
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -179,14 +179,16 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
     let operator = ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator")
         .expect("bootstrap")
         .operator;
-    let months_ago = |months: i64| {
+    let ago = |months: i64, days: i64| {
         now.to_zoned(jiff::tz::TimeZone::UTC)
-            .checked_sub(jiff::Span::new().months(months))
+            .checked_sub(jiff::Span::new().months(months).days(days))
             .expect("time")
             .timestamp()
     };
+    // The first was due for review ten days ago and goes unreviewed in about three weeks
+    // (a month's grace); the second is due in five months.
     let mut prospects = vec![];
-    for (n, collected) in [(0, months_ago(7)), (1, months_ago(1))] {
+    for (n, collected) in [(0, ago(6, 10)), (1, ago(1, 0))] {
         let subject = store
             .create_subject(
                 operator,
@@ -226,8 +228,9 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
                 .and(predicate::str::contains(prospects[1].to_string()).not())
                 .and(predicate::str::contains("prospect-review"))
                 .and(predicate::str::contains(
-                    "1 records due for review within 0 days (1 already past",
+                    "1 records due for review within 0 days (1 overdue",
                 ))
+                .and(predicate::str::contains("goes unreviewed"))
                 .and(predicate::str::contains("lead0@").not()),
         );
     ombud(dir.path())

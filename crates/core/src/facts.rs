@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub enum EventKind {
     ContractStart,
     ContractEnd,
+    /// The person got an account of the service: activities whose data lives while the account
+    /// does apply to them from here on.
+    AccountOpened,
     AccountClosed,
     LastInteraction,
     /// Consent for the event's purpose.
@@ -36,9 +39,10 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::ContractStart,
         EventKind::ContractEnd,
+        EventKind::AccountOpened,
         EventKind::AccountClosed,
         EventKind::LastInteraction,
         EventKind::ConsentGiven,
@@ -55,6 +59,7 @@ impl EventKind {
         match self {
             EventKind::ContractStart => "contract_start",
             EventKind::ContractEnd => "contract_end",
+            EventKind::AccountOpened => "account_opened",
             EventKind::AccountClosed => "account_closed",
             EventKind::LastInteraction => "last_interaction",
             EventKind::ConsentGiven => "consent_given",
@@ -135,6 +140,41 @@ impl SubjectFacts {
                 since: e.occurred_at,
             },
             Some(e) => ContractState::Ended { at: e.occurred_at },
+        }
+    }
+
+    fn ever(&self, at: Timestamp, matches: impl Fn(&Event) -> bool) -> bool {
+        self.until(at).any(matches)
+    }
+
+    /// Whether the person has had a contract by `at`, running or ended.
+    pub fn had_contract(&self, at: Timestamp) -> bool {
+        self.contract(at) != ContractState::Never
+    }
+
+    /// Whether the person has had an account by `at`, open or closed.
+    pub fn had_account(&self, at: Timestamp) -> bool {
+        self.ever(at, |e| {
+            matches!(e.kind, EventKind::AccountOpened | EventKind::AccountClosed)
+        })
+    }
+
+    /// Whether the person has ever consented to `purpose` by `at` (withdrawn since or not).
+    pub fn ever_consented(&self, purpose: &str, at: Timestamp) -> bool {
+        self.ever(at, |e| {
+            e.kind == EventKind::ConsentGiven && e.purpose.as_deref() == Some(purpose)
+        })
+    }
+
+    /// Whether the relationship a retention period counts the end of has ever existed for
+    /// `purpose`: a contract for `contract_end`, an account for `account_closed`, consent for
+    /// `consent_withdrawn`. Periods from collection, the last interaction or an opt-out need none.
+    pub fn relationship_existed(&self, anchor: Anchor, purpose: &str, at: Timestamp) -> bool {
+        match anchor {
+            Anchor::ContractEnd => self.had_contract(at),
+            Anchor::AccountClosed => self.had_account(at),
+            Anchor::ConsentWithdrawn => self.ever_consented(purpose, at),
+            Anchor::Collected | Anchor::LastInteraction | Anchor::Unsubscribe => true,
         }
     }
 

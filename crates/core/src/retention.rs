@@ -7,7 +7,9 @@ use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp, ToSpan};
 use ombud_policy::Duration;
 use ombud_policy::duration::Unit;
-use ombud_policy::model::{Action, Activity, Anchor, Policy, RetentionRule};
+use ombud_policy::model::{
+    Action, Activity, Anchor, Choice, LegalBasis, Policy, RetentionRule, Role, Source, Unreviewed,
+};
 
 /// Until when one purpose may keep one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,9 +169,9 @@ pub fn purpose_retention(
 /// How long a record may stay at all: while at least one of its purposes keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Life {
-    /// Some purpose keeps it with no end yet: its period counts from an event that has not
-    /// happened (the contract still runs), or no rule of the policy limits it.
-    Open,
+    /// Nothing ends it yet, for the reason given; the sweeper leaves it and the forecast lists
+    /// it, so nothing stays for ever unseen.
+    Open(Unbounded),
     /// The last purpose lets go at `until`; `rule` of `purpose` is the one that ends it, and
     /// `action` is what then happens to it.
     Until {
@@ -179,11 +181,69 @@ pub enum Life {
         action: Action,
     },
     /// What keeps it longest is a review rule: it is due for review at `due`, not for deletion.
+    /// Unless someone decides by `lapses`, it goes then (`then_if_unreviewed = "delete"`);
+    /// `None` keeps it until someone does.
     Review {
         due: Timestamp,
         purpose: String,
         rule: String,
+        lapses: Option<Timestamp>,
     },
+}
+
+/// Why a record has no end of life yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unbounded {
+    /// `purpose` keeps it until the event `rule` counts from happens and its period runs out:
+    /// the contract still runs, the account is open, the person has not unsubscribed.
+    Pending {
+        purpose: String,
+        rule: String,
+        anchor: Anchor,
+    },
+    /// `purpose` uses its category, but none of its rules covers the category.
+    NoRule { purpose: String },
+    /// No activity of the policy uses its category (in this role).
+    Unused,
+    /// Activities use its category, but none applies to this person: no consent given, no
+    /// contract or account ever, or a source they do not take. Nothing can date its end;
+    /// record the person's events, or the purposes the record was collected for.
+    NoActivityApplies,
+}
+
+impl Unbounded {
+    /// The reason in words, for the forecast.
+    pub fn reason(&self) -> String {
+        match self {
+            Unbounded::Pending {
+                purpose, anchor, ..
+            } => format!(
+                "kept for `{purpose}` until {} and its period runs out",
+                match anchor {
+                    Anchor::ContractEnd => "the contract ends",
+                    Anchor::AccountClosed => "the account is closed",
+                    Anchor::ConsentWithdrawn => "consent is withdrawn",
+                    Anchor::Unsubscribe => "the person unsubscribes",
+                    Anchor::Collected | Anchor::LastInteraction => "its event happens",
+                }
+            ),
+            Unbounded::NoRule { purpose } => {
+                format!("`{purpose}` has no retention rule for this category")
+            }
+            Unbounded::Unused => "no activity of the policy uses this category".into(),
+            Unbounded::NoActivityApplies => "no activity that uses this category applies to the person (no consent, contract or account recorded, or another source)".into(),
+        }
+    }
+
+    /// A short stable key for grouping and metrics.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Unbounded::Pending { .. } => "pending_event",
+            Unbounded::NoRule { .. } => "no_rule",
+            Unbounded::Unused => "unused_category",
+            Unbounded::NoActivityApplies => "no_activity_applies",
+        }
+    }
 }
 
 /// A legal hold on one subject's data, as the core weighs it: every category, or one and
@@ -206,15 +266,82 @@ impl Hold<'_> {
 }
 
 impl Life {
+    /// When the sweeper may remove the record, if anything dates it.
+    pub fn ends(&self) -> Option<Timestamp> {
+        match self {
+            Life::Until { until, .. } => Some(*until),
+            Life::Review { lapses, .. } => *lapses,
+            Life::Open(_) => None,
+        }
+    }
+
     /// Whether the sweeper may remove the record at `at`.
     pub fn expired_at(&self, at: Timestamp) -> bool {
-        matches!(self, Life::Until { until, .. } if *until <= at)
+        self.ends().is_some_and(|end| end <= at)
     }
 }
 
-/// The end of life of one record, from the policy and the subject's events. A record with no
-/// activity that uses its category stays (`policy check` reports such categories); the sweeper
-/// never deletes because the policy is silent.
+/// Whether `activity` can keep this person's record: it was collected for it, or the activity
+/// applies to them now or did once. An activity that never applied keeps nothing: consent never
+/// given, or a source the activity does not take.
+pub fn applies(
+    activity: &Activity,
+    record: &crate::requests::RecordFacts,
+    facts: &SubjectFacts,
+    now: Timestamp,
+) -> bool {
+    if record.purposes.contains(&activity.id) {
+        return true;
+    }
+    // What a customer hands over for processing is the customer's to account for; the source
+    // decides only for the operator's own activities.
+    if let Some(source) = Source::parse(record.source)
+        && activity.role == Role::Controller
+        && !activity.sources.is_empty()
+        && !activity.sources.contains(&source)
+    {
+        return false;
+    }
+    activity.basis != Some(LegalBasis::Consent) || facts.ever_consented(&activity.id, now)
+}
+
+/// The purpose a record no activity applies to is ended under, in reports: it names no
+/// activity because none keeps the record.
+pub const NO_ACTIVITY_APPLIES: &str = "no-activity-applies";
+
+/// A record no activity applies to for its person: the policy's fallback rule ends it, or
+/// nothing can.
+fn unclaimed(
+    policy: &Policy,
+    facts: &SubjectFacts,
+    record: &crate::requests::RecordFacts,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Life {
+    let ended = policy.fallback_rule().and_then(|rule| {
+        let end = rule_end(
+            rule,
+            NO_ACTIVITY_APPLIES,
+            facts,
+            record.collected_at,
+            now,
+            tz,
+        )?;
+        Some(Life::Until {
+            until: end,
+            purpose: NO_ACTIVITY_APPLIES.to_owned(),
+            rule: rule.id.clone(),
+            action: rule.then,
+        })
+    });
+    ended.unwrap_or(Life::Open(Unbounded::NoActivityApplies))
+}
+
+/// The end of life of one record, from the policy and the subject's events. Only activities
+/// that apply to the person count, and of their rules only those whose relationship existed
+/// (a contract for "after the contract ends"), unless the record was collected for the
+/// activity by name. The sweeper never deletes because nothing applies: such records stay
+/// open, and the forecast says why.
 pub fn end_of_life(
     policy: &Policy,
     facts: &SubjectFacts,
@@ -226,31 +353,58 @@ pub fn end_of_life(
     // The latest end among the purposes' deleting rules, and the latest review date.
     let mut last: Option<(Timestamp, &Activity, &RetentionRule, Action)> = None;
     let mut review: Option<(Timestamp, &Activity, &RetentionRule)> = None;
+    // Lapse of the review slot: `None` once any review rule keeps unreviewed data.
+    let mut lapses: Option<Timestamp> = Some(Timestamp::MIN);
     let mut used = false;
+    let mut kept_by_any = false;
     // The operator's own data lives by its controller activities, a customer's by the
     // processor activities done for it.
     for activity in crate::requests::activities_of(policy, record)
         .filter(|a| crate::access::DataRole::from(a.role) == data_role)
     {
         used = true;
+        if !applies(activity, record, facts, now) {
+            continue;
+        }
+        // A customer's data lives by the customer's contract with the operator, not by events
+        // of the people in it: processor rules count as the customer's agreement says.
+        let named = record.purposes.contains(&activity.id) || activity.role == Role::Processor;
         let mut any_rule = false;
+        let mut any_kept = false;
         for rule in policy.rules_for(activity, record.category) {
             any_rule = true;
+            if !named && !facts.relationship_existed(rule.after, &activity.id, now) {
+                continue;
+            }
+            any_kept = true;
+            let pending = || {
+                Life::Open(Unbounded::Pending {
+                    purpose: activity.id.clone(),
+                    rule: rule.id.clone(),
+                    anchor: rule.after,
+                })
+            };
             let (end, slot_is_review, action) = if rule.then == Action::Review {
                 // An event not yet happened (the contract runs): nothing ends, the record stays.
                 match review_state(rule, &activity.id, facts, record.collected_at, now, tz) {
-                    None => return Life::Open,
+                    None => return pending(),
                     Some(ReviewState::Due(due)) => (due, true, Action::Review),
                     // Declined: this purpose lets go now, as a deleting rule would.
                     Some(ReviewState::Declined(at)) => (at, false, Action::Delete),
                 }
             } else {
                 match rule_end(rule, &activity.id, facts, record.collected_at, now, tz) {
-                    None => return Life::Open,
+                    None => return pending(),
                     Some(end) => (end, false, rule.then),
                 }
             };
             if slot_is_review {
+                lapses = match (lapses, rule.if_unreviewed) {
+                    (Some(latest), Unreviewed::Delete) => {
+                        Some(latest.max(add(end, rule.grace, tz)))
+                    }
+                    _ => None,
+                };
                 if review.is_none_or(|(best, _, _)| end > best) {
                     review = Some((end, activity, rule));
                 }
@@ -259,11 +413,17 @@ pub fn end_of_life(
             }
         }
         if !any_rule {
-            return Life::Open;
+            return Life::Open(Unbounded::NoRule {
+                purpose: activity.id.clone(),
+            });
         }
+        kept_by_any |= any_kept;
     }
     if !used {
-        return Life::Open;
+        return Life::Open(Unbounded::Unused);
+    }
+    if !kept_by_any {
+        return unclaimed(policy, facts, record, now, tz);
     }
     // A review date later than every deletion means a review, not a deletion, ends it.
     let ended =
@@ -282,8 +442,9 @@ pub fn end_of_life(
             due,
             purpose: activity.id.clone(),
             rule: rule.id.clone(),
+            lapses,
         },
-        (None, None) => Life::Open,
+        (None, None) => unclaimed(policy, facts, record, now, tz),
     }
 }
 

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use ombud_core::access::DataRole;
 use ombud_core::facts::{Event, EventKind, SubjectFacts};
 use ombud_core::requests::RecordFacts;
-use ombud_core::retention::{Hold, Life, end_of_life};
+use ombud_core::retention::{Hold, Life, Unbounded, end_of_life};
 use ombud_policy::Policy;
 use ombud_policy::model::Choice;
 
@@ -37,6 +37,8 @@ struct Case {
     example: &'static str,
     category: &'static str,
     purposes: &'static [&'static str],
+    /// How the record was obtained (a `Source`).
+    source: &'static str,
     role: DataRole,
     collected: &'static str,
     /// (kind, purpose, when it happened, when it was recorded is irrelevant: facts count by
@@ -56,7 +58,7 @@ fn describe(life: &Life, tz: &TimeZone) -> String {
             .to_string()
     };
     match life {
-        Life::Open => "open".into(),
+        Life::Open(why) => format!("open: {}", why.key()),
         Life::Until {
             until,
             purpose,
@@ -69,8 +71,16 @@ fn describe(life: &Life, tz: &TimeZone) -> String {
                 wall(*until)
             )
         }
-        Life::Review { due, purpose, rule } => {
-            format!("review {} by {rule} of {purpose}", wall(*due))
+        Life::Review {
+            due,
+            purpose,
+            rule,
+            lapses,
+        } => {
+            let lapses = lapses.map_or("kept if unreviewed".into(), |at| {
+                format!("deleted unreviewed {}", wall(at))
+            });
+            format!("review {} by {rule} of {purpose}, {lapses}", wall(*due))
         }
     }
 }
@@ -85,6 +95,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.phone_number",
         purposes: &["service-delivery"],
+        source: "subject",
         role: C,
         collected: "2025-03-01T09:00",
         events: &[
@@ -100,18 +111,20 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.phone_number",
         purposes: &["service-delivery"],
+        source: "subject",
         role: C,
         collected: "2025-03-01T09:00",
         events: &[(ContractStart, None, "2025-03-01T09:00")],
         holds: &[],
         now: "2030-01-01T00:00",
-        expect: "open",
+        expect: "open: pending_event",
     },
     Case {
         name: "an end of contract recorded late counts from when it happened",
         example: "invoicing-saas",
         category: "user.contact.phone_number",
         purposes: &["support"],
+        source: "subject",
         role: C,
         collected: "2025-03-01T09:00",
         events: &[
@@ -122,48 +135,145 @@ const CASES: &[Case] = &[
         now: "2026-05-02T00:00",
         expect: "delete 2026-02-28 12:00 by customer-relationship of support",
     },
+    // Storage limitation: only activities that apply to the person keep what was stored
+    // without purposes.
+    Case {
+        name: "a former customer's email stored without purposes goes 180 days after the contract",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &[],
+        source: "subject",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ContractEnd, None, "2026-01-15T12:00"),
+        ],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "delete 2026-07-14 12:00 by customer-relationship of service-delivery",
+    },
+    Case {
+        name: "a former customer's name stays only for the accounting law",
+        example: "invoicing-saas",
+        category: "user.name",
+        purposes: &[],
+        source: "subject",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ContractEnd, None, "2026-01-15T12:00"),
+        ],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "delete 2032-01-01 00:00 by accounting-vouchers of accounting",
+    },
+    Case {
+        name: "consent given once keeps marketing data until it is withdrawn",
+        example: "invoicing-saas",
+        category: "user.contact.email",
+        purposes: &[],
+        source: "subject",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (ContractStart, None, "2025-03-01T09:00"),
+            (ConsentGiven, Some("consent-marketing"), "2025-03-01T09:00"),
+            (ContractEnd, None, "2026-01-15T12:00"),
+        ],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "open: pending_event",
+    },
+    Case {
+        name: "a password with no account ever recorded goes under the fallback rule",
+        example: "invoicing-saas",
+        category: "user.authorization.password",
+        purposes: &[],
+        source: "subject",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "delete 2025-06-01 09:00 by no-purpose-left of no-activity-applies",
+    },
+    Case {
+        name: "a user's password goes when the account closes",
+        example: "invoicing-saas",
+        category: "user.authorization.password",
+        purposes: &[],
+        source: "subject",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[
+            (AccountOpened, None, "2025-03-01T09:00"),
+            (AccountClosed, None, "2026-02-28T23:30"),
+        ],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "delete 2026-02-28 23:30 by while-account-active of user-accounts",
+    },
+    Case {
+        name: "what the service observed is not kept by activities that take only what people give",
+        example: "invoicing-saas",
+        category: "user.contact.phone_number",
+        purposes: &[],
+        source: "service_use",
+        role: C,
+        collected: "2025-03-01T09:00",
+        events: &[(ContractStart, None, "2025-03-01T09:00")],
+        holds: &[],
+        now: "2026-08-01T00:00",
+        expect: "delete 2025-06-01 09:00 by no-purpose-left of no-activity-applies",
+    },
     // "at least every 6 months" for prospects
     Case {
         name: "a prospect is due for review 6 months after the last interaction",
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(LastInteraction, None, "2026-01-10T15:00")],
         holds: &[],
         now: "2026-02-01T00:00",
-        expect: "review 2026-07-10 15:00 by prospect-review of prospects",
+        expect: "review 2026-07-10 15:00 by prospect-review of prospects, deleted unreviewed 2026-08-10 15:00",
     },
     Case {
         name: "a prospect never contacted again counts from collection",
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[],
         holds: &[],
         now: "2026-02-01T00:00",
-        expect: "review 2026-05-01 10:00 by prospect-review of prospects",
+        expect: "review 2026-05-01 10:00 by prospect-review of prospects, deleted unreviewed 2026-06-01 10:00",
     },
     Case {
         name: "a prospect kept at review is due again 6 months after the decision",
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewKept, Some("prospects"), "2026-05-04T09:30")],
         holds: &[],
         now: "2026-05-05T00:00",
-        expect: "review 2026-11-04 09:30 by prospect-review of prospects",
+        expect: "review 2026-11-04 09:30 by prospect-review of prospects, deleted unreviewed 2026-12-04 09:30",
     },
     Case {
         name: "a prospect declined at review is deleted from the decision on",
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, None, "2026-05-04T09:30")],
@@ -176,6 +286,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, Some("prospects"), "2026-01-15T08:00")],
@@ -188,6 +299,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[
@@ -196,19 +308,20 @@ const CASES: &[Case] = &[
         ],
         holds: &[],
         now: "2026-01-21T00:00",
-        expect: "review 2026-07-20 11:00 by prospect-review of prospects",
+        expect: "review 2026-07-20 11:00 by prospect-review of prospects, deleted unreviewed 2026-08-20 11:00",
     },
     Case {
         name: "a decision about another purpose leaves the prospect's review as it was",
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["prospects"],
+        source: "subject",
         role: C,
         collected: "2025-11-01T10:00",
         events: &[(ReviewDeclined, Some("newsletter"), "2026-01-15T08:00")],
         holds: &[],
         now: "2026-01-16T00:00",
-        expect: "review 2026-05-01 10:00 by prospect-review of prospects",
+        expect: "review 2026-05-01 10:00 by prospect-review of prospects, deleted unreviewed 2026-06-01 10:00",
     },
     // "2 years" for logs with identifiers
     Case {
@@ -216,6 +329,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.device.ip_address",
         purposes: &["security"],
+        source: "subject",
         role: C,
         collected: "2025-03-01T08:00",
         events: &[],
@@ -229,6 +343,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.financial",
         purposes: &["accounting"],
+        source: "subject",
         role: C,
         collected: "2025-05-20T10:00",
         events: &[],
@@ -241,6 +356,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.financial",
         purposes: &["invoicing", "accounting"],
+        source: "subject",
         role: C,
         collected: "2025-05-20T10:00",
         events: &[
@@ -256,6 +372,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["consent-marketing"],
+        source: "subject",
         role: C,
         collected: "2025-05-20T10:00",
         events: &[
@@ -275,6 +392,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.contact.email",
         purposes: &["b2b-marketing"],
+        source: "subject",
         role: C,
         collected: "2025-05-20T10:00",
         events: &[
@@ -283,13 +401,14 @@ const CASES: &[Case] = &[
         ],
         holds: &[],
         now: "2026-03-02T00:00",
-        expect: "review 2026-09-01 10:00 by prospect-review of b2b-marketing",
+        expect: "review 2026-09-01 10:00 by prospect-review of b2b-marketing, deleted unreviewed 2026-10-01 10:00",
     },
     Case {
         name: "a customer's records follow the processor activity, not the operator's",
         example: "invoicing-saas",
         category: "user.contact.phone_number",
         purposes: &[],
+        source: "customer",
         role: DataRole::Processor,
         collected: "2025-03-01T09:00",
         events: &[(ContractEnd, None, "2026-01-15T12:00")],
@@ -303,6 +422,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.financial.vat_number",
         purposes: &["billing"],
+        source: "subject",
         role: C,
         collected: "2024-01-01T10:00",
         events: &[(ContractEnd, None, "2026-01-31T17:00")],
@@ -316,6 +436,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.content.support_records",
         purposes: &["customer-support"],
+        source: "subject",
         role: C,
         collected: "2025-06-01T10:00",
         events: &[(LastInteraction, None, "2026-02-10T11:00")],
@@ -329,6 +450,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.privacy_preferences",
         purposes: &["service-updates"],
+        source: "subject",
         role: C,
         collected: "2025-06-01T10:00",
         events: &[(Unsubscribe, Some("service-updates"), "2026-03-05T08:00")],
@@ -341,12 +463,13 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.privacy_preferences",
         purposes: &["service-updates"],
+        source: "subject",
         role: C,
         collected: "2025-06-01T10:00",
         events: &[],
         holds: &[],
         now: "2030-03-06T00:00",
-        expect: "open",
+        expect: "open: pending_event",
     },
     // "12 months", "14 months"
     Case {
@@ -354,6 +477,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.telemetry",
         purposes: &["service-improvement"],
+        source: "subject",
         role: C,
         collected: "2026-01-31T10:00",
         events: &[],
@@ -366,6 +490,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.device.cookie_id",
         purposes: &["web-analytics"],
+        source: "subject",
         role: C,
         collected: "2025-12-31T10:00",
         events: &[],
@@ -379,6 +504,7 @@ const CASES: &[Case] = &[
         example: "managed-erp-hosting",
         category: "user.contact.email",
         purposes: &[],
+        source: "customer",
         role: DataRole::Processor,
         collected: "2025-01-01T10:00",
         events: &[(ContractEnd, None, "2026-06-30T23:59")],
@@ -392,6 +518,7 @@ const CASES: &[Case] = &[
         example: "public-cloud",
         category: "user.contact.address",
         purposes: &["accounting"],
+        source: "subject",
         role: C,
         collected: "2026-03-10T10:00",
         events: &[],
@@ -404,6 +531,7 @@ const CASES: &[Case] = &[
         example: "public-cloud",
         category: "user.behavior.messages_received",
         purposes: &["service-messages"],
+        source: "subject",
         role: C,
         collected: "2026-04-01T06:30",
         events: &[],
@@ -416,6 +544,7 @@ const CASES: &[Case] = &[
         example: "public-cloud",
         category: "user.content.service_case",
         purposes: &["service-cases"],
+        source: "subject",
         role: C,
         collected: "2026-01-05T10:00",
         events: &[(LastInteraction, None, "2026-05-05T14:00")],
@@ -428,6 +557,7 @@ const CASES: &[Case] = &[
         example: "public-cloud",
         category: "user.unique_id",
         purposes: &["main-account"],
+        source: "subject",
         role: C,
         collected: "2020-01-05T10:00",
         events: &[(ContractEnd, None, "2026-05-05T14:00")],
@@ -441,6 +571,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.device.ip_address",
         purposes: &["security"],
+        source: "subject",
         role: C,
         collected: "2024-04-15T09:00",
         events: &[],
@@ -453,6 +584,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.device.ip_address",
         purposes: &["security"],
+        source: "subject",
         role: C,
         collected: "2024-04-15T09:00",
         events: &[],
@@ -465,6 +597,7 @@ const CASES: &[Case] = &[
         example: "invoicing-saas",
         category: "user.device.ip_address",
         purposes: &["security"],
+        source: "subject",
         role: C,
         collected: "2024-04-15T09:00",
         events: &[],
@@ -494,7 +627,7 @@ fn every_retention_promise_of_the_examples_ends_records_when_it_says() {
         let record = RecordFacts {
             category: case.category,
             purposes: &purposes,
-            source: "subject",
+            source: case.source,
             collected_at: local(case.collected, &tz),
         };
         let life = end_of_life(
@@ -541,11 +674,112 @@ fn only_an_ended_life_lets_the_sweeper_act() {
     };
     assert!(until.expired_at(at));
     assert!(!until.expired_at(at - jiff::SignedDuration::from_secs(1)));
-    assert!(!Life::Open.expired_at(Timestamp::MAX));
+    assert!(!Life::Open(Unbounded::NoActivityApplies).expired_at(Timestamp::MAX));
     let review = Life::Review {
         due: at,
         purpose: "p".into(),
         rule: "r".into(),
+        lapses: None,
     };
     assert!(!review.expired_at(at), "a review is not a deletion");
+    let lapsing = Life::Review {
+        due: at,
+        purpose: "p".into(),
+        rule: "r".into(),
+        lapses: Some(at),
+    };
+    assert!(lapsing.expired_at(at), "unreviewed past its grace, it goes");
+}
+
+#[test]
+fn a_review_rule_chooses_what_happens_to_data_nobody_reviewed() {
+    let tz = TimeZone::get("Europe/Helsinki").expect("zone");
+    let source = include_str!("../../../examples/invoicing-saas.toml");
+    let facts = SubjectFacts::new(vec![]);
+    let purposes = vec!["prospects".to_owned()];
+    let record = RecordFacts {
+        category: "user.contact.email",
+        purposes: &purposes,
+        source: "subject",
+        // Collected on 31 August: due on the last day of February, a leap day in 2028.
+        collected_at: local("2027-08-31T10:00", &tz),
+    };
+    let life_under = |extra: &str, now: &str| {
+        let text = source.replace(
+            "after = \"last_interaction\"\nthen = \"review\"",
+            &format!("after = \"last_interaction\"\nthen = \"review\"\n{extra}"),
+        );
+        assert_ne!(text, source, "the example's review rule moved");
+        let policy = ombud_policy::check(&text).policy.expect("valid");
+        describe(
+            &end_of_life(&policy, &facts, &record, C, local(now, &tz), &tz),
+            &tz,
+        )
+    };
+    assert_eq!(
+        life_under("", "2028-03-01T00:00"),
+        "review 2028-02-29 10:00 by prospect-review of prospects, deleted unreviewed 2028-03-29 10:00"
+    );
+    assert_eq!(
+        life_under("grace = \"2 weeks\"", "2028-03-01T00:00"),
+        "review 2028-02-29 10:00 by prospect-review of prospects, deleted unreviewed 2028-03-14 10:00"
+    );
+    assert_eq!(
+        life_under("then_if_unreviewed = \"keep\"", "2030-01-01T00:00"),
+        "review 2028-02-29 10:00 by prospect-review of prospects, kept if unreviewed"
+    );
+}
+
+#[test]
+fn grace_belongs_to_review_rules_only() {
+    let source = include_str!("../../../examples/invoicing-saas.toml").replace(
+        "after = \"collected\"\nthen = \"delete\"",
+        "after = \"collected\"\nthen = \"delete\"\ngrace = \"1 week\"",
+    );
+    let report = ombud_policy::check(&source);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.path.ends_with(".grace"))
+        .expect("a finding on grace");
+    assert!(
+        finding.message.contains("then = \"review\""),
+        "{}",
+        finding.message
+    );
+    assert!(report.policy.is_none());
+}
+
+#[test]
+fn without_a_fallback_rule_nothing_dates_what_no_activity_applies_to_and_the_check_says_so() {
+    let tz = TimeZone::get("Europe/Helsinki").expect("zone");
+    let source =
+        include_str!("../../../examples/invoicing-saas.toml").replace("fallback = true\n", "");
+    let report = ombud_policy::check(&source);
+    let warned: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str() == "kept-with-no-end")
+        .map(|f| f.path.as_str())
+        .collect();
+    assert!(
+        warned.contains(&"category[user.authorization.password]"),
+        "{warned:?}"
+    );
+    let policy = report.policy.expect("warnings only");
+    let record = RecordFacts {
+        category: "user.authorization.password",
+        purposes: &[],
+        source: "subject",
+        collected_at: local("2025-03-01T09:00", &tz),
+    };
+    let life = end_of_life(
+        &policy,
+        &SubjectFacts::new(vec![]),
+        &record,
+        C,
+        local("2030-01-01T00:00", &tz),
+        &tz,
+    );
+    assert_eq!(life, Life::Open(Unbounded::NoActivityApplies));
 }

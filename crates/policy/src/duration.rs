@@ -81,7 +81,7 @@ pub enum DurationError {
 }
 
 impl Duration {
-    pub fn new(amount: u32, unit: Unit) -> Self {
+    pub const fn new(amount: u32, unit: Unit) -> Self {
         Duration { amount, unit }
     }
 

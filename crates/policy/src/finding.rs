@@ -118,6 +118,9 @@ codes! {
     DerogationForRegularTransfer = ("derogation-for-regular-transfer", Warning),
     /// The period for answering a request starts only when the person's identity is confirmed.
     ClockStartsAtVerification = ("clock-starts-at-verification", Warning),
+    /// Every activity that uses a category needs consent, a contract or an account to apply,
+    /// so a person with none of them has records nothing can date the end of.
+    KeptWithNoEnd = ("kept-with-no-end", Warning),
 }
 
 /// One thing `policy check` found.

@@ -16,6 +16,7 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     national_ids(ctx, raw, policy);
     derogations(ctx, raw, policy);
     clock_start(ctx, raw, policy);
+    kept_with_no_end(ctx, raw, policy);
 }
 
 /// What one kind of declaration is called, and how an activity refers to it.
@@ -74,7 +75,9 @@ fn unused(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
             let used = policy
                 .activities
                 .iter()
-                .any(|a| (declaration.referenced_by)(a).iter().any(|x| x == key));
+                .any(|a| (declaration.referenced_by)(a).iter().any(|x| x == key))
+                || (declaration.code == Code::UnusedRetention
+                    && policy.fallback_rule().is_some_and(|r| r.id == key));
             if !used {
                 ctx.report(
                     declaration.code,
@@ -244,4 +247,42 @@ fn clock_start(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
         "every request's period starts only once the person's identity is confirmed, but Art. 12(3) GDPR counts it from receipt",
         Some("use `receipt` (the default); confirming identity is part of the month, and only a request with reasonable doubts about who asks (Art. 12(6)) waits for it".into()),
     );
+}
+
+/// A category whose every activity keeps data only for people with a relationship (consent, a
+/// contract, an account): the records of someone for whom none was ever recorded have no end
+/// of life the engine can date. The sweeper leaves them and the forecast lists them; the policy
+/// should rather give one activity a period that needs no such event.
+fn kept_with_no_end(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    use crate::model::{Anchor, Role};
+    if policy.fallback_rule().is_some() {
+        return;
+    }
+    for raw_category in &raw.categories {
+        let key = raw_category.get_ref().key.get_ref().as_str();
+        let mut users = policy.activities.iter().filter(|a| {
+            a.role == Role::Controller && a.categories.iter().any(|c| taxonomy::is_within(key, c))
+        });
+        let mut any = false;
+        let dated = users.any(|a| {
+            any = true;
+            a.basis != Some(LegalBasis::Consent)
+                && policy.rules_for(a, key).any(|rule| {
+                    // An opt-out keeps data until the person opts out: it applies to everyone.
+                    matches!(
+                        rule.after,
+                        Anchor::Collected | Anchor::LastInteraction | Anchor::Unsubscribe
+                    )
+                })
+        });
+        if any && !dated {
+            ctx.report(
+                Code::KeptWithNoEnd,
+                raw_category.span(),
+                format!("category[{key}]"),
+                format!("records of `{key}` have no end for a person to whom none of its activities applies (no consent, contract or account recorded)"),
+                Some("add a `[[retention]]` rule with `fallback = true` for such records, give one of its activities a rule counted from `collected` or `last_interaction`, or always record the events (`account_opened`, `contract_start`, `consent_given`) that make an activity apply; `ombud retention forecast` lists such records as kept with no end".into()),
+            );
+        }
+    }
 }

@@ -167,6 +167,17 @@ choice!(
 );
 
 choice!(
+    /// What happens to data a review rule keeps when nobody reviews it by the end of the
+    /// rule's grace period after its due date.
+    Unreviewed, "action for unreviewed data", {
+        /// Storage limitation: data nobody decided to keep goes.
+        Delete = "delete",
+        /// Kept, and shown as overdue until someone decides.
+        Keep = "keep",
+    }
+);
+
+choice!(
     /// How a recipient stands to the operator.
     RecipientRole, "recipient role", {
         /// Processes data on the operator's behalf. Used by a processor activity, it is a
@@ -504,6 +515,9 @@ pub struct Activity {
     pub data_use: Option<String>,
 }
 
+/// How long after its review date unreviewed data waits when the rule sets no `grace`.
+pub const DEFAULT_REVIEW_GRACE: Duration = Duration::new(1, crate::duration::Unit::Month);
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RetentionRule {
     pub id: String,
@@ -519,6 +533,13 @@ pub struct RetentionRule {
     /// Count from the end of the calendar year in which the anchor event falls, as accounting
     /// laws do ("seven years from the end of the financial year").
     pub from_end_of_year: bool,
+    /// For review rules: how long after the due date an unreviewed record waits before
+    /// `if_unreviewed` applies.
+    pub grace: Duration,
+    pub if_unreviewed: Unreviewed,
+    /// Ends the records no activity of the policy applies to for their person (at most one
+    /// rule, counted from collection or the last interaction).
+    pub fallback: bool,
 }
 
 impl RetentionRule {
@@ -659,6 +680,11 @@ impl Policy {
     }
 
     /// The retention rules that govern one category of one activity.
+    /// The rule for records no activity applies to for their person, if the policy has one.
+    pub fn fallback_rule(&self) -> Option<&RetentionRule> {
+        self.retention_rules.iter().find(|r| r.fallback)
+    }
+
     pub fn rules_for<'p>(
         &'p self,
         activity: &'p Activity,
@@ -697,6 +723,9 @@ mod tests {
             law_period: None,
             categories: categories.iter().map(|c| (*c).to_owned()).collect(),
             from_end_of_year: false,
+            grace: crate::model::DEFAULT_REVIEW_GRACE,
+            if_unreviewed: Unreviewed::Delete,
+            fallback: false,
         };
         assert!(rule(&[]).covers("user.name"));
         assert!(rule(&["user.contact"]).covers("user.contact.email"));

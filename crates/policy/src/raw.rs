@@ -149,6 +149,14 @@ pub struct RawRetention {
     pub categories: Option<TextList>,
     #[serde(default)]
     pub from_end_of_year: bool,
+    /// Review rules only: how long past the review date unreviewed data waits.
+    pub grace: Option<Text>,
+    /// Review rules only: `delete` (the default) or `keep` once the grace period is over.
+    pub then_if_unreviewed: Option<Text>,
+    /// This rule ends the records of a person to whom no activity that uses their category
+    /// applies (no consent, contract or account ever recorded).
+    #[serde(default)]
+    pub fallback: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

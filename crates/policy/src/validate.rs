@@ -622,6 +622,7 @@ fn retention_rules(
         "retention",
         raw.iter().enumerate().map(|(i, r)| (i, &r.get_ref().id)),
     );
+    let mut fallbacks = 0;
     raw.iter()
         .enumerate()
         .filter_map(|(i, r)| {
@@ -646,11 +647,59 @@ fn retention_rules(
                     declared_categories,
                 )
             });
+            let grace = r
+                .grace
+                .as_ref()
+                .map(|g| ctx.duration(g, &format!("{path}.grace")));
+            let if_unreviewed = r
+                .then_if_unreviewed
+                .as_ref()
+                .map(|t| ctx.choice::<Unreviewed>(t, &format!("{path}.then_if_unreviewed")));
+            if then != Some(Action::Review) {
+                let keys = [("grace", r.grace.as_ref()), ("then_if_unreviewed", r.then_if_unreviewed.as_ref())];
+                for (key, value) in keys {
+                    if let Some(value) = value {
+                        ctx.report(
+                            Code::InvalidValue,
+                            value.span(),
+                            format!("{path}.{key}"),
+                            format!("`{key}` belongs to rules with `then = \"review\"`"),
+                            Some(format!("remove `{key}`, or make the rule a review rule")),
+                        );
+                    }
+                }
+            }
+            let fallback = r.fallback.as_ref().is_some_and(|f| *f.get_ref());
+            if let Some(flag) = r.fallback.as_ref().filter(|f| *f.get_ref()) {
+                if fallbacks > 0 {
+                    ctx.report(
+                        Code::InvalidValue,
+                        flag.span(),
+                        format!("{path}.fallback"),
+                        "only one retention rule can be the fallback",
+                        Some("keep `fallback = true` on one rule".into()),
+                    );
+                }
+                fallbacks += 1;
+                let anchored = matches!(after, Some(Anchor::Collected | Anchor::LastInteraction));
+                if after.is_some() && !anchored || then == Some(Action::Review) {
+                    ctx.report(
+                        Code::InvalidValue,
+                        flag.span(),
+                        format!("{path}.fallback"),
+                        "a fallback rule must end records without any event of a relationship",
+                        Some("count it `after = \"collected\"` or `after = \"last_interaction\"`, and `then` delete or anonymise".into()),
+                    );
+                }
+            }
             Some(RetentionRule {
                 id: r.id.get_ref().clone(),
+                fallback,
                 keep: keep?,
                 after: after?,
                 then: then?,
+                grace: grace.unwrap_or(Some(DEFAULT_REVIEW_GRACE))?,
+                if_unreviewed: if_unreviewed.unwrap_or(Some(Unreviewed::Delete))?,
                 description: r.description.clone(),
                 law: r.law.clone(),
                 law_period: law_period.flatten(),

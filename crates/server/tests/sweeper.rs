@@ -177,9 +177,17 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
         ],
         &[],
     );
-    // A prospect past its review date: reviewed, not deleted.
+    // A prospect past its review date (15 February) but within the month's grace: kept, and
+    // counted as due for review.
     let prospect = world.person(
         "prospect@example.fi",
+        &[("user.contact.email", &["prospects"], "2024-05-01T10:00:00Z")],
+        &[(LastInteraction, "2025-08-15T10:00:00Z")],
+    );
+    // A prospect nobody reviewed, due on 1 November 2024: a month later it went, as the
+    // policy's `then_if_unreviewed` default says.
+    let forgotten = world.person(
+        "forgotten@example.fi",
         &[("user.contact.email", &["prospects"], "2024-05-01T10:00:00Z")],
         &[],
     );
@@ -199,8 +207,8 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     );
 
     let (planned, listed) = world.sweep(true);
-    assert_eq!(planned.records, 3, "{planned:?}");
-    assert_eq!(listed.len(), 3);
+    assert_eq!(planned.records, 4, "{planned:?}");
+    assert_eq!(listed.len(), 4);
     assert_eq!(
         world.categories(former).len(),
         2,
@@ -218,7 +226,8 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     assert_eq!(planned.audit_pruned, written);
     let (report, removals) = world.sweep(false);
     assert_eq!(report.audit_pruned, written);
-    assert_eq!((report.records, report.subjects), (3, 1), "{report:?}");
+    assert_eq!((report.records, report.subjects), (4, 2), "{report:?}");
+    assert_eq!(report.by_rule.get("prospect-review"), Some(&1));
     assert_eq!(report.by_rule.get("customer-relationship"), Some(&1));
     assert_eq!(report.by_rule.get("security-logs"), Some(&2));
     assert_eq!(report.due_for_review, 1);
@@ -246,6 +255,12 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
             .expect("exists")
     );
     assert_eq!(world.categories(prospect), ["user.contact.email"]);
+    assert!(
+        !world
+            .store
+            .subject_exists(world.tenant, forgotten)
+            .expect("exists")
+    );
     assert_eq!(world.categories(restricted), ["user.contact.phone_number"]);
 
     let metrics = ombud_app::metrics::Metrics::new();
@@ -257,6 +272,10 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
     );
     assert!(
         rendered.contains(&format!("ombud_audit_entries_pruned_total {written}")),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("ombud_records_review_overdue 1"),
         "{rendered}"
     );
 
@@ -272,7 +291,7 @@ fn the_sweeper_removes_what_outlived_every_purpose_and_nothing_else() {
             },
         )
         .expect("audit");
-    assert_eq!(audited.len(), 2);
+    assert_eq!(audited.len(), 3, "one entry per subject the sweep touched");
     assert!(audited.iter().all(|e| e.actor == "system"));
     assert!(matches!(
         world.store.verify_audit(world.tenant).expect("verify"),
@@ -325,6 +344,20 @@ fn the_forecast_says_what_leaves_when_under_which_rule_and_removes_nothing() {
         )],
         &[],
     );
+    // A customer whose contract runs: kept with no end yet, and the forecast says why.
+    world.person(
+        "customer@example.fi",
+        &[("user.contact.phone_number", &[], "2024-02-01T10:00:00Z")],
+        &[(ContractStart, "2024-01-01T00:00:00Z")],
+    );
+    // A password stored for someone with no account ever recorded: no activity applies, so
+    // the policy's fallback rule ends it 3 months after the last interaction (here, its
+    // collection), on 10 May.
+    world.person(
+        "stray@example.fi",
+        &[("user.authorization.password", &[], "2026-02-10T10:00:00Z")],
+        &[],
+    );
     let policy = ombud_policy::check(POLICY).policy.expect("policy");
     let tz = TimeZone::get(&policy.controller.time_zone).expect("zone");
     let sweep = Sweep {
@@ -360,8 +393,50 @@ fn the_forecast_says_what_leaves_when_under_which_rule_and_removes_nothing() {
         )],
         "30 July is outside 60 days"
     );
+    let no_end: Vec<_> = month
+        .kept_with_no_end
+        .iter()
+        .map(|r| {
+            (
+                r.category.as_str(),
+                r.reason.as_str(),
+                r.purpose.as_deref(),
+                r.records,
+            )
+        })
+        .collect();
+    assert_eq!(
+        no_end,
+        [(
+            "user.contact.phone_number",
+            "pending_event",
+            Some("service-delivery"),
+            1
+        )]
+    );
+    assert!(
+        month.kept_with_no_end[0]
+            .explanation
+            .contains("until the contract ends"),
+        "{:?}",
+        month.kept_with_no_end
+    );
     let half_year = sweep.forecast(183).expect("forecast");
-    assert_eq!(half_year.rows.len(), 3);
+    assert_eq!(half_year.rows.len(), 4, "{:?}", half_year.rows);
+    let stray: Vec<_> = half_year
+        .rows
+        .iter()
+        .filter(|r| r.category == "user.authorization.password")
+        .map(|r| (r.date.to_string(), r.rule.as_str(), r.purpose.as_str()))
+        .collect();
+    assert_eq!(
+        stray,
+        [(
+            "2026-05-10".to_owned(),
+            "no-purpose-left",
+            "no-activity-applies"
+        )]
+    );
     let july: Vec<_> = half_year
         .rows
         .iter()

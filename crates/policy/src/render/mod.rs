@@ -9,7 +9,7 @@ mod notice;
 mod ropa;
 
 use crate::Policy;
-use crate::model::{Action, Anchor, RetentionRule};
+use crate::model::{Action, Anchor, RetentionRule, Unreviewed};
 
 pub use ropa::{Ropa, ropa};
 
@@ -67,6 +67,12 @@ pub fn retention_period(rule: &RetentionRule) -> String {
         Action::Review => "what is no longer needed is deleted",
     };
     let mut text = format!("{period}; {then}");
+    if rule.then == Action::Review && rule.if_unreviewed == Unreviewed::Delete {
+        text.push_str(&format!(
+            ", and what nobody has reviewed {} after it was due is deleted too",
+            rule.grace
+        ));
+    }
     if let Some(law) = &rule.law {
         text.push_str(&format!(" (as required by {law})"));
     }

@@ -566,6 +566,15 @@ fn retention(policy: &Policy) -> Section {
             "Where the law obliges us to keep data longer, or where data is needed to establish, exercise or defend a legal claim or to investigate a security incident, we keep only that data, use it only for that reason, and only as long as it lasts.",
         )),
     ];
+    if let Some(rule) = policy.fallback_rule() {
+        blocks.push(Block::Paragraph(vec![
+            strong("Data no purpose needs. "),
+            text(format!(
+                "Data of yours that none of the purposes above applies to (because, for example, you never had a contract, an account or gave consent) is kept {}.",
+                retention_period(rule)
+            )),
+        ]));
+    }
     if let Some(backups) = &policy.backups {
         let mut text = backups.statement.clone().unwrap_or_default();
         if let Some(keep) = backups.keep {
