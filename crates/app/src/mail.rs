@@ -163,21 +163,12 @@ pub fn fulfilled(
         ));
     }
     if !outcome.kept.is_empty() {
-        body.push_str("\nThe law requires us to keep some data; it is used for nothing else:\n");
+        let tz = TimeZone::get(&policy.controller.time_zone).unwrap_or(TimeZone::UTC);
+        body.push_str(
+            "\nSome data must be kept; it is used for nothing but the reason given, and deleted when that ends:\n",
+        );
         for item in &outcome.kept {
-            body.push_str(&format!(
-                "- {} ({} records), for {}, under {}{}\n",
-                policy
-                    .category(&item.category)
-                    .map_or_else(|| item.category.clone(), |c| c.name.clone()),
-                item.records,
-                item.purposes.join(", "),
-                item.law.as_deref().unwrap_or(&item.rule),
-                item.until.map_or_else(
-                    || " until the period starts and runs out".to_owned(),
-                    |u| format!(", until {}", u.strftime("%-d %B %Y"))
-                )
-            ));
+            body.push_str(&format!("- {}\n", kept_line(policy, &tz, item)));
         }
     }
     body.push_str(&format!("\n{}\n{}", complaint(policy), signature(policy)));
@@ -188,4 +179,131 @@ pub fn fulfilled(
         format!("Your request is done (reference {})", request.id),
         body,
     )
+}
+
+/// One kept item as the person reads it: what, why (the law in the policy's words, or a legal
+/// hold), and until which day, or what starts the period when it has not started. Never an id.
+fn kept_line(policy: &Policy, tz: &TimeZone, item: &crate::rights::KeptItem) -> String {
+    let what = policy
+        .category(&item.category)
+        .map_or_else(|| item.category.clone(), |c| c.name.clone());
+    let records = match item.records {
+        1 => "1 record".to_owned(),
+        n => format!("{n} records"),
+    };
+    let held = item.purposes.iter().any(|p| p.starts_with("hold:"));
+    let why = if held {
+        // The hold's reason is in its rule text: "legal hold (legal claim)".
+        format!("because of a {}", item.rule)
+    } else {
+        let purposes: Vec<&str> = item
+            .purposes
+            .iter()
+            .map(|p| {
+                policy
+                    .activity(p)
+                    .map_or(p.as_str(), |a| a.purpose.as_str())
+            })
+            .collect();
+        format!(
+            "for {}, as {} requires",
+            purposes.join("; "),
+            item.law.as_deref().unwrap_or("the law")
+        )
+    };
+    use ombud_policy::model::{Anchor, Choice};
+    let starts_with = item.starts_with.as_deref().and_then(Anchor::parse);
+    let when = match (item.until, starts_with) {
+        (Some(until), _) => format!("until {}", last_day(until, tz)),
+        (None, _) if held => "until the hold is lifted".to_owned(),
+        (None, Some(anchor)) => {
+            let keep = policy
+                .retention_rule(&item.rule)
+                .map_or_else(String::new, |r| format!("{} ", r.keep));
+            format!(
+                "for {keep}{}; that period has not started yet",
+                anchor.label()
+            )
+        }
+        (None, None) => "until the period the law sets ends".to_owned(),
+    };
+    format!("{what} ({records}) {why}, {when}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rights::KeptItem;
+
+    fn example(name: &str) -> Policy {
+        let source = match name {
+            "invoicing" => include_str!("../../../examples/invoicing-saas.toml"),
+            _ => include_str!("../../../examples/managed-erp-hosting.toml"),
+        };
+        ombud_policy::check(source).policy.expect("valid")
+    }
+
+    fn item(purposes: &[&str], rule: &str, law: Option<&str>) -> KeptItem {
+        KeptItem {
+            category: "user.financial".into(),
+            records: 2,
+            purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
+            rule: rule.into(),
+            law: law.map(str::to_owned),
+            until: None,
+            starts_with: None,
+        }
+    }
+
+    #[test]
+    fn a_kept_item_names_the_law_and_its_last_day_in_the_controllers_calendar() {
+        let policy = example("invoicing");
+        let tz = TimeZone::get("Europe/Helsinki").expect("zone");
+        let law = "Finnish Accounting Act (1336/1997), chapter 2, section 10";
+        let mut kept = item(&["accounting"], "accounting-vouchers", Some(law));
+        // Six years from the end of 2026 end at midnight in Helsinki: 22:00 UTC the day before.
+        kept.until = Some("2032-12-31T22:00:00Z".parse().expect("time"));
+        let line = kept_line(&policy, &tz, &kept);
+        assert_eq!(
+            line,
+            format!(
+                "Billing and payment information (2 records) for Keeping the accounting records the law requires, as {law} requires, until 31 December 2032"
+            )
+        );
+        assert!(!line.contains("accounting-vouchers"), "no rule ids");
+    }
+
+    #[test]
+    fn a_period_not_yet_started_says_what_starts_it() {
+        let policy = example("erp");
+        let tz = TimeZone::get("Europe/Brussels").expect("zone");
+        let mut kept = item(
+            &["invoicing-and-tax-records"],
+            "account-and-billing",
+            Some("Belgian tax and accounting obligations"),
+        );
+        kept.starts_with = Some("contract_end".into());
+        let line = kept_line(&policy, &tz, &kept);
+        assert!(
+            line.ends_with("for 7 years after the contract ends; that period has not started yet"),
+            "{line}"
+        );
+        assert!(!line.contains("until the period starts"), "{line}");
+    }
+
+    #[test]
+    fn a_legal_hold_is_named_as_one_and_lasts_until_it_is_lifted() {
+        let policy = example("invoicing");
+        let tz = TimeZone::get("Europe/Helsinki").expect("zone");
+        let kept = item(
+            &["hold:0b7c2a1e-5f0d-4d8e-9a55-1f2f3e4d5c6b"],
+            "legal hold (legal claim)",
+            None,
+        );
+        let line = kept_line(&policy, &tz, &kept);
+        assert_eq!(
+            line,
+            "Billing and payment information (2 records) because of a legal hold (legal claim), until the hold is lifted"
+        );
+    }
 }

@@ -123,6 +123,10 @@ pub struct KeptItem {
     pub rule: String,
     pub law: Option<String>,
     pub until: Option<Timestamp>,
+    /// While the period that keeps it has not started: the event that starts it
+    /// (`contract_end`, …, as `after` in privacy.toml).
+    #[serde(default)]
+    pub starts_with: Option<String>,
 }
 
 /// A fulfilled request's result, with the download link when there is one (shown once).
@@ -818,6 +822,7 @@ impl Desk {
                     rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
                     law: None,
                     until: h.ends_at,
+                    starts_with: None,
                 });
             let hold: Option<Hold> = placed.or_else(|| {
                 requests::erasure_hold(
@@ -846,6 +851,7 @@ impl Desk {
                     item.records += 1;
                     if hold.until.is_none() || item.until.is_some_and(|u| hold.until > Some(u)) {
                         item.until = hold.until;
+                        item.starts_with = hold.starts_with.map(|a| a.as_str().to_owned());
                     }
                 }
                 None => kept.push(KeptItem {
@@ -855,6 +861,7 @@ impl Desk {
                     rule: hold.rule,
                     law: hold.law,
                     until: hold.until,
+                    starts_with: hold.starts_with.map(|a| a.as_str().to_owned()),
                 }),
             }
         }

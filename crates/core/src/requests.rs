@@ -6,12 +6,13 @@
 //! is therefore due at the end of 28 (or 29) February.
 
 use crate::facts::SubjectFacts;
-use crate::retention::{Retention, purpose_retention};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use ombud_policy::Duration;
 use ombud_policy::duration::Unit;
-use ombud_policy::model::{Choice, ClockStart, LegalBasis, Policy, Right, Rights, Source};
+use ombud_policy::model::{
+    Anchor, Choice, ClockStart, LegalBasis, Policy, RetentionRule, Right, Rights, Source,
+};
 use serde::{Deserialize, Serialize};
 
 /// How many wrong codes lock a request.
@@ -286,9 +287,14 @@ pub struct Hold {
     pub law: Option<String>,
     /// Until when; `None` while the period has not started (the contract still runs).
     pub until: Option<Timestamp>,
+    /// While the period has not started: the event that starts it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub starts_with: Option<Anchor>,
 }
 
-/// Whether erasure must keep a record, and why (Art. 17(3)(b)).
+/// Whether erasure must keep a record, and why (Art. 17(3)(b)): only a legal-obligation
+/// activity that applies to the person, under a rule that names the law, and only while that
+/// rule's period runs. A rule with no law never keeps data through erasure.
 pub fn erasure_hold(
     policy: &Policy,
     record: &RecordFacts,
@@ -298,48 +304,54 @@ pub fn erasure_hold(
 ) -> Option<Hold> {
     let mut hold: Option<Hold> = None;
     for activity in activities_of(policy, record) {
-        if activity.basis != Some(LegalBasis::LegalObligation) {
+        if activity.basis != Some(LegalBasis::LegalObligation)
+            || !crate::retention::applies(activity, record, facts, now)
+        {
             continue;
         }
-        let retention = purpose_retention(
-            policy,
-            activity,
-            record.category,
-            facts,
-            record.collected_at,
-            now,
-            tz,
-        );
-        if !retention.holds_at(now) {
-            continue;
+        let named = record.purposes.contains(&activity.id);
+        // The latest end among the rules that name a law; `None` inside while one has not
+        // started (the contract still runs).
+        let mut kept: Option<(Option<Timestamp>, &RetentionRule)> = None;
+        for rule in policy.rules_for(activity, record.category) {
+            let Some(_) = rule.law.as_deref().filter(|l| !l.trim().is_empty()) else {
+                continue;
+            };
+            if !named && !facts.relationship_existed(rule.after, &activity.id, now) {
+                continue;
+            }
+            let end =
+                crate::retention::rule_end(rule, &activity.id, facts, record.collected_at, now, tz);
+            if end.is_some_and(|end| end <= now) {
+                continue;
+            }
+            let later = match kept {
+                None => true,
+                Some((None, _)) => false,
+                Some((Some(best), _)) => end.is_none_or(|end| end > best),
+            };
+            if later {
+                kept = Some((end, rule));
+            }
         }
-        let (until, rule) = match retention {
-            Retention::Open => (
-                None,
-                policy
-                    .rules_for(activity, record.category)
-                    .next()
-                    .map(|r| r.id.clone()),
-            ),
-            Retention::Until { until, rule } => (Some(until), Some(rule)),
-        };
-        let Some(rule) = rule else { continue };
-        let law = policy.retention_rule(&rule).and_then(|r| r.law.clone());
+        let Some((until, rule)) = kept else { continue };
         match &mut hold {
             Some(existing) => {
                 existing.purposes.push(activity.id.clone());
                 if until.is_none() || existing.until.is_some_and(|u| until > Some(u)) {
                     existing.until = until;
-                    existing.rule = rule;
-                    existing.law = law;
+                    existing.rule = rule.id.clone();
+                    existing.law = rule.law.clone();
+                    existing.starts_with = until.is_none().then_some(rule.after);
                 }
             }
             None => {
                 hold = Some(Hold {
                     purposes: vec![activity.id.clone()],
-                    rule,
-                    law,
+                    rule: rule.id.clone(),
+                    law: rule.law.clone(),
                     until,
+                    starts_with: until.is_none().then_some(rule.after),
                 })
             }
         }

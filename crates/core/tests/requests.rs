@@ -267,6 +267,84 @@ fn erasure_keeps_accounting_data_for_the_period_the_law_names() {
 }
 
 #[test]
+fn erasure_keeps_data_only_under_a_rule_that_names_the_law() {
+    let policy = ombud_policy::check(include_str!("../../../examples/managed-erp-hosting.toml"))
+        .policy
+        .expect("valid");
+    let brussels = jiff::tz::TimeZone::get("Europe/Brussels").expect("zone");
+    let now: Timestamp = "2026-03-01T09:00:00Z".parse().expect("timestamp");
+    let contract = |ended: bool| {
+        let mut events = vec![Event {
+            kind: EventKind::ContractStart,
+            purpose: None,
+            occurred_at: "2024-01-01T09:00:00Z".parse().expect("timestamp"),
+        }];
+        if ended {
+            events.push(Event {
+                kind: EventKind::ContractEnd,
+                purpose: None,
+                occurred_at: "2026-01-31T16:00:00Z".parse().expect("timestamp"),
+            });
+        }
+        SubjectFacts::new(events)
+    };
+    // Correspondence serves the legal-compliance activity only under
+    // `communication-and-support`, a rule that names no law: erasure removes it.
+    assert_eq!(
+        erasure_hold(
+            &policy,
+            &record("user.content.communications", "subject", &[]),
+            &contract(true),
+            now,
+            &brussels
+        ),
+        None
+    );
+    // The VAT number is kept under `account-and-billing`, which names the Belgian law:
+    // seven years from the end of the contract.
+    let hold = erasure_hold(
+        &policy,
+        &record("user.financial.vat_number", "subject", &[]),
+        &contract(true),
+        now,
+        &brussels,
+    )
+    .expect("kept for the law");
+    assert_eq!(hold.rule, "account-and-billing");
+    assert!(hold.law.is_some());
+    assert_eq!(hold.starts_with, None);
+    assert_eq!(
+        hold.until.map(|t| t.to_string()).as_deref(),
+        Some("2033-01-31T16:00:00Z")
+    );
+    // While the contract runs the period has not started: the hold says what starts it.
+    let running = erasure_hold(
+        &policy,
+        &record("user.financial.vat_number", "subject", &[]),
+        &contract(false),
+        now,
+        &brussels,
+    )
+    .expect("kept for the law");
+    assert_eq!(running.until, None);
+    assert_eq!(
+        running.starts_with,
+        Some(ombud_policy::model::Anchor::ContractEnd)
+    );
+    // Someone who never had a contract has no billing period under way: nothing is kept.
+    assert_eq!(
+        erasure_hold(
+            &policy,
+            &record("user.financial.vat_number", "subject", &[]),
+            &SubjectFacts::new(vec![]),
+            now,
+            &brussels
+        ),
+        None
+    );
+}
+
+#[test]
 fn portability_covers_what_the_person_provided_on_consent_or_contract() {
     let policy = policy();
     assert!(portable(

@@ -111,6 +111,12 @@ codes! {
     RetentionExceedsLegalGround = ("retention-exceeds-legal-ground", Warning),
     /// National identity numbers without the legal ground for processing them.
     NationalIdWithoutGround = ("national-id-without-ground", Warning),
+    /// A legal-obligation activity none of whose retention rules names the law that sets the
+    /// period: it could keep nothing past an erasure request.
+    LegalRetentionWithoutLaw = ("legal-retention-without-law", Error),
+    /// A legal obligation that cites Art. 32 GDPR, which requires security measures and keeps
+    /// no data of itself.
+    SecurityIsNotARetentionLaw = ("security-is-not-a-retention-law", Warning),
     /// A legal-obligation activity that does not name the law.
     LegalObligationWithoutLaw = ("legal-obligation-without-law", Warning),
     /// A recipient that an activity discloses to regularly, whose transfer rests on an Art. 49

@@ -64,3 +64,43 @@ pub(crate) fn legal_limit(ctx: &mut Ctx, value: Option<&Text>, duration: Duratio
         Some(limit.fix.to_owned()),
     );
 }
+
+/// Data survives an erasure request under a legal obligation only for as long as a law
+/// requires (Art. 17(3)(b)); a legal-obligation activity none of whose rules names that law
+/// could keep nothing past erasure, and says nothing true about why it keeps data at all.
+pub(crate) fn legal_retention_names_a_law(
+    ctx: &mut Ctx,
+    raw: &RawPolicy,
+    activities: &[crate::model::Activity],
+    rules: &[crate::model::RetentionRule],
+) {
+    use crate::model::LegalBasis;
+    for (activity, raw_activity) in activities.iter().zip(&raw.activities) {
+        if activity.basis != Some(LegalBasis::LegalObligation) || activity.retention.is_empty() {
+            continue;
+        }
+        let named = activity
+            .retention
+            .iter()
+            .filter_map(|id| rules.iter().find(|r| &r.id == id))
+            .any(|r| r.law.as_deref().is_some_and(|l| !l.trim().is_empty()));
+        if named {
+            continue;
+        }
+        let span = raw_activity
+            .get_ref()
+            .retention
+            .first()
+            .map_or(raw_activity.span(), |r| r.span());
+        ctx.report(
+            Code::LegalRetentionWithoutLaw,
+            span,
+            format!("activity[{}].retention", activity.id),
+            format!(
+                "the activity `{}` keeps data under a legal obligation, but none of its retention rules names the law that sets the period",
+                activity.id
+            ),
+            Some("add `law = \"…\"` (the act and section) to the rule that keeps its data; only a rule that names a law keeps data past an erasure request (Art. 17(3)(b) GDPR)".into()),
+        );
+    }
+}

@@ -135,6 +135,17 @@ fn activities(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
                 Some("add `withdrawal = \"…\"` to the activity, or `consent_withdrawal = \"…\"` under [rights]: withdrawing must be as easy as giving (Art. 7(3))".into()),
             );
         }
+        if activity.basis == Some(LegalBasis::LegalObligation)
+            && activity.law.as_deref().is_some_and(cites_article_32)
+        {
+            ctx.report(
+                Code::SecurityIsNotARetentionLaw,
+                raw_activity.get_ref().basis.as_ref().map_or(raw_activity.span(), |b| b.span()),
+                format!("{path}.law"),
+                format!("the activity `{}` rests on Art. 32 GDPR as a legal obligation, but Art. 32 requires security measures and obliges no one to keep any data", activity.id),
+                Some("rest it on legitimate interests (network and information security, Recital 49) and keep Art. 32 in its description, or name the law that requires keeping the data".into()),
+            );
+        }
         if activity.basis == Some(LegalBasis::LegalObligation) && activity.law.is_none() {
             ctx.report(
                 Code::LegalObligationWithoutLaw,
@@ -285,4 +296,17 @@ fn kept_with_no_end(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
             );
         }
     }
+}
+
+/// Whether a law reference is Art. 32 GDPR ("Article 32(1) GDPR", "Art. 32 GDPR").
+fn cites_article_32(law: &str) -> bool {
+    let law = law.to_lowercase();
+    let gdpr = law.contains("gdpr") || law.contains("2016/679");
+    let article = ["article 32", "art. 32", "art 32"].iter().any(|a| {
+        law.match_indices(a).any(|(i, _)| {
+            // "Article 32" but not "Article 320".
+            !law[i + a.len()..].starts_with(|c: char| c.is_ascii_digit())
+        })
+    });
+    gdpr && article
 }

@@ -262,6 +262,7 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
             .collect(),
     };
     let activities = activities(ctx, &raw.activities, &declared);
+    crate::limits::legal_retention_names_a_law(ctx, raw, &activities, &retention_rules);
     let rights = rights(ctx, raw.rights.as_ref().map(|r| r.get_ref()), &controller);
     let breach = breach(ctx, raw.breach.as_ref().map(|b| b.get_ref()));
     let children = raw.children.as_ref().and_then(|c| children(ctx, c));

@@ -192,6 +192,8 @@ fn generated_policy() -> impl Strategy<Value = (String, Vec<GeneratedActivity>)>
                 rule.insert("id".into(), Value::String("after-contract".into()));
                 rule.insert("keep".into(), Value::String(format!("{days} days")));
                 rule.insert("after".into(), Value::String(ANCHORS[anchor].into()));
+                // Legal-obligation activities keep data only under a rule that names the law.
+                rule.insert("law".into(), Value::String("Accounting Act".into()));
                 root.insert("retention".into(), Value::Array(vec![Value::Table(rule)]));
                 // Processor activities need the window customers have to object (Art. 28(2)).
                 root.insert(
