@@ -32,6 +32,23 @@ fn date(at: Option<Timestamp>, tz: &TimeZone) -> String {
     }
 }
 
+/// " The law's last day for the answer is …." where it differs from the promised day: the
+/// policy's target may be stricter than the law, and the law's day moves past weekends and
+/// public holidays (Reg. 1182/71 Art. 3(4)).
+pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> String {
+    let legal = ombud_core::requests::legal_due(
+        request.received_at,
+        request.extended_at.is_some(),
+        tz,
+        &policy.controller.country,
+    );
+    let legal_day = last_day(legal, tz);
+    match request.due_at {
+        Some(due) if last_day(due, tz) == legal_day => String::new(),
+        _ => format!(" The law's last day for the answer is {legal_day}."),
+    }
+}
+
 fn signature(policy: &Policy) -> String {
     format!(
         "\n-- \n{}\n{}\nPrivacy contact: {}\n",
@@ -87,9 +104,10 @@ pub fn acknowledgement(
         to,
         format!("We received your request (reference {})", request.id),
         format!(
-            "We received your request for {}. We will answer by {}.\n{}",
+            "We received your request for {}. We will answer by {}.{}\n{}",
             request.kind.label(),
             date(request.due_at, tz),
+            legal_last_day(policy, request, tz),
             signature(policy)
         ),
     )
@@ -105,10 +123,11 @@ pub fn extended(policy: &Policy, request: &DsRequest, to: &Identity, tz: &TimeZo
             request.id
         ),
         format!(
-            "We need more time to answer your request for {}, as Art. 12(3) GDPR allows: {}\n\nWe will answer by {}.\n{}",
+            "We need more time to answer your request for {}, as Art. 12(3) GDPR allows: {}\n\nWe will answer by {}.{}\n{}",
             request.kind.label(),
             request.extension_reason.as_deref().unwrap_or(""),
             date(request.due_at, tz),
+            legal_last_day(policy, request, tz),
             signature(policy)
         ),
     )

@@ -194,8 +194,8 @@ fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
     )
 }
 
-fn print(request: &DsRequest, tz: &TimeZone) {
-    let rows: [(&str, String); 13] = [
+fn print(request: &DsRequest, tz: &TimeZone, country: &str) {
+    let rows: [(&str, String); 14] = [
         ("id", request.id.to_string()),
         ("kind", request.kind.as_str().to_owned()),
         ("status", request.status.as_str().to_owned()),
@@ -210,6 +210,18 @@ fn print(request: &DsRequest, tz: &TimeZone) {
             },
         ),
         ("due", when(request.due_at, tz)),
+        (
+            "legal last day",
+            when(
+                Some(ombud_core::requests::legal_due(
+                    request.received_at,
+                    request.extended_at.is_some(),
+                    tz,
+                    country,
+                )),
+                tz,
+            ),
+        ),
         (
             "overdue",
             if request.overdue_at.is_some() {
@@ -324,7 +336,11 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             let id = request_id(&id)?;
             let console = desk.open()?;
             let request = console.desk.get(console.tenant, id).map_err(refused)?;
-            print(&request, &console.desk.time_zone);
+            print(
+                &request,
+                &console.desk.time_zone,
+                &console.desk.policy.controller.country,
+            );
         }
         RequestCommand::Verify {
             id,

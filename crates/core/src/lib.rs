@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod breach;
+pub mod calendar;
 pub mod clock;
 pub mod facts;
 pub mod identity;

@@ -149,6 +149,19 @@ pub fn period_end(start: Timestamp, period: Duration, tz: &TimeZone) -> Timestam
         .unwrap_or(Timestamp::MAX)
 }
 
+/// The last moment the law allows for the answer (Art. 12(3) GDPR): one month from receipt,
+/// three once extended, moved past Saturdays, Sundays and the public holidays of the
+/// controller's country to the end of the next working day (Reg. 1182/71 Art. 3(4)). The
+/// policy's own deadline is the internal target and may come earlier; this one never does.
+pub fn legal_due(received: Timestamp, extended: bool, tz: &TimeZone, country: &str) -> Timestamp {
+    let months = if extended { 3 } else { 1 };
+    crate::calendar::roll_forward(
+        period_end(received, Duration::new(months, Unit::Month), tz),
+        tz,
+        country,
+    )
+}
+
 /// Two periods laid end to end as one (1 month + 2 months = 3 months from the start), so the
 /// extension keeps the date of receipt rather than the clamped date of the first deadline.
 fn combined(first: Duration, second: Duration) -> Option<Duration> {

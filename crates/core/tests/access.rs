@@ -118,6 +118,7 @@ after = "contract_end"
 id = "accounting"
 keep = "6 years"
 after = "collected"
+law = "Finnish Accounting Act (1336/1997), chapter 2, section 10"
 from_end_of_year = true
 
 [[retention]]

@@ -361,3 +361,32 @@ fn portability_covers_what_the_person_provided_on_consent_or_contract() {
         &record("user.financial", "subject", &accounting_only)
     ));
 }
+
+#[test]
+fn the_laws_last_day_moves_past_weekends_and_the_controllers_public_holidays() {
+    use ombud_core::requests::legal_due;
+    let tz = helsinki();
+    let last_day = |received: &str, extended: bool, country: &str| {
+        let received: Timestamp = received.parse().expect("timestamp");
+        legal_due(received, extended, &tz, country)
+            .checked_sub(jiff::SignedDuration::from_secs(1))
+            .expect("time")
+            .to_zoned(tz.clone())
+            .date()
+            .to_string()
+    };
+    // 03:00 on 3 March in Helsinki: a month ends on Good Friday, 3 April 2026; Easter passes.
+    assert_eq!(last_day("2026-03-03T01:00:00Z", false, "FI"), "2026-04-07");
+    // In France Good Friday is a working day.
+    assert_eq!(last_day("2026-03-03T01:00:00Z", false, "FR"), "2026-04-03");
+    // 00:30 on 31 January in Helsinki is still 30 January in UTC: the month ends on Saturday
+    // 28 February, so Monday 2 March.
+    assert_eq!(last_day("2026-01-30T22:30:00Z", false, "FI"), "2026-03-02");
+    // In a leap year the month from 31 January ends on Tuesday 29 February 2028.
+    assert_eq!(last_day("2028-01-31T08:00:00Z", false, "FI"), "2028-02-29");
+    // Extended: three months from 24 September end on Christmas Eve; Christmas and the weekend
+    // pass.
+    assert_eq!(last_day("2026-09-24T08:00:00Z", true, "FI"), "2026-12-28");
+    // Received on the day summer time starts (29 March 2026 at 03:00 in Helsinki).
+    assert_eq!(last_day("2026-03-29T02:00:00Z", false, "FI"), "2026-04-29");
+}

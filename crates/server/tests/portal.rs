@@ -362,3 +362,26 @@ async fn a_download_page_spends_nothing_and_the_button_hands_the_file_out_once()
     assert_eq!(again.status, 410);
     assert!(again.html.contains("used or has expired"));
 }
+
+#[tokio::test]
+async fn the_status_page_gives_the_laws_last_day_where_a_holiday_moves_it() {
+    let app = spawn_app().await;
+    // Filed on 3 March 2026: the policy's month ends on Good Friday, 3 April; the law's last
+    // day moves past Easter to Tuesday 7 April (Reg. 1182/71 Art. 3(4)).
+    app.clock.advance(jiff::SignedDuration::from_hours(48));
+    let filed = post(
+        &app,
+        "/privacy/requests",
+        &[("kind", "access"), ("email", "pekka@example.fi")],
+    )
+    .await;
+    let status = get(&app, &filed.location.expect("status page")).await;
+    assert_eq!(status.status, 200);
+    assert!(status.html.contains("3 April 2026"), "{}", status.html);
+    assert!(
+        status.html.contains("The law's last day"),
+        "{}",
+        status.html
+    );
+    assert!(status.html.contains("7 April 2026"), "{}", status.html);
+}

@@ -194,6 +194,10 @@ async fn access(app: &TestApp) {
         filed["due_at"], "2026-04-01T21:00:00Z",
         "1 March + 1 month, end of day in Helsinki"
     );
+    assert_eq!(
+        filed["legal_due_at"], filed["due_at"],
+        "a Wednesday: the law's last day is the same"
+    );
     let early = app
         .post(
             &format!("/api/v1/requests/{id}/fulfil"),
@@ -624,6 +628,10 @@ async fn an_extension_is_granted_inside_the_first_month_only() {
     assert_eq!(
         extended.body["due_at"], "2026-05-01T21:00:00Z",
         "three months from 1 February"
+    );
+    assert_eq!(
+        extended.body["legal_due_at"], "2026-05-04T21:00:00Z",
+        "1 May is May Day in Finland and a Friday: the law's last day is Monday 4 May (Reg. 1182/71 Art. 3(4))"
     );
     app.clock.advance(jiff::SignedDuration::from_hours(24 * 3));
     let late = app

@@ -89,10 +89,11 @@ key = "prospect"
     }
     for i in 0..50 {
         out.push_str(&format!(
-            "\n[[retention]]\nid = \"rule-{i}\"\nkeep = \"{} days\"\nafter = \"contract_end\"\n",
+            "\n[[retention]]\nid = \"rule-{i}\"\nkeep = \"{} days\"\nafter = \"contract_end\"\nlaw = \"Accounting Act\"\n",
             30 + i
         ));
     }
+    out.push_str("\n[[retention]]\nid = \"no-purpose-left\"\nkeep = \"3 months\"\nafter = \"collected\"\nfallback = true\n");
     for i in 0..activities {
         let basis = BASES[i % BASES.len()];
         let extra = match basis {

@@ -672,8 +672,10 @@ fn rights(policy: &Policy) -> Section {
         format!("the first {}", r.response_time)
     };
     blocks.push(Block::Paragraph(line(format!(
-        "We answer within {} {from}. Where a request is complex, or we have received many, we may extend this by up to {} more; if so, we tell you within {first} and explain why.",
-        r.response_time, r.extension
+        "We answer within {} {from}. Where a request is complex, or we have received many, we may extend this by up to {} more; if so, we tell you within {first} and explain why. The law's own limit (one month from receipt, three once extended) ends on the next working day where its last day is a weekend or a public holiday in {}; our status page for your request shows both days.",
+        r.response_time,
+        r.extension,
+        crate::countries::name(&policy.controller.country).unwrap_or(&policy.controller.country)
     ))));
     if let Some(withdrawal) = &r.consent_withdrawal {
         blocks.push(Block::Paragraph(vec![

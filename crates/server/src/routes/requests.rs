@@ -90,6 +90,10 @@ pub struct RequestView {
     /// starts at verification waits.
     pub due_at: Option<Timestamp>,
     pub first_due_at: Option<Timestamp>,
+    /// The last moment the law allows (Art. 12(3) GDPR: a month from receipt, three once
+    /// extended), moved past weekends and the public holidays of the controller's country
+    /// (Reg. 1182/71 Art. 3(4)). `due_at` is the policy's own target and may come earlier.
+    pub legal_due_at: Timestamp,
     pub extended_at: Option<Timestamp>,
     pub extension_reason: Option<String>,
     pub overdue: bool,
@@ -104,8 +108,14 @@ pub struct RequestView {
 }
 
 impl RequestView {
-    pub fn of(request: &DsRequest) -> RequestView {
+    pub fn of(request: &DsRequest, state: &AppState) -> RequestView {
         RequestView {
+            legal_due_at: ombud_core::requests::legal_due(
+                request.received_at,
+                request.extended_at.is_some(),
+                &state.time_zone,
+                &state.policy.controller.country,
+            ),
             id: request.id,
             kind: request.kind,
             status: request.status,
@@ -217,7 +227,7 @@ pub async fn file(
     let request = state
         .desk_call(move |desk| desk.file(tenant, filing, &actor, now))
         .await?;
-    Ok((StatusCode::CREATED, Json(RequestView::of(&request))))
+    Ok((StatusCode::CREATED, Json(RequestView::of(&request, &state))))
 }
 
 #[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), params(ListQuery),
@@ -267,7 +277,10 @@ pub async fn list(
         .then(|| requests.last().map(|r| r.id.to_string()))
         .flatten();
     Ok(Json(RequestList {
-        requests: requests.iter().map(RequestView::of).collect(),
+        requests: requests
+            .iter()
+            .map(|r| RequestView::of(r, &state))
+            .collect(),
         next,
     }))
 }
@@ -285,7 +298,7 @@ pub async fn show(
     caller.require(HANDLERS, "read requests")?;
     let (tenant, id) = (caller.tenant, parse_id(&id)?);
     let request = state.desk_call(move |desk| desk.get(tenant, id)).await?;
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/verify", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = VerifyBody,
@@ -321,7 +334,7 @@ pub async fn verify(
             ));
         }
     };
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/code", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
@@ -341,7 +354,7 @@ pub async fn resend_code(
     let request = state
         .desk_call(move |desk| desk.resend_code(tenant, id, &actor, now))
         .await?;
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/extend", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
@@ -371,7 +384,7 @@ pub async fn extend(
     let request = state
         .desk_call(move |desk| desk.extend(tenant, id, by, &body.reason, &actor, now))
         .await?;
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/start", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
@@ -390,7 +403,7 @@ pub async fn start(
     let request = state
         .desk_call(move |desk| desk.start(tenant, id, &actor, now))
         .await?;
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
@@ -410,7 +423,7 @@ pub async fn fulfil(
     let done = state
         .desk_call(move |desk| desk.fulfil(tenant, id, &actor, now))
         .await?;
-    let mut view = RequestView::of(&done.request);
+    let mut view = RequestView::of(&done.request, &state);
     view.download_url = done.download_url;
     Ok(Json(view))
 }
@@ -433,7 +446,7 @@ pub async fn refuse(
     let request = state
         .desk_call(move |desk| desk.refuse(tenant, id, &body.reason, &actor, now))
         .await?;
-    Ok(Json(RequestView::of(&request)))
+    Ok(Json(RequestView::of(&request, &state)))
 }
 
 #[utoipa::path(get, path = "/api/v1/requests/{id}/mails", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
