@@ -133,6 +133,46 @@ pub fn extended(policy: &Policy, request: &DsRequest, to: &Identity, tz: &TimeZo
     )
 }
 
+/// Art. 19: a recipient of the person's data is told that it was corrected, erased or
+/// restricted, so it can do the same. It names the person only by the address they gave.
+pub fn recipient_notice(
+    policy: &Policy,
+    request: &DsRequest,
+    to: &Identity,
+    recipient: &str,
+    outcome: &Outcome,
+) -> NewMail {
+    let what = match request.kind {
+        ombud_core::RequestKind::Rectification => "corrected some of their personal data",
+        ombud_core::RequestKind::Erasure => "erased their personal data",
+        _ => "restricted the processing of their personal data",
+    };
+    let person = request
+        .contact
+        .as_ref()
+        .map_or("the person".to_owned(), |c| c.expose().to_owned());
+    let kept = if outcome.kept.is_empty() {
+        String::new()
+    } else {
+        "\nSome data is kept where a law requires it, for that purpose only.\n".to_owned()
+    };
+    mail(
+        "recipient_notified",
+        request,
+        to,
+        format!(
+            "{}: a data subject's request (reference {})",
+            policy.controller.name, request.id
+        ),
+        format!(
+            "Dear {recipient},\n\nAt the request of {person}, {} has {what}: {}. You received data about this person from us; under Art. 19 GDPR we let you know so that you can do the same with the data you hold.\n{kept}\n{}",
+            policy.controller.name,
+            outcome.summary,
+            signature(policy)
+        ),
+    )
+}
+
 fn complaint(policy: &Policy) -> String {
     format!(
         "You may lodge a complaint with a supervisory authority (Art. 77 GDPR), in particular {}{}, and seek a judicial remedy.",
@@ -179,6 +219,17 @@ pub fn fulfilled(
             outcome.export_expires_at.map_or_else(String::new, |t| t
                 .strftime("%-d %B %Y %H:%M UTC")
                 .to_string())
+        ));
+    }
+    if !outcome.recipients_notified.is_empty() {
+        let names: Vec<&str> = outcome
+            .recipients_notified
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        body.push_str(&format!(
+            "\nWe have told those who received your data of this, as Art. 19 GDPR requires: {}.\n",
+            names.join(", ")
         ));
     }
     if !outcome.kept.is_empty() {

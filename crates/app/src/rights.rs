@@ -113,6 +113,22 @@ pub struct Outcome {
     /// For erasure: what was kept, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<KeptItem>,
+    /// For rectification, erasure and restriction: the recipients the person's data went to,
+    /// who are owed word of it (Art. 19).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients_notified: Vec<RecipientNotified>,
+}
+
+/// A recipient told of a rectification, erasure or restriction (Art. 19).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecipientNotified {
+    /// The recipient's id in privacy.toml.
+    pub recipient: String,
+    pub name: String,
+    /// Whether a mail went to the address the policy gives it (`contact`); otherwise the
+    /// operator tells it through its own channel.
+    pub mailed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -625,7 +641,15 @@ impl Desk {
         let mut request = self.get(tenant, id)?;
         requests::check_executable(request.status)?;
         let mut download_url = None;
-        let outcome = match request.subject {
+        // Read before the change: erasure removes what tells where the data went.
+        let owed = match (request.subject, request.kind) {
+            (
+                Some(subject),
+                RequestKind::Rectification | RequestKind::Erasure | RequestKind::Restriction,
+            ) => self.recipients_of(&request, subject, now)?,
+            _ => vec![],
+        };
+        let mut outcome = match request.subject {
             None => Outcome {
                 summary: "we hold no personal data linked to the address given".into(),
                 ..Outcome::default()
@@ -681,27 +705,99 @@ impl Desk {
                 }
             },
         };
-        request.status = RequestStatus::Fulfilled;
-        request.closed_at = Some(now);
-        request.outcome = serde_json::to_string(&outcome).ok();
-        let mails: Vec<NewMail> = request
-            .contact
-            .iter()
-            .map(|to| {
-                mail::fulfilled(
+        let mut mails: Vec<NewMail> = vec![];
+        for recipient in owed {
+            let to = recipient
+                .contact
+                .as_deref()
+                .and_then(|c| Identity::parse(ombud_core::IdentityKind::Email, c).ok());
+            if let Some(to) = &to {
+                mails.push(mail::recipient_notice(
                     &self.policy,
                     &request,
                     to,
+                    &recipient.name,
                     &outcome,
-                    download_url.as_deref(),
-                )
-            })
-            .collect();
+                ));
+            }
+            outcome.recipients_notified.push(RecipientNotified {
+                recipient: recipient.id.clone(),
+                name: recipient.name.clone(),
+                mailed: to.is_some(),
+            });
+        }
+        request.status = RequestStatus::Fulfilled;
+        request.closed_at = Some(now);
+        request.outcome = serde_json::to_string(&outcome).ok();
+        mails.extend(request.contact.iter().map(|to| {
+            mail::fulfilled(
+                &self.policy,
+                &request,
+                to,
+                &outcome,
+                download_url.as_deref(),
+            )
+        }));
         let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
             request,
             download_url,
         })
+    }
+
+    /// The recipients the subject's data went to (Art. 19): those of every activity that
+    /// applies to one of their records (for rectification, the records corrected), in the
+    /// role the tenant's data is processed in, in the order the policy lists them.
+    fn recipients_of(
+        &self,
+        request: &DsRequest,
+        subject: SubjectId,
+        now: Timestamp,
+    ) -> Result<Vec<&ombud_policy::model::Recipient>, DeskError> {
+        let tenant = request.tenant;
+        let role = self
+            .store
+            .tenant(tenant)?
+            .map_or(ombud_core::DataRole::Controller, |t| {
+                ombud_core::DataRole::of_tenant(t.operator)
+            });
+        let facts = SubjectFacts::new(
+            self.store
+                .events(tenant, subject)?
+                .iter()
+                .map(|e| e.fact())
+                .collect(),
+        );
+        let mut ids: Vec<&str> = vec![];
+        for record in self.store.records(tenant, subject)? {
+            let corrected = match (request.kind, request.record, &request.category) {
+                (RequestKind::Rectification, Some(id), _) => record.id == id,
+                (RequestKind::Rectification, None, Some(category)) => &record.category == category,
+                _ => true,
+            };
+            if !corrected {
+                continue;
+            }
+            let facts_of = RecordFacts {
+                category: &record.category,
+                purposes: &record.purposes,
+                source: &record.source,
+                collected_at: record.collected_at,
+            };
+            for activity in requests::activities_of(&self.policy, &facts_of) {
+                if ombud_core::DataRole::from(activity.role) == role
+                    && ombud_core::retention::holds(&self.policy, activity, &facts_of, &facts, now)
+                {
+                    ids.extend(activity.recipients.iter().map(String::as_str));
+                }
+            }
+        }
+        Ok(self
+            .policy
+            .recipients
+            .iter()
+            .filter(|r| ids.contains(&r.id.as_str()))
+            .collect())
     }
 
     fn event(
@@ -788,7 +884,7 @@ impl Desk {
                 ),
                 records: Some(records.len() as u64),
                 export_expires_at: Some(expires_at),
-                kept: vec![],
+                ..Outcome::default()
             },
             format!("{}/privacy/exports/{token}", self.public_url),
         ))
@@ -883,6 +979,7 @@ impl Desk {
             records: Some(erasure.records_deleted),
             export_expires_at: None,
             kept,
+            ..Outcome::default()
         })
     }
 

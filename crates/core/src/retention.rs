@@ -305,6 +305,27 @@ pub fn applies(
     activity.basis != Some(LegalBasis::Consent) || facts.ever_consented(&activity.id, now)
 }
 
+/// Whether `activity` holds this person's record at all: it applies to them, and the record
+/// was collected for it, or it is done for a customer, or one of its rules for the category
+/// counts from a relationship the person had. What the policy says the data went to for such
+/// an activity is what is owed word of a change (Art. 19).
+pub fn holds(
+    policy: &Policy,
+    activity: &Activity,
+    record: &crate::requests::RecordFacts,
+    facts: &SubjectFacts,
+    now: Timestamp,
+) -> bool {
+    if !applies(activity, record, facts, now) {
+        return false;
+    }
+    let mut rules = policy.rules_for(activity, record.category).peekable();
+    record.purposes.contains(&activity.id)
+        || activity.role == Role::Processor
+        || rules.peek().is_none()
+        || rules.any(|rule| facts.relationship_existed(rule.after, &activity.id, now))
+}
+
 /// The purpose a record no activity applies to is ended under, in reports: it names no
 /// activity because none keeps the record.
 pub const NO_ACTIVITY_APPLIES: &str = "no-activity-applies";

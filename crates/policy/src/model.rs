@@ -567,6 +567,8 @@ pub struct Recipient {
     /// False for a category of recipients ("external accountants") rather than a named one.
     pub named: bool,
     pub note: Option<String>,
+    /// The address rectifications, erasures and restrictions are sent to (Art. 19).
+    pub contact: Option<String>,
 }
 
 impl Recipient {

@@ -173,6 +173,8 @@ pub struct RawRecipient {
     #[serde(default = "yes")]
     pub named: bool,
     pub note: Option<String>,
+    /// Where the recipient is told of rectifications, erasures and restrictions (Art. 19).
+    pub contact: Option<Text>,
 }
 
 fn yes() -> bool {

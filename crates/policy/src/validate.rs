@@ -751,6 +751,7 @@ fn recipients(ctx: &mut Ctx, raw: &[Spanned<RawRecipient>]) -> Vec<Recipient> {
                 chosen_by_customer: r.chosen_by_customer,
                 named: r.named,
                 note: r.note.clone(),
+                contact: r.contact.as_ref().map(|c| ctx.email(c, &format!("{path}.contact"))),
             })
         })
         .collect()

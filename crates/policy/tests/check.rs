@@ -312,3 +312,30 @@ fn an_opt_out_notice_kind_names_an_activity_of_the_policy() {
         mandatory.findings
     );
 }
+
+#[test]
+fn a_recipients_contact_must_be_an_email_address() {
+    let source = include_str!("fixtures/valid-minimal.toml").replacen(
+        "id = \"stripe\"\n",
+        "id = \"stripe\"\ncontact = \"privacy at stripe\"\n",
+        1,
+    );
+    let checked = check(&source);
+    let finding = checked
+        .findings
+        .iter()
+        .find(|f| f.code == Code::InvalidEmail)
+        .expect("the contact is refused");
+    assert_eq!(finding.path, "recipient[stripe].contact");
+    assert!(checked.policy.is_none());
+    let good = include_str!("fixtures/valid-minimal.toml").replacen(
+        "id = \"stripe\"\n",
+        "id = \"stripe\"\ncontact = \"privacy@stripe.example\"\n",
+        1,
+    );
+    let policy = check(&good).policy.expect("valid");
+    assert_eq!(
+        policy.recipients[0].contact.as_deref(),
+        Some("privacy@stripe.example")
+    );
+}

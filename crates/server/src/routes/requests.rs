@@ -102,6 +102,9 @@ pub struct RequestView {
     pub refusal_reason: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub outcome: Option<serde_json::Value>,
+    /// For a fulfilled rectification, erasure or restriction: the recipients of the person's
+    /// data told of it (Art. 19), and whether a mail went to each.
+    pub recipients_notified: Vec<ombud_app::rights::RecipientNotified>,
     /// Present once, in the answer to fulfil, for access and portability.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
@@ -109,6 +112,10 @@ pub struct RequestView {
 
 impl RequestView {
     pub fn of(request: &DsRequest, state: &AppState) -> RequestView {
+        let outcome = request
+            .outcome
+            .as_deref()
+            .and_then(|o| serde_json::from_str::<Outcome>(o).ok());
         RequestView {
             legal_due_at: ombud_core::requests::legal_due(
                 request.received_at,
@@ -135,11 +142,11 @@ impl RequestView {
             locked: request.locked,
             closed_at: request.closed_at,
             refusal_reason: request.refusal_reason.clone(),
-            outcome: request
-                .outcome
-                .as_deref()
-                .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
-                .and_then(|o| serde_json::to_value(o).ok()),
+            recipients_notified: outcome
+                .as_ref()
+                .map(|o| o.recipients_notified.clone())
+                .unwrap_or_default(),
+            outcome: outcome.and_then(|o| serde_json::to_value(o).ok()),
             download_url: None,
         }
     }

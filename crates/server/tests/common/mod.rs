@@ -217,6 +217,31 @@ impl TestApp {
         .expect("joined")
     }
 
+    /// Every mail waiting in the outbox as (to, template, body), marked sent.
+    pub async fn drain_outbox(&self) -> Vec<(String, String, String)> {
+        let now = self.clock.now();
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mails = store
+                .lease_mails(
+                    now,
+                    now.checked_add(jiff::SignedDuration::from_mins(1))
+                        .expect("time"),
+                    100,
+                )
+                .expect("outbox");
+            mails
+                .into_iter()
+                .map(|mail| {
+                    store.mail_sent(mail.tenant, mail.id, now).expect("sent");
+                    (mail.to.expose().to_owned(), mail.template, mail.body)
+                })
+                .collect()
+        })
+        .await
+        .expect("joined")
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> Reply {
         self.call(reqwest::Method::GET, path, Some(key), None, None)
             .await
