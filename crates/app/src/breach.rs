@@ -7,7 +7,8 @@ use jiff::tz::TimeZone;
 use ombud_core::breach;
 use ombud_policy::Policy;
 use ombud_store::incidents::{
-    CategoryImpact, Impact, Incident, IncidentId, Read, RiskAssessment, Scope, TenantImpact,
+    CategoryImpact, Impact, Incident, IncidentId, Read, RiskAssessment, Scope, SubjectsExemption,
+    TenantImpact,
 };
 use ombud_store::model::Tenant;
 use ombud_store::{Store, StoreError};
@@ -87,6 +88,7 @@ pub fn open(
         impact: None,
         notifications: vec![],
         risk_unlikely: None,
+        subjects_exempt: None,
         version: 0,
     })
 }
@@ -165,15 +167,28 @@ pub fn assess(incident: Incident, assessment: Assessment<'_>) -> Result<Incident
         consequences,
         risk,
         reasons,
+        subjects_exempt,
+        exemption_reasons,
+        public_communication,
         by,
         now,
     } = assessment;
-    if measures.is_none() && consequences.is_none() && risk.is_none() {
+    if measures.is_none() && consequences.is_none() && risk.is_none() && subjects_exempt.is_none() {
         return Err((
             "measures",
-            "give the measures taken or proposed, the likely consequences, the risk, or more than one".to_owned(),
+            "give the measures taken or proposed, the likely consequences, the risk, an Art. 34(3) exemption, or more than one".to_owned(),
         ));
     }
+    let subjects_exempt = match subjects_exempt {
+        None => incident.subjects_exempt.clone(),
+        Some(ground) => Some(exemption(
+            ground,
+            exemption_reasons,
+            public_communication,
+            by,
+            now,
+        )?),
+    };
     let risk_unlikely = match risk {
         None => incident.risk_unlikely.clone(),
         Some("unlikely") => {
@@ -202,7 +217,59 @@ pub fn assess(incident: Incident, assessment: Assessment<'_>) -> Result<Incident
         measures: measures.or(incident.measures.clone()),
         consequences: consequences.or(incident.consequences.clone()),
         risk_unlikely,
+        subjects_exempt,
         ..incident
+    })
+}
+
+/// An Art. 34(3) exemption as recorded: a known ground, its reasons, and for a
+/// disproportionate effort the public communication made instead.
+fn exemption(
+    ground: &str,
+    reasons: Option<&str>,
+    public_communication: Option<&str>,
+    by: &str,
+    now: Timestamp,
+) -> Result<SubjectsExemption, Refusal> {
+    let grounds = SubjectsExemption::GROUNDS;
+    if !grounds.iter().any(|(g, _)| *g == ground) {
+        return Err((
+            "subjects_exempt",
+            format!(
+                "`{ground}`: the grounds of Art. 34(3) are {}",
+                grounds
+                    .iter()
+                    .map(|(g, article)| format!("`{g}` ({article})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let reasons = reasons.map(str::trim).filter(|r| !r.is_empty()).ok_or((
+        "exemption_reasons",
+        "say why the exemption applies (for example which encryption kept the data unintelligible); the reasons are kept with the register".to_owned(),
+    ))?;
+    let public_communication = match (ground, public_communication.map(str::trim)) {
+        ("disproportionate", Some(text)) if !text.is_empty() => {
+            Some(self::text("public_communication", text, TEXT_MAX)?)
+        }
+        ("disproportionate", _) => {
+            return Err((
+                "public_communication",
+                "Art. 34(3)(c) replaces telling each person with a public communication: say what was published and where".to_owned(),
+            ));
+        }
+        (_, Some(text)) if !text.is_empty() => {
+            Some(self::text("public_communication", text, TEXT_MAX)?)
+        }
+        _ => None,
+    };
+    Ok(SubjectsExemption {
+        ground: ground.to_owned(),
+        reasons: text("exemption_reasons", reasons, TEXT_MAX)?,
+        public_communication,
+        at: now,
+        by: by.to_owned(),
     })
 }
 
@@ -214,6 +281,11 @@ pub struct Assessment<'a> {
     pub consequences: Option<&'a str>,
     pub risk: Option<&'a str>,
     pub reasons: Option<&'a str>,
+    /// An Art. 34(3) ground that exempts telling the people concerned, with its reasons and,
+    /// for `disproportionate`, the public communication made instead.
+    pub subjects_exempt: Option<&'a str>,
+    pub exemption_reasons: Option<&'a str>,
+    pub public_communication: Option<&'a str>,
     /// Who records it, as the audit log names them.
     pub by: &'a str,
     pub now: Timestamp,

@@ -712,3 +712,76 @@ async fn the_authority_is_owed_unless_the_risk_is_unlikely_on_postgresql() {
     )
     .await;
 }
+
+/// Art. 34(3): the DPO records on which ground the people concerned need not be told, with the
+/// reasons; a disproportionate effort needs the public communication made instead.
+async fn an_art_34_3_exemption_is_recorded_with_its_ground_and_reasons(app: &TestApp) {
+    let id = incident(app, "Backup tape lost", 10, None).await;
+    let assess = format!("/api/v1/incidents/{id}/assessment");
+    for (body, field) in [
+        (json!({ "subjects_exempt": "hidden" }), "subjects_exempt"),
+        (
+            json!({ "subjects_exempt": "unintelligible" }),
+            "exemption_reasons",
+        ),
+        (
+            json!({ "subjects_exempt": "disproportionate", "exemption_reasons": "About 40,000 people, no current addresses." }),
+            "public_communication",
+        ),
+    ] {
+        let reply = app.post(&assess, &app.admin_key, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let unchanged = app
+        .get(&format!("/api/v1/incidents/{id}"), &app.admin_key)
+        .await;
+    assert!(
+        unchanged.body["subjects_exempt"].is_null(),
+        "nothing recorded"
+    );
+    let reasons = "The tape was encrypted with AES-256; the key is held apart in an HSM.";
+    let assessed = app
+        .post(
+            &assess,
+            &app.admin_key,
+            json!({ "subjects_exempt": "unintelligible", "exemption_reasons": reasons }),
+        )
+        .await;
+    assert_eq!(assessed.status, 200, "{:?}", assessed.body);
+    assert_eq!(assessed.body["subjects_exempt"]["ground"], "unintelligible");
+    assert_eq!(assessed.body["subjects_exempt"]["reasons"], reasons);
+    // A later assessment of the measures leaves the exemption as recorded.
+    let again = app
+        .post(
+            &assess,
+            &app.admin_key,
+            json!({ "measures": "Tapes now travel in locked cases." }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["subjects_exempt"]["ground"], "unintelligible");
+}
+
+#[tokio::test]
+async fn an_art_34_3_exemption_is_recorded_on_sqlite() {
+    an_art_34_3_exemption_is_recorded_with_its_ground_and_reasons(
+        &spawn_app_with(ERP_POLICY).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_art_34_3_exemption_is_recorded_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    an_art_34_3_exemption_is_recorded_with_its_ground_and_reasons(
+        &spawn_app_on_postgres_with(&url, ERP_POLICY).await,
+    )
+    .await;
+}

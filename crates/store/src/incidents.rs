@@ -50,6 +50,10 @@ pub struct Incident {
     /// with the reasons (Art. 33(5)); it releases the operator from telling the authority.
     #[serde(default)]
     pub risk_unlikely: Option<RiskAssessment>,
+    /// The DPO's record that Art. 34(3) exempts the communication to the people concerned,
+    /// on which ground and why (kept with the register, like the rest of Art. 33(5)).
+    #[serde(default)]
+    pub subjects_exempt: Option<SubjectsExemption>,
     /// Increases with every change; a change made from an older version is refused.
     pub version: i64,
 }
@@ -199,6 +203,30 @@ pub struct RiskAssessment {
     pub at: Timestamp,
     /// Who recorded it, as the audit log names them.
     pub by: String,
+}
+
+/// Why the people concerned need not be told (Art. 34(3)).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectsExemption {
+    /// `unintelligible` (34(3)(a): encryption or the like made the data unintelligible),
+    /// `risk_removed` (34(3)(b): later measures make the high risk no longer likely) or
+    /// `disproportionate` (34(3)(c): a public communication informs people instead).
+    pub ground: String,
+    pub reasons: String,
+    /// For `disproportionate`: the public communication made instead, and where.
+    #[serde(default)]
+    pub public_communication: Option<String>,
+    pub at: Timestamp,
+    pub by: String,
+}
+
+impl SubjectsExemption {
+    pub const GROUNDS: [(&str, &str); 3] = [
+        ("unintelligible", "Art. 34(3)(a) GDPR"),
+        ("risk_removed", "Art. 34(3)(b) GDPR"),
+        ("disproportionate", "Art. 34(3)(c) GDPR"),
+    ];
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -366,6 +366,12 @@ pub struct AssessmentBody {
     /// need not be told (Art. 33(1)); `reasons` are then required (Art. 33(5)).
     pub risk: Option<String>,
     pub reasons: Option<String>,
+    /// An Art. 34(3) ground on which the people concerned need not be told:
+    /// `unintelligible`, `risk_removed` or `disproportionate`; `exemption_reasons` are then
+    /// required, and for `disproportionate` the `public_communication` made instead.
+    pub subjects_exempt: Option<String>,
+    pub exemption_reasons: Option<String>,
+    pub public_communication: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assessment", tag = "incidents", security(("api_key" = [])),
@@ -397,6 +403,9 @@ pub async fn assess(
                     consequences: body.consequences.as_deref(),
                     risk: body.risk.as_deref(),
                     reasons: body.reasons.as_deref(),
+                    subjects_exempt: body.subjects_exempt.as_deref(),
+                    exemption_reasons: body.exemption_reasons.as_deref(),
+                    public_communication: body.public_communication.as_deref(),
                     by: &by,
                     now,
                 },

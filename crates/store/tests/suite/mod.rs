@@ -1839,6 +1839,7 @@ pub fn incidents_keep_their_timeline_and_refuse_a_stale_writer(store: &dyn Store
         impact: None,
         notifications: vec![],
         risk_unlikely: None,
+        subjects_exempt: None,
         version: 0,
     };
     let stored = store
