@@ -221,6 +221,18 @@ pub fn fulfilled(
                 .to_string())
         ));
     }
+    if !outcome.objection.is_empty() {
+        body.push_str("\nWhat your objection changed (Art. 21 GDPR):\n");
+        for decision in &outcome.objection {
+            match &decision.grounds {
+                Some(grounds) => body.push_str(&format!(
+                    "- {}: goes on, because compelling legitimate grounds override your objection: {grounds}\n",
+                    decision.name
+                )),
+                None => body.push_str(&format!("- {}: stopped\n", decision.name)),
+            }
+        }
+    }
     if !outcome.recipients_notified.is_empty() {
         let names: Vec<&str> = outcome
             .recipients_notified

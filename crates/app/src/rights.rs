@@ -23,6 +23,7 @@ use ombud_store::model::{NewEvent, RecordId, Secret, SubjectId, TenantId};
 use ombud_store::requests::{DsRequest, KeptRecord, NewMail, NewRequest, RequestId};
 use ombud_store::{Actor, Store, StoreError};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Why a step was refused. Each says what to do instead.
@@ -117,6 +118,23 @@ pub struct Outcome {
     /// who are owed word of it (Art. 19).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients_notified: Vec<RecipientNotified>,
+    /// For an objection: each purpose it reached, and whether processing stopped or goes on
+    /// on compelling legitimate grounds (Art. 21(1)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objection: Vec<ObjectionDecision>,
+}
+
+/// What an objection decided for one purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ObjectionDecision {
+    /// The activity's id in privacy.toml.
+    pub purpose: String,
+    /// The purpose in words, as the notice names it.
+    pub name: String,
+    /// True where compelling legitimate grounds let the processing go on.
+    pub continues: bool,
+    pub grounds: Option<String>,
 }
 
 /// A recipient told of a rectification, erasure or restriction (Art. 19).
@@ -507,7 +525,24 @@ impl Desk {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<DsRequest, DeskError> {
-        if verified.status != RequestStatus::Verified || !self.takes_effect_at_once(&verified) {
+        if verified.status != RequestStatus::Verified {
+            return Ok(verified);
+        }
+        if !self.takes_effect_at_once(&verified) {
+            // Art. 21(1): once someone objects, processing on legitimate interests stops
+            // unless the controller shows compelling grounds; it stops while that is weighed.
+            if verified.kind == RequestKind::Objection
+                && let Some(subject) = verified.subject
+            {
+                self.event(
+                    verified.tenant,
+                    subject,
+                    EventKind::Objection,
+                    verified.purpose.clone(),
+                    actor,
+                    now,
+                )?;
+            }
             return Ok(verified);
         }
         Ok(self
@@ -638,8 +673,23 @@ impl Desk {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Fulfilled, DeskError> {
+        self.decide(tenant, id, &BTreeMap::new(), actor, now)
+    }
+
+    /// Carries a verified request out and answers the person; for an objection, with the
+    /// compelling legitimate grounds (per purpose) that let processing for a purpose go on
+    /// (Art. 21(1)). Every other purpose objected to stays stopped.
+    pub fn decide(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        compelling_grounds: &BTreeMap<String, String>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Fulfilled, DeskError> {
         let mut request = self.get(tenant, id)?;
         requests::check_executable(request.status)?;
+        let grounds = self.check_grounds(&request, compelling_grounds)?;
         let mut download_url = None;
         // Read before the change: erasure removes what tells where the data went.
         let owed = match (request.subject, request.kind) {
@@ -669,23 +719,7 @@ impl Desk {
                         ..Outcome::default()
                     }
                 }
-                RequestKind::Objection => {
-                    self.event(
-                        tenant,
-                        subject,
-                        EventKind::Objection,
-                        request.purpose.clone(),
-                        actor,
-                        now,
-                    )?;
-                    Outcome {
-                        summary: match &request.purpose {
-                            Some(p) => format!("processing for `{p}` has stopped"),
-                            None => "processing on legitimate interests has stopped".into(),
-                        },
-                        ..Outcome::default()
-                    }
-                }
+                RequestKind::Objection => self.object(&request, subject, &grounds, actor, now)?,
                 RequestKind::ConsentWithdrawal => {
                     self.event(
                         tenant,
@@ -742,6 +776,140 @@ impl Desk {
         Ok(Fulfilled {
             request,
             download_url,
+        })
+    }
+
+    /// The purposes an objection reaches: the one it names, or every purpose of the
+    /// operator's own on legitimate interests or a public task except those kept for legal
+    /// claims (Art. 18(2), which a blanket objection does not reach).
+    fn objected_purposes(&self, request: &DsRequest) -> Vec<&ombud_policy::model::Activity> {
+        use ombud_policy::model::{LegalBasis, Role};
+        self.policy
+            .activities
+            .iter()
+            .filter(|a| match &request.purpose {
+                Some(purpose) => &a.id == purpose,
+                None => {
+                    a.role == Role::Controller
+                        && !a.restriction_exempt
+                        && matches!(
+                            a.basis,
+                            Some(LegalBasis::LegitimateInterests | LegalBasis::PublicTask)
+                        )
+                }
+            })
+            .collect()
+    }
+
+    /// Compelling grounds as given: only for an objection, only for a purpose it reaches, never
+    /// for direct marketing (Art. 21(3): that objection is absolute), 1 to 2,000 characters.
+    fn check_grounds(
+        &self,
+        request: &DsRequest,
+        given: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, DeskError> {
+        if given.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        if request.kind != RequestKind::Objection {
+            return Err(invalid(
+                "compelling_grounds",
+                "compelling legitimate grounds answer an objection (Art. 21(1)); this request is not one",
+            ));
+        }
+        let reached = self.objected_purposes(request);
+        let mut grounds = BTreeMap::new();
+        let field = "compelling_grounds";
+        for (purpose, text) in given {
+            let Some(activity) = reached.iter().find(|a| &a.id == purpose) else {
+                return Err(invalid(
+                    field,
+                    format!("`{purpose}`: the objection does not reach this purpose"),
+                ));
+            };
+            if activity.opt_out {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "`{purpose}`: an objection to direct marketing is absolute (Art. 21(3)); no grounds override it"
+                    ),
+                ));
+            }
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 2000 {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "`{purpose}`: state the compelling legitimate grounds in 1 to 2000 characters"
+                    ),
+                ));
+            }
+            grounds.insert(purpose.clone(), text.to_owned());
+        }
+        Ok(grounds)
+    }
+
+    /// Decides an objection: the objection stands for every purpose it reaches (recorded at
+    /// verification, or now), except where compelling grounds were given, which are recorded
+    /// and let that purpose go on. The person is told which.
+    fn object(
+        &self,
+        request: &DsRequest,
+        subject: SubjectId,
+        grounds: &BTreeMap<String, String>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Outcome, DeskError> {
+        let tenant = request.tenant;
+        let recorded = self.store.events(tenant, subject)?.iter().any(|e| {
+            e.kind == EventKind::Objection
+                && e.purpose == request.purpose
+                && e.occurred_at >= request.received_at
+        });
+        if !recorded {
+            self.event(
+                tenant,
+                subject,
+                EventKind::Objection,
+                request.purpose.clone(),
+                actor,
+                now,
+            )?;
+        }
+        for purpose in grounds.keys() {
+            self.event(
+                tenant,
+                subject,
+                EventKind::ObjectionOverridden,
+                Some(purpose.clone()),
+                actor,
+                now,
+            )?;
+        }
+        let decisions: Vec<ObjectionDecision> = self
+            .objected_purposes(request)
+            .into_iter()
+            .map(|activity| ObjectionDecision {
+                purpose: activity.id.clone(),
+                name: activity.purpose.clone(),
+                continues: grounds.contains_key(&activity.id),
+                grounds: grounds.get(&activity.id).cloned(),
+            })
+            .collect();
+        let continuing = decisions.iter().filter(|d| d.continues).count();
+        Ok(Outcome {
+            summary: match (&request.purpose, continuing) {
+                (Some(p), 0) => format!("processing for `{p}` has stopped"),
+                (Some(p), _) => format!(
+                    "processing for `{p}` goes on: compelling legitimate grounds override the objection"
+                ),
+                (None, 0) => "processing on legitimate interests has stopped".into(),
+                (None, n) => format!(
+                    "processing on legitimate interests has stopped, except for {n} purposes with compelling legitimate grounds"
+                ),
+            },
+            objection: decisions,
+            ..Outcome::default()
         })
     }
 

@@ -28,6 +28,9 @@ pub enum EventKind {
     /// A restriction of processing (Art. 18).
     Restriction,
     RestrictionLifted,
+    /// The controller recorded compelling legitimate grounds that override the person's
+    /// objection for the event's purpose (Art. 21(1)): processing for it may go on.
+    ObjectionOverridden,
     /// An opt-out from the event's purpose, or from every opt-out purpose when it names none.
     Unsubscribe,
     /// A review (of a prospect, under a `then = "review"` rule) decided to keep the data for the
@@ -39,7 +42,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::ContractStart,
         EventKind::ContractEnd,
         EventKind::AccountOpened,
@@ -48,6 +51,7 @@ impl EventKind {
         EventKind::ConsentGiven,
         EventKind::ConsentWithdrawn,
         EventKind::Objection,
+        EventKind::ObjectionOverridden,
         EventKind::Restriction,
         EventKind::RestrictionLifted,
         EventKind::Unsubscribe,
@@ -65,6 +69,7 @@ impl EventKind {
             EventKind::ConsentGiven => "consent_given",
             EventKind::ConsentWithdrawn => "consent_withdrawn",
             EventKind::Objection => "objection",
+            EventKind::ObjectionOverridden => "objection_overridden",
             EventKind::Restriction => "restriction",
             EventKind::RestrictionLifted => "restriction_lifted",
             EventKind::Unsubscribe => "unsubscribe",
@@ -84,9 +89,19 @@ impl EventKind {
         matches!(self, EventKind::ReviewKept | EventKind::ReviewDeclined)
     }
 
-    /// Whether the event is about one purpose: consent events must name it.
+    /// Whether the event is about one purpose: consent events and overridden objections must
+    /// name it.
     pub fn requires_purpose(self) -> bool {
-        matches!(self, EventKind::ConsentGiven | EventKind::ConsentWithdrawn)
+        matches!(
+            self,
+            EventKind::ConsentGiven | EventKind::ConsentWithdrawn | EventKind::ObjectionOverridden
+        )
+    }
+
+    /// Events only the rights desk records, with the decision they carry: an application
+    /// cannot override a person's objection by posting an event.
+    pub fn is_desk_decision(self) -> bool {
+        self == EventKind::ObjectionOverridden
     }
 }
 
@@ -190,21 +205,37 @@ impl SubjectFacts {
         .map(|e| (e.kind == EventKind::ConsentGiven, e.occurred_at))
     }
 
-    /// When the person objected to `purpose` by name, if they have; a blanket objection does
-    /// not count.
-    pub fn objection_to(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
-        self.latest(at, |e| {
-            e.kind == EventKind::Objection && e.purpose.as_deref() == Some(purpose)
-        })
-        .map(|e| e.occurred_at)
+    /// An objection found by `matches`, unless compelling grounds for `purpose` were recorded
+    /// after it (Art. 21(1)).
+    fn standing_objection(
+        &self,
+        purpose: &str,
+        at: Timestamp,
+        matches: impl Fn(&Event) -> bool,
+    ) -> Option<Timestamp> {
+        let objected = self.latest(at, matches)?.occurred_at;
+        let overridden = self
+            .latest(at, |e| {
+                e.kind == EventKind::ObjectionOverridden && e.purpose.as_deref() == Some(purpose)
+            })
+            .is_some_and(|e| e.occurred_at >= objected);
+        (!overridden).then_some(objected)
     }
 
-    /// When the person objected to `purpose` (or to all such purposes), if they have.
+    /// When the person objected to `purpose` by name, if they have and no compelling grounds
+    /// were recorded since; a blanket objection does not count.
+    pub fn objection_to(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
+        self.standing_objection(purpose, at, |e| {
+            e.kind == EventKind::Objection && e.purpose.as_deref() == Some(purpose)
+        })
+    }
+
+    /// When the person objected to `purpose` (or to all such purposes), if they have and no
+    /// compelling grounds for it were recorded since.
     pub fn objection(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {
-        self.latest(at, |e| {
+        self.standing_objection(purpose, at, |e| {
             e.kind == EventKind::Objection && e.purpose.as_deref().is_none_or(|p| p == purpose)
         })
-        .map(|e| e.occurred_at)
     }
 
     pub fn unsubscribed(&self, purpose: &str, at: Timestamp) -> Option<Timestamp> {

@@ -308,6 +308,55 @@ fn cases() -> Vec<Case> {
             "allowed legitimate_interests",
         ),
         base(
+            "compelling grounds recorded after the objection let the purpose go on",
+            vec![
+                contract(),
+                event(Objection, None, "2025-01-01T00:00:00Z"),
+                event(
+                    ObjectionOverridden,
+                    Some("security"),
+                    "2025-02-01T00:00:00Z",
+                ),
+            ],
+            "security",
+            "user.device.ip_address",
+            "2025-06-01T00:00:00Z",
+            "allowed legitimate_interests",
+        ),
+        base(
+            "a new objection after the grounds stops it again until it is weighed",
+            vec![
+                contract(),
+                event(Objection, None, "2025-01-01T00:00:00Z"),
+                event(
+                    ObjectionOverridden,
+                    Some("security"),
+                    "2025-02-01T00:00:00Z",
+                ),
+                event(Objection, Some("security"), "2025-03-01T00:00:00Z"),
+            ],
+            "security",
+            "user.device.ip_address",
+            "2025-06-01T00:00:00Z",
+            "denied objected",
+        ),
+        base(
+            "grounds for one purpose leave the objection standing for the others",
+            vec![
+                contract(),
+                event(Objection, None, "2025-01-01T00:00:00Z"),
+                event(
+                    ObjectionOverridden,
+                    Some("b2b-marketing"),
+                    "2025-02-01T00:00:00Z",
+                ),
+            ],
+            "security",
+            "user.device.ip_address",
+            "2025-06-01T00:00:00Z",
+            "denied objected",
+        ),
+        base(
             "an objection naming no purpose covers every legitimate interest",
             vec![contract(), event(Objection, None, "2025-01-01T00:00:00Z")],
             "security",

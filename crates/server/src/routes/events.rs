@@ -45,6 +45,14 @@ fn new_event(state: &AppState, body: EventBody) -> Result<NewEvent, ApiError> {
             "review decisions are made with POST /api/v1/retention/reviews, which carries them out",
         ));
     }
+    if kind.is_desk_decision() {
+        // Compelling grounds answer a person's objection: the rights desk records them with
+        // the grounds and tells the person which (Art. 21(1)).
+        return Err(ApiError::invalid(
+            "kind",
+            "compelling grounds are recorded when the objection is decided: POST /api/v1/requests/{id}/fulfil with `compelling_grounds`",
+        ));
+    }
     if kind == EventKind::RestrictionLifted {
         // The person must be told first (Art. 18(3)); that step records the lift itself.
         return Err(ApiError::invalid(

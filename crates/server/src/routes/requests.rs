@@ -97,6 +97,9 @@ pub struct RequestView {
     pub extended_at: Option<Timestamp>,
     pub extension_reason: Option<String>,
     pub overdue: bool,
+    /// An objection verified and not yet decided: the purposes it reaches are stopped while
+    /// the controller weighs whether compelling legitimate grounds override it (Art. 21(1)).
+    pub objection_pending: bool,
     pub locked: bool,
     pub closed_at: Option<Timestamp>,
     pub refusal_reason: Option<String>,
@@ -139,6 +142,9 @@ impl RequestView {
             extended_at: request.extended_at,
             extension_reason: request.extension_reason.clone(),
             overdue: request.overdue_at.is_some() && request.status.is_open(),
+            objection_pending: request.kind == ombud_core::RequestKind::Objection
+                && request.status.is_open()
+                && request.verified_at.is_some(),
             locked: request.locked,
             closed_at: request.closed_at,
             refusal_reason: request.refusal_reason.clone(),
@@ -413,7 +419,17 @@ pub async fn start(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+/// What fulfilling may carry: for an objection, the compelling legitimate grounds that let
+/// processing go on, per purpose (Art. 21(1)). Every other purpose objected to stops.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilBody {
+    /// Activity id → the grounds, in words the person is sent.
+    #[serde(default)]
+    pub compelling_grounds: std::collections::BTreeMap<String, String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body(content = Option<FulfilBody>, description = "Optional; only an objection's decision carries one"),
     responses((status = 200, description = "Carried out; the person is answered", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
@@ -424,11 +440,24 @@ pub async fn fulfil(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<RequestView>, ApiError> {
     require_decider(&caller, &state, "fulfil requests")?;
+    // The body is optional: only an objection's decision carries one.
+    let decision: FulfilBody = if body.iter().all(u8::is_ascii_whitespace) {
+        FulfilBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                ApiError::invalid("compelling_grounds", e.to_string())
+            } else {
+                ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
+            }
+        })?
+    };
     let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let done = state
-        .desk_call(move |desk| desk.fulfil(tenant, id, &actor, now))
+        .desk_call(move |desk| desk.decide(tenant, id, &decision.compelling_grounds, &actor, now))
         .await?;
     let mut view = RequestView::of(&done.request, &state);
     view.download_url = done.download_url;
