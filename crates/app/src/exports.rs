@@ -33,6 +33,48 @@ pub struct Held<'a> {
     pub events: &'a [StoredEvent],
     /// The service messages they were among the recipients of (access only).
     pub notices: &'a [(Notice, Delivery)],
+    /// When their data was consulted and for which purpose, from the audit log (access only;
+    /// Art. 15(1) as the CJEU reads it in C-579/21).
+    pub consultations: &'a [Consultation],
+    /// The role the tenant's data is held in: only activities in that role answer for it.
+    pub data_role: ombud_core::DataRole,
+}
+
+/// One consultation of the person's data: when, by what kind of accessor, for which purpose.
+/// The accessor is named by kind, not by employee (C-579/21, para. 83).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consultation {
+    pub at: Timestamp,
+    pub by: &'static str,
+    pub purpose: Option<String>,
+}
+
+/// The activities that answer for a category of the person's data: those that hold one of
+/// its records (collected for them, or applying to the person), in the tenant's role.
+fn purposes_of<'p>(
+    policy: &'p Policy,
+    items: &[&Record],
+    subject: &ombud_core::facts::SubjectFacts,
+    role: ombud_core::DataRole,
+    now: Timestamp,
+) -> Vec<&'p ombud_policy::model::Activity> {
+    policy
+        .activities
+        .iter()
+        .filter(|activity| {
+            ombud_core::DataRole::from(activity.role) == role
+                && items.iter().any(|record| {
+                    activities_of(policy, &facts(record)).any(|a| a.id == activity.id)
+                        && ombud_core::retention::holds(
+                            policy,
+                            activity,
+                            &facts(record),
+                            subject,
+                            now,
+                        )
+                })
+        })
+        .collect()
 }
 
 /// Builds the zip in memory; exports are one person's data, small enough.
@@ -48,7 +90,17 @@ pub fn build(
         records,
         events,
         notices,
+        consultations,
+        data_role,
     } = held;
+    let subject_facts =
+        ombud_core::facts::SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
+    let purposes = |record: &Record| -> Vec<String> {
+        purposes_of(policy, &[record], &subject_facts, data_role, now)
+            .into_iter()
+            .map(|a| a.id.clone())
+            .collect()
+    };
     let mut by_category: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
     for record in records {
         by_category
@@ -65,7 +117,7 @@ pub fn build(
             "id": r.id,
             "category": r.category,
             "value": r.value.expose(),
-            "purposes": activities_of(policy, &facts(r)).map(|a| a.id.clone()).collect::<Vec<_>>(),
+            "purposes": purposes(r),
             "source": r.source,
             "collected_at": r.collected_at,
         })).collect::<Vec<_>>(),
@@ -99,13 +151,10 @@ pub fn build(
         csv.write_record(["id", "value", "purposes", "source", "collected_at"])
             .map_err(|e| error(&e))?;
         for record in items {
-            let purposes: Vec<String> = activities_of(policy, &facts(record))
-                .map(|a| a.id.clone())
-                .collect();
             csv.write_record([
                 record.id.to_string(),
                 record.value.expose().to_owned(),
-                purposes.join(" "),
+                purposes(record).join(" "),
                 record.source.clone(),
                 record.collected_at.to_string(),
             ])
@@ -120,22 +169,45 @@ pub fn build(
         zip.start_file("summary.html", options)
             .map_err(|e| error(&e))?;
         zip.write_all(
-            summary(policy, &by_category, notices, now, tz)
-                .into_string()
-                .as_bytes(),
+            summary(
+                policy,
+                &Answered {
+                    by_category: &by_category,
+                    notices,
+                    consultations,
+                    facts: &subject_facts,
+                    data_role,
+                },
+                now,
+                tz,
+            )
+            .into_string()
+            .as_bytes(),
         )
         .map_err(|e| error(&e))?;
     }
     Ok(zip.finish().map_err(|e| error(&e))?.into_inner())
 }
 
-fn summary(
-    policy: &Policy,
-    by_category: &BTreeMap<&str, Vec<&Record>>,
-    notices: &[(Notice, Delivery)],
-    now: Timestamp,
-    tz: &TimeZone,
-) -> Markup {
+/// What the readable answer is built from.
+struct Answered<'a> {
+    by_category: &'a BTreeMap<&'a str, Vec<&'a Record>>,
+    notices: &'a [(Notice, Delivery)],
+    consultations: &'a [Consultation],
+    facts: &'a ombud_core::facts::SubjectFacts,
+    data_role: ombud_core::DataRole,
+}
+
+fn summary(policy: &Policy, answered: &Answered<'_>, now: Timestamp, tz: &TimeZone) -> Markup {
+    let Answered {
+        by_category,
+        notices,
+        consultations,
+        facts: subject,
+        data_role,
+    } = *answered;
+    let held: usize = by_category.values().map(Vec::len).sum();
+    let day = |at: Timestamp| at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -148,7 +220,9 @@ fn summary(
             body {
                 main {
                     h1 { "Your data held by " (policy.controller.name) }
-                    p { "Prepared on " (now.to_zoned(tz.clone()).strftime("%-d %B %Y")) ". The file data.json holds every item; each CSV file holds one category." }
+                    p { "Prepared on " (day(now)) ". The file data.json holds every item; each CSV file holds one category." }
+                    h2 { "Which systems this answer covers" }
+                    p { "This copy covers the personal data register " (policy.controller.name) " keeps with ombud, its privacy engine, which holds " (held) " items about you. Data about you held only in our other systems is not part of it; write to " (policy.rights.contact) " if you believe we hold more." }
                     h2 { "What we hold, why, and for how long" }
                     @if by_category.is_empty() {
                         p { "We hold no personal data about you." }
@@ -161,7 +235,7 @@ fn summary(
                                 caption { "How " (name) " is used" }
                                 thead { tr { th scope="col" { "Purpose" } th scope="col" { "Legal basis" } th scope="col" { "Recipients" } th scope="col" { "Retention" } } }
                                 tbody {
-                                    @for activity in activities_of(policy, &facts(items[0])) {
+                                    @for activity in purposes_of(policy, items, subject, data_role, now) {
                                         tr {
                                             td { (activity.purpose) }
                                             td { (activity.basis.map_or("as processor for our customer, on its instructions", |b| b.article())) }
@@ -205,16 +279,38 @@ fn summary(
                             }
                         }
                     }
+                    h2 { "Who consulted your data, and why" }
+                    @if consultations.is_empty() {
+                        p { "Our records show no consultation of your data." }
+                    } @else {
+                        table {
+                            caption { "Each time your data was read, from our audit log" }
+                            thead { tr { th scope="col" { "When" } th scope="col" { "By" } th scope="col" { "Purpose" } } }
+                            tbody {
+                                @for c in consultations {
+                                    tr {
+                                        td { (day(c.at)) }
+                                        td { (c.by) }
+                                        td { (c.purpose.as_deref().map_or("—", |p| policy.activity(p).map_or(p, |a| a.purpose.as_str()))) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     h2 { "Your rights" }
                     ul { @for right in &policy.rights.offered { li { (right.label()) } } }
                     p { "Write to " (policy.rights.contact) " to use them." }
                     h2 { "Complaints" }
                     p { "You may lodge a complaint with a supervisory authority (Art. 77 GDPR), in particular " (policy.authority.name)
                         @if let Some(w) = &policy.authority.website { " (" (w) ")" } "." }
-                    h2 { "Automated decisions" }
-                    @match &policy.automated_decisions {
-                        Some(a) if a.used => p { (a.description.as_deref().unwrap_or("We make decisions based solely on automated processing.")) },
-                        _ => p { "We make no decisions about you based solely on automated processing, including profiling (Art. 22 GDPR)." },
+                    // Only what the policy states: silence in privacy.toml is no promise.
+                    @if let Some(a) = &policy.automated_decisions {
+                        h2 { "Automated decisions" }
+                        @if a.used {
+                            p { (a.description.as_deref().unwrap_or("We make decisions based solely on automated processing.")) }
+                        } @else {
+                            p { "We make no decisions about you based solely on automated processing, including profiling (Art. 22 GDPR)." }
+                        }
                     }
                 }
             }

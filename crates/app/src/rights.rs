@@ -913,6 +913,40 @@ impl Desk {
         })
     }
 
+    /// Every read of the subject's data in the audit log, oldest first: when, by which kind
+    /// of accessor, for which purpose.
+    fn consultations(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<exports::Consultation>, DeskError> {
+        let mut found = vec![];
+        for action in ["subject.read", "records.read"] {
+            let mut after_seq = None;
+            loop {
+                let page = self.store.audit_entries(
+                    tenant,
+                    &ombud_store::audit::AuditFilter {
+                        subject: Some(subject),
+                        action: Some(action.to_owned()),
+                        after_seq,
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                )?;
+                let Some(last) = page.last() else { break };
+                after_seq = Some(last.seq);
+                found.extend(page.into_iter().map(|entry| exports::Consultation {
+                    at: entry.at,
+                    by: accessor(&entry.actor),
+                    purpose: entry.purpose,
+                }));
+            }
+        }
+        found.sort_by_key(|c| c.at);
+        Ok(found)
+    }
+
     /// The recipients the subject's data went to (Art. 19): those of every activity that
     /// applies to one of their records (for rectification, the records corrected), in the
     /// role the tenant's data is processed in, in the order the policy lists them.
@@ -1000,11 +1034,20 @@ impl Desk {
         let found = self.store.subject(tenant, subject)?;
         let mut records = self.store.records(tenant, subject)?;
         let events = self.store.events(tenant, subject)?;
-        let notices = if request.kind == RequestKind::Access {
-            self.store.subject_notices(tenant, subject)?
+        let (notices, consultations) = if request.kind == RequestKind::Access {
+            (
+                self.store.subject_notices(tenant, subject)?,
+                self.consultations(tenant, subject)?,
+            )
         } else {
-            vec![]
+            (vec![], vec![])
         };
+        let data_role = self
+            .store
+            .tenant(tenant)?
+            .map_or(ombud_core::DataRole::Controller, |t| {
+                ombud_core::DataRole::of_tenant(t.operator)
+            });
         if request.kind == RequestKind::Portability {
             records.retain(|r| {
                 requests::portable(
@@ -1026,6 +1069,8 @@ impl Desk {
                 records: &records,
                 events: &events,
                 notices: &notices,
+                consultations: &consultations,
+                data_role,
             },
             now,
             &self.time_zone,
@@ -1220,5 +1265,18 @@ impl Desk {
             self.secrets
                 .portal_token(request.tenant, request.id, request.received_at)
         )
+    }
+}
+
+/// An audit actor as the person reads it: the kind of accessor, not a key's or a person's name.
+fn accessor(actor: &str) -> &'static str {
+    if actor.starts_with("key:") {
+        "our systems, through the API"
+    } else if actor == "system" {
+        "our systems, automatically"
+    } else if actor == "portal" {
+        "you, through our privacy portal"
+    } else {
+        "our staff"
     }
 }

@@ -210,6 +210,17 @@ async fn access(app: &TestApp) {
         "nothing is carried out before verification"
     );
     verify_with_mailed_code(app, &person.admin, id).await;
+    // The operator's support tool reads her contact data: the answer lists the consultation.
+    let read = app
+        .get(
+            &format!(
+                "/api/v1/subjects/{}/records?purpose=support",
+                person.subject
+            ),
+            &person.service,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
     let done = fulfil(app, &person.admin, id).await;
     let url = done["download_url"].as_str().expect("a download link");
     let (status, bytes) = download(app, url).await;
@@ -228,10 +239,26 @@ async fn access(app: &TestApp) {
         "Retention",
         "Procountor",
         "Complaints",
-        "Automated decisions",
         "Tietosuojavaltuutettu",
+        // Art. 15 as C-579/21 reads it: when, by what kind of accessor, for which purpose.
+        "Who consulted your data, and why",
+        "our systems, through the API",
+        "Customer support and communication",
+        // Which systems the copy covers.
+        "Which systems this answer covers",
+        "holds 3 items about you",
     ] {
         assert!(summary.contains(needed), "the summary names {needed}");
+    }
+    for absent in [
+        // The processor activity is about customers' data, never the operator's own.
+        "Processing our customers' data on their behalf",
+        // Consent never given: that purpose does not apply to her.
+        "Marketing that requires consent",
+        // The invoicing example says nothing about automated decisions: neither does the answer.
+        "Automated decisions",
+    ] {
+        assert!(!summary.contains(absent), "the summary leaves out {absent}");
     }
     let (again, _) = download(app, url).await;
     assert_eq!(again, 410, "an export is handed out once");
