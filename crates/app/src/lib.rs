@@ -14,6 +14,7 @@ pub mod notices;
 pub mod notify;
 pub mod restriction;
 pub mod rights;
+pub mod ropa;
 pub mod secrets;
 pub mod subprocessors;
 pub mod sweeper;

@@ -127,6 +127,8 @@ codes! {
     /// Every activity that uses a category needs consent, a contract or an account to apply,
     /// so a person with none of them has records nothing can date the end of.
     KeptWithNoEnd = ("kept-with-no-end", Warning),
+    /// Activities but no `[security] measures`: the record of processing lacks 30(1)(g).
+    NoSecurityMeasures = ("no-security-measures", Warning),
 }
 
 /// One thing `policy check` found.

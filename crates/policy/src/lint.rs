@@ -17,6 +17,7 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     derogations(ctx, raw, policy);
     clock_start(ctx, raw, policy);
     kept_with_no_end(ctx, raw, policy);
+    security_measures(ctx, raw, policy);
 }
 
 /// What one kind of declaration is called, and how an activity refers to it.
@@ -309,4 +310,19 @@ fn cites_article_32(law: &str) -> bool {
         })
     });
     gdpr && article
+}
+
+/// Art. 30(1)(g) and 30(2)(d): the record describes the security measures of every activity;
+/// a policy with activities and no measures leaves that column empty.
+fn security_measures(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    if policy.activities.is_empty() || !policy.security.measures.is_empty() {
+        return;
+    }
+    ctx.report(
+        Code::NoSecurityMeasures,
+        raw.controller.span(),
+        "security.measures",
+        "the policy describes no technical and organisational security measures, so its record of processing (Art. 30(1)(g), 30(2)(d)) and its notice say nothing about them",
+        Some("add `[security] measures = [\"…\"]` with a general description of the measures".into()),
+    );
 }

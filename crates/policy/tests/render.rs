@@ -62,6 +62,17 @@ fn the_record_has_one_entry_per_activity_and_processor_activities_fall_under_art
         for (record, activity) in ropa.records.iter().zip(&policy.activities) {
             let processor = activity.role == ombud_policy::model::Role::Processor;
             assert_eq!(record.article, if processor { "30(2)" } else { "30(1)" });
+            // For 30(1) the operator is the controller; for 30(2) it is the processor.
+            assert_eq!(record.parties.processor.is_some(), processor);
+            assert_eq!(
+                record
+                    .parties
+                    .controller
+                    .starts_with(&policy.controller.name),
+                !processor,
+                "{name}: {}",
+                activity.id
+            );
             assert_eq!(record.legal_basis.is_none(), activity.basis.is_none());
             assert!(
                 !record.erasure_time_limits.is_empty(),
@@ -72,7 +83,7 @@ fn the_record_has_one_entry_per_activity_and_processor_activities_fall_under_art
         }
         let csv = render::ropa_csv(&policy);
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
-        assert_eq!(reader.headers().expect("header row").len(), 18);
+        assert_eq!(reader.headers().expect("header row").len(), 20);
         assert_eq!(reader.records().count(), policy.activities.len());
     }
 }
@@ -106,4 +117,55 @@ fn every_transfer_outside_the_eea_appears_in_the_record_with_its_safeguard() {
     assert!(
         names.contains(&"Vultr") && !names.contains(&"UpCloud") && !names.contains(&"OVHcloud")
     );
+}
+
+#[test]
+fn the_processor_record_names_each_customer_as_controller() {
+    let policy = example("public-cloud");
+    let customers = [
+        render::CustomerController {
+            name: "Bryggeri Norra AB".into(),
+            contact: "it@bryggeri.example".into(),
+        },
+        render::CustomerController {
+            name: "Kvarnen Logistik AB".into(),
+            contact: String::new(),
+        },
+    ];
+    let ropa = render::ropa_for(&policy, Some(&customers));
+    let hosted: Vec<&render::ropa::Record> = ropa
+        .records
+        .iter()
+        .filter(|r| r.article == "30(2)")
+        .collect();
+    assert_eq!(hosted.len(), 2, "one 30(2) entry per customer");
+    assert_eq!(hosted[0].parties.controller, "Bryggeri Norra AB");
+    assert_eq!(hosted[0].parties.controller_contact, "it@bryggeri.example");
+    assert!(
+        hosted[0]
+            .parties
+            .processor
+            .as_deref()
+            .is_some_and(|p| p.starts_with("Fjärdmoln AB"))
+    );
+    assert!(!hosted[0].security_measures.is_empty());
+    assert_eq!(hosted[0].recipients[0].id, "facility-providers");
+    assert!(hosted[0].recipients[0].sub_processor);
+    let csv = render::ropa_for_customers(&policy, &customers, true);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let kvarnen = rows
+        .iter()
+        .find(|r| &r[column("controller")] == "Kvarnen Logistik AB")
+        .expect("a row for each customer");
+    assert_eq!(&kvarnen[column("article")], "30(2)");
+    assert!(kvarnen[column("processor")].starts_with("Fjärdmoln AB"));
+    let own = rows
+        .iter()
+        .find(|r| &r[column("activity_id")] == "billing")
+        .expect("billing");
+    assert!(own[column("controller")].starts_with("Fjärdmoln AB"));
+    assert_eq!(&own[column("processor")], "");
 }

@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(routes::subprocessors::select)
                 .delete(routes::subprocessors::deselect),
         )
+        .route("/ropa", get(routes::ropa::ropa))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))

@@ -51,6 +51,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/incidents/{id}/notifications"),
     ("post", "/api/v1/incidents/{id}/authority"),
     ("post", "/api/v1/notices"),
+    ("get", "/api/v1/ropa"),
     ("get", "/api/v1/subprocessors"),
     ("put", "/api/v1/subprocessors/{recipient}/selection"),
     ("delete", "/api/v1/subprocessors/{recipient}/selection"),

@@ -93,6 +93,7 @@ key = "prospect"
             30 + i
         ));
     }
+    out.push_str("\n[security]\nmeasures = [\"Access control by role\"]\n");
     out.push_str("\n[[retention]]\nid = \"no-purpose-left\"\nkeep = \"3 months\"\nafter = \"collected\"\nfallback = true\n");
     for i in 0..activities {
         let basis = BASES[i % BASES.len()];

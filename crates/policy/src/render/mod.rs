@@ -6,12 +6,12 @@ pub mod document;
 mod html;
 mod markdown;
 mod notice;
-mod ropa;
+pub mod ropa;
 
 use crate::Policy;
 use crate::model::{Action, Anchor, RetentionRule, Unreviewed};
 
-pub use ropa::{Ropa, ropa};
+pub use ropa::{CustomerController, Ropa, ropa, ropa_for};
 
 /// The privacy notice as a document model, for callers that lay it out themselves (the web UI,
 /// tests that look for a promise wherever it is).
@@ -37,6 +37,16 @@ pub fn ropa_csv(policy: &Policy) -> String {
 /// The Article 30 record as pretty-printed JSON.
 pub fn ropa_json(policy: &Policy) -> String {
     ropa::to_json(&ropa(policy))
+}
+
+/// The Article 30 record with a 30(2) entry per customer, as CSV or JSON.
+pub fn ropa_for_customers(policy: &Policy, customers: &[CustomerController], csv: bool) -> String {
+    let record = ropa_for(policy, Some(customers));
+    if csv {
+        ropa::to_csv(&record)
+    } else {
+        ropa::to_json(&record)
+    }
 }
 
 /// A retention rule as a person reads it: "180 days after the contract ends, then deleted".

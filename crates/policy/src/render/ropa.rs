@@ -29,12 +29,34 @@ pub struct Party {
     pub phone: Option<String>,
 }
 
+/// A controller on whose behalf the operator processes data (a customer), as the server knows
+/// it from its tenants: 30(2)(a) asks for each one by name and contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerController {
+    pub name: String,
+    /// How to reach it: its service contacts' addresses, or empty where none is recorded.
+    pub contact: String,
+}
+
+/// Who is who for one record: for 30(1) the operator is the controller and there is no
+/// processor; for 30(2) the operator is the processor and the controller is the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordParties {
+    pub controller: String,
+    pub controller_contact: String,
+    pub processor: Option<String>,
+    pub processor_contact: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     /// "30(1)" for controller activities, "30(2)" for processor activities.
     pub article: &'static str,
     pub activity_id: String,
-    /// 30(2)(a): the controllers on whose behalf the operator acts.
+    /// The controller (and, for 30(2), the processor) of this record.
+    pub parties: RecordParties,
+    /// 30(2)(a): the controllers on whose behalf the operator acts, as the policy describes
+    /// them; a record per customer names that customer in `parties` instead.
     pub on_behalf_of: Option<String>,
     /// 30(1)(b) the purposes; 30(2)(b) the categories of processing.
     pub purpose: String,
@@ -95,8 +117,15 @@ pub struct TimeLimit {
     pub text: String,
 }
 
-/// Builds the record from a validated policy.
+/// Builds the record from a validated policy. Processor activities get one record that
+/// describes their controllers as the policy does; [`ropa_for`] names each customer.
 pub fn ropa(policy: &Policy) -> Ropa {
+    ropa_for(policy, None)
+}
+
+/// Builds the record with one 30(2) entry per customer for each processor activity, naming
+/// the customer as its controller (Art. 30(2)(a)); `None` describes them as the policy does.
+pub fn ropa_for(policy: &Policy, customers: Option<&[CustomerController]>) -> Ropa {
     let c = &policy.controller;
     let contact = |contact: &Contact| {
         [
@@ -126,9 +155,41 @@ pub fn ropa(policy: &Policy) -> Ropa {
         records: policy
             .activities
             .iter()
-            .map(|a| record(policy, a))
+            .flat_map(|a| {
+                let operator = operator_party(policy);
+                match (a.role, customers) {
+                    (Role::Processor, Some(customers)) => customers
+                        .iter()
+                        .map(|customer| {
+                            let mut entry = record(policy, a);
+                            entry.parties = RecordParties {
+                                controller: customer.name.clone(),
+                                controller_contact: customer.contact.clone(),
+                                processor: Some(operator.0.clone()),
+                                processor_contact: Some(operator.1.clone()),
+                            };
+                            entry.on_behalf_of = Some(customer.name.clone());
+                            entry
+                        })
+                        .collect::<Vec<_>>(),
+                    _ => vec![record(policy, a)],
+                }
+            })
             .collect(),
     }
+}
+
+/// The operator as a party: its name and address, and how to reach it.
+fn operator_party(policy: &Policy) -> (String, String) {
+    let c = &policy.controller;
+    (
+        format!("{}, {}", c.name, c.address),
+        [Some(c.email.clone()), c.phone.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 fn record(policy: &Policy, activity: &Activity) -> Record {
@@ -138,9 +199,29 @@ fn record(policy: &Policy, activity: &Activity) -> Record {
         .filter_map(|r| policy.recipient(r))
         .collect();
     let processor = activity.role == Role::Processor;
+    let (operator, operator_contact) = operator_party(policy);
+    let parties = if processor {
+        RecordParties {
+            controller: activity
+                .on_behalf_of
+                .clone()
+                .unwrap_or_else(|| "each customer, as controller".to_owned()),
+            controller_contact: String::new(),
+            processor: Some(operator),
+            processor_contact: Some(operator_contact),
+        }
+    } else {
+        RecordParties {
+            controller: operator,
+            controller_contact: operator_contact,
+            processor: None,
+            processor_contact: None,
+        }
+    };
     Record {
         article: if processor { "30(2)" } else { "30(1)" },
         activity_id: activity.id.clone(),
+        parties,
         on_behalf_of: activity.on_behalf_of.clone(),
         purpose: activity.purpose.clone(),
         description: activity.description.clone(),
@@ -227,11 +308,13 @@ pub(crate) fn to_json(ropa: &Ropa) -> String {
     serde_json::to_string_pretty(ropa).unwrap_or_default() + "\n"
 }
 
-const CSV_HEADERS: [&str; 18] = [
+const CSV_HEADERS: [&str; 20] = [
     "article",
     "activity_id",
     "controller",
     "controller_contact",
+    "processor",
+    "processor_contact",
     "data_protection_officer",
     "representative",
     "on_behalf_of",
@@ -261,16 +344,10 @@ pub(crate) fn to_csv(ropa: &Ropa) -> String {
         rows.push(vec![
             r.article.to_owned(),
             r.activity_id.clone(),
-            format!("{}, {}", ropa.controller.name, ropa.controller.address),
-            joined(
-                [
-                    Some(ropa.controller.email.clone()),
-                    ropa.controller.phone.clone(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            ),
+            r.parties.controller.clone(),
+            r.parties.controller_contact.clone(),
+            r.parties.processor.clone().unwrap_or_default(),
+            r.parties.processor_contact.clone().unwrap_or_default(),
             ropa.data_protection_officer.clone().unwrap_or_default(),
             ropa.representative.clone().unwrap_or_default(),
             r.on_behalf_of.clone().unwrap_or_default(),

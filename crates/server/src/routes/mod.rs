@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod notices;
 pub mod requests;
 pub mod retention;
+pub mod ropa;
 pub mod subjects;
 pub mod subprocessors;
 

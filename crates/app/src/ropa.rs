@@ -1,0 +1,49 @@
+//! The Article 30 record as the running engine keeps it: the policy's record, with one 30(2)
+//! entry per customer naming that customer as the controller and its service contacts as how
+//! to reach it (Art. 30(2)(a)).
+
+use ombud_policy::Policy;
+use ombud_policy::render::CustomerController;
+use ombud_store::model::TenantId;
+use ombud_store::{Store, StoreError};
+
+/// Every customer tenant as a controller the operator processes for, in the order they were
+/// created: its name, and the addresses of its service contacts (kept in the operator's tenant).
+pub fn customer_controllers(
+    store: &dyn Store,
+    operator: TenantId,
+) -> Result<Vec<CustomerController>, StoreError> {
+    let mut customers = vec![];
+    for tenant in store.tenants()?.into_iter().filter(|t| !t.operator) {
+        let mut addresses = vec![];
+        for contact in store.tenant_contacts(operator, tenant.id)? {
+            if let Some(subject) = store.subject(operator, contact)? {
+                addresses.extend(
+                    subject
+                        .identities
+                        .iter()
+                        .filter(|i| i.kind() == ombud_core::IdentityKind::Email)
+                        .map(|i| i.expose().to_owned()),
+                );
+            }
+        }
+        customers.push(CustomerController {
+            name: tenant.name,
+            contact: addresses.join("; "),
+        });
+    }
+    Ok(customers)
+}
+
+/// The record, as CSV or JSON, with every customer named.
+pub fn render(
+    store: &dyn Store,
+    policy: &Policy,
+    operator: TenantId,
+    csv: bool,
+) -> Result<String, StoreError> {
+    let customers = customer_controllers(store, operator)?;
+    Ok(ombud_policy::render::ropa_for_customers(
+        policy, &customers, csv,
+    ))
+}
