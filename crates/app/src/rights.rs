@@ -1177,6 +1177,12 @@ impl Desk {
         let erasure =
             self.store
                 .erase_subject(tenant, subject, &keep, Some(request.id), actor, now)?;
+        // Who was sent which notice, and at which address, goes with the person unless a law
+        // keeps message records; a crash here is finished by the next sweep.
+        if !crate::sweeper::ledger_kept_past_erasure(&self.policy) {
+            self.store
+                .prune_ledger(tenant, None, &[subject], actor, now)?;
+        }
         Ok(Outcome {
             summary: if kept.is_empty() {
                 format!(

@@ -149,6 +149,21 @@ pub struct SweepReport {
     pub held: u64,
     /// Audit entries older than the policy's `[audit] keep`, pruned behind a checkpoint.
     pub audit_pruned: u64,
+    /// Notice-ledger lines removed with the addresses their mails went to: older than the
+    /// policy's rule for message records, or of people erased or expired.
+    pub ledger_pruned: u64,
+}
+
+/// How far back the ledger pass looks for people erased or expired: the rights desk prunes
+/// their lines at once, so this only finishes what a crash interrupted.
+const GONE_LOOKBACK: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
+
+/// The ledger lines of a person who is gone may stay only while a rule that names a law keeps
+/// message records (Art. 17(3)(b)); otherwise they go with the person.
+pub fn ledger_kept_past_erasure(policy: &Policy) -> bool {
+    policy
+        .ledger_rule()
+        .is_some_and(|rule| rule.law.as_deref().is_some_and(|l| !l.trim().is_empty()))
 }
 
 pub struct Sweep<'a> {
@@ -218,10 +233,46 @@ impl Sweep<'_> {
         let mut report = SweepReport::default();
         self.batches(|batch| self.sweep_batch(batch, &holds, &mut report, &mut each))?;
         report.audit_pruned = self.prune_audit()?;
+        report.ledger_pruned = self.prune_ledger()?;
         if (report.records > 0 || report.audit_pruned > 0) && !self.dry_run {
             self.store.purge_deleted()?;
         }
         Ok(report)
+    }
+
+    /// The notice ledger's retention: lines of notices older than the rule for message
+    /// records, and lines of people erased or expired lately (unless a law keeps them). Counts
+    /// stay on each notice. A dry run removes nothing and reports nothing here.
+    fn prune_ledger(&self) -> Result<u64, StoreError> {
+        if self.dry_run {
+            return Ok(0);
+        }
+        let before = self.policy.ledger_rule().map(|rule| {
+            self.now
+                .to_zoned(self.time_zone.clone())
+                .checked_sub(ombud_core::retention::span(rule.keep))
+                .map(|z| z.timestamp())
+                .unwrap_or(Timestamp::MIN)
+        });
+        let since = self
+            .now
+            .checked_sub(GONE_LOOKBACK)
+            .unwrap_or(Timestamp::MIN);
+        let gone: Vec<SubjectId> = if ledger_kept_past_erasure(self.policy) {
+            vec![]
+        } else {
+            self.store
+                .tombstones(self.tenant)?
+                .into_iter()
+                .filter(|t| t.erased_at >= since)
+                .map(|t| t.subject)
+                .collect()
+        };
+        if before.is_none() && gone.is_empty() {
+            return Ok(0);
+        }
+        self.store
+            .prune_ledger(self.tenant, before, &gone, &Actor::System, self.now)
     }
 
     /// The audit log's own retention: entries written more than `[audit] keep` ago go, in

@@ -78,7 +78,8 @@ fn unused(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
                 .iter()
                 .any(|a| (declaration.referenced_by)(a).iter().any(|x| x == key))
                 || (declaration.code == Code::UnusedRetention
-                    && policy.fallback_rule().is_some_and(|r| r.id == key));
+                    && (policy.fallback_rule().is_some_and(|r| r.id == key)
+                        || policy.ledger_retention.as_deref() == Some(key)));
             if !used {
                 ctx.report(
                     declaration.code,

@@ -423,6 +423,9 @@ pub struct Policy {
     /// How long ombud keeps its own audit log; kept for good when absent.
     pub audit: Option<AuditLog>,
     pub changes: Changes,
+    /// The retention rule that governs the notice ledger's lines and the addresses their mails
+    /// went to (`[ledger] retention`); without one, lines stay until their person is removed.
+    pub ledger_retention: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -682,6 +685,13 @@ impl Policy {
     }
 
     /// The retention rules that govern one category of one activity.
+    /// The rule that governs message records (the notice ledger), if the policy names one.
+    pub fn ledger_rule(&self) -> Option<&RetentionRule> {
+        self.ledger_retention
+            .as_deref()
+            .and_then(|id| self.retention_rule(id))
+    }
+
     /// The rule for records no activity applies to for their person, if the policy has one.
     pub fn fallback_rule(&self) -> Option<&RetentionRule> {
         self.retention_rules.iter().find(|r| r.fallback)

@@ -35,6 +35,15 @@ pub struct RawPolicy {
     pub backups: Option<RawBackups>,
     pub audit: Option<RawAudit>,
     pub changes: Option<RawChanges>,
+    pub ledger: Option<RawLedger>,
+}
+
+/// How long the notice ledger keeps who was sent what, and the addresses it went to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLedger {
+    /// The `[[retention]]` rule that governs message records.
+    pub retention: Text,
 }
 
 #[derive(Debug, Deserialize)]

@@ -314,6 +314,10 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
     if changes.objection_window.is_none() {
         objection_window_required(ctx, raw);
     }
+    let ledger_retention = raw
+        .ledger
+        .as_ref()
+        .and_then(|l| ledger_rule(ctx, &l.retention, &retention_rules));
     Policy {
         version: PolicyVersion(blake3::hash(source.as_bytes()).to_hex().to_string()),
         notice,
@@ -350,6 +354,7 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
         backups,
         audit,
         changes,
+        ledger_retention,
     }
 }
 
@@ -709,6 +714,38 @@ fn retention_rules(
             })
         })
         .collect()
+}
+
+/// `[ledger] retention` names a rule counted from when a notice was sent, which ends lines
+/// rather than reviewing them.
+fn ledger_rule(ctx: &mut Ctx, id: &Text, rules: &[RetentionRule]) -> Option<String> {
+    let Some(rule) = rules.iter().find(|r| &r.id == id.get_ref()) else {
+        ctx.report(
+            Code::UndeclaredRetention,
+            id.span(),
+            "ledger.retention",
+            format!(
+                "`{}` is not a [[retention]] rule of the policy",
+                id.get_ref()
+            ),
+            Some("name the rule for message records, e.g. `message-records`".into()),
+        );
+        return None;
+    };
+    if rule.after != Anchor::Collected || rule.then == Action::Review {
+        ctx.report(
+            Code::InvalidValue,
+            id.span(),
+            "ledger.retention",
+            format!(
+                "the rule `{}` does not count from when the data was collected, or reviews rather than ends",
+                rule.id
+            ),
+            Some("a ledger line's period runs from when its notice was sent: use a rule with `after = \"collected\"` that deletes".into()),
+        );
+        return None;
+    }
+    Some(rule.id.clone())
 }
 
 fn recipients(ctx: &mut Ctx, raw: &[Spanned<RawRecipient>]) -> Vec<Recipient> {

@@ -339,3 +339,29 @@ fn a_recipients_contact_must_be_an_email_address() {
         Some("privacy@stripe.example")
     );
 }
+
+#[test]
+fn the_ledger_names_a_rule_counted_from_when_a_message_was_sent() {
+    let minimal = include_str!("fixtures/valid-minimal.toml");
+    let with = |ledger: &str| check(&format!("{minimal}\n[ledger]\nretention = \"{ledger}\"\n"));
+    let unknown = with("message-recordz");
+    let finding = unknown.findings.first().expect("a finding");
+    assert_eq!(
+        (finding.code, finding.path.as_str()),
+        (Code::UndeclaredRetention, "ledger.retention")
+    );
+    // `after-contract` counts from the end of a contract, not from when a message went out.
+    let wrong = with("after-contract");
+    let finding = wrong.findings.first().expect("a finding");
+    assert_eq!(
+        (finding.code, finding.path.as_str()),
+        (Code::InvalidValue, "ledger.retention")
+    );
+    assert!(wrong.policy.is_none());
+    let right = with("no-purpose-left");
+    let policy = right.policy.expect("valid");
+    assert_eq!(
+        policy.ledger_rule().map(|r| r.id.as_str()),
+        Some("no-purpose-left")
+    );
+}

@@ -169,7 +169,7 @@ fn the_public_cloud_notice_keeps_every_promise_of_its_seed() {
             "News and updates about our services",
             "Surveys of customer satisfaction with our services",
             "Which recipients have been sent which service messages",
-            "We keep a record of which message was sent to which recipient and when.",
+            "We keep a record of which message was sent to which recipient and when, for 2 years after each message",
             "which you can opt out of at any time",
             // main account
             "The customer's main account",

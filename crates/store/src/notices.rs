@@ -369,6 +369,24 @@ pub(crate) fn category_bounds(within: &str) -> (String, String) {
 }
 
 impl NewAuditEntry {
+    /// Ledger lines removed under the policy's rule for message records or with the people
+    /// they named: how many, never whose.
+    pub fn ledger_pruned(
+        actor: &Actor, before: Option<Timestamp>, people: usize, lines: u64,
+    ) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "ledger.prune".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!(
+                "lines={lines} before={} people={people}",
+                before.map_or("-".to_owned(), |b| b.to_string())
+            )),
+        }
+    }
+
     /// A notice sent: its kind and counts, never the people.
     pub fn notice_sent(actor: &Actor, notice: &NewNotice, queued: u64, skipped: u64) -> Self {
         NewAuditEntry {
@@ -455,4 +473,12 @@ pub trait Notices {
     fn tenant_contacts(
         &self, tenant: TenantId, customer: TenantId,
     ) -> crate::Result<Vec<SubjectId>>;
+    /// Removes ledger lines with the sealed addresses of their mails: every line of a notice
+    /// created before `before`, and every line of `people`. Each notice keeps its counts, so a
+    /// removed line stays as an anonymous count. One transaction, one audit entry with the
+    /// number removed (never who); returns that number.
+    fn prune_ledger(
+        &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
+        at: Timestamp,
+    ) -> crate::Result<u64>;
 }

@@ -805,9 +805,13 @@ fn messages(policy: &Policy) -> Section {
         )));
         blocks.push(Block::List(optional.iter().map(item).collect()));
     }
-    blocks.push(Block::Paragraph(line(
-        "We keep a record of which message was sent to which recipient and when.",
-    )));
+    blocks.push(Block::Paragraph(line(match policy.ledger_rule() {
+        Some(rule) => format!(
+            "We keep a record of which message was sent to which recipient and when, for {} after each message; then only the number of recipients stays. Your part of it goes with your data when it is erased.",
+            rule.keep
+        ),
+        None => "We keep a record of which message was sent to which recipient and when. Your part of it goes with your data when it is erased.".to_owned(),
+    })));
     Section {
         id: "messages",
         heading: "Messages we send about the service".into(),

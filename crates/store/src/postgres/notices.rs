@@ -243,4 +243,41 @@ impl crate::notices::Notices for PostgresStore {
                 .collect())
         })
     }
+
+    fn prune_ledger(
+        &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
+        at: Timestamp,
+    ) -> Result<u64> {
+        self.write(|tx| {
+            tx.execute("SELECT set_config('ombud.ledger_pruning', 'on', true)", &[])?;
+            let mut lines = 0u64;
+            if let Some(before) = before {
+                let old = "SELECT notice_id FROM notices WHERE tenant_id = $1 AND created_at < $2";
+                tx.execute(
+                    &format!("DELETE FROM outbox WHERE tenant_id = $1 AND notice_id IN ({old})"),
+                    &[&tenant.0, &micros(before)],
+                )?;
+                lines += tx.execute(
+                    &format!("DELETE FROM notice_deliveries WHERE tenant_id = $1 AND notice_id IN ({old})"),
+                    &[&tenant.0, &micros(before)],
+                )?;
+            }
+            for person in people {
+                tx.execute(
+                    "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (
+                         SELECT mail_id FROM notice_deliveries WHERE tenant_id = $1 AND subject_id = $2 AND mail_id IS NOT NULL)",
+                    &[&tenant.0, &person.0],
+                )?;
+                lines += tx.execute(
+                    "DELETE FROM notice_deliveries WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &person.0],
+                )?;
+            }
+            tx.execute("SELECT set_config('ombud.ledger_pruning', 'off', true)", &[])?;
+            if lines > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry::ledger_pruned(actor, before, people.len(), lines))?;
+            }
+            Ok(lines)
+        })
+    }
 }

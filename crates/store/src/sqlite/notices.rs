@@ -249,4 +249,44 @@ impl crate::notices::Notices for SqliteStore {
                 .collect()
         })
     }
+
+    fn prune_ledger(
+        &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let t = tenant.0.as_bytes();
+        self.write(|tx| {
+            tx.execute("INSERT INTO ledger_pruning (tenant_id) VALUES (?1)", params![t])?;
+            let mut lines = 0u64;
+            if let Some(before) = before {
+                let old = "SELECT notice_id FROM notices WHERE tenant_id = ?1 AND created_at < ?2";
+                tx.execute(
+                    &format!("DELETE FROM outbox WHERE tenant_id = ?1 AND notice_id IN ({old})"),
+                    params![t, micros(before)],
+                )?;
+                lines += tx.execute(
+                    &format!("DELETE FROM notice_deliveries WHERE tenant_id = ?1 AND notice_id IN ({old})"),
+                    params![t, micros(before)],
+                )? as u64;
+            }
+            let mut mails = tx.prepare_cached(
+                "DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (
+                     SELECT mail_id FROM notice_deliveries WHERE tenant_id = ?1 AND subject_id = ?2 AND mail_id IS NOT NULL
+                       AND notice_id IN (SELECT notice_id FROM notices WHERE tenant_id = ?1))",
+            )?;
+            let mut line = tx.prepare_cached(
+                "DELETE FROM notice_deliveries WHERE tenant_id = ?1 AND subject_id = ?2
+                   AND notice_id IN (SELECT notice_id FROM notices WHERE tenant_id = ?1)",
+            )?;
+            for person in people {
+                mails.execute(params![t, person.0.as_bytes()])?;
+                lines += line.execute(params![t, person.0.as_bytes()])? as u64;
+            }
+            tx.execute("DELETE FROM ledger_pruning WHERE tenant_id = ?1", params![t])?;
+            if lines > 0 {
+                Self::append(tx, tenant, at, NewAuditEntry::ledger_pruned(actor, before, people.len(), lines))?;
+            }
+            Ok(lines)
+        })
+    }
 }

@@ -2275,6 +2275,132 @@ pub fn notices_are_ledgered_per_person_and_sent_through_the_outbox(store: &dyn S
     );
 }
 
+/// The ledger obeys retention: lines of notices older than the rule for message records go
+/// with their mails' addresses, and so do the lines of people who are gone; each notice keeps
+/// its counts, and another tenant's ledger is untouched.
+pub fn ledger_lines_go_under_their_rule_and_with_their_people(store: &dyn Store) {
+    use ombud_store::notices::{Audience, NewDelivery, NewNotice, NoticeId};
+    let now = at("2026-05-04T09:00:00Z");
+    let operator = store
+        .create_tenant("Operator", true, &Actor::Cli, now)
+        .expect("operator");
+    let acme = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("acme");
+    let ana = store
+        .create_subject(operator.id, &[email("ana@example.fi")], &Actor::Cli, now)
+        .expect("ana");
+    let bo = store
+        .create_subject(operator.id, &[email("bo@example.fi")], &Actor::Cli, now)
+        .expect("bo");
+    let cy = store
+        .create_subject(acme.id, &[email("cy@example.fi")], &Actor::Cli, now)
+        .expect("cy");
+    let send = |tenant, people: &[(SubjectId, &str)], when: &str| {
+        let notice = NewNotice {
+            id: NoticeId::new(),
+            kind: "security".into(),
+            mandatory: true,
+            subject_line: format!("Maintenance {when}"),
+            body: "A window tonight.".into(),
+            audience: Audience::Customers,
+            incident: None,
+        };
+        let deliveries: Vec<NewDelivery> = people
+            .iter()
+            .map(|(subject, to)| NewDelivery::Queue {
+                subject: *subject,
+                to: email(to),
+            })
+            .collect();
+        store
+            .send_notice(tenant, &notice, &deliveries, &Actor::Cli, at(when))
+            .expect("sent");
+        notice.id
+    };
+    let people = [(ana, "ana@example.fi"), (bo, "bo@example.fi")];
+    let old = send(operator.id, &people, "2024-01-10T08:00:00Z");
+    let recent = send(operator.id, &people, "2026-05-01T08:00:00Z");
+    let theirs = send(acme.id, &[(cy, "cy@example.fi")], "2024-01-10T08:00:00Z");
+    let lines = |tenant, notice| {
+        store
+            .notice_deliveries(tenant, notice)
+            .expect("ledger")
+            .len()
+    };
+    let outbox = |tenant| store.mails(tenant, None).expect("outbox").len();
+    assert_eq!(
+        (lines(operator.id, old), lines(operator.id, recent)),
+        (2, 2)
+    );
+    assert_eq!(outbox(operator.id), 4);
+
+    // Two years of message records, counted back from 4 May 2026.
+    let removed = store
+        .prune_ledger(
+            operator.id,
+            Some(at("2024-05-04T09:00:00Z")),
+            &[],
+            &Actor::System,
+            now,
+        )
+        .expect("pruned");
+    assert_eq!(removed, 2);
+    assert_eq!(
+        (lines(operator.id, old), lines(operator.id, recent)),
+        (0, 2)
+    );
+    assert_eq!(outbox(operator.id), 2, "the old mails' addresses went too");
+    let kept = store
+        .notices(operator.id)
+        .expect("notices")
+        .into_iter()
+        .find(|n| n.id == old)
+        .expect("the notice stays");
+    assert_eq!(kept.queued, 2, "its count stays as an anonymous line");
+    assert_eq!(
+        lines(acme.id, theirs),
+        1,
+        "another tenant's ledger is its own"
+    );
+
+    // A person who is gone takes their lines along.
+    let removed = store
+        .prune_ledger(operator.id, None, &[bo], &Actor::System, now)
+        .expect("pruned");
+    assert_eq!(removed, 1);
+    let left = store
+        .notice_deliveries(operator.id, recent)
+        .expect("ledger");
+    assert_eq!(
+        left.iter().map(|l| l.subject).collect::<Vec<_>>(),
+        vec![ana]
+    );
+    assert_eq!(outbox(operator.id), 1);
+    // Nothing left to remove is no change and no audit entry.
+    assert_eq!(
+        store
+            .prune_ledger(operator.id, None, &[bo], &Actor::System, now)
+            .expect("again"),
+        0
+    );
+    let pruned: Vec<_> = store
+        .audit_entries(
+            operator.id,
+            &AuditFilter {
+                action: Some("ledger.prune".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .expect("audit");
+    assert_eq!(pruned.len(), 2);
+    assert!(pruned.iter().all(|e| e.subject.is_none()), "never whose");
+    assert!(matches!(
+        store.verify_audit(operator.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+}
+
 /// Customers' choices of optional recipients, change notices and objections: each tenant's
 /// own, objections once per recipient, changes listed newest first.
 pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
@@ -2385,7 +2511,11 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 24] = [
+    let cases: [(&str, Case); 25] = [
+        (
+            "ledger_lines_go_under_their_rule_and_with_their_people",
+            ledger_lines_go_under_their_rule_and_with_their_people,
+        ),
         (
             "recipient_choices_changes_and_objections_are_kept",
             recipient_choices_changes_and_objections_are_kept,
