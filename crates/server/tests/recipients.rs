@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::spawn_app_with;
-use serde_json::json;
+use common::{TestApp, spawn_app_with};
+use serde_json::{Value, json};
 
 /// The invoicing example, with an address for Procountor's data protection contact.
 fn policy() -> String {
@@ -19,14 +19,14 @@ fn policy() -> String {
     with_contact
 }
 
-#[tokio::test]
-async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives_an_address() {
-    let app = spawn_app_with(&policy()).await;
+/// A customer with one invoice filed for invoicing, whose application vouches for a request
+/// of `kind`; the request fulfilled, the outbox emptied before it.
+async fn fulfilled(app: &TestApp, email: &str, kind: &str) -> Value {
     let service = app.key(&app.admin_key, "service").await;
     let subject = app
         .person_with_contract(
             &service,
-            "veera@example.fi",
+            email,
             json!([
                 { "category": "user.financial", "value": "INV-7 90.00 EUR", "source": "subject", "purposes": ["invoicing"] },
             ]),
@@ -36,7 +36,7 @@ async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives
         .post(
             "/api/v1/requests",
             &service,
-            json!({ "kind": "erasure", "subject": subject, "verified": true, "email": "veera@example.fi" }),
+            json!({ "kind": kind, "subject": subject, "verified": true, "email": email }),
         )
         .await;
     assert_eq!(filed.status, 201, "{:?}", filed.body);
@@ -50,8 +50,16 @@ async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives
         )
         .await;
     assert_eq!(done.status, 200, "{:?}", done.body);
+    done.body
+}
+
+#[tokio::test]
+async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives_an_address() {
+    let app = spawn_app_with(&policy()).await;
+    let done = fulfilled(&app, "veera@example.fi", "erasure").await;
+    let id = done["id"].as_str().expect("id");
     // The invoice went to the invoicing activity's recipients only.
-    let told: Vec<(&str, bool)> = done.body["recipients_notified"]
+    let told: Vec<(&str, bool)> = done["recipients_notified"]
         .as_array()
         .expect("listed")
         .iter()
@@ -68,7 +76,7 @@ async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives
         .await;
     assert_eq!(
         shown.body["recipients_notified"],
-        done.body["recipients_notified"]
+        done["recipients_notified"]
     );
 
     let mails = app.drain_outbox().await;
@@ -94,33 +102,8 @@ async fn an_erasure_is_owed_to_every_recipient_and_mailed_where_the_policy_gives
 #[tokio::test]
 async fn an_access_request_owes_recipients_nothing() {
     let app = spawn_app_with(&policy()).await;
-    let service = app.key(&app.admin_key, "service").await;
-    let subject = app
-        .person_with_contract(
-            &service,
-            "ilmari@example.fi",
-            json!([
-                { "category": "user.financial", "value": "INV-8 10.00 EUR", "source": "subject", "purposes": ["invoicing"] },
-            ]),
-        )
-        .await;
-    let filed = app
-        .post(
-            "/api/v1/requests",
-            &service,
-            json!({ "kind": "access", "subject": subject, "verified": true, "email": "ilmari@example.fi" }),
-        )
-        .await;
-    let id = filed.body["id"].as_str().expect("id");
-    let done = app
-        .post(
-            &format!("/api/v1/requests/{id}/fulfil"),
-            &app.admin_key,
-            json!({}),
-        )
-        .await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
-    assert_eq!(done.body["recipients_notified"], json!([]));
+    let done = fulfilled(&app, "ilmari@example.fi", "access").await;
+    assert_eq!(done["recipients_notified"], json!([]));
     let mails = app.drain_outbox().await;
     assert!(
         mails

@@ -186,39 +186,33 @@ impl TestApp {
     }
 
     /// Reads the newest code mailed from the outbox, as the person would, and marks the mails
-    /// sent. Store calls are blocking, so they leave the async worker as the server's own do.
+    /// sent.
     pub async fn code_from_outbox(&self) -> String {
-        let now = self.clock.now();
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mails = store
-                .lease_mails(
-                    now,
-                    now.checked_add(jiff::SignedDuration::from_mins(1))
-                        .expect("time"),
-                    100,
-                )
-                .expect("outbox");
-            let mail = mails
-                .iter()
-                .rev()
-                .find(|m| m.template == "request_code")
-                .expect("a code was mailed");
-            for mail in &mails {
-                store.mail_sent(mail.tenant, mail.id, now).expect("sent");
-            }
-            mail.subject
-                .rsplit(' ')
-                .next()
-                .expect("the code ends the subject")
-                .to_owned()
-        })
-        .await
-        .expect("joined")
+        let mails = self.drain_outbox_mails().await;
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.template == "request_code")
+            .expect("a code was mailed");
+        mail.subject
+            .rsplit(' ')
+            .next()
+            .expect("the code ends the subject")
+            .to_owned()
     }
 
     /// Every mail waiting in the outbox as (to, template, body), marked sent.
     pub async fn drain_outbox(&self) -> Vec<(String, String, String)> {
+        self.drain_outbox_mails()
+            .await
+            .into_iter()
+            .map(|mail| (mail.to.expose().to_owned(), mail.template, mail.body))
+            .collect()
+    }
+
+    /// Leases every mail due and marks it sent. Store calls are blocking, so they leave the
+    /// async worker as the server's own do.
+    async fn drain_outbox_mails(&self) -> Vec<ombud_store::requests::Mail> {
         let now = self.clock.now();
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || {
@@ -230,13 +224,10 @@ impl TestApp {
                     100,
                 )
                 .expect("outbox");
+            for mail in &mails {
+                store.mail_sent(mail.tenant, mail.id, now).expect("sent");
+            }
             mails
-                .into_iter()
-                .map(|mail| {
-                    store.mail_sent(mail.tenant, mail.id, now).expect("sent");
-                    (mail.to.expose().to_owned(), mail.template, mail.body)
-                })
-                .collect()
         })
         .await
         .expect("joined")
