@@ -12,7 +12,9 @@ use ombud_policy::Policy;
 use ombud_policy::model::Recipient;
 use ombud_store::model::TenantId;
 use ombud_store::notices::{Audience, NewNotice, NoticeId};
-use ombud_store::subprocessors::{ChangeId, ChangedRecipient, Objection, RecipientChange, Told};
+use ombud_store::subprocessors::{
+    ChangeId, ChangedRecipient, Objection, RecipientChange, Resolution, Told,
+};
 use ombud_store::{Actor, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -382,5 +384,86 @@ pub fn objection(
         recipient: recipient.to_owned(),
         reason: reason.to_owned(),
         at: now,
+        resolution: None,
     })
+}
+
+/// A resolution as asked for: whose objection, to which recipient, how it ended and why, and
+/// who records it when.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolving<'a> {
+    pub customer: TenantId,
+    pub recipient: &'a str,
+    pub outcome: &'a str,
+    pub note: &'a str,
+    /// Whether the operator records it (only the operator accepts).
+    pub by_operator: bool,
+    /// Who records it, as the audit log names them.
+    pub by: &'a str,
+    pub now: Timestamp,
+}
+
+/// How an objection ended, checked: the objection exists and is not resolved yet; the outcome
+/// is `accepted` (the customer's selection excludes the provider, or its contract ends) or
+/// `withdrawn`; the note says what was done or agreed. Only the operator accepts; the customer
+/// itself may withdraw its own objection.
+pub fn resolution(
+    objections: &[Objection],
+    asked: Resolving<'_>,
+) -> Result<(Objection, Resolution), NoticeError> {
+    let Resolving {
+        customer,
+        recipient,
+        outcome,
+        note,
+        by_operator,
+        by,
+        now,
+    } = asked;
+    let objection = objections
+        .iter()
+        .find(|o| o.tenant == customer && o.recipient == recipient)
+        .ok_or(NoticeError::Store(ombud_store::StoreError::NotFound(
+            "objection",
+        )))?;
+    if let Some(done) = &objection.resolution {
+        return Err(invalid(
+            "outcome",
+            format!(
+                "the objection was resolved already ({} at {}); a resolution is kept as recorded",
+                done.outcome, done.at
+            ),
+        ));
+    }
+    let outcome = outcome.trim();
+    if !Resolution::OUTCOMES.contains(&outcome) {
+        return Err(invalid(
+            "outcome",
+            format!(
+                "`{outcome}`: an objection is `accepted` (the customer's selection excludes the provider, or its contract ends) or `withdrawn`"
+            ),
+        ));
+    }
+    if outcome == "accepted" && !by_operator {
+        return Err(invalid(
+            "outcome",
+            "the operator accepts an objection; a customer may withdraw its own",
+        ));
+    }
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 2_000 {
+        return Err(invalid(
+            "note",
+            "say what was done or agreed in 1 to 2000 characters (for `accepted`: the provider is excluded from the customer's selection, or the contract ends on a date)",
+        ));
+    }
+    Ok((
+        objection.clone(),
+        Resolution {
+            outcome: outcome.to_owned(),
+            note: note.to_owned(),
+            at: now,
+            by: by.to_owned(),
+        },
+    ))
 }

@@ -138,6 +138,10 @@ pub fn router(state: AppState) -> Router {
             post(routes::subprocessors::object),
         )
         .route(
+            "/subprocessors/changes/{id}/objections/resolution",
+            post(routes::subprocessors::resolve),
+        )
+        .route(
             "/subprocessors/{recipient}/selection",
             axum::routing::put(routes::subprocessors::select)
                 .delete(routes::subprocessors::deselect),

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
         requests::file, requests::list, requests::show, requests::verify, requests::resend_code, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
         incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope, incidents::assess, incidents::draft, incidents::notify, incidents::authority,
-        subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object,
+        subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object, subprocessors::resolve,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify, ropa::ropa,
         health::healthz, health::readyz, health::metrics, openapi_json,

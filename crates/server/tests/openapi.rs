@@ -59,6 +59,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/subprocessors/changes"),
     ("get", "/api/v1/subprocessors/changes"),
     ("get", "/api/v1/subprocessors/changes/{id}"),
+    (
+        "post",
+        "/api/v1/subprocessors/changes/{id}/objections/resolution",
+    ),
     ("post", "/api/v1/subprocessors/changes/{id}/objections"),
     ("get", "/api/v1/notices"),
     ("get", "/api/v1/notices/{id}"),

@@ -324,6 +324,80 @@ async fn registry(app: &TestApp) {
         late.body
     );
 
+    // How the objection ended: Acme may withdraw its own but not accept it; the operator
+    // accepts it, once, and the change shows it with the objection as raised.
+    let resolve = format!("/api/v1/subprocessors/changes/{change}/objections/resolution");
+    let accepted = json!({ "customer": acme, "recipient": "vultr", "outcome": "accepted", "note": "Acme's environments stay off Vultr; its selection excludes it." });
+    for (key, body, status, field) in [
+        (
+            &acme_admin,
+            json!({ "recipient": "vultr", "outcome": "accepted", "note": "ok" }),
+            422,
+            Some("outcome"),
+        ),
+        (
+            &app.admin_key,
+            json!({ "recipient": "vultr", "outcome": "accepted", "note": "ok" }),
+            422,
+            Some("customer"),
+        ),
+        (
+            &app.admin_key,
+            json!({ "customer": acme, "recipient": "vultr", "outcome": "ignored", "note": "ok" }),
+            422,
+            Some("outcome"),
+        ),
+        (
+            &app.admin_key,
+            json!({ "customer": acme, "recipient": "vultr", "outcome": "accepted", "note": " " }),
+            422,
+            Some("note"),
+        ),
+        (
+            &app.admin_key,
+            json!({ "customer": acme, "recipient": "aws", "outcome": "withdrawn", "note": "x" }),
+            404,
+            None,
+        ),
+        (
+            &globex_admin,
+            json!({ "recipient": "vultr", "outcome": "withdrawn", "note": "x" }),
+            404,
+            None,
+        ),
+    ] {
+        let reply = app.post(&resolve, key, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (status, field),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let done = app.post(&resolve, &app.admin_key, accepted.clone()).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["resolution"]["outcome"], "accepted");
+    let again = app.post(&resolve, &app.admin_key, accepted).await;
+    assert_eq!(
+        (again.status, again.body["field"].as_str()),
+        (422, Some("outcome")),
+        "a resolution is kept as recorded"
+    );
+    let shown = app
+        .get(
+            &format!("/api/v1/subprocessors/changes/{change}"),
+            &acme_admin,
+        )
+        .await;
+    assert_eq!(
+        shown.body["objections"][0]["resolution"]["outcome"],
+        "accepted"
+    );
+    assert_eq!(
+        shown.body["objections"][0]["reason"],
+        "Our data must stay in the EEA or the US under our DPA."
+    );
+
     // The public page.
     let page = app
         .client

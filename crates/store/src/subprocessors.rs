@@ -60,6 +60,27 @@ pub struct Objection {
     pub recipient: String,
     pub reason: String,
     pub at: Timestamp,
+    /// How it ended, once recorded.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
+}
+
+/// How an objection to a change ended.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// `accepted` (the customer's selection excludes the provider, or its contract ends) or
+    /// `withdrawn` (the customer withdrew the objection).
+    pub outcome: String,
+    /// What was done or agreed, in a sentence.
+    pub note: String,
+    pub at: Timestamp,
+    /// Who recorded it, as the audit log names them.
+    pub by: String,
+}
+
+impl Resolution {
+    pub const OUTCOMES: [&str; 2] = ["accepted", "withdrawn"];
 }
 
 pub(crate) fn change_document(change: &RecipientChange) -> crate::Result<String> {
@@ -102,6 +123,23 @@ impl NewAuditEntry {
                 change.id,
                 change.to_version,
                 change.told.len()
+            )),
+        }
+    }
+
+    /// An objection to a change was resolved.
+    pub fn recipient_objection_resolved(
+        actor: &Actor, objection: &Objection, outcome: &str,
+    ) -> Self {
+        NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "recipient.resolve".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(format!(
+                "change={} customer={} recipient={} outcome={outcome}",
+                objection.change, objection.tenant, objection.recipient
             )),
         }
     }
@@ -151,4 +189,9 @@ pub trait Subprocessors {
         &self, tenant: TenantId, objection: &Objection, actor: &Actor,
     ) -> crate::Result<bool>;
     fn change_objections(&self, tenant: TenantId, id: ChangeId) -> crate::Result<Vec<Objection>>;
+    /// Records how `objection` ended; false when it was resolved already (the first
+    /// resolution stands). The objection must exist.
+    fn resolve_objection(
+        &self, tenant: TenantId, objection: &Objection, resolution: &Resolution, actor: &Actor,
+    ) -> crate::Result<bool>;
 }

@@ -353,6 +353,85 @@ pub async fn object(
     Ok((status, Json(objection)))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionBody {
+    /// The customer that objected (its tenant id); a customer's own key may leave it out.
+    pub customer: Option<String>,
+    /// The sub-processor it objected to.
+    pub recipient: String,
+    /// `accepted` (the customer's selection excludes the provider, or its contract ends; the
+    /// operator only) or `withdrawn`.
+    pub outcome: String,
+    /// What was done or agreed, 1 to 2000 characters.
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections/resolution", tag = "subprocessors", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The change notice's id")), request_body = ResolutionBody,
+    responses((status = 200, description = "Recorded; the change shows it with the objection", body = Objection),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin or DPO of the operator or of the customer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such change or objection for this customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or the objection is resolved already; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResolutionBody>,
+) -> Result<Json<Objection>, ApiError> {
+    caller.require(OPERATORS, "resolve an objection")?;
+    let operator = state.operator;
+    let by_operator = caller.tenant == operator;
+    let customer = match (by_operator, body.customer.as_deref().map(str::trim)) {
+        (false, None) => caller.tenant,
+        (false, Some(given)) if given == caller.tenant.to_string() => caller.tenant,
+        (false, Some(_)) => {
+            return Err(ApiError::NotFound(
+                "no such objection of this customer".into(),
+            ));
+        }
+        (true, None) => {
+            return Err(ApiError::invalid(
+                "customer",
+                "name the customer (tenant id) whose objection this resolves",
+            ));
+        }
+        (true, Some(given)) => given
+            .parse()
+            .map(TenantId)
+            .map_err(|_| ApiError::invalid("customer", format!("`{given}` is not a tenant id")))?,
+    };
+    let (id, actor, now) = (change_id(&id)?, caller.actor(), state.clock.now());
+    let by = actor.audit_name();
+    let resolved = state
+        .call(move |store, _| {
+            store
+                .recipient_change(operator, id)?
+                .ok_or(ombud_store::StoreError::NotFound("change notice"))?;
+            let objections = store.change_objections(operator, id)?;
+            let (objection, resolution) = ombud_app::subprocessors::resolution(
+                &objections,
+                ombud_app::subprocessors::Resolving {
+                    customer,
+                    recipient: body.recipient.trim(),
+                    outcome: &body.outcome,
+                    note: &body.note,
+                    by_operator,
+                    by: &by,
+                    now,
+                },
+            )?;
+            store.resolve_objection(operator, &objection, &resolution, &actor)?;
+            Ok::<_, ombud_app::notices::NoticeError>(Objection {
+                resolution: Some(resolution),
+                ..objection
+            })
+        })
+        .await?;
+    Ok(Json(resolved))
+}
+
 /// The public page: every sub-processor of the policy, what it does, where, and under which
 /// safeguard.
 pub async fn page(State(state): State<AppState>) -> Response {

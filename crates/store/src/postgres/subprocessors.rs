@@ -97,12 +97,39 @@ impl crate::subprocessors::Subprocessors for PostgresStore {
         self.read(|client| {
             client
                 .query(
-                    "SELECT customer_id, recipient_id, reason, at FROM recipient_objections WHERE tenant_id = $1 AND change_id = $2 ORDER BY at, customer_id, recipient_id",
+                    "SELECT o.customer_id, o.recipient_id, o.reason, o.at, r.outcome, r.note, r.at, r.by_actor
+                     FROM recipient_objections o
+                     LEFT JOIN recipient_objection_resolutions r ON r.tenant_id = o.tenant_id AND r.change_id = o.change_id
+                       AND r.customer_id = o.customer_id AND r.recipient_id = o.recipient_id
+                     WHERE o.tenant_id = $1 AND o.change_id = $2 ORDER BY o.at, o.customer_id, o.recipient_id",
                     &[&tenant.0, &id.0],
                 )?
                 .iter()
-                .map(|row| Ok(crate::subprocessors::Objection { change: id, tenant: TenantId(row.get(0)), recipient: row.get(1), reason: row.get(2), at: timestamp(row.get(3))? }))
+                .map(|row| {
+                    let resolution = match (row.get::<_, Option<String>>(4), row.get::<_, Option<String>>(5), row.get::<_, Option<i64>>(6), row.get::<_, Option<String>>(7)) {
+                        (Some(outcome), Some(note), Some(at), Some(by)) => Some(crate::subprocessors::Resolution { outcome, note, at: timestamp(at)?, by }),
+                        _ => None,
+                    };
+                    Ok(crate::subprocessors::Objection { change: id, tenant: TenantId(row.get(0)), recipient: row.get(1), reason: row.get(2), at: timestamp(row.get(3))?, resolution })
+                })
                 .collect()
+        })
+    }
+
+    fn resolve_objection(
+        &self, tenant: TenantId, objection: &crate::subprocessors::Objection,
+        resolution: &crate::subprocessors::Resolution, actor: &Actor,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let added = tx.execute(
+                "INSERT INTO recipient_objection_resolutions (tenant_id, change_id, customer_id, recipient_id, outcome, note, at, by_actor)
+                 SELECT tenant_id, change_id, customer_id, recipient_id, $5, $6, $7, $8 FROM recipient_objections
+                 WHERE tenant_id = $1 AND change_id = $2 AND customer_id = $3 AND recipient_id = $4
+                 ON CONFLICT DO NOTHING",
+                &[&tenant.0, &objection.change.0, &objection.tenant.0, &objection.recipient, &resolution.outcome, &resolution.note, &micros(resolution.at), &resolution.by],
+            )?;
+            Self::append_if(tx, added > 0, tenant, resolution.at, NewAuditEntry::recipient_objection_resolved(actor, objection, &resolution.outcome))
         })
     }
 }

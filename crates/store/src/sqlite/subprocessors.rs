@@ -94,13 +94,40 @@ impl crate::subprocessors::Subprocessors for SqliteStore {
         &self, tenant: TenantId, id: crate::subprocessors::ChangeId,
     ) -> Result<Vec<crate::subprocessors::Objection>> {
         self.read(|conn| {
-            conn.prepare_cached("SELECT customer_id, recipient_id, reason, at FROM recipient_objections WHERE tenant_id = ?1 AND change_id = ?2 ORDER BY at, customer_id, recipient_id")?
-                .query_map(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?)))?
+            conn.prepare_cached(
+                "SELECT o.customer_id, o.recipient_id, o.reason, o.at, r.outcome, r.note, r.at, r.by_actor
+                 FROM recipient_objections o
+                 LEFT JOIN recipient_objection_resolutions r ON r.tenant_id = o.tenant_id AND r.change_id = o.change_id
+                   AND r.customer_id = o.customer_id AND r.recipient_id = o.recipient_id
+                 WHERE o.tenant_id = ?1 AND o.change_id = ?2 ORDER BY o.at, o.customer_id, o.recipient_id",
+            )?
+                .query_map(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?, row.get::<_, Option<String>>(4)?, row.get::<_, Option<String>>(5)?, row.get::<_, Option<i64>>(6)?, row.get::<_, Option<String>>(7)?)))?
                 .map(|row| {
-                    let (customer, recipient, reason, at) = row?;
-                    Ok(crate::subprocessors::Objection { change: id, tenant: TenantId(uuid(customer)?), recipient, reason, at: timestamp(at)? })
+                    let (customer, recipient, reason, at, outcome, note, resolved_at, by) = row?;
+                    let resolution = match (outcome, note, resolved_at, by) {
+                        (Some(outcome), Some(note), Some(at), Some(by)) => Some(crate::subprocessors::Resolution { outcome, note, at: timestamp(at)?, by }),
+                        _ => None,
+                    };
+                    Ok(crate::subprocessors::Objection { change: id, tenant: TenantId(uuid(customer)?), recipient, reason, at: timestamp(at)?, resolution })
                 })
                 .collect()
+        })
+    }
+
+    fn resolve_objection(
+        &self, tenant: TenantId, objection: &crate::subprocessors::Objection,
+        resolution: &crate::subprocessors::Resolution, actor: &Actor,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let added = tx
+                .prepare_cached(
+                    "INSERT INTO recipient_objection_resolutions (tenant_id, change_id, customer_id, recipient_id, outcome, note, at, by_actor)
+                     SELECT tenant_id, change_id, customer_id, recipient_id, ?5, ?6, ?7, ?8 FROM recipient_objections
+                     WHERE tenant_id = ?1 AND change_id = ?2 AND customer_id = ?3 AND recipient_id = ?4
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![tenant.0.as_bytes(), objection.change.0.as_bytes(), objection.tenant.0.as_bytes(), objection.recipient, resolution.outcome, resolution.note, micros(resolution.at), resolution.by])?;
+            Self::append_if(tx, added > 0, tenant, resolution.at, NewAuditEntry::recipient_objection_resolved(actor, objection, &resolution.outcome))
         })
     }
 }

@@ -2406,7 +2406,7 @@ pub fn ledger_lines_go_under_their_rule_and_with_their_people(store: &dyn Store)
 pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
     use ombud_store::notices::NoticeId;
     use ombud_store::subprocessors::{
-        ChangeId, ChangedRecipient, Objection, RecipientChange, Told,
+        ChangeId, ChangedRecipient, Objection, RecipientChange, Resolution, Told,
     };
     let now = at("2026-05-04T09:00:00Z");
     let operator = store
@@ -2487,6 +2487,7 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
         recipient: "vultr".into(),
         reason: "Our data stays in the EEA.".into(),
         at: now,
+        resolution: None,
     };
     assert!(
         store
@@ -2502,7 +2503,45 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
         store
             .change_objections(operator.id, change.id)
             .expect("objections"),
-        vec![objection]
+        vec![objection.clone()]
+    );
+    // How it ended is recorded once and shown with the objection, which stays as raised.
+    let accepted = Resolution {
+        outcome: "accepted".into(),
+        note: "Acme's selection excludes Vultr from 1 June.".into(),
+        at: at("2026-05-10T09:00:00Z"),
+        by: "cli".into(),
+    };
+    assert!(
+        store
+            .resolve_objection(operator.id, &objection, &accepted, &Actor::Cli)
+            .expect("resolve")
+    );
+    let withdrawn = Resolution {
+        outcome: "withdrawn".into(),
+        ..accepted.clone()
+    };
+    assert!(
+        !store
+            .resolve_objection(operator.id, &objection, &withdrawn, &Actor::Cli)
+            .expect("once"),
+        "the first resolution stands"
+    );
+    let shown = store
+        .change_objections(operator.id, change.id)
+        .expect("objections");
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].reason, objection.reason);
+    assert_eq!(shown[0].resolution, Some(accepted));
+    // An objection never raised cannot be resolved.
+    let unknown = Objection {
+        recipient: "upcloud".into(),
+        ..objection
+    };
+    assert!(
+        !store
+            .resolve_objection(operator.id, &unknown, &withdrawn, &Actor::Cli)
+            .expect("nothing")
     );
     assert!(matches!(
         store.verify_audit(operator.id).expect("verify"),
