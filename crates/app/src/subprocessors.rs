@@ -118,6 +118,8 @@ pub struct ChangeDraft {
     pub changes: Vec<ChangedRecipient>,
     pub tenants: Vec<DraftTenant>,
     pub objection_until: Option<Timestamp>,
+    /// When the changes take effect, where announced ahead.
+    pub effective_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,11 +209,73 @@ pub fn previous(
     })
 }
 
-/// Drafts the change notice from policy version `old` to the policy in force.
+/// The first moment of `effective` in `tz`, checked against the objection window: the change
+/// may take effect only once every customer has had the whole window to object (Art. 28(2)).
+fn effective_from(
+    policy: &Policy,
+    effective: Option<jiff::civil::Date>,
+    objection_until: Option<Timestamp>,
+    tz: &TimeZone,
+) -> Result<Option<Timestamp>, NoticeError> {
+    let Some(day) = effective else {
+        return Ok(None);
+    };
+    let start = day
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .map_err(|_| {
+            invalid(
+                "effective",
+                "the effective date does not exist in the controller's time zone",
+            )
+        })?;
+    if let Some(until) = objection_until
+        && start < until
+    {
+        return Err(invalid(
+            "effective",
+            format!(
+                "a change may take effect only after the {} customers have to object; the earliest effective date is {}",
+                policy
+                    .changes
+                    .objection_window
+                    .map(|w| w.to_string())
+                    .unwrap_or_default(),
+                until.to_zoned(tz.clone()).date()
+            ),
+        ));
+    }
+    Ok(Some(start))
+}
+
+/// The policy whose sub-processors are in force at `at`: where an announced change has not
+/// taken effect yet, the version it comes from (the earliest such change's, as changes chain);
+/// otherwise the policy loaded. `None` stands for the loaded policy.
+pub fn in_force_at(
+    store: &dyn Store,
+    operator: TenantId,
+    policy: &Policy,
+    at: Timestamp,
+) -> Result<Option<(Policy, RecipientChange)>, NoticeError> {
+    let pending = store
+        .recipient_changes(operator)?
+        .into_iter()
+        .filter(|c| c.effective_at.is_some_and(|e| e > at))
+        .min_by_key(|c| c.effective_at);
+    let Some(change) = pending else {
+        return Ok(None);
+    };
+    let earlier = previous(store, operator, policy, Some(&change.from_version))?;
+    Ok(Some((earlier, change)))
+}
+
+/// Drafts the change notice from policy version `old` to the policy in force, taking effect
+/// on `effective` (a day in the controller's calendar) where announced ahead.
 pub fn draft(
     store: &dyn Store,
     policy: &Policy,
     old: &Policy,
+    effective: Option<jiff::civil::Date>,
     tz: &TimeZone,
     now: Timestamp,
 ) -> Result<ChangeDraft, NoticeError> {
@@ -249,6 +313,13 @@ pub fn draft(
         .changes
         .objection_window
         .map(|window| ombud_core::requests::period_end(now, window, tz));
+    let effective_at = effective_from(policy, effective, objection_until, tz)?;
+    let takes_effect = effective_at.map_or_else(String::new, |at| {
+        format!(
+            "\n\nThe changes take effect on {}; until then the current sub-processors stay as they are.",
+            crate::mail::day(at, tz)
+        )
+    });
     let tenants = customers
         .iter()
         .filter_map(|customer| {
@@ -274,7 +345,7 @@ pub fn draft(
                 name: customer.name.clone(),
                 subject: format!("Changes to the sub-processors of {}", policy.controller.name),
                 text: format!(
-                    "To {}.\n\n{} will change the sub-processors that process personal data on your behalf (Art. 28(2) GDPR). The changes that concern the services you use:\n\n{}\n\n{until}\n\nThe current list is published at /subprocessors.\n\n{}\n",
+                    "To {}.\n\n{} will change the sub-processors that process personal data on your behalf (Art. 28(2) GDPR). The changes that concern the services you use:\n\n{}{takes_effect}\n\n{until}\n\nThe current list is published at /subprocessors.\n\n{}\n",
                     customer.name,
                     policy.controller.name,
                     lines.join("\n"),
@@ -290,6 +361,7 @@ pub fn draft(
         changes,
         tenants,
         objection_until,
+        effective_at,
     })
 }
 
@@ -335,6 +407,7 @@ pub fn send(
         changes: draft.changes,
         told,
         objection_until: draft.objection_until,
+        effective_at: draft.effective_at,
         created_at: now,
     };
     store.save_recipient_change(operator, &change, actor, now)?;

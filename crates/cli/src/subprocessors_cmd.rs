@@ -33,6 +33,10 @@ pub enum SubprocessorsCommand {
         /// Send it to the customers concerned (otherwise only show it)
         #[arg(long)]
         send: bool,
+        /// The day (YYYY-MM-DD) the changes take effect, at least the objection window away;
+        /// until then the registry keeps the earlier version. At once when absent
+        #[arg(long)]
+        effective: Option<jiff::civil::Date>,
         #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
         policy: PathBuf,
         #[command(flatten)]
@@ -52,6 +56,10 @@ fn refused(error: NoticeError) -> anyhow::Error {
             field: "since",
             message,
         } => anyhow!("--since: {message}"),
+        NoticeError::Invalid {
+            field: "effective",
+            message,
+        } => anyhow!("--effective: {message}"),
         NoticeError::Invalid { message, .. } => anyhow!("{message}"),
         NoticeError::Store(e) => e.into(),
     }
@@ -101,6 +109,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
         SubprocessorsCommand::Changes {
             since,
             send,
+            effective,
             policy,
             store,
         } => {
@@ -115,9 +124,15 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
                 since.as_deref(),
             )
             .map_err(refused)?;
-            let draft =
-                ombud_app::subprocessors::draft(store.as_ref(), &policy, &old, &time_zone, now)
-                    .map_err(refused)?;
+            let draft = ombud_app::subprocessors::draft(
+                store.as_ref(),
+                &policy,
+                &old,
+                effective,
+                &time_zone,
+                now,
+            )
+            .map_err(refused)?;
             for change in &draft.changes {
                 println!("[{}] {}: {}", change.code, change.recipient, change.summary);
             }

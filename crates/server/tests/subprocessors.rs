@@ -52,8 +52,8 @@ fn ids(list: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-async fn registry(app: &TestApp) {
-    // The version customers agreed to was kept when it was in force.
+/// The version customers agreed to, kept as it was when it was in force a month ago.
+async fn keep_old_version(app: &TestApp) -> String {
     let old = ombud_policy::check(OLD).policy.expect("checks").version.0;
     let (store, now) = (Arc::clone(&app.store), app.clock.now());
     let kept = old.clone();
@@ -77,7 +77,11 @@ async fn registry(app: &TestApp) {
     })
     .await
     .expect("joined");
+    old
+}
 
+async fn registry(app: &TestApp) {
+    let old = keep_old_version(app).await;
     let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
     let (globex, globex_admin) = app.tenant_with_admin("Globex").await;
     let (initech, _) = app.tenant_with_admin("Initech").await;
@@ -436,4 +440,138 @@ async fn the_registry_on_postgresql() {
         return;
     };
     registry(&spawn_app_on_postgres_with(&url, new_policy()).await).await;
+}
+
+/// Art. 28(2): a change announced with an effective date at least the objection window away;
+/// until then the registry and the public page keep the version customers agreed to, and both
+/// are visible with `as_of`.
+async fn announced_ahead(app: &TestApp) {
+    let old = keep_old_version(app).await;
+    let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
+    contact(app, &acme, "it@acme.example").await;
+    let chosen = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/subprocessors/vultr/selection",
+            Some(&acme_admin),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{:?}", chosen.body);
+    // The window runs to the end of 31 March: the change may take effect on 1 April at the
+    // earliest.
+    for (effective, field) in [("2026-03-31", "effective"), ("next week", "effective")] {
+        let reply = app
+            .post(
+                "/api/v1/subprocessors/changes",
+                &app.admin_key,
+                json!({ "effective": effective }),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (422, Some(field)),
+            "{effective}: {:?}",
+            reply.body
+        );
+    }
+    assert!(
+        app.get("/api/v1/notices", &app.admin_key).await.body["notices"]
+            .as_array()
+            .expect("notices")
+            .is_empty(),
+        "nothing was sent"
+    );
+    let sent = app
+        .post(
+            "/api/v1/subprocessors/changes",
+            &app.admin_key,
+            json!({ "effective": "2026-04-15" }),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(
+        sent.body["effective_at"], "2026-04-14T22:00:00Z",
+        "midnight starting 15 April in Brussels (CEST)"
+    );
+    let notice = sent.body["told"][0]["notice"].as_str().expect("notice");
+    let text = app
+        .get(&format!("/api/v1/notices/{notice}"), &app.admin_key)
+        .await;
+    assert!(
+        text.body["body"]
+            .as_str()
+            .expect("body")
+            .contains("The changes take effect on 15 April 2026"),
+        "{:?}",
+        text.body
+    );
+
+    let vultr_country = |list: &serde_json::Value| {
+        list["subprocessors"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|e| e["id"] == "vultr")
+            .map(|e| e["country"].as_str().expect("country").to_owned())
+    };
+    let today = app.get("/api/v1/subprocessors", &acme_admin).await;
+    assert_eq!(today.status, 200, "{:?}", today.body);
+    assert_eq!(
+        vultr_country(&today.body).as_deref(),
+        Some("US"),
+        "the old version holds"
+    );
+    assert_eq!(today.body["policy_version"], old);
+    assert_eq!(
+        today.body["next_change"]["effective_at"],
+        "2026-04-14T22:00:00Z"
+    );
+    let then = app
+        .get(
+            "/api/v1/subprocessors?as_of=2026-04-14T22:00:00Z",
+            &acme_admin,
+        )
+        .await;
+    assert_eq!(vultr_country(&then.body).as_deref(), Some("SG"));
+    assert!(then.body["next_change"].is_null());
+    let bad = app
+        .get("/api/v1/subprocessors?as_of=tomorrow", &acme_admin)
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["field"].as_str()),
+        (422, Some("as_of"))
+    );
+    let page = app
+        .client
+        .get(format!("{}/subprocessors", app.address))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Announced changes") && page.contains("15 April 2026"),
+        "{page}"
+    );
+
+    // On the day, the new version is in force.
+    app.clock.set("2026-04-15T06:00:00Z".parse().expect("time"));
+    let after = app.get("/api/v1/subprocessors", &acme_admin).await;
+    assert_eq!(vultr_country(&after.body).as_deref(), Some("SG"));
+}
+
+#[tokio::test]
+async fn a_change_announced_ahead_applies_from_its_effective_date_on_sqlite() {
+    announced_ahead(&spawn_app_with(new_policy()).await).await;
+}
+
+#[tokio::test]
+async fn a_change_announced_ahead_applies_from_its_effective_date_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    announced_ahead(&spawn_app_on_postgres_with(&url, new_policy()).await).await;
 }

@@ -28,6 +28,10 @@ pub struct RecipientChange {
     pub told: Vec<Told>,
     /// Objections are taken until then; `None` when the policy sets no window.
     pub objection_until: Option<Timestamp>,
+    /// When the changed sub-processors start (Art. 28(2)): until then the registry and the
+    /// public page keep the version the change comes from. `None`: in effect as sent.
+    #[serde(default)]
+    pub effective_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 

@@ -33,27 +33,75 @@ pub struct ListQuery {
     /// Whose list: the caller's tenant when absent; another tenant's only for an
     /// operator-wide key.
     pub tenant: Option<String>,
+    /// The list as it stands (or stood, or will stand) at this moment (RFC 3339): an announced
+    /// change shows from its effective date. Now when absent.
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubprocessorList {
     pub tenant: TenantId,
+    pub as_of: jiff::Timestamp,
+    /// The policy version whose sub-processors are in force then.
+    pub policy_version: String,
     pub subprocessors: Vec<Entry>,
+    /// An announced change not yet in effect then, with when it takes effect.
+    pub next_change: Option<Announced>,
 }
 
-async fn list_of(state: &AppState, tenant: TenantId) -> Result<SubprocessorList, ApiError> {
+/// A change customers were told of that takes effect later.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Announced {
+    pub change: ChangeId,
+    pub effective_at: jiff::Timestamp,
+    pub to_version: String,
+}
+
+/// The sub-processors in force at `at`, with the announced change still to come.
+async fn in_force(
+    state: &AppState,
+    at: jiff::Timestamp,
+) -> Result<(std::sync::Arc<ombud_policy::Policy>, Option<Announced>), ApiError> {
+    let operator = state.operator;
+    let found = state
+        .call(move |store, policy| {
+            ombud_app::subprocessors::in_force_at(store, operator, policy, at)
+        })
+        .await?;
+    Ok(match found {
+        None => (state.policy.clone(), None),
+        Some((earlier, change)) => (
+            std::sync::Arc::new(earlier),
+            change.effective_at.map(|effective_at| Announced {
+                change: change.id,
+                effective_at,
+                to_version: change.to_version,
+            }),
+        ),
+    })
+}
+
+async fn list_of(
+    state: &AppState,
+    tenant: TenantId,
+    at: jiff::Timestamp,
+) -> Result<SubprocessorList, ApiError> {
     let chosen = state
         .store(move |store| store.selected_recipients(tenant))
         .await?;
     let chosen: Vec<String> = chosen.into_iter().map(|(id, _)| id).collect();
+    let (policy, next_change) = in_force(state, at).await?;
     let subprocessors = if tenant == state.operator {
-        ombud_app::subprocessors::registry(&state.policy)
+        ombud_app::subprocessors::registry(&policy)
     } else {
-        ombud_app::subprocessors::for_customer(&state.policy, &chosen)
+        ombud_app::subprocessors::for_customer(&policy, &chosen)
     };
     Ok(SubprocessorList {
         tenant,
+        as_of: at,
+        policy_version: policy.version.0.clone(),
         subprocessors,
+        next_change,
     })
 }
 
@@ -84,7 +132,18 @@ pub async fn list(
             asked
         }
     };
-    Ok(Json(list_of(&state, tenant).await?))
+    let at = match query.as_of.as_deref().map(str::trim) {
+        None => state.clock.now(),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::invalid(
+                "as_of",
+                format!(
+                    "`{text}` is not a moment: write it as RFC 3339, e.g. 2026-06-01T00:00:00Z"
+                ),
+            )
+        })?,
+    };
+    Ok(Json(list_of(&state, tenant, at).await?))
 }
 
 async fn choose(
@@ -107,7 +166,7 @@ async fn choose(
     state
         .store(move |store| store.select_recipient(tenant, &id, selected, &actor, now))
         .await?;
-    Ok(Json(list_of(&state, tenant).await?))
+    Ok(Json(list_of(&state, tenant, state.clock.now()).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/subprocessors/{recipient}/selection", tag = "subprocessors", security(("api_key" = [])),
@@ -145,16 +204,33 @@ pub struct SinceQuery {
     /// The policy version (its hash, as `ombud policy check` prints it) the customers last
     /// agreed to; the newest kept version before the one in force when absent.
     pub since: Option<String>,
+    /// The day (YYYY-MM-DD, the controller's calendar) the changes take effect, at least the
+    /// objection window away; until then the registry keeps the earlier version. At once
+    /// when absent.
+    pub effective: Option<String>,
 }
 
 /// The change from `since` (or the previous kept version) to the policy in force.
-async fn drafted(state: &AppState, since: Option<String>) -> Result<ChangeDraft, ApiError> {
+async fn drafted(state: &AppState, query: SinceQuery) -> Result<ChangeDraft, ApiError> {
     let (operator, now, tz) = (state.operator, state.clock.now(), state.time_zone.clone());
+    let effective = query
+        .effective
+        .as_deref()
+        .map(|text| {
+            text.trim().parse::<jiff::civil::Date>().map_err(|_| {
+                ApiError::invalid(
+                    "effective",
+                    format!("`{text}` is not a date: write YYYY-MM-DD"),
+                )
+            })
+        })
+        .transpose()?;
+    let since = query.since;
     state
         .call(move |store, policy| {
             let old =
                 ombud_app::subprocessors::previous(store, operator, policy, since.as_deref())?;
-            ombud_app::subprocessors::draft(store, policy, &old, &tz, now)
+            ombud_app::subprocessors::draft(store, policy, &old, effective, &tz, now)
         })
         .await
 }
@@ -175,7 +251,7 @@ pub async fn draft(
         "change notices",
         "draft a change notice",
     )?;
-    Ok(Json(drafted(&state, query.since).await?))
+    Ok(Json(drafted(&state, query).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/subprocessors/changes", tag = "subprocessors", security(("api_key" = [])), request_body = SinceQuery,
@@ -194,7 +270,7 @@ pub async fn confirm(
         "change notices",
         "send a change notice",
     )?;
-    let draft = drafted(&state, body.since).await?;
+    let draft = drafted(&state, body).await?;
     let (operator, actor, now) = (state.operator, caller.actor(), state.clock.now());
     let change = state
         .call(move |store, _| ombud_app::subprocessors::send(store, operator, draft, &actor, now))
@@ -435,8 +511,23 @@ pub async fn resolve(
 /// The public page: every sub-processor of the policy, what it does, where, and under which
 /// safeguard.
 pub async fn page(State(state): State<AppState>) -> Response {
+    let (in_force, next) = match in_force(&state, state.clock.now()).await {
+        Ok(found) => found,
+        Err(error) => return error.into_response(),
+    };
     let policy = &state.policy;
-    let entries = ombud_app::subprocessors::registry(policy);
+    let entries = ombud_app::subprocessors::registry(&in_force);
+    let coming = next.as_ref().map(|announced| {
+        let added: Vec<ombud_app::subprocessors::Entry> =
+            ombud_app::subprocessors::registry(policy)
+                .into_iter()
+                .filter(|e| !entries.iter().any(|now| now.id == e.id))
+                .collect();
+        (
+            ombud_app::mail::day(announced.effective_at, &state.time_zone),
+            added,
+        )
+    });
     let title = format!("Sub-processors of {}", policy.controller.name);
     let body = html! {
         h1 { (title) }
@@ -453,6 +544,13 @@ pub async fn page(State(state): State<AppState>) -> Response {
                         td { @if e.outside_eea { (e.safeguard.clone().unwrap_or_else(|| "—".to_owned())) } @else { "Not needed: within the EEA" } }
                     }
                 }
+            }
+        }
+        @if let Some((day, added)) = &coming {
+            h2 { "Announced changes" }
+            p { "From " (day) " the list changes as our customers were told." }
+            @if !added.is_empty() {
+                ul { @for e in added { li { (e.name) ": " (e.purpose) } } }
             }
         }
         @if let Some(window) = policy.changes.objection_window {

@@ -2463,6 +2463,7 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
             notice: NoticeId::new(),
         }],
         objection_until: Some(at("2026-06-03T09:00:00Z")),
+        effective_at: Some(at("2026-06-15T00:00:00Z")),
         created_at: now,
     };
     store
