@@ -107,6 +107,10 @@ pub enum RequestCommand {
     /// Carry a verified request out and send the answer
     Fulfil {
         id: String,
+        /// For an objection: compelling legitimate grounds that let one purpose go on
+        /// (Art. 21(1)), as PURPOSE=GROUNDS; repeat for more. Every other purpose stops
+        #[arg(long = "grounds", value_name = "PURPOSE=GROUNDS")]
+        grounds: Vec<String>,
         #[command(flatten)]
         desk: DeskArgs,
     },
@@ -282,6 +286,25 @@ fn print_outcome(outcome: &Outcome, tz: &TimeZone) {
             when(kept.until, tz)
         );
     }
+    for decision in &outcome.objection {
+        let what = match &decision.grounds {
+            Some(grounds) => format!("goes on: {grounds}"),
+            None => "stopped".to_owned(),
+        };
+        println!("{:<16} {}: {what}", "objection", decision.purpose);
+    }
+    for told in &outcome.recipients_notified {
+        println!(
+            "{:<16} {}{}",
+            "recipient told",
+            told.name,
+            if told.mailed {
+                " (mailed)"
+            } else {
+                " (tell it yourself)"
+            }
+        );
+    }
 }
 
 pub fn run(command: RequestCommand) -> Result<ExitCode> {
@@ -406,13 +429,20 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
                 when(request.due_at, &console.desk.time_zone)
             );
         }
-        RequestCommand::Fulfil { id, desk } => {
+        RequestCommand::Fulfil { id, grounds, desk } => {
             let id = request_id(&id)?;
+            let mut compelling = std::collections::BTreeMap::new();
+            for given in &grounds {
+                let (purpose, text) = given.split_once('=').ok_or_else(|| {
+                    anyhow!("--grounds: write PURPOSE=GROUNDS, e.g. --grounds \"platform-security=Repeated attacks from this account\"")
+                })?;
+                compelling.insert(purpose.trim().to_owned(), text.trim().to_owned());
+            }
             let console = desk.open()?;
             console.may_decide("fulfil")?;
             let done = console
                 .desk
-                .fulfil(console.tenant, id, &Actor::Cli, now)
+                .decide(console.tenant, id, &compelling, &Actor::Cli, now)
                 .map_err(refused)?;
             println!("fulfilled; the answer is on its way to the person");
             if let Some(outcome) = done

@@ -367,3 +367,63 @@ fn in_a_customers_tenant_the_console_reads_but_the_customer_decides() {
             .stderr(predicate::str::contains("decides on its requests"));
     }
 }
+
+#[test]
+fn an_objection_is_decided_at_the_console_with_compelling_grounds_per_purpose() {
+    let fixture = fixture();
+    let now = Timestamp::now();
+    fixture
+        .desk
+        .store
+        .create_subject(
+            fixture.operator,
+            &[
+                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ville@example.com")
+                    .expect("email"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let id = fixture
+        .file(
+            fixture.operator,
+            RequestKind::Objection,
+            "ville@example.com",
+        )
+        .to_string();
+    let code = fixture.code();
+    fixture
+        .ombud()
+        .args(["request", "verify", &id, "--code", &code])
+        .assert()
+        .success();
+    for (grounds, says) in [
+        ("security", "--grounds"),
+        ("b2b-marketing=We want to", "absolute"),
+        ("accounting=A law", "does not reach"),
+    ] {
+        fixture
+            .ombud()
+            .args(["request", "fulfil", &id, "--grounds", grounds])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    fixture
+        .ombud()
+        .args([
+            "request",
+            "fulfil",
+            &id,
+            "--grounds",
+            "security=Sign-ins from this account probe other customers' data",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("objection        security: goes on: Sign-ins").and(
+                predicate::str::contains("objection        b2b-marketing: stopped"),
+            ),
+        );
+}
