@@ -1,7 +1,10 @@
 //! `Idempotency-Key` on POST: the first request with a key runs and its successful response is
 //! kept for a day; a repeat with the same key and the same request gets that response again
 //! (`Idempotency-Replayed: true`) instead of running twice, so a retried import or request is
-//! never applied twice. Keys belong to the caller's tenant.
+//! never applied twice. Keys belong to the API key that sent them: another key with the same
+//! header value runs its own request and never sees the stored answer. The stored answer is
+//! sealed (the store seals it under the tenant's keyring), and a secret in it (a new API key's)
+//! is never kept: its replay answers 409 with the id.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -56,6 +59,8 @@ async fn run_once(state: AppState, request: Request, next: Next) -> Result<Respo
     hasher.update(&bytes);
     let request_hash = *hasher.finalize().as_bytes();
 
+    // Bound to the API key that sent it: a replay is only ever the caller's own answer.
+    let key = format!("{}:{key}", caller.key.id);
     let (tenant, now, claim_key) = (caller.tenant, state.clock.now(), key.clone());
     let outcome = state
         .store(move |store| store.claim_idempotency_key(tenant, &claim_key, &request_hash, now))
@@ -77,7 +82,19 @@ async fn run_once(state: AppState, request: Request, next: Next) -> Result<Respo
             }
             .into_response());
         }
+        Idempotency::Unreadable { status } => {
+            return Err(ApiError::Conflict(format!(
+                "the request with this Idempotency-Key ran already (status {status}); its answer is no longer kept, so use a new key to run it again"
+            ))
+            .into_response());
+        }
         Idempotency::Done { status, body } => {
+            if let Some(id) = withheld(&body) {
+                return Err(ApiError::Conflict(format!(
+                    "the first request with this Idempotency-Key created `{id}`; its secret was shown once and is never shown again"
+                ))
+                .into_response());
+            }
             let mut response = Response::new(Body::from(body));
             *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             response.headers_mut().insert(
@@ -97,7 +114,7 @@ async fn run_once(state: AppState, request: Request, next: Next) -> Result<Respo
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let status = parts.status;
-    let stored = body.clone();
+    let stored = without_secret(&body);
     let recorded = state
         .store(move |store| {
             if status.is_success() {
@@ -113,4 +130,32 @@ async fn run_once(state: AppState, request: Request, next: Next) -> Result<Respo
         tracing::warn!(error = %error, "could not record the outcome of an idempotent request");
     }
     Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// The response as it may be kept: a JSON object with a `secret` (a new API key's) keeps only
+/// that it had one, so the secret exists nowhere but in the first answer.
+fn without_secret(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut object)) if object.contains_key("secret") => {
+            object.remove("secret");
+            object.insert("secret_withheld".into(), serde_json::Value::Bool(true));
+            serde_json::to_vec(&object).unwrap_or_default()
+        }
+        _ => body.to_vec(),
+    }
+}
+
+/// For a kept answer whose secret was withheld: the id of what the first request created.
+fn withheld(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("secret_withheld") != Some(&serde_json::Value::Bool(true)) {
+        return None;
+    }
+    Some(
+        value
+            .get("id")
+            .and_then(|id| id.as_str())
+            .unwrap_or("-")
+            .to_owned(),
+    )
 }

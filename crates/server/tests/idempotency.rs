@@ -146,3 +146,99 @@ async fn keys_belong_to_a_tenant_and_bad_keys_are_refused() {
         .expect("answers");
     assert_eq!(unauthenticated.status(), 401);
 }
+
+/// A lower-role key of the same tenant that repeats an admin's POST with the same key and body
+/// runs its own request (and is refused), never gets the admin's stored answer; the admin's
+/// own replay of a key creation answers 409 with the id, never the secret again.
+#[tokio::test]
+async fn a_replay_is_the_callers_own_and_never_hands_out_a_secret_again() {
+    let app = spawn_app().await;
+    let agent = app.key(&app.admin_key, "agent").await;
+    let body = json!({ "name": "deploy", "role": "admin" });
+    let created = post_with_key(
+        &app,
+        "/api/v1/keys",
+        &app.admin_key,
+        "new-key-1",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("json");
+    let secret = created["secret"]
+        .as_str()
+        .expect("the secret, once")
+        .to_owned();
+
+    let stolen = post_with_key(&app, "/api/v1/keys", &agent, "new-key-1", body.clone()).await;
+    assert_eq!(
+        stolen.status(),
+        403,
+        "the agent's own request, refused for its role"
+    );
+    assert!(stolen.headers().get("idempotency-replayed").is_none());
+    let text = stolen.text().await.expect("text");
+    assert!(!text.contains(&secret), "{text}");
+
+    let again = post_with_key(&app, "/api/v1/keys", &app.admin_key, "new-key-1", body).await;
+    assert_eq!(again.status(), 409);
+    let problem: serde_json::Value = again.json().await.expect("json");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(created["id"].as_str().expect("id")),
+        "{detail}"
+    );
+    assert!(!problem.to_string().contains(&secret));
+    let keys = app.get("/api/v1/keys", &app.admin_key).await;
+    let named: Vec<_> = keys.body["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["name"] == "deploy")
+        .collect();
+    assert_eq!(named.len(), 1, "created once");
+}
+
+/// What a replay needs is kept sealed: neither the requester's address nor a new key's
+/// secret is on disk in clear.
+#[tokio::test]
+async fn kept_answers_are_sealed_on_disk() {
+    let app = spawn_app().await;
+    let filed = post_with_key(
+        &app,
+        "/api/v1/requests",
+        &app.admin_key,
+        "file-1",
+        json!({ "kind": "access", "email": "mia.virtanen@example.fi" }),
+    )
+    .await;
+    assert_eq!(filed.status(), 201);
+    let replay = post_with_key(
+        &app,
+        "/api/v1/requests",
+        &app.admin_key,
+        "file-1",
+        json!({ "kind": "access", "email": "mia.virtanen@example.fi" }),
+    )
+    .await;
+    assert_eq!(replay.status(), 201);
+    let body: serde_json::Value = replay.json().await.expect("json");
+    assert_eq!(
+        body["email"], "mia.virtanen@example.fi",
+        "the replay is the answer"
+    );
+    let created = post_with_key(
+        &app,
+        "/api/v1/keys",
+        &app.admin_key,
+        "key-1",
+        json!({ "name": "ci", "role": "service" }),
+    )
+    .await;
+    let created: serde_json::Value = created.json().await.expect("json");
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let disk = app.bytes_on_disk();
+    let holds = |needle: &str| disk.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!holds("mia.virtanen@example.fi"), "no address in clear");
+    assert!(!holds(&secret), "no secret in clear");
+}

@@ -458,6 +458,19 @@ impl Keyring {
         self.open_any(true, sealed, mail.as_bytes())
     }
 
+    /// Seals a stored response to an idempotent request (it may carry personal data) under
+    /// the current generation, bound to its tenant and key by `aad`. Responses live a day and
+    /// are not rewrapped: one sealed under a generation since retired reads as unreadable.
+    pub fn seal_response(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.seal_current(true, plaintext, aad)
+    }
+
+    pub fn open_response(
+        &self, sealed: &[u8], aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.open_any(true, sealed, aad)
+    }
+
     /// A sealed mail part sealed again under the current generation; `None` when it is already.
     pub fn reseal_mail(&self, sealed: &[u8], mail: Uuid) -> Result<Option<Vec<u8>>, CryptoError> {
         if sealed_generation(sealed) == Some(self.current) {

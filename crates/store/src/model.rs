@@ -237,6 +237,35 @@ pub enum Idempotency {
     Done { status: u16, body: Vec<u8> },
     /// The key was used for a different request.
     Mismatch,
+    /// The request ran, but its response can no longer be read (sealed under a key generation
+    /// since retired, or stored before responses were sealed).
+    Unreadable { status: u16 },
+}
+
+/// What a stored response is sealed bound to: its tenant and its idempotency key.
+pub(crate) fn response_aad(tenant: TenantId, key: &str) -> Vec<u8> {
+    let mut aad = b"idempotency".to_vec();
+    aad.extend_from_slice(tenant.0.as_bytes());
+    aad.extend_from_slice(key.as_bytes());
+    aad
+}
+
+/// A claim's outcome with its stored response opened.
+pub(crate) fn opened_response(
+    keyring: &crate::crypto::Keyring, tenant: TenantId, key: &str, outcome: Idempotency,
+) -> Idempotency {
+    match outcome {
+        Idempotency::Done { status, body } => {
+            match keyring.open_response(&body, &response_aad(tenant, key)) {
+                Ok(body) => Idempotency::Done {
+                    status,
+                    body: body.to_vec(),
+                },
+                Err(_) => Idempotency::Unreadable { status },
+            }
+        }
+        other => other,
+    }
 }
 
 /// How long a completed key answers repeats.

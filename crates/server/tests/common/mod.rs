@@ -24,6 +24,21 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+impl TestApp {
+    /// Every byte the store has on disk (SQLite: the data file, the key file and their WALs),
+    /// to show what is not in it.
+    pub fn bytes_on_disk(&self) -> Vec<u8> {
+        let mut all = vec![];
+        for entry in std::fs::read_dir(self._dir.path()).expect("data directory") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                all.extend(std::fs::read(&path).unwrap_or_default());
+            }
+        }
+        all
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(POLICY).await
 }

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0011_subprocessors.sql"),
     include_str!("../../migrations/postgres/0012_ledger_retention.sql"),
     include_str!("../../migrations/postgres/0013_objection_resolutions.sql"),
+    include_str!("../../migrations/postgres/0014_idempotency_sealed.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.

@@ -166,7 +166,7 @@ impl crate::tenants::Tenants for PostgresStore {
                     &[&tenant.0, &key],
                 )?
                 .map(|row| (row.get(0), row.get::<_, Option<i32>>(1).map(i64::from), row.get(2), row.get(3)));
-            let outcome = idempotency_outcome(existing, request_hash, at);
+            let outcome = crate::model::opened_response(&self.keyring(), tenant, key, idempotency_outcome(existing, request_hash, at));
             if outcome == Idempotency::Claimed {
                 tx.execute(
                     "UPDATE idempotency_keys SET request_hash = $3, status = NULL, body = NULL, created_at = $4 WHERE tenant_id = $1 AND idempotency_key = $2",
@@ -180,10 +180,13 @@ impl crate::tenants::Tenants for PostgresStore {
     fn complete_idempotency_key(
         &self, tenant: TenantId, key: &str, status: u16, body: &[u8],
     ) -> Result<()> {
+        let sealed = self
+            .keyring()
+            .seal_response(body, &crate::model::response_aad(tenant, key))?;
         self.write(|tx| {
             tx.execute(
                 "UPDATE idempotency_keys SET status = $3, body = $4 WHERE tenant_id = $1 AND idempotency_key = $2",
-                &[&tenant.0, &key, &i32::from(status), &body],
+                &[&tenant.0, &key, &i32::from(status), &sealed],
             )?;
             Ok(())
         })

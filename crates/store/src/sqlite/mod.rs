@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_subprocessors.sql"),
     include_str!("../../migrations/sqlite/0012_ledger_retention.sql"),
     include_str!("../../migrations/sqlite/0013_objection_resolutions.sql"),
+    include_str!("../../migrations/sqlite/0014_idempotency_sealed.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.

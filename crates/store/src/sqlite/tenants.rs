@@ -148,7 +148,7 @@ impl crate::tenants::Tenants for SqliteStore {
                 .prepare_cached("SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE tenant_id = ?1 AND idempotency_key = ?2")?
                 .query_row(params![tenant.0.as_bytes(), key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
                 .optional()?;
-            let outcome = idempotency_outcome(existing, request_hash, at);
+            let outcome = crate::model::opened_response(&self.keyring(), tenant, key, idempotency_outcome(existing, request_hash, at));
             if outcome == Idempotency::Claimed {
                 tx.prepare_cached(
                     "INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, NULL, NULL, ?4)
@@ -163,9 +163,12 @@ impl crate::tenants::Tenants for SqliteStore {
     fn complete_idempotency_key(
         &self, tenant: TenantId, key: &str, status: u16, body: &[u8],
     ) -> Result<()> {
+        let sealed = self
+            .keyring()
+            .seal_response(body, &crate::model::response_aad(tenant, key))?;
         self.write(|tx| {
             tx.prepare_cached("UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE tenant_id = ?1 AND idempotency_key = ?2")?
-                .execute(params![tenant.0.as_bytes(), key, i64::from(status), body])?;
+                .execute(params![tenant.0.as_bytes(), key, i64::from(status), sealed])?;
             Ok(())
         })
     }
