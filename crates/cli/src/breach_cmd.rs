@@ -41,8 +41,8 @@ pub enum BreachCommand {
         #[arg(long, default_value = "operator")]
         tenant: String,
         /// The policy whose [breach] and categories apply
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -73,8 +73,8 @@ pub enum BreachCommand {
         #[arg(long, default_value = "operator")]
         tenant: String,
         /// The policy whose controller, contact and [breach] apply
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -93,8 +93,8 @@ pub enum BreachCommand {
         delay_reason: Option<String>,
         #[arg(long, default_value = "operator")]
         tenant: String,
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -189,7 +189,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let incident = ombud_app::breach::open(
                 &policy,
@@ -255,7 +255,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let party = Party::parse(&party).map_err(notice_refused)?;
             let (_, _, incident) = load(&store, &which, &id)?;
@@ -275,7 +275,7 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let party = Party::parse(&party).map_err(notice_refused)?;
             let customers: Vec<ombud_store::model::TenantId> =

@@ -35,8 +35,8 @@ pub enum HoldsCommand {
         #[arg(long, default_value = "operator")]
         tenant: String,
         /// The policy whose categories a hold may name
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -83,7 +83,7 @@ pub fn run(command: HoldsCommand) -> Result<ExitCode> {
             // The policy matters only to a hold on a category.
             let policy = category
                 .as_ref()
-                .map(|_| load_policy(&policy))
+                .map(|_| load_policy(policy.as_deref()))
                 .transpose()?;
             let known = |c: &str| {
                 policy

@@ -28,8 +28,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tenant: String,
     /// The policy the records are checked against
-    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-    pub policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY")]
+    pub policy: Option<PathBuf>,
     /// Start again from the first line, ignoring earlier progress
     #[arg(long)]
     pub restart: bool,
@@ -284,7 +284,7 @@ impl Importer<'_> {
 }
 
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
-    let (policy, _, _) = load_policy(&args.policy)?;
+    let (policy, _, _) = load_policy(args.policy.as_deref())?;
     let store = args.store.open()?;
     let tenant = crate::admin_cmd::tenant(store.as_ref(), &args.tenant)?;
     let file_hash = file_hash(&args.file)?;

@@ -48,8 +48,8 @@ pub enum NoticeCommand {
         #[arg(long, default_value = "operator")]
         tenant: String,
         /// The policy whose notice kinds apply
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -153,7 +153,7 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let body = match (body, body_file) {
                 (Some(body), _) => body,
                 (None, Some(file)) => std::fs::read_to_string(&file).with_context(|| {

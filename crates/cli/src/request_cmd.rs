@@ -27,13 +27,8 @@ pub struct DeskArgs {
     #[arg(long, default_value = "operator", global = true)]
     tenant: String,
     /// The policy the server runs with (deadlines, extension, verification methods)
-    #[arg(
-        long,
-        env = "OMBUD_POLICY",
-        default_value = "privacy.toml",
-        global = true
-    )]
-    policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY", global = true)]
+    policy: Option<PathBuf>,
     /// The address people reach the server at, for the download link of an answer
     #[arg(
         long,
@@ -132,7 +127,7 @@ struct Console {
 
 impl DeskArgs {
     fn open(&self) -> Result<Console> {
-        let (policy, _, _) = load_policy(&self.policy)?;
+        let (policy, _, _) = load_policy(self.policy.as_deref())?;
         let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
         let (store, master) = self.store.open_with_key()?;
         let tenant = tenant(store.as_ref(), &self.tenant)?;

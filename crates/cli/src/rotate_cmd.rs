@@ -20,8 +20,8 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DURATION")]
     retire_after: Option<String>,
     /// The policy whose `[backups] keep` applies
-    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-    policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY")]
+    policy: Option<PathBuf>,
     /// Seconds to wait after writing the new generation, so that a running server reads it
     /// before keys are rewrapped to it (0 when no server runs)
     #[arg(long, default_value_t = 3 * KEY_FILE_POLL.as_secs(), value_parser = clap::value_parser!(u64).range(0..=600))]
@@ -41,19 +41,20 @@ pub fn run(args: RotateArgs) -> Result<ExitCode> {
             .parse()
             .map_err(|e| anyhow!("--retire-after: {e}; write a duration like \"90 days\""))?,
         None => {
-            if !args.policy.exists() {
+            let named = args.policy.clone().unwrap_or_else(|| "privacy.toml".into());
+            if !named.exists() {
                 bail!(
                     "--retire-after: say how long backups are kept (\"90 days\"), or give the policy whose [backups] keep says it"
                 );
             }
-            load_policy(&args.policy)?
+            load_policy(Some(&named))?
                 .0
                 .backups
                 .and_then(|b| b.keep)
                 .ok_or_else(|| {
                     anyhow!(
                         "--retire-after: {} has no [backups] keep; add it or say how long backups are kept (\"90 days\")",
-                        args.policy.display()
+                        named.display()
                     )
                 })?
         }

@@ -28,8 +28,8 @@ pub struct ServeArgs {
     #[arg(long, env = "OMBUD_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// The policy; without one, the built-in invoicing example is used and the log says so
-    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-    pub policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY")]
+    pub policy: Option<PathBuf>,
     /// Where the embedded store and the generated master key live
     #[arg(long, env = "OMBUD_DATA_DIR", default_value = "ombud-data")]
     pub data_dir: PathBuf,
@@ -77,9 +77,20 @@ pub fn time_zone_of(policy: &Policy) -> Result<jiff::tz::TimeZone> {
     })
 }
 
-pub fn load_policy(path: &Path) -> Result<(Policy, String, String)> {
+/// The policy a command runs with: the file named with `--policy` (or `OMBUD_POLICY`), which
+/// must exist; without one, `privacy.toml` in the working directory, or the built-in invoicing
+/// example when there is none (and the log says so). A named file that is missing is an error:
+/// running on the example's rules instead would sweep by rules nobody chose.
+pub fn load_policy(named: Option<&Path>) -> Result<(Policy, String, String)> {
+    let path = named.unwrap_or(Path::new(DEFAULT_POLICY));
     let (source, origin) = match std::fs::read_to_string(path) {
         Ok(source) => (source, path.display().to_string()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && named.is_some() => {
+            bail!(
+                "--policy {}: no such file; name an existing policy, or leave --policy (and OMBUD_POLICY) out to use ./{DEFAULT_POLICY} or the built-in example",
+                path.display()
+            )
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             tracing::warn!(
                 path = %path.display(),
@@ -109,6 +120,9 @@ pub fn load_policy(path: &Path) -> Result<(Policy, String, String)> {
         }
     }
 }
+
+/// The policy file looked for when none is named.
+const DEFAULT_POLICY: &str = "privacy.toml";
 
 /// Whether a missing master key may be created. Only the commands that set a store up may: any
 /// other would seal data with a key the server does not have.
@@ -229,7 +243,7 @@ pub fn open_store(
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
-    let (policy, origin, source) = load_policy(&args.policy)?;
+    let (policy, origin, source) = load_policy(args.policy.as_deref())?;
     // Before the store: a first start that failed after bootstrapping would lose the admin key
     // it never got to show.
     let mailer =

@@ -20,8 +20,8 @@ pub enum SubprocessorsCommand {
     List {
         #[arg(long, default_value = "operator")]
         tenant: String,
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -37,8 +37,8 @@ pub enum SubprocessorsCommand {
         /// until then the registry keeps the earlier version. At once when absent
         #[arg(long)]
         effective: Option<jiff::civil::Date>,
-        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-        policy: PathBuf,
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -73,7 +73,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
             let operator = crate::admin_cmd::tenant(store.as_ref(), "operator")?;
@@ -113,7 +113,7 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             policy,
             store,
         } => {
-            let (policy, _, _) = load_policy(&policy)?;
+            let (policy, _, _) = load_policy(policy.as_deref())?;
             let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
             let store = store.open()?;
             let operator = tenant(store.as_ref(), "operator")?;

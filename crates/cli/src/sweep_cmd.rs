@@ -25,14 +25,14 @@ pub struct SweepArgs {
     #[arg(long)]
     tenant: Option<String>,
     /// The policy whose retention rules apply
-    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-    policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY")]
+    policy: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
-    let (policy, origin, _) = load_policy(&args.policy)?;
+    let (policy, origin, _) = load_policy(args.policy.as_deref())?;
     let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
     let store = args.store.open()?;
     let now = SystemClock.now();
@@ -117,8 +117,8 @@ pub struct Scope {
     #[arg(long, default_value = "operator")]
     tenant: String,
     /// The policy whose retention rules apply
-    #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
-    policy: PathBuf,
+    #[arg(long, env = "OMBUD_POLICY")]
+    policy: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -171,7 +171,7 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         }
         RetentionCommand::Decide { scope, .. } => (0, scope),
     };
-    let (policy, _, _) = load_policy(&scope.policy)?;
+    let (policy, _, _) = load_policy(scope.policy.as_deref())?;
     let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
     let store = scope.store.open()?;
     let id = tenant(store.as_ref(), &scope.tenant)?;

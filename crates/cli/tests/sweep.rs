@@ -306,3 +306,32 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
         .success()
         .stdout(predicate::str::contains(prospects[0].to_string()));
 }
+
+#[test]
+fn a_named_policy_that_does_not_exist_stops_the_command_instead_of_the_built_in_example() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    for args in [
+        vec!["sweep", "--policy", "polcy.toml"],
+        vec!["retention", "forecast", "--policy", "polcy.toml"],
+    ] {
+        ombud(dir.path()).args(&args).assert().failure().stderr(
+            predicate::str::contains("--policy polcy.toml: no such file")
+                .and(predicate::str::contains("built-in example")),
+        );
+    }
+    ombud(dir.path())
+        .env("OMBUD_POLICY", "elsewhere/privacy.toml")
+        .args(["sweep", "--dry-run"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "elsewhere/privacy.toml: no such file",
+        ));
+    // Named nowhere, and no privacy.toml here: the built-in example, as the log says.
+    ombud(dir.path())
+        .args(["sweep", "--dry-run"])
+        .assert()
+        .success();
+}
