@@ -158,30 +158,53 @@ pub fn read_key_file(path: &Path) -> Result<MasterKey> {
 /// The master key: `OMBUD_MASTER_KEY`, `OMBUD_MASTER_KEY_FILE`, or a file in the data dir that
 /// the first start creates.
 pub fn master_key(data_dir: &Path, policy: KeyPolicy) -> Result<MasterKey> {
+    let (key, new_file) = master_key_or_new(data_dir, policy)?;
+    if let Some(path) = new_file {
+        keep_new_key(&path, &key)?;
+    }
+    Ok(key)
+}
+
+/// The master key, or a new one (with the file it is to be kept in) where `policy` allows one
+/// and no store is in the data directory yet. The caller writes the new file once the store
+/// opened with it, so a refused start leaves no stray key behind.
+fn master_key_or_new(data_dir: &Path, policy: KeyPolicy) -> Result<(MasterKey, Option<PathBuf>)> {
     let Some(path) = master_key_file(data_dir) else {
         let hex = std::env::var("OMBUD_MASTER_KEY").unwrap_or_default();
-        return MasterKey::from_hex(&hex).context("while reading OMBUD_MASTER_KEY");
+        let key = MasterKey::from_hex(&hex).context("while reading OMBUD_MASTER_KEY")?;
+        return Ok((key, None));
     };
     let from_env = std::env::var_os("OMBUD_MASTER_KEY_FILE").is_some();
+    // A store that holds data was sealed under some key: generating another would seal new
+    // data nobody can read together with the old.
+    let has_store = data_dir.join("ombud.db").exists();
     match std::fs::metadata(&path) {
-        Ok(_) => read_key_file(&path),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && (policy == KeyPolicy::MustExist || from_env) => Err(error).with_context(|| {
-            format!(
-                "there is no master key in {}; give the store's key in OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE (a new key would seal data the server cannot read)",
-                path.display()
-            )
-        }),
+        Ok(_) => Ok((read_key_file(&path)?, None)),
+        Err(error)
+            if error.kind() == std::io::ErrorKind::NotFound
+                && (policy == KeyPolicy::MustExist || from_env || has_store) =>
+        {
+            Err(error).with_context(|| {
+                format!(
+                    "there is no master key in {}; give the store's key in OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE (a new key would seal data the server cannot read)",
+                    path.display()
+                )
+            })
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let key = MasterKey::generate()?;
-            write_private(&path, key.to_file_text().as_bytes())?;
-            tracing::warn!(
-                path = %path.display(),
-                "generated a new master key next to the data; production keeps it elsewhere (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE), because whoever has both can read everything"
-            );
-            Ok(key)
+            Ok((MasterKey::generate()?, Some(path)))
         }
         Err(error) => Err(error).with_context(|| format!("while reading {}", path.display())),
     }
+}
+
+fn keep_new_key(path: &Path, key: &MasterKey) -> Result<()> {
+    write_private(path, key.to_file_text().as_bytes())?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated a new master key next to the data; production keeps it elsewhere (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE), because whoever has both can read everything"
+    );
+    Ok(())
 }
 
 /// Replaces a key file whole: written beside it, synced, then renamed over it, so a crash
@@ -222,23 +245,29 @@ pub fn open_store(
 ) -> Result<(Arc<dyn Store>, MasterKey)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
-    let key = master_key(data_dir, keys)?;
-    match database_url {
+    let (key, new_file) = master_key_or_new(data_dir, keys)?;
+    let store: Arc<dyn Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url, &key)
-                .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?;
-            Ok((Arc::new(store), key))
+            Arc::new(
+                PostgresStore::connect(url, &key)
+                    .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?,
+            )
         }
         Some(_) => bail!(
             "OMBUD_DATABASE_URL must start with postgres://; leave it unset for the embedded SQLite store"
         ),
         None => {
             let path = data_dir.join("ombud.db");
-            let store = SqliteStore::open(&path, &key)
-                .with_context(|| format!("while opening {}", path.display()))?;
-            Ok((Arc::new(store), key))
+            Arc::new(
+                SqliteStore::open(&path, &key)
+                    .with_context(|| format!("while opening {}", path.display()))?,
+            )
         }
+    };
+    if let Some(path) = new_file {
+        keep_new_key(&path, &key)?;
     }
+    Ok((store, key))
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {

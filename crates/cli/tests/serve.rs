@@ -177,3 +177,40 @@ fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
         "{stderr}"
     );
 }
+
+/// A store that exists is never given a new key: with its key file gone the start stops (and
+/// writes no key), and with another key it stops before reading or sealing anything.
+#[test]
+fn a_store_with_data_is_never_served_with_a_new_or_wrong_master_key() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    start_once(dir.path());
+    let key_file = dir.path().join("ombud-data/master.key");
+    let kept = std::fs::read(&key_file).expect("the first key");
+    let serve = |envs: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ombud"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .env_remove("OMBUD_MASTER_KEY")
+            .env_remove("OMBUD_DATABASE_URL");
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        command.output().expect("runs")
+    };
+
+    std::fs::remove_file(&key_file).expect("lose the key file");
+    let missing = serve(&[]);
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("there is no master key"), "{said}");
+    assert!(!key_file.exists(), "no new key was written beside the data");
+
+    let wrong = serve(&[("OMBUD_MASTER_KEY", &"ab".repeat(32))]);
+    assert!(!wrong.status.success());
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("does not match this store"), "{said}");
+
+    std::fs::write(&key_file, kept).expect("put the key back");
+    start_once(dir.path());
+}

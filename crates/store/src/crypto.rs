@@ -92,6 +92,12 @@ fn hex(bytes: &[u8]) -> Zeroizing<String> {
 }
 
 impl MasterKey {
+    /// A value the store keeps to recognise its key: derived one way from the root key (which
+    /// rotation keeps), so it tells nothing about the key, and a different key gives another.
+    pub fn check_value(&self) -> [u8; 32] {
+        blake3::derive_key("ombud 2026 master key check value", &self.root[..])
+    }
+
     pub fn generate() -> Result<MasterKey, CryptoError> {
         Ok(MasterKey {
             root: random::<32>()?,

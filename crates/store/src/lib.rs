@@ -51,6 +51,11 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("a stored row is damaged: {0}")]
     Corrupt(String),
+    /// The master key given is not the one the store's data is sealed under.
+    #[error(
+        "the master key does not match this store: its data is sealed under another key. Give the key the store was set up with (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE); a new key would seal data nobody can read with the old"
+    )]
+    KeyMismatch,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -84,10 +84,40 @@ fn the_store_suite_passes_on_postgresql() {
     two_replicas_migrating_at_once_both_start(&database);
     let (store, url) = database.store();
     a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(&store, &url);
+    let (store, url) = database.store();
+    another_master_key_is_refused_at_connect(store, &url);
 
     if let Ok(marker) = std::env::var("OMBUD_TEST_POSTGRES_MARKER") {
         std::fs::write(marker, "the PostgreSQL store suite ran\n").expect("writes the marker");
     }
+}
+
+/// A replica started with another master key is refused before it reads or seals anything,
+/// also for a database from before the check value (an existing subject's key decides).
+fn another_master_key_is_refused_at_connect(store: PostgresStore, url: &str) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("subject");
+    drop(store);
+    let other = MasterKey::generate().expect("randomness");
+    assert!(matches!(
+        PostgresStore::connect(url, &other),
+        Err(StoreError::KeyMismatch)
+    ));
+    postgres::Client::connect(url, postgres::NoTls)
+        .expect("connects")
+        .batch_execute("DELETE FROM key_check")
+        .expect("forget the check value");
+    assert!(matches!(
+        PostgresStore::connect(url, &other),
+        Err(StoreError::KeyMismatch)
+    ));
+    let right = MasterKey::from_hex(&"cd".repeat(32)).expect("key");
+    PostgresStore::connect(url, &right).expect("the right key opens it");
 }
 
 fn the_tables_hold_no_personal_data_in_clear(store: &PostgresStore, url: &str) {

@@ -51,7 +51,7 @@ fn the_database_file_holds_no_personal_data_in_clear() {
 }
 
 #[test]
-fn another_master_key_reads_nothing() {
+fn another_master_key_is_refused_at_open() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("ombud.db");
     let now = at("2025-02-01T00:00:00Z");
@@ -73,19 +73,34 @@ fn another_master_key_reads_nothing() {
             .expect("written");
         (tenant, ana)
     };
-    let other =
-        SqliteStore::open(&path, &MasterKey::generate().expect("randomness")).expect("opens");
+    // Another key is refused at the door, before it can read nothing or seal anything.
+    let other = MasterKey::generate().expect("randomness");
     assert!(matches!(
-        other.records(tenant.id, ana),
-        Err(StoreError::Crypto(_))
+        SqliteStore::open(&path, &other),
+        Err(StoreError::KeyMismatch)
     ));
+    // A store from before the check value: an existing subject's key tells the right key from
+    // a wrong one, and the right one leaves the value for next time.
+    rusqlite::Connection::open(&path)
+        .expect("raw")
+        .execute("DELETE FROM key_check", [])
+        .expect("forget the check value");
+    assert!(matches!(
+        SqliteStore::open(&path, &other),
+        Err(StoreError::KeyMismatch)
+    ));
+    let reopened = open(&path);
     assert_eq!(
-        other
+        reopened
             .find_subject(tenant.id, &email("ana@example.com"))
             .expect("lookup"),
-        None,
-        "the blind index differs too"
+        Some(ana)
     );
+    drop(reopened);
+    assert!(matches!(
+        SqliteStore::open(&path, &other),
+        Err(StoreError::KeyMismatch)
+    ));
 }
 
 #[test]

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0012_ledger_retention.sql"),
     include_str!("../../migrations/postgres/0013_objection_resolutions.sql"),
     include_str!("../../migrations/postgres/0014_idempotency_sealed.sql"),
+    include_str!("../../migrations/postgres/0015_key_check.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -161,7 +162,36 @@ impl PostgresStore {
             keyring: crate::crypto::CurrentKeyring::new(master),
         };
         store.migrate()?;
+        store.check_key(master)?;
         Ok(store)
+    }
+
+    /// Refuses a master key that is not the store's: by its check value, or, for a store that
+    /// has none yet, by whether it opens a subject key already kept; then keeps the value.
+    /// Replicas starting together race to write it; the first wins and the others compare.
+    fn check_key(&self, master: &MasterKey) -> Result<()> {
+        let check = master.check_value().to_vec();
+        self.write(|tx| {
+            let kept: Option<Vec<u8>> = tx
+                .query_opt("SELECT check_value FROM key_check WHERE id = 1", &[])?
+                .map(|row| row.get(0));
+            match kept {
+                Some(kept) if kept == check => Ok(()),
+                Some(_) => Err(StoreError::KeyMismatch),
+                None => {
+                    let sample = tx.query_opt("SELECT k.tenant_id, k.subject_id, k.wrapped_key FROM subjects s JOIN subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id LIMIT 1", &[])?;
+                    if let Some(row) = sample {
+                        let (tenant, subject, wrapped): (uuid::Uuid, uuid::Uuid, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+                        if self.keyring().unwrap(&wrapped, tenant, subject).is_err() {
+                            return Err(StoreError::KeyMismatch);
+                        }
+                    }
+                    tx.execute("INSERT INTO key_check (id, check_value) VALUES (1, $1) ON CONFLICT (id) DO NOTHING", &[&check])?;
+                    let kept: Vec<u8> = tx.query_one("SELECT check_value FROM key_check WHERE id = 1", &[])?.get(0);
+                    if kept == check { Ok(()) } else { Err(StoreError::KeyMismatch) }
+                }
+            }
+        })
     }
 
     fn migrate(&self) -> Result<()> {

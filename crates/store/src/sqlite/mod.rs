@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0012_ledger_retention.sql"),
     include_str!("../../migrations/sqlite/0013_objection_resolutions.sql"),
     include_str!("../../migrations/sqlite/0014_idempotency_sealed.sql"),
+    include_str!("../../migrations/sqlite/0015_key_check.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -189,8 +190,42 @@ impl SqliteStore {
             keyring: crate::crypto::CurrentKeyring::new(master),
         };
         store.migrate()?;
+        store.check_key(master)?;
         store.drop_orphan_keys(Timestamp::now() - ORPHAN_KEY_GRACE)?;
         Ok(store)
+    }
+
+    /// Refuses a master key that is not the store's: by its check value, or, for a store that
+    /// has none yet, by whether it opens a subject key already kept; then keeps the value.
+    fn check_key(&self, master: &MasterKey) -> Result<()> {
+        let check = master.check_value();
+        self.write(|tx| {
+            let kept: Option<Vec<u8>> = tx
+                .query_row("SELECT check_value FROM key_check WHERE id = 1", [], |row| row.get(0))
+                .optional()?;
+            match kept {
+                Some(kept) if kept == check => Ok(()),
+                Some(_) => Err(StoreError::KeyMismatch),
+                None => {
+                    let sample: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = tx
+                        .query_row(
+                            "SELECT k.tenant_id, k.subject_id, k.wrapped_key FROM main.subjects s
+                             JOIN keys.subject_keys k ON k.tenant_id = s.tenant_id AND k.subject_id = s.subject_id
+                                AND k.generation = s.key_generation LIMIT 1",
+                            [],
+                            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                        )
+                        .optional()?;
+                    if let Some((tenant, subject, wrapped)) = sample
+                        && self.keyring().unwrap(&wrapped, uuid(tenant)?, uuid(subject)?).is_err()
+                    {
+                        return Err(StoreError::KeyMismatch);
+                    }
+                    tx.execute("INSERT INTO key_check (id, check_value) VALUES (1, ?1)", params![check.to_vec()])?;
+                    Ok(())
+                }
+            }
+        })
     }
 
     /// Where the subjects' keys of the store at `path` live: `ombud.db` keeps them in
