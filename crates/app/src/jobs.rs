@@ -42,7 +42,7 @@ impl Mailer {
                     format!("the SMTP URL (--smtp-url or OMBUD_SMTP_URL) is not valid ({e}); write it as smtps://user:password@host:465 or smtp://host:587?tls=required")
                 }),
             None => {
-                std::fs::create_dir_all(&outbox_dir).map_err(|e| {
+                private_dir(&outbox_dir).map_err(|e| {
                     format!("the outbox folder {} cannot be created: {e}", outbox_dir.display())
                 })?;
                 Ok(Mailer::Files(outbox_dir))
@@ -67,10 +67,14 @@ impl Mailer {
                 .send(&message)
                 .map(|_| ())
                 .map_err(|e| format!("SMTP: {e}")),
-            Mailer::Files(dir) => FileTransport::new(dir)
-                .send(&message)
-                .map(|_| ())
-                .map_err(|e| format!("writing the .eml file: {e}")),
+            Mailer::Files(dir) => {
+                let id = FileTransport::new(dir)
+                    .send(&message)
+                    .map_err(|e| format!("writing the .eml file: {e}"))?;
+                // The message holds an address and maybe a code: its owner's alone.
+                private_file(&dir.join(format!("{id}.eml")))
+                    .map_err(|e| format!("restricting the .eml file: {e}"))
+            }
         }
     }
 }
@@ -299,4 +303,28 @@ pub fn spawn(
             }
         }
     });
+}
+
+/// Creates `dir` (and its parents) readable by its owner only, whatever the umask; an existing
+/// directory is narrowed to that too.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Narrows a file to its owner (0600), whatever the umask it was created under.
+pub fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

@@ -177,7 +177,7 @@ fn master_key_or_new(data_dir: &Path, policy: KeyPolicy) -> Result<(MasterKey, O
     let from_env = std::env::var_os("OMBUD_MASTER_KEY_FILE").is_some();
     // A store that holds data was sealed under some key: generating another would seal new
     // data nobody can read together with the old.
-    let has_store = data_dir.join("ombud.db").exists();
+    let has_store = std::fs::metadata(data_dir.join("ombud.db")).is_ok_and(|m| m.len() > 0);
     match std::fs::metadata(&path) {
         Ok(_) => Ok((read_key_file(&path)?, None)),
         Err(error)
@@ -238,13 +238,71 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The data directory and every file of the store readable by its owner only (0700, 0600),
+/// whatever the umask: the store files are created that way before SQLite opens them (its WAL
+/// and shared-memory files take the data file's mode), and anything found wider is narrowed
+/// with a warning.
+fn keep_private(data_dir: &Path, sqlite: bool) -> Result<()> {
+    let wider = |path: &Path| -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            false
+        }
+    };
+    let existed = data_dir.exists();
+    if existed && wider(data_dir) {
+        tracing::warn!(path = %data_dir.display(), "the data directory was readable by others; narrowed to its owner (0700)");
+    }
+    ombud_app::jobs::private_dir(data_dir)
+        .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
+    if !sqlite {
+        return Ok(());
+    }
+    let data = data_dir.join("ombud.db");
+    let keys = SqliteStore::key_file(&data);
+    // A data file with content and no key file is left as it is: the store refuses that.
+    let new_store = std::fs::metadata(&data).map_or(true, |m| m.len() == 0);
+    for base in [&data, &keys] {
+        if !base.exists() && new_store {
+            // Created empty and private; SQLite takes an empty file for a new database.
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            options
+                .open(base)
+                .with_context(|| format!("while creating {}", base.display()))?;
+        }
+        for file in [
+            base.to_path_buf(),
+            PathBuf::from(format!("{}-wal", base.display())),
+            PathBuf::from(format!("{}-shm", base.display())),
+        ] {
+            if file.exists() && wider(&file) {
+                tracing::warn!(path = %file.display(), "a store file was readable by others; narrowed to its owner (0600)");
+                ombud_app::jobs::private_file(&file)
+                    .with_context(|| format!("while narrowing {}", file.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn open_store(
     data_dir: &Path,
     database_url: Option<&str>,
     keys: KeyPolicy,
 ) -> Result<(Arc<dyn Store>, MasterKey)> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("while creating the data directory {}", data_dir.display()))?;
+    keep_private(data_dir, database_url.is_none())?;
     let (key, new_file) = master_key_or_new(data_dir, keys)?;
     let store: Arc<dyn Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {

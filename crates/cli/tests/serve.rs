@@ -214,3 +214,34 @@ fn a_store_with_data_is_never_served_with_a_new_or_wrong_master_key() {
     std::fs::write(&key_file, kept).expect("put the key back");
     start_once(dir.path());
 }
+
+/// Whatever the umask, the data directory is its owner's alone and so is every file of the
+/// store in it; a directory found wider is narrowed.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_every_store_file_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("ombud-data");
+    std::fs::create_dir(&data).expect("a directory made wide beforehand");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    start_once(dir.path());
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("outbox")), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).expect("list") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            files += 1;
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+    assert!(files >= 3, "the data file, the key file and the master key");
+}
