@@ -36,6 +36,10 @@ fn text(field: &'static str, value: &str, max: usize) -> Result<String, Refusal>
     if value.is_empty() || value.chars().count() > max {
         return Err((field, format!("{field} is 1 to {max} characters")));
     }
+    // A title is one line; longer texts may break lines, never carry control or direction marks.
+    if let Some(c) = ombud_core::text::refused_char(value, field != "title") {
+        return Err((field, ombud_core::text::refusal(field, c)));
+    }
     Ok(value.to_owned())
 }
 

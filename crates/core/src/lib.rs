@@ -12,6 +12,7 @@ pub mod notices;
 pub mod records;
 pub mod requests;
 pub mod retention;
+pub mod text;
 
 pub use access::{DataRole, Decision, Reason, decide, decide_purpose};
 pub use clock::{Clock, ManualClock};

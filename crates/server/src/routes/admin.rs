@@ -35,6 +35,12 @@ pub async fn create_tenant(
             "give the tenant a name of 1 to 200 characters",
         ));
     }
+    if let Some(c) = ombud_core::text::refused_char(&name, false) {
+        return Err(ApiError::invalid(
+            "name",
+            ombud_core::text::refusal("name", c),
+        ));
+    }
     let (actor, now) = (caller.actor(), state.clock.now());
     let tenant = state
         .store(move |store| store.create_tenant(&name, false, &actor, now))
@@ -101,6 +107,12 @@ pub async fn create_key(
         return Err(ApiError::invalid(
             "name",
             "give the key a name of 1 to 200 characters that says who uses it",
+        ));
+    }
+    if let Some(c) = ombud_core::text::refused_char(&name, false) {
+        return Err(ApiError::invalid(
+            "name",
+            ombud_core::text::refusal("name", c),
         ));
     }
     if body.operator_wide && !(caller.key.operator_wide && caller.tenant == state.operator) {

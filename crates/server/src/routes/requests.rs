@@ -274,12 +274,16 @@ pub async fn list(
                 .map_err(|_| ApiError::invalid("cursor", "pass the `next` of the previous page"))
         })
         .transpose()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit is 1 to 1000"));
+    }
     let filter = RequestFilter {
         status,
         open: query.open,
         overdue: query.overdue,
         after,
-        limit: query.limit.unwrap_or(100),
+        limit,
     };
     let page = filter.page_size();
     let tenant = caller.tenant;
