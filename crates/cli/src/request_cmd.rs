@@ -369,9 +369,13 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             let id = request_id(&id)?;
             let console = desk.open()?;
             let request = match code {
-                Some(code) => console
-                    .desk
-                    .verify_code(console.tenant, id, &code, &Actor::Cli, now),
+                Some(code) => {
+                    // Wrong codes lock a request: the controller's step, as over the API.
+                    console.may_decide("verify with a code")?;
+                    console
+                        .desk
+                        .verify_code(console.tenant, id, &code, &Actor::Cli, now)
+                }
                 None => {
                     debug_assert!(manual);
                     console.may_decide("verify by hand")?;

@@ -333,7 +333,8 @@ pub async fn verify(
     let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = match (body.code, body.method.as_deref()) {
         (Some(code), None) => {
-            caller.require(HANDLERS, "verify requests")?;
+            // Entering codes can lock a request: a step of the controller's, as deciding is.
+            require_decider(&caller, &state, "verify requests")?;
             state
                 .desk_call(move |desk| desk.verify_code(tenant, id, &code, &actor, now))
                 .await?
