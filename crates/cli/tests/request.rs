@@ -354,7 +354,9 @@ fn in_a_customers_tenant_the_console_reads_but_the_customer_decides() {
         .stderr(predicate::str::contains("no such request"));
     for args in [
         vec!["request", "verify", &id, "--manual", "--tenant", &tenant],
-        vec!["request", "verify", &id, "--code", "000000", "--tenant", &tenant],
+        vec![
+            "request", "verify", &id, "--code", "000000", "--tenant", &tenant,
+        ],
         vec![
             "request", "refuse", &id, "--reason", "no", "--tenant", &tenant,
         ],

@@ -43,6 +43,18 @@ async fn contact(app: &TestApp, tenant: &str, email: &str) {
     assert_eq!(added.status, 200, "{:?}", added.body);
 }
 
+/// A customer's admin chooses an optional sub-processor.
+async fn choose(app: &TestApp, key: &str, recipient: &str) -> common::Reply {
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/api/v1/subprocessors/{recipient}/selection"),
+        Some(key),
+        None,
+        None,
+    )
+    .await
+}
+
 fn ids(list: &serde_json::Value) -> Vec<String> {
     list["subprocessors"]
         .as_array()
@@ -92,26 +104,10 @@ async fn registry(app: &TestApp) {
     ] {
         contact(app, tenant, email).await;
     }
-    let chosen = app
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/subprocessors/vultr/selection",
-            Some(&acme_admin),
-            None,
-            None,
-        )
-        .await;
+    let chosen = choose(app, &acme_admin, "vultr").await;
     assert_eq!(chosen.status, 200, "{:?}", chosen.body);
     assert!(ids(&chosen.body).contains(&"vultr".to_owned()));
-    let chosen = app
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/subprocessors/upcloud/selection",
-            Some(&globex_admin),
-            None,
-            None,
-        )
-        .await;
+    let chosen = choose(app, &globex_admin, "upcloud").await;
     assert_eq!(chosen.status, 200, "{:?}", chosen.body);
     let acme_list = ids(&app.get("/api/v1/subprocessors", &acme_admin).await.body);
     assert!(acme_list.contains(&"vultr".to_owned()) && acme_list.contains(&"aws".to_owned()));
@@ -449,15 +445,7 @@ async fn announced_ahead(app: &TestApp) {
     let old = keep_old_version(app).await;
     let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
     contact(app, &acme, "it@acme.example").await;
-    let chosen = app
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/subprocessors/vultr/selection",
-            Some(&acme_admin),
-            None,
-            None,
-        )
-        .await;
+    let chosen = choose(app, &acme_admin, "vultr").await;
     assert_eq!(chosen.status, 200, "{:?}", chosen.body);
     // The window runs to the end of 31 March: the change may take effect on 1 April at the
     // earliest.
