@@ -2,8 +2,8 @@
 //! fix; 5xx bodies carry an error id only, and the cause goes to the log under that id.
 
 use axum::Json;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ombud_store::StoreError;
@@ -179,6 +179,32 @@ impl From<ombud_app::rights::DeskError> for ApiError {
                 "the {what} changed while this step ran; read it again and retry"
             )),
             DeskError::Store(other) => other.into(),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections are problem documents naming the parameter and the fix.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        // serde's message reads "Failed to deserialize query string: <field>: <what is wrong>"
+        // for a bad value, and names the key itself for an unknown or missing one.
+        let text = rejection.body_text();
+        let reason = text
+            .split_once("query string: ")
+            .map_or(text.as_str(), |(_, rest)| rest);
+        let field = reason.split_once(": ").and_then(|(field, _)| {
+            field
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                .then(|| field.to_owned())
+        });
+        ApiError::Invalid {
+            detail: format!("the query string: {reason}"),
+            field,
         }
     }
 }

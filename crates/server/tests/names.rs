@@ -69,3 +69,28 @@ async fn the_request_list_bounds_its_limit() {
     let fine = app.get("/api/v1/requests?limit=1000", &app.admin_key).await;
     assert_eq!(fine.status, 200);
 }
+
+#[tokio::test]
+async fn a_bad_query_string_is_a_problem_document_naming_the_parameter() {
+    let app = spawn_app().await;
+    let bad = app.get("/api/v1/requests?limit=abc", &app.admin_key).await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    assert!(
+        bad.content_type.starts_with("application/problem+json"),
+        "{}",
+        bad.content_type
+    );
+    assert_eq!(bad.body["field"], "limit");
+    let unknown = app
+        .get("/api/v1/retention/forecast?dayz=3", &app.admin_key)
+        .await;
+    assert_eq!(unknown.status, 422, "{:?}", unknown.body);
+    assert!(
+        unknown.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("dayz"),
+        "{:?}",
+        unknown.body
+    );
+}

@@ -3,11 +3,12 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::ApiQuery;
 use crate::error::Problem;
 use crate::routes::subjects::parse_subject;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use ombud_store::audit::{AuditEntry, AuditFilter, Verification};
 use ombud_store::model::Role;
@@ -57,7 +58,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(AUDITORS, "read the audit log")?;
     let limit = query.limit.unwrap_or(100);

@@ -3,10 +3,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::ApiQuery;
 use crate::error::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use ombud_app::metrics::DecisionLabels;
 use ombud_core::facts::SubjectFacts;
 use ombud_core::{Identity, decide_purpose};
@@ -38,7 +39,7 @@ pub struct CheckAnswer {
 pub async fn check(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<CheckQuery>,
+    ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
     caller.require(
         &[Role::Admin, Role::Dpo, Role::Agent, Role::Service],

@@ -2,12 +2,13 @@
 //! past; consents are events too, carrying the policy version and the channel they came by.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::Problem;
 use crate::error::{ApiError, ApiJson};
 use crate::routes::subjects::parse_subject;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use ombud_core::EventKind;
@@ -221,7 +222,7 @@ pub async fn withdraw_consent(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, purpose)): Path<(String, String)>,
-    Query(body): Query<WithdrawalQuery>,
+    ApiQuery(body): ApiQuery<WithdrawalQuery>,
 ) -> Result<(StatusCode, Json<StoredEvent>), ApiError> {
     caller.require(ACTORS, "record a consent withdrawal")?;
     consent_purpose(&state, &purpose)?;

@@ -3,10 +3,11 @@
 //! retention and erasure, and the hold is the one purpose it may still be read for.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_app::sweeper::check_hold;
@@ -94,7 +95,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<HoldQuery>,
+    ApiQuery(query): ApiQuery<HoldQuery>,
 ) -> Result<Json<HoldList>, ApiError> {
     caller.require(READERS, "list legal holds")?;
     let tenant = caller.tenant;
@@ -161,7 +162,7 @@ pub async fn records(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<HeldQuery>,
+    ApiQuery(query): ApiQuery<HeldQuery>,
 ) -> Result<Json<HeldRead>, ApiError> {
     caller.require_decider(DECIDERS, state.operator, "read what a legal hold keeps")?;
     let missing = || ApiError::NotFound("no hold in force with that id".into());

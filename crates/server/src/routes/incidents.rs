@@ -2,10 +2,11 @@
 //! notice (Art. 33(1)), read one with its timeline, close it with the measures taken.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_store::incidents::{Incident, IncidentId, IncidentStep};
@@ -129,7 +130,7 @@ pub async fn open(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<IncidentList>, ApiError> {
     caller.require(READERS, "read the breach register")?;
     let (tenant, now) = (caller.tenant, state.clock.now());
@@ -439,7 +440,7 @@ pub async fn draft(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<DraftQuery>,
+    ApiQuery(query): ApiQuery<DraftQuery>,
 ) -> Result<Json<Drafts>, ApiError> {
     caller.require(READERS, "read the breach register")?;
     let id = incident_id(&id)?;

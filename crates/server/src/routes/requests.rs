@@ -3,10 +3,11 @@
 //! and routes by role.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_app::rights::{Filing, Outcome};
@@ -57,6 +58,7 @@ pub struct ReasonBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// received, verified, in_progress, fulfilled, refused
@@ -251,7 +253,7 @@ pub async fn file(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestList>, ApiError> {
     caller.require(HANDLERS, "read requests")?;
     let status = query

@@ -2,10 +2,11 @@
 //! data a review rule keeps (prospects): who is due, and the decision to keep or delete.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use ombud_app::sweeper::{
     Forecast, ReviewDecision, ReviewDue, ReviewOutcome, ReviewRefusal, Sweep,
 };
@@ -31,7 +32,7 @@ pub struct ForecastQuery {
 pub async fn forecast(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ForecastQuery>,
+    ApiQuery(query): ApiQuery<ForecastQuery>,
 ) -> Result<Json<Forecast>, ApiError> {
     caller.require(READERS, "read the retention forecast")?;
     let days = window(query.days, 90)?;
@@ -94,7 +95,7 @@ pub struct ReviewList {
 pub async fn reviews(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ReviewQuery>,
+    ApiQuery(query): ApiQuery<ReviewQuery>,
 ) -> Result<Json<ReviewList>, ApiError> {
     caller.require(READERS, "list the reviews due")?;
     let days = window(query.days, 30)?;

@@ -3,9 +3,10 @@
 //! contacts, so only the operator's admins and DPOs read it, from the operator's tenant.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use ombud_store::model::Role;
@@ -27,7 +28,7 @@ pub struct RopaQuery {
 pub async fn ropa(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RopaQuery>,
+    ApiQuery(query): ApiQuery<RopaQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_operator_tenant(
         &[Role::Admin, Role::Dpo],

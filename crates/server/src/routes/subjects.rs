@@ -2,11 +2,12 @@
 //! what the policy allows for it now, with what was withheld and why; the read is audited.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::Problem;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ombud_core::facts::SubjectFacts;
@@ -99,7 +100,7 @@ pub struct LookupQuery {
 pub async fn find_subject(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<LookupQuery>,
+    ApiQuery(query): ApiQuery<LookupQuery>,
 ) -> Result<Json<SubjectRef>, ApiError> {
     caller.require(READERS, "look subjects up")?;
     let text = query.identity.ok_or_else(|| {
@@ -364,7 +365,7 @@ pub async fn read_records(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<ReadQuery>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<PurposeRead>, ApiError> {
     caller.require(READERS, "read records")?;
     let subject = parse_subject(&id)?;

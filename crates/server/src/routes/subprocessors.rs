@@ -4,10 +4,11 @@
 //! page of the same registry.
 
 use crate::auth::Caller;
+use crate::error::ApiQuery;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
@@ -112,7 +113,7 @@ async fn list_of(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<SubprocessorList>, ApiError> {
     caller.require(ANY, "read the sub-processor list")?;
     let tenant = match query.tenant {
@@ -243,7 +244,7 @@ async fn drafted(state: &AppState, query: SinceQuery) -> Result<ChangeDraft, Api
 pub async fn draft(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<SinceQuery>,
+    ApiQuery(query): ApiQuery<SinceQuery>,
 ) -> Result<Json<ChangeDraft>, ApiError> {
     caller.require_operator_tenant(
         OPERATORS,
