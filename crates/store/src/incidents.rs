@@ -269,8 +269,9 @@ pub struct IncidentStep {
     /// `key:<id>`, `cli`, `system`.
     pub actor: String,
     pub kind: String,
-    /// What the step changed or recorded; never personal data.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// What the step changed or recorded, as JSON: an object for most steps, an array of the
+    /// parties told for `notify`; never personal data.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub detail: serde_json::Value,
 }
 
