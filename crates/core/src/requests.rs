@@ -322,7 +322,6 @@ pub fn erasure_hold(
         {
             continue;
         }
-        let named = record.purposes.contains(&activity.id);
         // The latest end among the rules that name a law; `None` inside while one has not
         // started (the contract still runs).
         let mut kept: Option<(Option<Timestamp>, &RetentionRule)> = None;
@@ -330,7 +329,7 @@ pub fn erasure_hold(
             let Some(_) = rule.law.as_deref().filter(|l| !l.trim().is_empty()) else {
                 continue;
             };
-            if !named && !facts.relationship_existed(rule.after, &activity.id, now) {
+            if !crate::retention::rule_counts(activity, rule, record, facts, now) {
                 continue;
             }
             let end =

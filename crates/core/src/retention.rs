@@ -305,6 +305,22 @@ pub fn applies(
     activity.basis != Some(LegalBasis::Consent) || facts.ever_consented(&activity.id, now)
 }
 
+/// Whether `rule` of an applying `activity` can keep this person's record: always for a record
+/// collected for the activity by name or for a customer's data (which lives by the customer's
+/// agreement, not by events of the people in it); otherwise only if the relationship the rule
+/// counts the end of ever existed (a contract for `contract_end`, …).
+pub fn rule_counts(
+    activity: &Activity,
+    rule: &RetentionRule,
+    record: &crate::requests::RecordFacts,
+    facts: &SubjectFacts,
+    now: Timestamp,
+) -> bool {
+    record.purposes.contains(&activity.id)
+        || activity.role == Role::Processor
+        || facts.relationship_existed(rule.after, &activity.id, now)
+}
+
 /// Whether `activity` holds this person's record at all: it applies to them, and the record
 /// was collected for it, or it is done for a customer, or one of its rules for the category
 /// counts from a relationship the person had. What the policy says the data went to for such
@@ -320,10 +336,7 @@ pub fn holds(
         return false;
     }
     let mut rules = policy.rules_for(activity, record.category).peekable();
-    record.purposes.contains(&activity.id)
-        || activity.role == Role::Processor
-        || rules.peek().is_none()
-        || rules.any(|rule| facts.relationship_existed(rule.after, &activity.id, now))
+    rules.peek().is_none() || rules.any(|rule| rule_counts(activity, rule, record, facts, now))
 }
 
 /// The purpose a record no activity applies to is ended under, in reports: it names no
@@ -387,14 +400,11 @@ pub fn end_of_life(
         if !applies(activity, record, facts, now) {
             continue;
         }
-        // A customer's data lives by the customer's contract with the operator, not by events
-        // of the people in it: processor rules count as the customer's agreement says.
-        let named = record.purposes.contains(&activity.id) || activity.role == Role::Processor;
         let mut any_rule = false;
         let mut any_kept = false;
         for rule in policy.rules_for(activity, record.category) {
             any_rule = true;
-            if !named && !facts.relationship_existed(rule.after, &activity.id, now) {
+            if !rule_counts(activity, rule, record, facts, now) {
                 continue;
             }
             any_kept = true;
