@@ -947,6 +947,17 @@ impl Desk {
         Ok(found)
     }
 
+    /// The role the tenant's data is held in: the operator's own as controller, a customer's
+    /// as processor.
+    fn data_role(&self, tenant: TenantId) -> Result<ombud_core::DataRole, DeskError> {
+        Ok(self
+            .store
+            .tenant(tenant)?
+            .map_or(ombud_core::DataRole::Controller, |t| {
+                ombud_core::DataRole::of_tenant(t.operator)
+            }))
+    }
+
     /// The recipients the subject's data went to (Art. 19): those of every activity that
     /// applies to one of their records (for rectification, the records corrected), in the
     /// role the tenant's data is processed in, in the order the policy lists them.
@@ -957,12 +968,7 @@ impl Desk {
         now: Timestamp,
     ) -> Result<Vec<&ombud_policy::model::Recipient>, DeskError> {
         let tenant = request.tenant;
-        let role = self
-            .store
-            .tenant(tenant)?
-            .map_or(ombud_core::DataRole::Controller, |t| {
-                ombud_core::DataRole::of_tenant(t.operator)
-            });
+        let role = self.data_role(tenant)?;
         let facts = SubjectFacts::new(
             self.store
                 .events(tenant, subject)?
@@ -1042,12 +1048,7 @@ impl Desk {
         } else {
             (vec![], vec![])
         };
-        let data_role = self
-            .store
-            .tenant(tenant)?
-            .map_or(ombud_core::DataRole::Controller, |t| {
-                ombud_core::DataRole::of_tenant(t.operator)
-            });
+        let data_role = self.data_role(tenant)?;
         if request.kind == RequestKind::Portability {
             records.retain(|r| {
                 requests::portable(

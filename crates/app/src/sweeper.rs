@@ -214,6 +214,16 @@ impl Sweep<'_> {
         )
     }
 
+    /// The moment `keep` before now, on the controller's calendar: what is older has outlived
+    /// a period of that length.
+    fn kept_since(&self, keep: ombud_policy::Duration) -> Timestamp {
+        self.now
+            .to_zoned(self.time_zone.clone())
+            .checked_sub(ombud_core::retention::span(keep))
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MIN)
+    }
+
     /// The end of a window of `days` days from now, on the controller's calendar.
     fn window_end(&self, days: i64) -> Timestamp {
         self.now
@@ -247,13 +257,10 @@ impl Sweep<'_> {
         if self.dry_run {
             return Ok(0);
         }
-        let before = self.policy.ledger_rule().map(|rule| {
-            self.now
-                .to_zoned(self.time_zone.clone())
-                .checked_sub(ombud_core::retention::span(rule.keep))
-                .map(|z| z.timestamp())
-                .unwrap_or(Timestamp::MIN)
-        });
+        let before = self
+            .policy
+            .ledger_rule()
+            .map(|rule| self.kept_since(rule.keep));
         let since = self
             .now
             .checked_sub(GONE_LOOKBACK)
@@ -281,12 +288,7 @@ impl Sweep<'_> {
         let Some(audit) = &self.policy.audit else {
             return Ok(0);
         };
-        let before = self
-            .now
-            .to_zoned(self.time_zone.clone())
-            .checked_sub(ombud_core::retention::span(audit.keep))
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::MIN);
+        let before = self.kept_since(audit.keep);
         if self.dry_run {
             return self.store.audit_prunable(self.tenant, before);
         }
