@@ -32,16 +32,23 @@ fn date(at: Option<Timestamp>, tz: &TimeZone) -> String {
     }
 }
 
-/// " The law's last day for the answer is …." where it differs from the promised day: the
-/// policy's target may be stricter than the law, and the law's day moves past weekends and
-/// public holidays (Reg. 1182/71 Art. 3(4)).
-pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> String {
-    let legal = ombud_core::requests::legal_due(
+/// The law's deadline for `request` under the controller's calendar (see
+/// [`ombud_core::requests::legal_due`]): what the mails, the status page, the API and the
+/// console all show.
+pub fn legal_due(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> Timestamp {
+    ombud_core::requests::legal_due(
         request.received_at,
         request.extended_at.is_some(),
         tz,
         &policy.controller.country,
-    );
+    )
+}
+
+/// " The law's last day for the answer is …." where it differs from the promised day: the
+/// policy's target may be stricter than the law, and the law's day moves past weekends and
+/// public holidays (Reg. 1182/71 Art. 3(4)).
+pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> String {
+    let legal = legal_due(policy, request, tz);
     let legal_day = last_day(legal, tz);
     match request.due_at {
         Some(due) if last_day(due, tz) == legal_day => String::new(),

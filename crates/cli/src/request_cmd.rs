@@ -193,7 +193,7 @@ fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
     )
 }
 
-fn print(request: &DsRequest, tz: &TimeZone, country: &str) {
+fn print(request: &DsRequest, tz: &TimeZone, policy: &ombud_policy::Policy) {
     let rows: [(&str, String); 14] = [
         ("id", request.id.to_string()),
         ("kind", request.kind.as_str().to_owned()),
@@ -211,15 +211,7 @@ fn print(request: &DsRequest, tz: &TimeZone, country: &str) {
         ("due", when(request.due_at, tz)),
         (
             "legal last day",
-            when(
-                Some(ombud_core::requests::legal_due(
-                    request.received_at,
-                    request.extended_at.is_some(),
-                    tz,
-                    country,
-                )),
-                tz,
-            ),
+            when(Some(ombud_app::mail::legal_due(policy, request, tz)), tz),
         ),
         (
             "overdue",
@@ -354,11 +346,7 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             let id = request_id(&id)?;
             let console = desk.open()?;
             let request = console.desk.get(console.tenant, id).map_err(refused)?;
-            print(
-                &request,
-                &console.desk.time_zone,
-                &console.desk.policy.controller.country,
-            );
+            print(&request, &console.desk.time_zone, &console.desk.policy);
         }
         RequestCommand::Verify {
             id,

@@ -510,7 +510,7 @@ fn status_page(
                 dt { "We answer by" } dd { (last_day(due, tz)) }
             }
             @if !closed {
-                @let legal = ombud_core::requests::legal_due(request.received_at, request.extended_at.is_some(), tz, &policy.controller.country);
+                @let legal = ombud_app::mail::legal_due(policy, request, tz);
                 @if request.due_at.is_none_or(|due| last_day(due, tz) != last_day(legal, tz)) {
                     dt { "The law's last day" } dd { (last_day(legal, tz)) }
                 }

@@ -122,12 +122,7 @@ impl RequestView {
             .as_deref()
             .and_then(|o| serde_json::from_str::<Outcome>(o).ok());
         RequestView {
-            legal_due_at: ombud_core::requests::legal_due(
-                request.received_at,
-                request.extended_at.is_some(),
-                &state.time_zone,
-                &state.policy.controller.country,
-            ),
+            legal_due_at: ombud_app::mail::legal_due(&state.policy, request, &state.time_zone),
             id: request.id,
             kind: request.kind,
             status: request.status,
