@@ -966,9 +966,27 @@ impl Desk {
         request: &DsRequest,
         subject: SubjectId,
         now: Timestamp,
-    ) -> Result<Vec<&ombud_policy::model::Recipient>, DeskError> {
+    ) -> Result<Vec<ombud_policy::model::Recipient>, DeskError> {
         let tenant = request.tenant;
         let role = self.data_role(tenant)?;
+        // Customers' data has not reached a sub-processor an announced change adds yet.
+        let policy = match (role, self.store.tenants()?.into_iter().find(|t| t.operator)) {
+            (ombud_core::DataRole::Processor, Some(operator)) => {
+                crate::subprocessors::customers_policy_at(
+                    self.store.as_ref(),
+                    operator.id,
+                    &self.policy,
+                    now,
+                )
+                .map_err(|e| match e {
+                    crate::notices::NoticeError::Store(e) => DeskError::Store(e),
+                    crate::notices::NoticeError::Invalid { field, message } => {
+                        DeskError::Invalid { field, message }
+                    }
+                })?
+            }
+            _ => self.policy.clone(),
+        };
         let facts = SubjectFacts::new(
             self.store
                 .events(tenant, subject)?
@@ -976,7 +994,7 @@ impl Desk {
                 .map(|e| e.fact())
                 .collect(),
         );
-        let mut ids: Vec<&str> = vec![];
+        let mut ids: Vec<String> = vec![];
         for record in self.store.records(tenant, subject)? {
             let corrected = match (request.kind, request.record, &request.category) {
                 (RequestKind::Rectification, Some(id), _) => record.id == id,
@@ -992,19 +1010,34 @@ impl Desk {
                 source: &record.source,
                 collected_at: record.collected_at,
             };
-            for activity in requests::activities_of(&self.policy, &facts_of) {
+            for activity in requests::activities_of(&policy, &facts_of) {
                 if ombud_core::DataRole::from(activity.role) == role
-                    && ombud_core::retention::holds(&self.policy, activity, &facts_of, &facts, now)
+                    && ombud_core::retention::holds(&policy, activity, &facts_of, &facts, now)
                 {
-                    ids.extend(activity.recipients.iter().map(String::as_str));
+                    ids.extend(activity.recipients.iter().cloned());
                 }
             }
         }
-        Ok(self
-            .policy
+        // An optional sub-processor received the data only of the customers that chose it.
+        let chosen: Vec<String> = match role {
+            ombud_core::DataRole::Processor => self
+                .store
+                .selected_recipients(tenant)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+            ombud_core::DataRole::Controller => vec![],
+        };
+        Ok(policy
             .recipients
             .iter()
-            .filter(|r| ids.contains(&r.id.as_str()))
+            .filter(|r| ids.contains(&r.id))
+            .filter(|r| {
+                role == ombud_core::DataRole::Controller
+                    || !r.chosen_by_customer
+                    || chosen.contains(&r.id)
+            })
+            .cloned()
             .collect())
     }
 

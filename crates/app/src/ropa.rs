@@ -2,6 +2,7 @@
 //! entry per customer naming that customer as the controller and its service contacts as how
 //! to reach it (Art. 30(2)(a)).
 
+use crate::notices::NoticeError;
 use ombud_policy::Policy;
 use ombud_policy::render::CustomerController;
 use ombud_store::model::TenantId;
@@ -35,15 +36,18 @@ pub fn customer_controllers(
     Ok(customers)
 }
 
-/// The record, as CSV or JSON, with every customer named.
+/// The record, as CSV or JSON, with every customer named; its processor entries list the
+/// sub-processors in force at `now` (an announced one only once its change takes effect).
 pub fn render(
     store: &dyn Store,
-    policy: &Policy,
+    policy: &std::sync::Arc<Policy>,
     operator: TenantId,
     csv: bool,
-) -> Result<String, StoreError> {
+    now: jiff::Timestamp,
+) -> Result<String, NoticeError> {
     let customers = customer_controllers(store, operator)?;
+    let policy = crate::subprocessors::customers_policy_at(store, operator, policy, now)?;
     Ok(ombud_policy::render::ropa_for_customers(
-        policy, &customers, csv,
+        &policy, &customers, csv,
     ))
 }

@@ -269,6 +269,74 @@ pub fn in_force_at(
     Ok(Some((earlier, change)))
 }
 
+/// The loaded policy as customers' data sees it at `at`: where an announced change has not
+/// taken effect, its recipients keep their earlier details and the processor activities do not
+/// disclose to a sub-processor the change adds. The operator's own activities are not held
+/// back: the announcement is owed to customers (Art. 28(2)), not to the operator.
+pub fn customers_policy_at(
+    store: &dyn Store,
+    operator: TenantId,
+    policy: &std::sync::Arc<Policy>,
+    at: Timestamp,
+) -> Result<std::sync::Arc<Policy>, NoticeError> {
+    let Some((earlier, _)) = in_force_at(store, operator, policy, at)? else {
+        return Ok(policy.clone());
+    };
+    let pending: Vec<String> = store
+        .recipient_changes(operator)?
+        .into_iter()
+        .filter(|c| c.effective_at.is_some_and(|e| e > at))
+        .flat_map(|c| c.changes.into_iter().map(|c| c.recipient))
+        .collect();
+    Ok(std::sync::Arc::new(held_back(policy, &earlier, &pending)))
+}
+
+fn held_back(loaded: &Policy, earlier: &Policy, pending: &[String]) -> Policy {
+    use ombud_policy::model::Role;
+    let mut policy = loaded.clone();
+    for activity in policy
+        .activities
+        .iter_mut()
+        .filter(|a| a.role == Role::Processor)
+    {
+        let before = earlier.activities.iter().find(|e| e.id == activity.id);
+        activity.recipients.retain(|id| {
+            !pending.contains(id) || before.is_some_and(|b| b.recipients.contains(id))
+        });
+    }
+    let used: Vec<String> = policy
+        .activities
+        .iter()
+        .flat_map(|a| a.recipients.iter().cloned())
+        .collect();
+    policy.recipients = loaded
+        .recipients
+        .iter()
+        .filter(|r| !pending.contains(&r.id) || used.contains(&r.id))
+        .map(|r| match earlier.recipient(&r.id) {
+            Some(before) if pending.contains(&r.id) => before.clone(),
+            _ => r.clone(),
+        })
+        .collect();
+    policy
+}
+
+/// Why `id` cannot be chosen yet: an announced change adds it from `effective_at`.
+pub fn announced_from(
+    store: &dyn Store,
+    operator: TenantId,
+    id: &str,
+    at: Timestamp,
+) -> Result<Option<Timestamp>, NoticeError> {
+    Ok(store
+        .recipient_changes(operator)?
+        .into_iter()
+        .filter(|c| c.effective_at.is_some_and(|e| e > at))
+        .filter(|c| c.changes.iter().any(|r| r.recipient == id))
+        .filter_map(|c| c.effective_at)
+        .max())
+}
+
 /// Drafts the change notice from policy version `old` to the policy in force, taking effect
 /// on `effective` (a day in the controller's calendar) where announced ahead.
 pub fn draft(

@@ -129,6 +129,9 @@ codes! {
     KeptWithNoEnd = ("kept-with-no-end", Warning),
     /// Activities but no `[security] measures`: the record of processing lacks 30(1)(g).
     NoSecurityMeasures = ("no-security-measures", Warning),
+    /// The notice names recipients, but no controller activity discloses to any of them: the
+    /// controller's record of processing (Art. 30(1)(d)) would list none.
+    ControllerRecordWithoutRecipients = ("controller-record-without-recipients", Warning),
 }
 
 /// One thing `policy check` found.

@@ -2,7 +2,7 @@
 //! validated policy and points back into the file through the raw one.
 
 use crate::finding::Code;
-use crate::model::{Activity, ClockStart, LegalBasis, Policy, Safeguard};
+use crate::model::{Activity, ClockStart, LegalBasis, Policy, Role, Safeguard};
 use crate::raw::{RawPolicy, Text};
 use crate::taxonomy;
 use crate::validate::Ctx;
@@ -18,6 +18,7 @@ pub(crate) fn lint(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
     clock_start(ctx, raw, policy);
     kept_with_no_end(ctx, raw, policy);
     security_measures(ctx, raw, policy);
+    controller_recipients(ctx, raw, policy);
 }
 
 /// What one kind of declaration is called, and how an activity refers to it.
@@ -267,7 +268,7 @@ fn clock_start(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
 /// of life the engine can date. The sweeper leaves them and the forecast lists them; the policy
 /// should rather give one activity a period that needs no such event.
 fn kept_with_no_end(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
-    use crate::model::{Anchor, Role};
+    use crate::model::Anchor;
     if policy.fallback_rule().is_some() {
         return;
     }
@@ -325,5 +326,35 @@ fn security_measures(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
         "security.measures",
         "the policy describes no technical and organisational security measures, so its record of processing (Art. 30(1)(g), 30(2)(d)) and its notice say nothing about them",
         Some("add `[security] measures = [\"…\"]` with a general description of the measures".into()),
+    );
+}
+
+/// Art. 30(1)(d) beside Art. 13(1)(e): where the notice tells people of recipients but the
+/// controller's own activities name none, the record and the notice disagree. A recipient used
+/// only for customers' data (a sub-processor) is in the processor's record, not this one; the
+/// operator's own data usually reaches some of them too (hosting, mail).
+fn controller_recipients(ctx: &mut Ctx, raw: &RawPolicy, policy: &Policy) {
+    let mut controller = policy
+        .activities
+        .iter()
+        .zip(&raw.activities)
+        .filter(|(a, _)| a.role == Role::Controller);
+    let Some((first, raw_first)) = controller.clone().next() else {
+        return;
+    };
+    if policy.recipients.is_empty() || controller.any(|(a, _)| !a.recipients.is_empty()) {
+        return;
+    }
+    let named: Vec<&str> = policy.recipients.iter().map(|r| r.name.as_str()).collect();
+    ctx.report(
+        Code::ControllerRecordWithoutRecipients,
+        raw_first.span(),
+        format!("activity[{}].recipients", first.id),
+        format!(
+            "the notice names {} recipient(s) ({}), but none of the controller's own activities discloses to one, so the record of processing lists no recipients (Art. 30(1)(d))",
+            named.len(),
+            named.join(", ")
+        ),
+        Some("add the recipients that receive your own data (hosting, mail, payment, authorities) to the `recipients` of the activities they serve".into()),
     );
 }

@@ -563,3 +563,159 @@ async fn a_change_announced_ahead_applies_from_its_effective_date_on_postgresql(
     };
     announced_ahead(&spawn_app_on_postgres_with(&url, new_policy()).await).await;
 }
+
+/// The next version adds Hetzner for every customer environment and Scaleway for customers
+/// that choose it.
+fn with_hetzner() -> &'static str {
+    let added = OLD
+        .replacen(
+            "recipients = [\"aws\", \"google-cloud\", \"ovhcloud\", \"cloudflare\", \"upcloud\", \"vultr\"]",
+            "recipients = [\"aws\", \"google-cloud\", \"ovhcloud\", \"cloudflare\", \"upcloud\", \"vultr\", \"hetzner\", \"scaleway\"]",
+            1,
+        )
+        .replacen(
+            "[[recipient]]\nid = \"vultr\"",
+            "[[recipient]]\nid = \"hetzner\"\nname = \"Hetzner Online\"\nrole = \"processor\"\npurpose = \"Backups of customer environments\"\ncountry = \"DE\"\n\n[[recipient]]\nid = \"scaleway\"\nname = \"Scaleway\"\nrole = \"processor\"\npurpose = \"Cloud infrastructure for customer environments\"\ncountry = \"FR\"\nchosen_by_customer = true\n\n[[recipient]]\nid = \"vultr\"",
+            1,
+        );
+    assert_eq!(added.matches("hetzner").count(), 2, "the example changed");
+    Box::leak(added.into_boxed_str())
+}
+
+/// A customer's person erased; the sub-processors the answer says were told (Art. 19).
+async fn erased_and_told(app: &TestApp, key: &str, email: &str) -> Vec<String> {
+    let person = app
+        .person_with_contract(
+            key,
+            email,
+            json!([{ "category": "user.contact.email", "value": email, "source": "customer" }]),
+        )
+        .await;
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            key,
+            json!({ "kind": "erasure", "subject": person, "email": email }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let id = filed.body["id"].as_str().expect("id");
+    let code = app.code_from_outbox().await;
+    let verified = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            key,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let done = app
+        .post(&format!("/api/v1/requests/{id}/fulfil"), key, json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    done.body["recipients_notified"]
+        .as_array()
+        .expect("listed")
+        .iter()
+        .map(|r| r["recipient"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// The processor entries of the record of processing: the sub-processors they list.
+async fn recorded_subprocessors(app: &TestApp) -> Vec<String> {
+    let ropa = app.get("/api/v1/ropa", &app.admin_key).await;
+    assert_eq!(ropa.status, 200, "{:?}", ropa.body);
+    ropa.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["article"] == "30(2)")
+        .expect("a processor entry")["recipients"]
+        .as_array()
+        .expect("recipients")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Art. 28(2): a sub-processor an announced change adds receives nothing before the change
+/// takes effect. Customers cannot choose it, the record of processing does not list it, and an
+/// erasure is not owed to it; an optional one is owed only by the customers that chose it.
+async fn announced_addition_waits(app: &TestApp) {
+    keep_old_version(app).await;
+    let (acme, acme_admin) = app.tenant_with_admin("Acme").await;
+    contact(app, &acme, "it@acme.example").await;
+    assert_eq!(choose(app, &acme_admin, "vultr").await.status, 200);
+    let sent = app
+        .post(
+            "/api/v1/subprocessors/changes",
+            &app.admin_key,
+            json!({ "effective": "2026-04-15" }),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+
+    let early = choose(app, &acme_admin, "scaleway").await;
+    assert_eq!(
+        (early.status, early.body["field"].as_str()),
+        (422, Some("recipient")),
+        "{:?}",
+        early.body
+    );
+    assert!(
+        early.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("15 April 2026")),
+        "{:?}",
+        early.body
+    );
+    let recorded = recorded_subprocessors(app).await;
+    assert!(
+        !recorded.contains(&"hetzner".to_owned())
+            && !recorded.contains(&"scaleway".to_owned())
+            && recorded.contains(&"vultr".to_owned()),
+        "{recorded:?}"
+    );
+    let told = erased_and_told(app, &acme_admin, "anna@acme.example").await;
+    assert_eq!(
+        told,
+        ["aws", "google-cloud", "ovhcloud", "cloudflare", "vultr"],
+        "UpCloud was not chosen, Hetzner and Scaleway are not in force yet"
+    );
+
+    app.clock.set("2026-04-15T06:00:00Z".parse().expect("time"));
+    assert!(
+        recorded_subprocessors(app)
+            .await
+            .contains(&"hetzner".to_owned())
+    );
+    let chosen = choose(app, &acme_admin, "scaleway").await;
+    assert_eq!(chosen.status, 200, "{:?}", chosen.body);
+    let told = erased_and_told(app, &acme_admin, "bert@acme.example").await;
+    assert_eq!(
+        told,
+        [
+            "aws",
+            "google-cloud",
+            "ovhcloud",
+            "cloudflare",
+            "hetzner",
+            "scaleway",
+            "vultr"
+        ],
+        "in the order the policy lists them"
+    );
+}
+
+#[tokio::test]
+async fn an_announced_sub_processor_receives_nothing_before_its_date_on_sqlite() {
+    announced_addition_waits(&spawn_app_with(with_hetzner()).await).await;
+}
+
+#[tokio::test]
+async fn an_announced_sub_processor_receives_nothing_before_its_date_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    announced_addition_waits(&spawn_app_on_postgres_with(&url, with_hetzner()).await).await;
+}

@@ -46,9 +46,9 @@ pub async fn ropa(
             ));
         }
     };
-    let (policy, operator) = (state.policy.clone(), state.operator);
+    let (policy, operator, now) = (state.policy.clone(), state.operator, state.clock.now());
     let body = state
-        .store(move |store| ombud_app::ropa::render(store, &policy, operator, csv))
+        .call(move |store, _| ombud_app::ropa::render(store, &policy, operator, csv, now))
         .await?;
     let content_type = if csv {
         "text/csv; charset=utf-8"

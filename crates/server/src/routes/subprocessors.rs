@@ -160,10 +160,35 @@ async fn choose(
             "optional sub-processors are chosen by a customer for its own tenant",
         ));
     }
-    let id = ombud_app::subprocessors::choosable(&state.policy, &recipient)?
-        .id
-        .clone();
-    let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
+    let (operator, now) = (state.operator, state.clock.now());
+    let (loaded, tz) = (state.policy.clone(), state.time_zone.clone());
+    // A sub-processor an announced change adds is chosen only once the change takes effect;
+    // letting go of one is always possible.
+    let id = state
+        .call(move |store, _| {
+            let policy = if selected {
+                ombud_app::subprocessors::customers_policy_at(store, operator, &loaded, now)?
+            } else {
+                loaded
+            };
+            match ombud_app::subprocessors::choosable(&policy, &recipient) {
+                Ok(r) => Ok(r.id.clone()),
+                Err(refused) => {
+                    match ombud_app::subprocessors::announced_from(store, operator, &recipient, now)? {
+                        Some(at) => Err(ombud_app::notices::NoticeError::Invalid {
+                            field: "recipient",
+                            message: format!(
+                                "`{recipient}` is added by an announced change that takes effect on {}; customers can choose it from then",
+                                ombud_app::mail::day(at, &tz)
+                            ),
+                        }),
+                        None => Err(refused),
+                    }
+                }
+            }
+        })
+        .await?;
+    let (tenant, actor) = (caller.tenant, caller.actor());
     state
         .store(move |store| store.select_recipient(tenant, &id, selected, &actor, now))
         .await?;
