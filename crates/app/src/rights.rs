@@ -404,7 +404,12 @@ impl Desk {
                 "the code has expired; ask for a new one, which keeps the request and the day it was received".into(),
             ));
         }
-        let given = self.secrets.code_hash(tenant, id, code.trim());
+        // People copy codes with spaces or split them in groups; only the digits count.
+        let typed: String = code
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let given = self.secrets.code_hash(tenant, id, &typed);
         // Compared in constant time so the answer's timing says nothing about the code.
         let matches = blake3::Hash::from_bytes(given) == blake3::Hash::from_bytes(expected);
         if !matches {
@@ -535,7 +540,7 @@ impl Desk {
                 && let Some(subject) = verified.subject
             {
                 self.event(
-                    verified.tenant,
+                    &verified,
                     subject,
                     EventKind::Objection,
                     verified.purpose.clone(),
@@ -687,10 +692,15 @@ impl Desk {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Fulfilled, DeskError> {
-        let mut request = self.get(tenant, id)?;
+        let request = self.get(tenant, id)?;
         requests::check_executable(request.status)?;
         let grounds = self.check_grounds(&request, compelling_grounds)?;
         let mut download_url = None;
+        if let (RequestKind::Erasure, Some(subject)) = (request.kind, request.subject)
+            && self.store.subject(tenant, subject)?.is_none()
+        {
+            return self.erased_before(request, subject, actor, now);
+        }
         // Read before the change: erasure removes what tells where the data went.
         let owed = match (request.subject, request.kind) {
             (
@@ -699,7 +709,7 @@ impl Desk {
             ) => self.recipients_of(&request, subject, now)?,
             _ => vec![],
         };
-        let mut outcome = match request.subject {
+        let outcome = match request.subject {
             None => Outcome {
                 summary: "we hold no personal data linked to the address given".into(),
                 ..Outcome::default()
@@ -710,10 +720,10 @@ impl Desk {
                     download_url = Some(url);
                     outcome
                 }
-                RequestKind::Erasure => self.erase(&request, subject, actor, now)?,
+                RequestKind::Erasure => return self.erase(request, subject, &owed, actor, now),
                 RequestKind::Rectification => self.rectify(&request, subject, actor, now)?,
                 RequestKind::Restriction => {
-                    self.event(tenant, subject, EventKind::Restriction, None, actor, now)?;
+                    self.event(&request, subject, EventKind::Restriction, None, actor, now)?;
                     Outcome {
                         summary: "processing is restricted to storage and legal claims until the restriction is lifted".into(),
                         ..Outcome::default()
@@ -722,7 +732,7 @@ impl Desk {
                 RequestKind::Objection => self.object(&request, subject, &grounds, actor, now)?,
                 RequestKind::ConsentWithdrawal => {
                     self.event(
-                        tenant,
+                        &request,
                         subject,
                         EventKind::ConsentWithdrawn,
                         request.purpose.clone(),
@@ -739,6 +749,24 @@ impl Desk {
                 }
             },
         };
+        let (request, mails) = self.closed(request, outcome, &owed, download_url.as_deref(), now);
+        let request = self.save(&request, "fulfil", &mails, actor, now)?;
+        Ok(Fulfilled {
+            request,
+            download_url,
+        })
+    }
+
+    /// The request as fulfilling it leaves it, and the mails that go with it: the answer to
+    /// the person and a notice to each recipient with a contact address (Art. 19).
+    fn closed(
+        &self,
+        mut request: DsRequest,
+        mut outcome: Outcome,
+        owed: &[ombud_policy::model::Recipient],
+        download_url: Option<&str>,
+        now: Timestamp,
+    ) -> (DsRequest, Vec<NewMail>) {
         let mut mails: Vec<NewMail> = vec![];
         for recipient in owed {
             let to = recipient
@@ -763,20 +791,13 @@ impl Desk {
         request.status = RequestStatus::Fulfilled;
         request.closed_at = Some(now);
         request.outcome = serde_json::to_string(&outcome).ok();
-        mails.extend(request.contact.iter().map(|to| {
-            mail::fulfilled(
-                &self.policy,
-                &request,
-                to,
-                &outcome,
-                download_url.as_deref(),
-            )
-        }));
-        let request = self.save(&request, "fulfil", &mails, actor, now)?;
-        Ok(Fulfilled {
-            request,
-            download_url,
-        })
+        mails.extend(
+            request
+                .contact
+                .iter()
+                .map(|to| mail::fulfilled(&self.policy, &request, to, &outcome, download_url)),
+        );
+        (request, mails)
     }
 
     /// The purposes an objection reaches: the one it names, or every purpose of the
@@ -868,7 +889,7 @@ impl Desk {
         });
         if !recorded {
             self.event(
-                tenant,
+                request,
                 subject,
                 EventKind::Objection,
                 request.purpose.clone(),
@@ -878,7 +899,7 @@ impl Desk {
         }
         for purpose in grounds.keys() {
             self.event(
-                tenant,
+                request,
                 subject,
                 EventKind::ObjectionOverridden,
                 Some(purpose.clone()),
@@ -1041,17 +1062,28 @@ impl Desk {
             .collect())
     }
 
+    /// Records what a step of `request` changes about the person. The event's id is derived
+    /// from the request, the kind and the purpose, so a step carried out again after a crash
+    /// records nothing twice and the first moment stays the one in force.
     fn event(
         &self,
-        tenant: TenantId,
+        request: &DsRequest,
         subject: SubjectId,
         kind: EventKind,
         purpose: Option<String>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<(), DeskError> {
+        let tenant = request.tenant;
+        let mut seed = blake3::Hasher::new_derive_key("ombud request step event");
+        seed.update(request.id.0.as_bytes());
+        seed.update(kind.as_str().as_bytes());
+        seed.update(&[0]);
+        seed.update(purpose.as_deref().unwrap_or("").as_bytes());
         let event = NewEvent {
-            id: None,
+            id: Some(ombud_store::model::EventId::derived(
+                seed.finalize().as_bytes(),
+            )),
             kind,
             purpose,
             occurred_at: now,
@@ -1137,13 +1169,17 @@ impl Desk {
         ))
     }
 
+    /// Erases the person and closes the request in one transaction, so a crash leaves the
+    /// request open over a person still there (and fulfilling it again finishes the job) or
+    /// closed over a person erased, never open over a person already gone.
     fn erase(
         &self,
-        request: &DsRequest,
+        request: DsRequest,
         subject: SubjectId,
+        owed: &[ombud_policy::model::Recipient],
         actor: &Actor,
         now: Timestamp,
-    ) -> Result<Outcome, DeskError> {
+    ) -> Result<Fulfilled, DeskError> {
         let tenant = request.tenant;
         let records = self.store.records(tenant, subject)?;
         let facts = SubjectFacts::new(
@@ -1208,31 +1244,76 @@ impl Desk {
                 }),
             }
         }
-        let erasure =
-            self.store
-                .erase_subject(tenant, subject, &keep, Some(request.id), actor, now)?;
+        let close = |erasure: &ombud_store::requests::Erasure| {
+            let outcome = Outcome {
+                summary: if kept.is_empty() {
+                    format!(
+                        "{} records and the subject's key are deleted",
+                        erasure.records_deleted
+                    )
+                } else {
+                    format!(
+                        "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
+                        erasure.records_deleted, erasure.records_kept
+                    )
+                },
+                records: Some(erasure.records_deleted),
+                export_expires_at: None,
+                kept: kept.clone(),
+                ..Outcome::default()
+            };
+            let (request, mails) = self.closed(request.clone(), outcome, owed, None, now);
+            ombud_store::requests::RequestStep {
+                entry: NewAuditEntry::request_step(actor, &request, "fulfil"),
+                request,
+                mails,
+            }
+        };
+        let (_, request) = self
+            .store
+            .erase_for_request(tenant, subject, &keep, request.id, &close, actor, now)?;
         // Who was sent which notice, and at which address, goes with the person unless a law
         // keeps message records; a crash here is finished by the next sweep.
         if !crate::sweeper::ledger_kept_past_erasure(&self.policy) {
             self.store
                 .prune_ledger(tenant, None, &[subject], actor, now)?;
         }
-        Ok(Outcome {
-            summary: if kept.is_empty() {
-                format!(
-                    "{} records and the subject's key are deleted",
-                    erasure.records_deleted
-                )
-            } else {
-                format!(
-                    "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
-                    erasure.records_deleted, erasure.records_kept
-                )
-            },
-            records: Some(erasure.records_deleted),
-            export_expires_at: None,
-            kept,
+        Ok(Fulfilled {
+            request,
+            download_url: None,
+        })
+    }
+
+    /// A request whose erasure was carried out but which was left open (by a version that
+    /// wrote the two apart, and crashed between them): the tombstone the erasure left names
+    /// this request, so the request is closed on it rather than answered "not found".
+    fn erased_before(
+        &self,
+        request: DsRequest,
+        subject: SubjectId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Fulfilled, DeskError> {
+        let tombstone = self
+            .store
+            .tombstones(request.tenant)?
+            .into_iter()
+            .find(|t| t.subject == subject && t.request == Some(request.id))
+            .ok_or(DeskError::Store(ombud_store::StoreError::NotFound(
+                "subject",
+            )))?;
+        let outcome = Outcome {
+            summary: format!(
+                "the personal data and the subject's key were deleted on {}",
+                mail::day(tombstone.erased_at, &self.time_zone)
+            ),
             ..Outcome::default()
+        };
+        let (request, mails) = self.closed(request, outcome, &[], None, now);
+        let request = self.save(&request, "fulfil", &mails, actor, now)?;
+        Ok(Fulfilled {
+            request,
+            download_url: None,
         })
     }
 

@@ -19,6 +19,14 @@ macro_rules! id {
             pub fn new() -> Self {
                 $name(uuid::Uuid::now_v7())
             }
+
+            /// An id fixed by what it names (a version 8 UUID from the first 16 bytes of a
+            /// digest), so writing the same thing again finds the same row.
+            pub fn derived(digest: &[u8; 32]) -> Self {
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&digest[..16]);
+                $name(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+            }
         }
 
         impl Default for $name {

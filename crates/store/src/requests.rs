@@ -236,6 +236,14 @@ pub struct Erasure {
     pub subject_deleted: bool,
 }
 
+/// A request's step, written in the transaction that carries out its effect: the request as
+/// it stands after the step, its audit entry and the mails it sends.
+pub struct RequestStep {
+    pub request: DsRequest,
+    pub entry: NewAuditEntry,
+    pub mails: Vec<NewMail>,
+}
+
 /// What remains of an erased subject, so a restore from backup can replay the erasure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tombstone {
@@ -553,6 +561,14 @@ pub trait Requests {
         &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
         request: Option<RequestId>, actor: &Actor, at: Timestamp,
     ) -> crate::Result<Erasure>;
+    /// Erases a subject for `request` as [`Requests::erase_subject`] does, and stores the
+    /// step `close` builds from what was erased in the same transaction: a crash leaves either
+    /// both or neither, so a request is never left open over a person already erased.
+    #[allow(clippy::too_many_arguments)]
+    fn erase_for_request(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord], request: RequestId,
+        close: &dyn Fn(&Erasure) -> RequestStep, actor: &Actor, at: Timestamp,
+    ) -> crate::Result<(Erasure, DsRequest)>;
     fn tombstones(&self, tenant: TenantId) -> crate::Result<Vec<Tombstone>>;
     /// Replaces a record's value; the old value is not kept.
     fn rectify_record(

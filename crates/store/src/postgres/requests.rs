@@ -79,26 +79,7 @@ impl crate::requests::Requests for PostgresStore {
     ) -> Result<DsRequest> {
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
-            let wrapped: Vec<u8> = tx
-                .query_opt("SELECT wrapped_key FROM requests WHERE tenant_id = $1 AND request_id = $2", &[&tenant.0, &request.id.0])?
-                .ok_or(StoreError::NotFound("request"))?
-                .get(0);
-            let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
-            let changed = tx.execute(
-                "UPDATE requests SET status = $3, subject_id = $4, purpose = $5, category = $6, record_id = $7, sealed = $8,
-                   verified_at = $9, verified_by = $10, first_due_at = $11, due_at = $12, extended_at = $13, extension_reason = $14,
-                   closed_at = $15, refusal_reason = $16, outcome = $17, code_hash = $18, code_expires_at = $19, code_attempts = $20,
-                   locked = $21, overdue_at = $22, version = version + 1
-                 WHERE tenant_id = $1 AND request_id = $2 AND version = $23",
-                &refs(
-                    &request_values(tenant, request, sealed)
-                        .into_iter()
-                        .chain(boxed![request.version])
-                        .collect::<Vec<_>>(),
-                ),
-            )?;
-            StoreError::conflict_unless(changed > 0, "request")?;
-            self.enqueue(tx, tenant, mails, entry, at)
+            self.write_request(tx, tenant, request, entry, mails, at)
         })?;
         Ok(request.stored_as(request.version + 1))
     }
@@ -161,68 +142,17 @@ impl crate::requests::Requests for PostgresStore {
         &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
         request: Option<RequestId>, actor: &Actor, at: Timestamp,
     ) -> Result<Erasure> {
-        self.write(|tx| {
-            Self::lock_tenant(tx, tenant)?;
-            let old_key = self.data_key(tx, tenant, subject)?;
-            let identities = tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
-            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
-            // the address.
-            tx.execute(
-                "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (SELECT d.mail_id FROM notices n JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = $2 WHERE n.tenant_id = $1 AND d.mail_id IS NOT NULL)",
-                &[&tenant.0, &subject.0],
-            )?;
-            let kept_ids: Vec<Uuid> = keep.iter().map(|k| k.record.0).collect();
-            let mut kept = 0u64;
-            if !keep.is_empty() {
-                // The kept records move to a new key, so the old key (and every copy of the
-                // data sealed with it) is worthless once it is gone.
-                let new_key = self.keyring().new_data_key()?;
-                let wrapped = self.keyring().wrap(&new_key, tenant.0, subject.0)?;
-                let rows = tx.query(
-                    "SELECT record_id, category, sealed_value FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3)",
-                    &[&tenant.0, &subject.0, &kept_ids],
-                )?;
-                for row in rows {
-                    let id: Uuid = row.get(0);
-                    let category: String = row.get(1);
-                    let sealed: Vec<u8> = row.get(2);
-                    let aad = record_aad(id, &category);
-                    let value = old_key.open(&sealed, &aad)?;
-                    let resealed = new_key.seal(&value, &aad)?;
-                    let purposes = keep.iter().find(|k| k.record.0 == id).map(|k| k.purposes.join(",")).unwrap_or_default();
-                    tx.execute(
-                        "UPDATE records SET sealed_value = $4, purposes = $5 WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
-                        &[&tenant.0, &subject.0, &id, &resealed, &purposes],
-                    )?;
-                    kept += 1;
-                }
-                tx.execute(
-                    "UPDATE subject_keys SET wrapped_key = $3, created_at = $4 WHERE tenant_id = $1 AND subject_id = $2",
-                    &[&tenant.0, &subject.0, &wrapped, &micros(at)],
-                )?;
-                tx.execute(
-                    "UPDATE subjects SET key_generation = key_generation + 1 WHERE tenant_id = $1 AND subject_id = $2",
-                    &[&tenant.0, &subject.0],
-                )?;
-            }
-            let deleted = tx.execute(
-                "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND NOT (record_id = ANY($3))",
-                &[&tenant.0, &subject.0, &kept_ids],
-            )?;
-            let subject_deleted = kept == 0;
-            if subject_deleted {
-                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
-                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
-            }
-            tx.execute(
-                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
-                &[&tenant.0, &subject.0, &request.map(|r| r.0), &micros(at), &!subject_deleted],
-            )?;
-            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities, subject_deleted };
-            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
-            Ok(erasure)
-        })
+        self.erase(tenant, subject, keep, request, None, actor, at)
+            .map(|(erasure, _)| erasure)
+    }
+
+    fn erase_for_request(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord], request: RequestId,
+        close: &dyn Fn(&Erasure) -> RequestStep, actor: &Actor, at: Timestamp,
+    ) -> Result<(Erasure, DsRequest)> {
+        let (erasure, closed) =
+            self.erase(tenant, subject, keep, Some(request), Some(close), actor, at)?;
+        Ok((erasure, closed.ok_or(StoreError::NotFound("request"))?))
     }
 
     fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>> {
@@ -327,5 +257,116 @@ impl crate::requests::Requests for PostgresStore {
             }
         }
         Ok(removed)
+    }
+}
+
+impl PostgresStore {
+    /// Stores a changed request inside `tx` (the tenant locked), if it is still at the version
+    /// it was read at.
+    fn write_request(
+        &self, tx: &mut Transaction, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry,
+        mails: &[NewMail], at: Timestamp,
+    ) -> Result<()> {
+        let wrapped: Vec<u8> = tx
+            .query_opt(
+                "SELECT wrapped_key FROM requests WHERE tenant_id = $1 AND request_id = $2",
+                &[&tenant.0, &request.id.0],
+            )?
+            .ok_or(StoreError::NotFound("request"))?
+            .get(0);
+        let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
+        let changed = tx.execute(
+            "UPDATE requests SET status = $3, subject_id = $4, purpose = $5, category = $6, record_id = $7, sealed = $8,
+               verified_at = $9, verified_by = $10, first_due_at = $11, due_at = $12, extended_at = $13, extension_reason = $14,
+               closed_at = $15, refusal_reason = $16, outcome = $17, code_hash = $18, code_expires_at = $19, code_attempts = $20,
+               locked = $21, overdue_at = $22, version = version + 1
+             WHERE tenant_id = $1 AND request_id = $2 AND version = $23",
+            &refs(
+                &request_values(tenant, request, sealed)
+                    .into_iter()
+                    .chain(boxed![request.version])
+                    .collect::<Vec<_>>(),
+            ),
+        )?;
+        StoreError::conflict_unless(changed > 0, "request")?;
+        self.enqueue(tx, tenant, mails, entry, at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn erase(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
+        request: Option<RequestId>, close: Option<&dyn Fn(&Erasure) -> RequestStep>, actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(Erasure, Option<DsRequest>)> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let old_key = self.data_key(tx, tenant, subject)?;
+            let identities = tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
+            // the address.
+            tx.execute(
+                "DELETE FROM outbox WHERE tenant_id = $1 AND mail_id IN (SELECT d.mail_id FROM notices n JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = $2 WHERE n.tenant_id = $1 AND d.mail_id IS NOT NULL)",
+                &[&tenant.0, &subject.0],
+            )?;
+            let kept_ids: Vec<Uuid> = keep.iter().map(|k| k.record.0).collect();
+            let mut kept = 0u64;
+            if !keep.is_empty() {
+                // The kept records move to a new key, so the old key (and every copy of the
+                // data sealed with it) is worthless once it is gone.
+                let new_key = self.keyring().new_data_key()?;
+                let wrapped = self.keyring().wrap(&new_key, tenant.0, subject.0)?;
+                let rows = tx.query(
+                    "SELECT record_id, category, sealed_value FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3)",
+                    &[&tenant.0, &subject.0, &kept_ids],
+                )?;
+                for row in rows {
+                    let id: Uuid = row.get(0);
+                    let category: String = row.get(1);
+                    let sealed: Vec<u8> = row.get(2);
+                    let aad = record_aad(id, &category);
+                    let value = old_key.open(&sealed, &aad)?;
+                    let resealed = new_key.seal(&value, &aad)?;
+                    let purposes = keep.iter().find(|k| k.record.0 == id).map(|k| k.purposes.join(",")).unwrap_or_default();
+                    tx.execute(
+                        "UPDATE records SET sealed_value = $4, purposes = $5 WHERE tenant_id = $1 AND subject_id = $2 AND record_id = $3",
+                        &[&tenant.0, &subject.0, &id, &resealed, &purposes],
+                    )?;
+                    kept += 1;
+                }
+                tx.execute(
+                    "UPDATE subject_keys SET wrapped_key = $3, created_at = $4 WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &subject.0, &wrapped, &micros(at)],
+                )?;
+                tx.execute(
+                    "UPDATE subjects SET key_generation = key_generation + 1 WHERE tenant_id = $1 AND subject_id = $2",
+                    &[&tenant.0, &subject.0],
+                )?;
+            }
+            let deleted = tx.execute(
+                "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND NOT (record_id = ANY($3))",
+                &[&tenant.0, &subject.0, &kept_ids],
+            )?;
+            let subject_deleted = kept == 0;
+            if subject_deleted {
+                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
+            }
+            tx.execute(
+                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
+                &[&tenant.0, &subject.0, &request.map(|r| r.0), &micros(at), &!subject_deleted],
+            )?;
+            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities, subject_deleted };
+            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
+            let closed = match close {
+                Some(close) => {
+                    let step = close(&erasure);
+                    self.write_request(tx, tenant, &step.request, step.entry, &step.mails, at)?;
+                    Some(step.request.stored_as(step.request.version + 1))
+                }
+                None => None,
+            };
+            Ok((erasure, closed))
+        })
     }
 }

@@ -80,29 +80,7 @@ impl crate::requests::Requests for SqliteStore {
         &self, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry, mails: &[NewMail],
         at: Timestamp,
     ) -> Result<DsRequest> {
-        self.write(|tx| {
-            let wrapped: Vec<u8> = tx
-                .prepare_cached("SELECT wrapped_key FROM requests WHERE tenant_id = ?1 AND request_id = ?2")?
-                .query_row(params![tenant.0.as_bytes(), request.id.0.as_bytes()], |row| row.get(0))
-                .optional()?
-                .ok_or(StoreError::NotFound("request"))?;
-            let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE requests SET status = ?3, subject_id = ?4, purpose = ?5, category = ?6, record_id = ?7, sealed = ?8,
-                       verified_at = ?9, verified_by = ?10, first_due_at = ?11, due_at = ?12, extended_at = ?13, extension_reason = ?14,
-                       closed_at = ?15, refusal_reason = ?16, outcome = ?17, code_hash = ?18, code_expires_at = ?19, code_attempts = ?20,
-                       locked = ?21, overdue_at = ?22, version = version + 1
-                     WHERE tenant_id = ?1 AND request_id = ?2 AND version = ?23",
-                )?
-                .execute(rusqlite::params_from_iter(
-                    request_values(tenant, request, sealed)
-                        .into_iter()
-                        .chain([request.version.into()]),
-                ))?;
-            StoreError::conflict_unless(changed > 0, "request")?;
-            self.enqueue(tx, tenant, mails, entry, at)
-        })?;
+        self.write(|tx| self.write_request(tx, tenant, request, entry, mails, at))?;
         Ok(request.stored_as(request.version + 1))
     }
 
@@ -153,80 +131,17 @@ impl crate::requests::Requests for SqliteStore {
         &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
         request: Option<RequestId>, actor: &Actor, at: Timestamp,
     ) -> Result<Erasure> {
-        // The kept records move to a new key, so the old key (and every copy of the data sealed
-        // with it) is worthless once it is gone. The new key commits first; the old one goes
-        // after the rows, so no crash leaves a row without its key.
-        let rekey = if keep.is_empty() {
-            None
-        } else {
-            let generation: i64 = self.read(|conn| {
-                conn.prepare_cached(
-                    "SELECT key_generation FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
-                )?
-                .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
-                    row.get(0)
-                })
-                .optional()?
-                .ok_or(StoreError::NotFound("subject"))
-            })?;
-            let key = self.keyring().new_data_key()?;
-            self.put_key(tenant, subject, generation + 1, &key, at)?;
-            Some((generation + 1, key))
-        };
-        let erasure = self.write(|tx| {
-            let old_key = self.data_key(tx, tenant, subject)?;
-            let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
-            let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
-            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
-            // the address.
-            tx.prepare_cached("DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (SELECT d.mail_id FROM notices n CROSS JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = ?2 WHERE n.tenant_id = ?1 AND d.mail_id IS NOT NULL)")?
-                .execute(params![t, s])?;
-            let mut kept = 0u64;
-            if let Some((generation, new_key)) = &rekey {
-                for item in keep {
-                    let row: Option<(String, Vec<u8>)> = tx
-                        .prepare_cached("SELECT category, sealed_value FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
-                        .query_row(params![t, s, item.record.0.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
-                        .optional()?;
-                    let Some((category, sealed)) = row else { continue };
-                    let aad = record_aad(item.record.0, &category);
-                    let value = old_key.open(&sealed, &aad)?;
-                    let resealed = new_key.seal(&value, &aad)?;
-                    tx.prepare_cached("UPDATE records SET sealed_value = ?4, purposes = ?5 WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
-                        .execute(params![t, s, item.record.0.as_bytes(), resealed, item.purposes.join(",")])?;
-                    kept += 1;
-                }
-                tx.prepare_cached("UPDATE subjects SET key_generation = ?3 WHERE tenant_id = ?1 AND subject_id = ?2")?
-                    .execute(params![t, s, generation])?;
-            }
-            let kept_ids: Vec<Vec<u8>> = keep.iter().map(|k| k.record.0.as_bytes().to_vec()).collect();
-            let mut deleted = 0u64;
-            {
-                let mut select = tx.prepare_cached("SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2")?;
-                let ids = select.query_map(params![t, s], |row| row.get::<_, Vec<u8>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut delete = tx.prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?;
-                for id in ids.into_iter().filter(|id| !kept_ids.contains(id)) {
-                    deleted += delete.execute(params![t, s, id])? as u64;
-                }
-            }
-            let subject_deleted = kept == 0;
-            if subject_deleted {
-                tx.prepare_cached("DELETE FROM events WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
-                tx.prepare_cached("DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
-            }
-            tx.prepare_cached(
-                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
-            )?
-            .execute(params![t, s, request.map(|r| r.0.as_bytes().to_vec()), micros(at), !subject_deleted])?;
-            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities as u64, subject_deleted };
-            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
-            Ok(erasure)
-        });
-        self.drop_stale_keys(tenant, subject)?;
-        let erasure = erasure?;
-        self.scrub()?;
-        Ok(erasure)
+        self.erase(tenant, subject, keep, request, None, actor, at)
+            .map(|(erasure, _)| erasure)
+    }
+
+    fn erase_for_request(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord], request: RequestId,
+        close: &dyn Fn(&Erasure) -> RequestStep, actor: &Actor, at: Timestamp,
+    ) -> Result<(Erasure, DsRequest)> {
+        let (erasure, closed) =
+            self.erase(tenant, subject, keep, Some(request), Some(close), actor, at)?;
+        Ok((erasure, closed.ok_or(StoreError::NotFound("request"))?))
     }
 
     fn tombstones(&self, tenant: TenantId) -> Result<Vec<Tombstone>> {
@@ -322,5 +237,130 @@ impl crate::requests::Requests for SqliteStore {
             }
             Ok(rows.len() as u64)
         })
+    }
+}
+
+impl SqliteStore {
+    /// Stores a changed request inside `tx`, if it is still at the version it was read at.
+    fn write_request(
+        &self, tx: &Transaction, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry,
+        mails: &[NewMail], at: Timestamp,
+    ) -> Result<()> {
+        let wrapped: Vec<u8> = tx
+            .prepare_cached(
+                "SELECT wrapped_key FROM requests WHERE tenant_id = ?1 AND request_id = ?2",
+            )?
+            .query_row(
+                params![tenant.0.as_bytes(), request.id.0.as_bytes()],
+                |row| row.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound("request"))?;
+        let sealed = reseal_with(&self.keyring(), tenant, request, &wrapped)?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE requests SET status = ?3, subject_id = ?4, purpose = ?5, category = ?6, record_id = ?7, sealed = ?8,
+                   verified_at = ?9, verified_by = ?10, first_due_at = ?11, due_at = ?12, extended_at = ?13, extension_reason = ?14,
+                   closed_at = ?15, refusal_reason = ?16, outcome = ?17, code_hash = ?18, code_expires_at = ?19, code_attempts = ?20,
+                   locked = ?21, overdue_at = ?22, version = version + 1
+                 WHERE tenant_id = ?1 AND request_id = ?2 AND version = ?23",
+            )?
+            .execute(rusqlite::params_from_iter(
+                request_values(tenant, request, sealed)
+                    .into_iter()
+                    .chain([request.version.into()]),
+            ))?;
+        StoreError::conflict_unless(changed > 0, "request")?;
+        self.enqueue(tx, tenant, mails, entry, at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn erase(
+        &self, tenant: TenantId, subject: SubjectId, keep: &[KeptRecord],
+        request: Option<RequestId>, close: Option<&dyn Fn(&Erasure) -> RequestStep>, actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(Erasure, Option<DsRequest>)> {
+        // The kept records move to a new key, so the old key (and every copy of the data sealed
+        // with it) is worthless once it is gone. The new key commits first; the old one goes
+        // after the rows, so no crash leaves a row without its key.
+        let rekey = if keep.is_empty() {
+            None
+        } else {
+            let generation: i64 = self.read(|conn| {
+                conn.prepare_cached(
+                    "SELECT key_generation FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+                )?
+                .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |row| {
+                    row.get(0)
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound("subject"))
+            })?;
+            let key = self.keyring().new_data_key()?;
+            self.put_key(tenant, subject, generation + 1, &key, at)?;
+            Some((generation + 1, key))
+        };
+        let erasure = self.write(|tx| {
+            let old_key = self.data_key(tx, tenant, subject)?;
+            let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
+            let identities = tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+            // The notices' mails to the person go (sent or not): the ledger keeps the line, not
+            // the address.
+            tx.prepare_cached("DELETE FROM outbox WHERE tenant_id = ?1 AND mail_id IN (SELECT d.mail_id FROM notices n CROSS JOIN notice_deliveries d ON d.tenant_id = n.tenant_id AND d.notice_id = n.notice_id AND d.subject_id = ?2 WHERE n.tenant_id = ?1 AND d.mail_id IS NOT NULL)")?
+                .execute(params![t, s])?;
+            let mut kept = 0u64;
+            if let Some((generation, new_key)) = &rekey {
+                for item in keep {
+                    let row: Option<(String, Vec<u8>)> = tx
+                        .prepare_cached("SELECT category, sealed_value FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                        .query_row(params![t, s, item.record.0.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
+                        .optional()?;
+                    let Some((category, sealed)) = row else { continue };
+                    let aad = record_aad(item.record.0, &category);
+                    let value = old_key.open(&sealed, &aad)?;
+                    let resealed = new_key.seal(&value, &aad)?;
+                    tx.prepare_cached("UPDATE records SET sealed_value = ?4, purposes = ?5 WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?
+                        .execute(params![t, s, item.record.0.as_bytes(), resealed, item.purposes.join(",")])?;
+                    kept += 1;
+                }
+                tx.prepare_cached("UPDATE subjects SET key_generation = ?3 WHERE tenant_id = ?1 AND subject_id = ?2")?
+                    .execute(params![t, s, generation])?;
+            }
+            let kept_ids: Vec<Vec<u8>> = keep.iter().map(|k| k.record.0.as_bytes().to_vec()).collect();
+            let mut deleted = 0u64;
+            {
+                let mut select = tx.prepare_cached("SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2")?;
+                let ids = select.query_map(params![t, s], |row| row.get::<_, Vec<u8>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut delete = tx.prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 AND record_id = ?3")?;
+                for id in ids.into_iter().filter(|id| !kept_ids.contains(id)) {
+                    deleted += delete.execute(params![t, s, id])? as u64;
+                }
+            }
+            let subject_deleted = kept == 0;
+            if subject_deleted {
+                tx.prepare_cached("DELETE FROM events WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+                tx.prepare_cached("DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = excluded.request_id, erased_at = excluded.erased_at, partial = excluded.partial",
+            )?
+            .execute(params![t, s, request.map(|r| r.0.as_bytes().to_vec()), micros(at), !subject_deleted])?;
+            let erasure = Erasure { records_deleted: deleted, records_kept: kept, identities_deleted: identities as u64, subject_deleted };
+            Self::append(tx, tenant, at, NewAuditEntry::subject_erased(actor, subject, request, &erasure))?;
+            let closed = match close {
+                Some(close) => {
+                    let step = close(&erasure);
+                    self.write_request(tx, tenant, &step.request, step.entry, &step.mails, at)?;
+                    Some(step.request.stored_as(step.request.version + 1))
+                }
+                None => None,
+            };
+            Ok((erasure, closed))
+        });
+        self.drop_stale_keys(tenant, subject)?;
+        let erased = erasure?;
+        self.scrub()?;
+        Ok(erased)
     }
 }
