@@ -175,7 +175,7 @@ test('a person files an access request on the portal, confirms it with the maile
   await checkAndShoot(page, '3-status-waiting');
 
   const codeMail = await mail(/confirmation code/);
-  const code = codeMail.subject.match(/(\d{6})/)[1];
+  const code = codeMail.subject.match(/(\d{8})/)[1];
   assert.ok(codeMail.body.includes('/privacy/status?t='), 'the mail links to the status page');
   await page.getByLabel(/code from our email/).fill(code);
   await page.getByRole('button', { name: 'Confirm' }).click();

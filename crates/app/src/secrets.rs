@@ -45,7 +45,7 @@ impl Secrets {
         hasher.finalize()
     }
 
-    /// What the store keeps of a one-time code. Keyed: six digits are quickly guessed from a
+    /// What the store keeps of a one-time code. Keyed: eight digits are quickly guessed from a
     /// plain hash, not from this one without the master key.
     pub fn code_hash(&self, tenant: TenantId, request: RequestId, code: &str) -> [u8; 32] {
         let mut hasher = blake3::Hasher::new_keyed(&self.codes);

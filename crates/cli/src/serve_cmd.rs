@@ -52,6 +52,23 @@ pub struct ServeArgs {
     /// Log format; JSON for production log shipping
     #[arg(long, env = "OMBUD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Portal filings and code resends one client address may make, as count/minute|hour|day
+    #[arg(long, env = "OMBUD_PORTAL_PER_CLIENT", default_value = "20/hour", value_parser = rate)]
+    pub portal_per_client: ombud_server::limits::Rate,
+    /// Portal filings and code resends that may mail one email address
+    #[arg(long, env = "OMBUD_PORTAL_PER_ADDRESS", default_value = "5/hour", value_parser = rate)]
+    pub portal_per_address: ombud_server::limits::Rate,
+    /// Codes that may be tried for the requests of one email address, across its requests
+    #[arg(long, env = "OMBUD_PORTAL_CODES_PER_ADDRESS", default_value = "10/day", value_parser = rate)]
+    pub portal_codes_per_address: ombud_server::limits::Rate,
+    /// The header a reverse proxy in front of ombud puts the client's address in (such as
+    /// X-Forwarded-For); only set it when every request passes through that proxy
+    #[arg(long, env = "OMBUD_CLIENT_IP_HEADER", value_parser = ombud_server::limits::header_name)]
+    pub client_ip_header: Option<ombud_server::limits::HeaderName>,
+}
+
+fn rate(text: &str) -> Result<ombud_server::limits::Rate, String> {
+    ombud_server::limits::Rate::parse(text)
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -372,6 +389,16 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         ombud_app::secrets::Secrets::from_master(&master),
         &public_url,
     )
+    .and_then(|state| {
+        state.with_portal_limits(
+            ombud_server::limits::PortalLimits {
+                per_client: args.portal_per_client,
+                per_address: args.portal_per_address,
+                codes_per_address: args.portal_codes_per_address,
+            },
+            args.client_ip_header.clone(),
+        )
+    })
     .map_err(anyhow::Error::msg)?;
     drop(master);
     let runtime = tokio::runtime::Builder::new_multi_thread()

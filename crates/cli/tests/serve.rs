@@ -178,6 +178,30 @@ fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
     );
 }
 
+#[test]
+fn a_portal_limit_or_proxy_header_that_is_not_one_stops_the_start_with_the_flag_named() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (flag, value, says) in [
+        ("--portal-per-client", "20/week", "`week` is not a unit"),
+        ("--portal-per-address", "0/hour", "above 0"),
+        ("--portal-codes-per-address", "ten/day", "20/hour"),
+        ("--client-ip-header", "X Forwarded", "not a header name"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+            .args(["serve", "--bind", "127.0.0.1:0", flag, value])
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag) && stderr.contains(says), "{stderr}");
+        assert!(
+            !dir.path().join("ombud-data").exists(),
+            "nothing was created"
+        );
+    }
+}
+
 /// A store that exists is never given a new key: with its key file gone the start stops (and
 /// writes no key), and with another key it stops before reading or sealing anything.
 #[test]

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod idempotency;
 pub mod keycache;
+pub mod limits;
 pub mod openapi;
 pub mod portal;
 pub mod routes;
@@ -223,8 +224,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // The portal's limits count per client address.
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }

@@ -156,6 +156,64 @@ fn trouble(policy: &Policy, error: &ApiError) -> Response {
     )
 }
 
+/// The address a portal request came from: the connection's, or where the operator runs a
+/// reverse proxy, the last address in that proxy's header (the one it wrote; earlier ones are
+/// the client's to write, so they are never used).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(name) = &state.client_ip_header {
+            let forwarded = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok());
+            if forwarded.is_some() {
+                return Ok(ClientAddr(forwarded));
+            }
+        }
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// Asked too often: 429, with how long to wait in `Retry-After` and in words.
+fn too_many(policy: &Policy, limited: crate::limits::Limited) -> Response {
+    let minutes = limited.wait.as_secs().div_ceil(60).max(1);
+    let whose = if limited.by_address {
+        "for this email address"
+    } else {
+        "from your network"
+    };
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        policy,
+        "Please wait",
+        html! {
+            h1 { "Please wait a little" }
+            p { "We have received many requests " (whose) " in a short time. To protect the people whose addresses could be used, please try again in " (minutes) (if minutes == 1 { " minute" } else { " minutes" }) "." }
+            p { "If you cannot wait, write to " (policy.rights.contact) "." }
+        },
+    );
+    if let Ok(value) = HeaderValue::from_str(&limited.wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 fn hint(kind: RequestKind) -> &'static str {
     match kind {
         RequestKind::Access => {
@@ -382,7 +440,11 @@ fn filing_form(
     }
 }
 
-pub async fn file(State(state): State<AppState>, Form(values): Form<FilingForm>) -> Response {
+pub async fn file(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Form(values): Form<FilingForm>,
+) -> Response {
     let policy = std::sync::Arc::clone(&state.policy);
     let tenant = match tenant_of(&state, values.tenant.as_deref()).await {
         Ok(Some(tenant)) => tenant,
@@ -406,6 +468,9 @@ pub async fn file(State(state): State<AppState>, Form(values): Form<FilingForm>)
     let Some(email) = given(&values.email) else {
         return again("email", "Give your email address: the code goes there.");
     };
+    if let Err(limited) = state.limits.mailing(client, &email) {
+        return too_many(&policy, limited);
+    }
     let filing = Filing {
         kind,
         email: Some(email),
@@ -547,7 +612,7 @@ fn status_page(
             }
             form method="post" action="/privacy/status/confirm" novalidate {
                 input type="hidden" name="t" value=(token);
-                label class="field" for="code" { "The 6-digit code from our email" }
+                label class="field" for="code" { "The 8-digit code from our email" }
                 span class="hint" id="code-hint" { "Valid for 30 minutes; three tries." }
                 input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
                     required aria-invalid=[error.map(|_| "true")]
@@ -586,13 +651,22 @@ pub struct ResendForm {
 }
 
 /// The person asks for a new code from the status page.
-pub async fn resend_code(State(state): State<AppState>, Form(form): Form<ResendForm>) -> Response {
+pub async fn resend_code(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<ResendForm>,
+) -> Response {
     let token = form.t.unwrap_or_default();
     let request = match request_of(&state, Some(&token)).await {
         Ok(Some(request)) => request,
         Ok(None) => return not_found(&state.policy, BAD_LINK),
         Err(error) => return trouble(&state.policy, &error),
     };
+    if let Some(to) = &request.contact
+        && let Err(limited) = state.limits.mailing(client, to.expose())
+    {
+        return too_many(&state.policy, limited);
+    }
     let now = state.clock.now();
     let (tenant, id) = (request.tenant, request.id);
     let desk = state.desk();
@@ -617,7 +691,11 @@ pub struct ConfirmForm {
     code: Option<String>,
 }
 
-pub async fn confirm(State(state): State<AppState>, Form(form): Form<ConfirmForm>) -> Response {
+pub async fn confirm(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
     let token = form.t.unwrap_or_default();
     let request = match request_of(&state, Some(&token)).await {
         Ok(Some(request)) => request,
@@ -632,6 +710,14 @@ pub async fn confirm(State(state): State<AppState>, Form(form): Form<ConfirmForm
             Some("Enter the code from our email."),
         );
     };
+    // Only a request still waiting for its code spends a try: a second tab confirming a
+    // confirmed request does not.
+    if request.status == RequestStatus::Received
+        && let Some(to) = &request.contact
+        && let Err(limited) = state.limits.code_try(client, to.expose())
+    {
+        return too_many(&state.policy, limited);
+    }
     let now = state.clock.now();
     let (tenant, id) = (request.tenant, request.id);
     let desk = state.desk();

@@ -22,6 +22,11 @@ pub struct AppState {
     pub secrets: Arc<ombud_app::secrets::Secrets>,
     /// Where people reach the portal and download links, without a trailing slash.
     pub public_url: String,
+    /// How often the portal may be asked to mail someone or to try a code.
+    pub limits: Arc<crate::limits::Limiters>,
+    /// The header the operator's reverse proxy puts the client's address in, if any; the
+    /// connection's own address otherwise.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 impl AppState {
@@ -43,13 +48,32 @@ impl AppState {
             store,
             policy,
             time_zone,
-            clock,
             operator,
             metrics: Arc::new(Metrics::new()),
             keys: Arc::default(),
+            limits: Arc::new(crate::limits::Limiters::new(
+                crate::limits::PortalLimits::default(),
+                Arc::clone(&clock),
+            )?),
+            clock,
             secrets: Arc::new(secrets),
             public_url: public_url.trim_end_matches('/').to_owned(),
+            client_ip_header: None,
         })
+    }
+
+    /// The portal's limits as configured, in place of the defaults.
+    pub fn with_portal_limits(
+        mut self,
+        limits: crate::limits::PortalLimits,
+        client_ip_header: Option<axum::http::HeaderName>,
+    ) -> Result<AppState, String> {
+        self.limits = Arc::new(crate::limits::Limiters::new(
+            limits,
+            Arc::clone(&self.clock),
+        )?);
+        self.client_ip_header = client_ip_header;
+        Ok(self)
     }
 
     pub fn desk(&self) -> ombud_app::rights::Desk {

@@ -487,16 +487,23 @@ impl Keyring {
     }
 }
 
-/// A new one-time code: six digits, uniformly drawn.
+/// A new one-time code: eight digits, uniformly drawn. Eight rather than six so that the
+/// guesses the portal allows an address (a few a day) leave an attacker a chance of about one in
+/// ten million, not one in a hundred thousand.
 pub fn new_verification_code() -> Result<Zeroizing<String>, CryptoError> {
     loop {
         let bytes = random::<4>()?;
         let value = u32::from_le_bytes(*bytes);
         // Rejects the top of the range so every code is equally likely.
-        if value < 4_294_000_000 {
-            return Ok(Zeroizing::new(format!("{:06}", value % 1_000_000)));
+        if value < 4_200_000_000 {
+            return Ok(Zeroizing::new(format!("{:08}", value % 100_000_000)));
         }
     }
+}
+
+/// A random key that lives only as long as the process (to hash what it keeps in memory).
+pub fn new_process_key() -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    random::<32>()
 }
 
 /// A download token for an export: 256 random bits, hex. The export is sealed with a key
