@@ -43,7 +43,7 @@ async function serve() {
   base = `http://127.0.0.1:${port}`;
   server = spawn(
     ombud,
-    ['serve', '--bind', `127.0.0.1:${port}`, '--public-url', base, '--jobs-every', '1'],
+    ['serve', '--bind', `127.0.0.1:${port}`, '--metrics-bind', '127.0.0.1:0', '--public-url', base, '--jobs-every', '1'],
     { cwd: work, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let printed = '';

@@ -154,22 +154,37 @@ pub fn watch(
             .set(i64::try_from(count.count).unwrap_or(i64::MAX));
     }
     metrics.breach_due.clear();
+    metrics.breach_open.clear();
     // Until notice is given to every customer the breach reached and, where the operator's own
     // data was reached, to the authority (or it is recorded as unlikely to result in a risk).
+    let (mut running, mut stopped, mut soonest) = (0i64, 0i64, None::<i64>);
     for (_, incident) in store.open_incidents()? {
         if incident.clock_stopped() {
+            stopped += 1;
             continue;
         }
+        running += 1;
         let left = incident.deadline_at.duration_since(now).as_secs();
         if left < 0 {
             tracing::warn!(incident = %incident.id, "notice of a breach is overdue");
         }
+        soonest = Some(soonest.map_or(left, |s| s.min(left)));
+    }
+    if let Some(left) = soonest {
         metrics
             .breach_due
-            .get_or_create(&crate::metrics::IncidentLabels {
-                incident: incident.id.to_string(),
+            .get_or_create(&crate::metrics::DueLabels {
+                of: "soonest".into(),
             })
             .set(left);
+    }
+    for (clock, count) in [("running", running), ("stopped", stopped)] {
+        metrics
+            .breach_open
+            .get_or_create(&crate::metrics::OpenLabels {
+                clock: clock.into(),
+            })
+            .set(count);
     }
     Ok(())
 }

@@ -37,10 +37,17 @@ pub struct ExpiredLabels {
     pub rule: String,
 }
 
-/// An open incident, by id (ids only: the title may say too much).
+/// Which deadline a breach gauge gives: only ever the soonest, so no series names an incident
+/// (its id would tell which tenant had a breach).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct IncidentLabels {
-    pub incident: String,
+pub struct DueLabels {
+    pub of: String,
+}
+
+/// Open incidents by whether their notification clock still runs.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpenLabels {
+    pub clock: String,
 }
 
 #[derive(Debug)]
@@ -52,7 +59,8 @@ pub struct Metrics {
     pub mails: Family<MailLabels, Counter>,
     pub records_expired: Family<ExpiredLabels, Counter>,
     pub audit_pruned: Counter,
-    pub breach_due: Family<IncidentLabels, Gauge>,
+    pub breach_due: Family<DueLabels, Gauge>,
+    pub breach_open: Family<OpenLabels, Gauge>,
     /// Records past their review date at the last sweep (`ombud retention review` lists them).
     pub reviews_overdue: Gauge,
     /// Records nothing dated the end of at the last sweep (the forecast says why).
@@ -100,11 +108,17 @@ impl Metrics {
             "Audit entries the sweeper pruned under the policy's [audit] keep",
             audit_pruned.clone(),
         );
-        let breach_due = Family::<IncidentLabels, Gauge>::default();
+        let breach_due = Family::<DueLabels, Gauge>::default();
         registry.register(
             "breach_notice_due_seconds",
-            "Seconds left until notice of an open breach is due (Art. 33(1)); negative once overdue",
+            "Seconds left until the soonest notice of an open breach is due (Art. 33(1)); negative once overdue; absent while no clock runs",
             breach_due.clone(),
+        );
+        let breach_open = Family::<OpenLabels, Gauge>::default();
+        registry.register(
+            "breach_incidents_open",
+            "Open incidents, by whether their notification clock still runs",
+            breach_open.clone(),
         );
         let reviews_overdue = Gauge::default();
         registry.register(
@@ -122,6 +136,7 @@ impl Metrics {
             reviews_overdue,
             kept_with_no_end,
             breach_due,
+            breach_open,
             audit_pruned,
             registry,
             requests,

@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Log format; JSON for production log shipping
     #[arg(long, env = "OMBUD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Where Prometheus reads /metrics: a listener apart from the API and the portal, on this
+    /// machine only by default; `off` serves no metrics
+    #[arg(long, env = "OMBUD_METRICS_BIND", default_value = "127.0.0.1:9464", value_parser = metrics_bind)]
+    pub metrics_bind: MetricsBind,
     /// Portal filings and code resends one client address may make, as count/minute|hour|day
     #[arg(long, env = "OMBUD_PORTAL_PER_CLIENT", default_value = "20/hour", value_parser = rate)]
     pub portal_per_client: ombud_server::limits::Rate,
@@ -65,6 +69,19 @@ pub struct ServeArgs {
     /// X-Forwarded-For); only set it when every request passes through that proxy
     #[arg(long, env = "OMBUD_CLIENT_IP_HEADER", value_parser = ombud_server::limits::header_name)]
     pub client_ip_header: Option<ombud_server::limits::HeaderName>,
+}
+
+/// The metrics listener's address, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsBind(pub Option<SocketAddr>);
+
+fn metrics_bind(text: &str) -> Result<MetricsBind, String> {
+    match text.trim() {
+        "off" => Ok(MetricsBind(None)),
+        address => address.parse().map(|a| MetricsBind(Some(a))).map_err(|_| {
+            format!("`{text}` is not an address; give one such as 127.0.0.1:9464, or `off`")
+        }),
+    }
 }
 
 fn rate(text: &str) -> Result<ombud_server::limits::Rate, String> {
@@ -412,6 +429,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("while binding {}: is another process listening there? choose another with --bind", args.bind))?;
         let address = app.local_addr()?;
         println!("ombud listening on http://{address} (policy: {origin})");
+        if let MetricsBind(Some(at)) = args.metrics_bind {
+            let metrics = Application::build_metrics(at, state_for_jobs.clone())
+                .await
+                .with_context(|| format!("while binding the metrics listener {at}: is another process listening there? choose another with --metrics-bind, or `off`"))?;
+            let at = metrics.local_addr()?;
+            println!("metrics on http://{at}/metrics");
+            if !at.ip().is_loopback() {
+                tracing::warn!(%at, "metrics are served beyond this machine; they count requests and incidents of every tenant");
+            }
+            tokio::spawn(async move {
+                if let Err(error) = metrics.run(shutdown_signal()).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            });
+        }
         if let Some(secret) = &booted.admin_secret {
             // Printed here once, never logged: this is the only copy.
             println!(

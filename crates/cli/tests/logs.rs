@@ -16,6 +16,8 @@ fn planted_personal_data_never_reaches_the_logs() {
             "serve",
             "--bind",
             "127.0.0.1:0",
+            "--metrics-bind",
+            "127.0.0.1:0",
             "--log-format",
             "json",
             "--jobs-every",

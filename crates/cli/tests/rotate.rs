@@ -224,7 +224,13 @@ fn rotation_keeps_data_readable_and_retiring_a_generation_seals_old_backups() {
 fn a_running_server_reads_the_new_generation_and_keeps_serving_through_a_rotation() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ombud"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--metrics-bind",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .env_remove("OMBUD_MASTER_KEY")
         .env_remove("OMBUD_MASTER_KEY_FILE")

@@ -8,7 +8,13 @@ use std::process::{Command, Stdio};
 /// Starts the server in `dir`, checks that it answers, stops it, and returns all it printed.
 fn start_once(dir: &std::path::Path) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--metrics-bind",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir)
         .env_remove("OMBUD_MASTER_KEY")
         .env_remove("OMBUD_DATABASE_URL")
@@ -26,9 +32,27 @@ fn start_once(dir: &std::path::Path) -> String {
         .unwrap_or_else(|| panic!("no address in {printed:?}"))
         .to_owned();
     let health = get(&address, "/healthz");
+    // Metrics answer on their own listener only.
+    let mut metrics_line = String::new();
+    stdout
+        .read_line(&mut metrics_line)
+        .expect("the metrics line");
+    let metrics_at = metrics_line
+        .strip_prefix("metrics on http://")
+        .and_then(|rest| rest.trim().strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics address in {metrics_line:?}"))
+        .to_owned();
+    let public = get(&address, "/metrics");
+    let metrics = get(&metrics_at, "/metrics");
     let _ = child.kill();
     let _ = child.wait();
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(public.starts_with("HTTP/1.1 404"), "{public}");
+    assert!(
+        metrics.starts_with("HTTP/1.1 200") && metrics.contains("ombud_http_requests_total"),
+        "{metrics}"
+    );
+    printed.push_str(&metrics_line);
     stdout.read_to_string(&mut printed).expect("the rest");
     printed
 }
@@ -115,7 +139,13 @@ fn a_policy_with_errors_stops_the_start_with_its_findings() {
     )
     .expect("writable");
     let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--metrics-bind",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .output()
         .expect("runs");
@@ -179,13 +209,15 @@ fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
 }
 
 #[test]
-fn a_portal_limit_or_proxy_header_that_is_not_one_stops_the_start_with_the_flag_named() {
+fn a_portal_limit_proxy_header_or_metrics_address_that_is_not_one_stops_the_start_with_the_flag_named()
+ {
     let dir = tempfile::tempdir().expect("temporary directory");
     for (flag, value, says) in [
         ("--portal-per-client", "20/week", "`week` is not a unit"),
         ("--portal-per-address", "0/hour", "above 0"),
         ("--portal-codes-per-address", "ten/day", "20/hour"),
         ("--client-ip-header", "X Forwarded", "not a header name"),
+        ("--metrics-bind", "nowhere", "127.0.0.1:9464"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
             .args(["serve", "--bind", "127.0.0.1:0", flag, value])
@@ -213,7 +245,13 @@ fn a_store_with_data_is_never_served_with_a_new_or_wrong_master_key() {
     let serve = |envs: &[(&str, &str)]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ombud"));
         command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--metrics-bind",
+                "127.0.0.1:0",
+            ])
             .current_dir(dir.path())
             .env_remove("OMBUD_MASTER_KEY")
             .env_remove("OMBUD_DATABASE_URL");

@@ -173,11 +173,19 @@ pub fn router(state: AppState) -> Router {
         .merge(portal)
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::metrics))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
         ))
+        .with_state(state)
+}
+
+/// The metrics listener's routes: `/metrics` alone. It is served apart from the API and the
+/// portal (loopback by default) because what it counts is the operator's business, not the
+/// public's.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(routes::health::metrics))
         .with_state(state)
 }
 
@@ -212,6 +220,18 @@ impl Application {
         Ok(Application {
             listener,
             router: router(state),
+        })
+    }
+
+    /// Binds the metrics listener at `address`.
+    pub async fn build_metrics(
+        address: SocketAddr,
+        state: AppState,
+    ) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(address).await?;
+        Ok(Application {
+            listener,
+            router: metrics_router(state),
         })
     }
 

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object, subprocessors::resolve,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify, ropa::ropa,
-        health::healthz, health::readyz, health::metrics, openapi_json,
+        health::healthz, health::readyz, openapi_json,
     ),
     modifiers(&BearerKeys),
 )]

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
-async fn health_readiness_and_metrics_answer_without_a_key() {
+async fn health_readiness_and_metrics_answer_without_a_key_metrics_on_their_own_listener() {
     let app = spawn_app().await;
     assert_eq!(
         app.call(Method::GET, "/healthz", None, None, None)
@@ -21,11 +21,21 @@ async fn health_readiness_and_metrics_answer_without_a_key() {
             .status,
         200
     );
-    let metrics = app.call(Method::GET, "/metrics", None, None, None).await;
-    assert_eq!(metrics.status, 200);
-    assert!(metrics.body.as_str().is_some_and(|text| {
-        text.contains("ombud_http_requests_total{route=\"/readyz\",status=\"200\"} 1")
-    }));
+    // Metrics are the operator's: not on the listener the public reaches, only on their own.
+    let public = app.call(Method::GET, "/metrics", None, None, None).await;
+    assert_eq!(public.status, 404);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .expect("metrics answer");
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.expect("text");
+    assert!(
+        text.contains("ombud_http_requests_total{route=\"/readyz\",status=\"200\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -128,10 +128,10 @@ async fn register(app: &TestApp) {
     .expect("joined");
     let rendered = metrics.render();
     assert!(
-        rendered.contains(&format!(
-            "ombud_breach_notice_due_seconds{{incident=\"{id}\"}} 252000"
-        )),
-        "{rendered}"
+        rendered.contains("ombud_breach_notice_due_seconds{of=\"soonest\"} 252000")
+            && rendered.contains("ombud_breach_incidents_open{clock=\"running\"} 1")
+            && !rendered.contains(&id.to_string()),
+        "the soonest deadline, and no incident's id: {rendered}"
     );
     app.clock.advance(SignedDuration::from_hours(71));
     let late = app.get("/api/v1/incidents?open=true", &app.admin_key).await;

@@ -77,7 +77,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
-    ("get", "/metrics"),
 ];
 
 fn refs(value: &Value, found: &mut BTreeSet<String>) {

@@ -1,4 +1,5 @@
-//! Liveness, readiness and metrics: unauthenticated, and free of any tenant's data.
+//! Liveness, readiness and metrics: unauthenticated, and free of any tenant's data. Metrics
+//! are served on their own listener.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -24,7 +25,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", body = String, content_type = "application/openmetrics-text")))]
+/// Prometheus metrics, on the metrics listener only (`--metrics-bind`), so not in the API's
+/// OpenAPI document.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

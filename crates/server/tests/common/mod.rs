@@ -17,6 +17,8 @@ pub const CLOUD_POLICY: &str = include_str!("../../../../examples/public-cloud.t
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener, apart from the API and the portal.
+    pub metrics_address: String,
     pub admin_key: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
@@ -130,6 +132,12 @@ async fn spawn_with(
         "http://ombud.test",
     )
     .expect("state");
+    let metrics =
+        Application::build_metrics("127.0.0.1:0".parse().expect("address"), state.clone())
+            .await
+            .expect("binds");
+    let metrics_address = format!("http://{}", metrics.local_addr().expect("bound"));
+    tokio::spawn(metrics.run(std::future::pending()));
     let app = Application::build("127.0.0.1:0".parse().expect("address"), state)
         .await
         .expect("binds");
@@ -137,6 +145,7 @@ async fn spawn_with(
     tokio::spawn(app.run(std::future::pending()));
     TestApp {
         address,
+        metrics_address,
         admin_key: booted
             .admin_secret
             .expect("a fresh store makes a key")
