@@ -201,7 +201,7 @@ pub fn keys(command: KeysCommand) -> Result<ExitCode> {
             if !store.revoke_api_key(tenant, id, &Actor::Cli, clock.now())? {
                 bail!("tenant {tenant} has no active key {id}");
             }
-            println!("revoked key {id}");
+            println!("revoked key {id}; a running server refuses it within a second");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const TTL: Duration = Duration::from_secs(5);
+pub const TTL: Duration = Duration::from_secs(1);
 /// Beyond this many cached keys the cache starts over, so it cannot grow without bound.
 const CAPACITY: usize = 10_000;
 

@@ -177,7 +177,26 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            strict_transport,
+        ))
         .with_state(state)
+}
+
+/// Where people reach the server over HTTPS (`--public-url https://…`), browsers are told to
+/// use nothing else for a year: a portal link opened over plain HTTP on a hostile network
+/// would otherwise hand its token to whoever listens. Over plain HTTP the header means
+/// nothing, so it is left out.
+async fn strict_transport(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if state.public_url.starts_with("https://") {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// The metrics listener's routes: `/metrics` alone. It is served apart from the API and the

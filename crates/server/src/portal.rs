@@ -722,7 +722,17 @@ pub async fn confirm(
     let (tenant, id) = (request.tenant, request.id);
     let desk = state.desk();
     let step = tokio::task::spawn_blocking(move || {
-        desk.verify_code(tenant, id, &code, &Actor::Portal, now)
+        // Two tabs (or a double click) confirming at once: the one that lost the race reads
+        // the request again and tries once more, finding it confirmed or counting its try.
+        let mut tries = 0;
+        loop {
+            match desk.verify_code(tenant, id, &code, &Actor::Portal, now) {
+                Err(DeskError::Store(ombud_store::StoreError::Conflict(_))) if tries < 3 => {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
     })
     .await;
     let back = format!("/privacy/status?t={token}");
@@ -737,6 +747,15 @@ pub async fn confirm(
             };
             status_page(&state, &request, &token, Some(&sentence(&message)))
         }
+        Ok(Err(DeskError::Store(ombud_store::StoreError::Conflict(_)))) => page(
+            StatusCode::CONFLICT,
+            &state.policy,
+            "This request just changed",
+            html! {
+                h1 { "This request just changed" }
+                p { "It was being confirmed from somewhere else at the same moment. " a href=(back) { "See where it stands" } "." }
+            },
+        ),
         Ok(Err(other)) => trouble(&state.policy, &ApiError::from(other)),
         Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
     }

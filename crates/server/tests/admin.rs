@@ -254,3 +254,75 @@ async fn bad_bodies_get_problems_that_say_what_to_fix() {
         "nothing was created"
     );
 }
+
+/// A key revoked behind the server's back (`ombud keys revoke`, another replica) is refused
+/// within a second, though it was just used and cached.
+#[tokio::test]
+async fn a_key_revoked_elsewhere_is_refused_within_a_second() {
+    use ombud_core::Clock;
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/api/v1/keys",
+            &app.admin_key,
+            json!({ "name": "reader", "role": "auditor" }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let secret = created.body["secret"].as_str().expect("secret").to_owned();
+    let id: ombud_store::model::ApiKeyId =
+        serde_json::from_value(created.body["id"].clone()).expect("id");
+    assert_eq!(app.get("/api/v1/audit", &secret).await.status, 200);
+    let (store, now) = (std::sync::Arc::clone(&app.store), app.clock.now());
+    tokio::task::spawn_blocking(move || {
+        let operator = store
+            .tenants()
+            .expect("tenants")
+            .into_iter()
+            .find(|t| t.operator)
+            .expect("operator")
+            .id;
+        assert!(
+            store
+                .revoke_api_key(operator, id, &ombud_store::Actor::Cli, now)
+                .expect("revoked")
+        );
+    })
+    .await
+    .expect("joined");
+    tokio::time::sleep(ombud_server::keycache::TTL + std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.get("/api/v1/audit", &secret).await.status, 401);
+    assert!(ombud_server::keycache::TTL <= std::time::Duration::from_secs(1));
+}
+
+/// HSTS only where people reach the server over HTTPS: on the portal, the API and health alike.
+#[tokio::test]
+async fn strict_transport_security_where_the_public_url_is_https() {
+    let plain = spawn_app().await;
+    let secure = common::spawn_app_reached_at("https://privacy.example.com").await;
+    for path in ["/privacy", "/healthz", "/api/v1/tenants"] {
+        let without = plain
+            .client
+            .get(format!("{}{path}", plain.address))
+            .send()
+            .await
+            .expect("answer");
+        assert!(
+            without.headers().get("strict-transport-security").is_none(),
+            "{path}"
+        );
+        let with = secure
+            .client
+            .get(format!("{}{path}", secure.address))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(
+            with.headers()
+                .get("strict-transport-security")
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}

@@ -158,3 +158,51 @@ async fn codes_have_eight_digits() {
     assert_eq!(code.len(), 8, "{code}");
     assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
 }
+
+/// Ten tabs confirming one request at the same moment: each is answered (confirmed, or the
+/// request as it stands), none with a server error, and the request is verified once.
+#[tokio::test]
+async fn concurrent_confirmations_of_one_request_never_fail() {
+    let app = spawn_app().await;
+    let (status, location, _) = file(&app, "tuula@example.fi").await;
+    assert_eq!(status, 303);
+    let path = location.expect("status page");
+    let code = app.code_from_outbox().await;
+    let mut tabs = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (address, path, code) = (app.address.clone(), path.clone(), code.clone());
+        tabs.spawn(async move {
+            let token = path.trim_start_matches("/privacy/status?t=").to_owned();
+            browser()
+                .post(format!("{address}/privacy/status/confirm"))
+                .form(&[("t", token.as_str()), ("code", code.as_str())])
+                .send()
+                .await
+                .expect("answer")
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = vec![];
+    while let Some(status) = tabs.join_next().await {
+        statuses.push(status.expect("joined"));
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 409),
+        "{statuses:?}"
+    );
+    let requests = app.get("/api/v1/requests", &app.admin_key).await;
+    let request = &requests.body["requests"][0];
+    assert_eq!(request["status"], "verified", "{request:?}");
+    let id = request["id"].as_str().expect("id");
+    let audit = app.get("/api/v1/audit?limit=1000", &app.admin_key).await;
+    let verifications = audit.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| {
+            e["action"] == "request.verify" && e["detail"].as_str().is_some_and(|d| d.contains(id))
+        })
+        .count();
+    assert_eq!(verifications, 1, "{:?}", audit.body);
+}

@@ -101,11 +101,31 @@ pub async fn spawn_app_on_postgres_with(url: &str, policy: &str) -> TestApp {
     spawn_with(Arc::new(store), master, dir, policy).await
 }
 
+/// A server on SQLite that people reach at `public_url`.
+#[allow(dead_code)]
+pub async fn spawn_app_reached_at(public_url: &'static str) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let master = MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
+    spawn_reached_at(store, master, dir, POLICY, public_url).await
+}
+
 async fn spawn_with(
     store: Arc<dyn Store>,
     master: MasterKey,
     dir: tempfile::TempDir,
     policy: &str,
+) -> TestApp {
+    spawn_reached_at(store, master, dir, policy, "http://ombud.test").await
+}
+
+async fn spawn_reached_at(
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    dir: tempfile::TempDir,
+    policy: &str,
+    public_url: &str,
 ) -> TestApp {
     let clock = Arc::new(ManualClock::new(
         "2026-03-01T10:00:00Z".parse::<Timestamp>().expect("time"),
@@ -129,7 +149,7 @@ async fn spawn_with(
         clock.clone(),
         booted.operator,
         ombud_app::secrets::Secrets::from_master(&master),
-        "http://ombud.test",
+        public_url,
     )
     .expect("state");
     let metrics =
