@@ -259,25 +259,36 @@ impl Importer<'_> {
                 },
             )
             .collect();
-        if !new_records.is_empty() {
+        let new_events: Vec<(SubjectId, NewEvent)> = events
+            .into_iter()
+            .map(|(i, kind, event)| {
+                (
+                    subject,
+                    NewEvent {
+                        id: Some(EventId(derived_id(&self.file, number, "event", i))),
+                        kind,
+                        purpose: event.purpose,
+                        occurred_at: event.occurred_at,
+                        channel: event.channel.or_else(|| Some("import".into())),
+                        policy_version: Some(self.policy.version.0.clone()),
+                    },
+                )
+            })
+            .collect();
+        // One transaction for the line: a crash never leaves records without the contract or
+        // consent that says why they are kept (which the sweeper would then take as nothing).
+        if !new_records.is_empty() || !new_events.is_empty() {
             self.store
-                .put_records(self.tenant, &new_records, &Actor::Cli, self.now)
+                .put_records_and_events(
+                    self.tenant,
+                    &new_records,
+                    &new_events,
+                    &Actor::Cli,
+                    self.now,
+                )
                 .map_err(|e| e.to_string())?;
             self.records += new_records.len() as u64;
-        }
-        for (i, kind, event) in events {
-            let new = NewEvent {
-                id: Some(EventId(derived_id(&self.file, number, "event", i))),
-                kind,
-                purpose: event.purpose,
-                occurred_at: event.occurred_at,
-                channel: event.channel.or_else(|| Some("import".into())),
-                policy_version: Some(self.policy.version.0.clone()),
-            };
-            self.store
-                .add_event(self.tenant, subject, &new, &Actor::Cli, self.now)
-                .map_err(|e| e.to_string())?;
-            self.events += 1;
+            self.events += new_events.len() as u64;
         }
         Ok(())
     }

@@ -21,6 +21,12 @@ pub trait Subjects {
     fn put_records(
         &self, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,
     ) -> Result<Vec<RecordId>>;
+    /// Writes records and events (each for its subject) in one transaction, all or nothing:
+    /// an import line never leaves records without the event that says why they are kept.
+    fn put_records_and_events(
+        &self, tenant: TenantId, records: &[NewRecord], events: &[(SubjectId, NewEvent)],
+        actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<RecordId>>;
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>>;
     fn add_event(
         &self, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor, at: Timestamp,

@@ -68,48 +68,22 @@ impl crate::subjects::Subjects for PostgresStore {
     fn put_records(
         &self, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,
     ) -> Result<Vec<RecordId>> {
-        // Four round trips per batch whatever its size: the keys, the records, the chain head,
-        // the audit entries. Row-by-row inserts made PostgreSQL round-trip bound.
+        self.put_records_and_events(tenant, records, &[], actor, at)
+    }
+
+    fn put_records_and_events(
+        &self, tenant: TenantId, records: &[NewRecord], events: &[(SubjectId, NewEvent)],
+        actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
         self.write(|tx| {
-            Self::lock_tenant(tx, tenant)?;
-            let subjects: Vec<Uuid> = records.iter().map(|r| r.subject.0).collect::<BTreeSet<_>>().into_iter().collect();
-            let mut keys = std::collections::HashMap::with_capacity(subjects.len());
-            for row in tx.query("SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
-                let subject: Uuid = row.get(0);
-                let wrapped: Vec<u8> = row.get(1);
-                keys.insert(subject, self.keyring().unwrap(&wrapped, tenant.0, subject)?);
+            let ids = if records.is_empty() {
+                vec![]
+            } else {
+                self.write_records(tx, tenant, records, actor, at)?
+            };
+            for (subject, event) in events {
+                self.write_event(tx, tenant, *subject, event, actor, at)?;
             }
-            let mut rows = RecordColumns::default();
-            let mut ids = Vec::with_capacity(records.len());
-            let mut entries = Vec::new();
-            let mut start = 0;
-            while start < records.len() {
-                let subject = records[start].subject;
-                let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
-                let key = keys.get(&subject.0).ok_or(StoreError::NotFound("subject"))?;
-                let mut written = BTreeSet::new();
-                for record in &records[start..end] {
-                    let id = record.id.unwrap_or_default();
-                    rows.subjects.push(subject.0);
-                    rows.ids.push(id.0);
-                    rows.sealed.push(key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?);
-                    rows.categories.push(record.category.clone());
-                    rows.purposes.push(record.purposes.join(","));
-                    rows.sources.push(record.source.clone());
-                    rows.collected.push(micros(record.collected_at));
-                    written.insert(record.category.clone());
-                    ids.push(id);
-                }
-                entries.push(NewAuditEntry::records_written(actor, subject, written, end - start));
-                start = end;
-            }
-            tx.execute(
-                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                 SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bytea[])
-                 ON CONFLICT DO NOTHING",
-                &[&tenant.0, &rows.subjects, &rows.ids, &rows.categories, &rows.purposes, &rows.sources, &rows.collected, &rows.sealed],
-            )?;
-            Self::append_many(tx, tenant, at, entries)?;
             Ok(ids)
         })
     }
@@ -142,33 +116,7 @@ impl crate::subjects::Subjects for PostgresStore {
     fn add_event(
         &self, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor, at: Timestamp,
     ) -> Result<StoredEvent> {
-        let stored = rows::recorded_event(subject, event, at);
-        self.write(|tx| {
-            if Self::lock_tenant(tx, tenant).is_err() {
-                return Err(StoreError::NotFound("subject"));
-            }
-            let known = tx.query_opt("SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &subject.0])?;
-            if known.is_none() {
-                return Err(StoreError::NotFound("subject"));
-            }
-            tx.execute(
-                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                &[
-                    &tenant.0,
-                    &subject.0,
-                    &stored.id.0,
-                    &stored.kind.as_str(),
-                    &stored.purpose,
-                    &micros(stored.occurred_at),
-                    &micros(at),
-                    &stored.channel,
-                    &stored.policy_version,
-                ],
-            )?;
-            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))
-        })?;
-        Ok(stored)
+        self.write(|tx| self.write_event(tx, tenant, subject, event, actor, at))
     }
 
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
@@ -212,5 +160,110 @@ impl crate::subjects::Subjects for PostgresStore {
             }
             Ok(Some((subject, events)))
         })
+    }
+}
+
+impl PostgresStore {
+    fn write_records(
+        &self, tx: &mut Transaction, tenant: TenantId, records: &[NewRecord], actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
+        Self::lock_tenant(tx, tenant)?;
+        let subjects: Vec<Uuid> = records
+            .iter()
+            .map(|r| r.subject.0)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut keys = std::collections::HashMap::with_capacity(subjects.len());
+        for row in tx.query("SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &subjects])? {
+            let subject: Uuid = row.get(0);
+            let wrapped: Vec<u8> = row.get(1);
+            keys.insert(subject, self.keyring().unwrap(&wrapped, tenant.0, subject)?);
+        }
+        let mut rows = RecordColumns::default();
+        let mut ids = Vec::with_capacity(records.len());
+        let mut entries = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let subject = records[start].subject;
+            let end = records[start..]
+                .iter()
+                .position(|r| r.subject != subject)
+                .map_or(records.len(), |n| start + n);
+            let key = keys
+                .get(&subject.0)
+                .ok_or(StoreError::NotFound("subject"))?;
+            let mut written = BTreeSet::new();
+            for record in &records[start..end] {
+                let id = record.id.unwrap_or_default();
+                rows.subjects.push(subject.0);
+                rows.ids.push(id.0);
+                rows.sealed.push(key.seal(
+                    record.value.expose().as_bytes(),
+                    &record_aad(id.0, &record.category),
+                )?);
+                rows.categories.push(record.category.clone());
+                rows.purposes.push(record.purposes.join(","));
+                rows.sources.push(record.source.clone());
+                rows.collected.push(micros(record.collected_at));
+                written.insert(record.category.clone());
+                ids.push(id);
+            }
+            entries.push(NewAuditEntry::records_written(
+                actor,
+                subject,
+                written,
+                end - start,
+            ));
+            start = end;
+        }
+        tx.execute(
+            "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bytea[])
+             ON CONFLICT DO NOTHING",
+            &[&tenant.0, &rows.subjects, &rows.ids, &rows.categories, &rows.purposes, &rows.sources, &rows.collected, &rows.sealed],
+        )?;
+        Self::append_many(tx, tenant, at, entries)?;
+        Ok(ids)
+    }
+
+    fn write_event(
+        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let stored = rows::recorded_event(subject, event, at);
+        if Self::lock_tenant(tx, tenant).is_err() {
+            return Err(StoreError::NotFound("subject"));
+        }
+        let known = tx.query_opt(
+            "SELECT 1 FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
+            &[&tenant.0, &subject.0],
+        )?;
+        if known.is_none() {
+            return Err(StoreError::NotFound("subject"));
+        }
+        tx.execute(
+            "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            &[
+                &tenant.0,
+                &subject.0,
+                &stored.id.0,
+                &stored.kind.as_str(),
+                &stored.purpose,
+                &micros(stored.occurred_at),
+                &micros(at),
+                &stored.channel,
+                &stored.policy_version,
+            ],
+        )?;
+        Self::append(
+            tx,
+            tenant,
+            at,
+            NewAuditEntry::event_recorded(actor, &stored),
+        )?;
+        Ok(stored)
     }
 }

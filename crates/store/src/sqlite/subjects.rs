@@ -74,38 +74,21 @@ impl crate::subjects::Subjects for SqliteStore {
     fn put_records(
         &self, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,
     ) -> Result<Vec<RecordId>> {
+        self.put_records_and_events(tenant, records, &[], actor, at)
+    }
+
+    fn put_records_and_events(
+        &self, tenant: TenantId, records: &[NewRecord], events: &[(SubjectId, NewEvent)],
+        actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
         self.write(|tx| {
-            let mut ids = Vec::with_capacity(records.len());
-            // Records arrive grouped by subject in imports; one key unwrap and one audit entry
-            // per run of the same subject.
-            let mut start = 0;
-            while start < records.len() {
-                let subject = records[start].subject;
-                let end = records[start..].iter().position(|r| r.subject != subject).map_or(records.len(), |n| start + n);
-                let key = self.data_key(tx, tenant, subject)?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-                )?;
-                let mut categories = BTreeSet::new();
-                for record in &records[start..end] {
-                    let id = record.id.unwrap_or_default();
-                    let sealed = key.seal(record.value.expose().as_bytes(), &record_aad(id.0, &record.category))?;
-                    insert.execute(params![
-                        tenant.0.as_bytes(),
-                        subject.0.as_bytes(),
-                        id.0.as_bytes(),
-                        record.category,
-                        record.purposes.join(","),
-                        record.source,
-                        micros(record.collected_at),
-                        sealed,
-                    ])?;
-                    categories.insert(record.category.clone());
-                    ids.push(id);
-                }
-                Self::append(tx, tenant, at, NewAuditEntry::records_written(actor, subject, categories, end - start))?;
-                start = end;
+            let ids = if records.is_empty() {
+                vec![]
+            } else {
+                self.write_records(tx, tenant, records, actor, at)?
+            };
+            for (subject, event) in events {
+                self.write_event(tx, tenant, *subject, event, actor, at)?;
             }
             Ok(ids)
         })
@@ -134,34 +117,7 @@ impl crate::subjects::Subjects for SqliteStore {
     fn add_event(
         &self, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor, at: Timestamp,
     ) -> Result<StoredEvent> {
-        let stored = rows::recorded_event(subject, event, at);
-        self.write(|tx| {
-            let known: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
-                params![tenant.0.as_bytes(), subject.0.as_bytes()],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::NotFound("subject"));
-            }
-            tx.prepare_cached(
-                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![
-                tenant.0.as_bytes(),
-                subject.0.as_bytes(),
-                stored.id.0.as_bytes(),
-                stored.kind.as_str(),
-                stored.purpose,
-                micros(stored.occurred_at),
-                micros(at),
-                stored.channel,
-                stored.policy_version,
-            ])?;
-            Self::append(tx, tenant, at, NewAuditEntry::event_recorded(actor, &stored))
-        })?;
-        Ok(stored)
+        self.write(|tx| self.write_event(tx, tenant, subject, event, actor, at))
     }
 
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
@@ -186,5 +142,94 @@ impl crate::subjects::Subjects for SqliteStore {
             Some(subject) => Ok(Some((subject, self.events(tenant, subject)?))),
             None => Ok(None),
         }
+    }
+}
+
+impl SqliteStore {
+    fn write_records(
+        &self, tx: &Transaction, tenant: TenantId, records: &[NewRecord], actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Vec<RecordId>> {
+        let mut ids = Vec::with_capacity(records.len());
+        // Records arrive grouped by subject in imports; one key unwrap and one audit entry
+        // per run of the same subject.
+        let mut start = 0;
+        while start < records.len() {
+            let subject = records[start].subject;
+            let end = records[start..]
+                .iter()
+                .position(|r| r.subject != subject)
+                .map_or(records.len(), |n| start + n);
+            let key = self.data_key(tx, tenant, subject)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+            )?;
+            let mut categories = BTreeSet::new();
+            for record in &records[start..end] {
+                let id = record.id.unwrap_or_default();
+                let sealed = key.seal(
+                    record.value.expose().as_bytes(),
+                    &record_aad(id.0, &record.category),
+                )?;
+                insert.execute(params![
+                    tenant.0.as_bytes(),
+                    subject.0.as_bytes(),
+                    id.0.as_bytes(),
+                    record.category,
+                    record.purposes.join(","),
+                    record.source,
+                    micros(record.collected_at),
+                    sealed,
+                ])?;
+                categories.insert(record.category.clone());
+                ids.push(id);
+            }
+            Self::append(
+                tx,
+                tenant,
+                at,
+                NewAuditEntry::records_written(actor, subject, categories, end - start),
+            )?;
+            start = end;
+        }
+        Ok(ids)
+    }
+
+    fn write_event(
+        &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let stored = rows::recorded_event(subject, event, at);
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+            params![tenant.0.as_bytes(), subject.0.as_bytes()],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StoreError::NotFound("subject"));
+        }
+        tx.prepare_cached(
+            "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            tenant.0.as_bytes(),
+            subject.0.as_bytes(),
+            stored.id.0.as_bytes(),
+            stored.kind.as_str(),
+            stored.purpose,
+            micros(stored.occurred_at),
+            micros(at),
+            stored.channel,
+            stored.policy_version,
+        ])?;
+        Self::append(
+            tx,
+            tenant,
+            at,
+            NewAuditEntry::event_recorded(actor, &stored),
+        )?;
+        Ok(stored)
     }
 }

@@ -258,6 +258,45 @@ pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
         "{result:?}"
     );
     assert!(store.records(tenant.id, ana).expect("read").is_empty());
+
+    // An import line: its records and its events are written together or not at all.
+    let contract = |subject| {
+        (
+            subject,
+            NewEvent {
+                id: None,
+                kind: ombud_core::EventKind::ContractStart,
+                purpose: None,
+                occurred_at: now,
+                channel: Some("import".into()),
+                policy_version: None,
+            },
+        )
+    };
+    let result = store.put_records_and_events(
+        tenant.id,
+        &[record(ana, "user.name", "Ana")],
+        &[contract(ana), contract(SubjectId::new())],
+        &Actor::Cli,
+        now,
+    );
+    assert!(
+        matches!(result, Err(StoreError::NotFound("subject"))),
+        "{result:?}"
+    );
+    assert!(store.records(tenant.id, ana).expect("read").is_empty());
+    assert!(store.events(tenant.id, ana).expect("read").is_empty());
+    store
+        .put_records_and_events(
+            tenant.id,
+            &[record(ana, "user.name", "Ana")],
+            &[contract(ana)],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    assert_eq!(store.records(tenant.id, ana).expect("read").len(), 1);
+    assert_eq!(store.events(tenant.id, ana).expect("read").len(), 1);
 }
 
 pub fn a_tenant_sees_nothing_of_another(store: &dyn Store) {
