@@ -134,6 +134,12 @@ pub fn watch(
     metrics: &Metrics,
     now: Timestamp,
 ) -> Result<(), ombud_store::StoreError> {
+    watch_writes(store, now)?;
+    gauges(store, metrics, now)
+}
+
+/// What the watcher changes in the store: one replica at a time (the lease holder) does it.
+fn watch_writes(store: &dyn Store, now: Timestamp) -> Result<(), ombud_store::StoreError> {
     store.maintain()?;
     let late = store.mark_overdue(now)?;
     if !late.is_empty() {
@@ -143,6 +149,15 @@ pub fn watch(
         );
     }
     store.remove_expired_exports(now)?;
+    Ok(())
+}
+
+/// The gauges every replica shows, read from the store.
+fn gauges(
+    store: &dyn Store,
+    metrics: &Metrics,
+    now: Timestamp,
+) -> Result<(), ombud_store::StoreError> {
     metrics.subject_requests.clear();
     for count in store.request_counts()? {
         metrics
@@ -216,6 +231,8 @@ pub fn count_sweep(
 /// metrics its handlers use.
 #[derive(Clone)]
 pub struct Jobs {
+    /// Who this replica is when it takes a job's lease.
+    pub holder: uuid::Uuid,
     pub store: Arc<dyn Store>,
     pub policy: Arc<Policy>,
     /// The controller's time zone, in which periods are counted.
@@ -239,11 +256,18 @@ pub fn spawn(
             tick.tick().await;
             let state = sweeper_state.clone();
             let round = tokio::task::spawn_blocking(move || {
+                let now = state.clock.now();
+                // Held a round and a half: the holder renews it at its next round, and when it
+                // dies another replica takes over within that.
+                let until = now.checked_add(sweep_every.mul_f64(1.5)).unwrap_or(now);
+                if !state.store.take_lease("sweep", state.holder, until, now)? {
+                    return Ok(vec![]);
+                }
                 crate::sweeper::sweep_all(
                     state.store.as_ref(),
                     &state.policy,
                     &state.time_zone,
-                    state.clock.now(),
+                    now,
                     false,
                     |_, _| {},
                 )
@@ -290,7 +314,12 @@ pub fn spawn(
             tick.tick().await;
             let state = watcher_state.clone();
             let round = tokio::task::spawn_blocking(move || {
-                watch(state.store.as_ref(), &state.metrics, state.clock.now())
+                let now = state.clock.now();
+                let until = now.checked_add(every * 3).unwrap_or(now);
+                if state.store.take_lease("watch", state.holder, until, now)? {
+                    watch_writes(state.store.as_ref(), now)?;
+                }
+                gauges(state.store.as_ref(), &state.metrics, now)
             })
             .await;
             if let Ok(Err(error)) = round {

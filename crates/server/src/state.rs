@@ -27,6 +27,8 @@ pub struct AppState {
     /// The header the operator's reverse proxy puts the client's address in, if any; the
     /// connection's own address otherwise.
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// This process among the replicas sharing the store, for the jobs' leases.
+    pub replica: uuid::Uuid,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             secrets: Arc::new(secrets),
             public_url: public_url.trim_end_matches('/').to_owned(),
             client_ip_header: None,
+            replica: uuid::Uuid::now_v7(),
         })
     }
 
@@ -129,6 +132,7 @@ impl AppState {
     /// The background jobs' share of this state.
     pub fn jobs(&self) -> ombud_app::jobs::Jobs {
         ombud_app::jobs::Jobs {
+            holder: self.replica,
             store: Arc::clone(&self.store),
             policy: Arc::clone(&self.policy),
             time_zone: self.time_zone.clone(),

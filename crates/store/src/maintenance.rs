@@ -20,4 +20,10 @@ pub trait Maintenance {
     /// Keeps the planner's statistics current as tables grow or shrink; cheap when nothing
     /// changed. Called by the background jobs and before a sweep.
     fn maintain(&self) -> Result<()>;
+    /// Takes (or keeps) the lease on background `job` for `holder` until `until`, if no other
+    /// holder's lease runs at `at`. Replicas sharing a store each ask before a round of the
+    /// job; the one that gets `true` does it.
+    fn take_lease(
+        &self, job: &str, holder: uuid::Uuid, until: jiff::Timestamp, at: jiff::Timestamp,
+    ) -> Result<bool>;
 }

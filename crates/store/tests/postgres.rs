@@ -86,10 +86,69 @@ fn the_store_suite_passes_on_postgresql() {
     a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(&store, &url);
     let (store, url) = database.store();
     another_master_key_is_refused_at_connect(store, &url);
+    let (_, url) = database.store();
+    every_table_is_distributable_by_tenant(&url);
 
     if let Ok(marker) = std::env::var("OMBUD_TEST_POSTGRES_MARKER") {
         std::fs::write(marker, "the PostgreSQL store suite ran\n").expect("writes the marker");
     }
+}
+
+/// Tables every tenant shares, small and rarely written: on a distributed PostgreSQL (Citus)
+/// they are reference tables, copied to every node. The schema version is one row.
+const REFERENCE_TABLES: [&str; 4] = ["tenants", "key_check", "ombud_schema_version", "job_leases"];
+
+/// The schema stays distributable by tenant: every primary key and unique constraint of every
+/// other table leads with `tenant_id`, so rows of one tenant can live on one node and every
+/// constraint is checked there.
+fn every_table_is_distributable_by_tenant(url: &str) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connects");
+    let rows = client
+        .query(
+            "SELECT c.relname, con.conname, con.contype::text,
+                    (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = con.conrelid AND a.attnum = con.conkey[1])
+               FROM pg_constraint con
+               JOIN pg_class c ON c.oid = con.conrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND con.contype IN ('p', 'u')
+              ORDER BY 1, 2",
+            &[],
+        )
+        .expect("reads the catalog");
+    let tables: std::collections::BTreeSet<String> = client
+        .query(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            &[],
+        )
+        .expect("reads the catalog")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut keyed = std::collections::BTreeSet::new();
+    let mut wrong = vec![];
+    for row in &rows {
+        let (table, constraint, kind, first): (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if kind == "p" {
+            keyed.insert(table.clone());
+        }
+        if REFERENCE_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        if first != "tenant_id" {
+            wrong.push(format!("{table}.{constraint} leads with {first}"));
+        }
+    }
+    let unkeyed: Vec<&String> = tables
+        .iter()
+        .filter(|t| !keyed.contains(*t) && !REFERENCE_TABLES.contains(&t.as_str()))
+        .collect();
+    assert!(
+        wrong.is_empty() && unkeyed.is_empty(),
+        "not distributable by tenant: {wrong:?}; without a primary key: {unkeyed:?}"
+    );
 }
 
 /// A replica started with another master key is refused before it reads or seals anything,

@@ -90,6 +90,22 @@ impl crate::maintenance::Maintenance for PostgresStore {
         Ok(())
     }
 
+    fn take_lease(
+        &self, job: &str, holder: uuid::Uuid, until: Timestamp, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            // One statement: the row lock orders replicas asking at once, and the WHERE of the
+            // update is evaluated again on the row the winner wrote.
+            let changed = tx.execute(
+                "INSERT INTO job_leases (job, holder, leased_until) VALUES ($1, $2, $3)
+                 ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, leased_until = excluded.leased_until
+                 WHERE job_leases.holder = excluded.holder OR job_leases.leased_until <= $4",
+                &[&job, &holder, &micros(until), &micros(at)],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
     fn maintain(&self) -> Result<()> {
         // Autovacuum keeps PostgreSQL's statistics.
         Ok(())

@@ -115,6 +115,21 @@ impl crate::maintenance::Maintenance for SqliteStore {
         self.scrub()
     }
 
+    fn take_lease(
+        &self, job: &str, holder: uuid::Uuid, until: Timestamp, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "INSERT INTO job_leases (job, holder, leased_until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, leased_until = excluded.leased_until
+                     WHERE job_leases.holder = excluded.holder OR job_leases.leased_until <= ?4",
+                )?
+                .execute(params![job, holder.as_bytes(), micros(until), micros(at)])?;
+            Ok(changed > 0)
+        })
+    }
+
     fn maintain(&self) -> Result<()> {
         let conn = self.pool.get()?;
         // A sample is enough to tell a selective column from one that is not, and keeps the

@@ -236,6 +236,53 @@ pub fn records_round_trip_sealed_and_events_keep_their_order(store: &dyn Store) 
     );
 }
 
+pub fn a_job_lease_has_one_holder_until_it_expires(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let minutes = |m: i64| now + jiff::SignedDuration::from_mins(m);
+    assert!(
+        store
+            .take_lease("sweep", a, minutes(10), now)
+            .expect("lease")
+    );
+    assert!(
+        !store
+            .take_lease("sweep", b, minutes(10), now)
+            .expect("lease"),
+        "a holds it"
+    );
+    assert!(
+        store
+            .take_lease("watch", b, minutes(10), now)
+            .expect("lease"),
+        "another job"
+    );
+    assert!(
+        store
+            .take_lease("sweep", a, minutes(15), minutes(5))
+            .expect("lease"),
+        "renewed"
+    );
+    assert!(
+        !store
+            .take_lease("sweep", b, minutes(30), minutes(12))
+            .expect("lease"),
+        "renewed to 15"
+    );
+    assert!(
+        store
+            .take_lease("sweep", b, minutes(30), minutes(15))
+            .expect("lease"),
+        "expired"
+    );
+    assert!(
+        !store
+            .take_lease("sweep", a, minutes(40), minutes(20))
+            .expect("lease"),
+        "b holds it now"
+    );
+}
+
 pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let tenant = store
@@ -2590,7 +2637,7 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 25] = [
+    let cases: [(&str, Case); 26] = [
         (
             "ledger_lines_go_under_their_rule_and_with_their_people",
             ledger_lines_go_under_their_rule_and_with_their_people,
@@ -2674,6 +2721,10 @@ pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
         (
             "a_batch_with_an_unknown_subject_writes_nothing",
             a_batch_with_an_unknown_subject_writes_nothing,
+        ),
+        (
+            "a_job_lease_has_one_holder_until_it_expires",
+            a_job_lease_has_one_holder_until_it_expires,
         ),
         (
             "a_tenant_sees_nothing_of_another",
