@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         check::check, audit::list, audit::verify, ropa::ropa,
         health::healthz, health::readyz, openapi_json,
     ),
-    modifiers(&BearerKeys),
+    modifiers(&BearerKeys, &EveryAnswer),
 )]
 pub struct ApiDoc;
 
@@ -42,6 +42,82 @@ impl Modify for BearerKeys {
                     .build(),
             ),
         );
+    }
+}
+
+/// What every operation can answer besides its own outcomes, declared once so no status goes
+/// undocumented: 400 for a body that is not JSON (or lacks its content type) and a malformed
+/// `Idempotency-Key`, 422 for a value the server refuses, naming the field, and 409 where an
+/// `Idempotency-Key` is repeated. The header is declared with the shape the server accepts.
+struct EveryAnswer;
+
+impl Modify for EveryAnswer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for (operation, method) in [
+                (&mut item.get, "get"),
+                (&mut item.put, "put"),
+                (&mut item.post, "post"),
+                (&mut item.delete, "delete"),
+                (&mut item.patch, "patch"),
+            ] {
+                let Some(operation) = operation else { continue };
+                if operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| ["healthz", "readyz", "openapi_json"].contains(&id))
+                {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                if method != "get" && method != "delete" {
+                    responses.entry("400".into()).or_insert_with(|| {
+                        problem("The body is not JSON or lacks `Content-Type: application/json`, or the Idempotency-Key is malformed")
+                    });
+                }
+                responses.entry("422".into()).or_insert_with(|| {
+                    problem("A value (body field, path segment or query parameter) is missing or not allowed; `field` names it")
+                });
+                let idempotent = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.name == "Idempotency-Key");
+                if idempotent {
+                    let responses = &mut operation.responses.responses;
+                    responses.entry("409".into()).or_insert_with(|| {
+                        problem("The Idempotency-Key's first request is still running, or its answer carried a secret that is never shown twice (the id is named)")
+                    });
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "Idempotency-Key" {
+                        parameter.schema = Some(RefOr::T(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .max_length(Some(255))
+                                .pattern(Some("^[\\x21-\\x7E]+$"))
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenantBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -75,6 +76,7 @@ pub async fn list_tenants(
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
     pub name: String,
+    #[schema(value_type = ombud_store::model::Role)]
     pub role: String,
     /// Operator-wide keys act in every tenant; only an operator-wide admin can make one.
     #[serde(default)]

@@ -26,6 +26,7 @@ pub struct AuditQuery {
     pub from: Option<Timestamp>,
     pub until: Option<Timestamp>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

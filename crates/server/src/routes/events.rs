@@ -23,6 +23,7 @@ const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBody {
+    #[schema(value_type = ombud_core::EventKind)]
     pub kind: String,
     pub purpose: Option<String>,
     pub occurred_at: Option<Timestamp>,

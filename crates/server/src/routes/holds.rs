@@ -22,6 +22,7 @@ const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
     /// legal_obligation, legal_claim or security_investigation
+    #[schema(value_type = ombud_store::retention::HoldReason)]
     pub reason: String,
     /// Only this subject; the whole tenant when absent.
     pub subject: Option<String>,

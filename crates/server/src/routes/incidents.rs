@@ -20,6 +20,7 @@ const READERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Auditor];
 #[serde(deny_unknown_fields)]
 pub struct OpenBody {
     /// A short name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// What happened (the nature of the breach), 1 to 10,000 characters.
     pub description: String,
@@ -416,11 +417,22 @@ pub async fn assess(
     .await
 }
 
+/// Who a notification goes to, as the API names them.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum PartyName {
+    Customers,
+    Authority,
+    Subjects,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DraftQuery {
     /// `customers`, `authority` or `subjects`
+    #[param(value_type = PartyName, inline)]
     pub party: String,
 }
 
@@ -466,6 +478,7 @@ pub async fn draft(
 pub struct NotifyBody {
     /// `customers` (each affected customer's contacts) or `subjects` (the people concerned,
     /// where the policy's [breach] notify says so).
+    #[schema(value_type = PartyName)]
     pub party: String,
     /// Only these affected customers; every affected customer when absent.
     pub tenants: Option<Vec<String>>,

@@ -23,6 +23,7 @@ const HANDLERS: &[Role] = &[Role::Admin, Role::Dpo, Role::Agent];
 #[serde(deny_unknown_fields)]
 pub struct FileBody {
     /// access, rectification, erasure, restriction, objection, portability, consent_withdrawal
+    #[schema(value_type = RequestKind)]
     pub kind: String,
     /// The person's email address: the code and the answer go there.
     pub email: Option<String>,
@@ -71,6 +72,7 @@ pub struct ListQuery {
     pub overdue: bool,
     /// The `next` of the previous page.
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

@@ -21,6 +21,7 @@ const DECIDERS: &[Role] = &[Role::Admin, Role::Dpo];
 #[serde(deny_unknown_fields)]
 pub struct ForecastQuery {
     /// How many days ahead, 1 to 3650 (default 90).
+    #[param(minimum = 1, maximum = 3650)]
     pub days: Option<i64>,
 }
 
@@ -78,6 +79,7 @@ async fn sweep<T: Send + 'static>(
 #[serde(deny_unknown_fields)]
 pub struct ReviewQuery {
     /// Reviews falling due within this many days, 1 to 3650 (default 30); past ones always.
+    #[param(minimum = 1, maximum = 3650)]
     pub days: Option<i64>,
 }
 

@@ -12,16 +12,29 @@ use axum::response::IntoResponse;
 use ombud_store::model::Role;
 use serde::Deserialize;
 
+/// The forms the record of processing comes in.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RecordFormat {
+    Json,
+    Csv,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RopaQuery {
     /// `json` (the default) or `csv`.
+    #[param(value_type = Option<RecordFormat>, inline)]
     pub format: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/ropa", tag = "records", security(("api_key" = [])), params(RopaQuery),
-    responses((status = 200, description = "The record of processing activities: 30(1) entries with the operator as controller, and a 30(2) entry per customer and processor activity with the customer as controller and the operator as processor", content_type = "application/json"),
+    responses((status = 200, description = "The record of processing activities: 30(1) entries with the operator as controller, and a 30(2) entry per customer and processor activity with the customer as controller and the operator as processor; CSV with `?format=csv`", content(
+            (serde_json::Value = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin or DPO key of the operator's tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`format` is neither json nor csv", body = Problem, content_type = "application/problem+json")))]

@@ -39,6 +39,7 @@ pub struct IdentityBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubjectBody {
+    #[schema(min_items = 1)]
     pub identities: Vec<IdentityBody>,
 }
 
@@ -198,6 +199,7 @@ pub struct RecordBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordsBody {
+    #[schema(min_items = 1, max_items = 10000)]
     pub records: Vec<RecordBody>,
 }
 
