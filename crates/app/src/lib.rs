@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod breach;
 pub mod clock;
 pub mod exports;
+pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;

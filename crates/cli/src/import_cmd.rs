@@ -10,8 +10,8 @@ use crate::serve_cmd::load_policy;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ombud_app::clock::SystemClock;
-use ombud_core::records::{RecordInput, validate_record};
-use ombud_core::{Clock, EventKind, Identity, IdentityKind};
+use ombud_app::import::{ParsedLine, parse_line};
+use ombud_core::{Clock, Identity};
 use ombud_policy::Policy;
 use ombud_store::model::{EventId, NewEvent, NewRecord, RecordId, Secret, SubjectId, TenantId};
 use ombud_store::{Actor, Store, StoreError};
@@ -35,43 +35,6 @@ pub struct ImportArgs {
     pub restart: bool,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    identities: Vec<IdentityLine>,
-    #[serde(default)]
-    records: Vec<RecordLine>,
-    #[serde(default)]
-    events: Vec<EventLine>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdentityLine {
-    kind: String,
-    value: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecordLine {
-    category: String,
-    value: String,
-    source: Option<String>,
-    #[serde(default)]
-    purposes: Vec<String>,
-    collected_at: Option<jiff::Timestamp>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventLine {
-    kind: String,
-    purpose: Option<String>,
-    occurred_at: jiff::Timestamp,
-    channel: Option<String>,
 }
 
 /// What is kept beside the file between runs.
@@ -130,26 +93,6 @@ fn derived_id(file: &blake3::Hash, line: u64, what: &str, index: usize) -> uuid:
     uuid::Uuid::new_v8(bytes)
 }
 
-/// Why a line was rejected. Messages name fields and expectations, never values.
-fn describe_json_error(error: &serde_json::Error) -> String {
-    match error.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!("not valid JSON (column {})", error.column())
-        }
-        serde_json::error::Category::Data => {
-            let text = error.to_string();
-            // serde names unknown and missing fields in backticks; keep only that part.
-            let field = text
-                .split('`')
-                .nth(1)
-                .map(|f| format!(" (`{f}`)"))
-                .unwrap_or_default();
-            format!("not the shape of an import line{field}; see `ombud import --help`")
-        }
-        serde_json::error::Category::Io => "could not be read".into(),
-    }
-}
-
 struct Importer<'a> {
     store: &'a dyn Store,
     policy: &'a Policy,
@@ -188,76 +131,28 @@ impl Importer<'_> {
     }
 
     fn line(&mut self, number: u64, text: &str) -> Result<(), String> {
-        let line: Line = serde_json::from_str(text).map_err(|e| describe_json_error(&e))?;
-        if line.identities.is_empty() {
-            return Err("`identities` is empty; a line names at least one".into());
-        }
-        let identities = line
-            .identities
-            .iter()
-            .enumerate()
-            .map(|(i, identity)| {
-                let kind = IdentityKind::parse(&identity.kind).ok_or_else(|| format!("identities[{i}].kind is not one of email, phone, user_id, customer_no, national_id"))?;
-                Identity::parse(kind, &identity.value).map_err(|e| format!("identities[{i}].value: {e}"))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let mut records = Vec::with_capacity(line.records.len());
-        for (i, record) in line.records.into_iter().enumerate() {
-            let source = record.source.unwrap_or_else(|| "subject".into());
-            let collected_at = record.collected_at.unwrap_or(self.now);
-            let input = RecordInput {
-                category: &record.category,
-                source: &source,
-                purposes: &record.purposes,
-                value: &record.value,
-                collected_at,
-            };
-            validate_record(self.policy, &input, self.now)
-                .map_err(|p| format!("records[{i}].{}: {}", p.field, p.message))?;
-            records.push((
-                i,
-                record.category,
-                record.purposes,
-                source,
-                collected_at,
-                record.value,
-            ));
-        }
-        let mut events = Vec::with_capacity(line.events.len());
-        for (i, event) in line.events.into_iter().enumerate() {
-            let kind = EventKind::parse(&event.kind)
-                .ok_or_else(|| format!("events[{i}].kind is not an event kind"))?;
-            if let Some(purpose) = &event.purpose {
-                if self.policy.activity(purpose).is_none() {
-                    return Err(format!(
-                        "events[{i}].purpose `{purpose}` is not an activity of the policy"
-                    ));
-                }
-            } else if kind.requires_purpose() {
-                return Err(format!(
-                    "events[{i}] is a {} event and names no purpose",
-                    kind.as_str()
-                ));
-            }
-            if event.occurred_at > self.now {
-                return Err(format!("events[{i}].occurred_at is in the future"));
-            }
-            events.push((i, kind, event));
-        }
+        let ParsedLine {
+            identities,
+            records,
+            events,
+        } = parse_line(self.policy, text, self.now)?;
         let subject = self.subject(&identities)?;
         let new_records: Vec<NewRecord> = records
             .into_iter()
-            .map(
-                |(i, category, purposes, source, collected_at, value)| NewRecord {
-                    id: Some(RecordId(derived_id(&self.file, number, "record", i))),
-                    subject,
-                    category,
-                    purposes,
-                    source,
-                    collected_at,
-                    value: Secret::new(value),
-                },
-            )
+            .map(|record| NewRecord {
+                id: Some(RecordId(derived_id(
+                    &self.file,
+                    number,
+                    "record",
+                    record.index,
+                ))),
+                subject,
+                category: record.category,
+                purposes: record.purposes,
+                source: record.source,
+                collected_at: record.collected_at,
+                value: Secret::new(record.value),
+            })
             .collect();
         let new_events: Vec<(SubjectId, NewEvent)> = events
             .into_iter()
