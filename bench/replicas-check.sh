@@ -24,7 +24,7 @@ export OMBUD_DATABASE_URL="${base}?options=-c%20search_path%3D${schema}"
 export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 servers=()
 stop() { for s in "${servers[@]}"; do kill "$s" 2>/dev/null || true; done; for s in "${servers[@]}"; do wait "$s" 2>/dev/null || true; done; servers=(); }
-trap 'stop; psql "$base" -qc "DROP SCHEMA $schema CASCADE" >/dev/null; rm -rf "$work"' EXIT
+trap 'stop; psql "$base" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; rm -rf "$work"' EXIT
 cd "$work"
 
 start() {  # start K replicas on 18390.. and wait until each answers
