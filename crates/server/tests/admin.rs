@@ -273,15 +273,12 @@ async fn a_key_revoked_elsewhere_is_refused_within_a_second() {
     let id: ombud_store::model::ApiKeyId =
         serde_json::from_value(created.body["id"].clone()).expect("id");
     assert_eq!(app.get("/api/v1/audit", &secret).await.status, 200);
-    let (store, now) = (std::sync::Arc::clone(&app.store), app.clock.now());
+    let (store, now, operator) = (
+        std::sync::Arc::clone(&app.store),
+        app.clock.now(),
+        app.operator().await,
+    );
     tokio::task::spawn_blocking(move || {
-        let operator = store
-            .tenants()
-            .expect("tenants")
-            .into_iter()
-            .find(|t| t.operator)
-            .expect("operator")
-            .id;
         assert!(
             store
                 .revoke_api_key(operator, id, &ombud_store::Actor::Cli, now)

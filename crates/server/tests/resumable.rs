@@ -8,28 +8,13 @@ mod common;
 use common::{TestApp, spawn_app, spawn_app_on_postgres};
 use ombud_core::Clock;
 use ombud_store::Actor;
-use ombud_store::model::{SubjectId, TenantId};
+use ombud_store::model::SubjectId;
 use ombud_store::requests::RequestId;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 fn uuid(value: &Value) -> uuid::Uuid {
     value.as_str().expect("id").parse().expect("uuid")
-}
-
-async fn operator(app: &TestApp) -> TenantId {
-    let store = Arc::clone(&app.store);
-    tokio::task::spawn_blocking(move || {
-        store
-            .tenants()
-            .expect("tenants")
-            .into_iter()
-            .find(|t| t.operator)
-            .expect("operator")
-            .id
-    })
-    .await
-    .expect("joined")
 }
 
 /// A customer of the operator with a contract and two records, and a verified request of
@@ -63,7 +48,7 @@ async fn verified(app: &TestApp, email: &str, kind: &str) -> (Value, Value) {
 /// closes it on the erasure that was done instead of answering 404.
 async fn erased_but_left_open(app: &TestApp) {
     let (subject, request) = verified(app, "aino@example.fi", "erasure").await;
-    let tenant = operator(app).await;
+    let tenant = app.operator().await;
     let (store, now) = (Arc::clone(&app.store), app.clock.now());
     let (person, id) = (SubjectId(uuid(&subject)), RequestId(uuid(&request["id"])));
     tokio::task::spawn_blocking(move || {
@@ -104,7 +89,7 @@ async fn erased_but_left_open(app: &TestApp) {
 /// (the request changed meanwhile), nothing of the erasure is kept either.
 async fn erasure_and_closing_are_one(app: &TestApp) {
     let (subject, request) = verified(app, "eino@example.fi", "erasure").await;
-    let tenant = operator(app).await;
+    let tenant = app.operator().await;
     let (store, now) = (Arc::clone(&app.store), app.clock.now());
     let (person, id) = (SubjectId(uuid(&subject)), RequestId(uuid(&request["id"])));
     let refused = tokio::task::spawn_blocking(move || {
@@ -154,7 +139,7 @@ async fn erasure_and_closing_are_one(app: &TestApp) {
 /// again records the restriction once, at the first moment.
 async fn a_step_repeated_records_once(app: &TestApp) {
     let (subject, request) = verified(app, "ilona@example.fi", "restriction").await;
-    let tenant = operator(app).await;
+    let tenant = app.operator().await;
     let id = RequestId(uuid(&request["id"]));
     let path = format!(
         "/api/v1/requests/{}/fulfil",

@@ -340,6 +340,22 @@ impl TestApp {
         subject
     }
 
+    /// The operator's own tenant, as the store knows it.
+    pub async fn operator(&self) -> ombud_store::model::TenantId {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            store
+                .tenants()
+                .expect("tenants")
+                .into_iter()
+                .find(|t| t.operator)
+                .expect("operator")
+                .id
+        })
+        .await
+        .expect("joined")
+    }
+
     /// A key of `role` in the tenant the given admin key acts in.
     pub async fn key(&self, admin: &str, role: &str) -> String {
         let key = self
