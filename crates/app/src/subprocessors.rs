@@ -257,16 +257,27 @@ pub fn in_force_at(
     policy: &Policy,
     at: Timestamp,
 ) -> Result<Option<(Policy, RecipientChange)>, NoticeError> {
-    let pending = store
-        .recipient_changes(operator)?
+    let Some(change) = pending_at(store, operator, at)?
         .into_iter()
-        .filter(|c| c.effective_at.is_some_and(|e| e > at))
-        .min_by_key(|c| c.effective_at);
-    let Some(change) = pending else {
+        .min_by_key(|c| c.effective_at)
+    else {
         return Ok(None);
     };
     let earlier = previous(store, operator, policy, Some(&change.from_version))?;
     Ok(Some((earlier, change)))
+}
+
+/// The announced changes that have not taken effect at `at`.
+fn pending_at(
+    store: &dyn Store,
+    operator: TenantId,
+    at: Timestamp,
+) -> Result<Vec<RecipientChange>, NoticeError> {
+    Ok(store
+        .recipient_changes(operator)?
+        .into_iter()
+        .filter(|c| c.effective_at.is_some_and(|e| e > at))
+        .collect())
 }
 
 /// The loaded policy as customers' data sees it at `at`: where an announced change has not
@@ -279,16 +290,16 @@ pub fn customers_policy_at(
     policy: &std::sync::Arc<Policy>,
     at: Timestamp,
 ) -> Result<std::sync::Arc<Policy>, NoticeError> {
-    let Some((earlier, _)) = in_force_at(store, operator, policy, at)? else {
+    let pending = pending_at(store, operator, at)?;
+    let Some(first) = pending.iter().min_by_key(|c| c.effective_at) else {
         return Ok(policy.clone());
     };
-    let pending: Vec<String> = store
-        .recipient_changes(operator)?
+    let earlier = previous(store, operator, policy, Some(&first.from_version))?;
+    let added: Vec<String> = pending
         .into_iter()
-        .filter(|c| c.effective_at.is_some_and(|e| e > at))
         .flat_map(|c| c.changes.into_iter().map(|c| c.recipient))
         .collect();
-    Ok(std::sync::Arc::new(held_back(policy, &earlier, &pending)))
+    Ok(std::sync::Arc::new(held_back(policy, &earlier, &added)))
 }
 
 fn held_back(loaded: &Policy, earlier: &Policy, pending: &[String]) -> Policy {
@@ -328,10 +339,8 @@ pub fn announced_from(
     id: &str,
     at: Timestamp,
 ) -> Result<Option<Timestamp>, NoticeError> {
-    Ok(store
-        .recipient_changes(operator)?
+    Ok(pending_at(store, operator, at)?
         .into_iter()
-        .filter(|c| c.effective_at.is_some_and(|e| e > at))
         .filter(|c| c.changes.iter().any(|r| r.recipient == id))
         .filter_map(|c| c.effective_at)
         .max())

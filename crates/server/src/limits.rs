@@ -182,23 +182,22 @@ impl Limiters {
 
     /// Something that mails `address`, asked by `client`: a filing or a code sent again.
     pub fn mailing(&self, client: Option<IpAddr>, address: &str) -> Result<(), Limited> {
-        self.tidy();
-        if let Some(client) = client {
-            self.wait(&self.clients, &client).map_err(|wait| Limited {
-                by_address: false,
-                wait,
-            })?;
-        }
-        self.wait(&self.addresses, &self.address_key(address))
-            .map_err(|wait| Limited {
-                by_address: true,
-                wait,
-            })
+        self.take(client, &self.addresses, address)
     }
 
     /// A code tried for a request that mails `address`: every try counts, across requests, so
     /// filing again does not buy new guesses.
     pub fn code_try(&self, client: Option<IpAddr>, address: &str) -> Result<(), Limited> {
+        self.take(client, &self.codes, address)
+    }
+
+    /// One token from the client's bucket, then one from `per_address` for `address`.
+    fn take(
+        &self,
+        client: Option<IpAddr>,
+        per_address: &Keyed<[u8; 32]>,
+        address: &str,
+    ) -> Result<(), Limited> {
         self.tidy();
         if let Some(client) = client {
             self.wait(&self.clients, &client).map_err(|wait| Limited {
@@ -206,7 +205,7 @@ impl Limiters {
                 wait,
             })?;
         }
-        self.wait(&self.codes, &self.address_key(address))
+        self.wait(per_address, &self.address_key(address))
             .map_err(|wait| Limited {
                 by_address: true,
                 wait,
