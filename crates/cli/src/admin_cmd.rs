@@ -42,6 +42,9 @@ impl StoreArgs {
 
     /// The store and its master key, for commands that sign links as the server does.
     pub fn open_with_key(&self) -> Result<(Arc<dyn Store>, ombud_store::crypto::MasterKey)> {
+        if self.database_url.is_none() {
+            crate::backup_cmd::refuse_interrupted_restore(&self.data_dir)?;
+        }
         if self.database_url.is_none() && !self.data_dir.join("ombud.db").exists() {
             bail!(
                 "there is no store in {}: start `ombud serve` once, or pass --data-dir / --database-url",

@@ -62,6 +62,7 @@ pub fn backup(args: BackupArgs) -> Result<ExitCode> {
             "ombud backup copies the embedded SQLite store; back PostgreSQL up with pg_dump or continuous archiving, leaving out subject_keys (docs/operations.md)"
         );
     }
+    refuse_interrupted_restore(&args.store.data_dir)?;
     let data = args.store.data_dir.join(DATA);
     if !data.exists() {
         bail!(
@@ -175,6 +176,7 @@ fn replay(store: &dyn Store, ledger: &[ErasureEntry]) -> Result<bool> {
             Replayed::AlreadyGone => gone += 1,
             Replayed::NoTenant => no_tenant += 1,
         }
+        crash_point();
     }
     println!(
         "replayed {} erasures: {erased} subjects erased again, {gone} not in the restored store{}",
@@ -240,6 +242,30 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    let data_dir = &args.store.data_dir;
+    if let Some(mut pending) = read_pending(data_dir)? {
+        println!(
+            "finishing the restore of {} that was interrupted",
+            pending.backup.display()
+        );
+        let key = master_key(data_dir, KeyPolicy::MustExist)?;
+        let finished = finish(data_dir, &key, &mut pending)?;
+        let same = |dir: &PathBuf| {
+            std::fs::canonicalize(dir).ok() == std::fs::canonicalize(&pending.backup).ok()
+        };
+        if args.dir.as_ref().is_none_or(same) {
+            if from_file.is_empty() {
+                return Ok(finished);
+            }
+            let store = SqliteStore::open(&data_dir.join(DATA), &key)?;
+            let intact = replay(&store, &from_file)?;
+            return Ok(if intact && finished == ExitCode::SUCCESS {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+    }
     let Some(dir) = &args.dir else {
         bail!("give the backup directory to restore: `ombud restore DIR`");
     };
@@ -272,13 +298,12 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
             );
         }
     }
-    let data_dir = &args.store.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("while creating {}", data_dir.display()))?;
     let key = master_key(data_dir, KeyPolicy::MustExist)?;
 
     // The copy goes in beside the live store first and must open with the master key.
-    let staged = data_dir.join("ombud.restoring.db");
+    let staged = data_dir.join(STAGED);
     for file in store_files(&staged) {
         let _ = std::fs::remove_file(file);
     }
@@ -299,6 +324,7 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
             anyhow!("the backup does not open with this master key ({e}); nothing was changed")
         })?;
     drop(opened);
+    crash_point();
 
     // What the store being replaced erased since the backup.
     let live = data_dir.join(DATA);
@@ -315,31 +341,178 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
     ledger.dedup_by_key(|e| (e.tenant, e.subject));
     ledger.sort_by_key(|e| e.erased_at);
 
-    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
-    let mut set_aside = Vec::new();
-    for file in store_files(&live) {
-        if file.exists() {
-            let aside = PathBuf::from(format!("{}.replaced-{stamp}", file.display()));
-            std::fs::rename(&file, &aside)
-                .with_context(|| format!("while setting {} aside", file.display()))?;
-            set_aside.push(aside);
+    // From here on the journal says what is left to do: the ledger would be lost with the
+    // replaced store, and a store half moved in must not be opened.
+    let mut pending = Pending {
+        backup: dir.clone(),
+        taken_at: manifest.taken_at,
+        stamp: Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string(),
+        phase: Phase::SettingAside,
+        ledger,
+    };
+    write_pending(data_dir, &pending)?;
+    crash_point();
+    finish(data_dir, &key, &mut pending)
+}
+
+const STAGED: &str = "ombud.restoring.db";
+/// The journal of a restore under way, in the data directory.
+const PENDING: &str = "restore.pending.json";
+
+/// What a restore has left to do, written before the first file of the live store moves and
+/// after each phase, so that a restore cut short (killed, power lost) is finished by running
+/// `ombud restore` again, and nothing else opens the store meanwhile.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    backup: PathBuf,
+    taken_at: Timestamp,
+    /// Names the replaced store's files when they are set aside.
+    stamp: String,
+    phase: Phase,
+    /// The erasures to carry out again once the backup is in place.
+    ledger: Vec<ErasureEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Phase {
+    /// The live store's files are being renamed aside.
+    SettingAside,
+    /// The staged copy's files are being renamed into place.
+    MovingIn,
+    /// The backup is in place; the ledger is being carried out (each erasure once is enough,
+    /// again changes nothing).
+    Replaying,
+}
+
+fn read_pending(data_dir: &Path) -> Result<Option<Pending>> {
+    let path = data_dir.join(PENDING);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
+            format!(
+                "{} is damaged: the restore it records cannot be finished automatically; the replaced store is in the files named *.replaced-*",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("while reading {}", path.display())),
+    }
+}
+
+/// Replaces the journal in one rename, flushed to disk with its directory.
+fn write_pending(data_dir: &Path, pending: &Pending) -> Result<()> {
+    let path = data_dir.join(PENDING);
+    let next = data_dir.join(format!("{PENDING}.next"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&next)
+        .with_context(|| format!("while writing {}", next.display()))?;
+    file.write_all(&serde_json::to_vec(pending)?)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("while writing {}", next.display()))?;
+    std::fs::rename(&next, &path).with_context(|| format!("while writing {}", path.display()))?;
+    sync_dir(data_dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("while flushing {}", dir.display()))
+}
+
+/// Refuses to open a store whose restore was cut short: half of it may be the backup, and the
+/// erasures to carry out again are only in the journal.
+pub fn refuse_interrupted_restore(data_dir: &Path) -> Result<()> {
+    if data_dir.join(PENDING).exists() {
+        bail!(
+            "a restore into {} was interrupted; run `ombud restore --data-dir {}` to finish it (nothing opens the store until then)",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Fault injection for the crash tests, in debug builds only: `OMBUD_TEST_CRASH_AT=N` aborts
+/// the process at the Nth point where a restore can be cut short.
+fn crash_point() {
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PASSED: AtomicU64 = AtomicU64::new(0);
+        let at = std::env::var("OMBUD_TEST_CRASH_AT")
+            .ok()
+            .and_then(|n| n.parse::<u64>().ok());
+        if at == Some(PASSED.fetch_add(1, Ordering::SeqCst) + 1) {
+            std::process::abort();
         }
     }
-    for (from, to) in store_files(&staged).into_iter().zip(store_files(&live)) {
-        if from.exists() {
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("while moving {} into place", from.display()))?;
+}
+
+/// Carries a journaled restore to its end from whichever phase it reached.
+fn finish(
+    data_dir: &Path,
+    key: &ombud_store::crypto::MasterKey,
+    pending: &mut Pending,
+) -> Result<ExitCode> {
+    let live = data_dir.join(DATA);
+    let staged = data_dir.join(STAGED);
+    let stamp = pending.stamp.clone();
+    if pending.phase == Phase::SettingAside {
+        for file in store_files(&live) {
+            if file.exists() {
+                let aside = PathBuf::from(format!("{}.replaced-{stamp}", file.display()));
+                std::fs::rename(&file, &aside)
+                    .with_context(|| format!("while setting {} aside", file.display()))?;
+                crash_point();
+            }
         }
+        sync_dir(data_dir)?;
+        pending.phase = Phase::MovingIn;
+        write_pending(data_dir, pending)?;
+        crash_point();
     }
-    println!(
-        "restored the backup taken at {} into {}",
-        manifest.taken_at,
-        data_dir.display()
-    );
-    let store = SqliteStore::open(&live, &key)
+    if pending.phase == Phase::MovingIn {
+        for (from, to) in store_files(&staged).into_iter().zip(store_files(&live)) {
+            if from.exists() {
+                std::fs::rename(&from, &to)
+                    .with_context(|| format!("while moving {} into place", from.display()))?;
+                crash_point();
+            }
+        }
+        sync_dir(data_dir)?;
+        pending.phase = Phase::Replaying;
+        write_pending(data_dir, pending)?;
+        crash_point();
+        println!(
+            "restored the backup taken at {} into {}",
+            pending.taken_at,
+            data_dir.display()
+        );
+    }
+    let store = SqliteStore::open(&live, key)
         .with_context(|| format!("while opening {}", live.display()))?;
-    let intact = replay(&store, &ledger)?;
-    if !set_aside.is_empty() {
+    let intact = replay(&store, &pending.ledger)?;
+    drop(store);
+    std::fs::remove_file(data_dir.join(PENDING))
+        .with_context(|| format!("while removing {}", data_dir.join(PENDING).display()))?;
+    sync_dir(data_dir)?;
+    let replaced = std::fs::read_dir(data_dir)
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!(".replaced-{stamp}"))
+            })
+        })
+        .unwrap_or(false);
+    if replaced {
         println!(
             "the replaced store is kept beside it as *.replaced-{stamp}; delete those files once the restored store is checked"
         );

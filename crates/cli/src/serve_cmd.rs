@@ -336,6 +336,9 @@ pub fn open_store(
     database_url: Option<&str>,
     keys: KeyPolicy,
 ) -> Result<(Arc<dyn Store>, MasterKey)> {
+    if database_url.is_none() {
+        crate::backup_cmd::refuse_interrupted_restore(data_dir)?;
+    }
     keep_private(data_dir, database_url.is_none())?;
     let (key, new_file) = master_key_or_new(data_dir, keys)?;
     let store: Arc<dyn Store> = match database_url {
