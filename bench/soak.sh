@@ -39,11 +39,17 @@ PY
 "$ombud" import people.jsonl --tenant operator > import.out
 echo "seeded $n people: $(tail -n 1 import.out)"
 
-rss() { echo $(( $(ps -o rss= -p "$server") / 1024 )); }
+# Resident memory in MiB, split into heap (anonymous), mapped files and shared memory (SQLite's
+# log index), with the thread count and the size of the write-ahead log.
+sample() {
+  awk '/^VmRSS|^RssAnon|^RssFile|^RssShmem/ { printf "\t%d", $2 / 1024 } /^Threads/ { printf "\t%d", $2 }' "/proc/$server/status"
+  printf '\t%d\n' $(( $(stat -c %s ombud-data/ombud.db-wal 2>/dev/null || echo 0) / 1048576 ))
+}
 start=$(date +%s)
 (
   while kill -0 "$server" 2>/dev/null; do
-    printf '%s\t%s\n' "$(( $(date +%s) - start ))" "$(rss)"
+    printf '%s' "$(( $(date +%s) - start ))"
+    sample
     sleep 10
   done
 ) > rss.tsv &
@@ -54,7 +60,7 @@ OMBUD_BENCH_KEY="$key" OMBUD_BENCH_SUBJECTS="$n" wrk -t2 -c"$connections" -d"${s
 kill "$sampler" 2>/dev/null || true
 grep -E "Latency|50%|99%|Requests/sec|requests in" wrk.out
 echo "server errors: $(grep -c 'server error' wrk.err || true)"
-echo "RSS MiB (seconds, MiB), every minute:"
+echo "every minute: seconds, RSS, heap, files, shared (MiB), threads, write-ahead log (MiB)"
 awk 'NR % 6 == 1' rss.tsv
 python3 - rss.tsv "$seconds" <<'PY'
 import sys

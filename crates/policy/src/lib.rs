@@ -13,7 +13,7 @@ pub mod taxonomy;
 
 mod lint;
 mod raw;
-mod suggest;
+pub mod suggest;
 mod toml_error;
 mod validate;
 

@@ -1,0 +1,340 @@
+//! The databases datasets live in: opening a connection from the environment or a file, the
+//! columns a table really has, and the batched reads of a traversal. PostgreSQL and SQLite.
+
+use crate::dataset::{Connection, Kind};
+use crate::reach::{Reader, Select, WITHHELD};
+use std::collections::{BTreeMap, HashMap};
+
+/// A failure to reach or read a database, in words that never carry its URL or a value read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    pub message: String,
+}
+
+impl ConnectError {
+    pub fn new(message: impl Into<String>) -> ConnectError {
+        ConnectError {
+            message: message.into(),
+        }
+    }
+}
+
+/// An open connection to one dataset's database.
+pub enum Database {
+    Postgres {
+        client: Box<postgres::Client>,
+        schema: String,
+        /// Column name → type, per table, read once.
+        columns: HashMap<String, Option<BTreeMap<String, String>>>,
+    },
+    Sqlite {
+        connection: Box<rusqlite::Connection>,
+        columns: HashMap<String, Option<BTreeMap<String, String>>>,
+    },
+}
+
+/// The URL a connection names: from its environment variable or the first line of its file.
+pub fn url(dataset: &str, connection: &Connection) -> Result<String, ConnectError> {
+    if let Some(name) = &connection.url_env {
+        return std::env::var(name).map_err(|_| {
+            ConnectError::new(format!(
+                "dataset `{dataset}`: the environment variable {name} that holds its database URL is not set"
+            ))
+        });
+    }
+    if let Some(path) = &connection.url_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConnectError::new(format!(
+                "dataset `{dataset}`: cannot read its URL file {path}: {e}"
+            ))
+        })?;
+        return text
+            .lines()
+            .next()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| ConnectError::new(format!("dataset `{dataset}`: {path} holds no URL")));
+    }
+    Err(ConnectError::new(format!(
+        "dataset `{dataset}`: its connection names neither url_env nor url_file"
+    )))
+}
+
+impl Database {
+    pub fn open(dataset: &str, connection: &Connection) -> Result<Database, ConnectError> {
+        let url = url(dataset, connection)?;
+        match connection.kind {
+            Kind::Postgres => {
+                let client = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| {
+                    ConnectError::new(format!(
+                        "dataset `{dataset}`: cannot connect to PostgreSQL: {}",
+                        plain(&e)
+                    ))
+                })?;
+                Ok(Database::Postgres {
+                    client: Box::new(client),
+                    schema: connection.schema.clone().unwrap_or_else(|| "public".into()),
+                    columns: HashMap::new(),
+                })
+            }
+            Kind::Sqlite => {
+                let path = url.strip_prefix("sqlite://").unwrap_or(&url);
+                let connection = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| {
+                    ConnectError::new(format!(
+                        "dataset `{dataset}`: cannot open the SQLite file: {e}"
+                    ))
+                })?;
+                Ok(Database::Sqlite {
+                    connection: Box::new(connection),
+                    columns: HashMap::new(),
+                })
+            }
+            Kind::Mysql => Err(ConnectError::new(format!(
+                "dataset `{dataset}`: MySQL/MariaDB connections are not supported yet; use postgres or sqlite"
+            ))),
+        }
+    }
+
+    /// The columns `table` has (name → type as the database names it), or `None` when there
+    /// is no such table.
+    pub fn columns(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, ConnectError> {
+        match self {
+            Database::Postgres {
+                client,
+                schema,
+                columns,
+            } => {
+                if let Some(known) = columns.get(table) {
+                    return Ok(known.clone());
+                }
+                let rows = client
+                    .query(
+                        "SELECT a.attname, format_type(a.atttypid, NULL)
+                           FROM pg_attribute a
+                           JOIN pg_class c ON a.attrelid = c.oid
+                           JOIN pg_namespace n ON c.relnamespace = n.oid
+                          WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm')
+                            AND a.attnum > 0 AND NOT a.attisdropped",
+                        &[&*schema, &table],
+                    )
+                    .map_err(|e| ConnectError::new(format!("while reading the columns of {table}: {}", plain(&e))))?;
+                let found: BTreeMap<String, String> = rows
+                    .iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .collect();
+                let found = (!found.is_empty()).then_some(found);
+                columns.insert(table.to_owned(), found.clone());
+                Ok(found)
+            }
+            Database::Sqlite {
+                connection,
+                columns,
+            } => {
+                if let Some(known) = columns.get(table) {
+                    return Ok(known.clone());
+                }
+                let mut statement = connection
+                    .prepare("SELECT name, type FROM pragma_table_info(?1)")
+                    .map_err(|e| {
+                        ConnectError::new(format!("while reading the columns of {table}: {e}"))
+                    })?;
+                let found: BTreeMap<String, String> = statement
+                    .query_map([table], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| {
+                        ConnectError::new(format!("while reading the columns of {table}: {e}"))
+                    })?;
+                let found = (!found.is_empty()).then_some(found);
+                columns.insert(table.to_owned(), found.clone());
+                Ok(found)
+            }
+        }
+    }
+}
+
+/// A PostgreSQL error in words: the server's message without its detail lines, which may
+/// quote row values.
+fn plain(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => error.to_string(),
+    }
+}
+
+/// `"name"`, with quotes inside doubled: identifiers come from dataset files.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether a value can be compared with a column of this type at all; a value that cannot
+/// (a user id `ana` against an integer key) matches no row.
+fn fits(column_type: &str, value: &str) -> bool {
+    match column_type {
+        "smallint" | "integer" | "bigint" => value.parse::<i64>().is_ok(),
+        "numeric" | "real" | "double precision" => value.parse::<f64>().is_ok(),
+        "uuid" => value.len() == 36 && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "boolean" => matches!(value, "true" | "false" | "t" | "f"),
+        _ => true,
+    }
+}
+
+impl Reader for Database {
+    fn select(&mut self, select: &Select<'_>) -> Result<Vec<Vec<Option<String>>>, ConnectError> {
+        let table = select.collection.name.as_str();
+        let Some(columns) = self.columns(table)? else {
+            return Err(ConnectError::new(format!(
+                "dataset `{}`: table {table} does not exist",
+                select.dataset.key
+            )));
+        };
+        for name in select
+            .fields
+            .iter()
+            .copied()
+            .chain([select.by])
+            .chain(select.scope.as_ref().map(|(c, _)| c.as_str()))
+        {
+            if !columns.contains_key(name) {
+                return Err(ConnectError::new(format!(
+                    "dataset `{}`: table {table} has no column {name}",
+                    select.dataset.key
+                )));
+            }
+        }
+        let values: Vec<String> = select
+            .values
+            .iter()
+            .filter(|v| fits(&columns[select.by], v))
+            .map(|v| {
+                if select.fold_case {
+                    v.to_lowercase()
+                } else {
+                    v.clone()
+                }
+            })
+            .collect();
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = |name: &str, text: &str| {
+            if select.withheld.contains(name) {
+                format!(
+                    "CASE WHEN {} IS NULL THEN NULL ELSE '{WITHHELD}' END",
+                    quote(name)
+                )
+            } else {
+                format!("CAST({} AS {text})", quote(name))
+            }
+        };
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let list: Vec<String> = select.fields.iter().map(|f| read(f, "text")).collect();
+                let by = if select.fold_case {
+                    format!("lower({}) = ANY($1::text[])", quote(select.by))
+                } else {
+                    format!(
+                        "{} = ANY($1::text[]::{}[])",
+                        quote(select.by),
+                        columns[select.by]
+                    )
+                };
+                let mut sql = format!(
+                    "SELECT {} FROM {}.{} WHERE {by}",
+                    list.join(", "),
+                    quote(schema),
+                    quote(table)
+                );
+                let scope_values: Vec<String> = select
+                    .scope
+                    .as_ref()
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                if let Some((column, _)) = &select.scope {
+                    sql.push_str(&format!(
+                        " AND CAST({} AS text) = ANY($2::text[])",
+                        quote(column)
+                    ));
+                }
+                let rows = if select.scope.is_some() {
+                    client.query(&sql, &[&values, &scope_values])
+                } else {
+                    client.query(&sql, &[&values])
+                }
+                .map_err(|e| {
+                    ConnectError::new(format!(
+                        "dataset `{}`: reading {table} failed: {}",
+                        select.dataset.key,
+                        plain(&e)
+                    ))
+                })?;
+                Ok(rows
+                    .iter()
+                    .map(|row| {
+                        (0..select.fields.len())
+                            .map(|i| row.get::<_, Option<String>>(i))
+                            .collect()
+                    })
+                    .collect())
+            }
+            Database::Sqlite { connection, .. } => {
+                let list: Vec<String> = select.fields.iter().map(|f| read(f, "TEXT")).collect();
+                let mut out = Vec::new();
+                // Within SQLite's limit on bound parameters.
+                for chunk in values.chunks(500) {
+                    let marks = vec!["?"; chunk.len()].join(", ");
+                    let by = if select.fold_case {
+                        format!("lower({}) IN ({marks})", quote(select.by))
+                    } else {
+                        format!("{} IN ({marks})", quote(select.by))
+                    };
+                    let mut sql = format!(
+                        "SELECT {} FROM {} WHERE {by}",
+                        list.join(", "),
+                        quote(table)
+                    );
+                    let mut params: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                    if let Some((column, mine)) = &select.scope {
+                        let marks = vec!["?"; mine.len()].join(", ");
+                        sql.push_str(&format!(
+                            " AND CAST({} AS TEXT) IN ({marks})",
+                            quote(column)
+                        ));
+                        params.extend(mine.iter().map(String::as_str));
+                    }
+                    let mut statement = connection.prepare_cached(&sql).map_err(|e| {
+                        ConnectError::new(format!(
+                            "dataset `{}`: reading {table} failed: {e}",
+                            select.dataset.key
+                        ))
+                    })?;
+                    let rows = statement
+                        .query_map(rusqlite::params_from_iter(params), |row| {
+                            (0..select.fields.len())
+                                .map(|i| row.get::<_, Option<String>>(i))
+                                .collect()
+                        })
+                        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| {
+                            ConnectError::new(format!(
+                                "dataset `{}`: reading {table} failed: {e}",
+                                select.dataset.key
+                            ))
+                        })?;
+                    out.extend(rows);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
