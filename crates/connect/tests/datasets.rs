@@ -154,10 +154,7 @@ fn mistakes_in_the_native_format_name_the_place_and_the_fix() {
 #[test]
 fn mistakes_in_a_fides_file_name_the_place_and_the_fix() {
     let malformed = FIDES.replacen("    collections:\n", "    collections:\n  bad: [\n", 1);
-    let said = fides::parse("fides.yml", &malformed)
-        .err()
-        .expect("refused")[0]
-        .to_string();
+    let said = fides::parse("fides.yml", &malformed).expect_err("refused")[0].to_string();
     assert!(said.starts_with("fides.yml:6:"), "{said}");
     assert!(said.contains("not a Fides dataset file"), "{said}");
 
@@ -179,7 +176,7 @@ fn mistakes_in_a_fides_file_name_the_place_and_the_fix() {
         1,
     );
     assert_ne!(strategy, FIDES);
-    let said = fides::parse("fides.yml", &strategy).err().expect("refused")[0].to_string();
+    let said = fides::parse("fides.yml", &strategy).expect_err("refused")[0].to_string();
     assert!(said.starts_with("fides.yml:43:13:"), "{said}");
     assert!(
         said.contains("masking strategy `shuffle` is not one ombud carries out"),
