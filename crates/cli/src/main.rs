@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod backup_cmd;
 mod breach_cmd;
+mod datasets_cmd;
 mod holds_cmd;
 mod import_cmd;
 mod init_cmd;
@@ -77,6 +78,9 @@ enum Command {
     /// Work with a privacy policy written as code (privacy.toml)
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// The datasets that reach the operator's own databases: check, test, import, reach
+    #[command(subcommand)]
+    Datasets(datasets_cmd::DatasetsCommand),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Retention(command) => sweep_cmd::retention(command),
         Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::Datasets(command) => datasets_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
         Command::Notice(command) => notice_cmd::run(command),
         Command::Subprocessors(command) => subprocessors_cmd::run(command),

@@ -20,36 +20,7 @@ pub struct Dataset {
     pub collections: Vec<Collection>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Postgres,
-    Mysql,
-    Sqlite,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Postgres => "postgres",
-            Kind::Mysql => "mysql",
-            Kind::Sqlite => "sqlite",
-        }
-    }
-}
-
-/// How to reach the database. The URL itself is never in a dataset or the policy: it comes
-/// from the environment or a file only the service account reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connection {
-    pub kind: Kind,
-    /// The environment variable that holds the URL.
-    pub url_env: Option<String>,
-    /// A file whose first line is the URL.
-    pub url_file: Option<String>,
-    /// The schema the tables are in (PostgreSQL; `public` when not given).
-    pub schema: Option<String>,
-}
+pub use ombud_policy::model::{DatabaseKind as Kind, DatasetConnection as Connection};
 
 /// Whose rows these are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

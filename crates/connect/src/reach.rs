@@ -178,7 +178,7 @@ pub fn is_credential(category: &str) -> bool {
     use ombud_policy::taxonomy::is_within;
     is_within(category, "system.authentication")
         || is_within(category, "user.authorization.credentials")
-        || is_within(category, "user.authorization.passwords")
+        || is_within(category, "user.authorization.password")
 }
 
 /// Every row the identities (kind, normalised value) reach in the datasets the requester may

@@ -426,6 +426,67 @@ pub struct Policy {
     /// The retention rule that governs the notice ledger's lines and the addresses their mails
     /// went to (`[ledger] retention`); without one, lines stay until their person is removed.
     pub ledger_retention: Option<String>,
+    /// The dataset files (`[[dataset]]`) that reach the operator's own databases.
+    pub datasets: Vec<DatasetRef>,
+}
+
+/// A dataset file named by the policy. A file in ombud's format says its own connection,
+/// purposes and tenant; these, when given, are for a Fides file, which cannot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetRef {
+    /// As written, relative to the policy file.
+    pub file: String,
+    pub purposes: Vec<String>,
+    pub connection: Option<DatasetConnection>,
+    pub tenant: Option<DatasetTenant>,
+}
+
+/// The database kinds datasets reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl DatabaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::Postgres => "postgres",
+            DatabaseKind::Mysql => "mysql",
+            DatabaseKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// How to reach a dataset's database. The URL itself is never written in the policy or a
+/// dataset: it comes from the environment or a file only the service account reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConnection {
+    pub kind: DatabaseKind,
+    /// The environment variable that holds the URL.
+    pub url_env: Option<String>,
+    /// A file whose first line is the URL.
+    pub url_file: Option<String>,
+    /// The schema the tables are in (PostgreSQL; `public` when not given).
+    pub schema: Option<String>,
+}
+
+/// Whose rows a dataset holds: `"operator"`, `{ customer = "NAME" }`, or, for a database
+/// customers share, `{ column = "company_id", values = { "17" = "Acme Oy" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum DatasetTenant {
+    Named(String),
+    Customer {
+        customer: String,
+    },
+    Column {
+        column: String,
+        values: std::collections::BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -36,6 +36,20 @@ pub struct RawPolicy {
     pub audit: Option<RawAudit>,
     pub changes: Option<RawChanges>,
     pub ledger: Option<RawLedger>,
+    #[serde(default, rename = "dataset")]
+    pub datasets: Vec<Spanned<RawDatasetRef>>,
+}
+
+/// A dataset file the policy reaches (`[[dataset]]`), with what a Fides file cannot say.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatasetRef {
+    /// Relative to the policy file.
+    pub file: Text,
+    #[serde(default)]
+    pub purposes: TextList,
+    pub connection: Option<crate::model::DatasetConnection>,
+    pub tenant: Option<crate::model::DatasetTenant>,
 }
 
 /// How long the notice ledger keeps who was sent what, and the addresses it went to.

@@ -318,6 +318,7 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
         .ledger
         .as_ref()
         .and_then(|l| ledger_rule(ctx, &l.retention, &retention_rules));
+    let datasets = datasets(ctx, &raw.datasets, &activities);
     Policy {
         version: PolicyVersion(blake3::hash(source.as_bytes()).to_hex().to_string()),
         notice,
@@ -355,7 +356,54 @@ fn build(ctx: &mut Ctx, raw: &RawPolicy, source: &str) -> Policy {
         audit,
         changes,
         ledger_retention,
+        datasets,
     }
+}
+
+fn datasets(
+    ctx: &mut Ctx,
+    raw: &[Spanned<RawDatasetRef>],
+    activities: &[Activity],
+) -> Vec<DatasetRef> {
+    let mut out = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let entry = entry.get_ref();
+        let path = format!("dataset[{i}]");
+        if entry.file.get_ref().trim().is_empty() {
+            ctx.report(
+                Code::InvalidValue,
+                entry.file.span(),
+                format!("{path}.file"),
+                "the dataset's file is empty".to_owned(),
+                Some(
+                    "give the path of a dataset file, relative to this policy: `datasets/app.toml`"
+                        .into(),
+                ),
+            );
+        }
+        for purpose in &entry.purposes {
+            if !activities.iter().any(|a| &a.id == purpose.get_ref()) {
+                ctx.report(
+                    Code::InvalidValue,
+                    purpose.span(),
+                    format!("{path}.purposes"),
+                    format!("`{}` is not an activity of the policy", purpose.get_ref()),
+                    crate::suggest::nearest(
+                        purpose.get_ref(),
+                        activities.iter().map(|a| a.id.as_str()),
+                    )
+                    .map(|s| format!("did you mean `{s}`?")),
+                );
+            }
+        }
+        out.push(DatasetRef {
+            file: entry.file.get_ref().clone(),
+            purposes: entry.purposes.iter().map(|p| p.get_ref().clone()).collect(),
+            connection: entry.connection.clone(),
+            tenant: entry.tenant.clone(),
+        });
+    }
+    out
 }
 
 fn notice(ctx: &mut Ctx, raw: &RawNotice) -> NoticeInfo {

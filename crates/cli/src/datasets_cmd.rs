@@ -1,0 +1,230 @@
+//! `ombud datasets`: the dataset files the policy names, checked (`check`), tried against their
+//! databases (`test`), a Fides file converted to ombud's format (`import`), and what a person's
+//! identities reach (`reach`, counts per collection; the values go only into access answers).
+
+use crate::serve_cmd::load_policy;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use ombud_connect::reach::{Reader, Requester, reach};
+use ombud_connect::sql::Database;
+use ombud_connect::{Dataset, Places, Problem};
+use ombud_core::Identity;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Check the policy's datasets: categories, identities, references, reachability, erase order
+    Check {
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+    },
+    /// Connect to each dataset's database and check that every declared table and column exists
+    Test {
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+    },
+    /// Write a Fides dataset YAML file in ombud's format (TOML) on standard output
+    Import {
+        /// The Fides file, read as it is
+        file: PathBuf,
+    },
+    /// Count the rows a person's identity reaches in the datasets of a tenant (no values)
+    Reach {
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        /// An identity written kind:value, e.g. email:ana@example.com
+        #[arg(long)]
+        identity: Vec<String>,
+        /// `operator`, or a customer tenant's name as the datasets name it
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+    },
+}
+
+pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
+    match command {
+        DatasetsCommand::Check { policy } => {
+            let datasets = load(&policy)?;
+            println!(
+                "{} datasets, {} collections: no problems",
+                datasets.len(),
+                datasets
+                    .iter()
+                    .map(|(d, _)| d.collections.len())
+                    .sum::<usize>()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCommand::Test { policy } => test(&policy),
+        DatasetsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file.display().to_string();
+            let datasets = ombud_connect::fides::parse(&name, &text).map_err(said)?;
+            let problems = ombud_connect::check::check(&datasets, None);
+            for (i, (dataset, _)) in datasets.iter().enumerate() {
+                if i > 0 {
+                    println!("\n# ----- next dataset: save it in a file of its own -----\n");
+                }
+                print!(
+                    "{}",
+                    ombud_connect::native::to_toml(dataset).context("while writing TOML")?
+                );
+            }
+            if !problems.is_empty() {
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+                eprintln!("converted; correct the problems above before the policy names it");
+            }
+            eprintln!(
+                "add purposes, tenant and [connection] (kind, url_env) to the converted file, then name it in privacy.toml with [[dataset]] file = \"…\""
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCommand::Reach {
+            policy,
+            identity,
+            tenant,
+        } => {
+            if identity.is_empty() {
+                bail!("--identity: give at least one, written kind:value (email:ana@example.com)");
+            }
+            let identities: Vec<(String, String)> = identity
+                .iter()
+                .map(|text| {
+                    Identity::parse_tagged(text)
+                        .map(|i| (i.kind().as_str().to_owned(), i.expose().to_owned()))
+                        .map_err(|e| {
+                            anyhow!("--identity {}: {e}", text.split(':').next().unwrap_or(""))
+                        })
+                })
+                .collect::<Result<_>>()?;
+            let datasets: Vec<Dataset> = load(&policy)?.into_iter().map(|(d, _)| d).collect();
+            let requester = Requester {
+                tenant_id: tenant.clone(),
+                tenant_name: tenant.clone(),
+                operator: tenant == "operator",
+            };
+            let mut readers = open_all(&datasets)?;
+            let rows =
+                reach(&datasets, &mut readers, &requester, &identities).map_err(|e| anyhow!(e))?;
+            if rows.is_empty() {
+                println!("nothing in the datasets of tenant {tenant} is reached");
+            }
+            for found in &rows {
+                println!(
+                    "{}.{}: {} rows",
+                    found.dataset,
+                    found.collection,
+                    found.rows.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn said(problems: Vec<Problem>) -> anyhow::Error {
+    anyhow!(
+        "{}",
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+/// The policy's datasets, read and checked; every problem is said at once.
+fn load(policy_path: &Path) -> Result<Vec<(Dataset, Places)>> {
+    let (policy, _, _) = load_policy(Some(policy_path))?;
+    if policy.datasets.is_empty() {
+        bail!(
+            "{} names no datasets; add [[dataset]] file = \"datasets/app.toml\" (ombud's format) or a Fides YAML file",
+            policy_path.display()
+        );
+    }
+    let dir = policy_path.parent().unwrap_or(Path::new("."));
+    let datasets = ombud_connect::load(&policy, dir).map_err(said)?;
+    let problems = ombud_connect::check::check(&datasets, Some(&policy));
+    if !problems.is_empty() {
+        return Err(said(problems));
+    }
+    Ok(datasets)
+}
+
+fn open_all(datasets: &[Dataset]) -> Result<BTreeMap<String, Box<dyn Reader>>> {
+    let mut readers: BTreeMap<String, Box<dyn Reader>> = BTreeMap::new();
+    for dataset in datasets {
+        let connection = dataset.connection.as_ref().ok_or_else(|| {
+            anyhow!(
+                "dataset `{}` has no connection: give [connection] kind and url_env in its file or its [[dataset]] entry",
+                dataset.key
+            )
+        })?;
+        readers.insert(
+            dataset.key.clone(),
+            Box::new(Database::open(&dataset.key, connection).map_err(|e| anyhow!(e))?),
+        );
+    }
+    Ok(readers)
+}
+
+/// Every declared table and column against the database; what is missing, all at once.
+fn test(policy: &Path) -> Result<ExitCode> {
+    let datasets: Vec<Dataset> = load(policy)?.into_iter().map(|(d, _)| d).collect();
+    let mut missing = 0;
+    for dataset in &datasets {
+        let connection = dataset
+            .connection
+            .as_ref()
+            .ok_or_else(|| anyhow!("dataset `{}` has no connection", dataset.key))?;
+        let mut database = Database::open(&dataset.key, connection).map_err(|e| anyhow!(e))?;
+        let mut columns_checked = 0;
+        for collection in &dataset.collections {
+            match database.columns(&collection.name).map_err(|e| anyhow!(e))? {
+                None => {
+                    missing += 1;
+                    println!(
+                        "{}.{}: the table does not exist",
+                        dataset.key, collection.name
+                    );
+                }
+                Some(columns) => {
+                    let mut wanted: Vec<&str> =
+                        collection.fields.iter().map(|f| f.name.as_str()).collect();
+                    if let ombud_connect::TenantScope::Column { column, .. } = &dataset.tenant {
+                        wanted.push(column);
+                    }
+                    for name in wanted {
+                        columns_checked += 1;
+                        if !columns.contains_key(name) {
+                            missing += 1;
+                            println!(
+                                "{}.{}.{name}: the column does not exist",
+                                dataset.key, collection.name
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "{} ({}): {} tables, {columns_checked} columns checked",
+            dataset.key,
+            connection.kind.as_str(),
+            dataset.collections.len()
+        );
+    }
+    if missing > 0 {
+        println!(
+            "{missing} declared tables or columns are missing: correct the dataset or the database"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!("every declared table and column exists");
+    Ok(ExitCode::SUCCESS)
+}
