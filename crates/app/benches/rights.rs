@@ -46,6 +46,7 @@ impl Bench {
             policy: Arc::new(policy),
             secrets: Arc::new(Secrets::from_master(&master)),
             public_url: "https://privacy.example".into(),
+            connectors: Arc::default(),
         };
         Bench {
             desk,

@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use maud::{DOCTYPE, Markup, html};
+use ombud_connect::reach::Rows;
 use ombud_core::Identity;
 use ombud_core::requests::{RecordFacts, RequestKind, activities_of};
 use ombud_policy::Policy;
@@ -38,6 +39,10 @@ pub struct Held<'a> {
     pub consultations: &'a [Consultation],
     /// The role the tenant's data is held in: only activities in that role answer for it.
     pub data_role: ombud_core::DataRole,
+    /// Rows of the operator's own databases the person's identities reached (datasets).
+    pub external: &'a [Rows],
+    /// Whether the tenant has datasets at all, so the answer says which systems it covers.
+    pub systems_declared: bool,
 }
 
 /// One consultation of the person's data: when, by what kind of accessor, for which purpose.
@@ -92,6 +97,8 @@ pub fn build(
         notices,
         consultations,
         data_role,
+        external,
+        systems_declared,
     } = held;
     let subject_facts =
         ombud_core::facts::SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
@@ -120,6 +127,14 @@ pub fn build(
             "purposes": purposes(r),
             "source": r.source,
             "collected_at": r.collected_at,
+        })).collect::<Vec<_>>(),
+        // Rows of the operator's other systems, one section per system and table; values as
+        // the database holds them, credentials only as held.
+        "systems": external.iter().map(|found| json!({
+            "system": found.system,
+            "dataset": found.dataset,
+            "collection": found.collection,
+            "rows": found.rows.iter().map(|row| found.fields.iter().zip(row).map(|(f, v)| (f.clone(), json!(v))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "events": if request.kind == RequestKind::Access { json!(events) } else { json!([]) },
         // The service messages the person was in the audience of: their own address in full.
@@ -165,6 +180,21 @@ pub fn build(
             .map_err(|e| error(&e))?;
         zip.write_all(&bytes).map_err(|e| error(&e))?;
     }
+    for found in external {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(&found.fields).map_err(|e| error(&e))?;
+        for row in &found.rows {
+            csv.write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))
+                .map_err(|e| error(&e))?;
+        }
+        let bytes = csv.into_inner().map_err(|e| error(&e))?;
+        zip.start_file(
+            format!("systems/{}/{}.csv", found.dataset, found.collection),
+            options,
+        )
+        .map_err(|e| error(&e))?;
+        zip.write_all(&bytes).map_err(|e| error(&e))?;
+    }
     if request.kind == RequestKind::Access {
         zip.start_file("summary.html", options)
             .map_err(|e| error(&e))?;
@@ -177,6 +207,8 @@ pub fn build(
                     consultations,
                     facts: &subject_facts,
                     data_role,
+                    external,
+                    systems_declared,
                 },
                 now,
                 tz,
@@ -196,6 +228,8 @@ struct Answered<'a> {
     consultations: &'a [Consultation],
     facts: &'a ombud_core::facts::SubjectFacts,
     data_role: ombud_core::DataRole,
+    external: &'a [Rows],
+    systems_declared: bool,
 }
 
 fn summary(policy: &Policy, answered: &Answered<'_>, now: Timestamp, tz: &TimeZone) -> Markup {
@@ -205,6 +239,8 @@ fn summary(policy: &Policy, answered: &Answered<'_>, now: Timestamp, tz: &TimeZo
         consultations,
         facts: subject,
         data_role,
+        external,
+        systems_declared,
     } = *answered;
     let held: usize = by_category.values().map(Vec::len).sum();
     let day = |at: Timestamp| at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string();
@@ -222,7 +258,29 @@ fn summary(policy: &Policy, answered: &Answered<'_>, now: Timestamp, tz: &TimeZo
                     h1 { "Your data held by " (policy.controller.name) }
                     p { "Prepared on " (day(now)) ". The file data.json holds every item; each CSV file holds one category." }
                     h2 { "Which systems this answer covers" }
-                    p { "This copy covers the personal data register " (policy.controller.name) " keeps with ombud, its privacy engine, which holds " (held) " items about you. Data about you held only in our other systems is not part of it; write to " (policy.rights.contact) " if you believe we hold more." }
+                    @if systems_declared {
+                        p { "This copy covers the personal data register " (policy.controller.name) " keeps with ombud, its privacy engine, which holds " (held) " items about you, and the systems below, searched for you when this answer was prepared. Write to " (policy.rights.contact) " if you believe we hold more." }
+                        @if external.is_empty() {
+                            p { "None of those systems holds rows about you." }
+                        } @else {
+                            table {
+                                caption { "Rows about you in our other systems (each table is a CSV file under systems/)" }
+                                thead { tr { th scope="col" { "System" } th scope="col" { "Table" } th scope="col" { "Rows" } th scope="col" { "What they hold" } } }
+                                tbody {
+                                    @for found in external {
+                                        tr {
+                                            td { (found.system) }
+                                            td { (found.collection) }
+                                            td { (found.rows.len()) }
+                                            td { (held_kinds(policy, found)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    } @else {
+                        p { "This copy covers the personal data register " (policy.controller.name) " keeps with ombud, its privacy engine, which holds " (held) " items about you. Data about you held only in our other systems is not part of it; write to " (policy.rights.contact) " if you believe we hold more." }
+                    }
                     h2 { "What we hold, why, and for how long" }
                     @if by_category.is_empty() {
                         p { "We hold no personal data about you." }
@@ -316,6 +374,24 @@ fn summary(policy: &Policy, answered: &Answered<'_>, now: Timestamp, tz: &TimeZo
             }
         }
     }
+}
+
+/// The personal categories a table holds, by the names the notice uses.
+fn held_kinds(policy: &Policy, found: &Rows) -> String {
+    let mut names: Vec<String> = found
+        .categories
+        .iter()
+        .flatten()
+        .filter(|c| c.starts_with("user."))
+        .map(|c| {
+            policy
+                .category(c)
+                .map_or_else(|| c.clone(), |k| k.name.clone())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names.join(", ")
 }
 
 fn delivery_text(line: &Delivery) -> String {

@@ -48,6 +48,10 @@ pub enum DeskError {
         message: String,
         wait: jiff::SignedDuration,
     },
+    /// A system the answer must cover (a dataset's database) could not be read; nothing was
+    /// changed and the request stays open to be fulfilled again.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -101,6 +105,8 @@ pub struct Desk {
     pub secrets: Arc<Secrets>,
     /// The address people reach the portal and downloads at, without a trailing slash.
     pub public_url: String,
+    /// The policy's datasets: the operator's own databases requests reach.
+    pub connectors: Arc<ombud_connect::Connectors>,
 }
 
 /// What fulfilling a request did, without personal data; kept as the request's outcome.
@@ -1127,6 +1133,37 @@ impl Desk {
                 )
             });
         }
+        let requester = self
+            .store
+            .tenant(tenant)?
+            .map(|t| ombud_connect::reach::Requester {
+                tenant_id: t.id.to_string(),
+                tenant_name: t.name,
+                operator: t.operator,
+            });
+        let systems_declared = requester
+            .as_ref()
+            .is_some_and(|r| self.connectors.any_for(r));
+        let mut external = match (&requester, &found) {
+            (Some(requester), Some(found)) if systems_declared => {
+                let identities: Vec<(String, String)> = found
+                    .identities
+                    .iter()
+                    .map(|i| (i.kind().as_str().to_owned(), i.expose().to_owned()))
+                    .collect();
+                self.connectors
+                    .reach(requester, &identities)
+                    .map_err(|e| {
+                        DeskError::Unavailable(format!(
+                            "the answer must cover the operator's own systems, and one could not be read ({e}); nothing was changed: fulfil the request again once it is back"
+                        ))
+                    })?
+            }
+            _ => Vec::new(),
+        };
+        if request.kind == RequestKind::Portability {
+            portable_rows(&self.policy, &self.connectors, &mut external, now);
+        }
         let zip = exports::build(
             &self.policy,
             request,
@@ -1137,11 +1174,14 @@ impl Desk {
                 notices: &notices,
                 consultations: &consultations,
                 data_role,
+                external: &external,
+                systems_declared,
             },
             now,
             &self.time_zone,
         )
         .map_err(|e| StoreError::Database(format!("the export could not be built: {e}")))?;
+        let rows: usize = external.iter().map(|r| r.rows.len()).sum();
         let token = self.secrets.export_token(tenant, request.id);
         let sealed = seal_export(&token, &zip).map_err(StoreError::from)?;
         let expires_at = now.checked_add(EXPORT_VALIDITY).unwrap_or(now);
@@ -1157,10 +1197,18 @@ impl Desk {
         )?;
         Ok((
             Outcome {
-                summary: format!(
-                    "an export of {} records is ready to download once",
-                    records.len()
-                ),
+                summary: if systems_declared {
+                    format!(
+                        "an export of {} records and {rows} rows from {} tables of the operator's systems is ready to download once",
+                        records.len(),
+                        external.len()
+                    )
+                } else {
+                    format!(
+                        "an export of {} records is ready to download once",
+                        records.len()
+                    )
+                },
                 records: Some(records.len() as u64),
                 export_expires_at: Some(expires_at),
                 ..Outcome::default()
@@ -1400,4 +1448,52 @@ fn accessor(actor: &str) -> &'static str {
     } else {
         "our staff"
     }
+}
+
+/// Keeps of the rows only the fields portability covers (Art. 20(1)): what the person provided
+/// by using the service, processed on consent or a contract by the dataset's activities.
+fn portable_rows(
+    policy: &Policy,
+    connectors: &ombud_connect::Connectors,
+    external: &mut Vec<ombud_connect::reach::Rows>,
+    now: Timestamp,
+) {
+    for found in external.iter_mut() {
+        let purposes = connectors
+            .dataset(&found.dataset)
+            .map(|d| d.purposes.clone())
+            .unwrap_or_default();
+        let keep: Vec<bool> = found
+            .categories
+            .iter()
+            .map(|categories| {
+                categories.iter().any(|category| {
+                    requests::portable(
+                        policy,
+                        &RecordFacts {
+                            category,
+                            purposes: &purposes,
+                            source: "service_use",
+                            collected_at: now,
+                        },
+                    )
+                })
+            })
+            .collect();
+        pick(&keep, &mut found.fields);
+        pick(&keep, &mut found.categories);
+        for row in &mut found.rows {
+            pick(&keep, row);
+        }
+    }
+    external.retain(|found| !found.fields.is_empty());
+}
+
+/// The items whose place in `keep` is true.
+fn pick<T>(keep: &[bool], items: &mut Vec<T>) {
+    let mut place = 0;
+    items.retain(|_| {
+        place += 1;
+        keep.get(place - 1).copied().unwrap_or(false)
+    });
 }

@@ -228,3 +228,27 @@ fn test(policy: &Path) -> Result<ExitCode> {
     println!("every declared table and column exists");
     Ok(ExitCode::SUCCESS)
 }
+
+/// The datasets of the policy read from `named` (or ./privacy.toml), checked, ready for
+/// requests to reach; none when the policy names none. A dataset with problems stops the start,
+/// since answers would otherwise leave its rows out unnoticed.
+pub fn connectors_for(
+    policy: &ombud_policy::Policy,
+    named: Option<&Path>,
+) -> Result<ombud_connect::Connectors> {
+    if policy.datasets.is_empty() {
+        return Ok(ombud_connect::Connectors::default());
+    }
+    let path = named.unwrap_or(Path::new("privacy.toml"));
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let datasets = ombud_connect::load(policy, dir).map_err(said)?;
+    let problems = ombud_connect::check::check(&datasets, Some(policy));
+    if !problems.is_empty() {
+        return Err(
+            said(problems).context("the policy's datasets have problems (`ombud datasets check`)")
+        );
+    }
+    Ok(ombud_connect::Connectors::new(
+        datasets.into_iter().map(|(d, _)| d).collect(),
+    ))
+}

@@ -128,6 +128,7 @@ struct Console {
 impl DeskArgs {
     fn open(&self) -> Result<Console> {
         let (policy, _, _) = load_policy(self.policy.as_deref())?;
+        let connectors = crate::datasets_cmd::connectors_for(&policy, self.policy.as_deref())?;
         let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
         let (store, master) = self.store.open_with_key()?;
         let tenant = tenant(store.as_ref(), &self.tenant)?;
@@ -138,6 +139,7 @@ impl DeskArgs {
             time_zone,
             secrets: Arc::new(Secrets::from_master(&master)),
             public_url: self.public_url.trim_end_matches('/').to_owned(),
+            connectors: Arc::new(connectors),
         };
         Ok(Console {
             desk,

@@ -368,6 +368,13 @@ pub fn open_store(
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
     let (policy, origin, source) = load_policy(args.policy.as_deref())?;
+    let connectors = crate::datasets_cmd::connectors_for(&policy, args.policy.as_deref())?;
+    if !connectors.datasets().is_empty() {
+        tracing::info!(
+            datasets = connectors.datasets().len(),
+            "requests reach the policy's datasets"
+        );
+    }
     // Before the store: a first start that failed after bootstrapping would lose the admin key
     // it never got to show.
     let mailer =
@@ -419,6 +426,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             args.client_ip_header.clone(),
         )
     })
+    .map(|state| state.with_connectors(connectors))
     .map_err(anyhow::Error::msg)?;
     drop(master);
     let runtime = tokio::runtime::Builder::new_multi_thread()

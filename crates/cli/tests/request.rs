@@ -37,6 +37,7 @@ fn fixture() -> Fixture {
         policy: Arc::new(policy),
         secrets: Arc::new(Secrets::from_master(&master)),
         public_url: "https://privacy.example".into(),
+        connectors: Arc::default(),
     };
     Fixture {
         dir,

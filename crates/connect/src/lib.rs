@@ -4,6 +4,7 @@
 //! decides nothing (what may be read, kept or erased is the policy's and core's).
 
 pub mod check;
+pub mod connectors;
 pub mod dataset;
 pub mod fides;
 pub mod native;
@@ -11,6 +12,7 @@ pub mod problem;
 pub mod reach;
 pub mod sql;
 
+pub use connectors::Connectors;
 pub use dataset::{
     Collection, Connection, Dataset, Direction, Field, Kind, Masking, Reference, TenantScope,
 };

@@ -166,6 +166,8 @@ pub const WITHHELD: &str = "(held; credentials are not exported)";
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rows {
     pub dataset: String,
+    /// The dataset's name: the system the rows are in, as the person is told.
+    pub system: String,
     pub collection: String,
     pub fields: Vec<String>,
     pub categories: Vec<Vec<String>>,
@@ -289,12 +291,13 @@ pub fn reach(
         if rows.is_empty() {
             continue;
         }
-        let Some((_, collection)) =
+        let Some((dataset, collection)) =
             graph.collection(&(dataset_key.clone(), collection_name.clone()))
         else {
             continue;
         };
         out.push(Rows {
+            system: dataset.name.clone(),
             dataset: dataset_key,
             collection: collection_name,
             fields: collection.fields.iter().map(|f| f.name.clone()).collect(),

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// Asked again too soon; the response says after how many seconds (`Retry-After`).
     #[error("{detail}")]
     TooSoon { detail: String, retry_after: u64 },
+    /// Something the answer depends on (a dataset's database) cannot be reached now.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +67,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "invalid",
             ApiError::BadRequest(_) => "bad-request",
             ApiError::TooSoon { .. } => "too-soon",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -175,6 +180,7 @@ impl From<ombud_app::rights::DeskError> for ApiError {
                 detail: message,
                 retry_after: u64::try_from(wait.as_secs()).unwrap_or(0).max(1),
             },
+            DeskError::Unavailable(message) => ApiError::Unavailable(message),
             DeskError::Store(StoreError::Conflict(what)) => ApiError::Conflict(format!(
                 "the {what} changed while this step ran; read it again and retry"
             )),

@@ -29,6 +29,8 @@ pub struct AppState {
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// This process among the replicas sharing the store, for the jobs' leases.
     pub replica: uuid::Uuid,
+    /// The policy's datasets and their connections.
+    pub connectors: Arc<ombud_connect::Connectors>,
 }
 
 impl AppState {
@@ -62,7 +64,14 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').to_owned(),
             client_ip_header: None,
             replica: uuid::Uuid::now_v7(),
+            connectors: Arc::default(),
         })
+    }
+
+    /// The datasets requests reach, in place of none.
+    pub fn with_connectors(mut self, connectors: ombud_connect::Connectors) -> AppState {
+        self.connectors = Arc::new(connectors);
+        self
     }
 
     /// The portal's limits as configured, in place of the defaults.
@@ -86,6 +95,7 @@ impl AppState {
             time_zone: self.time_zone.clone(),
             secrets: Arc::clone(&self.secrets),
             public_url: self.public_url.clone(),
+            connectors: Arc::clone(&self.connectors),
         }
     }
 

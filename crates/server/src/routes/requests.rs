@@ -439,7 +439,8 @@ pub struct FulfilBody {
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not verified, or closed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The request cannot be carried out as filed", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The request cannot be carried out as filed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A system the answer must cover (a dataset's database) cannot be read now; nothing changed, fulfil again later", body = Problem, content_type = "application/problem+json")))]
 pub async fn fulfil(
     State(state): State<AppState>,
     caller: Caller,

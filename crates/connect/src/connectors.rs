@@ -1,0 +1,124 @@
+//! The policy's datasets with their open connections, shared by every request: a few
+//! connections per dataset are kept for the next request, and one that failed is dropped.
+
+use crate::dataset::Dataset;
+use crate::reach::{Reader, Requester, Rows, reach};
+use crate::sql::{ConnectError, Database};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// How many idle connections per dataset are kept.
+const IDLE: usize = 4;
+
+#[derive(Default)]
+pub struct Connectors {
+    datasets: Vec<Dataset>,
+    idle: Mutex<BTreeMap<String, Vec<Database>>>,
+}
+
+impl std::fmt::Debug for Connectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connectors")
+            .field(
+                "datasets",
+                &self.datasets.iter().map(|d| &d.key).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Connectors {
+    pub fn new(datasets: Vec<Dataset>) -> Connectors {
+        Connectors {
+            datasets,
+            idle: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn datasets(&self) -> &[Dataset] {
+        &self.datasets
+    }
+
+    pub fn dataset(&self, key: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.key == key)
+    }
+
+    /// Whether any dataset is this requester's.
+    pub fn any_for(&self, requester: &Requester) -> bool {
+        self.datasets.iter().any(|d| requester.scope(d).is_some())
+    }
+
+    fn take(&self, dataset: &Dataset) -> Result<Database, ConnectError> {
+        let idle = self
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.get_mut(&dataset.key).and_then(Vec::pop));
+        match idle {
+            Some(database) => Ok(database),
+            None => {
+                let connection = dataset.connection.as_ref().ok_or_else(|| {
+                    ConnectError::new(format!(
+                        "dataset `{}` has no connection: give [connection] kind and url_env",
+                        dataset.key
+                    ))
+                })?;
+                Database::open(&dataset.key, connection)
+            }
+        }
+    }
+
+    fn give_back(&self, key: String, database: Database) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let kept = idle.entry(key).or_default();
+            if kept.len() < IDLE {
+                kept.push(database);
+            }
+        }
+    }
+
+    /// Every row the identities reach in the requester's datasets.
+    pub fn reach(
+        &self,
+        requester: &Requester,
+        identities: &[(String, String)],
+    ) -> Result<Vec<Rows>, ConnectError> {
+        let mine: Vec<Dataset> = self
+            .datasets
+            .iter()
+            .filter(|d| requester.scope(d).is_some())
+            .cloned()
+            .collect();
+        if mine.is_empty() || identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut databases: BTreeMap<String, Database> = BTreeMap::new();
+        for dataset in &mine {
+            databases.insert(dataset.key.clone(), self.take(dataset)?);
+        }
+        let mut borrowed: BTreeMap<String, Box<dyn Reader + '_>> = BTreeMap::new();
+        for (key, database) in databases.iter_mut() {
+            borrowed.insert(key.clone(), Box::new(ReaderRef(database)));
+        }
+        let result = reach(&mine, &mut borrowed, requester, identities);
+        drop(borrowed);
+        if result.is_ok() {
+            for (key, database) in databases {
+                self.give_back(key, database);
+            }
+        }
+        result
+    }
+}
+
+/// A borrowed database as a reader, so the connection can be kept after the traversal.
+struct ReaderRef<'a>(&'a mut Database);
+
+impl Reader for ReaderRef<'_> {
+    fn select(
+        &mut self,
+        select: &crate::reach::Select<'_>,
+    ) -> Result<Vec<crate::reach::Row>, ConnectError> {
+        self.0.select(select)
+    }
+}
