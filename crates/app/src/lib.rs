@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod breach;
 pub mod clock;
+pub mod datasets;
 pub mod exports;
 pub mod import;
 pub mod jobs;

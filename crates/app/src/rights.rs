@@ -1133,34 +1133,8 @@ impl Desk {
                 )
             });
         }
-        let requester = self
-            .store
-            .tenant(tenant)?
-            .map(|t| ombud_connect::reach::Requester {
-                tenant_id: t.id.to_string(),
-                tenant_name: t.name,
-                operator: t.operator,
-            });
-        let systems_declared = requester
-            .as_ref()
-            .is_some_and(|r| self.connectors.any_for(r));
-        let mut external = match (&requester, &found) {
-            (Some(requester), Some(found)) if systems_declared => {
-                let identities: Vec<(String, String)> = found
-                    .identities
-                    .iter()
-                    .map(|i| (i.kind().as_str().to_owned(), i.expose().to_owned()))
-                    .collect();
-                self.connectors
-                    .reach(requester, &identities)
-                    .map_err(|e| {
-                        DeskError::Unavailable(format!(
-                            "the answer must cover the operator's own systems, and one could not be read ({e}); nothing was changed: fulfil the request again once it is back"
-                        ))
-                    })?
-            }
-            _ => Vec::new(),
-        };
+        let identities = found.as_ref().map_or(&[][..], |s| &s.identities[..]);
+        let (systems_declared, mut external) = self.reached(tenant, identities)?;
         if request.kind == RequestKind::Portability {
             portable_rows(&self.policy, &self.connectors, &mut external, now);
         }
@@ -1217,6 +1191,144 @@ impl Desk {
         ))
     }
 
+    /// Whether the tenant has datasets, and the rows the identities reach in them. A database
+    /// that cannot be read stops the step: an answer must not leave its rows out unnoticed.
+    fn reached(
+        &self,
+        tenant: TenantId,
+        identities: &[ombud_core::Identity],
+    ) -> Result<(bool, Vec<ombud_connect::reach::Rows>), DeskError> {
+        let Some(requester) = self
+            .store
+            .tenant(tenant)?
+            .map(|t| ombud_connect::reach::Requester {
+                tenant_id: t.id.to_string(),
+                tenant_name: t.name,
+                operator: t.operator,
+            })
+        else {
+            return Ok((false, Vec::new()));
+        };
+        if !self.connectors.any_for(&requester) {
+            return Ok((false, Vec::new()));
+        }
+        let identities: Vec<(String, String)> = identities
+            .iter()
+            .map(|i| (i.kind().as_str().to_owned(), i.expose().to_owned()))
+            .collect();
+        let rows = self.connectors.reach(&requester, &identities).map_err(|e| {
+            DeskError::Unavailable(format!(
+                "the request must reach the operator's own systems, and one could not be read ({e}); nothing was changed: fulfil the request again once it is back"
+            ))
+        })?;
+        Ok((true, rows))
+    }
+
+    /// Erasure in the tenant's datasets (before the vault, which holds the identities that
+    /// find the rows): planned, carried out per database, audited with counts only. What a
+    /// law or a legal hold keeps is returned to be told to the person.
+    fn erase_in_datasets(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        facts: &SubjectFacts,
+        legal_holds: &[ombud_store::retention::LegalHold],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(Vec<KeptItem>, Option<String>), DeskError> {
+        let identities = self
+            .store
+            .subject(tenant, subject)?
+            .map(|s| s.identities)
+            .unwrap_or_default();
+        let (declared, reached) = self.reached(tenant, &identities)?;
+        if !declared {
+            return Ok((vec![], None));
+        }
+        let placed = |category: &str| {
+            crate::sweeper::hold_for(legal_holds, subject, category, now).map(|h| Hold {
+                purposes: vec![format!("hold:{}", h.id)],
+                rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
+                law: None,
+                until: h.ends_at,
+                starts_with: None,
+            })
+        };
+        let mask_key = self.secrets.mask_key(tenant);
+        let unavailable = |e: ombud_connect::sql::ConnectError| {
+            DeskError::Unavailable(format!(
+                "the erasure must reach the operator's own systems, and one could not be changed ({e}); fulfil the request again once it is back"
+            ))
+        };
+        let plans = crate::datasets::plan(
+            &crate::datasets::Erasing {
+                policy: &self.policy,
+                connectors: &self.connectors,
+                facts,
+                placed: &placed,
+                mask_key: &mask_key,
+                now,
+                tz: &self.time_zone,
+            },
+            &reached,
+        )
+        .map_err(unavailable)?;
+        let applied = crate::datasets::execute(&self.connectors, &plans).map_err(unavailable)?;
+        let (deleted, masked): (u64, u64) = applied
+            .iter()
+            .fold((0, 0), |(d, m), (_, _, a)| (d + a.deleted, m + a.updated));
+        if !applied.is_empty() {
+            let detail = applied
+                .iter()
+                .map(|(dataset, table, a)| {
+                    format!(
+                        "{dataset}.{table}: {} deleted, {} masked",
+                        a.deleted, a.updated
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.store.append_audit(
+                tenant,
+                NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "datasets.erase".into(),
+                    subject: Some(subject),
+                    categories: plans
+                        .iter()
+                        .flat_map(|p| p.kept.iter().map(|k| k.category.clone()))
+                        .collect(),
+                    purpose: None,
+                    detail: Some(detail),
+                },
+                now,
+            )?;
+        }
+        let mut kept: Vec<KeptItem> = Vec::new();
+        for plan in &plans {
+            for field in &plan.kept {
+                kept.push(KeptItem {
+                    category: field.category.clone(),
+                    records: field.rows,
+                    purposes: vec![],
+                    rule: field.rule.clone(),
+                    law: field.law.clone(),
+                    until: field.until,
+                    starts_with: field.starts_with.clone(),
+                });
+            }
+        }
+        let summary = format!(
+            "in the operator's systems {deleted} rows are deleted and {masked} masked{}",
+            if kept.is_empty() {
+                String::new()
+            } else {
+                "; fields a law or a legal hold requires are kept".into()
+            }
+        );
+        Ok((kept, Some(summary)))
+    }
+
     /// Erases the person and closes the request in one transaction, so a crash leaves the
     /// request open over a person still there (and fulfilling it again finishes the job) or
     /// closed over a person erased, never open over a person already gone.
@@ -1238,8 +1350,9 @@ impl Desk {
                 .collect(),
         );
         let legal_holds = self.store.holds(tenant, Some(now))?;
+        let (mut kept, in_datasets) =
+            self.erase_in_datasets(tenant, subject, &facts, &legal_holds, actor, now)?;
         let mut keep = vec![];
-        let mut kept: Vec<KeptItem> = vec![];
         for record in &records {
             // A legal hold placed by the operator (a claim, an investigation) keeps the record
             // whatever the policy says; it is then usable for nothing but the hold.
@@ -1293,17 +1406,21 @@ impl Desk {
             }
         }
         let close = |erasure: &ombud_store::requests::Erasure| {
+            let in_vault = if erasure.records_kept == 0 {
+                format!(
+                    "{} records and the subject's key are deleted",
+                    erasure.records_deleted
+                )
+            } else {
+                format!(
+                    "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
+                    erasure.records_deleted, erasure.records_kept
+                )
+            };
             let outcome = Outcome {
-                summary: if kept.is_empty() {
-                    format!(
-                        "{} records and the subject's key are deleted",
-                        erasure.records_deleted
-                    )
-                } else {
-                    format!(
-                        "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
-                        erasure.records_deleted, erasure.records_kept
-                    )
+                summary: match &in_datasets {
+                    Some(also) => format!("{in_vault}; {also}"),
+                    None => in_vault,
                 },
                 records: Some(erasure.records_deleted),
                 export_expires_at: None,

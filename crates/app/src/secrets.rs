@@ -16,6 +16,7 @@ pub const PORTAL_LINK_VALIDITY: jiff::SignedDuration = jiff::SignedDuration::fro
 pub struct Secrets {
     links: Zeroizing<[u8; 32]>,
     codes: Zeroizing<[u8; 32]>,
+    masks: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -33,7 +34,16 @@ impl Secrets {
         Secrets {
             links: master.derive("ombud 2026-11 signed links"),
             codes: master.derive("ombud 2026-11 verification codes"),
+            masks: master.derive("ombud 2026-11 dataset masks"),
         }
+    }
+
+    /// The key erasure masks a tenant's dataset values under (HMAC-SHA-256): the same value
+    /// gets the same mask within a tenant, and no mask can be matched across tenants.
+    pub fn mask_key(&self, tenant: TenantId) -> Zeroizing<[u8; 32]> {
+        let mut hasher = blake3::Hasher::new_keyed(&self.masks);
+        hasher.update(tenant.0.as_bytes());
+        Zeroizing::new(*hasher.finalize().as_bytes())
     }
 
     fn mac(&self, parts: &[&[u8]]) -> blake3::Hash {

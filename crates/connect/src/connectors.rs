@@ -122,3 +122,52 @@ impl Reader for ReaderRef<'_> {
         self.0.select(select)
     }
 }
+
+impl Connectors {
+    /// The columns of one of a dataset's tables.
+    pub fn columns(
+        &self,
+        dataset: &str,
+        table: &str,
+    ) -> Result<Option<crate::sql::Columns>, ConnectError> {
+        let found = self
+            .dataset(dataset)
+            .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
+        let mut database = self.take(found)?;
+        let columns = database.columns(table)?;
+        self.give_back(dataset.to_owned(), database);
+        Ok(columns)
+    }
+
+    /// Applies the changes to one dataset's database in one transaction, tables ordered so
+    /// that no foreign key the database reports (nor an `erase_after`) is broken on the way.
+    pub fn apply(
+        &self,
+        dataset: &str,
+        changes: Vec<crate::sql::TableChanges>,
+    ) -> Result<Vec<(String, crate::sql::Applied)>, ConnectError> {
+        let found = self
+            .dataset(dataset)
+            .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
+        let mut database = self.take(found)?;
+        let references = database.foreign_keys()?;
+        let erase_after: Vec<(String, String)> = found
+            .collections
+            .iter()
+            .flat_map(|c| {
+                c.erase_after.iter().filter_map(|after| {
+                    after
+                        .strip_prefix(&format!("{dataset}."))
+                        .map(|first| (c.name.clone(), first.to_owned()))
+                })
+            })
+            .collect();
+        let tables: Vec<String> = changes.iter().map(|c| c.table.clone()).collect();
+        let order = crate::sql::erase_order(&tables, &references, &erase_after);
+        let mut ordered = changes;
+        ordered.sort_by_key(|c| order.iter().position(|t| t == &c.table));
+        let applied = database.apply(dataset, &ordered)?;
+        self.give_back(dataset.to_owned(), database);
+        Ok(applied)
+    }
+}

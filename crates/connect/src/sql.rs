@@ -20,17 +20,30 @@ impl ConnectError {
     }
 }
 
+/// A column as the database describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The type without its modifiers (`character varying`, `integer`, `TEXT`).
+    pub kind: String,
+    /// The longest text it takes, when the type says (`character varying(40)`).
+    pub max_len: Option<usize>,
+    pub not_null: bool,
+}
+
+/// A table's columns by name.
+pub type Columns = BTreeMap<String, Column>;
+
 /// An open connection to one dataset's database.
 pub enum Database {
     Postgres {
         client: Box<postgres::Client>,
         schema: String,
         /// Column name → type, per table, read once.
-        columns: HashMap<String, Option<BTreeMap<String, String>>>,
+        columns: HashMap<String, Option<Columns>>,
     },
     Sqlite {
         connection: Box<rusqlite::Connection>,
-        columns: HashMap<String, Option<BTreeMap<String, String>>>,
+        columns: HashMap<String, Option<Columns>>,
     },
 }
 
@@ -103,10 +116,7 @@ impl Database {
 
     /// The columns `table` has (name → type as the database names it), or `None` when there
     /// is no such table.
-    pub fn columns(
-        &mut self,
-        table: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, ConnectError> {
+    pub fn columns(&mut self, table: &str) -> Result<Option<Columns>, ConnectError> {
         match self {
             Database::Postgres {
                 client,
@@ -118,8 +128,11 @@ impl Database {
                 }
                 let rows = client
                     .query(
-                        "SELECT a.attname, format_type(a.atttypid, NULL)
+                        "SELECT a.attname, format_type(a.atttypid, NULL),
+                                CASE WHEN a.atttypmod > 4 AND t.typcategory = 'S' THEN a.atttypmod - 4 END,
+                                a.attnotnull
                            FROM pg_attribute a
+                           JOIN pg_type t ON a.atttypid = t.oid
                            JOIN pg_class c ON a.attrelid = c.oid
                            JOIN pg_namespace n ON c.relnamespace = n.oid
                           WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm')
@@ -127,9 +140,20 @@ impl Database {
                         &[&*schema, &table],
                     )
                     .map_err(|e| ConnectError::new(format!("while reading the columns of {table}: {}", plain(&e))))?;
-                let found: BTreeMap<String, String> = rows
+                let found: Columns = rows
                     .iter()
-                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .map(|r| {
+                        (
+                            r.get::<_, String>(0),
+                            Column {
+                                kind: r.get(1),
+                                max_len: r
+                                    .get::<_, Option<i32>>(2)
+                                    .and_then(|n| usize::try_from(n).ok()),
+                                not_null: r.get(3),
+                            },
+                        )
+                    })
                     .collect();
                 let found = (!found.is_empty()).then_some(found);
                 columns.insert(table.to_owned(), found.clone());
@@ -143,13 +167,21 @@ impl Database {
                     return Ok(known.clone());
                 }
                 let mut statement = connection
-                    .prepare("SELECT name, type FROM pragma_table_info(?1)")
+                    .prepare("SELECT name, type, \"notnull\" FROM pragma_table_info(?1)")
                     .map_err(|e| {
                         ConnectError::new(format!("while reading the columns of {table}: {e}"))
                     })?;
-                let found: BTreeMap<String, String> = statement
+                // SQLite keeps any length in any text column: no limit to respect.
+                let found: Columns = statement
                     .query_map([table], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            Column {
+                                kind: row.get(1)?,
+                                max_len: None,
+                                not_null: row.get::<_, i64>(2)? != 0,
+                            },
+                        ))
                     })
                     .and_then(|rows| rows.collect())
                     .map_err(|e| {
@@ -215,7 +247,7 @@ impl Reader for Database {
         let values: Vec<String> = select
             .values
             .iter()
-            .filter(|v| fits(&columns[select.by], v))
+            .filter(|v| fits(&columns[select.by].kind, v))
             .map(|v| {
                 if select.fold_case {
                     v.to_lowercase()
@@ -246,7 +278,7 @@ impl Reader for Database {
                     format!(
                         "{} = ANY($1::text[]::{}[])",
                         quote(select.by),
-                        columns[select.by]
+                        columns[select.by].kind
                     )
                 };
                 let mut sql = format!(
@@ -336,5 +368,253 @@ impl Reader for Database {
                 Ok(out)
             }
         }
+    }
+}
+
+/// One row to change, found by the values its key columns were read with (`None` is NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowChange {
+    pub key: Vec<(String, Option<String>)>,
+    /// The columns to set; `None` deletes the row.
+    pub set: Option<Vec<(String, Option<String>)>>,
+}
+
+/// The changes to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableChanges {
+    pub table: String,
+    pub rows: Vec<RowChange>,
+}
+
+/// What applying did to one table: rows deleted and rows updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub deleted: u64,
+    pub updated: u64,
+}
+
+/// The order to change tables in so that no foreign key is broken on the way: a table whose
+/// rows refer to another's goes first, and `erase_after` (collection → the ones to erase before
+/// it) is kept. Ties keep the order given; a cycle leaves its tables in the order given.
+pub fn erase_order(
+    tables: &[String],
+    references: &[(String, String)],
+    erase_after: &[(String, String)],
+) -> Vec<String> {
+    // before[a] = tables that must be changed before a.
+    let mut before: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (child, parent) in references {
+        if child != parent && tables.contains(child) && tables.contains(parent) {
+            before
+                .entry(parent.as_str())
+                .or_default()
+                .push(child.as_str());
+        }
+    }
+    for (table, first) in erase_after {
+        if tables.contains(table) && tables.contains(first) {
+            before
+                .entry(table.as_str())
+                .or_default()
+                .push(first.as_str());
+        }
+    }
+    let mut done: Vec<String> = Vec::new();
+    let mut left: Vec<&String> = tables.iter().collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|t| {
+            before
+                .get(t.as_str())
+                .is_none_or(|firsts| firsts.iter().all(|f| done.iter().any(|d| d == f)))
+        });
+        // A cycle: take the first left, as given.
+        let next = left.remove(ready.unwrap_or(0));
+        done.push(next.clone());
+    }
+    done
+}
+
+impl Database {
+    /// Foreign keys between tables of this connection, as (referring table, referred table).
+    pub fn foreign_keys(&mut self) -> Result<Vec<(String, String)>, ConnectError> {
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let rows = client
+                    .query(
+                        "SELECT c.relname, p.relname
+                           FROM pg_constraint k
+                           JOIN pg_class c ON k.conrelid = c.oid
+                           JOIN pg_class p ON k.confrelid = p.oid
+                           JOIN pg_namespace n ON c.relnamespace = n.oid
+                          WHERE k.contype = 'f' AND n.nspname = $1",
+                        &[&*schema],
+                    )
+                    .map_err(|e| {
+                        ConnectError::new(format!("while reading foreign keys: {}", plain(&e)))
+                    })?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+            Database::Sqlite { connection, .. } => {
+                let mut statement = connection
+                    .prepare(
+                        "SELECT m.name, f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
+                    )
+                    .map_err(|e| ConnectError::new(format!("while reading foreign keys: {e}")))?;
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| ConnectError::new(format!("while reading foreign keys: {e}")))
+            }
+        }
+    }
+
+    /// Applies every change in one transaction, tables in the order given: all of it, or
+    /// (on any error) none of it.
+    pub fn apply(
+        &mut self,
+        dataset: &str,
+        changes: &[TableChanges],
+    ) -> Result<Vec<(String, Applied)>, ConnectError> {
+        let mut types: BTreeMap<String, Columns> = BTreeMap::new();
+        for table in changes {
+            let columns = self.columns(&table.table)?.ok_or_else(|| {
+                ConnectError::new(format!(
+                    "dataset `{dataset}`: table {} does not exist",
+                    table.table
+                ))
+            })?;
+            for row in &table.rows {
+                for (name, _) in row.key.iter().chain(row.set.iter().flatten()) {
+                    if !columns.contains_key(name) {
+                        return Err(ConnectError::new(format!(
+                            "dataset `{dataset}`: table {} has no column {name}; nothing was changed",
+                            table.table
+                        )));
+                    }
+                }
+            }
+            types.insert(table.table.clone(), columns);
+        }
+        let failed = |table: &str, e: &dyn std::fmt::Display| {
+            ConnectError::new(format!(
+                "dataset `{dataset}`: changing {table} failed ({e}); nothing in this database was changed"
+            ))
+        };
+        let mut out = Vec::new();
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let mut tx = client
+                    .transaction()
+                    .map_err(|e| failed("the database", &plain(&e)))?;
+                for table in changes {
+                    let columns = &types[&table.table];
+                    let mut applied = Applied::default();
+                    for row in &table.rows {
+                        let mut params: Vec<Option<String>> = Vec::new();
+                        let mut place = |value: &Option<String>, column: &str| -> String {
+                            match value {
+                                None => "NULL".into(),
+                                Some(v) => {
+                                    params.push(Some(v.clone()));
+                                    format!("${}::text::{}", params.len(), columns[column].kind)
+                                }
+                            }
+                        };
+                        let set: Option<Vec<String>> = row.set.as_ref().map(|set| {
+                            set.iter()
+                                .map(|(c, v)| format!("{} = {}", quote(c), place(v, c)))
+                                .collect()
+                        });
+                        let filter: Vec<String> = row
+                            .key
+                            .iter()
+                            .map(|(c, v)| match v {
+                                None => format!("{} IS NULL", quote(c)),
+                                Some(_) => format!("{} = {}", quote(c), place(v, c)),
+                            })
+                            .collect();
+                        let target = format!("{}.{}", quote(schema), quote(&table.table));
+                        let sql = match &set {
+                            None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
+                            Some(set) => format!(
+                                "UPDATE {target} SET {} WHERE {}",
+                                set.join(", "),
+                                filter.join(" AND ")
+                            ),
+                        };
+                        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                            .iter()
+                            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                            .collect();
+                        let n = tx
+                            .execute(&sql, &refs)
+                            .map_err(|e| failed(&table.table, &plain(&e)))?;
+                        if set.is_some() {
+                            applied.updated += n;
+                        } else {
+                            applied.deleted += n;
+                        }
+                    }
+                    out.push((table.table.clone(), applied));
+                }
+                tx.commit()
+                    .map_err(|e| failed("the database", &plain(&e)))?;
+            }
+            Database::Sqlite { connection, .. } => {
+                let tx = connection
+                    .transaction()
+                    .map_err(|e| failed("the database", &e))?;
+                for table in changes {
+                    let mut applied = Applied::default();
+                    for row in &table.rows {
+                        let mut params: Vec<String> = Vec::new();
+                        let mut place = |value: &Option<String>| -> String {
+                            match value {
+                                None => "NULL".into(),
+                                Some(v) => {
+                                    params.push(v.clone());
+                                    "?".into()
+                                }
+                            }
+                        };
+                        let set: Option<Vec<String>> = row.set.as_ref().map(|set| {
+                            set.iter()
+                                .map(|(c, v)| format!("{} = {}", quote(c), place(v)))
+                                .collect()
+                        });
+                        let filter: Vec<String> = row
+                            .key
+                            .iter()
+                            .map(|(c, v)| match v {
+                                None => format!("{} IS NULL", quote(c)),
+                                // The column's affinity applies to the text, so keys stay indexed.
+                                Some(_) => format!("{} = {}", quote(c), place(v)),
+                            })
+                            .collect();
+                        let target = quote(&table.table);
+                        let sql = match &set {
+                            None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
+                            Some(set) => format!(
+                                "UPDATE {target} SET {} WHERE {}",
+                                set.join(", "),
+                                filter.join(" AND ")
+                            ),
+                        };
+                        let n = tx
+                            .execute(&sql, rusqlite::params_from_iter(params.iter()))
+                            .map_err(|e| failed(&table.table, &e))?;
+                        let n = n as u64;
+                        if set.is_some() {
+                            applied.updated += n;
+                        } else {
+                            applied.deleted += n;
+                        }
+                    }
+                    out.push((table.table.clone(), applied));
+                }
+                tx.commit().map_err(|e| failed("the database", &e))?;
+            }
+        }
+        Ok(out)
     }
 }

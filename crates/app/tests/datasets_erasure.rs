@@ -1,0 +1,370 @@
+//! Erasure reaches the operator's own database: on the Fides Cookie House sample (its YAML and
+//! SQL unchanged), the rows customer-1 reaches have their personal fields masked and every
+//! other row stays byte-identical; what a legal obligation keeps stays and is told with its
+//! law. SQLite always, PostgreSQL when OMBUD_TEST_POSTGRES_URL is set (CI sets it).
+
+use jiff::Timestamp;
+use ombud_app::rights::{Desk, Filing};
+use ombud_app::secrets::Secrets;
+use ombud_connect::{Connection, Connectors, Dataset, Kind, fides};
+use ombud_core::requests::RequestKind;
+use ombud_store::{Actor, SqliteStore, Store};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+const DATASET: &str =
+    include_str!("../../connect/tests/fixtures/fides-sample/postgres_example_test_dataset.yml");
+const SEED: &str = include_str!("../../connect/tests/fixtures/fides-sample/postgres_sample.sql");
+const TABLES: [&str; 11] = [
+    "address",
+    "customer",
+    "employee",
+    "login",
+    "order_item",
+    "orders",
+    "payment_card",
+    "product",
+    "report",
+    "service_request",
+    "visit",
+];
+
+/// Every row of every table, each as the text of all its columns.
+type Snapshot = BTreeMap<String, Vec<Vec<Option<String>>>>;
+
+fn snapshot_sqlite(path: &std::path::Path) -> Snapshot {
+    let connection = rusqlite::Connection::open(path).expect("opens");
+    TABLES
+        .iter()
+        .map(|table| {
+            let columns: Vec<String> = connection
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .expect("columns")
+                .query_map([], |r| r.get(0))
+                .expect("columns")
+                .collect::<Result<_, _>>()
+                .expect("columns");
+            let list = columns
+                .iter()
+                .map(|c| format!("CAST(\"{c}\" AS TEXT)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut rows: Vec<Vec<Option<String>>> = connection
+                .prepare(&format!("SELECT {list} FROM \"{table}\""))
+                .expect("select")
+                .query_map([], |r| (0..columns.len()).map(|i| r.get(i)).collect())
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            rows.sort();
+            ((*table).to_owned(), rows)
+        })
+        .collect()
+}
+
+fn snapshot_postgres(url: &str) -> Snapshot {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connects");
+    TABLES
+        .iter()
+        .map(|table| {
+            let columns: Vec<String> = client
+                .query(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                    &[table],
+                )
+                .expect("columns")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let list = columns
+                .iter()
+                .map(|c| format!("\"{c}\"::text"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut rows: Vec<Vec<Option<String>>> = client
+                .query(&format!("SELECT {list} FROM public.\"{table}\""), &[])
+                .expect("rows")
+                .iter()
+                .map(|r| (0..columns.len()).map(|i| r.get(i)).collect())
+                .collect();
+            rows.sort();
+            ((*table).to_owned(), rows)
+        })
+        .collect()
+}
+
+/// How many rows of each table are no longer as they were.
+fn changed(before: &Snapshot, after: &Snapshot) -> BTreeMap<String, usize> {
+    before
+        .iter()
+        .map(|(table, rows)| {
+            let mut left = after[table].clone();
+            let mut gone = 0;
+            for row in rows {
+                match left.iter().position(|r| r == row) {
+                    Some(i) => {
+                        left.remove(i);
+                    }
+                    None => gone += 1,
+                }
+            }
+            (table.clone(), gone)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+fn desk(dir: &std::path::Path, dataset: Dataset) -> (Desk, ombud_store::model::TenantId) {
+    let master = ombud_store::crypto::MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("ombud.db"), &master).expect("store"));
+    let clock = ombud_core::ManualClock::new(Timestamp::now());
+    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Cookie House")
+        .expect("bootstrap")
+        .operator;
+    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
+    (
+        Desk {
+            store,
+            time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
+            policy: Arc::new(policy),
+            secrets: Arc::new(Secrets::from_master(&master)),
+            public_url: "https://privacy.example".into(),
+            connectors: Arc::new(Connectors::new(vec![dataset])),
+        },
+        operator,
+    )
+}
+
+/// Files and fulfils an erasure for customer-1; returns the outcome's summary and kept items.
+fn erase_customer_one(
+    desk: &Desk,
+    operator: ombud_store::model::TenantId,
+) -> ombud_app::rights::Outcome {
+    let now = Timestamp::now();
+    let subject = desk
+        .store
+        .create_subject(
+            operator,
+            &[ombud_core::Identity::parse(
+                ombud_core::IdentityKind::Email,
+                "customer-1@example.com",
+            )
+            .expect("email")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let filed = desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Erasure,
+                email: Some("customer-1@example.com".into()),
+                subject: Some(subject),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let done = desk
+        .fulfil(operator, filed.id, &Actor::Cli, now)
+        .expect("fulfilled");
+    let outcome = done.request.outcome.expect("an outcome");
+    serde_json::from_str(&outcome).expect("the outcome as kept")
+}
+
+fn sample(kind: Kind, url_file: &std::path::Path, purposes: &[&str]) -> Dataset {
+    let (mut dataset, _) = fides::parse("sample.yml", DATASET)
+        .expect("reads")
+        .remove(0);
+    dataset.connection = Some(Connection {
+        kind,
+        url_env: None,
+        url_file: Some(url_file.display().to_string()),
+        schema: None,
+    });
+    dataset.purposes = purposes.iter().map(|p| (*p).to_owned()).collect();
+    dataset
+}
+
+/// The rows customer-1 reaches that hold personal fields: each changes, nothing else does.
+fn expected_changes() -> BTreeMap<String, usize> {
+    BTreeMap::from([
+        ("address".into(), 2),
+        ("customer".into(), 1),
+        ("login".into(), 6),
+        ("orders".into(), 3),
+        ("payment_card".into(), 1),
+        ("service_request".into(), 1),
+        ("visit".into(), 1),
+    ])
+}
+
+fn sqlite_sample(dir: &std::path::Path) -> std::path::PathBuf {
+    let seed = SEED[..SEED
+        .find("CREATE SCHEMA backup_schema")
+        .expect("public part")]
+        .lines()
+        .filter(|l| !l.starts_with("ALTER SEQUENCE"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("public.", "")
+        .replace("SERIAL PRIMARY KEY", "INTEGER PRIMARY KEY")
+        .replace("MONEY", "TEXT");
+    let file = dir.join("sample.db");
+    rusqlite::Connection::open(&file)
+        .expect("creates")
+        .execute_batch(&seed)
+        .expect("loads");
+    let url_file = dir.join("sample.url");
+    std::fs::write(&url_file, format!("{}\n", file.display())).expect("writes");
+    file
+}
+
+#[test]
+fn erasure_masks_exactly_the_reached_personal_fields_in_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = sqlite_sample(dir.path());
+    let before = snapshot_sqlite(&file);
+    let (desk, operator) = desk(
+        dir.path(),
+        sample(
+            Kind::Sqlite,
+            &dir.path().join("sample.url"),
+            &["service-delivery"],
+        ),
+    );
+    let outcome = erase_customer_one(&desk, operator);
+    assert!(
+        outcome
+            .summary
+            .contains("in the operator's systems 0 rows are deleted and 15 masked"),
+        "{}",
+        outcome.summary
+    );
+    let after = snapshot_sqlite(&file);
+    assert_eq!(changed(&before, &after), expected_changes());
+    // The customer keeps its id and what is not personal; its name and address are gone.
+    let customer = after["customer"]
+        .iter()
+        .find(|r| r[0].as_deref() == Some("1"))
+        .expect("row 1");
+    assert_eq!(customer[1], None, "email");
+    assert_eq!(customer[2], None, "name");
+    assert_eq!(
+        customer[3].as_deref(),
+        Some("2020-04-01 11:47:42"),
+        "created is system.operations"
+    );
+}
+
+#[test]
+fn what_a_law_keeps_stays_and_is_told_with_the_law() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = sqlite_sample(dir.path());
+    let before = snapshot_sqlite(&file);
+    let (desk, operator) = desk(
+        dir.path(),
+        sample(
+            Kind::Sqlite,
+            &dir.path().join("sample.url"),
+            &["service-delivery", "accounting"],
+        ),
+    );
+    let outcome = erase_customer_one(&desk, operator);
+    let after = snapshot_sqlite(&file);
+    let card = |s: &Snapshot| {
+        s["payment_card"]
+            .iter()
+            .find(|r| r[0].as_deref() == Some("pay_aaa-aaa"))
+            .cloned()
+            .expect("card")
+    };
+    let (was, is) = (card(&before), card(&after));
+    // id, name, ccn, code, preferred, customer_id, billing_address_id
+    assert_eq!(
+        (&is[1], &is[2], &is[3]),
+        (&was[1], &was[2], &was[3]),
+        "the card's name, number and code are accounting records"
+    );
+    assert_eq!(
+        is[5], None,
+        "customer_id (user.unique_id) is not an accounting record: masked"
+    );
+    let financial = outcome
+        .kept
+        .iter()
+        .find(|k| k.category.starts_with("user.financial"))
+        .expect("the kept financial fields are told");
+    assert_eq!(
+        financial.law.as_deref(),
+        Some("Finnish Accounting Act (1336/1997), chapter 2, section 10")
+    );
+    assert!(financial.until.is_some(), "with the day they go");
+}
+
+#[test]
+fn erasure_masks_exactly_the_reached_personal_fields_in_postgresql() {
+    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
+            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
+        );
+        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+        return;
+    };
+    let admin: postgres::Config = base.parse().expect("a PostgreSQL URL");
+    let name = format!("fides_erasure_{}", std::process::id());
+    let mut client = admin.connect(postgres::NoTls).expect("connects");
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drops a leftover");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("creates");
+    let mut config = admin.clone();
+    config.dbname(&name);
+    config
+        .connect(postgres::NoTls)
+        .expect("connects")
+        .batch_execute(SEED)
+        .expect("loads the sample");
+    let user = admin.get_user().unwrap_or("postgres").to_owned();
+    let host = match admin.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let port = admin.get_ports().first().copied().unwrap_or(5432);
+    let url = format!("postgres://{user}@{host}:{port}/{name}");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("sample.url"), format!("{url}\n")).expect("writes");
+    let before = snapshot_postgres(&url);
+    let (desk, operator) = desk(
+        dir.path(),
+        sample(
+            Kind::Postgres,
+            &dir.path().join("sample.url"),
+            &["service-delivery"],
+        ),
+    );
+    let outcome = erase_customer_one(&desk, operator);
+    let after = snapshot_postgres(&url);
+    drop(desk);
+    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    assert!(outcome.summary.contains("15 masked"), "{}", outcome.summary);
+    assert_eq!(changed(&before, &after), expected_changes());
+    // visit.email is part of the table's primary key: it cannot be emptied, so it is hashed.
+    let visit = after["visit"]
+        .iter()
+        .find(|r| r[0].as_deref() != Some("customer-2@example.com"))
+        .expect("the visit");
+    assert_eq!(visit[0].as_deref().map(str::len), Some(64), "{visit:?}");
+}
