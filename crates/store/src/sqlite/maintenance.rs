@@ -135,18 +135,6 @@ impl crate::maintenance::Maintenance for SqliteStore {
         // A sample is enough to tell a selective column from one that is not, and keeps the
         // analysis short on large tables.
         conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
-        // Under reads that never pause, the automatic checkpoints copy the log back but never
-        // get to start it over, so the log file (and what every reader walks through) grows
-        // without end. A truncating checkpoint waits briefly for readers of older snapshots
-        // (new ones read the database file once the log is copied back) and holds writers
-        // only that long; when it cannot finish, the next round tries again.
-        conn.busy_timeout(std::time::Duration::from_millis(250))?;
-        // The first column says whether it was blocked; either way the round is over.
-        let checkpoint = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-            row.get::<_, i64>(0)
-        });
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        checkpoint?;
         Ok(())
     }
 }
