@@ -169,6 +169,19 @@ pub struct KeptItem {
     pub starts_with: Option<String>,
 }
 
+/// What an erasure would do in the tenant's datasets, table by table; counts and field
+/// names, never values.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErasurePlan {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub request: RequestId,
+    /// Whether the tenant has datasets at all.
+    pub systems_declared: bool,
+    pub tables: Vec<crate::datasets::TablePlan>,
+    pub note: Option<String>,
+}
+
 /// A fulfilled request's result, with the download link when there is one (shown once).
 #[derive(Debug)]
 pub struct Fulfilled {
@@ -1224,18 +1237,16 @@ impl Desk {
         Ok((true, rows))
     }
 
-    /// Erasure in the tenant's datasets (before the vault, which holds the identities that
-    /// find the rows): planned, carried out per database, audited with counts only. What a
-    /// law or a legal hold keeps is returned to be told to the person.
-    fn erase_in_datasets(
+    /// What erasing the person does in the tenant's datasets: whether it has any, and per
+    /// table the rows deleted, masked and kept and why. Reads only.
+    fn dataset_plan(
         &self,
         tenant: TenantId,
         subject: SubjectId,
         facts: &SubjectFacts,
         legal_holds: &[ombud_store::retention::LegalHold],
-        actor: &Actor,
         now: Timestamp,
-    ) -> Result<(Vec<KeptItem>, Option<String>), DeskError> {
+    ) -> Result<(bool, Vec<crate::datasets::TablePlan>), DeskError> {
         let identities = self
             .store
             .subject(tenant, subject)?
@@ -1243,7 +1254,7 @@ impl Desk {
             .unwrap_or_default();
         let (declared, reached) = self.reached(tenant, &identities)?;
         if !declared {
-            return Ok((vec![], None));
+            return Ok((false, vec![]));
         }
         let placed = |category: &str| {
             crate::sweeper::hold_for(legal_holds, subject, category, now).map(|h| Hold {
@@ -1255,11 +1266,6 @@ impl Desk {
             })
         };
         let mask_key = self.secrets.mask_key(tenant);
-        let unavailable = |e: ombud_connect::sql::ConnectError| {
-            DeskError::Unavailable(format!(
-                "the erasure must reach the operator's own systems, and one could not be changed ({e}); fulfil the request again once it is back"
-            ))
-        };
         let plans = crate::datasets::plan(
             &crate::datasets::Erasing {
                 policy: &self.policy,
@@ -1272,7 +1278,83 @@ impl Desk {
             },
             &reached,
         )
-        .map_err(unavailable)?;
+        .map_err(|e| {
+            DeskError::Unavailable(format!(
+                "the erasure must reach the operator's own systems, and one could not be read ({e}); try again once it is back"
+            ))
+        })?;
+        Ok((true, plans))
+    }
+
+    /// What fulfilling an erasure request would do in the tenant's datasets, without doing it.
+    pub fn erasure_plan(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        now: Timestamp,
+    ) -> Result<ErasurePlan, DeskError> {
+        let request = self.get(tenant, id)?;
+        if request.kind != RequestKind::Erasure {
+            return Err(invalid(
+                "id",
+                format!(
+                    "request {id} is {}: only an erasure has a plan",
+                    request.kind.as_str()
+                ),
+            ));
+        }
+        let Some(subject) = request.subject else {
+            return Ok(ErasurePlan {
+                request: id,
+                systems_declared: false,
+                tables: vec![],
+                note: Some(
+                    "no person in the register matches this request yet: nothing would be erased"
+                        .into(),
+                ),
+            });
+        };
+        let facts = SubjectFacts::new(
+            self.store
+                .events(tenant, subject)?
+                .iter()
+                .map(|e| e.fact())
+                .collect(),
+        );
+        let legal_holds = self.store.holds(tenant, Some(now))?;
+        let (systems_declared, tables) =
+            self.dataset_plan(tenant, subject, &facts, &legal_holds, now)?;
+        Ok(ErasurePlan {
+            request: id,
+            systems_declared,
+            note: (!systems_declared).then(|| {
+                "this tenant has no datasets: the erasure changes the register only".into()
+            }),
+            tables,
+        })
+    }
+
+    /// Erasure in the tenant's datasets (before the vault, which holds the identities that
+    /// find the rows): planned, carried out per database, audited with counts only. What a
+    /// law or a legal hold keeps is returned to be told to the person.
+    fn erase_in_datasets(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        facts: &SubjectFacts,
+        legal_holds: &[ombud_store::retention::LegalHold],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(Vec<KeptItem>, Option<String>), DeskError> {
+        let (declared, plans) = self.dataset_plan(tenant, subject, facts, legal_holds, now)?;
+        if !declared {
+            return Ok((vec![], None));
+        }
+        let unavailable = |e: ombud_connect::sql::ConnectError| {
+            DeskError::Unavailable(format!(
+                "the erasure must reach the operator's own systems, and one could not be changed ({e}); fulfil the request again once it is back"
+            ))
+        };
         let applied = crate::datasets::execute(&self.connectors, &plans).map_err(unavailable)?;
         let (deleted, masked): (u64, u64) = applied
             .iter()

@@ -142,6 +142,19 @@ fn erase_customer_one(
     desk: &Desk,
     operator: ombud_store::model::TenantId,
 ) -> ombud_app::rights::Outcome {
+    let filed = file_customer_one(desk, operator);
+    let done = desk
+        .fulfil(operator, filed, &Actor::Cli, Timestamp::now())
+        .expect("fulfilled");
+    let outcome = done.request.outcome.expect("an outcome");
+    serde_json::from_str(&outcome).expect("the outcome as kept")
+}
+
+/// Files an erasure for customer-1, whom the register knows by email.
+fn file_customer_one(
+    desk: &Desk,
+    operator: ombud_store::model::TenantId,
+) -> ombud_store::requests::RequestId {
     let now = Timestamp::now();
     let subject = desk
         .store
@@ -174,11 +187,7 @@ fn erase_customer_one(
             now,
         )
         .expect("filed");
-    let done = desk
-        .fulfil(operator, filed.id, &Actor::Cli, now)
-        .expect("fulfilled");
-    let outcome = done.request.outcome.expect("an outcome");
-    serde_json::from_str(&outcome).expect("the outcome as kept")
+    filed.id
 }
 
 fn sample(kind: Kind, url_file: &std::path::Path, purposes: &[&str]) -> Dataset {
@@ -367,4 +376,65 @@ fn erasure_masks_exactly_the_reached_personal_fields_in_postgresql() {
         .find(|r| r[0].as_deref() != Some("customer-2@example.com"))
         .expect("the visit");
     assert_eq!(visit[0].as_deref().map(str::len), Some(64), "{visit:?}");
+}
+
+#[test]
+fn the_plan_says_what_erasure_will_do_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = sqlite_sample(dir.path());
+    let before = snapshot_sqlite(&file);
+    let (desk, operator) = desk(
+        dir.path(),
+        sample(
+            Kind::Sqlite,
+            &dir.path().join("sample.url"),
+            &["service-delivery", "accounting"],
+        ),
+    );
+    let id = file_customer_one(&desk, operator);
+    let plan = desk
+        .erasure_plan(operator, id, Timestamp::now())
+        .expect("a plan");
+    assert!(plan.systems_declared);
+    assert_eq!(snapshot_sqlite(&file), before, "planning changes nothing");
+    let masked: BTreeMap<String, usize> = plan
+        .tables
+        .iter()
+        .filter(|t| t.rows_masked > 0)
+        .map(|t| (t.collection.clone(), t.rows_masked as usize))
+        .collect();
+    // The accounting law keeps the addresses (user.contact.address) whole.
+    let mut expected = expected_changes();
+    expected.remove("address");
+    assert_eq!(masked, expected);
+    let address = plan
+        .tables
+        .iter()
+        .find(|t| t.collection == "address")
+        .expect("addresses");
+    assert_eq!(
+        (address.rows_untouched, address.kept.len()),
+        (2, 5),
+        "{address:#?}"
+    );
+    let card = plan
+        .tables
+        .iter()
+        .find(|t| t.collection == "payment_card")
+        .expect("cards");
+    assert!(
+        card.kept
+            .iter()
+            .any(|k| k.field == "ccn" && k.law.is_some()),
+        "{card:#?}"
+    );
+    assert!(
+        card.masked_fields.iter().any(|m| m.field == "customer_id"),
+        "{card:#?}"
+    );
+    let json = serde_json::to_string(&plan).expect("json");
+    assert!(
+        !json.contains("customer-1@example.com") && !json.contains("John"),
+        "no values in a plan: {json}"
+    );
 }

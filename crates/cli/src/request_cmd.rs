@@ -67,6 +67,14 @@ pub enum RequestCommand {
         #[command(flatten)]
         desk: DeskArgs,
     },
+    /// What fulfilling an erasure would do in the tenant's datasets, table by table, without
+    /// doing it
+    Plan {
+        /// The request id
+        id: String,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
     /// Confirm the person's identity: with the code they read out, or by hand where
     /// privacy.toml allows it
     Verify {
@@ -349,6 +357,52 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             let console = desk.open()?;
             let request = console.desk.get(console.tenant, id).map_err(refused)?;
             print(&request, &console.desk.time_zone, &console.desk.policy);
+        }
+        RequestCommand::Plan { id, desk } => {
+            let id = request_id(&id)?;
+            let console = desk.open()?;
+            let plan = console
+                .desk
+                .erasure_plan(console.tenant, id, now)
+                .map_err(refused)?;
+            if let Some(note) = &plan.note {
+                println!("{note}");
+            }
+            for table in &plan.tables {
+                println!(
+                    "{} ({}), {}: {} rows deleted, {} masked, {} untouched",
+                    table.system,
+                    table.dataset,
+                    table.collection,
+                    table.rows_deleted,
+                    table.rows_masked,
+                    table.rows_untouched
+                );
+                for field in &table.masked_fields {
+                    println!("  {} masked ({})", field.field, field.strategy);
+                }
+                for kept in &table.kept {
+                    println!(
+                        "  {} kept in {} rows: {}{}{}",
+                        kept.field,
+                        kept.rows,
+                        kept.rule,
+                        kept.law
+                            .as_deref()
+                            .map(|l| format!(", {l}"))
+                            .unwrap_or_default(),
+                        kept.until
+                            .map(|u| format!(
+                                ", until {}",
+                                u.to_zoned(console.desk.time_zone.clone()).date()
+                            ))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            if plan.systems_declared && plan.tables.is_empty() {
+                println!("no row of the datasets belongs to this person");
+            }
         }
         RequestCommand::Verify {
             id,

@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::requests::list).post(routes::requests::file),
         )
         .route("/requests/{id}", get(routes::requests::show))
+        .route("/requests/{id}/plan", get(routes::requests::plan))
         .route("/requests/{id}/verify", post(routes::requests::verify))
         .route("/requests/{id}/code", post(routes::requests::resend_code))
         .route("/requests/{id}/extend", post(routes::requests::extend))

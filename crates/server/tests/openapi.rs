@@ -35,6 +35,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/fulfil"),
     ("post", "/api/v1/requests/{id}/refuse"),
     ("get", "/api/v1/requests/{id}/mails"),
+    ("get", "/api/v1/requests/{id}/plan"),
     ("get", "/api/v1/retention/forecast"),
     ("get", "/api/v1/retention/reviews"),
     ("post", "/api/v1/retention/reviews"),

@@ -333,6 +333,13 @@ async fn erasure_vouched(app: &TestApp) {
     assert_eq!(filed.status, 201, "{:?}", filed.body);
     assert_eq!(filed.body["status"], "verified");
     let id = filed.body["id"].as_str().expect("id");
+    // Without datasets the plan says the register alone changes.
+    let plan = app
+        .get(&format!("/api/v1/requests/{id}/plan"), &person.admin)
+        .await;
+    assert_eq!(plan.status, 200, "{:?}", plan.body);
+    assert_eq!(plan.body["systems_declared"], false);
+    assert_eq!(plan.body["tables"], json!([]));
     let done = fulfil(app, &person.admin, id).await;
     let kept = done["outcome"]["kept"].as_array().expect("kept").clone();
     let categories: Vec<&str> = kept.iter().filter_map(|k| k["category"].as_str()).collect();

@@ -317,6 +317,26 @@ pub async fn show(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}/plan", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "What fulfilling this erasure would do in the tenant's datasets, table by table (counts and field names, never values)", body = ombud_app::rights::ErasurePlan),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dataset's database cannot be read now", body = Problem, content_type = "application/problem+json")))]
+pub async fn plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ombud_app::rights::ErasurePlan>, ApiError> {
+    caller.require(HANDLERS, "read requests")?;
+    let (tenant, id) = (caller.tenant, parse_id(&id)?);
+    let now = state.clock.now();
+    let plan = state
+        .desk_call(move |desk| desk.erasure_plan(tenant, id, now))
+        .await?;
+    Ok(Json(plan))
+}
+
 #[utoipa::path(post, path = "/api/v1/requests/{id}/verify", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = VerifyBody,
     responses((status = 200, description = "Verified", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
