@@ -340,3 +340,258 @@ pub fn execute(
     }
     Ok(out)
 }
+
+/// What retention did (or, in a dry run, would do) to one table of a dataset.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CollectionSweep {
+    pub dataset: String,
+    pub collection: String,
+    /// For a database customers share: whose rows (the tenant's name).
+    pub tenant: Option<String>,
+    /// The retention rules that date the rows.
+    pub rules: Vec<String>,
+    /// delete or anonymise.
+    pub action: String,
+    /// Rows dated before this were past their retention.
+    pub before: Option<Timestamp>,
+    pub rows: u64,
+    /// Why the table was left alone, when it was.
+    pub skipped: Option<String>,
+}
+
+/// Whose rows a sweep reaches, and in a database customers share the tenant column's values
+/// that are theirs.
+type SweepUnit<'a> = (
+    Option<&'a ombud_store::model::Tenant>,
+    Option<(String, Vec<String>)>,
+);
+
+/// Rows removed per batch: each batch is its own transaction.
+const SWEEP_BATCH: usize = 10_000;
+
+/// The latest collection time whose retention has ended by `now`, given the end of a row
+/// collected at `t`; the end only moves forward with `t`, so halving finds it.
+fn cutoff(end: impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
+    let second = jiff::SignedDuration::from_secs(1);
+    let mut low = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 366 * 400))
+        .ok()?;
+    if end(low).is_none_or(|e| e > now) {
+        return None;
+    }
+    let mut high = now;
+    if end(high).is_some_and(|e| e <= now) {
+        return high.checked_add(second).ok();
+    }
+    while high.duration_since(low) > second {
+        let middle = low.checked_add(high.duration_since(low) / 2).ok()?;
+        if end(middle).is_some_and(|e| e <= now) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    low.checked_add(second).ok()
+}
+
+/// Applies the policy's retention to every dataset table that says which column its rows are
+/// dated by (`expires_by`): rows past the latest end of the rules of the dataset's activities
+/// for the table's categories are deleted (or anonymised, where a rule says so), in batches.
+/// A table whose rules count from an event of the person (a contract's end), or that a legal
+/// hold covers, is left alone and said so.
+pub fn sweep(
+    connectors: &Connectors,
+    policy: &Policy,
+    store: &dyn ombud_store::Store,
+    tz: &TimeZone,
+    now: Timestamp,
+    dry_run: bool,
+) -> Result<Vec<CollectionSweep>, ConnectError> {
+    use ombud_connect::TenantScope;
+    use ombud_connect::sql::{Expired, Expiry};
+    use ombud_policy::model::{Action, Anchor};
+    let stored = |e: ombud_store::StoreError| ConnectError::new(format!("the store: {e}"));
+    let tenants = store.tenants().map_err(stored)?;
+    let no_facts = SubjectFacts::new(vec![]);
+    let mut out = Vec::new();
+    for dataset in connectors.datasets() {
+        // Whose rows, and for a shared database which tenant-column values are whose.
+        let units: Vec<SweepUnit<'_>> = match &dataset.tenant {
+            TenantScope::Operator => vec![(tenants.iter().find(|t| t.operator), None)],
+            TenantScope::Customer(name) => vec![(
+                tenants
+                    .iter()
+                    .find(|t| &t.name == name || &t.id.to_string() == name),
+                None,
+            )],
+            TenantScope::Column { column, values } => {
+                let mut by_tenant: Vec<(Option<&ombud_store::model::Tenant>, Vec<String>)> =
+                    Vec::new();
+                for (value, name) in values {
+                    let tenant = tenants
+                        .iter()
+                        .find(|t| &t.name == name || &t.id.to_string() == name);
+                    match by_tenant
+                        .iter_mut()
+                        .find(|(t, _)| t.map(|t| t.id) == tenant.map(|t| t.id))
+                    {
+                        Some((_, values)) => values.push(value.clone()),
+                        None => by_tenant.push((tenant, vec![value.clone()])),
+                    }
+                }
+                by_tenant
+                    .into_iter()
+                    .map(|(t, values)| (t, Some((column.clone(), values))))
+                    .collect()
+            }
+        };
+        for collection in dataset.collections.iter().filter(|c| !c.skip) {
+            let Some(column) = &collection.expires_by else {
+                continue;
+            };
+            let personal: Vec<&str> = collection
+                .fields
+                .iter()
+                .flat_map(|f| f.categories.iter())
+                .filter(|c| c.starts_with("user."))
+                .map(String::as_str)
+                .collect();
+            if personal.is_empty() {
+                continue;
+            }
+            let mut rules: Vec<(&str, &ombud_policy::model::RetentionRule)> = Vec::new();
+            for activity in dataset
+                .purposes
+                .iter()
+                .filter_map(|p| policy.activities.iter().find(|a| &a.id == p))
+            {
+                for category in &personal {
+                    for rule in policy.rules_for(activity, category) {
+                        if !rules.iter().any(|(_, r)| r.id == rule.id) {
+                            rules.push((activity.id.as_str(), rule));
+                        }
+                    }
+                }
+            }
+            let mut report = CollectionSweep {
+                dataset: dataset.key.clone(),
+                collection: collection.name.clone(),
+                tenant: None,
+                rules: rules.iter().map(|(_, r)| r.id.clone()).collect(),
+                action: if rules.iter().any(|(_, r)| r.then == Action::Anonymise) {
+                    "anonymise".into()
+                } else {
+                    "delete".into()
+                },
+                before: None,
+                rows: 0,
+                skipped: None,
+            };
+            if rules.is_empty() {
+                report.skipped = Some(
+                    "no retention rule of the dataset's activities covers its categories".into(),
+                );
+                out.push(report);
+                continue;
+            }
+            if let Some((_, rule)) = rules
+                .iter()
+                .find(|(_, r)| r.after != Anchor::Collected || r.then == Action::Review)
+            {
+                report.skipped = Some(format!(
+                    "rule `{}` counts {}, which the table's rows do not say by themselves",
+                    rule.id,
+                    if rule.then == Action::Review {
+                        "to a review".to_owned()
+                    } else {
+                        rule.after.label().to_owned()
+                    }
+                ));
+                out.push(report);
+                continue;
+            }
+            let before = cutoff(
+                |t| {
+                    rules
+                        .iter()
+                        .filter_map(|(purpose, rule)| {
+                            ombud_core::retention::rule_end(rule, purpose, &no_facts, t, now, tz)
+                        })
+                        .max()
+                },
+                now,
+            );
+            report.before = before;
+            let expiry = if report.action == "anonymise" {
+                Expiry::Anonymise(
+                    collection
+                        .fields
+                        .iter()
+                        .filter(|f| {
+                            !f.primary_key
+                                && f.categories.iter().any(|c| c.starts_with("user."))
+                                && &f.name != column
+                        })
+                        .map(|f| f.name.clone())
+                        .collect(),
+                )
+            } else {
+                Expiry::Delete
+            };
+            for (tenant, scope) in &units {
+                let mut unit = report.clone();
+                if scope.is_some() {
+                    unit.tenant = tenant.map(|t| t.name.clone());
+                }
+                let Some(tenant) = tenant else {
+                    unit.skipped = Some("its tenant is not in the store".into());
+                    out.push(unit);
+                    continue;
+                };
+                let holds = store.holds(tenant.id, Some(now)).map_err(stored)?;
+                if let Some(hold) = holds.iter().find(|h| {
+                    h.subject.is_some()
+                        || h.category.as_deref().is_none_or(|held| {
+                            personal.iter().any(|c| {
+                                ombud_policy::taxonomy::is_within(c, held)
+                                    || ombud_policy::taxonomy::is_within(held, c)
+                            })
+                        })
+                }) {
+                    unit.skipped = Some(format!(
+                        "a legal hold ({}) covers {}",
+                        hold.reason.as_str().replace('_', " "),
+                        if hold.subject.is_some() {
+                            "a person whose rows this table may hold"
+                        } else {
+                            "its categories"
+                        }
+                    ));
+                    out.push(unit);
+                    continue;
+                }
+                let Some(before) = before else {
+                    out.push(unit);
+                    continue;
+                };
+                let scope_values = scope.as_ref().map(|(c, v)| (c.as_str(), v.as_slice()));
+                let expired = Expired {
+                    table: &collection.name,
+                    column,
+                    before,
+                    scope: scope_values,
+                };
+                unit.rows = connectors.with(&dataset.key, |db| {
+                    if dry_run {
+                        db.count_expired(&expired)
+                    } else {
+                        db.expire(&expired, &expiry, SWEEP_BATCH)
+                    }
+                })?;
+                out.push(unit);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -239,6 +239,8 @@ pub struct Jobs {
     pub time_zone: TimeZone,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// The policy's datasets, whose tables the sweep reaches too.
+    pub connectors: Arc<ombud_connect::Connectors>,
 }
 
 /// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
@@ -263,14 +265,36 @@ pub fn spawn(
                 if !state.store.take_lease("sweep", state.holder, until, now)? {
                     return Ok(vec![]);
                 }
-                crate::sweeper::sweep_all(
+                let reports = crate::sweeper::sweep_all(
                     state.store.as_ref(),
                     &state.policy,
                     &state.time_zone,
                     now,
                     false,
                     |_, _| {},
-                )
+                )?;
+                // The operator's own tables: a database that cannot be reached now is tried
+                // again at the next round; the vault's sweep stands.
+                match crate::datasets::sweep(
+                    &state.connectors,
+                    &state.policy,
+                    state.store.as_ref(),
+                    &state.time_zone,
+                    now,
+                    false,
+                ) {
+                    Ok(tables) => {
+                        let rows: u64 = tables.iter().map(|t| t.rows).sum();
+                        if rows > 0 {
+                            tracing::info!(
+                                rows,
+                                "the sweeper removed dataset rows past their retention"
+                            );
+                        }
+                    }
+                    Err(error) => tracing::error!("the sweep of the datasets failed: {error}"),
+                }
+                Ok::<_, ombud_store::StoreError>(reports)
             })
             .await;
             match round {

@@ -33,6 +33,7 @@ pub struct SweepArgs {
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let (policy, origin, _) = load_policy(args.policy.as_deref())?;
+    let connectors = crate::datasets_cmd::connectors_for(&policy, args.policy.as_deref())?;
     let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
     let store = args.store.open()?;
     let now = SystemClock.now();
@@ -77,6 +78,46 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         };
         let report = sweep.run(print)?;
         summary(&tenant.name, tenant.id, &report, args.dry_run);
+    }
+    if !connectors.datasets().is_empty() {
+        let swept = ombud_app::datasets::sweep(
+            &connectors,
+            &policy,
+            store.as_ref(),
+            &time_zone,
+            now,
+            args.dry_run,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let verb = if args.dry_run { "would" } else { "did" };
+        for table in &swept {
+            let whose = table
+                .tenant
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default();
+            match &table.skipped {
+                Some(why) => println!(
+                    "{}.{}{whose}: left alone: {why}",
+                    table.dataset, table.collection
+                ),
+                None => println!(
+                    "{}.{}{whose}: {verb} {} {} rows dated before {} ({})",
+                    table.dataset,
+                    table.collection,
+                    table.action,
+                    table.rows,
+                    table
+                        .before
+                        .map(|b| b
+                            .to_zoned(time_zone.clone())
+                            .strftime("%Y-%m-%d %H:%M %Z")
+                            .to_string())
+                        .unwrap_or_else(|| "nothing yet".into()),
+                    table.rules.join(", ")
+                ),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -171,3 +171,20 @@ impl Connectors {
         Ok(applied)
     }
 }
+
+impl Connectors {
+    /// Runs `work` on a connection of the dataset, kept for the next caller when it succeeds.
+    pub fn with<T>(
+        &self,
+        dataset: &str,
+        work: impl FnOnce(&mut Database) -> Result<T, ConnectError>,
+    ) -> Result<T, ConnectError> {
+        let found = self
+            .dataset(dataset)
+            .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
+        let mut database = self.take(found)?;
+        let result = work(&mut database)?;
+        self.give_back(dataset.to_owned(), database);
+        Ok(result)
+    }
+}

@@ -618,3 +618,217 @@ impl Database {
         Ok(out)
     }
 }
+
+/// What retention does to a table's expired rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expiry {
+    /// The rows go.
+    Delete,
+    /// These columns are emptied (set to NULL); the rows stay.
+    Anonymise(Vec<String>),
+}
+
+/// The rows of a table whose date column falls before a cutoff, for retention.
+#[derive(Debug, Clone)]
+pub struct Expired<'a> {
+    pub table: &'a str,
+    /// The date or time column retention counts from.
+    pub column: &'a str,
+    /// Rows dated before this are past their retention. Columns without a time zone are read
+    /// as UTC; date columns as the start of their day.
+    pub before: jiff::Timestamp,
+    /// A shared database's tenant column and the values whose rows may go.
+    pub scope: Option<(&'a str, &'a [String])>,
+}
+
+impl Expired<'_> {
+    /// The cutoff as text the column compares with, or why the column cannot be compared.
+    fn cutoff(&self, column: &Column) -> Result<String, String> {
+        let kind = column.kind.to_ascii_lowercase();
+        let utc = self.before.to_zoned(jiff::tz::TimeZone::UTC);
+        if kind.contains("with time zone") {
+            Ok(utc.strftime("%Y-%m-%d %H:%M:%S+00").to_string())
+        } else if kind.contains("time") || kind == "text" || kind.contains("char") {
+            Ok(utc.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        } else if kind.contains("date") {
+            // A row dated on the cutoff's day is counted from that day's start, which is
+            // before the cutoff only when the cutoff is not midnight: round up to the next day.
+            let day = utc.date();
+            let day = if utc.time() == jiff::civil::Time::midnight() {
+                day
+            } else {
+                day.tomorrow().map_err(|e| e.to_string())?
+            };
+            Ok(day.to_string())
+        } else {
+            Err(format!(
+                "column {} is {}, not a date or time: retention cannot count from it",
+                self.column, column.kind
+            ))
+        }
+    }
+}
+
+impl Database {
+    /// How many rows are past the cutoff.
+    pub fn count_expired(&mut self, expired: &Expired<'_>) -> Result<u64, ConnectError> {
+        let (sql, params) = self.expired_where(expired)?;
+        let table = expired.table;
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let sql = format!(
+                    "SELECT count(*) FROM {}.{} WHERE {sql}",
+                    quote(schema),
+                    quote(table)
+                );
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let row = client
+                    .query_one(&sql, &refs)
+                    .map_err(|e| ConnectError::new(format!("counting {table}: {}", plain(&e))))?;
+                Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            }
+            Database::Sqlite { connection, .. } => {
+                let sql = format!("SELECT count(*) FROM {} WHERE {sql}", quote(table));
+                connection
+                    .query_row(&sql, rusqlite::params_from_iter(params.iter()), |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+                    .map_err(|e| ConnectError::new(format!("counting {table}: {e}")))
+            }
+        }
+    }
+
+    /// The condition (and its parameters) of rows past the cutoff.
+    fn expired_where(
+        &mut self,
+        expired: &Expired<'_>,
+    ) -> Result<(String, Vec<String>), ConnectError> {
+        let columns = self
+            .columns(expired.table)?
+            .ok_or_else(|| ConnectError::new(format!("table {} does not exist", expired.table)))?;
+        let column = columns.get(expired.column).ok_or_else(|| {
+            ConnectError::new(format!(
+                "table {} has no column {}",
+                expired.table, expired.column
+            ))
+        })?;
+        let cutoff = expired.cutoff(column).map_err(ConnectError::new)?;
+        let postgres = matches!(self, Database::Postgres { .. });
+        let mut params = vec![cutoff];
+        let mut sql = if postgres {
+            format!("{} < $1::text::{}", quote(expired.column), column.kind)
+        } else {
+            format!("{} < ?", quote(expired.column))
+        };
+        if let Some((scope, values)) = expired.scope {
+            if !columns.contains_key(scope) {
+                return Err(ConnectError::new(format!(
+                    "table {} has no column {scope}",
+                    expired.table
+                )));
+            }
+            let marks: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    if postgres {
+                        format!("${}", i + 2)
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            sql.push_str(&format!(
+                " AND CAST({} AS {}) IN ({})",
+                quote(scope),
+                if postgres { "text" } else { "TEXT" },
+                marks.join(", ")
+            ));
+            params.extend(values.iter().cloned());
+        }
+        Ok((sql, params))
+    }
+
+    /// Removes (or anonymises) the rows past the cutoff in batches of `batch`, each its own
+    /// transaction so that the application's writes wait at most one batch; returns how many.
+    pub fn expire(
+        &mut self,
+        expired: &Expired<'_>,
+        expiry: &Expiry,
+        batch: usize,
+    ) -> Result<u64, ConnectError> {
+        let (condition, params) = self.expired_where(expired)?;
+        let table = expired.table;
+        let mut total = 0u64;
+        loop {
+            let n = match self {
+                Database::Postgres { client, schema, .. } => {
+                    let target = format!("{}.{}", quote(schema), quote(table));
+                    let sql = match expiry {
+                        Expiry::Delete => format!(
+                            "DELETE FROM {target} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {target} WHERE {condition} LIMIT {batch}))"
+                        ),
+                        Expiry::Anonymise(fields) => format!(
+                            "UPDATE {target} SET {} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {target} WHERE {condition} AND NOT ({}) LIMIT {batch}))",
+                            fields
+                                .iter()
+                                .map(|f| format!("{} = NULL", quote(f)))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            fields
+                                .iter()
+                                .map(|f| format!("{} IS NULL", quote(f)))
+                                .collect::<Vec<_>>()
+                                .join(" AND ")
+                        ),
+                    };
+                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                        .iter()
+                        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
+                    client.execute(&sql, &refs).map_err(|e| {
+                        ConnectError::new(format!(
+                            "removing expired rows of {table}: {}",
+                            plain(&e)
+                        ))
+                    })?
+                }
+                Database::Sqlite { connection, .. } => {
+                    let target = quote(table);
+                    let sql = match expiry {
+                        Expiry::Delete => format!(
+                            "DELETE FROM {target} WHERE rowid IN (SELECT rowid FROM {target} WHERE {condition} LIMIT {batch})"
+                        ),
+                        Expiry::Anonymise(fields) => format!(
+                            "UPDATE {target} SET {} WHERE rowid IN (SELECT rowid FROM {target} WHERE {condition} AND NOT ({}) LIMIT {batch})",
+                            fields
+                                .iter()
+                                .map(|f| format!("{} = NULL", quote(f)))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            fields
+                                .iter()
+                                .map(|f| format!("{} IS NULL", quote(f)))
+                                .collect::<Vec<_>>()
+                                .join(" AND ")
+                        ),
+                    };
+                    connection
+                        .execute(&sql, rusqlite::params_from_iter(params.iter()))
+                        .map(|n| n as u64)
+                        .map_err(|e| {
+                            ConnectError::new(format!("removing expired rows of {table}: {e}"))
+                        })?
+                }
+            };
+            total += n;
+            if n < batch as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}

@@ -148,6 +148,7 @@ impl AppState {
             time_zone: self.time_zone.clone(),
             clock: Arc::clone(&self.clock),
             metrics: Arc::clone(&self.metrics),
+            connectors: Arc::clone(&self.connectors),
         }
     }
 

@@ -418,6 +418,8 @@ async fn consent_withdrawal(app: &TestApp) {
         )
         .await;
     assert_eq!(given.status, 201, "{:?}", given.body);
+    // The withdrawal comes after the consent, not at the same instant of the frozen clock.
+    app.clock.advance(jiff::SignedDuration::from_secs(1));
     let filed = file(app, &person.admin, json!({ "kind": "consent_withdrawal", "email": "saara@example.fi", "purpose": "consent-marketing" })).await;
     let id = filed["id"].as_str().expect("id");
     let confirmed = confirm_with_mailed_code(app, &person.admin, id).await;

@@ -85,7 +85,7 @@ impl crate::retention::Retention for PostgresStore {
             for row in tx.query(
                 &format!(
                     "SELECT subject_id, {} FROM events
-                     WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3 ORDER BY subject_id, occurred_at, event_id",
+                     WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3 ORDER BY subject_id, occurred_at, recorded_at, event_id",
                     rows::EVENT_COLUMNS
                 ),
                 &[&tenant.0, &after, &last],

@@ -124,7 +124,7 @@ impl crate::subjects::Subjects for PostgresStore {
             client
                 .query(
                     &format!(
-                        "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, event_id",
+                        "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, recorded_at, event_id",
                         rows::EVENT_COLUMNS
                     ),
                     &[&tenant.0, &subject.0],

@@ -84,7 +84,7 @@ impl crate::retention::Retention for SqliteStore {
             }
             let mut events = tx.prepare_cached(&format!(
                 "SELECT subject_id, {} FROM events
-                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3 ORDER BY subject_id, occurred_at, event_id",
+                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3 ORDER BY subject_id, occurred_at, recorded_at, event_id",
                 rows::EVENT_COLUMNS
             ))?;
             let mut found = events.query(params![t, after, last])?;

@@ -125,7 +125,7 @@ impl crate::subjects::Subjects for SqliteStore {
             all(
                 conn,
                 &format!(
-                    "SELECT {} FROM events WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY occurred_at, event_id",
+                    "SELECT {} FROM events WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY occurred_at, recorded_at, event_id",
                     rows::EVENT_COLUMNS
                 ),
                 params![tenant.0.as_bytes(), subject.0.as_bytes()],

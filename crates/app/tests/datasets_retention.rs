@@ -1,0 +1,321 @@
+//! Retention reaches the operator's own log table: the invoicing example's promise that logs
+//! with personal identifiers are kept up to 2 years deletes the rows older than that, in
+//! batches, and no other; a dry run counts and changes nothing; a legal hold stops it; in a
+//! database customers share, one customer's hold keeps only that customer's rows. SQLite
+//! always, PostgreSQL when OMBUD_TEST_POSTGRES_URL is set (CI sets it).
+
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use ombud_connect::{Connection, Connectors, Kind, native};
+use ombud_store::retention::{HoldReason, NewHold};
+use ombud_store::{Actor, SqliteStore, Store};
+use std::sync::Arc;
+
+const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+
+fn dataset(kind: Kind, url_file: &std::path::Path, shared: bool) -> ombud_connect::Dataset {
+    let tenant = if shared {
+        r#"tenant = { column = "company_id", values = { "1" = "Acme Oy", "2" = "Beta Ab" } }"#
+    } else {
+        r#"tenant = "operator""#
+    };
+    let text = format!(
+        r#"key = "app"
+name = "Laskuri application"
+purposes = ["security"]
+{tenant}
+
+[[collections]]
+name = "access_log"
+expires_by = "at"
+
+[[collections.fields]]
+name = "id"
+categories = ["system.operations"]
+primary_key = true
+
+[[collections.fields]]
+name = "ip"
+categories = ["user.device.ip_address"]
+
+[[collections.fields]]
+name = "at"
+categories = ["system.operations"]
+"#
+    );
+    let (mut dataset, _) = native::parse("app.toml", &text).expect("dataset");
+    dataset.connection = Some(Connection {
+        kind,
+        url_env: None,
+        url_file: Some(url_file.display().to_string()),
+        schema: None,
+    });
+    dataset
+}
+
+/// Rows dated 3 years, 2 years and 10 days, 2 years less 10 days, and 1 year ago, for each of
+/// two companies; as UTC text, as applications keep them.
+fn rows(now: Timestamp) -> Vec<(i64, &'static str, String, i64)> {
+    let ago = |span: jiff::Span| {
+        now.to_zoned(jiff::tz::TimeZone::UTC)
+            .checked_sub(span)
+            .expect("a date")
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for company in [1, 2] {
+        for (n, when) in [
+            ago(3.years()),
+            ago(2.years().days(10)),
+            ago(2.years().days(-10)),
+            ago(1.year()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out.push((company * 10 + n as i64, "192.0.2.7", when, company));
+        }
+    }
+    out
+}
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    policy: ombud_policy::Policy,
+    tz: jiff::tz::TimeZone,
+    operator: ombud_store::model::TenantId,
+}
+
+fn fixture(dir: &std::path::Path) -> Fixture {
+    let master = ombud_store::crypto::MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("ombud.db"), &master).expect("store"));
+    let clock = ombud_core::ManualClock::new(Timestamp::now());
+    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
+        .expect("bootstrap")
+        .operator;
+    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
+    let tz = jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone");
+    Fixture {
+        store,
+        policy,
+        tz,
+        operator,
+    }
+}
+
+fn sqlite_log(dir: &std::path::Path, now: Timestamp) -> std::path::PathBuf {
+    let file = dir.join("app.db");
+    let connection = rusqlite::Connection::open(&file).expect("creates");
+    connection
+        .execute_batch("CREATE TABLE access_log (id INTEGER PRIMARY KEY, ip TEXT, at TIMESTAMP NOT NULL, company_id INTEGER)")
+        .expect("table");
+    for (id, ip, at, company) in rows(now) {
+        connection
+            .execute(
+                "INSERT INTO access_log VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, ip, at, company],
+            )
+            .expect("row");
+    }
+    let url = dir.join("app.url");
+    std::fs::write(&url, format!("{}\n", file.display())).expect("url");
+    file
+}
+
+fn ids_sqlite(file: &std::path::Path) -> Vec<i64> {
+    rusqlite::Connection::open(file)
+        .expect("opens")
+        .prepare("SELECT id FROM access_log ORDER BY id")
+        .expect("select")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("ids")
+}
+
+fn sweep(
+    f: &Fixture,
+    connectors: &Connectors,
+    dry_run: bool,
+) -> Vec<ombud_app::datasets::CollectionSweep> {
+    ombud_app::datasets::sweep(
+        connectors,
+        &f.policy,
+        f.store.as_ref(),
+        &f.tz,
+        Timestamp::now(),
+        dry_run,
+    )
+    .expect("sweeps")
+}
+
+#[test]
+fn logs_older_than_two_years_go_and_no_others() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let now = Timestamp::now();
+    let file = sqlite_log(dir.path(), now);
+    let f = fixture(dir.path());
+    let connectors = Connectors::new(vec![dataset(
+        Kind::Sqlite,
+        &dir.path().join("app.url"),
+        false,
+    )]);
+
+    let dry = sweep(&f, &connectors, true);
+    assert_eq!(dry.len(), 1, "{dry:#?}");
+    assert_eq!(
+        (dry[0].rows, dry[0].rules.as_slice()),
+        (4, &["security-logs".to_owned()][..])
+    );
+    assert_eq!(ids_sqlite(&file).len(), 8, "a dry run changes nothing");
+    let before = dry[0].before.expect("a cutoff");
+    let two_years = now
+        .to_zoned(f.tz.clone())
+        .checked_sub(2.years())
+        .expect("date")
+        .timestamp();
+    assert!(
+        before.duration_since(two_years).abs() <= SignedDuration::from_secs(2),
+        "the cutoff is two calendar years back in the controller's zone: {before} vs {two_years}"
+    );
+
+    // A hold on the operator's security logs keeps them.
+    let hold = f
+        .store
+        .create_hold(
+            f.operator,
+            &NewHold {
+                reason: HoldReason::SecurityInvestigation,
+                subject: None,
+                category: Some("user.device".into()),
+                note: "incident 2026-11".into(),
+                ends_at: None,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("hold");
+    let held = sweep(&f, &connectors, false);
+    assert!(
+        held[0]
+            .skipped
+            .as_deref()
+            .is_some_and(|s| s.contains("legal hold")),
+        "{held:#?}"
+    );
+    assert_eq!(ids_sqlite(&file).len(), 8);
+    f.store
+        .release_hold(f.operator, hold.id, &Actor::Cli, now)
+        .expect("released");
+
+    let done = sweep(&f, &connectors, false);
+    assert_eq!(done[0].rows, 4, "{done:#?}");
+    assert_eq!(
+        ids_sqlite(&file),
+        [12, 13, 22, 23],
+        "the rows under two years old stay"
+    );
+    assert_eq!(
+        sweep(&f, &connectors, false)[0].rows,
+        0,
+        "a second sweep finds nothing"
+    );
+}
+
+#[test]
+fn in_a_shared_database_one_customer_s_hold_keeps_only_its_rows() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let now = Timestamp::now();
+    let file = sqlite_log(dir.path(), now);
+    let f = fixture(dir.path());
+    let acme = f
+        .store
+        .create_tenant("Acme Oy", false, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    f.store
+        .create_tenant("Beta Ab", false, &Actor::Cli, now)
+        .expect("tenant");
+    f.store
+        .create_hold(
+            acme,
+            &NewHold {
+                reason: HoldReason::LegalClaim,
+                subject: None,
+                category: None,
+                note: "dispute".into(),
+                ends_at: None,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("hold");
+    let connectors = Connectors::new(vec![dataset(
+        Kind::Sqlite,
+        &dir.path().join("app.url"),
+        true,
+    )]);
+    let done = sweep(&f, &connectors, false);
+    let acme_row = done
+        .iter()
+        .find(|t| t.tenant.as_deref() == Some("Acme Oy"))
+        .expect("Acme");
+    let beta_row = done
+        .iter()
+        .find(|t| t.tenant.as_deref() == Some("Beta Ab"))
+        .expect("Beta");
+    assert!(acme_row.skipped.is_some(), "{done:#?}");
+    assert_eq!(beta_row.rows, 2, "{done:#?}");
+    assert_eq!(ids_sqlite(&file), [10, 11, 12, 13, 22, 23]);
+}
+
+#[test]
+fn the_same_on_postgresql() {
+    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
+            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
+        );
+        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+        return;
+    };
+    let schema = format!("retention_{}", std::process::id());
+    let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.access_log (id bigint PRIMARY KEY, ip text, at timestamptz NOT NULL, company_id integer);"
+        ))
+        .expect("table");
+    let now = Timestamp::now();
+    for (id, ip, at, company) in rows(now) {
+        client
+            .execute(
+                &format!("INSERT INTO {schema}.access_log VALUES ($1, $2, ($3::text || '+00')::timestamptz, $4)"),
+                &[&id, &ip, &at, &(company as i32)],
+            )
+            .expect("row");
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("app.url"), format!("{base}\n")).expect("url");
+    let f = fixture(dir.path());
+    let mut dataset = dataset(Kind::Postgres, &dir.path().join("app.url"), false);
+    if let Some(c) = dataset.connection.as_mut() {
+        c.schema = Some(schema.clone());
+    }
+    let connectors = Connectors::new(vec![dataset]);
+    assert_eq!(sweep(&f, &connectors, true)[0].rows, 4);
+    assert_eq!(sweep(&f, &connectors, false)[0].rows, 4);
+    let left: Vec<i64> = client
+        .query(
+            &format!("SELECT id FROM {schema}.access_log ORDER BY id"),
+            &[],
+        )
+        .expect("rows")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    assert_eq!(left, [12, 13, 22, 23]);
+}
