@@ -15,6 +15,95 @@ use ombud_policy::Policy;
 use ombud_policy::model::Choice;
 use serde::Serialize;
 
+/// The columns a row is found again by: its primary key, or every column read when none is
+/// declared (credentials, never read, cannot serve).
+fn key_columns(collection: &ombud_connect::Collection, found: &Rows) -> Vec<usize> {
+    let pk: Vec<usize> = collection
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.primary_key)
+        .map(|(i, _)| i)
+        .collect();
+    if !pk.is_empty() {
+        return pk;
+    }
+    (0..found.fields.len())
+        .filter(|&i| {
+            !found.categories[i]
+                .iter()
+                .any(|c| ombud_connect::reach::is_credential(c))
+        })
+        .collect()
+}
+
+/// Rectification (Art. 16) in the tenant's datasets: every field holding the category (or one
+/// beneath it) in the rows the person reached gets the correct value, per database in one
+/// transaction. Returns (dataset, table, rows updated).
+pub fn rectify(
+    connectors: &Connectors,
+    reached: &[Rows],
+    category: &str,
+    value: &str,
+) -> Result<Vec<(String, String, u64)>, ConnectError> {
+    let mut by_dataset: Vec<(String, Vec<TableChanges>)> = Vec::new();
+    for found in reached {
+        let Some(collection) = connectors
+            .dataset(&found.dataset)
+            .and_then(|d| d.collection(&found.collection))
+        else {
+            continue;
+        };
+        let targets: Vec<&str> = collection
+            .fields
+            .iter()
+            .filter(|f| {
+                !f.primary_key
+                    && !f.read_only
+                    && f.categories
+                        .iter()
+                        .any(|c| ombud_policy::taxonomy::is_within(c, category))
+            })
+            .map(|f| f.name.as_str())
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let keys = key_columns(collection, found);
+        let rows: Vec<RowChange> = found
+            .rows
+            .iter()
+            .map(|row| RowChange {
+                key: keys
+                    .iter()
+                    .map(|&i| (found.fields[i].clone(), row[i].clone()))
+                    .collect(),
+                set: Some(
+                    targets
+                        .iter()
+                        .map(|t| ((*t).to_owned(), Some(value.to_owned())))
+                        .collect(),
+                ),
+            })
+            .collect();
+        let changes = TableChanges {
+            table: found.collection.clone(),
+            rows,
+        };
+        match by_dataset.iter_mut().find(|(d, _)| d == &found.dataset) {
+            Some((_, tables)) => tables.push(changes),
+            None => by_dataset.push((found.dataset.clone(), vec![changes])),
+        }
+    }
+    let mut out = Vec::new();
+    for (dataset, tables) in by_dataset {
+        for (table, applied) in connectors.apply(&dataset, tables)? {
+            out.push((dataset.clone(), table, applied.updated));
+        }
+    }
+    Ok(out)
+}
+
 /// What erasure does to one table the person's rows are in.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -166,25 +255,7 @@ pub fn plan(erasing: &Erasing<'_>, reached: &[Rows]) -> Result<Vec<TablePlan>, C
         let columns = connectors
             .columns(&found.dataset, &found.collection)?
             .unwrap_or_default();
-        let withheld: Vec<bool> = found
-            .categories
-            .iter()
-            .map(|c| c.iter().any(|c| ombud_connect::reach::is_credential(c)))
-            .collect();
-        // Rows are found again by their primary key, or by every column read when none is
-        // declared (credentials, never read, cannot serve).
-        let pk: Vec<usize> = collection
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.primary_key)
-            .map(|(i, _)| i)
-            .collect();
-        let key_columns: Vec<usize> = if pk.is_empty() {
-            (0..found.fields.len()).filter(|i| !withheld[*i]).collect()
-        } else {
-            pk
-        };
+        let key_columns = key_columns(collection, found);
         let expires = collection
             .expires_by
             .as_ref()

@@ -1587,7 +1587,14 @@ impl Desk {
                 .collect(),
             (None, None) => vec![],
         };
-        if targets.len() != 1 {
+        // The same category in the operator's own databases: every field that holds it.
+        let updated = match (&request.category, request.record) {
+            (Some(category), None) => {
+                self.rectify_in_datasets(tenant, subject, category, value.expose(), actor, now)?
+            }
+            _ => 0,
+        };
+        if targets.len() > 1 || (targets.is_empty() && updated == 0) {
             return Err(invalid(
                 "record",
                 format!(
@@ -1596,13 +1603,71 @@ impl Desk {
                 ),
             ));
         }
-        self.store
-            .rectify_record(tenant, subject, targets[0], &value, actor, now)?;
+        if let Some(record) = targets.first() {
+            self.store
+                .rectify_record(tenant, subject, *record, &value, actor, now)?;
+        }
         Ok(Outcome {
-            summary: "the value is corrected; the old value is no longer kept".into(),
-            records: Some(1),
+            summary: if updated > 0 {
+                format!(
+                    "the value is corrected in {} records and {updated} rows of the operator's systems; the old value is no longer kept",
+                    targets.len()
+                )
+            } else {
+                "the value is corrected; the old value is no longer kept".into()
+            },
+            records: Some(targets.len() as u64),
             ..Outcome::default()
         })
+    }
+
+    /// Rectification in the tenant's datasets; returns how many rows changed.
+    fn rectify_in_datasets(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        category: &str,
+        value: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<u64, DeskError> {
+        let identities = self
+            .store
+            .subject(tenant, subject)?
+            .map(|s| s.identities)
+            .unwrap_or_default();
+        let (declared, reached) = self.reached(tenant, &identities)?;
+        if !declared {
+            return Ok(0);
+        }
+        let changed = crate::datasets::rectify(&self.connectors, &reached, category, value)
+            .map_err(|e| {
+                DeskError::Unavailable(format!(
+                    "the correction must reach the operator's own systems, and one could not be changed ({e}); fulfil the request again once it is back"
+                ))
+            })?;
+        let rows: u64 = changed.iter().map(|(_, _, n)| n).sum();
+        if rows > 0 {
+            self.store.append_audit(
+                tenant,
+                NewAuditEntry {
+                    actor: actor.audit_name(),
+                    action: "datasets.rectify".into(),
+                    subject: Some(subject),
+                    categories: vec![category.to_owned()],
+                    purpose: None,
+                    detail: Some(
+                        changed
+                            .iter()
+                            .map(|(d, t, n)| format!("{d}.{t}: {n} updated"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                },
+                now,
+            )?;
+        }
+        Ok(rows)
     }
 
     /// Hands out an export once, opened with the token of its link.

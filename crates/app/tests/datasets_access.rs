@@ -236,3 +236,88 @@ fn an_access_answer_covers_the_operator_s_database() {
         "a password hash is never exported"
     );
 }
+
+#[test]
+fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let app_db = dir.path().join("app.db");
+    let url_file = dir.path().join("app.url");
+    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
+    seed(&app_db);
+    rusqlite::Connection::open(&app_db)
+        .expect("opens")
+        .execute_batch(
+            "ALTER TABLE users ADD COLUMN display_name TEXT;
+             UPDATE users SET display_name = 'Ana V' WHERE id = 1;
+             UPDATE users SET display_name = 'Bo' WHERE id = 2;",
+        )
+        .expect("a name column");
+    let text = dataset(&url_file).replace(
+        "[[collections.fields]]\nname = \"password_hash\"",
+        "[[collections.fields]]\nname = \"display_name\"\ncategories = [\"user.name\"]\n\n[[collections.fields]]\nname = \"password_hash\"",
+    );
+    let (dataset, _) = native::parse("app.toml", &text).expect("dataset");
+    let master = ombud_store::crypto::MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
+    let clock = ombud_core::ManualClock::new(Timestamp::now());
+    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
+        .expect("bootstrap")
+        .operator;
+    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
+    let desk = Desk {
+        store: Arc::clone(&store),
+        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
+        policy: Arc::new(policy),
+        secrets: Arc::new(Secrets::from_master(&master)),
+        public_url: "https://privacy.example".into(),
+        connectors: Arc::new(Connectors::new(vec![dataset])),
+    };
+    let now = Timestamp::now();
+    let ana = store
+        .create_subject(
+            operator,
+            &[
+                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
+                    .expect("email"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let filed = desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Rectification,
+                email: Some("ana@example.com".into()),
+                subject: Some(ana),
+                purpose: None,
+                category: Some("user.name".into()),
+                record: None,
+                new_value: Some(Secret::new("Ana Virtanen")),
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let done = desk
+        .fulfil(operator, filed.id, &Actor::Cli, now)
+        .expect("fulfilled");
+    let outcome = done.request.outcome.expect("outcome");
+    assert!(
+        outcome.contains("1 rows of the operator's systems"),
+        "{outcome}"
+    );
+    let names: Vec<(i64, String)> = rusqlite::Connection::open(&app_db)
+        .expect("opens")
+        .prepare("SELECT id, display_name FROM users ORDER BY id")
+        .expect("select")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert_eq!(names, [(1, "Ana Virtanen".into()), (2, "Bo".into())]);
+}
