@@ -319,3 +319,54 @@ fn the_same_on_postgresql() {
     let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
     assert_eq!(left, [12, 13, 22, 23]);
 }
+
+#[test]
+fn the_same_on_mariadb() {
+    use mysql::prelude::Queryable;
+    let Ok(base) = std::env::var("OMBUD_TEST_MYSQL_URL") else {
+        assert!(
+            std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
+            "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
+        );
+        eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+        return;
+    };
+    let name = format!("retention_{}", std::process::id());
+    let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
+    admin
+        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drops");
+    admin
+        .query_drop(format!("CREATE DATABASE {name}"))
+        .expect("creates");
+    let url = match base.rfind('/') {
+        Some(i) => format!("{}/{name}", &base[..i]),
+        None => format!("{base}/{name}"),
+    };
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+    conn.query_drop("CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip VARCHAR(64), at DATETIME NOT NULL, company_id INT)")
+        .expect("table");
+    let now = Timestamp::now();
+    for (id, ip, at, company) in rows(now) {
+        conn.exec_drop(
+            "INSERT INTO access_log VALUES (?, ?, ?, ?)",
+            (id, ip, at, company),
+        )
+        .expect("row");
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("app.url"), format!("{url}\n")).expect("url");
+    let f = fixture(dir.path());
+    let connectors = Connectors::new(vec![dataset(
+        Kind::Mysql,
+        &dir.path().join("app.url"),
+        false,
+    )]);
+    assert_eq!(sweep(&f, &connectors, true)[0].rows, 4);
+    assert_eq!(sweep(&f, &connectors, false)[0].rows, 4);
+    let left: Vec<i64> = conn
+        .query("SELECT id FROM access_log ORDER BY id")
+        .expect("rows");
+    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
+    assert_eq!(left, [12, 13, 22, 23]);
+}

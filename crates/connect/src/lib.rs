@@ -7,6 +7,7 @@ pub mod check;
 pub mod connectors;
 pub mod dataset;
 pub mod fides;
+pub mod mariadb;
 pub mod native;
 pub mod problem;
 pub mod reach;

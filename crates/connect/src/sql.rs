@@ -45,6 +45,12 @@ pub enum Database {
         connection: Box<rusqlite::Connection>,
         columns: HashMap<String, Option<Columns>>,
     },
+    Mysql {
+        conn: Box<mysql::Conn>,
+        /// The database the tables are in, when not the URL's.
+        schema: Option<String>,
+        columns: HashMap<String, Option<Columns>>,
+    },
 }
 
 /// The URL a connection names: from its environment variable or the first line of its file.
@@ -108,9 +114,11 @@ impl Database {
                     columns: HashMap::new(),
                 })
             }
-            Kind::Mysql => Err(ConnectError::new(format!(
-                "dataset `{dataset}`: MySQL/MariaDB connections are not supported yet; use postgres or sqlite"
-            ))),
+            Kind::Mysql => Ok(Database::Mysql {
+                conn: Box::new(crate::mariadb::open(dataset, &url)?),
+                schema: connection.schema.clone(),
+                columns: HashMap::new(),
+            }),
         }
     }
 
@@ -191,6 +199,18 @@ impl Database {
                 columns.insert(table.to_owned(), found.clone());
                 Ok(found)
             }
+            Database::Mysql {
+                conn,
+                schema,
+                columns,
+            } => {
+                if let Some(known) = columns.get(table) {
+                    return Ok(known.clone());
+                }
+                let found = crate::mariadb::columns(conn, schema.as_deref(), table)?;
+                columns.insert(table.to_owned(), found.clone());
+                Ok(found)
+            }
         }
     }
 }
@@ -213,8 +233,13 @@ pub fn quote(name: &str) -> String {
 /// (a user id `ana` against an integer key) matches no row.
 fn fits(column_type: &str, value: &str) -> bool {
     match column_type {
-        "smallint" | "integer" | "bigint" => value.parse::<i64>().is_ok(),
-        "numeric" | "real" | "double precision" => value.parse::<f64>().is_ok(),
+        // MySQL compares text with a number by converting it, and `ana` becomes 0.
+        "smallint" | "integer" | "bigint" | "int" | "tinyint" | "mediumint" => {
+            value.parse::<i64>().is_ok()
+        }
+        "numeric" | "real" | "double precision" | "decimal" | "double" | "float" => {
+            value.parse::<f64>().is_ok()
+        }
         "uuid" => value.len() == 36 && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
         "boolean" => matches!(value, "true" | "false" | "t" | "f"),
         _ => true,
@@ -270,6 +295,7 @@ impl Reader for Database {
             }
         };
         match self {
+            Database::Mysql { conn, .. } => crate::mariadb::select(conn, select, &values),
             Database::Postgres { client, schema, .. } => {
                 let list: Vec<String> = select.fields.iter().map(|f| read(f, "text")).collect();
                 let by = if select.fold_case {
@@ -438,6 +464,9 @@ impl Database {
     /// Foreign keys between tables of this connection, as (referring table, referred table).
     pub fn foreign_keys(&mut self) -> Result<Vec<(String, String)>, ConnectError> {
         match self {
+            Database::Mysql { conn, schema, .. } => {
+                crate::mariadb::foreign_keys(conn, schema.as_deref())
+            }
             Database::Postgres { client, schema, .. } => {
                 let rows = client
                     .query(
@@ -502,6 +531,9 @@ impl Database {
         };
         let mut out = Vec::new();
         match self {
+            Database::Mysql { conn, .. } => {
+                out = crate::mariadb::apply(conn, dataset, changes)?;
+            }
             Database::Postgres { client, schema, .. } => {
                 let mut tx = client
                     .transaction()
@@ -675,6 +707,10 @@ impl Database {
         let (sql, params) = self.expired_where(expired)?;
         let table = expired.table;
         match self {
+            // The condition above is in the other dialects; its first parameter is the cutoff.
+            Database::Mysql { conn, .. } => {
+                crate::mariadb::count_expired(conn, expired, params[0].clone())
+            }
             Database::Postgres { client, schema, .. } => {
                 let sql = format!(
                     "SELECT count(*) FROM {}.{} WHERE {sql}",
@@ -762,10 +798,15 @@ impl Database {
         batch: usize,
     ) -> Result<u64, ConnectError> {
         let (condition, params) = self.expired_where(expired)?;
+        if let Database::Mysql { conn, .. } = self {
+            // The condition above is in the other dialects; its first parameter is the cutoff.
+            return crate::mariadb::expire(conn, expired, params[0].clone(), expiry, batch);
+        }
         let table = expired.table;
         let mut total = 0u64;
         loop {
             let n = match self {
+                Database::Mysql { .. } => 0,
                 Database::Postgres { client, schema, .. } => {
                     let target = format!("{}.{}", quote(schema), quote(table));
                     let sql = match expiry {

@@ -333,3 +333,87 @@ fn assert_sample(datasets: &[Dataset], readers: &mut BTreeMap<String, Box<dyn Re
     .expect("reads");
     assert!(theirs.is_empty());
 }
+
+/// The MariaDB/MySQL URL for tests, or `None` (said aloud). Under CI, which sets
+/// OMBUD_TEST_MYSQL_MARKER, a missing URL fails instead of skipping, and a run leaves the
+/// marker behind.
+fn mysql_url() -> Option<String> {
+    match std::env::var("OMBUD_TEST_MYSQL_URL") {
+        Ok(url) if !url.is_empty() => {
+            if let Some(marker) = std::env::var_os("OMBUD_TEST_MYSQL_MARKER") {
+                std::fs::write(marker, "ran\n").expect("writes the marker");
+            }
+            Some(url)
+        }
+        _ => {
+            assert!(
+                std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
+                "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
+            );
+            eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+            None
+        }
+    }
+}
+
+/// The sample's tables and rows in MySQL's dialect, in a new database named after `name`.
+pub fn mysql_sample(base: &str, name: &str) -> String {
+    use mysql::prelude::Queryable;
+    let mut admin =
+        mysql::Conn::new(mysql::Opts::from_url(base).expect("a mysql:// URL")).expect("connects");
+    admin
+        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drops");
+    admin
+        .query_drop(format!("CREATE DATABASE {name}"))
+        .expect("creates");
+    let url = match base.rfind('/') {
+        Some(i) => format!("{}/{name}", &base[..i]),
+        None => format!("{base}/{name}"),
+    };
+    let seed = SEED[..SEED
+        .find("CREATE SCHEMA backup_schema")
+        .expect("public part")]
+        .lines()
+        .filter(|l| !l.starts_with("ALTER SEQUENCE") && !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("public.", "")
+        .replace("SERIAL PRIMARY KEY", "INT AUTO_INCREMENT PRIMARY KEY")
+        .replace("MONEY", "VARCHAR(20)");
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+    for statement in seed.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.query_drop(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    url
+}
+
+#[test]
+fn the_same_traversal_reaches_the_same_rows_in_mariadb() {
+    let Some(base) = mysql_url() else { return };
+    let name = format!("fides_sample_{}", std::process::id());
+    let url = mysql_sample(&base, &name);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url_file = dir.path().join("sample.url");
+    std::fs::write(&url_file, format!("{url}\n")).expect("writes");
+    let (mut dataset, _) = fides::parse("sample.yml", DATASET)
+        .expect("reads")
+        .remove(0);
+    dataset.connection = Some(Connection {
+        kind: Kind::Mysql,
+        url_env: None,
+        url_file: Some(url_file.display().to_string()),
+        schema: None,
+    });
+    let database = Database::open("sample", dataset.connection.as_ref().expect("connection"))
+        .expect("connects");
+    let datasets = vec![dataset];
+    let mut readers: BTreeMap<String, Box<dyn Reader>> = BTreeMap::new();
+    readers.insert("postgres_example_test_dataset".into(), Box::new(database));
+    assert_sample(&datasets, &mut readers);
+    drop(readers);
+    use mysql::prelude::Queryable;
+    let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
+    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
+}
