@@ -344,7 +344,13 @@ fn run(c: &mut Criterion, name: &str, db: &Database) {
                 &found,
             )
             .expect("plans");
-            ombud_app::datasets::execute(&connectors, &plans).expect("erases")
+            ombud_app::datasets::execute(
+                &connectors,
+                &plans,
+                &std::collections::BTreeSet::new(),
+                &mut |_, _| Ok(()),
+            )
+            .expect("erases")
         })
     });
     group

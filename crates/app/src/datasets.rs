@@ -385,15 +385,24 @@ pub fn plan(erasing: &Erasing<'_>, reached: &[Rows]) -> Result<Vec<TablePlan>, C
     Ok(plans)
 }
 
-/// Carries the plan out, one transaction per database; returns (dataset, table, what
-/// changed). A database that fails is left unchanged; those before it stay done, and running
-/// the erasure again reaches only what is left.
+/// Called when one database's part of an erasure has committed, with what changed per table.
+pub type Committed<'a> = dyn FnMut(&str, &[(String, Applied)]) -> Result<(), ConnectError> + 'a;
+
+/// Carries the plan out, one transaction per database, skipping the databases in `done`;
+/// `committed` records each database's step as soon as it has committed (so that a crash or a
+/// failure in a later database leaves the earlier ones recorded, and running the erasure again
+/// does not change them twice). Returns (dataset, table, what changed).
 pub fn execute(
     connectors: &Connectors,
     plans: &[TablePlan],
+    done: &std::collections::BTreeSet<String>,
+    committed: &mut Committed<'_>,
 ) -> Result<Vec<(String, String, Applied)>, ConnectError> {
     let mut by_dataset: Vec<(String, Vec<TableChanges>)> = Vec::new();
-    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
+    for plan in plans
+        .iter()
+        .filter(|p| !p.changes.is_empty() && !done.contains(&p.dataset))
+    {
         let changes = TableChanges {
             table: plan.collection.clone(),
             rows: plan.changes.clone(),
@@ -405,7 +414,9 @@ pub fn execute(
     }
     let mut out = Vec::new();
     for (dataset, tables) in by_dataset {
-        for (table, applied) in connectors.apply(&dataset, tables)? {
+        let applied = connectors.apply(&dataset, tables)?;
+        committed(&dataset, &applied)?;
+        for (table, applied) in applied {
             out.push((dataset.clone(), table, applied));
         }
     }

@@ -1339,13 +1339,15 @@ impl Desk {
     /// law or a legal hold keeps is returned to be told to the person.
     fn erase_in_datasets(
         &self,
-        tenant: TenantId,
+        request: &DsRequest,
         subject: SubjectId,
         facts: &SubjectFacts,
         legal_holds: &[ombud_store::retention::LegalHold],
         actor: &Actor,
         now: Timestamp,
     ) -> Result<(Vec<KeptItem>, Option<String>), DeskError> {
+        let tenant = request.tenant;
+        let request = request.id;
         let (declared, plans) = self.dataset_plan(tenant, subject, facts, legal_holds, now)?;
         if !declared {
             return Ok((vec![], None));
@@ -1355,37 +1357,65 @@ impl Desk {
                 "the erasure must reach the operator's own systems, and one could not be changed ({e}); fulfil the request again once it is back"
             ))
         };
-        let applied = crate::datasets::execute(&self.connectors, &plans).map_err(unavailable)?;
+        // Each database's part is a step: recorded in the audit log when it commits, with
+        // the request, so that running the erasure again skips the databases already done.
+        let marker = |dataset: &str| format!("request={request}; dataset={dataset}");
+        let done: std::collections::BTreeSet<String> = self
+            .store
+            .audit_entries(
+                tenant,
+                &ombud_store::audit::AuditFilter {
+                    subject: Some(subject),
+                    actor: None,
+                    action: Some("datasets.erase".into()),
+                    from: None,
+                    until: None,
+                    after_seq: None,
+                    limit: 1000,
+                },
+            )?
+            .into_iter()
+            .filter_map(|entry| entry.detail)
+            .filter_map(|detail| {
+                plans
+                    .iter()
+                    .map(|p| p.dataset.clone())
+                    .find(|d| detail.starts_with(&format!("{};", marker(d))))
+            })
+            .collect();
+        let kept_categories: Vec<String> = plans
+            .iter()
+            .flat_map(|p| p.kept.iter().map(|k| k.category.clone()))
+            .collect();
+        let mut record = |dataset: &str,
+                          applied: &[(String, ombud_connect::sql::Applied)]|
+         -> Result<(), ombud_connect::sql::ConnectError> {
+            let counts = applied
+                .iter()
+                .map(|(table, a)| format!("{table}: {} deleted, {} masked", a.deleted, a.updated))
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.store
+                .append_audit(
+                    tenant,
+                    NewAuditEntry {
+                        actor: actor.audit_name(),
+                        action: "datasets.erase".into(),
+                        subject: Some(subject),
+                        categories: kept_categories.clone(),
+                        purpose: None,
+                        detail: Some(format!("{}; {counts}", marker(dataset))),
+                    },
+                    now,
+                )
+                .map(|_| ())
+                .map_err(|e| ombud_connect::sql::ConnectError::new(format!("the audit log: {e}")))
+        };
+        let applied = crate::datasets::execute(&self.connectors, &plans, &done, &mut record)
+            .map_err(unavailable)?;
         let (deleted, masked): (u64, u64) = applied
             .iter()
             .fold((0, 0), |(d, m), (_, _, a)| (d + a.deleted, m + a.updated));
-        if !applied.is_empty() {
-            let detail = applied
-                .iter()
-                .map(|(dataset, table, a)| {
-                    format!(
-                        "{dataset}.{table}: {} deleted, {} masked",
-                        a.deleted, a.updated
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            self.store.append_audit(
-                tenant,
-                NewAuditEntry {
-                    actor: actor.audit_name(),
-                    action: "datasets.erase".into(),
-                    subject: Some(subject),
-                    categories: plans
-                        .iter()
-                        .flat_map(|p| p.kept.iter().map(|k| k.category.clone()))
-                        .collect(),
-                    purpose: None,
-                    detail: Some(detail),
-                },
-                now,
-            )?;
-        }
         let mut kept: Vec<KeptItem> = Vec::new();
         for plan in &plans {
             for field in &plan.kept {
@@ -1433,7 +1463,7 @@ impl Desk {
         );
         let legal_holds = self.store.holds(tenant, Some(now))?;
         let (mut kept, in_datasets) =
-            self.erase_in_datasets(tenant, subject, &facts, &legal_holds, actor, now)?;
+            self.erase_in_datasets(&request, subject, &facts, &legal_holds, actor, now)?;
         let mut keep = vec![];
         for record in &records {
             // A legal hold placed by the operator (a claim, an investigation) keeps the record

@@ -1,0 +1,176 @@
+//! An erasure across two databases is two steps: when the second fails, the first stays done
+//! and recorded, the request stays open, nothing of the second is half-written; fulfilling
+//! again finishes the second and does not change the first twice.
+
+use jiff::Timestamp;
+use ombud_app::rights::{Desk, DeskError, Filing};
+use ombud_app::secrets::Secrets;
+use ombud_connect::{Connectors, native};
+use ombud_core::requests::RequestKind;
+use ombud_store::{Actor, SqliteStore, Store};
+use std::sync::Arc;
+
+const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+
+fn dataset(key: &str, url_file: &std::path::Path) -> ombud_connect::Dataset {
+    let text = format!(
+        r#"key = "{key}"
+name = "{key}"
+purposes = ["service-delivery"]
+
+[connection]
+kind = "sqlite"
+url_file = "{}"
+
+[[collections]]
+name = "people"
+
+[[collections.fields]]
+name = "id"
+categories = ["system.operations"]
+primary_key = true
+
+[[collections.fields]]
+name = "email"
+categories = ["user.contact.email"]
+identity = "email"
+read_only = true
+
+[[collections.fields]]
+name = "nickname"
+categories = ["user.name"]
+masking = "hmac"
+"#,
+        url_file.display()
+    );
+    native::parse("x.toml", &text).expect("dataset").0
+}
+
+fn nicknames(path: &std::path::Path) -> Vec<Option<String>> {
+    rusqlite::Connection::open(path)
+        .expect("opens")
+        .prepare("SELECT nickname FROM people ORDER BY id")
+        .expect("select")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[test]
+fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeating_them() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let first = dir.path().join("first.db");
+    let second = dir.path().join("second.db");
+    rusqlite::Connection::open(&first)
+        .expect("creates")
+        .execute_batch(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT);
+             INSERT INTO people VALUES (1, 'ana@example.com', 'Anski'), (2, 'bo@example.com', 'Bobo');",
+        )
+        .expect("seeds");
+    // The second refuses the masked value until it is repaired.
+    rusqlite::Connection::open(&second)
+        .expect("creates")
+        .execute_batch(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT CHECK (length(nickname) < 10));
+             INSERT INTO people VALUES (1, 'ana@example.com', 'Ana B');",
+        )
+        .expect("seeds");
+    for (name, path) in [("first.url", &first), ("second.url", &second)] {
+        std::fs::write(dir.path().join(name), format!("{}\n", path.display())).expect("url");
+    }
+    let master = ombud_store::crypto::MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
+    let clock = ombud_core::ManualClock::new(Timestamp::now());
+    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
+        .expect("bootstrap")
+        .operator;
+    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
+    let desk = Desk {
+        store: Arc::clone(&store),
+        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
+        policy: Arc::new(policy),
+        secrets: Arc::new(Secrets::from_master(&master)),
+        public_url: "https://privacy.example".into(),
+        connectors: Arc::new(Connectors::new(vec![
+            dataset("a_first", &dir.path().join("first.url")),
+            dataset("b_second", &dir.path().join("second.url")),
+        ])),
+    };
+    let now = Timestamp::now();
+    let ana = store
+        .create_subject(
+            operator,
+            &[
+                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
+                    .expect("email"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let filed = desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Erasure,
+                email: Some("ana@example.com".into()),
+                subject: Some(ana),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+
+    let failed = desk.fulfil(operator, filed.id, &Actor::Cli, now);
+    assert!(
+        matches!(failed, Err(DeskError::Unavailable(_))),
+        "{failed:?}"
+    );
+    let masked_once = nicknames(&first);
+    assert_eq!(
+        masked_once[0].as_deref().map(str::len),
+        Some(64),
+        "the first database is done"
+    );
+    assert_eq!(masked_once[1].as_deref(), Some("Bobo"));
+    assert_eq!(
+        nicknames(&second),
+        [Some("Ana B".to_owned())],
+        "nothing half-written in the second"
+    );
+    assert!(
+        store
+            .request(operator, filed.id)
+            .expect("reads")
+            .expect("request")
+            .status
+            .is_open()
+    );
+
+    // Repaired: the constraint goes (the table rebuilt without it).
+    rusqlite::Connection::open(&second)
+        .expect("opens")
+        .execute_batch(
+            "CREATE TABLE people_new (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT);
+             INSERT INTO people_new SELECT * FROM people; DROP TABLE people;
+             ALTER TABLE people_new RENAME TO people;",
+        )
+        .expect("repairs");
+    desk.fulfil(operator, filed.id, &Actor::Cli, now)
+        .expect("fulfilled");
+    assert_eq!(
+        nicknames(&first),
+        masked_once,
+        "the first database is not masked twice"
+    );
+    assert_eq!(nicknames(&second)[0].as_deref().map(str::len), Some(64));
+}
