@@ -30,6 +30,25 @@ pub enum DatasetsCommand {
         /// The Fides file, read as it is
         file: PathBuf,
     },
+    /// Write a first dataset (ombud's format) from a live database's tables, keys and foreign
+    /// keys, with the categories and identities left for you to fill in
+    Generate {
+        /// The dataset's key
+        #[arg(long)]
+        key: String,
+        /// postgres, mysql or sqlite
+        #[arg(long)]
+        kind: String,
+        /// The environment variable that holds the database's URL
+        #[arg(long, conflicts_with = "url_file")]
+        url_env: Option<String>,
+        /// A file whose first line is the database's URL
+        #[arg(long)]
+        url_file: Option<String>,
+        /// The schema (PostgreSQL) or database (MySQL) when not the URL's
+        #[arg(long)]
+        schema: Option<String>,
+    },
     /// Count the rows a person's identity reaches in the datasets of a tenant (no values)
     Reach {
         #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
@@ -58,6 +77,51 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DatasetsCommand::Test { policy } => test(&policy),
+        DatasetsCommand::Generate {
+            key,
+            kind,
+            url_env,
+            url_file,
+            schema,
+        } => {
+            let kind = match kind.as_str() {
+                "postgres" => ombud_connect::Kind::Postgres,
+                "mysql" => ombud_connect::Kind::Mysql,
+                "sqlite" => ombud_connect::Kind::Sqlite,
+                other => bail!("--kind {other}: give postgres, mysql or sqlite"),
+            };
+            if url_env.is_none() && url_file.is_none() {
+                bail!(
+                    "give --url-env VARIABLE (or --url-file FILE) for the database's URL; it is never written in the dataset"
+                );
+            }
+            let connection = ombud_connect::Connection {
+                kind,
+                url_env,
+                url_file,
+                schema,
+            };
+            let mut database = Database::open(&key, &connection).map_err(|e| anyhow!(e))?;
+            let tables = database.schema().map_err(|e| anyhow!(e))?;
+            if tables.is_empty() {
+                bail!("the database has no tables (in that schema)");
+            }
+            let dataset = ombud_connect::generate(&key, &key, connection, &tables);
+            println!(
+                "# Generated from the live schema: {} tables. Before the policy names it:\n\
+                 # - give each field holding personal data its categories (fideslang keys),\n\
+                 # - mark the fields a request starts from with identity = \"email\" (or phone, user_id, …),\n\
+                 # - list the policy's activities that use these rows in purposes,\n\
+                 # - check each reference's direction: foreign keys are followed from the referenced row\n\
+                 #   to the rows that refer to it; where a person's row refers to another, use \"to\".\n",
+                tables.len()
+            );
+            print!(
+                "{}",
+                ombud_connect::native::to_toml(&dataset).context("while writing TOML")?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         DatasetsCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;

@@ -260,3 +260,133 @@ fn each_example_s_seed_loads_and_is_reached_in_mariadb() {
         let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
     }
 }
+
+/// `datasets generate` on the cloud's billing database: every table, the primary keys, and the
+/// foreign keys as references from the account to the rows that refer to it.
+fn check_generated(dir: &Path, kind: &str, url: &str) {
+    let output = ombud(dir, "GENERATE_URL", url)
+        .args([
+            "datasets",
+            "generate",
+            "--key",
+            "billing",
+            "--kind",
+            kind,
+            "--url-env",
+            "GENERATE_URL",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("text");
+    let (dataset, _) = ombud_connect::native::parse("generated.toml", &text).expect("reads back");
+    let mut names: Vec<&str> = dataset
+        .collections
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["accounts", "api_audit_log", "billing_profiles", "invoices"],
+        "{text}"
+    );
+    let accounts = dataset.collection("accounts").expect("accounts");
+    assert!(
+        accounts.field("id").is_some_and(|f| f.primary_key),
+        "{text}"
+    );
+    let profile = dataset.collection("billing_profiles").expect("profiles");
+    let reference = &profile.field("account_id").expect("account_id").references[0];
+    assert_eq!(
+        (
+            reference.collection.as_str(),
+            reference.field.as_str(),
+            reference.direction
+        ),
+        ("accounts", "id", ombud_connect::Direction::From),
+        "{text}"
+    );
+    assert!(!text.contains(url), "the URL is never written");
+}
+
+#[test]
+fn a_first_dataset_is_generated_from_a_live_schema() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("billing.db");
+    let seed = std::fs::read_to_string(examples().join("datasets/public-cloud/billing.sql"))
+        .expect("seed");
+    rusqlite::Connection::open(&db)
+        .expect("creates")
+        .execute_batch(&seed)
+        .expect("loads");
+    check_generated(dir.path(), "sqlite", db.to_str().expect("path"));
+    if let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") {
+        let schema = format!("generate_{}", std::process::id());
+        let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"))
+            .expect("schema");
+        for statement in statements(&seed) {
+            client.batch_execute(&statement).expect("loads");
+        }
+        let output = ombud(dir.path(), "GENERATE_URL", &base)
+            .args([
+                "datasets",
+                "generate",
+                "--key",
+                "billing",
+                "--kind",
+                "postgres",
+                "--url-env",
+                "GENERATE_URL",
+                "--schema",
+                &schema,
+            ])
+            .output()
+            .expect("runs");
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).expect("text");
+        let (dataset, _) =
+            ombud_connect::native::parse("generated.toml", &text).expect("reads back");
+        assert_eq!(dataset.collections.len(), 4, "{text}");
+        let profile = dataset.collection("billing_profiles").expect("profiles");
+        assert_eq!(
+            profile.field("account_id").expect("field").references.len(),
+            1,
+            "{text}"
+        );
+    }
+    if let Ok(base) = std::env::var("OMBUD_TEST_MYSQL_URL") {
+        use mysql::prelude::Queryable;
+        let name = format!("generate_{}", std::process::id());
+        let mut admin =
+            mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("drops");
+        admin
+            .query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .expect("creates");
+        let url = match base.rfind('/') {
+            Some(i) => format!("{}/{name}", &base[..i]),
+            None => format!("{base}/{name}"),
+        };
+        let mut conn =
+            mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+        for statement in statements(&seed) {
+            conn.query_drop(&statement).expect("loads");
+        }
+        check_generated(dir.path(), "mysql", &url);
+        let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
+    }
+}

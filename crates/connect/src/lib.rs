@@ -88,3 +88,59 @@ pub fn load(
         Err(problems)
     }
 }
+
+/// A first dataset from a live schema: every table as a collection, every column as a field
+/// with no category yet, primary keys marked, and each single-column foreign key as a reference
+/// the traversal follows from the referenced row to the rows that refer to it (from a person's
+/// row to their orders; where a person's row refers to another, as a user to an address, the
+/// direction is to be turned to `to`).
+pub fn generate(
+    key: &str,
+    name: &str,
+    connection: Connection,
+    tables: &[sql::TableSchema],
+) -> Dataset {
+    Dataset {
+        key: key.to_owned(),
+        name: name.to_owned(),
+        description: None,
+        connection: Some(connection),
+        purposes: vec![],
+        tenant: TenantScope::Operator,
+        collections: tables
+            .iter()
+            .map(|table| Collection {
+                name: table.name.clone(),
+                description: None,
+                fields: table
+                    .columns
+                    .iter()
+                    .map(|column| Field {
+                        name: column.clone(),
+                        categories: vec![],
+                        identity: None,
+                        references: table
+                            .references
+                            .iter()
+                            .filter(|(from, _, _)| from == column)
+                            .map(|(_, parent, to)| Reference {
+                                dataset: key.to_owned(),
+                                collection: parent.clone(),
+                                field: to.clone(),
+                                direction: Direction::From,
+                            })
+                            .collect(),
+                        primary_key: table.primary_key.contains(column),
+                        data_type: None,
+                        read_only: false,
+                        masking: None,
+                    })
+                    .collect(),
+                delete_rows: false,
+                erase_after: vec![],
+                expires_by: None,
+                skip: false,
+            })
+            .collect(),
+    }
+}

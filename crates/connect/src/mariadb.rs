@@ -310,3 +310,60 @@ pub fn expire(
         }
     }
 }
+
+/// Columns (table, column, in the primary key) and single-column foreign keys (table, column,
+/// referenced table, referenced column) of the schema.
+#[allow(clippy::type_complexity)]
+pub fn schema(
+    conn: &mut mysql::Conn,
+    schema: Option<&str>,
+) -> Result<
+    (
+        Vec<(String, String, bool)>,
+        Vec<(String, String, String, String)>,
+    ),
+    ConnectError,
+> {
+    let database =
+        || mysql::Params::Positional(vec![schema.map_or(mysql::Value::NULL, mysql::Value::from)]);
+    let rows: Vec<mysql::Row> = conn
+        .exec(
+            "SELECT c.table_name, c.column_name, c.column_key = 'PRI'
+               FROM information_schema.columns c
+               JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+              WHERE c.table_schema = COALESCE(?, DATABASE()) AND t.table_type = 'BASE TABLE'
+              ORDER BY c.table_name, c.ordinal_position",
+            database(),
+        )
+        .map_err(|e| failed("while reading the schema", &e))?;
+    let columns = rows
+        .into_iter()
+        .map(|mut r| {
+            (
+                text(&mut r, 0).unwrap_or_default(),
+                text(&mut r, 1).unwrap_or_default(),
+                text(&mut r, 2).as_deref() == Some("1"),
+            )
+        })
+        .collect();
+    let rows: Vec<mysql::Row> = conn
+        .exec(
+            "SELECT table_name, column_name, referenced_table_name, referenced_column_name
+               FROM information_schema.key_column_usage
+              WHERE table_schema = COALESCE(?, DATABASE()) AND referenced_table_name IS NOT NULL",
+            database(),
+        )
+        .map_err(|e| failed("while reading foreign keys", &e))?;
+    let keys = rows
+        .into_iter()
+        .map(|mut r| {
+            (
+                text(&mut r, 0).unwrap_or_default(),
+                text(&mut r, 1).unwrap_or_default(),
+                text(&mut r, 2).unwrap_or_default(),
+                text(&mut r, 3).unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok((columns, keys))
+}

@@ -873,3 +873,137 @@ impl Database {
         }
     }
 }
+
+/// A table as the database describes it, for a first dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSchema {
+    pub name: String,
+    /// Column names in the table's order.
+    pub columns: Vec<String>,
+    pub primary_key: Vec<String>,
+    /// Single-column foreign keys: (column, referenced table, referenced column).
+    pub references: Vec<(String, String, String)>,
+}
+
+impl Database {
+    /// Every table of the connection's schema with its columns, primary key and foreign keys.
+    pub fn schema(&mut self) -> Result<Vec<TableSchema>, ConnectError> {
+        let failed =
+            |e: &dyn std::fmt::Display| ConnectError::new(format!("while reading the schema: {e}"));
+        let mut tables: Vec<TableSchema> = Vec::new();
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let rows = client
+                    .query(
+                        "SELECT c.relname, a.attname,
+                                COALESCE(a.attnum = ANY(i.indkey), false)
+                           FROM pg_class c
+                           JOIN pg_namespace n ON c.relnamespace = n.oid
+                           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                           LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+                          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+                          ORDER BY c.relname, a.attnum",
+                        &[&*schema],
+                    )
+                    .map_err(|e| failed(&plain(&e)))?;
+                for row in rows {
+                    let (table, column, pk): (String, String, bool) =
+                        (row.get(0), row.get(1), row.get(2));
+                    push_column(&mut tables, &table, column, pk);
+                }
+                let keys = client
+                    .query(
+                        "SELECT c.relname, a.attname, p.relname, pa.attname
+                           FROM pg_constraint k
+                           JOIN pg_class c ON k.conrelid = c.oid
+                           JOIN pg_class p ON k.confrelid = p.oid
+                           JOIN pg_namespace n ON c.relnamespace = n.oid
+                           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+                           JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attnum = k.confkey[1]
+                          WHERE k.contype = 'f' AND n.nspname = $1 AND array_length(k.conkey, 1) = 1",
+                        &[&*schema],
+                    )
+                    .map_err(|e| failed(&plain(&e)))?;
+                for key in keys {
+                    push_reference(&mut tables, key.get(0), key.get(1), key.get(2), key.get(3));
+                }
+            }
+            Database::Sqlite { connection, .. } => {
+                let mut statement = connection
+                    .prepare(
+                        "SELECT m.name, c.name, c.pk FROM sqlite_schema m, pragma_table_info(m.name) c
+                          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, c.cid",
+                    )
+                    .map_err(|e| failed(&e))?;
+                let rows: Vec<(String, String, i64)> = statement
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| failed(&e))?;
+                for (table, column, pk) in rows {
+                    push_column(&mut tables, &table, column, pk > 0);
+                }
+                let mut statement = connection
+                    .prepare(
+                        "SELECT m.name, f.\"from\", f.\"table\", f.\"to\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+                          WHERE m.type = 'table'",
+                    )
+                    .map_err(|e| failed(&e))?;
+                let keys: Vec<(String, String, String, Option<String>)> = statement
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| failed(&e))?;
+                for (table, column, parent, to) in keys {
+                    // A key naming no column refers to the parent's primary key.
+                    let to = to.or_else(|| {
+                        tables
+                            .iter()
+                            .find(|t| t.name == parent)
+                            .and_then(|t| t.primary_key.first().cloned())
+                    });
+                    if let Some(to) = to {
+                        push_reference(&mut tables, table, column, parent, to);
+                    }
+                }
+            }
+            Database::Mysql { conn, schema, .. } => {
+                let (columns, keys) = crate::mariadb::schema(conn, schema.as_deref())?;
+                for (table, column, pk) in columns {
+                    push_column(&mut tables, &table, column, pk);
+                }
+                for (table, column, parent, to) in keys {
+                    push_reference(&mut tables, table, column, parent, to);
+                }
+            }
+        }
+        Ok(tables)
+    }
+}
+
+fn push_column(tables: &mut Vec<TableSchema>, table: &str, column: String, pk: bool) {
+    if tables.last().is_none_or(|t| t.name != table) {
+        tables.push(TableSchema {
+            name: table.to_owned(),
+            columns: vec![],
+            primary_key: vec![],
+            references: vec![],
+        });
+    }
+    if let Some(last) = tables.last_mut() {
+        if pk {
+            last.primary_key.push(column.clone());
+        }
+        last.columns.push(column);
+    }
+}
+
+fn push_reference(
+    tables: &mut [TableSchema],
+    table: String,
+    column: String,
+    parent: String,
+    to: String,
+) {
+    if let Some(found) = tables.iter_mut().find(|t| t.name == table) {
+        found.references.push((column, parent, to));
+    }
+}
