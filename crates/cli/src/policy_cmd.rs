@@ -114,18 +114,35 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     let source = read(&args.file)?;
     let checked = ombud_policy::check(&source);
     let name = display_name(&args.file);
+    // The datasets the policy names are checked with it, each problem at its file and line.
+    let mut problems = Vec::new();
+    if let Some(policy) = &checked.policy
+        && !policy.datasets.is_empty()
+    {
+        let dir = args.file.parent().unwrap_or(Path::new("."));
+        problems = match ombud_connect::load(policy, dir) {
+            Ok(datasets) => ombud_connect::check::check(&datasets, Some(policy)),
+            Err(problems) => problems,
+        };
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         FindingsFormat::Text => {
-            out.write_all(finding::render_text(&checked.findings, &source, &name).as_bytes())?
+            out.write_all(finding::render_text(&checked.findings, &source, &name).as_bytes())?;
+            for problem in &problems {
+                writeln!(out, "error: {problem}")?;
+            }
         }
-        FindingsFormat::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&findings_json(&name, &checked))?
-        )?,
+        FindingsFormat::Json => {
+            let mut document = findings_json(&name, &checked);
+            if let Some(object) = document.as_object_mut() {
+                object.insert("dataset_problems".into(), serde_json::to_value(&problems)?);
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?
+        }
     }
     let failed = checked.errors().next().is_some()
+        || !problems.is_empty()
         || (args.deny_warnings && checked.warnings().next().is_some());
     Ok(if failed {
         ExitCode::from(1)

@@ -210,3 +210,27 @@ fn a_fides_file_converts_to_the_native_format() {
                 .and(predicate::str::contains("not a Fides dataset file")),
         );
 }
+
+#[test]
+fn policy_check_reports_the_datasets_problems_with_their_place() {
+    let dir = setup();
+    std::fs::write(
+        dir.path().join("datasets/app.toml"),
+        APP.replace("\"user.contact.email\"", "\"user.contact.emial\""),
+    )
+    .expect("dataset");
+    ombud(dir.path())
+        .args(["policy", "check", "privacy.toml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error: datasets/app.toml:20:15: `user.contact.emial` is not a data category",
+        ));
+    let json = ombud(dir.path())
+        .args(["policy", "check", "privacy.toml", "--format", "json"])
+        .output()
+        .expect("runs");
+    let document: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(document["dataset_problems"][0]["line"], 20);
+}
