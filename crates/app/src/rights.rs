@@ -711,6 +711,29 @@ impl Desk {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Fulfilled, DeskError> {
+        match self.carry_out(tenant, id, compelling_grounds, actor, now) {
+            // Work on it has begun and waits for a system to be back: the queue shows it in
+            // progress, and fulfilling again finishes it.
+            Err(DeskError::Unavailable(message)) => {
+                let mut request = self.get(tenant, id)?;
+                if request.status == RequestStatus::Verified {
+                    request.status = RequestStatus::InProgress;
+                    self.save(&request, "start", &[], actor, now)?;
+                }
+                Err(DeskError::Unavailable(message))
+            }
+            other => other,
+        }
+    }
+
+    fn carry_out(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        compelling_grounds: &BTreeMap<String, String>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Fulfilled, DeskError> {
         let request = self.get(tenant, id)?;
         requests::check_executable(request.status)?;
         let grounds = self.check_grounds(&request, compelling_grounds)?;
@@ -1761,17 +1784,21 @@ fn portable_rows(
             .categories
             .iter()
             .map(|categories| {
-                categories.iter().any(|category| {
-                    requests::portable(
-                        policy,
-                        &RecordFacts {
-                            category,
-                            purposes: &purposes,
-                            source: "service_use",
-                            collected_at: now,
-                        },
-                    )
-                })
+                // A credential is never part of what a person takes elsewhere.
+                !categories
+                    .iter()
+                    .any(|c| ombud_connect::reach::is_credential(c))
+                    && categories.iter().any(|category| {
+                        requests::portable(
+                            policy,
+                            &RecordFacts {
+                                category,
+                                purposes: &purposes,
+                                source: "service_use",
+                                collected_at: now,
+                            },
+                        )
+                    })
             })
             .collect();
         pick(&keep, &mut found.fields);

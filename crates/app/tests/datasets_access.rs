@@ -159,7 +159,11 @@ fn an_access_answer_covers_the_operator_s_database() {
         .request(operator, filed.id)
         .expect("reads")
         .expect("the request");
-    assert!(open.status.is_open(), "still open: {:?}", open.status);
+    assert_eq!(
+        open.status,
+        ombud_core::requests::RequestStatus::InProgress,
+        "begun, waiting for the database"
+    );
 
     seed(&app_db);
     let done = desk
@@ -320,4 +324,99 @@ fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
         .collect::<Result<_, _>>()
         .expect("names");
     assert_eq!(names, [(1, "Ana Virtanen".into()), (2, "Bo".into())]);
+}
+
+#[test]
+fn a_portability_answer_carries_the_fields_a_contract_covers_and_no_credential() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let app_db = dir.path().join("app.db");
+    let url_file = dir.path().join("app.url");
+    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
+    seed(&app_db);
+    let (dataset, _) = native::parse("app.toml", &dataset(&url_file)).expect("dataset");
+    let master = ombud_store::crypto::MasterKey::generate().expect("key");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
+    let clock = ombud_core::ManualClock::new(Timestamp::now());
+    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
+        .expect("bootstrap")
+        .operator;
+    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
+    let desk = Desk {
+        store: Arc::clone(&store),
+        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
+        policy: Arc::new(policy),
+        secrets: Arc::new(Secrets::from_master(&master)),
+        public_url: "https://privacy.example".into(),
+        connectors: Arc::new(Connectors::new(vec![dataset])),
+    };
+    let now = Timestamp::now();
+    let ana = store
+        .create_subject(
+            operator,
+            &[
+                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
+                    .expect("email"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("subject");
+    let filed = desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Portability,
+                email: Some("ana@example.com".into()),
+                subject: Some(ana),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    let done = desk
+        .fulfil(operator, filed.id, &Actor::Cli, now)
+        .expect("fulfilled");
+    let url = done.download_url.expect("a download link");
+    let token = url.rsplit('/').next().expect("token");
+    let export = store
+        .take_export(
+            operator,
+            &ombud_store::crypto::export_token_hash(token),
+            now,
+        )
+        .expect("reads")
+        .expect("the export");
+    let zip = ombud_store::crypto::open_export(token, &export.sealed).expect("opens");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).expect("a zip");
+    let mut text = String::new();
+    archive
+        .by_name("data.json")
+        .expect("data.json")
+        .read_to_string(&mut text)
+        .expect("text");
+    let data: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let users = data["systems"]
+        .as_array()
+        .expect("systems")
+        .iter()
+        .find(|s| s["collection"] == "users")
+        .expect("users")
+        .clone();
+    let row = users["rows"][0].as_object().expect("a row").clone();
+    assert_eq!(
+        row["email"], "Ana@Example.com",
+        "the contract covers the email"
+    );
+    assert!(!row.contains_key("password_hash"), "no credential: {row:?}");
+    assert!(
+        !row.contains_key("id"),
+        "ids no activity names are not the person's data: {row:?}"
+    );
 }

@@ -107,7 +107,9 @@ pub enum RequestCommand {
         #[command(flatten)]
         desk: DeskArgs,
     },
-    /// Carry a verified request out and send the answer
+    /// Carry a verified request out and send the answer; run again (or `retry`) to finish one
+    /// that waited for a system that was down
+    #[command(alias = "retry")]
     Fulfil {
         id: String,
         /// For an objection: compelling legitimate grounds that let one purpose go on
