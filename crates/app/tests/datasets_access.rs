@@ -1,19 +1,17 @@
 //! An access answer covers the operator's own database: the rows the person's identities reach
 //! are in data.json and a CSV per table, the summary names the system, credentials are never
 //! exported; a database that cannot be read stops the answer, changes nothing, and the request
-//! is fulfilled once it is back.
+//! is fulfilled once it is back. Portability and rectification reach the same rows.
 
+mod common;
+
+use common::{exported_all, file, fixture};
 use jiff::Timestamp;
-use ombud_app::rights::{Desk, DeskError, Filing};
-use ombud_app::secrets::Secrets;
-use ombud_connect::{Connectors, native};
+use ombud_app::rights::DeskError;
+use ombud_connect::native;
 use ombud_core::requests::RequestKind;
+use ombud_store::Actor;
 use ombud_store::model::{NewRecord, Secret};
-use ombud_store::{Actor, SqliteStore, Store};
-use std::io::Read;
-use std::sync::Arc;
-
-const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
 
 fn dataset(url_file: &std::path::Path) -> String {
     format!(
@@ -75,45 +73,34 @@ fn seed(path: &std::path::Path) {
         .expect("seeds");
 }
 
+/// The app database's path and the dataset reaching it (given as `text`, or the default).
+fn app(
+    dir: &std::path::Path,
+    text: Option<&dyn Fn(String) -> String>,
+) -> (std::path::PathBuf, ombud_connect::Dataset) {
+    let app_db = dir.join("app.db");
+    let url_file = dir.join("app.url");
+    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
+    let mut text_of = dataset(&url_file);
+    if let Some(change) = text {
+        text_of = change(text_of);
+    }
+    (
+        app_db,
+        native::parse("app.toml", &text_of).expect("dataset").0,
+    )
+}
+
 #[test]
 fn an_access_answer_covers_the_operator_s_database() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let app_db = dir.path().join("app.db");
-    let url_file = dir.path().join("app.url");
-    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
-    let (dataset, _) = native::parse("app.toml", &dataset(&url_file)).expect("dataset");
-
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
-        .expect("bootstrap")
-        .operator;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    let desk = Desk {
-        store: Arc::clone(&store),
-        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-        policy: Arc::new(policy),
-        secrets: Arc::new(Secrets::from_master(&master)),
-        public_url: "https://privacy.example".into(),
-        connectors: Arc::new(Connectors::new(vec![dataset])),
-    };
+    let (app_db, dataset) = app(dir.path(), None);
+    let f = fixture(dir.path(), vec![dataset]);
     let now = Timestamp::now();
-    let ana = store
-        .create_subject(
-            operator,
-            &[
-                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
-                    .expect("email"),
-            ],
-            &Actor::Cli,
-            now,
-        )
-        .expect("subject");
-    store
+    let ana = common::person(f.store.as_ref(), f.operator, "ana@example.com");
+    f.store
         .put_records(
-            operator,
+            f.operator,
             &[NewRecord {
                 id: None,
                 subject: ana,
@@ -127,36 +114,25 @@ fn an_access_answer_covers_the_operator_s_database() {
             now,
         )
         .expect("record");
-    let filed = desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Access,
-                email: Some("ana@example.com".into()),
-                subject: Some(ana),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            now,
-        )
-        .expect("filed");
+    let id = file(
+        &f.desk,
+        f.operator,
+        RequestKind::Access,
+        "ana@example.com",
+        None,
+    );
 
-    // The database is not there yet: nothing is answered, the request stays open.
-    let refused = desk.fulfil(operator, filed.id, &Actor::Cli, now);
-    match refused {
+    // The database is not there yet: nothing is answered, the request waits in progress.
+    match f.desk.fulfil(f.operator, id, &Actor::Cli, now) {
         Err(DeskError::Unavailable(message)) => {
             assert!(message.contains("dataset `app`"), "{message}");
             assert!(message.contains("fulfil the request again"), "{message}");
         }
         other => panic!("expected the answer to wait for the database: {other:?}"),
     }
-    let open = store
-        .request(operator, filed.id)
+    let open = f
+        .store
+        .request(f.operator, id)
         .expect("reads")
         .expect("the request");
     assert_eq!(
@@ -166,8 +142,9 @@ fn an_access_answer_covers_the_operator_s_database() {
     );
 
     seed(&app_db);
-    let done = desk
-        .fulfil(operator, filed.id, &Actor::Cli, now)
+    let done = f
+        .desk
+        .fulfil(f.operator, id, &Actor::Cli, now)
         .expect("fulfilled");
     assert!(
         done.request
@@ -177,28 +154,12 @@ fn an_access_answer_covers_the_operator_s_database() {
         "{:?}",
         done.request.outcome
     );
-    let url = done.download_url.expect("a download link");
-    let token = url.rsplit('/').next().expect("token");
-    let export = store
-        .take_export(
-            operator,
-            &ombud_store::crypto::export_token_hash(token),
-            now,
-        )
-        .expect("reads")
-        .expect("the export");
-    let zip = ombud_store::crypto::open_export(token, &export.sealed).expect("opens");
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).expect("a zip");
-    let mut read = |name: &str| {
-        let mut text = String::new();
-        archive
-            .by_name(name)
-            .unwrap_or_else(|_| panic!("{name} in the zip"))
-            .read_to_string(&mut text)
-            .expect("text");
-        text
-    };
-    let data: serde_json::Value = serde_json::from_str(&read("data.json")).expect("json");
+    let files = exported_all(
+        f.store.as_ref(),
+        f.operator,
+        &done.download_url.expect("a download link"),
+    );
+    let data: serde_json::Value = serde_json::from_str(&files["data.json"]).expect("json");
     let systems = data["systems"].as_array().expect("systems");
     assert_eq!(systems.len(), 2, "{systems:#?}");
     let users = systems
@@ -220,13 +181,13 @@ fn an_access_answer_covers_the_operator_s_database() {
         Some(2),
         "Bo's invoice is not Ana's"
     );
-    let csv = read("systems/app/invoices.csv");
+    let csv = &files["systems/app/invoices.csv"];
     assert!(csv.starts_with("id,user_id,amount\n"), "{csv}");
     assert!(
         csv.contains("10,1,120.00") && csv.contains("11,1,80.00") && !csv.contains("5.00"),
         "{csv}"
     );
-    let summary = read("summary.html");
+    let summary = &files["summary.html"];
     assert!(
         summary.contains("Laskuri invoicing application"),
         "the summary names the system"
@@ -236,7 +197,7 @@ fn an_access_answer_covers_the_operator_s_database() {
         "it no longer says other systems are left out"
     );
     assert!(
-        !read("data.json").contains("argon2id"),
+        !files["data.json"].contains("argon2id"),
         "a password hash is never exported"
     );
 }
@@ -244,9 +205,15 @@ fn an_access_answer_covers_the_operator_s_database() {
 #[test]
 fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let app_db = dir.path().join("app.db");
-    let url_file = dir.path().join("app.url");
-    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
+    let (app_db, dataset) = app(
+        dir.path(),
+        Some(&|text: String| {
+            text.replace(
+                "[[collections.fields]]\nname = \"password_hash\"",
+                "[[collections.fields]]\nname = \"display_name\"\ncategories = [\"user.name\"]\n\n[[collections.fields]]\nname = \"password_hash\"",
+            )
+        }),
+    );
     seed(&app_db);
     rusqlite::Connection::open(&app_db)
         .expect("opens")
@@ -256,59 +223,17 @@ fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
              UPDATE users SET display_name = 'Bo' WHERE id = 2;",
         )
         .expect("a name column");
-    let text = dataset(&url_file).replace(
-        "[[collections.fields]]\nname = \"password_hash\"",
-        "[[collections.fields]]\nname = \"display_name\"\ncategories = [\"user.name\"]\n\n[[collections.fields]]\nname = \"password_hash\"",
+    let f = fixture(dir.path(), vec![dataset]);
+    let id = file(
+        &f.desk,
+        f.operator,
+        RequestKind::Rectification,
+        "ana@example.com",
+        Some(("user.name", "Ana Virtanen")),
     );
-    let (dataset, _) = native::parse("app.toml", &text).expect("dataset");
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
-        .expect("bootstrap")
-        .operator;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    let desk = Desk {
-        store: Arc::clone(&store),
-        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-        policy: Arc::new(policy),
-        secrets: Arc::new(Secrets::from_master(&master)),
-        public_url: "https://privacy.example".into(),
-        connectors: Arc::new(Connectors::new(vec![dataset])),
-    };
-    let now = Timestamp::now();
-    let ana = store
-        .create_subject(
-            operator,
-            &[
-                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
-                    .expect("email"),
-            ],
-            &Actor::Cli,
-            now,
-        )
-        .expect("subject");
-    let filed = desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Rectification,
-                email: Some("ana@example.com".into()),
-                subject: Some(ana),
-                purpose: None,
-                category: Some("user.name".into()),
-                record: None,
-                new_value: Some(Secret::new("Ana Virtanen")),
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            now,
-        )
-        .expect("filed");
-    let done = desk
-        .fulfil(operator, filed.id, &Actor::Cli, now)
+    let done = f
+        .desk
+        .fulfil(f.operator, id, &Actor::Cli, Timestamp::now())
         .expect("fulfilled");
     let outcome = done.request.outcome.expect("outcome");
     assert!(
@@ -329,79 +254,26 @@ fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
 #[test]
 fn a_portability_answer_carries_the_fields_a_contract_covers_and_no_credential() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let app_db = dir.path().join("app.db");
-    let url_file = dir.path().join("app.url");
-    std::fs::write(&url_file, format!("{}\n", app_db.display())).expect("url");
+    let (app_db, dataset) = app(dir.path(), None);
     seed(&app_db);
-    let (dataset, _) = native::parse("app.toml", &dataset(&url_file)).expect("dataset");
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
-        .expect("bootstrap")
-        .operator;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    let desk = Desk {
-        store: Arc::clone(&store),
-        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-        policy: Arc::new(policy),
-        secrets: Arc::new(Secrets::from_master(&master)),
-        public_url: "https://privacy.example".into(),
-        connectors: Arc::new(Connectors::new(vec![dataset])),
-    };
-    let now = Timestamp::now();
-    let ana = store
-        .create_subject(
-            operator,
-            &[
-                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
-                    .expect("email"),
-            ],
-            &Actor::Cli,
-            now,
-        )
-        .expect("subject");
-    let filed = desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Portability,
-                email: Some("ana@example.com".into()),
-                subject: Some(ana),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            now,
-        )
-        .expect("filed");
-    let done = desk
-        .fulfil(operator, filed.id, &Actor::Cli, now)
+    let f = fixture(dir.path(), vec![dataset]);
+    let id = file(
+        &f.desk,
+        f.operator,
+        RequestKind::Portability,
+        "ana@example.com",
+        None,
+    );
+    let done = f
+        .desk
+        .fulfil(f.operator, id, &Actor::Cli, Timestamp::now())
         .expect("fulfilled");
-    let url = done.download_url.expect("a download link");
-    let token = url.rsplit('/').next().expect("token");
-    let export = store
-        .take_export(
-            operator,
-            &ombud_store::crypto::export_token_hash(token),
-            now,
-        )
-        .expect("reads")
-        .expect("the export");
-    let zip = ombud_store::crypto::open_export(token, &export.sealed).expect("opens");
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).expect("a zip");
-    let mut text = String::new();
-    archive
-        .by_name("data.json")
-        .expect("data.json")
-        .read_to_string(&mut text)
-        .expect("text");
-    let data: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let files = exported_all(
+        f.store.as_ref(),
+        f.operator,
+        &done.download_url.expect("a download link"),
+    );
+    let data: serde_json::Value = serde_json::from_str(&files["data.json"]).expect("json");
     let users = data["systems"]
         .as_array()
         .expect("systems")

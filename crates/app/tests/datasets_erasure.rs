@@ -3,16 +3,14 @@
 //! other row stays byte-identical; what a legal obligation keeps stays and is told with its
 //! law. SQLite always, PostgreSQL when OMBUD_TEST_POSTGRES_URL is set (CI sets it).
 
-use jiff::Timestamp;
-use ombud_app::rights::{Desk, Filing};
-use ombud_app::secrets::Secrets;
-use ombud_connect::{Connection, Connectors, Dataset, Kind, fides};
-use ombud_core::requests::RequestKind;
-use ombud_store::{Actor, SqliteStore, Store};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod common;
 
-const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+use jiff::Timestamp;
+use ombud_app::rights::Desk;
+use ombud_connect::{Connection, Dataset, Kind, fides};
+use ombud_core::requests::RequestKind;
+use ombud_store::Actor;
+use std::collections::BTreeMap;
 const DATASET: &str =
     include_str!("../../connect/tests/fixtures/fides-sample/postgres_example_test_dataset.yml");
 const SEED: &str = include_str!("../../connect/tests/fixtures/fides-sample/postgres_sample.sql");
@@ -116,25 +114,8 @@ fn changed(before: &Snapshot, after: &Snapshot) -> BTreeMap<String, usize> {
 }
 
 fn desk(dir: &std::path::Path, dataset: Dataset) -> (Desk, ombud_store::model::TenantId) {
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Cookie House")
-        .expect("bootstrap")
-        .operator;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    (
-        Desk {
-            store,
-            time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-            policy: Arc::new(policy),
-            secrets: Arc::new(Secrets::from_master(&master)),
-            public_url: "https://privacy.example".into(),
-            connectors: Arc::new(Connectors::new(vec![dataset])),
-        },
-        operator,
-    )
+    let f = common::fixture(dir, vec![dataset]);
+    (f.desk, f.operator)
 }
 
 /// Files and fulfils an erasure for customer-1; returns the outcome's summary and kept items.
@@ -155,39 +136,13 @@ fn file_customer_one(
     desk: &Desk,
     operator: ombud_store::model::TenantId,
 ) -> ombud_store::requests::RequestId {
-    let now = Timestamp::now();
-    let subject = desk
-        .store
-        .create_subject(
-            operator,
-            &[ombud_core::Identity::parse(
-                ombud_core::IdentityKind::Email,
-                "customer-1@example.com",
-            )
-            .expect("email")],
-            &Actor::Cli,
-            now,
-        )
-        .expect("subject");
-    let filed = desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Erasure,
-                email: Some("customer-1@example.com".into()),
-                subject: Some(subject),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            now,
-        )
-        .expect("filed");
-    filed.id
+    common::file(
+        desk,
+        operator,
+        RequestKind::Erasure,
+        "customer-1@example.com",
+        None,
+    )
 }
 
 fn sample(kind: Kind, url_file: &std::path::Path, purposes: &[&str]) -> Dataset {

@@ -2,15 +2,14 @@
 //! and recorded, the request stays open, nothing of the second is half-written; fulfilling
 //! again finishes the second and does not change the first twice.
 
-use jiff::Timestamp;
-use ombud_app::rights::{Desk, DeskError, Filing};
-use ombud_app::secrets::Secrets;
-use ombud_connect::{Connectors, native};
-use ombud_core::requests::RequestKind;
-use ombud_store::{Actor, SqliteStore, Store};
-use std::sync::Arc;
+mod common;
 
-const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+use common::{file, fixture};
+use jiff::Timestamp;
+use ombud_app::rights::DeskError;
+use ombud_connect::native;
+use ombud_core::requests::RequestKind;
+use ombud_store::Actor;
 
 fn dataset(key: &str, url_file: &std::path::Path) -> ombud_connect::Dataset {
     let text = format!(
@@ -80,57 +79,24 @@ fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeati
     for (name, path) in [("first.url", &first), ("second.url", &second)] {
         std::fs::write(dir.path().join(name), format!("{}\n", path.display())).expect("url");
     }
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    let operator = ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy")
-        .expect("bootstrap")
-        .operator;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    let desk = Desk {
-        store: Arc::clone(&store),
-        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-        policy: Arc::new(policy),
-        secrets: Arc::new(Secrets::from_master(&master)),
-        public_url: "https://privacy.example".into(),
-        connectors: Arc::new(Connectors::new(vec![
+    let f = fixture(
+        dir.path(),
+        vec![
             dataset("a_first", &dir.path().join("first.url")),
             dataset("b_second", &dir.path().join("second.url")),
-        ])),
-    };
+        ],
+    );
+    let (desk, store, operator) = (&f.desk, &f.store, f.operator);
     let now = Timestamp::now();
-    let ana = store
-        .create_subject(
-            operator,
-            &[
-                ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "ana@example.com")
-                    .expect("email"),
-            ],
-            &Actor::Cli,
-            now,
-        )
-        .expect("subject");
-    let filed = desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Erasure,
-                email: Some("ana@example.com".into()),
-                subject: Some(ana),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            now,
-        )
-        .expect("filed");
+    let id = file(
+        desk,
+        operator,
+        RequestKind::Erasure,
+        "ana@example.com",
+        None,
+    );
 
-    let failed = desk.fulfil(operator, filed.id, &Actor::Cli, now);
+    let failed = desk.fulfil(operator, id, &Actor::Cli, now);
     assert!(
         matches!(failed, Err(DeskError::Unavailable(_))),
         "{failed:?}"
@@ -149,7 +115,7 @@ fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeati
     );
     assert!(
         store
-            .request(operator, filed.id)
+            .request(operator, id)
             .expect("reads")
             .expect("request")
             .status
@@ -165,7 +131,7 @@ fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeati
              ALTER TABLE people_new RENAME TO people;",
         )
         .expect("repairs");
-    desk.fulfil(operator, filed.id, &Actor::Cli, now)
+    desk.fulfil(operator, id, &Actor::Cli, now)
         .expect("fulfilled");
     assert_eq!(
         nicknames(&first),

@@ -2,16 +2,13 @@
 //! email) is a user of two customers; a request in one customer's queue reads and erases that
 //! customer's rows only.
 
-use jiff::Timestamp;
-use ombud_app::rights::{Desk, Filing};
-use ombud_app::secrets::Secrets;
-use ombud_connect::{Connectors, native};
-use ombud_core::requests::RequestKind;
-use ombud_store::model::TenantId;
-use ombud_store::{Actor, SqliteStore, Store};
-use std::sync::Arc;
+mod common;
 
-const POLICY: &str = include_str!("../../../examples/invoicing-saas.toml");
+use common::{file, fixture};
+use jiff::Timestamp;
+use ombud_connect::native;
+use ombud_core::requests::RequestKind;
+use ombud_store::Actor;
 
 fn dataset(url_file: &std::path::Path) -> String {
     format!(
@@ -74,51 +71,6 @@ fn rows(path: &std::path::Path) -> Vec<(i64, i64, Option<String>, Option<String>
         .expect("rows")
 }
 
-fn file(desk: &Desk, tenant: TenantId, kind: RequestKind) -> ombud_store::requests::RequestId {
-    let now = Timestamp::now();
-    let subject = match desk
-        .store
-        .find_subject(
-            tenant,
-            &ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "eeva@example.fi")
-                .expect("email"),
-        )
-        .expect("looks up")
-    {
-        Some(subject) => subject,
-        None => desk
-            .store
-            .create_subject(
-                tenant,
-                &[
-                    ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "eeva@example.fi")
-                        .expect("email"),
-                ],
-                &Actor::Cli,
-                now,
-            )
-            .expect("subject"),
-    };
-    desk.file(
-        tenant,
-        Filing {
-            kind,
-            email: Some("eeva@example.fi".into()),
-            subject: Some(subject),
-            purpose: None,
-            category: None,
-            record: None,
-            new_value: None,
-            channel: "api".into(),
-            vouched: true,
-        },
-        &Actor::Cli,
-        now,
-    )
-    .expect("filed")
-    .id
-}
-
 #[test]
 fn a_customer_s_request_reaches_that_customer_s_rows_only() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -136,11 +88,8 @@ fn a_customer_s_request_reaches_that_customer_s_rows_only() {
     std::fs::write(&url, format!("{}\n", db.display())).expect("url");
     let (dataset, _) = native::parse("shared.toml", &dataset(&url)).expect("dataset");
 
-    let master = ombud_store::crypto::MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    let clock = ombud_core::ManualClock::new(Timestamp::now());
-    ombud_app::bootstrap::ensure_operator(store.as_ref(), &clock, "Laskuri Oy").expect("bootstrap");
+    let f = fixture(dir.path(), vec![dataset]);
+    let (desk, store) = (&f.desk, &f.store);
     let acme = store
         .create_tenant("Acme Oy", false, &Actor::Cli, Timestamp::now())
         .expect("tenant")
@@ -149,18 +98,9 @@ fn a_customer_s_request_reaches_that_customer_s_rows_only() {
         .create_tenant("Beta Ab", false, &Actor::Cli, Timestamp::now())
         .expect("tenant")
         .id;
-    let policy = ombud_policy::check(POLICY).policy.expect("a valid policy");
-    let desk = Desk {
-        store: Arc::clone(&store),
-        time_zone: jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone"),
-        policy: Arc::new(policy),
-        secrets: Arc::new(Secrets::from_master(&master)),
-        public_url: "https://privacy.example".into(),
-        connectors: Arc::new(Connectors::new(vec![dataset])),
-    };
 
     // Acme's erasure plan and erasure: contact 1 and invoice 10 only.
-    let id = file(&desk, acme, RequestKind::Erasure);
+    let id = file(desk, acme, RequestKind::Erasure, "eeva@example.fi", None);
     let plan = desk.erasure_plan(acme, id, Timestamp::now()).expect("plan");
     let counts: Vec<(String, u64, u64)> = plan
         .tables
@@ -196,7 +136,7 @@ fn a_customer_s_request_reaches_that_customer_s_rows_only() {
     assert_eq!(invoices, [20], "Beta's invoice stays");
 
     // Beta's plan still sees Beta's rows; the operator's own requests see none of them.
-    let id = file(&desk, beta, RequestKind::Erasure);
+    let id = file(desk, beta, RequestKind::Erasure, "eeva@example.fi", None);
     let plan = desk.erasure_plan(beta, id, Timestamp::now()).expect("plan");
     assert_eq!(
         plan.tables

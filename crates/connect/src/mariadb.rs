@@ -195,41 +195,14 @@ pub fn apply(
         let mut applied = Applied::default();
         for row in &table.rows {
             let mut bound: Vec<String> = Vec::new();
-            let mut place = |value: &Option<String>| -> String {
-                match value {
-                    None => "NULL".into(),
-                    Some(v) => {
-                        bound.push(v.clone());
-                        "?".into()
-                    }
-                }
-            };
-            let set: Option<Vec<String>> = row.set.as_ref().map(|set| {
-                set.iter()
-                    .map(|(c, v)| format!("{} = {}", quote(c), place(v)))
-                    .collect()
+            let sql = row.statement(&quote(&table.table), quote, |_, value| {
+                bound.push(value.to_owned());
+                "?".into()
             });
-            let filter: Vec<String> = row
-                .key
-                .iter()
-                .map(|(c, v)| match v {
-                    None => format!("{} IS NULL", quote(c)),
-                    Some(_) => format!("{} = {}", quote(c), place(v)),
-                })
-                .collect();
-            let target = quote(&table.table);
-            let sql = match &set {
-                None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
-                Some(set) => format!(
-                    "UPDATE {target} SET {} WHERE {}",
-                    set.join(", "),
-                    filter.join(" AND ")
-                ),
-            };
             tx.exec_drop(&sql, params(&bound))
                 .map_err(|e| failed_in(&table.table, &e))?;
             let n = tx.affected_rows();
-            if set.is_some() {
+            if row.set.is_some() {
                 applied.updated += n;
             } else {
                 applied.deleted += n;

@@ -405,6 +405,42 @@ pub struct RowChange {
     pub set: Option<Vec<(String, Option<String>)>>,
 }
 
+impl RowChange {
+    /// The DELETE or UPDATE that makes this change to `target`, with identifiers quoted by
+    /// `quote` and each value's placeholder from `mark` (which keeps the value to bind).
+    pub(crate) fn statement(
+        &self,
+        target: &str,
+        quote: fn(&str) -> String,
+        mut mark: impl FnMut(&str, &str) -> String,
+    ) -> String {
+        let set: Option<Vec<String>> = self.set.as_ref().map(|set| {
+            set.iter()
+                .map(|(c, v)| match v {
+                    None => format!("{} = NULL", quote(c)),
+                    Some(v) => format!("{} = {}", quote(c), mark(c, v)),
+                })
+                .collect()
+        });
+        let filter: Vec<String> = self
+            .key
+            .iter()
+            .map(|(c, v)| match v {
+                None => format!("{} IS NULL", quote(c)),
+                Some(v) => format!("{} = {}", quote(c), mark(c, v)),
+            })
+            .collect();
+        match set {
+            None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
+            Some(set) => format!(
+                "UPDATE {target} SET {} WHERE {}",
+                set.join(", "),
+                filter.join(" AND ")
+            ),
+        }
+    }
+}
+
 /// The changes to one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableChanges {
@@ -542,38 +578,12 @@ impl Database {
                     let columns = &types[&table.table];
                     let mut applied = Applied::default();
                     for row in &table.rows {
-                        let mut params: Vec<Option<String>> = Vec::new();
-                        let mut place = |value: &Option<String>, column: &str| -> String {
-                            match value {
-                                None => "NULL".into(),
-                                Some(v) => {
-                                    params.push(Some(v.clone()));
-                                    format!("${}::text::{}", params.len(), columns[column].kind)
-                                }
-                            }
-                        };
-                        let set: Option<Vec<String>> = row.set.as_ref().map(|set| {
-                            set.iter()
-                                .map(|(c, v)| format!("{} = {}", quote(c), place(v, c)))
-                                .collect()
-                        });
-                        let filter: Vec<String> = row
-                            .key
-                            .iter()
-                            .map(|(c, v)| match v {
-                                None => format!("{} IS NULL", quote(c)),
-                                Some(_) => format!("{} = {}", quote(c), place(v, c)),
-                            })
-                            .collect();
+                        let mut params: Vec<String> = Vec::new();
                         let target = format!("{}.{}", quote(schema), quote(&table.table));
-                        let sql = match &set {
-                            None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
-                            Some(set) => format!(
-                                "UPDATE {target} SET {} WHERE {}",
-                                set.join(", "),
-                                filter.join(" AND ")
-                            ),
-                        };
+                        let sql = row.statement(&target, quote, |column, value| {
+                            params.push(value.to_owned());
+                            format!("${}::text::{}", params.len(), columns[column].kind)
+                        });
                         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
                             .iter()
                             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
@@ -581,7 +591,7 @@ impl Database {
                         let n = tx
                             .execute(&sql, &refs)
                             .map_err(|e| failed(&table.table, &plain(&e)))?;
-                        if set.is_some() {
+                        if row.set.is_some() {
                             applied.updated += n;
                         } else {
                             applied.deleted += n;
@@ -600,43 +610,15 @@ impl Database {
                     let mut applied = Applied::default();
                     for row in &table.rows {
                         let mut params: Vec<String> = Vec::new();
-                        let mut place = |value: &Option<String>| -> String {
-                            match value {
-                                None => "NULL".into(),
-                                Some(v) => {
-                                    params.push(v.clone());
-                                    "?".into()
-                                }
-                            }
-                        };
-                        let set: Option<Vec<String>> = row.set.as_ref().map(|set| {
-                            set.iter()
-                                .map(|(c, v)| format!("{} = {}", quote(c), place(v)))
-                                .collect()
+                        let sql = row.statement(&quote(&table.table), quote, |_, value| {
+                            params.push(value.to_owned());
+                            "?".into()
                         });
-                        let filter: Vec<String> = row
-                            .key
-                            .iter()
-                            .map(|(c, v)| match v {
-                                None => format!("{} IS NULL", quote(c)),
-                                // The column's affinity applies to the text, so keys stay indexed.
-                                Some(_) => format!("{} = {}", quote(c), place(v)),
-                            })
-                            .collect();
-                        let target = quote(&table.table);
-                        let sql = match &set {
-                            None => format!("DELETE FROM {target} WHERE {}", filter.join(" AND ")),
-                            Some(set) => format!(
-                                "UPDATE {target} SET {} WHERE {}",
-                                set.join(", "),
-                                filter.join(" AND ")
-                            ),
-                        };
                         let n = tx
                             .execute(&sql, rusqlite::params_from_iter(params.iter()))
                             .map_err(|e| failed(&table.table, &e))?;
                         let n = n as u64;
-                        if set.is_some() {
+                        if row.set.is_some() {
                             applied.updated += n;
                         } else {
                             applied.deleted += n;
