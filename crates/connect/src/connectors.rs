@@ -48,14 +48,19 @@ impl Connectors {
         self.datasets.iter().any(|d| requester.scope(d).is_some())
     }
 
-    fn take(&self, dataset: &Dataset) -> Result<Database, ConnectError> {
-        let idle = self
-            .idle
-            .lock()
-            .ok()
-            .and_then(|mut idle| idle.get_mut(&dataset.key).and_then(Vec::pop));
+    /// An idle connection of the dataset (`true`: it may have been dropped by the server since),
+    /// or a new one when there is none or `fresh` asks for one.
+    fn take(&self, dataset: &Dataset, fresh: bool) -> Result<(Database, bool), ConnectError> {
+        let idle = if fresh {
+            None
+        } else {
+            self.idle
+                .lock()
+                .ok()
+                .and_then(|mut idle| idle.get_mut(&dataset.key).and_then(Vec::pop))
+        };
         match idle {
-            Some(database) => Ok(database),
+            Some(database) => Ok((database, true)),
             None => {
                 let connection = dataset.connection.as_ref().ok_or_else(|| {
                     ConnectError::new(format!(
@@ -63,7 +68,7 @@ impl Connectors {
                         dataset.key
                     ))
                 })?;
-                Database::open(&dataset.key, connection)
+                Database::open(&dataset.key, connection).map(|d| (d, false))
             }
         }
     }
@@ -92,22 +97,34 @@ impl Connectors {
         if mine.is_empty() || identities.is_empty() {
             return Ok(Vec::new());
         }
-        let mut databases: BTreeMap<String, Database> = BTreeMap::new();
-        for dataset in &mine {
-            databases.insert(dataset.key.clone(), self.take(dataset)?);
-        }
-        let mut borrowed: BTreeMap<String, Box<dyn Reader + '_>> = BTreeMap::new();
-        for (key, database) in databases.iter_mut() {
-            borrowed.insert(key.clone(), Box::new(ReaderRef(database)));
-        }
-        let result = reach(&mine, &mut borrowed, requester, identities);
-        drop(borrowed);
-        if result.is_ok() {
-            for (key, database) in databases {
-                self.give_back(key, database);
+        // A kept connection the server has dropped since (a restart, a failover) fails the
+        // traversal once; it is then run again on new connections.
+        let mut fresh = false;
+        loop {
+            let mut databases: BTreeMap<String, Database> = BTreeMap::new();
+            let mut any_kept = false;
+            for dataset in &mine {
+                let (database, kept) = self.take(dataset, fresh)?;
+                any_kept |= kept;
+                databases.insert(dataset.key.clone(), database);
+            }
+            let mut borrowed: BTreeMap<String, Box<dyn Reader + '_>> = BTreeMap::new();
+            for (key, database) in databases.iter_mut() {
+                borrowed.insert(key.clone(), Box::new(ReaderRef(database)));
+            }
+            let result = reach(&mine, &mut borrowed, requester, identities);
+            drop(borrowed);
+            match result {
+                Ok(rows) => {
+                    for (key, database) in databases {
+                        self.give_back(key, database);
+                    }
+                    return Ok(rows);
+                }
+                Err(_) if any_kept && !fresh => fresh = true,
+                Err(error) => return Err(error),
             }
         }
-        result
     }
 }
 
@@ -130,13 +147,7 @@ impl Connectors {
         dataset: &str,
         table: &str,
     ) -> Result<Option<crate::sql::Columns>, ConnectError> {
-        let found = self
-            .dataset(dataset)
-            .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
-        let mut database = self.take(found)?;
-        let columns = database.columns(table)?;
-        self.give_back(dataset.to_owned(), database);
-        Ok(columns)
+        self.with(dataset, |database| database.columns(table))
     }
 
     /// Applies the changes to one dataset's database in one transaction, tables ordered so
@@ -149,8 +160,6 @@ impl Connectors {
         let found = self
             .dataset(dataset)
             .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
-        let mut database = self.take(found)?;
-        let references = database.foreign_keys()?;
         let erase_after: Vec<(String, String)> = found
             .collections
             .iter()
@@ -163,27 +172,39 @@ impl Connectors {
             })
             .collect();
         let tables: Vec<String> = changes.iter().map(|c| c.table.clone()).collect();
-        let order = crate::sql::erase_order(&tables, &references, &erase_after);
-        let mut ordered = changes;
-        ordered.sort_by_key(|c| order.iter().position(|t| t == &c.table));
-        let applied = database.apply(dataset, &ordered)?;
-        self.give_back(dataset.to_owned(), database);
-        Ok(applied)
+        // Run again on a new connection after a dropped one, the transaction having failed
+        // whole: the same changes find the same rows, and a row changed already changes to
+        // the same value.
+        self.with(dataset, |database| {
+            let references = database.foreign_keys()?;
+            let order = crate::sql::erase_order(&tables, &references, &erase_after);
+            let mut ordered = changes.clone();
+            ordered.sort_by_key(|c| order.iter().position(|t| t == &c.table));
+            database.apply(dataset, &ordered)
+        })
     }
 }
 
 impl Connectors {
-    /// Runs `work` on a connection of the dataset, kept for the next caller when it succeeds.
+    /// Runs `work` on a connection of the dataset, kept for the next caller when it succeeds;
+    /// once more on a new connection when a kept one fails (the server may have dropped it).
     pub fn with<T>(
         &self,
         dataset: &str,
-        work: impl FnOnce(&mut Database) -> Result<T, ConnectError>,
+        mut work: impl FnMut(&mut Database) -> Result<T, ConnectError>,
     ) -> Result<T, ConnectError> {
         let found = self
             .dataset(dataset)
             .ok_or_else(|| ConnectError::new(format!("no dataset `{dataset}`")))?;
-        let mut database = self.take(found)?;
-        let result = work(&mut database)?;
+        let (mut database, kept) = self.take(found, false)?;
+        let result = match work(&mut database) {
+            Err(_) if kept => {
+                let (fresh, _) = self.take(found, true)?;
+                database = fresh;
+                work(&mut database)?
+            }
+            other => other?,
+        };
         self.give_back(dataset.to_owned(), database);
         Ok(result)
     }
