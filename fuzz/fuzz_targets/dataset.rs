@@ -15,8 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // YAML breaks lines at a lone carriage return too.
-    let lines = text.matches(['\n', '\r']).count() + 1;
+    // YAML breaks lines at a lone carriage return, and at NEL and the Unicode line and
+    // paragraph separators too.
+    let lines = text
+        .matches(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .count()
+        + 1;
     let within = |problems: &[ombud_connect::Problem]| {
         for problem in problems {
             assert!(problem.line <= lines + 1, "{problem} in {lines} lines");
