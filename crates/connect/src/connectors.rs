@@ -88,11 +88,11 @@ impl Connectors {
         requester: &Requester,
         identities: &[(String, String)],
     ) -> Result<Vec<Rows>, ConnectError> {
-        let mine: Vec<Dataset> = self
+        // `reach` leaves out the datasets that are not the requester's; these need connections.
+        let mine: Vec<&Dataset> = self
             .datasets
             .iter()
             .filter(|d| requester.scope(d).is_some())
-            .cloned()
             .collect();
         if mine.is_empty() || identities.is_empty() {
             return Ok(Vec::new());
@@ -112,7 +112,7 @@ impl Connectors {
             for (key, database) in databases.iter_mut() {
                 borrowed.insert(key.clone(), Box::new(ReaderRef(database)));
             }
-            let result = reach(&mine, &mut borrowed, requester, identities);
+            let result = reach(&self.datasets, &mut borrowed, requester, identities);
             drop(borrowed);
             match result {
                 Ok(rows) => {
