@@ -212,12 +212,7 @@ fn load(policy_path: &Path) -> Result<Vec<(Dataset, Places)>> {
         );
     }
     let dir = policy_path.parent().unwrap_or(Path::new("."));
-    let datasets = ombud_connect::load(&policy, dir).map_err(said)?;
-    let problems = ombud_connect::check::check(&datasets, Some(&policy));
-    if !problems.is_empty() {
-        return Err(said(problems));
-    }
-    Ok(datasets)
+    ombud_connect::load_checked(&policy, dir).map_err(said)
 }
 
 fn open_all(datasets: &[Dataset]) -> Result<BTreeMap<String, Box<dyn Reader>>> {

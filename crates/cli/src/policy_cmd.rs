@@ -120,10 +120,9 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         && !policy.datasets.is_empty()
     {
         let dir = args.file.parent().unwrap_or(Path::new("."));
-        problems = match ombud_connect::load(policy, dir) {
-            Ok(datasets) => ombud_connect::check::check(&datasets, Some(policy)),
-            Err(problems) => problems,
-        };
+        problems = ombud_connect::load_checked(policy, dir)
+            .err()
+            .unwrap_or_default();
     }
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -89,6 +89,20 @@ pub fn load(
     }
 }
 
+/// The policy's datasets, read and checked against it: the datasets, or every problem at once.
+pub fn load_checked(
+    policy: &ombud_policy::Policy,
+    dir: &std::path::Path,
+) -> Result<Vec<(Dataset, Places)>, Vec<Problem>> {
+    let datasets = load(policy, dir)?;
+    let problems = check::check(&datasets, Some(policy));
+    if problems.is_empty() {
+        Ok(datasets)
+    } else {
+        Err(problems)
+    }
+}
+
 /// A first dataset from a live schema: every table as a collection, every column as a field
 /// with no category yet, primary keys marked, and each single-column foreign key as a reference
 /// the traversal follows from the referenced row to the rows that refer to it (from a person's
