@@ -265,16 +265,11 @@ pub fn spawn(
                 if !state.store.take_lease("sweep", state.holder, until, now)? {
                     return Ok(vec![]);
                 }
-                let reports = crate::sweeper::sweep_all(
-                    state.store.as_ref(),
-                    &state.policy,
-                    &state.time_zone,
-                    now,
-                    false,
-                    |_, _| {},
-                )?;
-                // The operator's own tables: a database that cannot be reached now is tried
-                // again at the next round; the vault's sweep stands.
+                // The operator's own tables first: rules counted from a person's event find
+                // their rows through the identities ombud keeps, which the vault's sweep may
+                // remove with the person's last record. A database that cannot be reached
+                // holds the vault's sweep back to the next round, so nobody's rows there are
+                // left with no one to find them by.
                 match crate::datasets::sweep(
                     &state.connectors,
                     &state.policy,
@@ -292,8 +287,21 @@ pub fn spawn(
                             );
                         }
                     }
-                    Err(error) => tracing::error!("the sweep of the datasets failed: {error}"),
+                    Err(error) => {
+                        tracing::error!(
+                            "the sweep of the datasets failed, and the vault's waits for the next round: {error}"
+                        );
+                        return Ok(vec![]);
+                    }
                 }
+                let reports = crate::sweeper::sweep_all(
+                    state.store.as_ref(),
+                    &state.policy,
+                    &state.time_zone,
+                    now,
+                    false,
+                    |_, _| {},
+                )?;
                 Ok::<_, ombud_store::StoreError>(reports)
             })
             .await;

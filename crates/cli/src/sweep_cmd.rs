@@ -7,6 +7,7 @@ use crate::admin_cmd::{StoreArgs, tenant};
 use crate::serve_cmd::load_policy;
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
+use jiff::tz::TimeZone;
 use ombud_app::clock::SystemClock;
 use ombud_app::sweeper::{Removal, ReviewDecision, ReviewRefusal, Sweep, SweepReport};
 use ombud_core::Clock;
@@ -46,10 +47,6 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     };
     if args.dry_run {
         println!("dry run: nothing is removed (policy: {origin})");
-        println!(
-            "{:<36}  {:<36}  {:<28}  {:<28}  ended",
-            "subject", "record", "category", "rule"
-        );
     }
     let print = |removal: &Removal| {
         if args.dry_run {
@@ -66,6 +63,30 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             );
         }
     };
+    // The operator's own tables first, while the vault still knows the people whose rows
+    // rules counted from an event find there (the vault's sweep may remove them).
+    if !connectors.datasets().is_empty() {
+        let swept = ombud_app::datasets::sweep(
+            &connectors,
+            &policy,
+            store.as_ref(),
+            &time_zone,
+            now,
+            args.dry_run,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tables(
+            &swept,
+            if args.dry_run { "would" } else { "did" },
+            &time_zone,
+        );
+    }
+    if args.dry_run {
+        println!(
+            "{:<36}  {:<36}  {:<28}  {:<28}  ended",
+            "subject", "record", "category", "rule"
+        );
+    }
     for tenant in tenants {
         let sweep = Sweep {
             store: store.as_ref(),
@@ -79,47 +100,43 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         let report = sweep.run(print)?;
         summary(&tenant.name, tenant.id, &report, args.dry_run);
     }
-    if !connectors.datasets().is_empty() {
-        let swept = ombud_app::datasets::sweep(
-            &connectors,
-            &policy,
-            store.as_ref(),
-            &time_zone,
-            now,
-            args.dry_run,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let verb = if args.dry_run { "would" } else { "did" };
-        for table in &swept {
-            let whose = table
-                .tenant
-                .as_deref()
-                .map(|t| format!(" ({t})"))
-                .unwrap_or_default();
-            match &table.skipped {
-                Some(why) => println!(
-                    "{}.{}{whose}: left alone: {why}",
-                    table.dataset, table.collection
-                ),
-                None => println!(
-                    "{}.{}{whose}: {verb} {} {} rows dated before {} ({})",
-                    table.dataset,
-                    table.collection,
-                    table.action,
-                    table.rows,
-                    table
-                        .before
-                        .map(|b| b
-                            .to_zoned(time_zone.clone())
-                            .strftime("%Y-%m-%d %H:%M %Z")
-                            .to_string())
-                        .unwrap_or_else(|| "nothing yet".into()),
-                    table.rules.join(", ")
-                ),
-            }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per dataset table: what retention did (or would do) there, or why it left it.
+fn tables(swept: &[ombud_app::datasets::CollectionSweep], verb: &str, time_zone: &TimeZone) {
+    let day = |at: jiff::Timestamp| {
+        at.to_zoned(time_zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    };
+    for table in swept {
+        let whose = table
+            .tenant
+            .as_deref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        let name = format!("{}.{}{whose}", table.dataset, table.collection);
+        let rules = table.rules.join(", ");
+        match (&table.skipped, table.people) {
+            (Some(why), _) => println!("{name}: left alone: {why}"),
+            (None, Some(people)) => println!(
+                "{name}: {verb} {} {} rows of {people} people whose period ended{} ({rules})",
+                table.action,
+                table.rows,
+                table
+                    .before
+                    .map(|b| format!(", rows dated before {}", day(b)))
+                    .unwrap_or_default(),
+            ),
+            (None, None) => println!(
+                "{name}: {verb} {} {} rows dated before {} ({rules})",
+                table.action,
+                table.rows,
+                table.before.map_or_else(|| "nothing yet".into(), day),
+            ),
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, dry_run: bool) {
@@ -326,6 +343,40 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
     }
     let leaving: u64 = forecast.rows.iter().map(|r| r.records).sum();
     println!("{leaving} records leave in the next {days} days");
+    let connectors = crate::datasets_cmd::connectors_for(&policy, scope.policy.as_deref())?;
+    if !connectors.datasets().is_empty() {
+        let requester = match store.tenant(id)? {
+            Some(t) => ombud_connect::reach::Requester {
+                tenant_id: t.id.to_string(),
+                tenant_name: t.name,
+                operator: t.operator,
+            },
+            None => bail!("tenant {id} is not in the store"),
+        };
+        let swept = ombud_app::datasets::forecast(
+            &connectors,
+            &policy,
+            store.as_ref(),
+            &time_zone,
+            now,
+            days,
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        // The tenant's tables only: in a shared database, its own rows.
+        let mine: Vec<_> = swept
+            .into_iter()
+            .filter(|t| {
+                connectors
+                    .dataset(&t.dataset)
+                    .and_then(|d| requester.scope(d))
+                    .is_some_and(|scope| {
+                        scope.is_none() || t.tenant.as_deref() == Some(&requester.tenant_name)
+                    })
+            })
+            .collect();
+        println!("in the operator's own databases, within {days} days:");
+        tables(&mine, "would", &time_zone);
+    }
     if forecast.expired > 0 {
         println!(
             "{} records are past their end already; the next sweep removes them",
