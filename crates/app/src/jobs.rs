@@ -152,6 +152,29 @@ fn watch_writes(store: &dyn Store, now: Timestamp) -> Result<(), ombud_store::St
     Ok(())
 }
 
+/// Finishes requests whose work waited for the operator's own systems, once their next try
+/// has come (a minute, doubling up to an hour): the request is fulfilled when every database
+/// has done its part, without anyone asking again.
+pub fn retry_waiting(
+    desk: &crate::rights::Desk,
+    now: Timestamp,
+) -> Result<(), ombud_store::StoreError> {
+    let (done, still) = desk.retry_waiting(now)?;
+    if !done.is_empty() {
+        tracing::info!(
+            count = done.len(),
+            "requests that waited for the operator's systems are fulfilled"
+        );
+    }
+    if !still.is_empty() {
+        tracing::warn!(
+            count = still.len(),
+            "requests still wait for the operator's systems; tried again later"
+        );
+    }
+    Ok(())
+}
+
 /// The gauges every replica shows, read from the store.
 fn gauges(
     store: &dyn Store,
@@ -241,6 +264,9 @@ pub struct Jobs {
     pub metrics: Arc<Metrics>,
     /// The policy's datasets, whose tables the sweep reaches too.
     pub connectors: Arc<ombud_connect::Connectors>,
+    /// The rights desk, which the watcher asks to finish requests that waited for the
+    /// operator's own systems.
+    pub desk: crate::rights::Desk,
 }
 
 /// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
@@ -350,6 +376,7 @@ pub fn spawn(
                 let until = now.checked_add(every * 3).unwrap_or(now);
                 if state.store.take_lease("watch", state.holder, until, now)? {
                     watch_writes(state.store.as_ref(), now)?;
+                    retry_waiting(&state.desk, now)?;
                 }
                 gauges(state.store.as_ref(), &state.metrics, now)
             })

@@ -128,6 +128,61 @@ pub struct Outcome {
     /// on compelling legitimate grounds (Art. 21(1)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objection: Vec<ObjectionDecision>,
+    /// While work on the request waits for one of the operator's own systems: what it waits
+    /// for, and when the deadline watcher tries again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
+}
+
+/// What a request waits for, if its fulfilment began and waits for the operator's systems.
+fn waiting_of(request: &DsRequest) -> Option<Waiting> {
+    request
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
+        .and_then(|o| o.waiting)
+}
+
+/// A request whose fulfilment began and waits for a database of the operator's own systems.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Waiting {
+    /// What could not be reached, in words without personal data (the database's own message
+    /// went to whoever asked, and may quote a value).
+    pub reason: String,
+    /// The first attempt that found it unavailable.
+    pub since: Timestamp,
+    pub attempts: u32,
+    /// When the watcher tries again: a minute after the first attempt, doubling up to an hour.
+    pub next_try: Timestamp,
+}
+
+impl Waiting {
+    /// The longest pause between two attempts.
+    const MAX_PAUSE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+    fn after(previous: Option<&Waiting>, message: &str, now: Timestamp) -> Waiting {
+        let attempts = previous.map_or(1, |w| w.attempts.saturating_add(1));
+        let pause = jiff::SignedDuration::from_mins(1)
+            .checked_mul(1i32 << attempts.saturating_sub(1).min(6))
+            .unwrap_or(Self::MAX_PAUSE)
+            .min(Self::MAX_PAUSE);
+        let dataset = message
+            .split_once("dataset `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(key, _)| key);
+        Waiting {
+            reason: match dataset {
+                Some(key) => format!(
+                    "dataset `{key}` of the operator's own systems could not be read or changed; nothing there was changed"
+                ),
+                None => "a database of the operator's own systems could not be read or changed; nothing there was changed".into(),
+            },
+            since: previous.map_or(now, |w| w.since),
+            attempts,
+            next_try: now.checked_add(pause).unwrap_or(now),
+        }
+    }
 }
 
 /// What an objection decided for one purpose.
@@ -716,14 +771,87 @@ impl Desk {
             // progress, and fulfilling again finishes it.
             Err(DeskError::Unavailable(message)) => {
                 let mut request = self.get(tenant, id)?;
-                if request.status == RequestStatus::Verified {
+                if matches!(
+                    request.status,
+                    RequestStatus::Verified | RequestStatus::InProgress
+                ) {
+                    let previous = waiting_of(&request);
+                    let waiting = Waiting::after(previous.as_ref(), &message, now);
+                    let step = if request.status == RequestStatus::Verified {
+                        "start"
+                    } else {
+                        "wait"
+                    };
                     request.status = RequestStatus::InProgress;
-                    self.save(&request, "start", &[], actor, now)?;
+                    request.outcome = serde_json::to_string(&Outcome {
+                        summary: format!(
+                            "in progress: waiting for the operator's own systems; tried again automatically from {}",
+                            waiting
+                                .next_try
+                                .to_zoned(self.time_zone.clone())
+                                .strftime("%Y-%m-%d %H:%M %Z")
+                        ),
+                        waiting: Some(waiting),
+                        ..Outcome::default()
+                    })
+                    .ok();
+                    self.save(&request, step, &[], actor, now)?;
                 }
                 Err(DeskError::Unavailable(message))
             }
             other => other,
         }
+    }
+
+    /// Fulfils again every request whose work waits for the operator's own systems and whose
+    /// next try has come, as the deadline watcher does; returns those finished now and those
+    /// still waiting. A request someone else finished or closed meanwhile is left alone.
+    pub fn retry_waiting(
+        &self,
+        now: Timestamp,
+    ) -> Result<(Vec<RequestId>, Vec<RequestId>), StoreError> {
+        let (mut done, mut still) = (Vec::new(), Vec::new());
+        for tenant in self.store.tenants()? {
+            let mut after = None;
+            loop {
+                let page = self.store.requests(
+                    tenant.id,
+                    &ombud_store::requests::RequestFilter {
+                        status: Some(RequestStatus::InProgress),
+                        open: true,
+                        overdue: false,
+                        after,
+                        limit: 500,
+                    },
+                )?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                for request in &page {
+                    if waiting_of(request).is_none_or(|w| w.next_try > now) {
+                        continue;
+                    }
+                    match self.fulfil(tenant.id, request.id, &Actor::System, now) {
+                        Ok(_) => done.push(request.id),
+                        Err(DeskError::Unavailable(_)) => still.push(request.id),
+                        Err(DeskError::Store(error))
+                            if !matches!(error, StoreError::Conflict(_)) =>
+                        {
+                            return Err(error);
+                        }
+                        // Closed or changed by someone else meanwhile, or refused by a rule
+                        // that a person must resolve: the queue shows it.
+                        Err(error) => tracing::warn!(
+                            request = %request.id,
+                            "a request waiting for the operator's systems was not finished: {error}"
+                        ),
+                    }
+                }
+                if page.len() < 500 {
+                    break;
+                }
+            }
+        }
+        Ok((done, still))
     }
 
     fn carry_out(

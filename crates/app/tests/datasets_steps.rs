@@ -1,6 +1,7 @@
 //! An erasure across two databases is two steps: when the second fails, the first stays done
 //! and recorded, the request stays open, nothing of the second is half-written; fulfilling
-//! again finishes the second and does not change the first twice.
+//! again finishes the second and does not change the first twice. The deadline watcher does
+//! that on its own: a minute after the failure, then after two, four… up to an hour.
 
 mod common;
 
@@ -122,6 +123,52 @@ fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeati
             .is_open()
     );
 
+    let waiting = |at: Timestamp| {
+        let request = store
+            .request(operator, id)
+            .expect("reads")
+            .expect("request");
+        assert_eq!(request.status.as_str(), "in_progress", "at {at}");
+        let outcome: serde_json::Value =
+            serde_json::from_str(request.outcome.as_deref().expect("an outcome")).expect("json");
+        outcome["waiting"].clone()
+    };
+    let first_wait = waiting(now);
+    assert_eq!(first_wait["attempts"], 1);
+    assert_eq!(
+        first_wait["next_try"],
+        serde_json::json!(
+            now.checked_add(jiff::SignedDuration::from_mins(1))
+                .expect("t")
+        )
+    );
+    let reason = first_wait["reason"].as_str().expect("a reason");
+    assert!(reason.contains("`b_second`"), "{reason}");
+    assert!(
+        !reason.contains("CHECK") && !reason.contains("nickname"),
+        "the database's own words (which may quote a value) stay out of the store: {reason}"
+    );
+
+    // The watcher leaves it until its next try, then tries and finds it still broken.
+    let minute = jiff::SignedDuration::from_mins(1);
+    let (done, still) = desk
+        .retry_waiting(now.checked_add(minute / 2).expect("t"))
+        .expect("round");
+    assert!(done.is_empty() && still.is_empty(), "not yet");
+    let second_try = now.checked_add(minute).expect("t");
+    let (done, still) = desk.retry_waiting(second_try).expect("round");
+    assert_eq!((done.len(), still.as_slice()), (0, &[id][..]));
+    let second_wait = waiting(second_try);
+    assert_eq!(second_wait["attempts"], 2);
+    assert_eq!(second_wait["since"], first_wait["since"]);
+    let third_try = second_try.checked_add(minute * 2).expect("t");
+    assert_eq!(
+        second_wait["next_try"],
+        serde_json::json!(third_try),
+        "the pause doubles"
+    );
+    assert_eq!(nicknames(&second), [Some("Ana B".to_owned())]);
+
     // Repaired: the constraint goes (the table rebuilt without it).
     rusqlite::Connection::open(&second)
         .expect("opens")
@@ -131,8 +178,23 @@ fn a_failed_database_leaves_the_others_done_and_a_retry_finishes_without_repeati
              ALTER TABLE people_new RENAME TO people;",
         )
         .expect("repairs");
-    desk.fulfil(operator, id, &Actor::Cli, now)
-        .expect("fulfilled");
+    let (done, still) = desk.retry_waiting(third_try).expect("round");
+    assert_eq!((done.as_slice(), still.len()), (&[id][..], 0));
+    let finished = store
+        .request(operator, id)
+        .expect("reads")
+        .expect("request");
+    assert_eq!(finished.status.as_str(), "fulfilled");
+    assert!(
+        !finished
+            .outcome
+            .as_deref()
+            .unwrap_or_default()
+            .contains("waiting"),
+        "{:?}",
+        finished.outcome
+    );
+    assert!(desk.retry_waiting(third_try).expect("round").0.is_empty());
     assert_eq!(
         nicknames(&first),
         masked_once,

@@ -274,6 +274,16 @@ fn print(request: &DsRequest, tz: &TimeZone, policy: &ombud_policy::Policy) {
 
 fn print_outcome(outcome: &Outcome, tz: &TimeZone) {
     println!("{:<16} {}", "outcome", outcome.summary);
+    if let Some(waiting) = &outcome.waiting {
+        println!(
+            "{:<16} {} (since {}, {} attempts; next try {}; `ombud request retry` tries now)",
+            "waiting",
+            waiting.reason,
+            when(Some(waiting.since), tz),
+            waiting.attempts,
+            when(Some(waiting.next_try), tz)
+        );
+    }
     for kept in &outcome.kept {
         println!(
             "{:<16} {} ({} records) for {}, under {}, until {}",

@@ -149,6 +149,7 @@ impl AppState {
             clock: Arc::clone(&self.clock),
             metrics: Arc::clone(&self.metrics),
             connectors: Arc::clone(&self.connectors),
+            desk: self.desk(),
         }
     }
 
