@@ -449,6 +449,7 @@ fn retention(c: &mut Criterion, name: &str, db: &Database) {
                                 table: "logins",
                                 column: "at",
                                 before,
+                                also: &[],
                                 scope: None,
                             },
                             &Expiry::Delete,

@@ -370,3 +370,186 @@ fn the_same_on_mariadb() {
     let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
     assert_eq!(left, [12, 13, 22, 23]);
 }
+
+/// (row written, UTC) → (the instant its two years end in Helsinki, worked out by hand), in
+/// the order they end.
+const EDGES: [(&str, &str); 5] = [
+    // 10:00 in Helsinki on 29 February 2024 → 10:00 on 28 February 2026 (EET, UTC+2).
+    ("2024-02-29 08:00:00", "2026-02-28T08:00:00Z"),
+    // 22:00 on 28 February 2024 → 22:00 on 28 February 2026: after the row of the 29th.
+    ("2024-02-28 20:00:00", "2026-02-28T20:00:00Z"),
+    // 01:30 on 1 July in Helsinki (EEST) while UTC still says 30 June.
+    ("2024-06-30 22:30:00", "2026-06-30T22:30:00Z"),
+    // 03:30 EEST on 25 October 2024; on 25 October 2026 03:30 comes twice (the clocks go back
+    // at 04:00), and the period ends at the first.
+    ("2024-10-25 00:30:00", "2026-10-25T00:30:00Z"),
+    // 03:30 EEST on 27 October 2024 → 03:30 on 27 October 2026, by then EET (UTC+2): the
+    // wall-clock time holds, so the instant is an hour later than two years of seconds.
+    ("2024-10-27 00:30:00", "2026-10-27T01:30:00Z"),
+];
+
+/// The two years of the security-logs rule end on the controller's calendar (Helsinki), as
+/// they do for records in the register: a log row of 29 February goes on 28 February two years
+/// on, before a row of the evening of the 28th; a row whose local date is already the next
+/// month (late evening UTC) counts from that local date; a period that ends in the hour the
+/// autumn change repeats ends at its first occurrence; one that starts in summer time and ends
+/// in winter time keeps its wall-clock time. `ids` reads the ids left.
+fn edges_story(connectors: &Connectors, f: &Fixture, ids: &mut dyn FnMut() -> Vec<i64>) {
+    let count_at = |now: Timestamp| {
+        ombud_app::datasets::sweep(connectors, &f.policy, f.store.as_ref(), &f.tz, now, true)
+            .expect("sweeps")[0]
+            .rows
+    };
+    let minute = SignedDuration::from_mins(1);
+    for (n, (written, ends)) in EDGES.iter().enumerate() {
+        let ends: Timestamp = ends.parse().expect("instant");
+        assert_eq!(
+            count_at(ends.checked_sub(minute).expect("t")),
+            n as u64,
+            "a minute before {ends} the row written {written} UTC stays"
+        );
+        assert_eq!(
+            count_at(ends.checked_add(minute).expect("t")),
+            n as u64 + 1,
+            "a minute after {ends} the row written {written} UTC is past its two years"
+        );
+    }
+    // The sweep removes exactly what the dry run counts: at the first edge, the 29th's row.
+    let first: Timestamp = EDGES[0].1.parse().expect("instant");
+    let sweep_at = |now: Timestamp| {
+        ombud_app::datasets::sweep(connectors, &f.policy, f.store.as_ref(), &f.tz, now, false)
+            .expect("sweeps")[0]
+            .rows
+    };
+    assert_eq!(sweep_at(first.checked_add(minute).expect("t")), 1);
+    assert_eq!(ids(), [1, 2, 3, 4]);
+    let last: Timestamp = EDGES[4].1.parse().expect("instant");
+    assert_eq!(sweep_at(last.checked_add(minute).expect("t")), 4);
+    assert!(ids().is_empty());
+}
+
+#[test]
+fn two_years_end_on_the_controller_s_calendar_at_the_edges() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("app.db");
+    let connection = rusqlite::Connection::open(&file).expect("creates");
+    connection
+        .execute_batch("CREATE TABLE access_log (id INTEGER PRIMARY KEY, ip TEXT, at TIMESTAMP NOT NULL, company_id INTEGER)")
+        .expect("table");
+    for (id, (at, _)) in EDGES.iter().enumerate() {
+        connection
+            .execute(
+                "INSERT INTO access_log VALUES (?1, '192.0.2.7', ?2, 1)",
+                rusqlite::params![id as i64, at],
+            )
+            .expect("row");
+    }
+    std::fs::write(dir.path().join("app.url"), format!("{}\n", file.display())).expect("url");
+    let f = fixture(dir.path());
+    let connectors = Connectors::new(vec![dataset(
+        Kind::Sqlite,
+        &dir.path().join("app.url"),
+        false,
+    )]);
+    edges_story(&connectors, &f, &mut || ids_sqlite(&file));
+}
+
+#[test]
+fn the_edges_on_postgresql_and_mariadb() {
+    use mysql::prelude::Queryable;
+    match std::env::var("OMBUD_TEST_POSTGRES_URL") {
+        Ok(base) => {
+            let schema = format!("retention_edges_{}", std::process::id());
+            let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+                     CREATE TABLE {schema}.access_log (id bigint PRIMARY KEY, ip text, at timestamptz NOT NULL, company_id integer);"
+                ))
+                .expect("table");
+            for (id, (at, _)) in EDGES.iter().enumerate() {
+                client
+                    .execute(
+                        &format!("INSERT INTO {schema}.access_log VALUES ($1, '192.0.2.7', ($2::text || '+00')::timestamptz, 1)"),
+                        &[&(id as i64), at],
+                    )
+                    .expect("row");
+            }
+            let dir = tempfile::tempdir().expect("temporary directory");
+            std::fs::write(dir.path().join("app.url"), format!("{base}\n")).expect("url");
+            let f = fixture(dir.path());
+            let mut dataset = dataset(Kind::Postgres, &dir.path().join("app.url"), false);
+            if let Some(c) = dataset.connection.as_mut() {
+                c.schema = Some(schema.clone());
+            }
+            let connectors = Connectors::new(vec![dataset]);
+            edges_story(&connectors, &f, &mut || {
+                client
+                    .query(
+                        &format!("SELECT id FROM {schema}.access_log ORDER BY id"),
+                        &[],
+                    )
+                    .expect("rows")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
+            });
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+        Err(_) => {
+            assert!(
+                std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
+                "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
+            );
+            eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+        }
+    }
+    match std::env::var("OMBUD_TEST_MYSQL_URL") {
+        Ok(base) => {
+            let name = format!("retention_edges_{}", std::process::id());
+            let mut admin =
+                mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
+            admin
+                .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+                .expect("drops");
+            admin
+                .query_drop(format!("CREATE DATABASE {name}"))
+                .expect("creates");
+            let url = match base.rfind('/') {
+                Some(i) => format!("{}/{name}", &base[..i]),
+                None => format!("{base}/{name}"),
+            };
+            let mut conn =
+                mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+            conn.query_drop("CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip VARCHAR(64), at DATETIME NOT NULL, company_id INT)")
+                .expect("table");
+            for (id, (at, _)) in EDGES.iter().enumerate() {
+                conn.exec_drop(
+                    "INSERT INTO access_log VALUES (?, '192.0.2.7', ?, 1)",
+                    (id as i64, at),
+                )
+                .expect("row");
+            }
+            let dir = tempfile::tempdir().expect("temporary directory");
+            std::fs::write(dir.path().join("app.url"), format!("{url}\n")).expect("url");
+            let f = fixture(dir.path());
+            let connectors = Connectors::new(vec![dataset(
+                Kind::Mysql,
+                &dir.path().join("app.url"),
+                false,
+            )]);
+            edges_story(&connectors, &f, &mut || {
+                conn.query("SELECT id FROM access_log ORDER BY id")
+                    .expect("rows")
+            });
+            let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
+        }
+        Err(_) => {
+            assert!(
+                std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
+                "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
+            );
+            eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+        }
+    }
+}

@@ -390,7 +390,9 @@ fn read_pending(data_dir: &Path) -> Result<Option<Pending>> {
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
             format!(
-                "{} is damaged: the restore it records cannot be finished automatically; the replaced store is in the files named *.replaced-*",
+                "{} is damaged: the restore it records cannot be finished automatically. To start over: rename each file ending in .replaced-<stamp> in {} back to its name without that ending (if there are any), delete {}, and run the restore again",
+                path.display(),
+                data_dir.display(),
                 path.display()
             )
         }),

@@ -438,3 +438,48 @@ fn uuid_like() -> String {
         jiff::Timestamp::now().as_nanosecond()
     )
 }
+
+#[test]
+fn a_damaged_restore_journal_stops_every_command_and_says_how_to_start_over() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let store = open(&data);
+    let now = jiff::Timestamp::now();
+    let tenant = store
+        .create_tenant("Laskuri", true, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    person(&store, tenant, "ana");
+    drop(store);
+    let before = file_hash(&data.join("ombud.db"));
+    // Cut short mid-write by something outside ombud (the journal is replaced by rename).
+    std::fs::write(
+        data.join("restore.pending.json"),
+        "{\"stamp\": \"20261127\", \"pha",
+    )
+    .expect("journal");
+
+    ombud(&data)
+        .args(["sweep", "--dry-run"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("a restore into"))
+        .stderr(predicate::str::contains("ombud restore"));
+    ombud(&data)
+        .args(["restore"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("restore.pending.json is damaged"))
+        .stderr(predicate::str::contains(".replaced-<stamp>"))
+        .stderr(predicate::str::contains("run the restore again"));
+    assert_eq!(
+        file_hash(&data.join("ombud.db")),
+        before,
+        "nothing in the store changed"
+    );
+    assert!(
+        data.join("restore.pending.json").exists(),
+        "the journal stays for whoever repairs it"
+    );
+}

@@ -234,3 +234,49 @@ fn policy_check_reports_the_datasets_problems_with_their_place() {
         serde_json::from_slice(&json.stdout).expect("one JSON document");
     assert_eq!(document["dataset_problems"][0]["line"], 20);
 }
+
+#[test]
+fn bad_flags_are_refused_with_the_flag_and_the_fix() {
+    let dir = setup();
+    for (args, says) in [
+        (
+            &["datasets", "reach", "--identity", "ana@example.fi"][..],
+            "--identity ana@example.fi: an identity is written `kind:value`",
+        ),
+        (
+            &["datasets", "reach", "--identity", "email:ana-at-example.fi"][..],
+            "an email address has one @",
+        ),
+        (
+            &["datasets", "reach", "--identity", "fax:0912345"][..],
+            "unknown identity kind; use one of email, phone",
+        ),
+        (
+            &[
+                "datasets",
+                "generate",
+                "--key",
+                "app",
+                "--kind",
+                "oracle",
+                "--url-env",
+                "APP_URL",
+            ][..],
+            "--kind oracle: give postgres, mysql or sqlite",
+        ),
+    ] {
+        ombud(dir.path())
+            .args(args)
+            .env("APP_URL", dir.path().join("app.db"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    // Nothing written by a refused generate.
+    assert!(
+        std::fs::read_dir(dir.path().join("datasets"))
+            .expect("dir")
+            .count()
+            == 1
+    );
+}

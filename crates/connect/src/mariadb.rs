@@ -3,7 +3,7 @@
 //! UTC so that TIMESTAMP columns compare as the other databases' do.
 
 use crate::reach::{Select, WITHHELD};
-use crate::sql::{Applied, Column, Columns, ConnectError, Expired, Expiry, TableChanges};
+use crate::sql::{Applied, Column, Columns, ConnectError, Expiry, TableChanges};
 use mysql::prelude::Queryable;
 
 /// `` `name` ``, with backticks inside doubled.
@@ -214,48 +214,32 @@ pub fn apply(
     Ok(out)
 }
 
-/// The condition and parameters of rows past the cutoff.
-fn expired_where(expired: &Expired<'_>, cutoff: String) -> (String, Vec<String>) {
-    let mut sql = format!("{} < ?", quote(expired.column));
-    let mut bound = vec![cutoff];
-    if let Some((scope, values)) = expired.scope {
-        sql.push_str(&format!(
-            " AND CAST({} AS CHAR) IN ({})",
-            quote(scope),
-            vec!["?"; values.len()].join(", ")
-        ));
-        bound.extend(values.iter().cloned());
-    }
-    (sql, bound)
-}
-
+/// How many rows of `table` meet the condition (`?` placeholders for `bound`).
 pub fn count_expired(
     conn: &mut mysql::Conn,
-    expired: &Expired<'_>,
-    cutoff: String,
+    table: &str,
+    condition: &str,
+    bound: &[String],
 ) -> Result<u64, ConnectError> {
-    let (condition, bound) = expired_where(expired, cutoff);
     let n: Option<u64> = conn
         .exec_first(
-            format!(
-                "SELECT COUNT(*) FROM {} WHERE {condition}",
-                quote(expired.table)
-            ),
-            params(&bound),
+            format!("SELECT COUNT(*) FROM {} WHERE {condition}", quote(table)),
+            params(bound),
         )
-        .map_err(|e| failed(&format!("counting {}", expired.table), &e))?;
+        .map_err(|e| failed(&format!("counting {table}"), &e))?;
     Ok(n.unwrap_or(0))
 }
 
-pub fn expire(
+/// Removes (or anonymises) up to `batch` rows that meet the condition; returns how many.
+pub fn expire_batch(
     conn: &mut mysql::Conn,
-    expired: &Expired<'_>,
-    cutoff: String,
+    table: &str,
+    condition: &str,
+    bound: &[String],
     expiry: &Expiry,
     batch: usize,
 ) -> Result<u64, ConnectError> {
-    let (condition, bound) = expired_where(expired, cutoff);
-    let target = quote(expired.table);
+    let target = quote(table);
     let sql = match expiry {
         Expiry::Delete => format!("DELETE FROM {target} WHERE {condition} LIMIT {batch}"),
         Expiry::Anonymise(fields) => format!(
@@ -272,16 +256,9 @@ pub fn expire(
                 .join(" AND ")
         ),
     };
-    let mut total = 0;
-    loop {
-        conn.exec_drop(&sql, params(&bound))
-            .map_err(|e| failed(&format!("removing expired rows of {}", expired.table), &e))?;
-        let n = conn.affected_rows();
-        total += n;
-        if n < batch as u64 {
-            return Ok(total);
-        }
-    }
+    conn.exec_drop(&sql, params(bound))
+        .map_err(|e| failed(&format!("removing expired rows of {table}"), &e))?;
+    Ok(conn.affected_rows())
 }
 
 /// Columns (table, column, in the primary key) and single-column foreign keys (table, column,

@@ -651,22 +651,27 @@ pub struct Expired<'a> {
     /// Rows dated before this are past their retention. Columns without a time zone are read
     /// as UTC; date columns as the start of their day.
     pub before: jiff::Timestamp,
+    /// Later spans `[from, to)` whose rows are past their retention too: a period that ends on
+    /// the last day of a shorter month (a year after 29 February ends on 28 February) lets
+    /// rows of the days that clamp go before some of the days just before them.
+    pub also: &'a [(jiff::Timestamp, jiff::Timestamp)],
     /// A shared database's tenant column and the values whose rows may go.
     pub scope: Option<(&'a str, &'a [String])>,
 }
 
 impl Expired<'_> {
-    /// The cutoff as text the column compares with, or why the column cannot be compared.
-    fn cutoff(&self, column: &Column) -> Result<String, String> {
+    /// An instant as text the column compares with (`column >= it` and `column < it` then
+    /// hold for the same rows as for the instant), or why the column cannot be compared.
+    fn bound(&self, column: &Column, at: jiff::Timestamp) -> Result<String, String> {
         let kind = column.kind.to_ascii_lowercase();
-        let utc = self.before.to_zoned(jiff::tz::TimeZone::UTC);
+        let utc = at.to_zoned(jiff::tz::TimeZone::UTC);
         if kind.contains("with time zone") {
             Ok(utc.strftime("%Y-%m-%d %H:%M:%S+00").to_string())
         } else if kind.contains("time") || kind == "text" || kind.contains("char") {
             Ok(utc.strftime("%Y-%m-%d %H:%M:%S").to_string())
         } else if kind.contains("date") {
-            // A row dated on the cutoff's day is counted from that day's start, which is
-            // before the cutoff only when the cutoff is not midnight: round up to the next day.
+            // A row dated on the bound's day is counted from that day's start, which is
+            // before the bound only when the bound is not midnight: round up to the next day.
             let day = utc.date();
             let day = if utc.time() == jiff::civil::Time::midnight() {
                 day
@@ -689,9 +694,8 @@ impl Database {
         let (sql, params) = self.expired_where(expired)?;
         let table = expired.table;
         match self {
-            // The condition above is in the other dialects; its first parameter is the cutoff.
             Database::Mysql { conn, .. } => {
-                crate::mariadb::count_expired(conn, expired, params[0].clone())
+                crate::mariadb::count_expired(conn, table, &sql, &params)
             }
             Database::Postgres { client, schema, .. } => {
                 let sql = format!(
@@ -720,7 +724,8 @@ impl Database {
         }
     }
 
-    /// The condition (and its parameters) of rows past the cutoff.
+    /// The condition (and its parameters, as text) of rows past the cutoff, in this
+    /// database's dialect.
     fn expired_where(
         &mut self,
         expired: &Expired<'_>,
@@ -734,13 +739,36 @@ impl Database {
                 expired.table, expired.column
             ))
         })?;
-        let cutoff = expired.cutoff(column).map_err(ConnectError::new)?;
-        let postgres = matches!(self, Database::Postgres { .. });
-        let mut params = vec![cutoff];
-        let mut sql = if postgres {
-            format!("{} < $1::text::{}", quote(expired.column), column.kind)
+        let (postgres, text, quote): (bool, &str, fn(&str) -> String) = match self {
+            Database::Postgres { .. } => (true, "text", quote),
+            Database::Mysql { .. } => (false, "CHAR", crate::mariadb::quote),
+            Database::Sqlite { .. } => (false, "TEXT", quote),
+        };
+        let mut params: Vec<String> = Vec::new();
+        // A placeholder for the next parameter, cast to the column's type where the
+        // database wants it.
+        let mut mark = |value: String, typed: bool| {
+            params.push(value);
+            match (postgres, typed) {
+                (true, true) => format!("${}::text::{}", params.len(), column.kind),
+                (true, false) => format!("${}", params.len()),
+                (false, _) => "?".to_owned(),
+            }
+        };
+        let bound = |at| expired.bound(column, at).map_err(ConnectError::new);
+        let name = quote(expired.column);
+        let mut spans = vec![format!("{name} < {}", mark(bound(expired.before)?, true))];
+        for (from, to) in expired.also {
+            spans.push(format!(
+                "({name} >= {} AND {name} < {})",
+                mark(bound(*from)?, true),
+                mark(bound(*to)?, true)
+            ));
+        }
+        let mut sql = if spans.len() == 1 {
+            spans.remove(0)
         } else {
-            format!("{} < ?", quote(expired.column))
+            format!("({})", spans.join(" OR "))
         };
         if let Some((scope, values)) = expired.scope {
             if !columns.contains_key(scope) {
@@ -749,24 +777,12 @@ impl Database {
                     expired.table
                 )));
             }
-            let marks: Vec<String> = values
-                .iter()
-                .enumerate()
-                .map(|(i, _)| {
-                    if postgres {
-                        format!("${}", i + 2)
-                    } else {
-                        "?".into()
-                    }
-                })
-                .collect();
+            let marks: Vec<String> = values.iter().map(|v| mark(v.clone(), false)).collect();
             sql.push_str(&format!(
-                " AND CAST({} AS {}) IN ({})",
+                " AND CAST({} AS {text}) IN ({})",
                 quote(scope),
-                if postgres { "text" } else { "TEXT" },
                 marks.join(", ")
             ));
-            params.extend(values.iter().cloned());
         }
         Ok((sql, params))
     }
@@ -780,15 +796,13 @@ impl Database {
         batch: usize,
     ) -> Result<u64, ConnectError> {
         let (condition, params) = self.expired_where(expired)?;
-        if let Database::Mysql { conn, .. } = self {
-            // The condition above is in the other dialects; its first parameter is the cutoff.
-            return crate::mariadb::expire(conn, expired, params[0].clone(), expiry, batch);
-        }
         let table = expired.table;
         let mut total = 0u64;
         loop {
             let n = match self {
-                Database::Mysql { .. } => 0,
+                Database::Mysql { conn, .. } => {
+                    crate::mariadb::expire_batch(conn, table, &condition, &params, expiry, batch)?
+                }
                 Database::Postgres { client, schema, .. } => {
                     let target = format!("{}.{}", quote(schema), quote(table));
                     let sql = match expiry {

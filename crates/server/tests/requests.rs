@@ -340,6 +340,23 @@ async fn erasure_vouched(app: &TestApp) {
     assert_eq!(plan.status, 200, "{:?}", plan.body);
     assert_eq!(plan.body["systems_declared"], false);
     assert_eq!(plan.body["tables"], json!([]));
+    // Only an erasure has a plan: any other request is refused with the field and why.
+    let access = app
+        .post(
+            "/api/v1/requests",
+            &person.service,
+            json!({ "kind": "access", "subject": person.subject, "verified": true, "email": "matti@example.fi" }),
+        )
+        .await;
+    assert_eq!(access.status, 201, "{:?}", access.body);
+    let access_id = access.body["id"].as_str().expect("id");
+    let refused = app
+        .get(&format!("/api/v1/requests/{access_id}/plan"), &person.admin)
+        .await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.body["field"], "id", "{:?}", refused.body);
+    let detail = refused.body.to_string();
+    assert!(detail.contains("only an erasure has a plan"), "{detail}");
     let done = fulfil(app, &person.admin, id).await;
     let kept = done["outcome"]["kept"].as_array().expect("kept").clone();
     let categories: Vec<&str> = kept.iter().filter_map(|k| k["category"].as_str()).collect();

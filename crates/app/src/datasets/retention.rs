@@ -52,7 +52,7 @@ const SWEEP_BATCH: usize = 10_000;
 
 /// The latest collection time whose retention has ended by `now`, given the end of a row
 /// collected at `t`; the end only moves forward with `t`, so halving finds it.
-fn cutoff(end: impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
+fn cutoff(end: &impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
     let second = jiff::SignedDuration::from_secs(1);
     let mut low = now
         .checked_sub(jiff::SignedDuration::from_hours(24 * 366 * 400))
@@ -73,6 +73,71 @@ fn cutoff(end: impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Optio
         }
     }
     low.checked_add(second).ok()
+}
+
+/// Where the rows past their end lie, near the cutoff: [`cutoff`] finds a point where rows
+/// stop being past their end, but a period that ends on the last day of a shorter month (a
+/// year after 29 February ends on 28 February, a month after 31 January on 28 February) brings
+/// rows of the days that clamp back before rows of a day or so earlier. The four days either
+/// side of it are walked an hour at a time (within an hour the end only moves forward) and
+/// every flip found to the second: the rows before the returned instant, and those in each
+/// returned span `[from, to)`, are past their end; no other row is.
+fn expired_spans(
+    end: impl Fn(Timestamp) -> Option<Timestamp>,
+    now: Timestamp,
+) -> Option<(Timestamp, Vec<(Timestamp, Timestamp)>)> {
+    let past = |t: Timestamp| end(t).is_some_and(|e| e <= now);
+    let first = cutoff(&end, now)?;
+    let hour = jiff::SignedDuration::from_hours(1);
+    let reach = jiff::SignedDuration::from_hours(24 * 4);
+    let (Ok(start), Ok(stop)) = (first.checked_sub(reach), first.checked_add(reach)) else {
+        return Some((first, vec![]));
+    };
+    let stop = stop.min(now.checked_add(hour).unwrap_or(now));
+    if !past(start) {
+        // Not the shape clamping makes: keep to the first cutoff, which errs on keeping.
+        return Some((first, vec![]));
+    }
+    // The first instant after `low` (where `past` is `was`) at which it is no longer.
+    let flip = |mut low: Timestamp, mut high: Timestamp, was: bool| {
+        let second = jiff::SignedDuration::from_secs(1);
+        while high.duration_since(low) > second {
+            let Ok(middle) = low.checked_add(high.duration_since(low) / 2) else {
+                break;
+            };
+            if past(middle) == was {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        high
+    };
+    let mut before = None;
+    let mut spans = Vec::new();
+    let mut open: Option<Timestamp> = None;
+    let (mut at, mut was) = (start, true);
+    while at < stop {
+        let next = at.checked_add(hour).unwrap_or(stop).min(stop);
+        let now_past = past(next);
+        if now_past != was {
+            let edge = flip(at, next, was);
+            if was {
+                match open.take() {
+                    Some(from) => spans.push((from, edge)),
+                    None => before = before.or(Some(edge)),
+                }
+            } else {
+                open = Some(edge);
+            }
+            was = now_past;
+        }
+        at = next;
+    }
+    if let Some(from) = open {
+        spans.push((from, stop));
+    }
+    Some((before.unwrap_or(stop), spans))
 }
 
 /// A row's date as databases write it as text: an instant with an offset, a date and time
@@ -140,6 +205,19 @@ struct PersonTable<'a> {
 }
 
 impl PersonTable<'_> {
+    /// When a row collected at `at` has outlived the rules counted from collection (and the
+    /// last interaction's floor, the row's own date): the same end the register gives a record.
+    fn row_end(&self, at: Timestamp, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        let no_facts = SubjectFacts::new(vec![]);
+        self.rules
+            .iter()
+            .filter(|(_, r)| matches!(r.after, Anchor::Collected | Anchor::LastInteraction))
+            .filter_map(|(purpose, rule)| {
+                ombud_core::retention::rule_end(rule, purpose, &no_facts, at, now, tz)
+            })
+            .max()
+    }
+
     /// Whether the person's period under every event rule has ended by `horizon`. An event
     /// that has not happened (the contract runs) keeps the rows.
     fn ended(
@@ -309,7 +387,9 @@ fn run(
                     ));
                     continue;
                 };
-                report.before = cutoff(row_end, horizon);
+                let spans = expired_spans(row_end, horizon);
+                report.before = spans.as_ref().map(|(before, _)| *before);
+                let also = spans.map(|(_, also)| also).unwrap_or_default();
                 for (tenant, scope) in &units {
                     let mut unit = report.clone();
                     if scope.is_some() {
@@ -332,6 +412,7 @@ fn run(
                         table: &collection.name,
                         column,
                         before,
+                        also: &also,
                         scope: scope.as_ref().map(|(c, v)| (c.as_str(), v.as_slice())),
                     };
                     unit.rows = connectors.with(&dataset.key, |db| {
@@ -371,7 +452,7 @@ fn run(
                 dataset,
                 collection,
                 personal,
-                rows_before: (dated && column.is_some()).then(|| cutoff(row_end, horizon)),
+                rows_before: (dated && column.is_some()).then(|| cutoff(&row_end, horizon)),
                 rules,
                 column,
                 expiry,
@@ -551,7 +632,9 @@ fn sweep_people(
                 }) else {
                     continue;
                 };
-                let rows = expired_rows(table, found);
+                let rows = expired_rows(table, found, &|at| {
+                    table.row_end(at, now, tz).is_some_and(|end| end <= horizon)
+                });
                 if !rows.is_empty() {
                     changes
                         .entry(table.dataset.key.as_str())
@@ -622,7 +705,11 @@ fn sweep_people(
 /// The person's rows of the table that retention removes now: all of them, or with a date
 /// column and a rule counted from collection those dated before the cutoff (a row whose date
 /// cannot be read stays). Anonymising skips rows already empty, so a second sweep counts none.
-fn expired_rows(table: &PersonTable<'_>, found: &Rows) -> Vec<RowChange> {
+fn expired_rows(
+    table: &PersonTable<'_>,
+    found: &Rows,
+    row_past: &dyn Fn(Timestamp) -> bool,
+) -> Vec<RowChange> {
     let keys = key_columns(table.collection, found);
     let date = table
         .column
@@ -631,10 +718,7 @@ fn expired_rows(table: &PersonTable<'_>, found: &Rows) -> Vec<RowChange> {
         .rows
         .iter()
         .filter(|row| match (table.rows_before, date) {
-            (Some(Some(before)), Some(i)) => row[i]
-                .as_deref()
-                .and_then(row_date)
-                .is_some_and(|at| at < before),
+            (Some(Some(_)), Some(i)) => row[i].as_deref().and_then(row_date).is_some_and(row_past),
             (Some(_), _) => false,
             (None, _) => true,
         })
