@@ -54,6 +54,7 @@ impl StoreArgs {
         open_store(
             &self.data_dir,
             self.database_url.as_deref(),
+            None,
             KeyPolicy::MustExist,
         )
     }

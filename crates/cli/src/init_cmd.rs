@@ -79,6 +79,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
     let (store, _) = crate::serve_cmd::open_store(
         &args.data_dir,
         None,
+        None,
         crate::serve_cmd::KeyPolicy::CreateIfMissing,
     )?;
     if created_key {

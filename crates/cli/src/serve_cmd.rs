@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store
     #[arg(long, env = "OMBUD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Connections to PostgreSQL this process keeps at most (default 16); replicas on one
+    /// server share its max_connections, so keep their sum below it. PostgreSQL only
+    #[arg(long, env = "OMBUD_DATABASE_POOL", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: Option<u32>,
     /// The address people reach this server at, for the links in mails (portal, downloads)
     #[arg(long, env = "OMBUD_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -334,8 +338,14 @@ fn keep_private(data_dir: &Path, sqlite: bool) -> Result<()> {
 pub fn open_store(
     data_dir: &Path,
     database_url: Option<&str>,
+    pool: Option<u32>,
     keys: KeyPolicy,
 ) -> Result<(Arc<dyn Store>, MasterKey)> {
+    if pool.is_some() && database_url.is_none() {
+        bail!(
+            "--database-pool sizes the pool of PostgreSQL connections; the embedded SQLite store keeps its own, so leave it out (or set --database-url)"
+        );
+    }
     if database_url.is_none() {
         crate::backup_cmd::refuse_interrupted_restore(data_dir)?;
     }
@@ -344,7 +354,7 @@ pub fn open_store(
     let store: Arc<dyn Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Arc::new(
-                PostgresStore::connect(url, &key)
+                PostgresStore::connect_with(url, &key, pool.unwrap_or(PostgresStore::DEFAULT_POOL))
                     .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?,
             )
         }
@@ -383,6 +393,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let (store, master) = open_store(
         &args.data_dir,
         args.database_url.as_deref(),
+        args.database_pool,
         KeyPolicy::CreateIfMissing,
     )?;
     let clock = Arc::new(SystemClock);

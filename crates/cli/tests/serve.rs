@@ -206,6 +206,32 @@ fn a_bad_smtp_url_or_job_interval_stops_the_start_before_anything_is_created() {
         stderr.contains("--sweep-every") && stderr.contains("10..=86400"),
         "{stderr}"
     );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--database-pool", "0"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--database-pool") && stderr.contains("1..=1000"),
+        "{stderr}"
+    );
+    // The embedded store keeps its own pool: the flag is refused, not ignored.
+    let output = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-pool", "4"])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_DATABASE_URL")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--database-pool") && stderr.contains("--database-url"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("ombud-data/ombud.db").exists());
 }
 
 #[test]

@@ -88,6 +88,7 @@ fn the_store_suite_passes_on_postgresql() {
     another_master_key_is_refused_at_connect(store, &url);
     let (_, url) = database.store();
     every_table_is_distributable_by_tenant(&url);
+    a_pool_of_two_never_opens_a_third_connection(&database);
 
     if let Ok(marker) = std::env::var("OMBUD_TEST_POSTGRES_MARKER") {
         std::fs::write(marker, "the PostgreSQL store suite ran\n").expect("writes the marker");
@@ -241,6 +242,50 @@ fn an_entry_edited_behind_the_engines_back_is_reported_exactly(store: &PostgresS
         }
         intact => panic!("tampering went unnoticed: {intact:?}"),
     }
+}
+
+/// `--database-pool`: however many callers at once, a store keeps at most its pool's
+/// connections (counted by the application name its URL gives them).
+fn a_pool_of_two_never_opens_a_third_connection(database: &Database) {
+    let name = format!("ombud_pool_{}", uuid::Uuid::now_v7().simple());
+    let url = format!("{}&application_name={name}", database.fresh_url());
+    let store = PostgresStore::connect_with(
+        &url,
+        &MasterKey::from_hex(&"cd".repeat(32)).expect("key"),
+        2,
+    )
+    .expect("connects");
+    let mut admin = database.admin();
+    let mut most = 0i64;
+    let running = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    while running.load(std::sync::atomic::Ordering::Relaxed) {
+                        store.tenants().expect("reads");
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..50 {
+            let open: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&name],
+                )
+                .expect("counts")
+                .get(0);
+            most = most.max(open);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
+        for caller in callers {
+            caller.join().expect("joined");
+        }
+    });
+    assert!(most >= 1, "the callers' connections are seen");
+    assert!(most <= 2, "{most} connections open with a pool of 2");
 }
 
 fn two_replicas_migrating_at_once_both_start(database: &Database) {

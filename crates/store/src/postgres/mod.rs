@@ -146,14 +146,23 @@ impl PostgresStore {
         self.keyring.get()
     }
 
+    /// Connections a process keeps at most, unless told otherwise.
+    pub const DEFAULT_POOL: u32 = 16;
+
     /// Connects with a `postgres://` URL and brings the schema up to date.
     pub fn connect(url: &str, master: &MasterKey) -> Result<PostgresStore> {
+        Self::connect_with(url, master, Self::DEFAULT_POOL)
+    }
+
+    /// As [`Self::connect`], keeping at most `pool` connections (at least 1): replicas on one
+    /// server share its `max_connections`.
+    pub fn connect_with(url: &str, master: &MasterKey, pool: u32) -> Result<PostgresStore> {
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::Database(format!("the database URL is not valid: {e}"))
         })?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
-            .max_size(16)
+            .max_size(pool.max(1))
             // A checkout test costs a round trip on every call; a dead connection fails the
             // query instead, and r2d2 replaces it.
             .test_on_check_out(false)
