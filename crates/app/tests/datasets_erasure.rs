@@ -277,12 +277,11 @@ fn what_a_law_keeps_stays_and_is_told_with_the_law() {
 
 #[test]
 fn erasure_masks_exactly_the_reached_personal_fields_in_postgresql() {
-    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
-            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
-        );
-        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+    let Some(base) = common::server_url(
+        "OMBUD_TEST_POSTGRES_URL",
+        "OMBUD_TEST_POSTGRES_MARKER",
+        "PostgreSQL",
+    ) else {
         return;
     };
     let admin: postgres::Config = base.parse().expect("a PostgreSQL URL");
@@ -447,26 +446,10 @@ fn snapshot_mysql(url: &str) -> Snapshot {
 #[test]
 fn erasure_masks_exactly_the_reached_personal_fields_in_mariadb() {
     use mysql::prelude::Queryable;
-    let Ok(base) = std::env::var("OMBUD_TEST_MYSQL_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
-            "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
-        );
-        eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+    let Some(database) = common::MariaDb::new("fides_erasure") else {
         return;
     };
-    let name = format!("fides_erasure_{}", std::process::id());
-    let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
-    admin
-        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
-        .expect("drops");
-    admin
-        .query_drop(format!("CREATE DATABASE {name}"))
-        .expect("creates");
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => format!("{base}/{name}"),
-    };
+    let url = database.url.clone();
     let seed = SEED[..SEED
         .find("CREATE SCHEMA backup_schema")
         .expect("public part")]
@@ -496,7 +479,6 @@ fn erasure_masks_exactly_the_reached_personal_fields_in_mariadb() {
     let outcome = erase_customer_one(&desk, operator);
     let after = snapshot_mysql(&url);
     drop(desk);
-    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
     assert!(outcome.summary.contains("15 masked"), "{}", outcome.summary);
     assert_eq!(changed(&before, &after), expected_changes());
 }

@@ -347,12 +347,11 @@ fn on_sqlite() {
 
 #[test]
 fn on_postgresql() {
-    let Ok(url) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
-            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
-        );
-        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+    let Some(url) = common::server_url(
+        "OMBUD_TEST_POSTGRES_URL",
+        "OMBUD_TEST_POSTGRES_MARKER",
+        "PostgreSQL",
+    ) else {
         return;
     };
     let schema = format!("event_retention_{}", std::process::id());
@@ -383,27 +382,11 @@ fn on_postgresql() {
 #[test]
 fn on_mariadb() {
     use mysql::prelude::Queryable;
-    let Ok(base) = std::env::var("OMBUD_TEST_MYSQL_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
-            "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
-        );
-        eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+    let Some(database) = common::MariaDb::new("event_retention") else {
         return;
     };
-    let name = format!("event_retention_{}", std::process::id());
-    let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
-    admin
-        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
-        .expect("drops");
-    admin
-        .query_drop(format!("CREATE DATABASE {name}"))
-        .expect("creates");
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => format!("{base}/{name}"),
-    };
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     let now = Timestamp::now();
     for statement in seed(now) {
         conn.query_drop(statement).expect("seed");
@@ -415,5 +398,4 @@ fn on_mariadb() {
         conn.query(format!("SELECT id FROM {table} ORDER BY id"))
             .expect("rows")
     });
-    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
 }

@@ -4,6 +4,8 @@
 //! database customers share, one customer's hold keeps only that customer's rows. SQLite
 //! always, PostgreSQL when OMBUD_TEST_POSTGRES_URL is set (CI sets it).
 
+mod common;
+
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use ombud_connect::{Connection, Connectors, Kind, native};
 use ombud_store::retention::{HoldReason, NewHold};
@@ -272,12 +274,11 @@ fn in_a_shared_database_one_customer_s_hold_keeps_only_its_rows() {
 
 #[test]
 fn the_same_on_postgresql() {
-    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
-            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
-        );
-        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+    let Some(base) = common::server_url(
+        "OMBUD_TEST_POSTGRES_URL",
+        "OMBUD_TEST_POSTGRES_MARKER",
+        "PostgreSQL",
+    ) else {
         return;
     };
     let schema = format!("retention_{}", std::process::id());
@@ -323,27 +324,11 @@ fn the_same_on_postgresql() {
 #[test]
 fn the_same_on_mariadb() {
     use mysql::prelude::Queryable;
-    let Ok(base) = std::env::var("OMBUD_TEST_MYSQL_URL") else {
-        assert!(
-            std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
-            "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
-        );
-        eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
+    let Some(database) = common::MariaDb::new("retention") else {
         return;
     };
-    let name = format!("retention_{}", std::process::id());
-    let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
-    admin
-        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
-        .expect("drops");
-    admin
-        .query_drop(format!("CREATE DATABASE {name}"))
-        .expect("creates");
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => format!("{base}/{name}"),
-    };
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     conn.query_drop("CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip VARCHAR(64), at DATETIME NOT NULL, company_id INT)")
         .expect("table");
     let now = Timestamp::now();
@@ -367,7 +352,6 @@ fn the_same_on_mariadb() {
     let left: Vec<i64> = conn
         .query("SELECT id FROM access_log ORDER BY id")
         .expect("rows");
-    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
     assert_eq!(left, [12, 13, 22, 23]);
 }
 
@@ -455,101 +439,79 @@ fn two_years_end_on_the_controller_s_calendar_at_the_edges() {
 }
 
 #[test]
-fn the_edges_on_postgresql_and_mariadb() {
-    use mysql::prelude::Queryable;
-    match std::env::var("OMBUD_TEST_POSTGRES_URL") {
-        Ok(base) => {
-            let schema = format!("retention_edges_{}", std::process::id());
-            let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
-            client
-                .batch_execute(&format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
-                     CREATE TABLE {schema}.access_log (id bigint PRIMARY KEY, ip text, at timestamptz NOT NULL, company_id integer);"
-                ))
-                .expect("table");
-            for (id, (at, _)) in EDGES.iter().enumerate() {
-                client
-                    .execute(
-                        &format!("INSERT INTO {schema}.access_log VALUES ($1, '192.0.2.7', ($2::text || '+00')::timestamptz, 1)"),
-                        &[&(id as i64), at],
-                    )
-                    .expect("row");
-            }
-            let dir = tempfile::tempdir().expect("temporary directory");
-            std::fs::write(dir.path().join("app.url"), format!("{base}\n")).expect("url");
-            let f = fixture(dir.path());
-            let mut dataset = dataset(Kind::Postgres, &dir.path().join("app.url"), false);
-            if let Some(c) = dataset.connection.as_mut() {
-                c.schema = Some(schema.clone());
-            }
-            let connectors = Connectors::new(vec![dataset]);
-            edges_story(&connectors, &f, &mut || {
-                client
-                    .query(
-                        &format!("SELECT id FROM {schema}.access_log ORDER BY id"),
-                        &[],
-                    )
-                    .expect("rows")
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect()
-            });
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-        }
-        Err(_) => {
-            assert!(
-                std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
-                "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
-            );
-            eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
-        }
-    }
-    match std::env::var("OMBUD_TEST_MYSQL_URL") {
-        Ok(base) => {
-            let name = format!("retention_edges_{}", std::process::id());
-            let mut admin =
-                mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
-            admin
-                .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
-                .expect("drops");
-            admin
-                .query_drop(format!("CREATE DATABASE {name}"))
-                .expect("creates");
-            let url = match base.rfind('/') {
-                Some(i) => format!("{}/{name}", &base[..i]),
-                None => format!("{base}/{name}"),
-            };
-            let mut conn =
-                mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connects");
-            conn.query_drop("CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip VARCHAR(64), at DATETIME NOT NULL, company_id INT)")
-                .expect("table");
-            for (id, (at, _)) in EDGES.iter().enumerate() {
-                conn.exec_drop(
-                    "INSERT INTO access_log VALUES (?, '192.0.2.7', ?, 1)",
-                    (id as i64, at),
+fn the_edges_on_postgresql() {
+    let Some(base) = common::server_url(
+        "OMBUD_TEST_POSTGRES_URL",
+        "OMBUD_TEST_POSTGRES_MARKER",
+        "PostgreSQL",
+    ) else {
+        return;
+    };
+    let schema = format!("retention_edges_{}", std::process::id());
+    let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+    client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+                 CREATE TABLE {schema}.access_log (id bigint PRIMARY KEY, ip text, at timestamptz NOT NULL, company_id integer);"
+            ))
+        .expect("table");
+    for (id, (at, _)) in EDGES.iter().enumerate() {
+        client
+                .execute(
+                    &format!("INSERT INTO {schema}.access_log VALUES ($1, '192.0.2.7', ($2::text || '+00')::timestamptz, 1)"),
+                    &[&(id as i64), at],
                 )
                 .expect("row");
-            }
-            let dir = tempfile::tempdir().expect("temporary directory");
-            std::fs::write(dir.path().join("app.url"), format!("{url}\n")).expect("url");
-            let f = fixture(dir.path());
-            let connectors = Connectors::new(vec![dataset(
-                Kind::Mysql,
-                &dir.path().join("app.url"),
-                false,
-            )]);
-            edges_story(&connectors, &f, &mut || {
-                conn.query("SELECT id FROM access_log ORDER BY id")
-                    .expect("rows")
-            });
-            let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
-        }
-        Err(_) => {
-            assert!(
-                std::env::var_os("OMBUD_TEST_MYSQL_MARKER").is_none(),
-                "CI expects the MariaDB tests to run: set OMBUD_TEST_MYSQL_URL"
-            );
-            eprintln!("OMBUD_TEST_MYSQL_URL is not set: the MariaDB case did not run");
-        }
     }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("app.url"), format!("{base}\n")).expect("url");
+    let f = fixture(dir.path());
+    let mut dataset = dataset(Kind::Postgres, &dir.path().join("app.url"), false);
+    if let Some(c) = dataset.connection.as_mut() {
+        c.schema = Some(schema.clone());
+    }
+    let connectors = Connectors::new(vec![dataset]);
+    edges_story(&connectors, &f, &mut || {
+        client
+            .query(
+                &format!("SELECT id FROM {schema}.access_log ORDER BY id"),
+                &[],
+            )
+            .expect("rows")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    });
+    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+}
+
+#[test]
+fn the_edges_on_mariadb() {
+    use mysql::prelude::Queryable;
+    let Some(database) = common::MariaDb::new("retention_edges") else {
+        return;
+    };
+    let url = database.url.clone();
+    let mut conn = database.connect();
+    conn.query_drop("CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip VARCHAR(64), at DATETIME NOT NULL, company_id INT)")
+        .expect("table");
+    for (id, (at, _)) in EDGES.iter().enumerate() {
+        conn.exec_drop(
+            "INSERT INTO access_log VALUES (?, '192.0.2.7', ?, 1)",
+            (id as i64, at),
+        )
+        .expect("row");
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("app.url"), format!("{url}\n")).expect("url");
+    let f = fixture(dir.path());
+    let connectors = Connectors::new(vec![dataset(
+        Kind::Mysql,
+        &dir.path().join("app.url"),
+        false,
+    )]);
+    edges_story(&connectors, &f, &mut || {
+        conn.query("SELECT id FROM access_log ORDER BY id")
+            .expect("rows")
+    });
 }

@@ -114,3 +114,62 @@ pub fn exported_all(
     }
     files
 }
+
+/// The URL of the PostgreSQL (`OMBUD_TEST_POSTGRES_URL`) or MariaDB (`OMBUD_TEST_MYSQL_URL`)
+/// server the connector tests run on; `None` when it is not set, which CI (setting the suite's
+/// marker) refuses: a suite that did not run must fail there, not pass.
+pub fn server_url(var: &str, marker: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os(marker).is_none(),
+                "CI expects the {what} tests to run: set {var}"
+            );
+            eprintln!("{var} is not set: the {what} case did not run");
+            None
+        }
+    }
+}
+
+/// A new, empty MariaDB database for one test, dropped when the test is done.
+pub struct MariaDb {
+    pub url: String,
+    name: String,
+    admin: mysql::Conn,
+}
+
+impl MariaDb {
+    /// A database named `{prefix}_{process id}` on the server `OMBUD_TEST_MYSQL_URL` names.
+    pub fn new(prefix: &str) -> Option<MariaDb> {
+        use mysql::prelude::Queryable;
+        let base = server_url("OMBUD_TEST_MYSQL_URL", "OMBUD_TEST_MYSQL_MARKER", "MariaDB")?;
+        let name = format!("{prefix}_{}", std::process::id());
+        let mut admin =
+            mysql::Conn::new(mysql::Opts::from_url(&base).expect("url")).expect("connects");
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("drops");
+        admin
+            .query_drop(format!("CREATE DATABASE {name}"))
+            .expect("creates");
+        let url = match base.rfind('/') {
+            Some(i) => format!("{}/{name}", &base[..i]),
+            None => format!("{base}/{name}"),
+        };
+        Some(MariaDb { url, name, admin })
+    }
+
+    pub fn connect(&self) -> mysql::Conn {
+        mysql::Conn::new(mysql::Opts::from_url(&self.url).expect("url")).expect("connects")
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        let _ = self
+            .admin
+            .query_drop(format!("DROP DATABASE IF EXISTS {}", self.name));
+    }
+}
