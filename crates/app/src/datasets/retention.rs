@@ -50,29 +50,36 @@ type SweepUnit<'a> = (Option<&'a Tenant>, Option<(String, Vec<String>)>);
 /// Rows removed per batch: each batch is its own transaction.
 const SWEEP_BATCH: usize = 10_000;
 
-/// The latest collection time whose retention has ended by `now`, given the end of a row
-/// collected at `t`; the end only moves forward with `t`, so halving finds it.
-fn cutoff(end: &impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
-    let second = jiff::SignedDuration::from_secs(1);
-    let mut low = now
-        .checked_sub(jiff::SignedDuration::from_hours(24 * 366 * 400))
-        .ok()?;
-    if end(low).is_none_or(|e| e > now) {
-        return None;
-    }
-    let mut high = now;
-    if end(high).is_some_and(|e| e <= now) {
-        return high.checked_add(second).ok();
-    }
-    while high.duration_since(low) > second {
-        let middle = low.checked_add(high.duration_since(low) / 2).ok()?;
-        if end(middle).is_some_and(|e| e <= now) {
+/// The first whole second after `low` at which `past` no longer is what it is at `low`,
+/// searched up to `high` (where it is not): rows are dated to the second, so the bound is one.
+fn flip_second(past: &impl Fn(Timestamp) -> bool, low: i64, high: i64) -> Option<Timestamp> {
+    let was = past(Timestamp::from_second(low).ok()?);
+    let (mut low, mut high) = (low, high);
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if past(Timestamp::from_second(middle).ok()?) == was {
             low = middle;
         } else {
             high = middle;
         }
     }
-    low.checked_add(second).ok()
+    Timestamp::from_second(high).ok()
+}
+
+/// The second after the latest collection time whose retention has ended by `now`, given the
+/// end of a row collected at `t`; `None` when no row's has. Where the end does not only move
+/// forward with `t` (month ends), this is one such point: [`expired_spans`] finds the rest.
+fn cutoff(end: &impl Fn(Timestamp) -> Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
+    let past = |t: Timestamp| end(t).is_some_and(|e| e <= now);
+    let high = now.as_second() + 1;
+    let low = high - 400 * 366 * 86_400;
+    if !past(Timestamp::from_second(low).ok()?) {
+        return None;
+    }
+    if past(Timestamp::from_second(high).ok()?) {
+        return Timestamp::from_second(high + 1).ok();
+    }
+    flip_second(&past, low, high)
 }
 
 /// Where the rows past their end lie, near the cutoff: [`cutoff`] finds a point where rows
@@ -94,25 +101,11 @@ fn expired_spans(
         return Some((first, vec![]));
     };
     let stop = stop.min(now.checked_add(hour).unwrap_or(now));
+    let stop = Timestamp::from_second(stop.as_second()).unwrap_or(stop);
     if !past(start) {
         // Not the shape clamping makes: keep to the first cutoff, which errs on keeping.
         return Some((first, vec![]));
     }
-    // The first instant after `low` (where `past` is `was`) at which it is no longer.
-    let flip = |mut low: Timestamp, mut high: Timestamp, was: bool| {
-        let second = jiff::SignedDuration::from_secs(1);
-        while high.duration_since(low) > second {
-            let Ok(middle) = low.checked_add(high.duration_since(low) / 2) else {
-                break;
-            };
-            if past(middle) == was {
-                low = middle;
-            } else {
-                high = middle;
-            }
-        }
-        high
-    };
     let mut before = None;
     let mut spans = Vec::new();
     let mut open: Option<Timestamp> = None;
@@ -121,7 +114,9 @@ fn expired_spans(
         let next = at.checked_add(hour).unwrap_or(stop).min(stop);
         let now_past = past(next);
         if now_past != was {
-            let edge = flip(at, next, was);
+            let Some(edge) = flip_second(&past, at.as_second(), next.as_second()) else {
+                break;
+            };
             if was {
                 match open.take() {
                     Some(from) => spans.push((from, edge)),
@@ -334,6 +329,7 @@ fn run(
                         .iter()
                         .filter(|f| {
                             !f.primary_key
+                                && !f.read_only
                                 && f.categories.iter().any(|c| c.starts_with("user."))
                                 && Some(f.name.as_str()) != column
                         })
@@ -351,6 +347,13 @@ fn run(
                 out.push(skip(
                     report,
                     "no retention rule of the dataset's activities covers its categories".into(),
+                ));
+                continue;
+            }
+            if matches!(&expiry, Expiry::Anonymise(fields) if fields.is_empty()) {
+                out.push(skip(
+                    report,
+                    "a rule anonymises its rows, and every personal field of the table is its key, its date or read_only".into(),
                 ));
                 continue;
             }
@@ -782,4 +785,70 @@ fn record(
         )
         .map(|_| ())
         .map_err(|e| ConnectError::new(format!("the audit log: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ombud_policy::Duration;
+    use ombud_policy::duration::Unit;
+
+    #[test]
+    fn dates_are_read_as_the_three_databases_write_them() {
+        let at = |s: &str| s.parse::<Timestamp>().expect("instant");
+        for (text, expected) in [
+            ("2024-02-29 08:00:00", "2024-02-29T08:00:00Z"),
+            ("2024-02-29T08:00:00", "2024-02-29T08:00:00Z"),
+            ("2024-02-29 08:00:00.250", "2024-02-29T08:00:00.25Z"),
+            ("2024-02-29 10:00:00+02", "2024-02-29T08:00:00Z"),
+            ("2024-02-29 08:00:00+00", "2024-02-29T08:00:00Z"),
+            ("2024-02-29T08:00:00Z", "2024-02-29T08:00:00Z"),
+            ("2024-02-29", "2024-02-29T00:00:00Z"),
+        ] {
+            assert_eq!(row_date(text), Some(at(expected)), "{text}");
+        }
+        for text in ["", "yesterday", "29.2.2024", "1709193600"] {
+            assert_eq!(row_date(text), None, "{text}");
+        }
+    }
+
+    /// A month after 29, 30 or 31 January ends on 28 February: at noon on 28 February the rows
+    /// of those three mornings are past their month, those of the afternoon of the 28th are not.
+    #[test]
+    fn the_days_a_month_end_clamps_are_found_beyond_the_first_cutoff() {
+        let tz = TimeZone::get("Europe/Helsinki").expect("zone");
+        let month = Duration {
+            amount: 1,
+            unit: Unit::Month,
+        };
+        let end = |t: Timestamp| Some(ombud_core::retention::add(t, month, &tz));
+        let local = |s: &str| {
+            s.parse::<jiff::civil::DateTime>()
+                .expect("civil")
+                .to_zoned(tz.clone())
+                .expect("zoned")
+                .timestamp()
+        };
+        let now = local("2026-02-28T12:00:00");
+        let (before, spans) = expired_spans(end, now).expect("some rows are past");
+        let second = jiff::SignedDuration::from_secs(1);
+        assert_eq!(before, local("2026-01-28T12:00:00") + second);
+        assert_eq!(
+            spans,
+            ["29", "30", "31"]
+                .map(|d| (
+                    local(&format!("2026-01-{d}T00:00:00")),
+                    local(&format!("2026-01-{d}T12:00:00")) + second
+                ))
+                .to_vec()
+        );
+        // Every instant agrees with the end the register would give it.
+        let past =
+            |t: Timestamp| t < before || spans.iter().any(|(from, to)| *from <= t && t < *to);
+        let mut t = local("2026-01-25T00:00:00");
+        while t < local("2026-02-02T00:00:00") {
+            assert_eq!(past(t), end(t).is_some_and(|e| e <= now), "{t}");
+            t += jiff::SignedDuration::from_mins(17);
+        }
+    }
 }
