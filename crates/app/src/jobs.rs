@@ -269,6 +269,26 @@ pub struct Jobs {
     pub desk: crate::rights::Desk,
 }
 
+/// The jobs one replica at a time does, by the name of their lease.
+const SWEEP: &str = "sweep";
+const WATCH: &str = "watch";
+
+/// Gives up the leases `holder` keeps, so a process started in its place (a restart, a
+/// deploy) sweeps and watches at once instead of waiting for them to run out (the sweep's
+/// lasts one and a half rounds: an hour and a half by default). Called when the server stops
+/// on a signal, after its listeners have closed.
+pub fn release_leases(
+    store: &dyn Store,
+    holder: uuid::Uuid,
+    now: Timestamp,
+) -> Result<(), ombud_store::StoreError> {
+    for job in [SWEEP, WATCH] {
+        // Taking our own lease until now ends it; another holder's is left as it is.
+        store.take_lease(job, holder, now, now)?;
+    }
+    Ok(())
+}
+
 /// Starts the watcher, the mailer and the sweeper on the runtime; they stop with it.
 pub fn spawn(
     state: Jobs,
@@ -288,7 +308,7 @@ pub fn spawn(
                 // Held a round and a half: the holder renews it at its next round, and when it
                 // dies another replica takes over within that.
                 let until = now.checked_add(sweep_every.mul_f64(1.5)).unwrap_or(now);
-                if !state.store.take_lease("sweep", state.holder, until, now)? {
+                if !state.store.take_lease(SWEEP, state.holder, until, now)? {
                     return Ok(vec![]);
                 }
                 // The operator's own tables first: rules counted from a person's event find
@@ -374,7 +394,7 @@ pub fn spawn(
             let round = tokio::task::spawn_blocking(move || {
                 let now = state.clock.now();
                 let until = now.checked_add(every * 3).unwrap_or(now);
-                if state.store.take_lease("watch", state.holder, until, now)? {
+                if state.store.take_lease(WATCH, state.holder, until, now)? {
                     watch_writes(state.store.as_ref(), now)?;
                     retry_waiting(&state.desk, now)?;
                 }

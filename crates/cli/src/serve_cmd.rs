@@ -483,7 +483,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             std::time::Duration::from_secs(args.jobs_every),
             std::time::Duration::from_secs(args.sweep_every),
         );
+        let jobs = state_for_jobs.jobs();
         app.run(shutdown_signal()).await.context("while serving")?;
+        if let Err(error) = ombud_app::jobs::release_leases(
+            jobs.store.as_ref(),
+            jobs.holder,
+            jobs.clock.now(),
+        ) {
+            tracing::warn!("the background jobs' leases were not given up ({error}); they run out on their own");
+        }
         tracing::info!("stopped");
         anyhow::Ok(())
     })?;

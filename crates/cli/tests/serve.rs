@@ -333,3 +333,59 @@ fn the_data_directory_and_every_store_file_are_private() {
     }
     assert!(files >= 3, "the data file, the key file and the master key");
 }
+
+/// A server stopped by its signal (a restart, a deploy) gives up the sweep's and the watcher's
+/// leases, so the process started in its place does that work at once instead of waiting for
+/// them to run out (the sweep's lasts an hour and a half by default).
+#[test]
+fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    stdout.read_line(&mut printed).expect("the first line");
+    let leases = |dir: &std::path::Path| -> Vec<(String, i64)> {
+        let db = rusqlite::Connection::open(dir.join("ombud-data/ombud.db")).expect("opens");
+        db.prepare("SELECT job, leased_until FROM job_leases ORDER BY job")
+            .expect("select")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("leases")
+    };
+    // Both jobs run their first round at start and lease it.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held = leases(dir.path());
+        if held.len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let later = (jiff::Timestamp::now().as_microsecond()) + 10_000_000;
+    assert!(
+        held.len() == 2 && held.iter().all(|(_, until)| *until > later),
+        "leased ahead while running: {held:?}"
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "{status:?}");
+    let now = jiff::Timestamp::now().as_microsecond();
+    let left = leases(dir.path());
+    assert!(
+        left.len() == 2 && left.iter().all(|(_, until)| *until <= now),
+        "given up on stopping: {left:?}"
+    );
+}
