@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-1800}"
 connections="${2:-16}"
 n="${3:-20000}"
-port=18384
+port="${OMBUD_BENCH_PORT:-18384}"
 command -v wrk >/dev/null || { echo "bench/soak.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 cargo build --release --quiet -p ombud --bin ombud
 ombud="$PWD/target/release/ombud"
