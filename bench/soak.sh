@@ -13,8 +13,11 @@ connections="${2:-16}"
 n="${3:-20000}"
 port="${OMBUD_BENCH_PORT:-18384}"
 command -v wrk >/dev/null || { echo "bench/soak.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet -p ombud --bin ombud
-ombud="$PWD/target/release/ombud"
+# OMBUD_BENCH_BINARY runs another build (an earlier one, to compare in the same run).
+if [ -z "${OMBUD_BENCH_BINARY:-}" ]; then
+  cargo build --release --quiet -p ombud --bin ombud
+fi
+ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
 script="$PWD/bench/soak.lua"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" "${sampler:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -440,8 +440,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     .map(|state| state.with_connectors(connectors))
     .map_err(anyhow::Error::msg)?;
     drop(master);
+    // Store work runs on blocking threads, and no more of it runs at once than the store has
+    // connections: threads beyond those (and a few for the jobs and the datasets) would only
+    // wait for one, each keeping its stack and its own malloc arena. Under load tokio's
+    // default (512) grew to a hundred threads and the heap with them.
+    let connections = match args.database_url {
+        Some(_) => args.database_pool.unwrap_or(PostgresStore::DEFAULT_POOL),
+        None => SqliteStore::POOL,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(connections as usize + 8)
         .build()
         .context("while starting the runtime")?;
     let state_for_jobs = state.clone();

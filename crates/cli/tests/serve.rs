@@ -389,3 +389,74 @@ fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
         "given up on stopping: {left:?}"
     );
 }
+
+/// Store work runs on blocking threads; a burst of requests must not grow the process to a
+/// thread per waiting request (each with its stack and malloc arena) when only the store's
+/// connections can work at once.
+#[test]
+fn a_burst_of_requests_keeps_the_threads_bounded() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    stdout.read_line(&mut printed).expect("the first line");
+    let address = printed
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {printed:?}"))
+        .to_owned();
+    let threads = |pid: u32| -> usize {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|n| n.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let pid = child.id();
+    let running = std::sync::atomic::AtomicBool::new(true);
+    let mut most = 0;
+    std::thread::scope(|scope| {
+        for client in 0..96 {
+            let (address, running) = (&address, &running);
+            scope.spawn(move || {
+                let mut n = 0;
+                while running.load(std::sync::atomic::Ordering::Relaxed) && n < 400 {
+                    // Each unknown key is looked up in the store (the cache holds known ones).
+                    if let Ok(mut stream) = TcpStream::connect(address) {
+                        let _ = write!(
+                            stream,
+                            "GET /api/v1/requests HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer ombud_sk_{client:04}{n:060}\r\nConnection: close\r\n\r\n"
+                        );
+                        let mut response = String::new();
+                        let _ = stream.read_to_string(&mut response);
+                    }
+                    n += 1;
+                }
+            });
+        }
+        for _ in 0..100 {
+            most = most.max(threads(pid));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    // Two workers, eight connections' worth of store work and eight more, and the few the
+    // runtime and the process keep besides.
+    assert!(most > 0, "the thread count was read");
+    assert!(most <= 32, "{most} threads under a burst of 96 clients");
+}

@@ -150,6 +150,9 @@ const SEALED: [(&str, &str, &[&str], bool); 3] = [
 ];
 
 impl SqliteStore {
+    /// Connections the embedded store keeps: one writes at a time, the others read.
+    pub const POOL: u32 = 8;
+
     fn keyring(&self) -> std::sync::Arc<Keyring> {
         self.keyring.get()
     }
@@ -181,7 +184,7 @@ impl SqliteStore {
             c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA optimize = 0x10002;")
         });
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(Self::POOL)
             // A checkout test costs a round trip on every call; a dead connection fails the
             // query instead, and r2d2 replaces it.
             .test_on_check_out(false)
