@@ -14,8 +14,11 @@ seconds="${2:-30}"
 connections="${3:-32}"
 port=18383
 command -v wrk >/dev/null || { echo "bench/check-load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet -p ombud --bin ombud
-ombud="$PWD/target/release/ombud"
+# OMBUD_BENCH_BINARY runs another build (an earlier one, to compare in the same session).
+if [ -z "${OMBUD_BENCH_BINARY:-}" ]; then
+  cargo build --release --quiet -p ombud --bin ombud
+fi
+ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"

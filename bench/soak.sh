@@ -63,6 +63,10 @@ OMBUD_BENCH_KEY="$key" OMBUD_BENCH_SUBJECTS="$n" wrk -t2 -c"$connections" -d"${s
 kill "$sampler" 2>/dev/null || true
 grep -E "Latency|50%|99%|Requests/sec|requests in" wrk.out
 echo "server errors: $(grep -c 'server error' wrk.err || true)"
+# What the server logged as errors (ombud logs no personal data), kept before the directory goes.
+errors="$(grep -c ' ERROR ' serve.err || true)"
+echo "errors the server logged: $errors"
+grep ' ERROR ' serve.err | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-300 | sort | uniq -c | sort -rn | head -n 10 || true
 echo "every minute: seconds, RSS, heap, files, shared (MiB), threads, write-ahead log (MiB)"
 awk 'NR % 6 == 1' rss.tsv
 python3 - rss.tsv "$seconds" <<'PY'
