@@ -334,15 +334,18 @@ fn the_data_directory_and_every_store_file_are_private() {
     assert!(files >= 3, "the data file, the key file and the master key");
 }
 
-/// A server stopped by its signal (a restart, a deploy) gives up the sweep's and the watcher's
-/// leases, so the process started in its place does that work at once instead of waiting for
-/// them to run out (the sweep's lasts an hour and a half by default).
-#[test]
-fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
-    let dir = tempfile::tempdir().expect("temporary directory");
+/// `ombud serve` in `dir` on a free port, metrics off, once it says where it listens; the
+/// caller keeps its output open (a closed pipe would fail the server's next line).
+fn serving(
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStdout>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
         .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_remove("OMBUD_MASTER_KEY")
         .env_remove("OMBUD_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -352,6 +355,22 @@ fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut printed = String::new();
     stdout.read_line(&mut printed).expect("the first line");
+    let address = printed
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {printed:?}"))
+        .to_owned();
+    (child, address, stdout)
+}
+
+/// A server stopped by its signal (a restart, a deploy) gives up the sweep's and the watcher's
+/// leases, so the process started in its place does that work at once instead of waiting for
+/// them to run out (the sweep's lasts an hour and a half by default).
+#[test]
+fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (mut child, _address, _output) = serving(dir.path());
     let leases = |dir: &std::path::Path| -> Vec<(String, i64)> {
         let db = rusqlite::Connection::open(dir.join("ombud-data/ombud.db")).expect("opens");
         db.prepare("SELECT job, leased_until FROM job_leases ORDER BY job")
@@ -396,24 +415,7 @@ fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
 #[test]
 fn a_burst_of_requests_keeps_the_threads_bounded() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
-        .current_dir(dir.path())
-        .env_remove("OMBUD_MASTER_KEY")
-        .env_remove("OMBUD_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut printed = String::new();
-    stdout.read_line(&mut printed).expect("the first line");
-    let address = printed
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {printed:?}"))
-        .to_owned();
+    let (mut child, address, _output) = serving(dir.path());
     let threads = |pid: u32| -> usize {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
