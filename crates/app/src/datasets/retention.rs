@@ -199,20 +199,25 @@ struct PersonTable<'a> {
     report: CollectionSweep,
 }
 
-impl PersonTable<'_> {
-    /// When a row collected at `at` has outlived the rules counted from collection (and the
-    /// last interaction's floor, the row's own date): the same end the register gives a record.
-    fn row_end(&self, at: Timestamp, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
-        let no_facts = SubjectFacts::new(vec![]);
-        self.rules
-            .iter()
-            .filter(|(_, r)| matches!(r.after, Anchor::Collected | Anchor::LastInteraction))
-            .filter_map(|(purpose, rule)| {
-                ombud_core::retention::rule_end(rule, purpose, &no_facts, at, now, tz)
-            })
-            .max()
-    }
+/// When a row collected at `at` has outlived the rules counted from collection (and the last
+/// interaction's floor, the row's own date): the same end the register gives a record.
+fn row_end(
+    rules: &[(&str, &RetentionRule)],
+    at: Timestamp,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Option<Timestamp> {
+    let no_facts = SubjectFacts::new(vec![]);
+    rules
+        .iter()
+        .filter(|(_, r)| matches!(r.after, Anchor::Collected | Anchor::LastInteraction))
+        .filter_map(|(purpose, rule)| {
+            ombud_core::retention::rule_end(rule, purpose, &no_facts, at, now, tz)
+        })
+        .max()
+}
 
+impl PersonTable<'_> {
     /// Whether the person's period under every event rule has ended by `horizon`. An event
     /// that has not happened (the contract runs) keeps the rows.
     fn ended(
@@ -292,7 +297,6 @@ fn run(
 ) -> Result<Vec<CollectionSweep>, ConnectError> {
     let stored = |e: ombud_store::StoreError| ConnectError::new(format!("the store: {e}"));
     let tenants = store.tenants().map_err(stored)?;
-    let no_facts = SubjectFacts::new(vec![]);
     let mut out = Vec::new();
     let mut by_person: Vec<PersonTable<'_>> = Vec::new();
     for dataset in connectors.datasets() {
@@ -367,17 +371,7 @@ fn run(
                 ));
                 continue;
             }
-            // The end of a row under the rules counted from when it was collected (and the
-            // last interaction's floor, the row's own date), for a row collected at `t`.
-            let row_end = |t: Timestamp| {
-                rules
-                    .iter()
-                    .filter(|(_, r)| matches!(r.after, Anchor::Collected | Anchor::LastInteraction))
-                    .filter_map(|(purpose, rule)| {
-                        ombud_core::retention::rule_end(rule, purpose, &no_facts, t, now, tz)
-                    })
-                    .max()
-            };
+            let row_end = |t: Timestamp| row_end(&rules, t, now, tz);
             let by_event = rules.iter().any(|(_, r)| r.after != Anchor::Collected);
             if !by_event {
                 let Some(column) = column else {
@@ -636,7 +630,7 @@ fn sweep_people(
                     continue;
                 };
                 let rows = expired_rows(table, found, &|at| {
-                    table.row_end(at, now, tz).is_some_and(|end| end <= horizon)
+                    row_end(&table.rules, at, now, tz).is_some_and(|end| end <= horizon)
                 });
                 if !rows.is_empty() {
                     changes
