@@ -345,3 +345,68 @@ fn only_entries_behind_a_checkpoint_may_be_deleted_and_a_checkpoint_only_moves_f
         intact => panic!("a forged checkpoint went unnoticed: {intact:?}"),
     }
 }
+
+/// Under overlapping reads SQLite never starts its write-ahead log over by itself; `maintain`
+/// (every jobs round of the server) must bring it back while the readers carry on.
+#[test]
+fn maintenance_empties_a_write_ahead_log_that_constant_readers_keep_growing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    let store = open(&path);
+    let wal = dir.path().join("ombud.db-wal");
+    let writer = rusqlite::Connection::open(&path).expect("opens");
+    writer
+        .execute_batch("PRAGMA busy_timeout = 10000; CREATE TABLE scratch (payload BLOB)")
+        .expect("scratch table");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|i| {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let conn = rusqlite::Connection::open(&path).expect("opens");
+                conn.execute_batch("PRAGMA busy_timeout = 10000")
+                    .expect("timeout");
+                std::thread::sleep(std::time::Duration::from_millis(i));
+                // Each read is short, but the three overlap, so the log always has a reader.
+                while !stop.load(Ordering::Relaxed) {
+                    conn.execute_batch("BEGIN").expect("begins");
+                    let _: i64 = conn
+                        .query_row("SELECT COUNT(*) FROM scratch", [], |row| row.get(0))
+                        .expect("reads");
+                    std::thread::sleep(std::time::Duration::from_millis(3));
+                    conn.execute_batch("COMMIT").expect("ends");
+                }
+            })
+        })
+        .collect();
+
+    let megabyte = vec![7u8; 1024 * 1024];
+    for _ in 0..96 {
+        writer
+            .execute("INSERT INTO scratch (payload) VALUES (?1)", [&megabyte])
+            .expect("writes");
+    }
+    let grown = std::fs::metadata(&wal).expect("the log exists").len();
+    assert!(
+        grown > 80 * 1024 * 1024,
+        "the log grew past the bound: {grown} bytes"
+    );
+
+    store.maintain().expect("maintains");
+    let after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.join().expect("the reader ran to the end");
+    }
+    assert!(
+        after < 1024 * 1024,
+        "the log is back under the bound while the readers went on: {after} bytes"
+    );
+    let kept: i64 = writer
+        .query_row("SELECT COUNT(*) FROM scratch", [], |row| row.get(0))
+        .expect("counts");
+    assert_eq!(kept, 96, "nothing written was lost");
+}

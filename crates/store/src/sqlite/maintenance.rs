@@ -135,6 +135,7 @@ impl crate::maintenance::Maintenance for SqliteStore {
         // A sample is enough to tell a selective column from one that is not, and keeps the
         // analysis short on large tables.
         conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
-        Ok(())
+        drop(conn);
+        self.bound_log()
     }
 }

@@ -39,6 +39,14 @@ const MIGRATIONS: &[&str] = &[
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
 const KEY_FILE_SINCE: i64 = 5;
+
+/// How long a statement waits for another connection's lock before it gives up.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+/// The write-ahead log's bound: past it, `maintain` truncates the log, and a log that starts
+/// over on its own is cut back to this size.
+const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// How long the bounding checkpoint holds writers while it waits for readers to finish.
+const LOG_TRUNCATE_WAIT_MS: u32 = 2_000;
 /// A key nothing points at is removed once this old: younger ones may belong to a write that
 /// has committed its key and not yet its rows.
 const ORPHAN_KEY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
@@ -58,6 +66,9 @@ impl From<r2d2::Error> for StoreError {
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     keyring: crate::crypto::CurrentKeyring,
+    /// A scrub whose checkpoint met a reader it could not outwait: deleted values may still sit
+    /// in old frames of the write-ahead log until the next `maintain` truncates it.
+    scrub_owed: std::sync::atomic::AtomicBool,
 }
 
 /// SQLite keeps ids as 16-byte blobs and flags as integers.
@@ -174,24 +185,31 @@ impl SqliteStore {
             }
         }
         let manager = SqliteConnectionManager::file(path).with_init(move |c| {
-            c.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;",
-            )?;
+            // The busy timeout comes first: a connection opened while another holds a lock (a
+            // checkpoint truncating the log) must wait for it, not fail its setup.
+            c.execute_batch(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
+            ))?;
             c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
             // Every key leads with tenant_id, which without statistics looks selective: the
             // planner would then scan a tenant's identities to delete one subject's. Statistics
             // are refreshed here (cheaply, as SQLite advises at open) and by `maintain`.
-            c.execute_batch("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA optimize = 0x10002;")
+            c.execute_batch(&format!("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA keys.journal_size_limit = {WAL_LIMIT_BYTES}; PRAGMA optimize = 0x10002;"))
         });
         let pool = r2d2::Pool::builder()
             .max_size(Self::POOL)
             // A checkout test costs a round trip on every call; a dead connection fails the
             // query instead, and r2d2 replaces it.
             .test_on_check_out(false)
+            // A connection to a local file never goes stale; recycling it would only run its
+            // setup (statistics, attach) again in the middle of the load.
+            .max_lifetime(None)
+            .idle_timeout(None)
             .build(manager)?;
         let store = SqliteStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),
+            scrub_owed: std::sync::atomic::AtomicBool::new(false),
         };
         store.migrate()?;
         store.check_key(master)?;
@@ -531,11 +549,58 @@ impl SqliteStore {
     }
 
     /// Makes deleted values unrecoverable from the file: `secure_delete` zeroes freed cells,
-    /// and a checkpoint moves the rewritten pages out of the write-ahead log.
+    /// and a truncating checkpoint moves the rewritten pages into the database file and empties
+    /// the write-ahead log, where the old pages (with the values) would otherwise stay until
+    /// overwritten. If a reader outlasts the wait, the next `maintain` truncates it.
     fn scrub(&self) -> Result<()> {
         let conn = self.pool.get()?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let done = Self::truncate_log(&conn, BUSY_TIMEOUT_MS)?;
+        self.scrub_owed
+            .store(!done, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Keeps the write-ahead log bounded. SQLite starts the log over only when no reader is
+    /// using it, which under constant overlapping reads never happens by itself: the log then
+    /// grows without end (gigabytes in half an hour of load). Once it passes the limit, a
+    /// truncating checkpoint waits (briefly, writers held meanwhile) for the readers of the
+    /// moment to finish — new readers read the database file — and empties it.
+    fn bound_log(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        let owed = self.scrub_owed.load(std::sync::atomic::Ordering::Relaxed);
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        let mut over = false;
+        for schema in ["main", "keys"] {
+            // A passive checkpoint waits for nobody and reports the log's length in frames.
+            let (_, frames, _): (i64, i64, i64) = conn.query_row(
+                &format!("PRAGMA {schema}.wal_checkpoint(PASSIVE)"),
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?;
+            over |= frames.saturating_mul(page) > WAL_LIMIT_BYTES;
+        }
+        // Not done (a reader outlasted the wait): the next round tries again.
+        if (over || owed) && Self::truncate_log(&conn, LOG_TRUNCATE_WAIT_MS)? {
+            self.scrub_owed
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// A truncating checkpoint of both databases that waits at most `wait_ms` for readers;
+    /// whether it completed (false: a reader outlasted the wait, or a writer held the lock).
+    fn truncate_log(conn: &rusqlite::Connection, wait_ms: u32) -> Result<bool> {
+        conn.execute_batch(&format!("PRAGMA busy_timeout = {wait_ms}"))?;
+        let outcome = ["main", "keys"].iter().try_fold(true, |done, schema| {
+            conn.query_row(
+                &format!("PRAGMA {schema}.wal_checkpoint(TRUNCATE)"),
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|busy| done && busy == 0)
+        });
+        conn.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
+        Ok(outcome?)
     }
 
     fn insert_identity(
