@@ -166,15 +166,15 @@ pub fn decide_purpose(
     if DataRole::from(activity.role) != data_role {
         return deny(Reason::RoleMismatch { data_role });
     }
-    if let Some(since) = facts.restricted(now) {
-        if !activity.restriction_exempt {
-            return deny(Reason::Restricted { since });
-        }
+    if let Some(since) = facts.restricted(now)
+        && !activity.restriction_exempt
+    {
+        return deny(Reason::Restricted { since });
     }
-    if activity.opt_out {
-        if let Some(at) = facts.unsubscribed(purpose, now) {
-            return deny(Reason::Unsubscribed { at });
-        }
+    if activity.opt_out
+        && let Some(at) = facts.unsubscribed(purpose, now)
+    {
+        return deny(Reason::Unsubscribed { at });
     }
     match activity.basis {
         Some(LegalBasis::Consent) => match facts.consent(purpose, now) {

@@ -424,14 +424,13 @@ fn retention(changes: &mut Changes, old: &Policy, new: &Policy) {
     if let (Some(before), Some(after)) = (
         old.backups.as_ref().and_then(|b| b.keep),
         new.backups.as_ref().and_then(|b| b.keep),
-    ) {
-        if after.is_longer_than(&before) {
-            changes.material(
-                "longer-retention",
-                "backups.keep",
-                format!("backups are kept longer: {after} (was {before})"),
-            );
-        }
+    ) && after.is_longer_than(&before)
+    {
+        changes.material(
+            "longer-retention",
+            "backups.keep",
+            format!("backups are kept longer: {after} (was {before})"),
+        );
     }
     match (old.audit.as_ref(), new.audit.as_ref()) {
         (Some(before), Some(after)) if after.keep.is_longer_than(&before.keep) => {
@@ -655,17 +654,17 @@ fn sections(changes: &mut Changes, old: &Policy, new: &Policy) {
         &new.automated_decisions,
         &["used"],
     );
-    if let (Some(before), Some(after)) = (&old.children, &new.children) {
-        if after.minimum_age < before.minimum_age {
-            changes.material(
-                "new-subject-kind",
-                "children.minimum_age",
-                format!(
-                    "data of children from {} may be collected (was {})",
-                    after.minimum_age, before.minimum_age
-                ),
-            );
-        }
+    if let (Some(before), Some(after)) = (&old.children, &new.children)
+        && after.minimum_age < before.minimum_age
+    {
+        changes.material(
+            "new-subject-kind",
+            "children.minimum_age",
+            format!(
+                "data of children from {} may be collected (was {})",
+                after.minimum_age, before.minimum_age
+            ),
+        );
     }
     changes.fields("children", &old.children, &new.children, &["minimum_age"]);
     changes.fields("controller", &old.controller, &new.controller, &[]);

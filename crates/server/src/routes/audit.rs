@@ -66,10 +66,10 @@ pub async fn list(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit is 1 to 1000"));
     }
-    if let (Some(from), Some(until)) = (query.from, query.until) {
-        if until <= from {
-            return Err(ApiError::invalid("until", "until must be after from"));
-        }
+    if let (Some(from), Some(until)) = (query.from, query.until)
+        && until <= from
+    {
+        return Err(ApiError::invalid("until", "until must be after from"));
     }
     let filter = AuditFilter {
         subject: query
