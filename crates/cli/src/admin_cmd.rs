@@ -42,6 +42,19 @@ impl StoreArgs {
 
     /// The store and its master key, for commands that sign links as the server does.
     pub fn open_with_key(&self) -> Result<(Arc<dyn Store>, ombud_store::crypto::MasterKey)> {
+        self.open_as(crate::dir_lock::Holder::Command)
+    }
+
+    /// The store, held alone for `what`: refused while a server runs on it.
+    pub fn open_alone(&self, what: &'static str) -> Result<Arc<dyn Store>> {
+        self.open_as(crate::dir_lock::Holder::Alone(what))
+            .map(|(store, _)| store)
+    }
+
+    fn open_as(
+        &self,
+        holder: crate::dir_lock::Holder,
+    ) -> Result<(Arc<dyn Store>, ombud_store::crypto::MasterKey)> {
         if self.database_url.is_none() {
             crate::backup_cmd::refuse_interrupted_restore(&self.data_dir)?;
         }
@@ -56,6 +69,7 @@ impl StoreArgs {
             self.database_url.as_deref(),
             None,
             KeyPolicy::MustExist,
+            holder,
         )
     }
 }

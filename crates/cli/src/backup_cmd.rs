@@ -64,6 +64,9 @@ pub fn backup(args: BackupArgs) -> Result<ExitCode> {
     }
     refuse_interrupted_restore(&args.store.data_dir)?;
     let data = args.store.data_dir.join(DATA);
+    if data.exists() {
+        crate::dir_lock::share(&args.store.data_dir)?;
+    }
     if !data.exists() {
         bail!(
             "there is no store in {}: pass --data-dir",
@@ -234,7 +237,7 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
                 "--replay-erasures: give the erasure ledger exported before the restore (`ombud erasures export`)"
             );
         }
-        let store = args.store.open()?;
+        let store = args.store.open_alone("replaying erasures")?;
         let intact = replay(store.as_ref(), &from_file)?;
         return Ok(if intact {
             ExitCode::SUCCESS
@@ -243,6 +246,9 @@ pub fn restore(args: RestoreArgs) -> Result<ExitCode> {
         });
     }
     let data_dir = &args.store.data_dir;
+    ombud_app::jobs::private_dir(data_dir)
+        .with_context(|| format!("while creating {}", data_dir.display()))?;
+    crate::dir_lock::exclusive(data_dir, "a restore")?;
     if let Some(mut pending) = read_pending(data_dir)? {
         println!(
             "finishing the restore of {} that was interrupted",

@@ -81,6 +81,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         None,
         None,
         crate::serve_cmd::KeyPolicy::CreateIfMissing,
+        crate::dir_lock::Holder::Command,
     )?;
     if created_key {
         println!(

@@ -5,6 +5,7 @@ mod admin_cmd;
 mod backup_cmd;
 mod breach_cmd;
 mod datasets_cmd;
+mod dir_lock;
 mod holds_cmd;
 mod import_cmd;
 mod init_cmd;

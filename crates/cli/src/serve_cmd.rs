@@ -340,6 +340,7 @@ pub fn open_store(
     database_url: Option<&str>,
     pool: Option<u32>,
     keys: KeyPolicy,
+    holder: crate::dir_lock::Holder,
 ) -> Result<(Arc<dyn Store>, MasterKey)> {
     if pool.is_some() && database_url.is_none() {
         bail!(
@@ -350,13 +351,20 @@ pub fn open_store(
         crate::backup_cmd::refuse_interrupted_restore(data_dir)?;
     }
     keep_private(data_dir, database_url.is_none())?;
+    if database_url.is_none() {
+        match holder {
+            crate::dir_lock::Holder::Alone(what) => crate::dir_lock::exclusive(data_dir, what)?,
+            _ => crate::dir_lock::share(data_dir)?,
+        }
+    }
     let (key, new_file) = master_key_or_new(data_dir, keys)?;
     let store: Arc<dyn Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Arc::new(
+            let store =
                 PostgresStore::connect_with(url, &key, pool.unwrap_or(PostgresStore::DEFAULT_POOL))
-                    .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?,
-            )
+                    .context("while connecting to PostgreSQL (OMBUD_DATABASE_URL)")?;
+            crate::dir_lock::hold_database(&store, holder)?;
+            Arc::new(store)
         }
         Some(_) => bail!(
             "OMBUD_DATABASE_URL must start with postgres://; leave it unset for the embedded SQLite store"
@@ -385,6 +393,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             "requests reach the policy's datasets"
         );
     }
+    if args.database_url.is_none() {
+        crate::dir_lock::serve(&args.data_dir)?;
+    }
     // Before the store: a first start that failed after bootstrapping would lose the admin key
     // it never got to show.
     let mailer =
@@ -395,6 +406,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         args.database_url.as_deref(),
         args.database_pool,
         KeyPolicy::CreateIfMissing,
+        crate::dir_lock::Holder::Server,
     )?;
     let clock = Arc::new(SystemClock);
     let booted = ombud_app::bootstrap::ensure_operator(

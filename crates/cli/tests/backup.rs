@@ -405,6 +405,40 @@ fn a_postgres_dump_restored_after_an_erasure_is_corrected_by_the_ledger() {
     );
     drop(store);
 
+    // A replay under a running server would miss what it writes meanwhile: refused, naming it.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(root.path())
+        .env("OMBUD_MASTER_KEY", MASTER)
+        .env("OMBUD_DATABASE_URL", &url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut listening = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().expect("stdout")),
+        &mut listening,
+    )
+    .expect("a line");
+    assert!(listening.contains("listening"), "{listening}");
+    ombud(root.path())
+        .env("OMBUD_DATABASE_URL", &url)
+        .args([
+            "restore",
+            "--replay-erasures",
+            ledger_file.to_str().expect("path"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains(format!("ombud serve (process {} on", server.id())).and(
+                predicate::str::contains("stop them before replaying erasures"),
+            ),
+        );
+    server.kill().expect("stops");
+    server.wait().expect("stopped");
+
     ombud(root.path())
         .env("OMBUD_DATABASE_URL", &url)
         .args([

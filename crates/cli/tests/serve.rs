@@ -462,3 +462,73 @@ fn a_burst_of_requests_keeps_the_threads_bounded() {
     assert!(most > 0, "the thread count was read");
     assert!(most <= 32, "{most} threads under a burst of 96 clients");
 }
+
+/// A restore under a running server would be undone by it: the server keeps writing into the
+/// files the restore renamed, and at its next start what it wrote after the restore is gone. So
+/// a restore and a second server refuse while one runs, naming it; commands that only use the
+/// store (a backup, a key listing) go on beside it; once it stops, the restore goes ahead.
+#[test]
+fn a_running_server_holds_its_data_directory_against_a_restore_and_a_second_server() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (mut child, _address, _output) = serving(dir.path());
+    let ombud = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ombud"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("OMBUD_MASTER_KEY")
+            .env_remove("OMBUD_DATABASE_URL")
+            .env_remove("OMBUD_DATA_DIR")
+            .output()
+            .expect("runs")
+    };
+    let backup = ombud(&["backup", "copy"]);
+    assert!(
+        backup.status.success(),
+        "a backup runs beside the server: {}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(
+        ombud(&["keys", "list"]).status.success(),
+        "so does a listing"
+    );
+
+    let data = dir.path().join("ombud-data/ombud.db");
+    let before = std::fs::read(&data).expect("the data file");
+    let pid = format!("process {}", child.id());
+    let restore = ombud(&["restore", "copy"]);
+    let said = String::from_utf8_lossy(&restore.stderr);
+    assert_eq!(restore.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(&format!("ombud serve ({pid}, since"))
+            && said.contains("stop it before a restore"),
+        "the refusal names the server: {said}"
+    );
+    assert!(
+        std::fs::read(&data).expect("the data file") == before,
+        "nothing was replaced"
+    );
+    assert!(!dir.path().join("ombud-data/restore.pending.json").exists());
+
+    let second = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(&pid) && said.contains("another --data-dir"),
+        "the second server names the first: {said}"
+    );
+
+    child.kill().expect("stops");
+    child.wait().expect("stopped");
+    let restore = ombud(&["restore", "copy"]);
+    assert!(
+        restore.status.success(),
+        "with the server gone the restore runs: {}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+}

@@ -32,7 +32,7 @@ use subjects::Subjects;
 use subprocessors::Subprocessors;
 use tenants::Tenants;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, ServerLock};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,9 @@ pub enum StoreError {
         "the master key does not match this store: its data is sealed under another key. Give the key the store was set up with (OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE); a new key would seal data nobody can read with the old"
     )]
     KeyMismatch,
+    /// Running servers hold the database a command needs alone; names them.
+    #[error("the database is in use by {0}")]
+    InUse(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

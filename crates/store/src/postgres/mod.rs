@@ -72,6 +72,25 @@ impl From<postgres::Error> for StoreError {
 pub struct PostgresStore {
     pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
     keyring: crate::crypto::CurrentKeyring,
+    /// For the connection a running server keeps apart from the pool (see [`ServerLock`]).
+    config: postgres::Config,
+}
+
+/// The advisory lock every running server holds shared, and a restore's erasure replay
+/// exclusively: a replay must not run while replicas write into the database it replays.
+/// Advisory locks are per database; the key names the schema too, as a store is a schema.
+const SERVER_LOCK: &str = "hashtextextended('ombud serve ' || current_schema(), 0)";
+
+/// A hold on the database as one of its running servers (shared) or alone (a restore's
+/// replay); released when dropped, or by PostgreSQL when the process dies.
+pub struct ServerLock {
+    _client: postgres::Client,
+}
+
+impl std::fmt::Debug for ServerLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLock").finish_non_exhaustive()
+    }
 }
 
 /// PostgreSQL has native `uuid` and `boolean`; integers are `bigint` but for a few `integer`
@@ -160,7 +179,7 @@ impl PostgresStore {
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::Database(format!("the database URL is not valid: {e}"))
         })?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(pool.max(1))
             // A checkout test costs a round trip on every call; a dead connection fails the
@@ -170,10 +189,69 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),
+            config,
         };
         store.migrate()?;
         store.check_key(master)?;
         Ok(store)
+    }
+
+    /// A connection of its own, outside the pool, named for `pg_stat_activity` so that a refused
+    /// restore can say which process holds the database.
+    fn lock_connection(&self, role: &str) -> Result<postgres::Client> {
+        let mut config = self.config.clone();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        config.application_name(&format!(
+            "ombud {role} (process {} on {})",
+            std::process::id(),
+            host.trim()
+        ));
+        Ok(config.connect(NoTls)?)
+    }
+
+    /// Holds the database as one of its running servers until the lock is dropped. Replicas
+    /// share it; only [`Self::hold_alone`] is kept out.
+    pub fn hold_as_server(&self) -> Result<ServerLock> {
+        let mut client = self.lock_connection("serve")?;
+        // Waits only while a replay holds it alone: a server starting then runs after it.
+        client.execute(
+            &format!("SELECT pg_advisory_lock_shared({SERVER_LOCK})"),
+            &[],
+        )?;
+        Ok(ServerLock { _client: client })
+    }
+
+    /// Holds the database alone (no server runs on it) or says which servers do:
+    /// `Err(StoreError::InUse)` with their names, addresses and start times.
+    pub fn hold_alone(&self) -> Result<ServerLock> {
+        let mut client = self.lock_connection("restore")?;
+        let alone: bool = client
+            .query_one(&format!("SELECT pg_try_advisory_lock({SERVER_LOCK})"), &[])?
+            .get(0);
+        if alone {
+            return Ok(ServerLock { _client: client });
+        }
+        let holders = client.query(
+            &format!("SELECT a.application_name, COALESCE(host(a.client_addr), 'a local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND ((l.classid::bigint << 32) | l.objid::bigint) = {SERVER_LOCK}
+             ORDER BY a.backend_start"),
+            &[],
+        )?;
+        let names: Vec<String> = holders
+            .iter()
+            .map(|row| {
+                let (name, from, since): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                format!("{name} from {from} since {since}")
+            })
+            .collect();
+        Err(StoreError::InUse(if names.is_empty() {
+            "another ombud process".into()
+        } else {
+            names.join("; ")
+        }))
     }
 
     /// Refuses a master key that is not the store's: by its check value, or, for a store that
