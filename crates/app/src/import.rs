@@ -41,7 +41,8 @@ pub struct RecordLine {
 pub struct EventLine {
     pub kind: String,
     pub purpose: Option<String>,
-    pub occurred_at: jiff::Timestamp,
+    /// When it happened; the import's own time when left out, as in the API.
+    pub occurred_at: Option<jiff::Timestamp>,
     pub channel: Option<String>,
 }
 
@@ -49,6 +50,9 @@ pub struct EventLine {
 /// was collected, and its value.
 pub struct ParsedRecord {
     pub index: usize,
+    /// What the line says of it, defaults left out: the same record imported again (from
+    /// this file edited, or another) has the same fingerprint.
+    pub fingerprint: [u8; 32],
     pub category: String,
     pub purposes: Vec<String>,
     pub source: String,
@@ -60,7 +64,37 @@ pub struct ParsedRecord {
 pub struct ParsedLine {
     pub identities: Vec<Identity>,
     pub records: Vec<ParsedRecord>,
-    pub events: Vec<(usize, EventKind, EventLine)>,
+    pub events: Vec<ParsedEvent>,
+}
+
+/// An event of a line, checked.
+pub struct ParsedEvent {
+    pub index: usize,
+    /// As for records: what the line says, the import time not included.
+    pub fingerprint: [u8; 32],
+    pub kind: EventKind,
+    pub purpose: Option<String>,
+    pub occurred_at: Timestamp,
+    /// The line gave no time: the event is dated at the import.
+    pub dated_at_import: bool,
+    pub channel: Option<String>,
+}
+
+/// A fingerprint of fields as given; each is length-prefixed so that no two lists of fields
+/// hash alike, and an absent field differs from an empty one.
+fn fingerprint(what: &str, fields: &[Option<&str>]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 import content");
+    hasher.update(what.as_bytes());
+    for field in fields {
+        match field {
+            None => hasher.update(&[0]),
+            Some(text) => hasher
+                .update(&[1])
+                .update(&(text.len() as u64).to_le_bytes())
+                .update(text.as_bytes()),
+        };
+    }
+    *hasher.finalize().as_bytes()
 }
 
 /// Why a line was rejected. Messages name fields and expectations, never values.
@@ -100,6 +134,20 @@ pub fn parse_line(policy: &Policy, text: &str, now: Timestamp) -> Result<ParsedL
             .collect::<Result<Vec<_>, String>>()?;
     let mut records = Vec::with_capacity(line.records.len());
     for (i, record) in line.records.into_iter().enumerate() {
+        let given_at = record.collected_at.map(|t| t.to_string());
+        let mut purposes = record.purposes.clone();
+        purposes.sort();
+        let purposes = purposes.join("\n");
+        let fingerprint = fingerprint(
+            "record",
+            &[
+                Some(&record.category),
+                Some(&record.value),
+                record.source.as_deref(),
+                Some(&purposes),
+                given_at.as_deref(),
+            ],
+        );
         let source = record.source.unwrap_or_else(|| "subject".into());
         let collected_at = record.collected_at.unwrap_or(now);
         let input = RecordInput {
@@ -113,6 +161,7 @@ pub fn parse_line(policy: &Policy, text: &str, now: Timestamp) -> Result<ParsedL
             .map_err(|p| format!("records[{i}].{}: {}", p.field, p.message))?;
         records.push(ParsedRecord {
             index: i,
+            fingerprint,
             category: record.category,
             purposes: record.purposes,
             source,
@@ -136,10 +185,27 @@ pub fn parse_line(policy: &Policy, text: &str, now: Timestamp) -> Result<ParsedL
                 kind.as_str()
             ));
         }
-        if event.occurred_at > now {
+        if event.occurred_at.is_some_and(|at| at > now) {
             return Err(format!("events[{i}].occurred_at is in the future"));
         }
-        events.push((i, kind, event));
+        let given_at = event.occurred_at.map(|t| t.to_string());
+        events.push(ParsedEvent {
+            index: i,
+            fingerprint: fingerprint(
+                "event",
+                &[
+                    Some(kind.as_str()),
+                    event.purpose.as_deref(),
+                    given_at.as_deref(),
+                    event.channel.as_deref(),
+                ],
+            ),
+            kind,
+            purpose: event.purpose,
+            occurred_at: event.occurred_at.unwrap_or(now),
+            dated_at_import: event.occurred_at.is_none(),
+            channel: event.channel,
+        });
     }
     Ok(ParsedLine {
         identities,

@@ -2,8 +2,8 @@
 //!
 //! A bad line is reported by number and skipped; it never stops or changes the rest. The import
 //! can be stopped at any moment and run again: progress is kept beside the file, and every
-//! record and event gets an id derived from the file and its line, so a line applied twice is
-//! stored once.
+//! record and event gets an id derived from its person and its content, so what was imported
+//! before (from this file, edited or not, or another) is stored once.
 
 use crate::admin_cmd::StoreArgs;
 use crate::serve_cmd::load_policy;
@@ -16,6 +16,7 @@ use ombud_policy::Policy;
 use ombud_store::model::{EventId, NewEvent, NewRecord, RecordId, Secret, SubjectId, TenantId};
 use ombud_store::{Actor, Store, StoreError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A JSON Lines file: {"identities": [...], "records": [...], "events": [...]} per line
+    /// (every field: docs/import.md)
     pub file: PathBuf,
     /// The tenant the data belongs to: a tenant id, or `operator`
     #[arg(long)]
@@ -35,6 +37,11 @@ pub struct ImportArgs {
     pub restart: bool,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// "1 record", "2 records".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// What is kept beside the file between runs.
@@ -81,13 +88,13 @@ fn file_hash(path: &Path) -> Result<blake3::Hash> {
     Ok(hasher.finalize())
 }
 
-/// An id that is the same every time this line of this file is imported.
-fn derived_id(file: &blake3::Hash, line: u64, what: &str, index: usize) -> uuid::Uuid {
-    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 import ids");
-    hasher.update(file.as_bytes());
-    hasher.update(&line.to_le_bytes());
-    hasher.update(what.as_bytes());
-    hasher.update(&(index as u64).to_le_bytes());
+/// The id of a record or event: the same whenever the same content is imported for the same
+/// person, whichever file or line it comes from, so that importing it again adds nothing.
+fn derived_id(tenant: TenantId, subject: SubjectId, fingerprint: &[u8; 32]) -> uuid::Uuid {
+    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 import ids by content");
+    hasher.update(tenant.0.as_bytes());
+    hasher.update(subject.0.as_bytes());
+    hasher.update(fingerprint);
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     uuid::Uuid::new_v8(bytes)
@@ -97,22 +104,26 @@ struct Importer<'a> {
     store: &'a dyn Store,
     policy: &'a Policy,
     tenant: TenantId,
-    file: blake3::Hash,
     now: jiff::Timestamp,
     subjects_created: u64,
     records: u64,
     events: u64,
+    /// Lines whose every record and event was there already.
+    unchanged: u64,
+    /// Events the line gave no time, dated at the import.
+    dated_at_import: u64,
 }
 
 impl Importer<'_> {
-    fn subject(&mut self, identities: &[Identity]) -> Result<SubjectId, String> {
+    /// The person the identities lead to, and whether they were there before this line.
+    fn subject(&mut self, identities: &[Identity]) -> Result<(SubjectId, bool), String> {
         for identity in identities {
             if let Some(found) = self
                 .store
                 .find_subject(self.tenant, identity)
                 .map_err(|e| e.to_string())?
             {
-                return Ok(found);
+                return Ok((found, true));
             }
         }
         match self
@@ -121,7 +132,7 @@ impl Importer<'_> {
         {
             Ok(id) => {
                 self.subjects_created += 1;
-                Ok(id)
+                Ok((id, false))
             }
             Err(StoreError::IdentityTaken(kind)) => Err(format!(
                 "its identities belong to different subjects (the {kind} is taken)"
@@ -130,61 +141,86 @@ impl Importer<'_> {
         }
     }
 
-    fn line(&mut self, number: u64, text: &str) -> Result<(), String> {
+    fn line(&mut self, text: &str) -> Result<(), String> {
         let ParsedLine {
             identities,
             records,
             events,
         } = parse_line(self.policy, text, self.now)?;
-        let subject = self.subject(&identities)?;
-        let new_records: Vec<NewRecord> = records
-            .into_iter()
-            .map(|record| NewRecord {
-                id: Some(RecordId(derived_id(
-                    &self.file,
-                    number,
-                    "record",
-                    record.index,
-                ))),
-                subject,
-                category: record.category,
-                purposes: record.purposes,
-                source: record.source,
-                collected_at: record.collected_at,
-                value: Secret::new(record.value),
-            })
-            .collect();
-        let new_events: Vec<(SubjectId, NewEvent)> = events
-            .into_iter()
-            .map(|(i, kind, event)| {
-                (
+        let (subject, known) = self.subject(&identities)?;
+        // A person already here may have this line's content from an earlier import: what
+        // they hold is not written again (nor audited as written).
+        let (mut held_records, mut held_events) = (HashSet::new(), HashSet::new());
+        if known {
+            held_records.extend(
+                self.store
+                    .records(self.tenant, subject)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|r| r.id.0),
+            );
+            held_events.extend(
+                self.store
+                    .events(self.tenant, subject)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|e| e.id.0),
+            );
+        }
+        let mut new_records: Vec<NewRecord> = Vec::new();
+        for record in records {
+            let id = derived_id(self.tenant, subject, &record.fingerprint);
+            if held_records.insert(id) {
+                new_records.push(NewRecord {
+                    id: Some(RecordId(id)),
+                    subject,
+                    category: record.category,
+                    purposes: record.purposes,
+                    source: record.source,
+                    collected_at: record.collected_at,
+                    value: Secret::new(record.value),
+                });
+            }
+        }
+        let mut new_events: Vec<(SubjectId, NewEvent)> = Vec::new();
+        let mut dated_at_import = 0;
+        for event in events {
+            let id = derived_id(self.tenant, subject, &event.fingerprint);
+            if held_events.insert(id) {
+                dated_at_import += u64::from(event.dated_at_import);
+                new_events.push((
                     subject,
                     NewEvent {
-                        id: Some(EventId(derived_id(&self.file, number, "event", i))),
-                        kind,
+                        id: Some(EventId(id)),
+                        kind: event.kind,
                         purpose: event.purpose,
                         occurred_at: event.occurred_at,
                         channel: event.channel.or_else(|| Some("import".into())),
                         policy_version: Some(self.policy.version.0.clone()),
                     },
-                )
-            })
-            .collect();
+                ));
+            }
+        }
+        if new_records.is_empty() && new_events.is_empty() {
+            if known {
+                self.unchanged += 1;
+            }
+            return Ok(());
+        }
         // One transaction for the line: a crash never leaves records without the contract or
         // consent that says why they are kept (which the sweeper would then take as nothing).
-        if !new_records.is_empty() || !new_events.is_empty() {
-            self.store
-                .put_records_and_events(
-                    self.tenant,
-                    &new_records,
-                    &new_events,
-                    &Actor::Cli,
-                    self.now,
-                )
-                .map_err(|e| e.to_string())?;
-            self.records += new_records.len() as u64;
-            self.events += new_events.len() as u64;
-        }
+        self.store
+            .put_records_and_events(
+                self.tenant,
+                &new_records,
+                &new_events,
+                &Actor::Cli,
+                self.now,
+            )
+            .map_err(|e| e.to_string())?;
+        self.records += new_records.len() as u64;
+        self.events += new_events.len() as u64;
+        self.dated_at_import += dated_at_import;
         Ok(())
     }
 }
@@ -249,11 +285,12 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         store: store.as_ref(),
         policy: &policy,
         tenant,
-        file: file_hash,
         now: SystemClock.now(),
         subjects_created: 0,
         records: 0,
         events: 0,
+        unchanged: 0,
+        dated_at_import: 0,
     };
     let mut rejected: Vec<(u64, String)> = Vec::new();
     let mut imported = 0u64;
@@ -267,7 +304,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         }
         let number = progress.lines_done + 1;
         if !line.trim().is_empty() {
-            match importer.line(number, line.trim_end()) {
+            match importer.line(line.trim_end()) {
                 Ok(()) => imported += 1,
                 Err(reason) => rejected.push((number, reason)),
             }
@@ -283,9 +320,34 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     // The whole file is done: the progress is no longer needed.
     let _ = std::fs::remove_file(&progress_file);
     println!(
-        "imported {imported} lines: {} subjects created, {} records, {} events",
-        importer.subjects_created, importer.records, importer.events
+        "read {} of {}: {}, {}, {}",
+        count(imported, "line", "lines"),
+        args.file.display(),
+        count(importer.subjects_created, "new person", "new people"),
+        count(importer.records, "new record", "new records"),
+        count(importer.events, "new event", "new events"),
     );
+    if importer.unchanged > 0 {
+        println!(
+            "{} added nothing: everything in them was imported before",
+            count(importer.unchanged, "line", "lines")
+        );
+    }
+    if importer.dated_at_import > 0 {
+        println!(
+            "{} gave no occurred_at and {} dated at this import, {}",
+            count(importer.dated_at_import, "event", "events"),
+            if importer.dated_at_import == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            importer
+                .now
+                .to_zoned(crate::serve_cmd::time_zone_of(&policy)?)
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+        );
+    }
     if rejected.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -67,8 +67,9 @@ fn bad_lines_are_named_and_the_rest_is_imported() {
     import(dir.path(), &file, &[])
         .code(1)
         .stdout(predicate::str::contains(
-            "imported 3 lines: 2 subjects created, 4 records, 1 events",
+            "people.jsonl: 2 new people, 4 new records, 1 new event",
         ))
+        .stdout(predicate::str::contains("read 3 lines of "))
         .stdout(predicate::str::contains("rejected 3 lines:"))
         .stdout(predicate::str::contains("line 2: not valid JSON"))
         .stdout(predicate::str::contains(
@@ -90,13 +91,79 @@ fn bad_lines_are_named_and_the_rest_is_imported() {
 
     import(dir.path(), &file, &["--restart"])
         .code(1)
-        .stdout(predicate::str::contains("0 subjects created"));
+        .stdout(predicate::str::contains(
+            "0 new people, 0 new records, 0 new events",
+        ))
+        .stdout(predicate::str::contains(
+            "3 lines added nothing: everything in them was imported before",
+        ));
     assert_eq!(
         subject_records(&store, "ana@example.com"),
         2,
         "importing the same lines again stores nothing twice"
     );
     assert_eq!(subject_records(&store, "cy@example.com"), 2);
+}
+
+/// The way a file is usually fixed: the bad lines are corrected and the file imported again.
+/// The lines imported the first time add nothing, whatever else in the file changed; only the
+/// corrected lines are new. An event without `occurred_at` is dated at the import, and the
+/// output says so; importing that line again does not date it a second time.
+#[test]
+fn a_file_corrected_and_imported_again_adds_only_what_is_new() {
+    let (dir, store) = prepared();
+    let file = dir.path().join("people.jsonl");
+    std::fs::write(&file, LINES).expect("writable");
+    import(dir.path(), &file, &[]).code(1);
+
+    let corrected = LINES
+        .replace(
+            r#"{"category":"user.name","value":"Bo"
+"#,
+            r#"{"category":"user.name","value":"Bo"}],"events":[{"kind":"contract_start"}]}
+"#,
+        )
+        .replace("user.shoe_size", "user.name")
+        .replace("{\"identities\":[]}\n", "");
+    assert_ne!(corrected, LINES);
+    std::fs::write(&file, &corrected).expect("writable");
+    import(dir.path(), &file, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "2 new people, 2 new records, 1 new event",
+        ))
+        .stdout(predicate::str::contains("3 lines added nothing"))
+        .stdout(predicate::str::contains(
+            "1 event gave no occurred_at and is dated at this import, 20",
+        ));
+    assert_eq!(subject_records(&store, "ana@example.com"), 2, "not 4");
+    assert_eq!(subject_records(&store, "cy@example.com"), 2);
+    assert_eq!(subject_records(&store, "bo@example.com"), 1);
+    assert_eq!(subject_records(&store, "di@example.com"), 1);
+
+    import(dir.path(), &file, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "0 new people, 0 new records, 0 new events",
+        ))
+        .stdout(predicate::str::contains("5 lines added nothing"))
+        .stdout(predicate::str::contains("occurred_at").not());
+    let tenant = store
+        .tenants()
+        .expect("tenants")
+        .into_iter()
+        .find(|t| t.operator)
+        .expect("operator")
+        .id;
+    let bo = store
+        .find_subject(
+            tenant,
+            &ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "bo@example.com")
+                .expect("email"),
+        )
+        .expect("lookup")
+        .expect("Bo");
+    assert_eq!(store.events(tenant, bo).expect("events").len(), 1);
 }
 
 #[test]
