@@ -31,6 +31,16 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// How the log names it: the way out, never the URL (it may hold credentials).
+impl std::fmt::Display for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Smtp(_) => f.write_str("SMTP relay"),
+            Mailer::Files(dir) => write!(f, ".eml files in {}", dir.display()),
+        }
+    }
+}
+
 impl Mailer {
     /// From an SMTP URL (`smtps://user:password@host:465`, `smtp://host:587?tls=required`), or
     /// a folder for .eml files.
@@ -56,12 +66,7 @@ impl Mailer {
             .expose()
             .parse()
             .map_err(|e| format!("the address cannot be used: {e}"))?;
-        let message = Message::builder()
-            .from(from.clone())
-            .to(to)
-            .subject(mail.subject.clone())
-            .body(mail.body.clone())
-            .map_err(|e| format!("the message cannot be built: {e}"))?;
+        let message = message(from, to, mail)?;
         match self {
             Mailer::Smtp(transport) => transport
                 .send(&message)
@@ -77,6 +82,26 @@ impl Mailer {
             }
         }
     }
+}
+
+/// A mail as it leaves: plain UTF-8 text, MIME 1.0, a Message-ID on the sender's domain (the
+/// outbox id, so a retry of the same mail carries the same id and is recognised as one), and
+/// `Auto-Submitted` so that auto-responders do not answer it (RFC 3834).
+fn message(from: &Mailbox, to: Mailbox, mail: &Mail) -> Result<Message, String> {
+    use lettre::message::header::{self, HeaderName, HeaderValue};
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(header::MIME_VERSION_1_0)
+        .header(header::ContentType::TEXT_PLAIN)
+        .message_id(Some(format!("<{}@{}>", mail.id, from.email.domain())))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .body(mail.body.clone())
+        .map_err(|e| format!("the message cannot be built: {e}"))
 }
 
 /// One round of the mailer: sends what is due; returns how many were sent.
@@ -450,4 +475,78 @@ pub fn private_file(path: &std::path::Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ombud_core::{Identity, IdentityKind};
+    use ombud_store::model::TenantId;
+    use ombud_store::requests::MailId;
+
+    /// Each mail is read back by a real MIME parser (Python's `email` package, as a mail
+    /// client would): headers present and well formed, names and body decoded intact.
+    #[test]
+    fn a_mail_reads_back_intact_in_a_mime_parser() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mailer = Mailer::new(None, dir.path().join("outbox")).expect("a folder mailer");
+        let from: Mailbox = "Autorité Laskutus Oy <privacy@laskutus.example>"
+            .parse()
+            .expect("from");
+        let mail = Mail {
+            id: MailId::new(),
+            tenant: TenantId(uuid::Uuid::new_v4()),
+            to: Identity::parse(IdentityKind::Email, "asa@example.se").expect("address"),
+            template: "request_code".into(),
+            subject: "Åsa, your code for the request to Autorité".into(),
+            body: "Hej Åsa,\n\nyour code is 12345678. We answer by the end of 27 December 2026 (CET).\n— Autorité\n".into(),
+            attempts: 0,
+        };
+        mailer.send(&from, &mail).expect("written");
+        let file = std::fs::read_dir(dir.path().join("outbox"))
+            .expect("outbox")
+            .next()
+            .expect("one file")
+            .expect("entry")
+            .path();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the mail is its owner's alone");
+        }
+        let parsed = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(
+                r#"
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+print(json.dumps({
+    "mime": m["MIME-Version"], "type": m.get_content_type(), "charset": m.get_content_charset(),
+    "id": m["Message-ID"], "auto": m["Auto-Submitted"], "from": m["From"].addresses[0].display_name,
+    "subject": m["Subject"], "body": m.get_content(), "defects": len(m.defects),
+}))"#,
+            )
+            .arg(&file)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            parsed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&parsed.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&parsed.stdout).expect("json");
+        assert_eq!(got["mime"], "1.0");
+        assert_eq!(got["type"], "text/plain");
+        assert_eq!(got["charset"], "utf-8");
+        assert_eq!(got["id"], format!("<{}@laskutus.example>", mail.id));
+        assert_eq!(got["auto"], "auto-generated");
+        assert_eq!(got["from"], "Autorité Laskutus Oy");
+        assert_eq!(got["subject"], mail.subject);
+        assert_eq!(
+            got["body"].as_str().map(|b| b.replace("\r\n", "\n")),
+            Some(mail.body.clone())
+        );
+        assert_eq!(got["defects"], 0);
+    }
 }

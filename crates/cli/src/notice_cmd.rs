@@ -127,7 +127,7 @@ fn delivery_line(line: &Delivery) -> String {
     format!(
         "{}  {:<8}  {:<24}  {}",
         line.subject,
-        format!("{:?}", line.status).to_lowercase(),
+        line.status.to_string(),
         line.to.as_ref().map(|to| to.masked()).unwrap_or_default(),
         line.reason
             .clone()

@@ -95,8 +95,13 @@ fn rate(text: &str) -> Result<ombud_server::limits::Rate, String> {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OMBUD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal: escape codes in a file or a log collector are
+    // noise. NO_COLOR (no-color.org), when set and not empty, turns it off there too.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -494,7 +499,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 secret.as_str()
             );
         }
-        tracing::info!(%address, ?mailer, "serving");
+        tracing::info!(%address, %mailer, "serving");
         if let Some(path) = master_key_file(&args.data_dir) {
             tokio::spawn(watch_key_file(path, std::sync::Arc::clone(&state_for_jobs.store)));
         }

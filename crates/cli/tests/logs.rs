@@ -183,3 +183,74 @@ fn planted_personal_data_never_reaches_the_logs() {
     });
     assert!(!leaked, "the code {code} is in the logs:\n{logs}");
 }
+
+/// Read by a person or a log collector from a file: no colour codes, the mailer named in
+/// words, and one access line per request with the route template, status, duration and the
+/// request id the response carries, never the path's ids or the query string.
+#[test]
+fn the_text_log_in_a_file_is_plain_and_has_an_access_line_per_request() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_LOG")
+        .env_remove("NO_COLOR")
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (address, key) = banner(&mut stdout);
+    let email = "access.line@example.org";
+    let answer = request(
+        &address,
+        "GET",
+        &format!("/api/v1/check?identity=email:{email}&purpose=consent-marketing"),
+        &key,
+        None,
+    );
+    let id = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("the response carries its request id")
+        .trim()
+        .to_owned();
+    child.kill().expect("stops");
+    child.wait().expect("stopped");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("reads");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no colour codes in a file: {logs}"
+    );
+    assert!(
+        !logs.contains("Mailer::"),
+        "the mailer named in words: {logs}"
+    );
+    assert!(logs.contains(".eml files in"), "{logs}");
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("an access line with {id}: {logs}"));
+    for part in [
+        "ombud::access",
+        "method=GET",
+        "route=/api/v1/check",
+        "status=",
+        "duration_ms=",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    assert!(line.contains(" INFO "), "at info level: {line}");
+    assert!(
+        !logs.contains(email) && !logs.contains("identity="),
+        "{logs}"
+    );
+}

@@ -209,20 +209,36 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts each request by its route template (never the concrete path, which may hold ids).
+/// Counts each request by its route template and logs it, one line at info level: method,
+/// route template, status, duration and a request id, which the response carries in
+/// `X-Request-Id` so that a person reporting a problem can quote it. Never the concrete path
+/// or the query string: they may hold an address, a token or an id.
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "ombud::access",
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %id,
+        "request"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     state
         .metrics
         .requests
-        .get_or_create(&RequestLabels {
-            route,
-            status: response.status().as_u16(),
-        })
+        .get_or_create(&RequestLabels { route, status })
         .inc();
     response
 }

@@ -123,6 +123,18 @@ pub enum DeliveryStatus {
     Erased,
 }
 
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Erased => "erased",
+        })
+    }
+}
+
 /// One ledger line: a notice and one person of its audience.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
