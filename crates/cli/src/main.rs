@@ -16,6 +16,7 @@ mod rotate_cmd;
 mod serve_cmd;
 mod subprocessors_cmd;
 mod sweep_cmd;
+mod tenants_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Write a starter privacy.toml from one of the bundled examples
     Init(init_cmd::InitArgs),
+    /// Create, list and show tenants; keep each customer's service-message contacts
+    #[command(subcommand)]
+    Tenants(tenants_cmd::TenantsCommand),
     /// Create, list and revoke API keys; rotate the master key
     #[command(subcommand)]
     Keys(admin_cmd::KeysCommand),
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
+        Command::Tenants(command) => tenants_cmd::run(command),
         Command::Keys(command) => admin_cmd::keys(command),
         Command::Import(args) => import_cmd::run(args),
         Command::Audit(command) => admin_cmd::audit(command),

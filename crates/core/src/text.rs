@@ -23,6 +23,19 @@ pub fn refusal(field: &str, c: char) -> String {
     )
 }
 
+/// A one-line name (a tenant's, a title): trimmed, 1 to `max` characters, no control or
+/// direction character. The error is the sentence to show, naming `field`.
+pub fn one_line_name(field: &str, text: &str, max: usize) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(format!("give the {field} 1 to {max} characters"));
+    }
+    match refused_char(name, false) {
+        Some(c) => Err(refusal(field, c)),
+        None => Ok(name.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

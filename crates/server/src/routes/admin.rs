@@ -29,19 +29,8 @@ pub async fn create_tenant(
     ApiJson(body): ApiJson<NewTenantBody>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     caller.require_operator_admin("create tenants")?;
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "give the tenant a name of 1 to 200 characters",
-        ));
-    }
-    if let Some(c) = ombud_core::text::refused_char(&name, false) {
-        return Err(ApiError::invalid(
-            "name",
-            ombud_core::text::refusal("name", c),
-        ));
-    }
+    let name = ombud_core::text::one_line_name("name", &body.name, 200)
+        .map_err(|message| ApiError::invalid("name", message))?;
     let (actor, now) = (caller.actor(), state.clock.now());
     let tenant = state
         .store(move |store| store.create_tenant(&name, false, &actor, now))

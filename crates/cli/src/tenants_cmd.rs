@@ -1,0 +1,233 @@
+//! `ombud tenants …`: the operator's customers at the console — create, list and show them,
+//! and keep the contacts each customer names for service messages, without the HTTP API.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use ombud_app::clock::SystemClock;
+use ombud_core::{Clock, Identity, IdentityKind};
+use ombud_store::model::{SubjectId, TenantId};
+use ombud_store::{Actor, Store};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a customer tenant; prints its id
+    Create {
+        /// The customer's name, as its people and the records will read it
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the tenants, the operator's own first
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// One tenant: its id, name, API keys and service-message contacts
+    Show {
+        /// A tenant id, or `operator`
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The people a customer names to receive service messages (security notices,
+    /// sub-processor changes) on its behalf
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Add a contact: a person of the operator's tenant, found by address (created if new)
+    /// or by subject id
+    Add {
+        /// The customer tenant's id
+        tenant: String,
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a customer's contacts (addresses masked)
+    List {
+        /// The customer tenant's id
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a contact
+    Remove {
+        /// The customer tenant's id
+        tenant: String,
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Who {
+    /// The contact's e-mail address
+    #[arg(long)]
+    email: Option<String>,
+    /// The contact's subject id in the operator's tenant
+    #[arg(long)]
+    subject: Option<String>,
+}
+
+pub fn run(command: TenantsCommand) -> Result<ExitCode> {
+    let now = SystemClock.now();
+    match command {
+        TenantsCommand::Create { name, store } => {
+            let name =
+                ombud_core::text::one_line_name("name", &name, 200).map_err(anyhow::Error::msg)?;
+            let store = store.open()?;
+            let created = store.create_tenant(&name, false, &Actor::Cli, now)?;
+            println!("created tenant {} ({})", created.id, created.name);
+        }
+        TenantsCommand::List { store } => {
+            let store = store.open()?;
+            let mut tenants = store.tenants()?;
+            tenants.sort_by_key(|t| (!t.operator, t.name.to_lowercase()));
+            for t in tenants {
+                let role = if t.operator { "operator" } else { "customer" };
+                println!("{}  {role:<8}  {}", t.id, t.name);
+            }
+        }
+        TenantsCommand::Show {
+            tenant: text,
+            store,
+        } => {
+            let store = store.open()?;
+            let id = tenant(store.as_ref(), &text)?;
+            let t = store.tenant(id)?.context("no such tenant")?;
+            println!("tenant    {}", t.id);
+            println!("name      {}", t.name);
+            println!(
+                "kind      {}",
+                if t.operator {
+                    "the operator's own (controller of its data)"
+                } else {
+                    "a customer (controller; the operator processes for it)"
+                }
+            );
+            println!("created   {}", t.created_at.round(jiff::Unit::Second)?);
+            let keys = store.api_keys(id)?;
+            let live = keys.iter().filter(|k| k.revoked_at.is_none()).count();
+            println!("API keys  {live} in use, {} revoked", keys.len() - live);
+            if !t.operator {
+                let operator = operator(store.as_ref())?;
+                let contacts = store.tenant_contacts(operator, id)?;
+                println!("contacts  {}", contacts.len());
+                print_contacts(store.as_ref(), operator, &contacts)?;
+            }
+        }
+        TenantsCommand::Contacts(command) => return contacts(command, now),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn contacts(command: ContactsCommand, now: jiff::Timestamp) -> Result<ExitCode> {
+    match command {
+        ContactsCommand::Add { tenant, who, store } => {
+            let store = store.open()?;
+            let (operator, customer) = customer(store.as_ref(), &tenant)?;
+            let subject = who.resolve(store.as_ref(), operator, true, now)?;
+            let added =
+                store.set_tenant_contact(operator, customer, subject, true, &Actor::Cli, now)?;
+            println!(
+                "{} {subject}",
+                if added {
+                    "added contact"
+                } else {
+                    "already a contact:"
+                }
+            );
+        }
+        ContactsCommand::List { tenant, store } => {
+            let store = store.open()?;
+            let (operator, customer) = customer(store.as_ref(), &tenant)?;
+            let contacts = store.tenant_contacts(operator, customer)?;
+            if contacts.is_empty() {
+                println!("no contacts: service messages to this customer reach nobody");
+            }
+            print_contacts(store.as_ref(), operator, &contacts)?;
+        }
+        ContactsCommand::Remove { tenant, who, store } => {
+            let store = store.open()?;
+            let (operator, customer) = customer(store.as_ref(), &tenant)?;
+            let subject = who.resolve(store.as_ref(), operator, false, now)?;
+            if !store.set_tenant_contact(operator, customer, subject, false, &Actor::Cli, now)? {
+                bail!(
+                    "{subject} is not a contact of this tenant; `ombud tenants contacts list {tenant}` shows them"
+                );
+            }
+            println!("removed contact {subject}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Who {
+    /// The contact's subject in the operator's tenant; by address, created when `create`.
+    fn resolve(
+        &self,
+        store: &dyn Store,
+        operator: TenantId,
+        create: bool,
+        now: jiff::Timestamp,
+    ) -> Result<SubjectId> {
+        if let Some(text) = &self.subject {
+            let id: SubjectId = text
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--subject: `{text}` is not a subject id (a UUID)"))?;
+            if !store.subject_exists(operator, id)? {
+                bail!("--subject: no subject {id} in the operator's tenant");
+            }
+            return Ok(id);
+        }
+        let text = self.email.as_deref().unwrap_or_default();
+        let identity = Identity::parse(IdentityKind::Email, text)
+            .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+        match store.find_subject(operator, &identity)? {
+            Some(id) => Ok(id),
+            None if create => Ok(store.create_subject(operator, &[identity], &Actor::Cli, now)?),
+            None => bail!("--email: nobody with that address in the operator's tenant"),
+        }
+    }
+}
+
+fn operator(store: &dyn Store) -> Result<TenantId> {
+    tenant(store, "operator")
+}
+
+/// The operator and a customer tenant; the operator's own tenant has no contacts to name.
+fn customer(store: &dyn Store, text: &str) -> Result<(TenantId, TenantId)> {
+    let operator = operator(store)?;
+    let customer = tenant(store, text)?;
+    if customer == operator {
+        bail!(
+            "the operator's own tenant names no contacts; give a customer tenant's id (`ombud tenants list`)"
+        );
+    }
+    Ok((operator, customer))
+}
+
+fn print_contacts(store: &dyn Store, operator: TenantId, contacts: &[SubjectId]) -> Result<()> {
+    for id in contacts {
+        let address = store
+            .subject(operator, *id)?
+            .and_then(|s| {
+                s.identities
+                    .into_iter()
+                    .find(|i| i.kind() == IdentityKind::Email)
+            })
+            .map_or_else(|| "(no address)".to_owned(), |i| i.masked());
+        println!("  {id}  {address}");
+    }
+    Ok(())
+}
