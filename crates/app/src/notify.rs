@@ -173,9 +173,9 @@ fn items(
             .iter()
             .map(|c| {
                 format!(
-                    "{}: {} records",
+                    "{}: {}",
                     category_name(policy, &c.category),
-                    c.records
+                    ombud_core::text::records(c.records)
                 )
             })
             .collect();

@@ -13,6 +13,7 @@ use ombud_core::requests::{
     self, CODE_VALIDITY, EXPORT_VALIDITY, Hold, MAX_CODE_ATTEMPTS, RecordFacts, RequestError,
     RequestKind, RequestStatus,
 };
+use ombud_core::text;
 use ombud_core::{EventKind, Identity, IdentityKind};
 use ombud_policy::Duration;
 use ombud_policy::Policy;
@@ -1337,14 +1338,15 @@ impl Desk {
             Outcome {
                 summary: if systems_declared {
                     format!(
-                        "an export of {} records and {rows} rows from {} tables of the operator's systems is ready to download once",
-                        records.len(),
-                        external.len()
+                        "an export of {} and {} from {} of the operator's systems is ready to download once",
+                        text::records(records.len() as u64),
+                        text::count(rows as u64, "row", "rows"),
+                        text::count(external.len() as u64, "table", "tables")
                     )
                 } else {
                     format!(
-                        "an export of {} records is ready to download once",
-                        records.len()
+                        "an export of {} is ready to download once",
+                        text::records(records.len() as u64)
                     )
                 },
                 records: Some(records.len() as u64),
@@ -1671,13 +1673,20 @@ impl Desk {
         let close = |erasure: &ombud_store::requests::Erasure| {
             let in_vault = if erasure.records_kept == 0 {
                 format!(
-                    "{} records and the subject's key are deleted",
-                    erasure.records_deleted
+                    "{} and the subject's key are deleted",
+                    text::records(erasure.records_deleted)
                 )
             } else {
                 format!(
-                    "{} records are deleted; {} are kept because the law or a legal hold requires it, restricted to that purpose",
-                    erasure.records_deleted, erasure.records_kept
+                    "{} deleted; {} kept because the law or a legal hold requires it, restricted to that purpose",
+                    match erasure.records_deleted {
+                        1 => "1 record is".to_owned(),
+                        n => format!("{n} records are"),
+                    },
+                    match erasure.records_kept {
+                        1 => "1 is".to_owned(),
+                        n => format!("{n} are"),
+                    }
                 )
             };
             let outcome = Outcome {
@@ -1779,8 +1788,11 @@ impl Desk {
             return Err(invalid(
                 "record",
                 format!(
-                    "{} records match the category; name the record to correct",
-                    targets.len()
+                    "{} the category; name the record to correct",
+                    match targets.len() {
+                        1 => "1 record matches".to_owned(),
+                        n => format!("{n} records match"),
+                    }
                 ),
             ));
         }
@@ -1791,8 +1803,9 @@ impl Desk {
         Ok(Outcome {
             summary: if updated > 0 {
                 format!(
-                    "the value is corrected in {} records and {updated} rows of the operator's systems; the old value is no longer kept",
-                    targets.len()
+                    "the value is corrected in {} and {} of the operator's systems; the old value is no longer kept",
+                    text::records(targets.len() as u64),
+                    text::count(updated, "row", "rows")
                 )
             } else {
                 "the value is corrected; the old value is no longer kept".into()

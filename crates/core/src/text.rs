@@ -36,9 +36,28 @@ pub fn one_line_name(field: &str, text: &str, max: usize) -> Result<String, Stri
     }
 }
 
+/// A count as people write it: "1 record", "2 records", "0 records".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "1 record", "2 records".
+pub fn records(n: impl Into<u64>) -> String {
+    count(n, "record", "records")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(records(0u64), "0 records");
+        assert_eq!(records(1u64), "1 record");
+        assert_eq!(records(2u64), "2 records");
+        assert_eq!(count(1u64, "row", "rows"), "1 row");
+    }
 
     #[test]
     fn names_refuse_control_and_direction_characters_and_keep_the_rest() {
