@@ -60,13 +60,13 @@ impl Mailer {
         }
     }
 
-    fn send(&self, from: &Mailbox, mail: &Mail) -> Result<(), String> {
+    fn send(&self, from: &Mailbox, mail: &Mail, unsubscribe: Option<&str>) -> Result<(), String> {
         let to: Mailbox = mail
             .to
             .expose()
             .parse()
             .map_err(|e| format!("the address cannot be used: {e}"))?;
-        let message = message(from, to, mail)?;
+        let message = message(from, to, mail, unsubscribe)?;
         match self {
             Mailer::Smtp(transport) => transport
                 .send(&message)
@@ -87,9 +87,35 @@ impl Mailer {
 /// A mail as it leaves: plain UTF-8 text, MIME 1.0, a Message-ID on the sender's domain (the
 /// outbox id, so a retry of the same mail carries the same id and is recognised as one), and
 /// `Auto-Submitted` so that auto-responders do not answer it (RFC 3834).
-fn message(from: &Mailbox, to: Mailbox, mail: &Mail) -> Result<Message, String> {
+/// A notice of an opt-out kind also carries its one-click unsubscribe link (RFC 2369 and RFC
+/// 8058: mail clients show an unsubscribe button that posts to it), and says it in the text.
+fn message(
+    from: &Mailbox,
+    to: Mailbox,
+    mail: &Mail,
+    unsubscribe: Option<&str>,
+) -> Result<Message, String> {
     use lettre::message::header::{self, HeaderName, HeaderValue};
-    Message::builder()
+    let mut builder = Message::builder();
+    let mut body = mail.body.clone();
+    if let Some(url) = unsubscribe {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
+        body.push_str(&format!(
+            "To stop receiving these messages at once, open this link: {url}\n"
+        ));
+    }
+    builder
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
@@ -100,8 +126,26 @@ fn message(from: &Mailbox, to: Mailbox, mail: &Mail) -> Result<Message, String> 
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
         ))
-        .body(mail.body.clone())
+        .body(body)
         .map_err(|e| format!("the message cannot be built: {e}"))
+}
+
+/// What the mailer signs a notice's unsubscribe link with, and where the portal is.
+pub struct Links<'a> {
+    pub secrets: &'a crate::secrets::Secrets,
+    /// Without a trailing slash.
+    pub public_url: &'a str,
+}
+
+impl Links<'_> {
+    fn unsubscribe(&self, mail: &Mail) -> Option<String> {
+        let (subject, kind) = mail.unsubscribe.as_ref()?;
+        Some(format!(
+            "{}/privacy/unsubscribe?token={}",
+            self.public_url,
+            self.secrets.unsubscribe_token(mail.tenant, *subject, kind)
+        ))
+    }
 }
 
 /// One round of the mailer: sends what is due; returns how many were sent.
@@ -109,6 +153,7 @@ pub fn drain_outbox(
     store: &dyn Store,
     mailer: &Mailer,
     from: &Mailbox,
+    links: &Links,
     metrics: &Metrics,
     now: Timestamp,
 ) -> Result<usize, ombud_store::StoreError> {
@@ -118,7 +163,7 @@ pub fn drain_outbox(
         .unwrap_or(now);
     let mut sent = 0;
     for mail in store.lease_mails(now, lease, 50)? {
-        match mailer.send(from, &mail) {
+        match mailer.send(from, &mail, links.unsubscribe(&mail).as_deref()) {
             Ok(()) => {
                 store.mail_sent(mail.tenant, mail.id, now)?;
                 metrics
@@ -437,10 +482,15 @@ pub fn spawn(
             tick.tick().await;
             let (state, mailer, from) = (state.clone(), Arc::clone(&mailer), from.clone());
             let round = tokio::task::spawn_blocking(move || {
+                let links = Links {
+                    secrets: &state.desk.secrets,
+                    public_url: &state.desk.public_url,
+                };
                 drain_outbox(
                     state.store.as_ref(),
                     &mailer,
                     &from,
+                    &links,
                     &state.metrics,
                     state.clock.now(),
                 )
@@ -501,8 +551,9 @@ mod tests {
             subject: "Åsa, your code for the request to Autorité".into(),
             body: "Hej Åsa,\n\nyour code is 12345678. We answer by the end of 27 December 2026 (CET).\n— Autorité\n".into(),
             attempts: 0,
+            unsubscribe: None,
         };
-        mailer.send(&from, &mail).expect("written");
+        mailer.send(&from, &mail, None).expect("written");
         let file = std::fs::read_dir(dir.path().join("outbox"))
             .expect("outbox")
             .next()

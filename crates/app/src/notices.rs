@@ -292,3 +292,61 @@ pub(crate) fn deliver(
         .collect();
     Ok(store.send_notice(tenant, &notice, &deliveries, actor, now)?)
 }
+
+/// What a one-click unsubscribe did: the kind's name as people read it, and whether the person
+/// had already stopped it (a second click records nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribed {
+    pub kind_name: String,
+    pub already: bool,
+}
+
+/// Stops notices of an opt-out `kind` for a person, from the link in such a notice: records an
+/// `unsubscribe` event for the kind (which every later sending of the kind honours) unless one
+/// already stands. A mandatory kind cannot be stopped, and no link is made for one.
+pub fn unsubscribe(
+    store: &dyn Store,
+    policy: &Policy,
+    tenant: TenantId,
+    subject: SubjectId,
+    kind: &str,
+    now: Timestamp,
+) -> Result<Unsubscribed, NoticeError> {
+    let found = policy
+        .notice_kinds
+        .iter()
+        .find(|k| k.key == kind)
+        .ok_or_else(|| invalid("kind", "the policy no longer has this kind of message"))?;
+    if found.mandatory {
+        return Err(invalid(
+            "kind",
+            "these messages are required for the service and cannot be stopped by a link",
+        ));
+    }
+    let events = store.events(tenant, subject)?;
+    let already = events.iter().any(|e| {
+        e.kind == ombud_core::EventKind::Unsubscribe
+            && e.occurred_at <= now
+            && e.purpose.as_deref().is_none_or(|p| p == kind)
+    });
+    if !already {
+        store.add_event(
+            tenant,
+            subject,
+            &ombud_store::model::NewEvent {
+                id: None,
+                kind: ombud_core::EventKind::Unsubscribe,
+                purpose: Some(kind.to_owned()),
+                occurred_at: now,
+                channel: Some("one-click unsubscribe link".into()),
+                policy_version: Some(policy.version.0.clone()),
+            },
+            &Actor::Portal,
+            now,
+        )?;
+    }
+    Ok(Unsubscribed {
+        kind_name: found.name.clone(),
+        already,
+    })
+}

@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 use ombud_store::crypto::MasterKey;
-use ombud_store::model::TenantId;
+use ombud_store::model::{SubjectId, TenantId};
 use ombud_store::requests::RequestId;
 use zeroize::Zeroizing;
 
@@ -134,6 +134,49 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// The token of a person's one-click unsubscribe link for a notice kind (RFC 8058). It
+    /// does not expire: a mail read months later must still stop the next one. It names ids
+    /// and a policy key, never an address.
+    pub fn unsubscribe_token(&self, tenant: TenantId, subject: SubjectId, kind: &str) -> String {
+        let mac = self.mac(&[
+            b"unsubscribe",
+            tenant.0.as_bytes(),
+            subject.0.as_bytes(),
+            kind.as_bytes(),
+        ]);
+        format!(
+            "{}.{}.{}.{kind}",
+            tenant.0.simple(),
+            subject.0.simple(),
+            hex(&mac.as_bytes()[..20])
+        )
+    }
+
+    pub fn check_unsubscribe_token(&self, token: &str) -> Option<(TenantId, SubjectId, String)> {
+        // The kind goes last: a policy key is checked by the MAC, whatever it holds.
+        let mut parts = token.splitn(4, '.');
+        let tenant = TenantId(parts.next()?.parse().ok()?);
+        let subject = SubjectId(parts.next()?.parse().ok()?);
+        let mac = parts.next()?;
+        let kind = parts.next()?;
+        let expected = self.mac(&[
+            b"unsubscribe",
+            tenant.0.as_bytes(),
+            subject.0.as_bytes(),
+            kind.as_bytes(),
+        ]);
+        let expected = hex(&expected.as_bytes()[..20]);
+        let same = mac.len() == expected.len()
+            && mac
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        same.then(|| (tenant, subject, kind.to_owned()))
+    }
+}
+
 fn split3(token: &str) -> Option<(&str, &str, &str)> {
     let mut parts = token.split('.');
     let found = (parts.next()?, parts.next()?, parts.next()?);
@@ -172,5 +215,21 @@ mod tests {
         assert_eq!(secrets.check_export_token(&tampered), None);
         let elsewhere = Secrets::from_master(&MasterKey::from_hex(&"ef".repeat(32)).expect("key"));
         assert_eq!(elsewhere.check_export_token(&export), None);
+
+        let person = SubjectId::new();
+        let link = secrets.unsubscribe_token(tenant, person, "product-news");
+        assert_eq!(
+            secrets.check_unsubscribe_token(&link),
+            Some((tenant, person, "product-news".to_owned()))
+        );
+        let other_kind = link.replace("product-news", "security-notices");
+        assert_eq!(secrets.check_unsubscribe_token(&other_kind), None);
+        let someone_else = link.replace(
+            &person.0.simple().to_string(),
+            &SubjectId::new().0.simple().to_string(),
+        );
+        assert_eq!(secrets.check_unsubscribe_token(&someone_else), None);
+        assert_eq!(elsewhere.check_unsubscribe_token(&link), None);
+        assert_eq!(secrets.check_unsubscribe_token("a.b.c"), None);
     }
 }

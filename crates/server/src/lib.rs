@@ -165,6 +165,10 @@ pub fn router(state: AppState) -> Router {
         .route("/privacy/status/confirm", post(portal::confirm))
         .route("/privacy/status/code", post(portal::resend_code))
         .route(
+            "/privacy/unsubscribe",
+            get(portal::unsubscribe_page).post(portal::unsubscribe),
+        )
+        .route(
             "/privacy/exports/{token}",
             get(portal::export_page).post(portal::export_download),
         )

@@ -22,7 +22,7 @@ use ombud_policy::Policy;
 use ombud_policy::model::LegalBasis;
 use ombud_store::Actor;
 use ombud_store::crypto::export_token_hash;
-use ombud_store::model::{Secret, TenantId};
+use ombud_store::model::{Secret, SubjectId, TenantId};
 use ombud_store::requests::DsRequest;
 use serde::Deserialize;
 
@@ -837,5 +837,113 @@ pub async fn export_download(State(state): State<AppState>, Path(token): Path<St
         }
         Ok(None) => gone(&policy),
         Err(error) => trouble(&policy, &error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnsubscribeQuery {
+    token: Option<String>,
+}
+
+/// What the unsubscribe link of a notice leads to, checked: (tenant, person, kind).
+fn unsubscribe_link(
+    state: &AppState,
+    query: &UnsubscribeQuery,
+) -> Option<(TenantId, SubjectId, String)> {
+    state
+        .secrets
+        .check_unsubscribe_token(query.token.as_deref()?)
+}
+
+fn link_not_valid(policy: &Policy) -> Response {
+    not_found(
+        policy,
+        "This unsubscribe link is not valid: it may have been cut short when it was copied. Open it again from the message, or write to us at the address below.",
+    )
+}
+
+/// The page an unsubscribe link opens: it asks, and changes nothing, so a mail scanner that
+/// follows links does not unsubscribe anyone. Mail clients' one-click button posts instead.
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Query(query): Query<UnsubscribeQuery>,
+) -> Response {
+    let Some((_, _, kind)) = unsubscribe_link(&state, &query) else {
+        return link_not_valid(&state.policy);
+    };
+    let name = state
+        .policy
+        .notice_kinds
+        .iter()
+        .find(|k| k.key == kind)
+        .map_or(kind.clone(), |k| k.name.clone());
+    let token = query.token.unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &state.policy,
+        "Stop these messages",
+        html! {
+            h1 { "Stop these messages" }
+            p { "You receive messages of this kind from " (state.policy.controller.name) ": " strong { (name) } "." }
+            form method="post" action={ "/privacy/unsubscribe?token=" (token) } {
+                button type="submit" { "Stop receiving them" }
+            }
+            p { "Messages the service cannot run without (security notices, changes to these terms) still reach you." }
+        },
+    )
+}
+
+/// Stops the kind for the person: the confirmation from the page, or a mail client's
+/// one-click POST (RFC 8058, body `List-Unsubscribe=One-Click`), which carries no cookie and
+/// no Origin; the signed link is the whole authority, as it is for the status page.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Query(query): Query<UnsubscribeQuery>,
+) -> Response {
+    let Some((tenant, subject, kind)) = unsubscribe_link(&state, &query) else {
+        return link_not_valid(&state.policy);
+    };
+    let (store, policy, now) = (
+        std::sync::Arc::clone(&state.store),
+        std::sync::Arc::clone(&state.policy),
+        state.clock.now(),
+    );
+    let done = tokio::task::spawn_blocking(move || {
+        ombud_app::notices::unsubscribe(store.as_ref(), &policy, tenant, subject, &kind, now)
+    })
+    .await;
+    match done {
+        Ok(Ok(done)) => page(
+            StatusCode::OK,
+            &state.policy,
+            "You will not receive these messages",
+            html! {
+                h1 { "You will not receive these messages" }
+                p {
+                    @if done.already { "You had already stopped " } @else { "We have stopped " }
+                    strong { (done.kind_name) }
+                    " for you. Messages the service cannot run without still reach you."
+                }
+                p { "To ask what we hold about you, or to object to other uses, " a href="/privacy" { "make a privacy request" } "." }
+            },
+        ),
+        Ok(Err(ombud_app::notices::NoticeError::Invalid { message, .. })) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &state.policy,
+            "These messages cannot be stopped here",
+            html! { h1 { "These messages cannot be stopped here" } p { (message) } },
+        ),
+        Ok(Err(ombud_app::notices::NoticeError::Store(ombud_store::StoreError::NotFound(_)))) => {
+            page(
+                StatusCode::OK,
+                &state.policy,
+                "Nothing left to stop",
+                html! { h1 { "Nothing left to stop" } p { "We no longer hold your details, so no more messages of this kind can reach you." } },
+            )
+        }
+        Ok(Err(ombud_app::notices::NoticeError::Store(error))) => {
+            trouble(&state.policy, &ApiError::from(error))
+        }
+        Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
     }
 }

@@ -110,7 +110,14 @@ async fn drain(app: &TestApp, mailer: Arc<Mailer>, at: Timestamp) -> usize {
         let from: Mailbox = "Privacy <privacy@laskuripilvi.example>"
             .parse()
             .expect("mailbox");
-        drain_outbox(store.as_ref(), &mailer, &from, &Metrics::new(), at).expect("a round")
+        let secrets = ombud_app::secrets::Secrets::from_master(
+            &ombud_store::crypto::MasterKey::from_hex(&"ab".repeat(32)).expect("key"),
+        );
+        let links = ombud_app::jobs::Links {
+            secrets: &secrets,
+            public_url: "http://ombud.test",
+        };
+        drain_outbox(store.as_ref(), &mailer, &from, &links, &Metrics::new(), at).expect("a round")
     })
     .await
     .expect("joined")

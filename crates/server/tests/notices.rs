@@ -480,3 +480,185 @@ async fn the_ledger_on_postgres() {
     };
     ledger(&spawn_app_on_postgres_with(&url, CLOUD_POLICY).await).await;
 }
+
+/// A notice of an opt-out kind carries the person's one-click unsubscribe link (RFC 8058) in
+/// its headers and its text; a mandatory one does not. The link's page asks and changes
+/// nothing; a mail client's one-click POST (no key, no cookie) stops the kind, and the next
+/// notice of it skips the person. A forged link stops nothing.
+async fn one_click(app: &TestApp) {
+    let key = app.admin_key.clone();
+    let (acme, _) = app.tenant_with_admin("Acme").await;
+    let ana = subject(
+        app,
+        &key,
+        json!([{ "kind": "email", "value": "ana@acme.example" }]),
+    )
+    .await;
+    contact(app, &acme, &ana).await;
+    let send = |kind: &str| {
+        json!({ "kind": kind, "subject": "Åsa's news from Autorité", "body": "Hello.",
+                "audience": { "customers": true } })
+    };
+    for kind in ["news", "security"] {
+        let sent = app.post("/api/v1/notices", &key, send(kind)).await;
+        assert_eq!(sent.status, 201, "{:?}", sent.body);
+    }
+    let outbox = tempfile::tempdir().expect("outbox");
+    let mailer = ombud_app::jobs::Mailer::new(None, outbox.path().to_path_buf()).expect("mailer");
+    let (store, secrets, public) = (
+        Arc::clone(&app.store),
+        Arc::clone(&app.secrets),
+        app.address.clone(),
+    );
+    let now = app.clock.now();
+    let sent = tokio::task::spawn_blocking(move || {
+        let from = "Operator <privacy@operator.example>".parse().expect("from");
+        let links = ombud_app::jobs::Links {
+            secrets: &secrets,
+            public_url: &public,
+        };
+        ombud_app::jobs::drain_outbox(
+            store.as_ref(),
+            &mailer,
+            &from,
+            &links,
+            &ombud_app::metrics::Metrics::new(),
+            now,
+        )
+    })
+    .await
+    .expect("joined")
+    .expect("drained");
+    assert_eq!(sent, 2);
+    // Each mail read back as a mail client would, by Python's email package.
+    let mut news_link = None;
+    for entry in std::fs::read_dir(outbox.path()).expect("outbox") {
+        let path = entry.expect("entry").path();
+        let parsed = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(r#"
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+print(json.dumps({"subject": m["Subject"], "unsubscribe": m["List-Unsubscribe"], "post": m["List-Unsubscribe-Post"], "body": m.get_content()}))"#)
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        let mail: Value = serde_json::from_slice(&parsed.stdout).expect("json");
+        assert_eq!(mail["subject"], "Åsa's news from Autorité");
+        let body = mail["body"].as_str().expect("body");
+        if body.contains("one of: ") {
+            let header = mail["unsubscribe"]
+                .as_str()
+                .expect("an opt-out kind carries the link");
+            let url = header
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned();
+            assert!(
+                url.starts_with(&format!("{}/privacy/unsubscribe?token=", app.address)),
+                "{url}"
+            );
+            assert_eq!(mail["post"], "List-Unsubscribe=One-Click");
+            assert!(body.contains(&url), "the text has the link too: {body}");
+            news_link = Some(url);
+        } else {
+            assert!(
+                mail["unsubscribe"].is_null(),
+                "a mandatory kind has no link: {mail}"
+            );
+        }
+    }
+    let url = news_link.expect("the news mail");
+
+    // The page asks and changes nothing (a scanner that follows it stops nothing).
+    let page = app.client.get(&url).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Stop receiving them"), "{html}");
+    let forged = format!("{}0", &url[..url.len() - 1]).replace("news", "newz");
+    let refused = app
+        .client
+        .post(&forged)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 404);
+    let again = app.post("/api/v1/notices", &key, send("news")).await;
+    assert_eq!(
+        again.body["queued"].as_u64(),
+        Some(1),
+        "nothing stopped yet: {:?}",
+        again.body
+    );
+
+    // The mail client's one-click POST: no key, no cookie, no Origin.
+    let clicked = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(clicked.status(), 200);
+    assert!(
+        clicked
+            .text()
+            .await
+            .expect("html")
+            .contains("We have stopped")
+    );
+    let twice = app.client.post(&url).send().await.expect("post");
+    assert!(
+        twice
+            .text()
+            .await
+            .expect("html")
+            .contains("You had already stopped")
+    );
+    let events = app
+        .get(&format!("/api/v1/subjects/{ana}/events"), &key)
+        .await;
+    let stops = events.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "unsubscribe")
+        .count();
+    assert_eq!(
+        stops, 1,
+        "a second click records nothing: {:?}",
+        events.body
+    );
+    let after = app.post("/api/v1/notices", &key, send("news")).await;
+    assert_eq!(
+        (
+            after.body["queued"].as_u64(),
+            after.body["skipped"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{:?}",
+        after.body
+    );
+    let security = app.post("/api/v1/notices", &key, send("security")).await;
+    assert_eq!(
+        security.body["queued"].as_u64(),
+        Some(1),
+        "the mandatory kind still goes"
+    );
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_stops_an_opt_out_kind_on_sqlite() {
+    one_click(&spawn_app_with(CLOUD_POLICY).await).await;
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_stops_an_opt_out_kind_on_postgres() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    one_click(&spawn_app_on_postgres_with(&url, CLOUD_POLICY).await).await;
+}

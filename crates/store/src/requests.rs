@@ -308,6 +308,37 @@ pub struct Mail {
     pub subject: String,
     pub body: String,
     pub attempts: u32,
+    /// For a notice of an opt-out kind: the person it goes to and the kind, from which the
+    /// mailer makes the one-click unsubscribe link (RFC 8058). None for every other mail.
+    pub unsubscribe: Option<(SubjectId, String)>,
+}
+
+/// What a notice's mail takes from its notice: its subject line and body, and for an opt-out
+/// kind, whose mail it is and which kind.
+pub(crate) struct NoticeText {
+    pub subject: String,
+    pub body: String,
+    pub unsubscribe: Option<(SubjectId, String)>,
+}
+
+impl NoticeText {
+    /// From the columns a lease reads: the notice's text (absent for a mail of its own), the
+    /// mail's person, the notice's kind and whether it is mandatory.
+    pub fn from_columns(
+        text: Option<(String, String)>, subject: Option<Uuid>, kind: Option<String>,
+        mandatory: Option<bool>,
+    ) -> Option<NoticeText> {
+        let (subject_line, body) = text?;
+        let unsubscribe = match (subject, kind, mandatory) {
+            (Some(subject), Some(kind), Some(false)) => Some((SubjectId(subject), kind)),
+            _ => None,
+        };
+        Some(NoticeText {
+            subject: subject_line,
+            body,
+            unsubscribe,
+        })
+    }
 }
 
 /// What is kept of a mail: to whom, which template, when, and how sending went.
@@ -404,6 +435,7 @@ pub(crate) fn open_mail(
         subject: sealed.subject,
         body: sealed.body,
         attempts,
+        unsubscribe: None,
     })
 }
 
@@ -412,18 +444,19 @@ pub(crate) fn open_mail(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn leased_mail(
     keyring: &Keyring, tenant: TenantId, id: MailId, template: String, attempts: u32,
-    message: Option<Vec<u8>>, sealed_to: &[u8], notice: Option<(String, String)>,
+    message: Option<Vec<u8>>, sealed_to: &[u8], notice: Option<NoticeText>,
 ) -> crate::Result<Mail> {
     match (message, notice) {
         (Some(message), _) => open_mail(keyring, tenant, id, template, attempts, &message),
-        (None, Some((subject, body))) => Ok(Mail {
+        (None, Some(notice)) => Ok(Mail {
             id,
             tenant,
             to: open_mail_to(keyring, id, sealed_to)?,
             template,
-            subject,
-            body,
+            subject: notice.subject,
+            body: notice.body,
             attempts,
+            unsubscribe: notice.unsubscribe,
         }),
         (None, None) => Err(crate::StoreError::Corrupt(format!(
             "mail {id} has no message"

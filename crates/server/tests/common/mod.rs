@@ -23,6 +23,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
+    /// The server's link secrets, for tests that play the mailer.
+    pub secrets: Arc<ombud_app::secrets::Secrets>,
     _dir: tempfile::TempDir,
 }
 
@@ -173,6 +175,7 @@ async fn spawn_reached_at(
         client: reqwest::Client::new(),
         clock,
         store,
+        secrets: Arc::new(ombud_app::secrets::Secrets::from_master(&master)),
         _dir: dir,
     }
 }

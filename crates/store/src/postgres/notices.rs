@@ -90,14 +90,15 @@ impl crate::notices::Notices for PostgresStore {
         let sealed_all = crate::notices::seal_addresses(&self.keyring(), deliveries)?;
         // Column arrays for one `unnest` insert each: a notice to 100,000 people is a handful of
         // round trips, not 200,000.
-        let (mut mails, mut sealed, mut subjects, mut lines, mut skips) =
-            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut mails, mut sealed, mut people, mut subjects, mut lines, mut skips) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (delivery, mail_of) in deliveries.iter().zip(sealed_all) {
             subjects.push(delivery.subject().0);
             match (delivery, mail_of) {
-                (NewDelivery::Queue { .. }, Some((id, to))) => {
+                (NewDelivery::Queue { subject, .. }, Some((id, to))) => {
                     sealed.push(to);
                     mails.push(id.0);
+                    people.push(subject.0);
                     lines.push(Some(id.0));
                     skips.push(None);
                 }
@@ -125,9 +126,9 @@ impl crate::notices::Notices for PostgresStore {
                 &[&tenant.0, &notice.id.0, &notice.kind, &notice.mandatory, &hash, &audience, &notice.incident.map(|i| i.0), &micros(at), &actor.audit_name(), &(queued as i64), &(skipped as i64)],
             )?;
             tx.execute(
-                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id)
-                 SELECT $1, m, NULL, $2, s, NULL, $3, $3, $4 FROM unnest($5::uuid[], $6::bytea[]) AS u(m, s)",
-                &[&tenant.0, &template, &micros(at), &notice.id.0, &mails, &sealed],
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id, subject_id)
+                 SELECT $1, m, NULL, $2, s, NULL, $3, $3, $4, p FROM unnest($5::uuid[], $6::bytea[], $7::uuid[]) AS u(m, s, p)",
+                &[&tenant.0, &template, &micros(at), &notice.id.0, &mails, &sealed, &people],
             )?;
             tx.execute(
                 "INSERT INTO notice_deliveries (tenant_id, notice_id, subject_id, mail_id, skipped)

@@ -12,8 +12,8 @@ impl crate::outbox::Outbox for PostgresStore {
                      SELECT tenant_id, mail_id FROM outbox
                      WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) AND attempts < $3
                      ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-                   RETURNING tenant_id, mail_id, template, attempts, sealed_message, sealed_to, notice_id)
-                 SELECT l.tenant_id, l.mail_id, l.template, l.attempts, l.sealed_message, l.sealed_to, b.subject_line, b.body FROM leased l
+                   RETURNING tenant_id, mail_id, template, attempts, sealed_message, sealed_to, notice_id, subject_id)
+                 SELECT l.tenant_id, l.mail_id, l.template, l.attempts, l.sealed_message, l.sealed_to, b.subject_line, b.body, l.subject_id, n.kind, n.mandatory FROM leased l
                    LEFT JOIN notices n ON n.tenant_id = l.tenant_id AND n.notice_id = l.notice_id
                    LEFT JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash",
                 &[&micros(at), &micros(until), &i32::try_from(MAIL_MAX_ATTEMPTS).unwrap_or(i32::MAX), &(limit as i64)],
@@ -22,10 +22,11 @@ impl crate::outbox::Outbox for PostgresStore {
                 .map(|row| {
                     let (tenant, id) = (TenantId(row.get(0)), MailId(row.get(1)));
                     let to: Vec<u8> = row.get(5);
-                    let notice = match (row.get::<_, Option<String>>(6), row.get::<_, Option<String>>(7)) {
+                    let text = match (row.get::<_, Option<String>>(6), row.get::<_, Option<String>>(7)) {
                         (Some(subject), Some(body)) => Some((subject, body)),
                         _ => None,
                     };
+                    let notice = NoticeText::from_columns(text, row.get(8), row.get(9), row.get(10));
                     leased_mail(&self.keyring(), tenant, id, row.get(2), u32::try_from(row.get::<_, i32>(3)).unwrap_or(0), row.get(4), &to, notice)
                 })
                 .collect()

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_idempotency_sealed.sql"),
     include_str!("../../migrations/sqlite/0015_key_check.sql"),
     include_str!("../../migrations/sqlite/0016_job_leases.sql"),
+    include_str!("../../migrations/sqlite/0017_outbox_subject.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.

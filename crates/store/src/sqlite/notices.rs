@@ -133,13 +133,13 @@ impl crate::notices::Notices for SqliteStore {
             )?
             .execute(params![t, n, notice.kind, notice.mandatory, hash, audience, notice.incident.map(|i| i.0.as_bytes().to_vec()), micros(at), actor.audit_name(), queued as i64, skipped as i64])?;
             let mut mail = tx.prepare_cached(
-                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id) VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?5, ?6)",
+                "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id, subject_id) VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?5, ?6, ?7)",
             )?;
             let mut line = tx.prepare_cached("INSERT INTO notice_deliveries (tenant_id, notice_id, subject_id, mail_id, skipped) VALUES (?1, ?2, ?3, ?4, ?5)")?;
             for (delivery, mail_of) in deliveries.iter().zip(&sealed) {
                 match (delivery, mail_of) {
                     (NewDelivery::Queue { subject, .. }, Some((id, to))) => {
-                        mail.execute(params![t, id.0.as_bytes(), template, to, micros(at), n])?;
+                        mail.execute(params![t, id.0.as_bytes(), template, to, micros(at), n, subject.0.as_bytes()])?;
                         line.execute(params![t, n, subject.0.as_bytes(), Some(id.0.as_bytes()), None::<String>])?;
                     }
                     (NewDelivery::Skip { subject, reason }, _) => {

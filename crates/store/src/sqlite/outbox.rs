@@ -7,17 +7,19 @@ impl crate::outbox::Outbox for SqliteStore {
         self.write(|tx| {
             let rows = tx
                 .prepare_cached(
-                    "SELECT o.tenant_id, o.mail_id, o.template, o.attempts, o.sealed_message, o.sealed_to, b.subject_line, b.body FROM outbox o
+                    "SELECT o.tenant_id, o.mail_id, o.template, o.attempts, o.sealed_message, o.sealed_to, b.subject_line, b.body, o.subject_id, n.kind, n.mandatory FROM outbox o
                        LEFT JOIN notices n ON n.tenant_id = o.tenant_id AND n.notice_id = o.notice_id
                        LEFT JOIN notice_bodies b ON b.tenant_id = n.tenant_id AND b.body_hash = n.body_hash
                      WHERE o.sent_at IS NULL AND o.next_attempt_at <= ?1 AND (o.leased_until IS NULL OR o.leased_until <= ?1) AND o.attempts < ?2
                      ORDER BY o.next_attempt_at LIMIT ?3",
                 )?
                 .query_map(params![micros(at), MAIL_MAX_ATTEMPTS, limit as i64], |row| {
-                    let notice = match (row.get::<_, Option<String>>(6)?, row.get::<_, Option<String>>(7)?) {
+                    let text = match (row.get::<_, Option<String>>(6)?, row.get::<_, Option<String>>(7)?) {
                         (Some(subject), Some(body)) => Some((subject, body)),
                         _ => None,
                     };
+                    let person = row.get::<_, Option<Vec<u8>>>(8)?.and_then(|b| Uuid::from_slice(&b).ok());
+                    let notice = NoticeText::from_columns(text, person, row.get(9)?, row.get::<_, Option<bool>>(10)?);
                     Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?, row.get::<_, Option<Vec<u8>>>(4)?, row.get::<_, Vec<u8>>(5)?, notice))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
