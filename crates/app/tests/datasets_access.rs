@@ -237,7 +237,7 @@ fn a_rectification_corrects_the_field_in_every_table_that_holds_it() {
         .expect("fulfilled");
     let outcome = done.request.outcome.expect("outcome");
     assert!(
-        outcome.contains("1 rows of the operator's systems"),
+        outcome.contains("1 row of the operator's systems"),
         "{outcome}"
     );
     let names: Vec<(i64, String)> = rusqlite::Connection::open(&app_db)

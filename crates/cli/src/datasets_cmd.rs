@@ -180,10 +180,10 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
             }
             for found in &rows {
                 println!(
-                    "{}.{}: {} rows",
+                    "{}.{}: {}",
                     found.dataset,
                     found.collection,
-                    found.rows.len()
+                    ombud_core::text::count(found.rows.len() as u64, "row", "rows")
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -12,6 +12,7 @@ use ombud_app::clock::SystemClock;
 use ombud_app::sweeper::{Removal, ReviewDecision, ReviewRefusal, Sweep, SweepReport};
 use ombud_core::Clock;
 use ombud_core::access::DataRole;
+use ombud_core::text::{count, records};
 use ombud_store::Actor;
 use ombud_store::model::SubjectId;
 use std::path::PathBuf;
@@ -121,18 +122,19 @@ fn tables(swept: &[ombud_app::datasets::CollectionSweep], verb: &str, time_zone:
         match (&table.skipped, table.people) {
             (Some(why), _) => println!("{name}: left alone: {why}"),
             (None, Some(people)) => println!(
-                "{name}: {verb} {} {} rows of {people} people whose period ended{} ({rules})",
+                "{name}: {verb} {} {} of {} whose period ended{} ({rules})",
                 table.action,
-                table.rows,
+                count(table.rows, "row", "rows"),
+                count(people, "person", "people"),
                 table
                     .before
                     .map(|b| format!(", rows dated before {}", day(b)))
                     .unwrap_or_default(),
             ),
             (None, None) => println!(
-                "{name}: {verb} {} {} rows dated before {} ({rules})",
+                "{name}: {verb} {} {} dated before {} ({rules})",
                 table.action,
-                table.rows,
+                count(table.rows, "row", "rows"),
                 table.before.map_or_else(|| "nothing yet".into(), day),
             ),
         }
@@ -142,8 +144,9 @@ fn tables(swept: &[ombud_app::datasets::CollectionSweep], verb: &str, time_zone:
 fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, dry_run: bool) {
     let verb = if dry_run { "would remove" } else { "removed" };
     println!(
-        "tenant {id} ({name}): {verb} {} records ({} subjects whole)",
-        report.records, report.subjects
+        "tenant {id} ({name}): {verb} {} ({} whole)",
+        records(report.records),
+        count(report.subjects, "subject", "subjects")
     );
     for (rule, count) in &report.by_rule {
         println!("  {rule}: {count}");
@@ -156,14 +159,14 @@ fn summary(name: &str, id: ombud_store::model::TenantId, report: &SweepReport, d
     }
     if report.due_for_review > 0 {
         println!(
-            "  {} records are past their review date (kept until reviewed)",
-            report.due_for_review
+            "  {} past their review date (kept until reviewed)",
+            count(report.due_for_review, "record is", "records are")
         );
     }
     if report.restricted > 0 {
         println!(
-            "  {} records kept: their subjects asked for restriction",
-            report.restricted
+            "  {} kept: their subjects asked for restriction",
+            records(report.restricted)
         );
     }
 }
@@ -283,8 +286,8 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
                     .to_string())
             ),
             ReviewDecision::Delete => println!(
-                "deleted {} records{}",
-                outcome.removed,
+                "deleted {}{}",
+                records(outcome.removed),
                 if outcome.subject_deleted {
                     "; nothing else kept the subject, so it is gone (a tombstone remains)"
                 } else {
@@ -294,8 +297,8 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         }
         if outcome.still_kept > 0 {
             println!(
-                "{} records are kept by a legal hold or a restriction; the sweeper removes what the decision let go of once that ends",
-                outcome.still_kept
+                "{} kept by a legal hold or a restriction; the sweeper removes what the decision let go of once that ends",
+                count(outcome.still_kept, "record is", "records are")
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -325,8 +328,8 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         }
         let overdue = due.iter().filter(|r| r.due <= now).count();
         println!(
-            "{} records due for review within {days} days ({overdue} overdue: past their review date)",
-            due.len()
+            "{} due for review within {days} days ({overdue} overdue: past their review date)",
+            records(due.len() as u64)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -342,7 +345,10 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
         );
     }
     let leaving: u64 = forecast.rows.iter().map(|r| r.records).sum();
-    println!("{leaving} records leave in the next {days} days");
+    println!(
+        "{} in the next {days} days",
+        count(leaving, "record leaves", "records leave")
+    );
     let connectors = crate::datasets_cmd::connectors_for(&policy, scope.policy.as_deref())?;
     if !connectors.datasets().is_empty() {
         let requester = match store.tenant(id)? {
@@ -379,20 +385,20 @@ pub fn retention(command: RetentionCommand) -> Result<ExitCode> {
     }
     if forecast.expired > 0 {
         println!(
-            "{} records are past their end already; the next sweep removes them",
-            forecast.expired
+            "{} past their end already; the next sweep removes them",
+            count(forecast.expired, "record is", "records are")
         );
     }
     if forecast.reviews > 0 {
         println!(
-            "{} records come up for review (kept until reviewed)",
-            forecast.reviews
+            "{} up for review (kept until reviewed)",
+            count(forecast.reviews, "record comes", "records come")
         );
     }
     if forecast.restricted > 0 {
         println!(
-            "{} records are kept: their subjects asked for restriction",
-            forecast.restricted
+            "{} kept: their subjects asked for restriction",
+            count(forecast.restricted, "record is", "records are")
         );
     }
     if !forecast.kept_with_no_end.is_empty() {

@@ -108,7 +108,7 @@ fn a_policy_s_datasets_check_test_and_reach() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("app.users: 1 rows")
+            predicate::str::contains("app.users: 1 row")
                 .and(predicate::str::contains("app.invoices: 2 rows"))
                 .and(predicate::str::contains("ana").not())
                 .and(predicate::str::contains("argon2").not()),

@@ -28,7 +28,7 @@ const EXAMPLES: [Example; 3] = [
         person: "email:matti.meikalainen@example.com",
         tenant: "Acme Oy",
         reaches: &[
-            "customer_records.contacts: 1 rows",
+            "customer_records.contacts: 1 row",
             "customer_records.invoices: 2 rows",
         ],
     },
@@ -40,8 +40,8 @@ const EXAMPLES: [Example; 3] = [
         person: "email:ops@example.se",
         tenant: "operator",
         reaches: &[
-            "billing.accounts: 1 rows",
-            "billing.billing_profiles: 1 rows",
+            "billing.accounts: 1 row",
+            "billing.billing_profiles: 1 row",
             "billing.invoices: 2 rows",
             "billing.api_audit_log: 2 rows",
         ],
@@ -54,9 +54,9 @@ const EXAMPLES: [Example; 3] = [
         person: "phone:+31 20 123 4567",
         tenant: "Voorbeeld BV",
         reaches: &[
-            "odoo_voorbeeld.res_partner: 1 rows",
-            "odoo_voorbeeld.res_users: 1 rows",
-            "odoo_voorbeeld.account_move: 1 rows",
+            "odoo_voorbeeld.res_partner: 1 row",
+            "odoo_voorbeeld.res_users: 1 row",
+            "odoo_voorbeeld.account_move: 1 row",
         ],
     },
 ];

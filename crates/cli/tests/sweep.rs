@@ -75,7 +75,7 @@ fn a_dry_run_lists_what_would_go_and_the_sweep_removes_it() {
             predicate::str::contains("dry run")
                 .and(predicate::str::contains(subject.to_string()))
                 .and(predicate::str::contains("customer-relationship"))
-                .and(predicate::str::contains("would remove 1 records"))
+                .and(predicate::str::contains("would remove 1 record"))
                 .and(predicate::str::contains("+358").not()),
         );
     ombud(dir.path())
@@ -83,7 +83,7 @@ fn a_dry_run_lists_what_would_go_and_the_sweep_removes_it() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "removed 1 records (1 subjects whole)",
+            "removed 1 record (1 subject whole)",
         ));
     ombud(dir.path())
         .args(["sweep"])
@@ -151,7 +151,7 @@ fn the_forecast_lists_what_leaves_in_the_window_by_rule() {
             predicate::str::contains("security-logs")
                 .and(predicate::str::contains("user.device.ip_address"))
                 .and(predicate::str::contains(
-                    "1 records leave in the next 30 days",
+                    "1 record leaves in the next 30 days",
                 ))
                 .and(predicate::str::contains("192.0.2.1").not()),
         );
@@ -228,7 +228,7 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
                 .and(predicate::str::contains(prospects[1].to_string()).not())
                 .and(predicate::str::contains("prospect-review"))
                 .and(predicate::str::contains(
-                    "1 records due for review within 0 days (1 overdue",
+                    "1 record due for review within 0 days (1 overdue",
                 ))
                 .and(predicate::str::contains("goes unreviewed"))
                 .and(predicate::str::contains("lead0@").not()),
@@ -264,8 +264,7 @@ fn prospects_due_for_review_are_listed_kept_until_decided_and_then_kept_or_delet
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("deleted 1 records")
-                .and(predicate::str::contains("tombstone")),
+            predicate::str::contains("deleted 1 record").and(predicate::str::contains("tombstone")),
         );
     // Mistakes name what to fix and change nothing.
     for (args, says) in [
