@@ -25,9 +25,24 @@ pub fn last_day(deadline: Timestamp, tz: &TimeZone) -> String {
     )
 }
 
+/// A deadline as every surface states it — mail, portal, console, API answers for people:
+/// its last day in the controller's calendar with the zone named, "the end of 27 December 2026
+/// (CET)". The zone is the one in force on that day, so a deadline in summer says CEST.
+pub fn by_the_end_of(deadline: Timestamp, tz: &TimeZone) -> String {
+    let last = deadline
+        .checked_sub(jiff::SignedDuration::from_secs(1))
+        .unwrap_or(deadline)
+        .to_zoned(tz.clone());
+    format!(
+        "the end of {} ({})",
+        last.strftime("%-d %B %Y"),
+        last.strftime("%Z")
+    )
+}
+
 fn date(at: Option<Timestamp>, tz: &TimeZone) -> String {
     match at {
-        Some(at) => last_day(at, tz),
+        Some(at) => by_the_end_of(at, tz),
         None => "one month after you confirm who you are".into(),
     }
 }
@@ -44,7 +59,7 @@ pub fn legal_due(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> Timesta
     )
 }
 
-/// " The law's last day for the answer is …." where it differs from the promised day: the
+/// " The law gives us until the end of …." where it differs from the promised day: the
 /// policy's target may be stricter than the law, and the law's day moves past weekends and
 /// public holidays (Reg. 1182/71 Art. 3(4)).
 pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> String {
@@ -52,7 +67,7 @@ pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> St
     let legal_day = last_day(legal, tz);
     match request.due_at {
         Some(due) if last_day(due, tz) == legal_day => String::new(),
-        _ => format!(" The law's last day for the answer is {legal_day}."),
+        _ => format!(" The law gives us until {}.", by_the_end_of(legal, tz)),
     }
 }
 
@@ -342,6 +357,44 @@ mod tests {
             until: None,
             starts_with: None,
         }
+    }
+
+    #[test]
+    fn a_deadline_reads_the_same_at_month_ends_leap_days_and_zone_changes() {
+        let helsinki = TimeZone::get("Europe/Helsinki").expect("zone");
+        let berlin = TimeZone::get("Europe/Berlin").expect("zone");
+        let at = |text: &str| text.parse::<Timestamp>().expect("time");
+        // Midnight starting 28 December in Berlin is 23:00 UTC on the 27th: the last day is
+        // the 27th, as the person counts it.
+        assert_eq!(
+            by_the_end_of(at("2026-12-27T23:00:00Z"), &berlin),
+            "the end of 27 December 2026 (CET)"
+        );
+        // A local date a day ahead of UTC: 22:00 UTC on 28 February is 00:00 on 1 March in
+        // Helsinki, so the last day is 28 February (2026 is not a leap year) …
+        assert_eq!(
+            by_the_end_of(at("2026-02-28T22:00:00Z"), &helsinki),
+            "the end of 28 February 2026 (EET)"
+        );
+        // … and 29 February in a leap year.
+        assert_eq!(
+            by_the_end_of(at("2028-02-29T22:00:00Z"), &helsinki),
+            "the end of 29 February 2028 (EET)"
+        );
+        // The clocks go forward on 29 March 2026: the last day is summer time.
+        assert_eq!(
+            by_the_end_of(at("2026-03-29T22:00:00Z"), &berlin),
+            "the end of 29 March 2026 (CEST)"
+        );
+        // And back on 25 October: that day ends in winter time.
+        assert_eq!(
+            by_the_end_of(at("2026-10-25T23:00:00Z"), &berlin),
+            "the end of 25 October 2026 (CET)"
+        );
+        assert_eq!(
+            by_the_end_of(at("2026-05-01T00:00:00Z"), &TimeZone::UTC),
+            "the end of 30 April 2026 (UTC)"
+        );
     }
 
     #[test]

@@ -194,6 +194,14 @@ fn refused(error: DeskError) -> anyhow::Error {
     }
 }
 
+/// A deadline in the words the person is told ("by the end of 27 December 2026 (CET)").
+fn due(at: Option<Timestamp>, tz: &TimeZone) -> String {
+    at.map_or_else(
+        || "one month after the person confirms who they are".to_owned(),
+        |at| format!("by {}", ombud_app::mail::by_the_end_of(at, tz)),
+    )
+}
+
 fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
     at.map_or_else(
         || "-".to_owned(),
@@ -220,10 +228,10 @@ fn print(request: &DsRequest, tz: &TimeZone, policy: &ombud_policy::Policy) {
                 _ => "no".to_owned(),
             },
         ),
-        ("due", when(request.due_at, tz)),
+        ("due", due(request.due_at, tz)),
         (
-            "legal last day",
-            when(Some(ombud_app::mail::legal_due(policy, request, tz)), tz),
+            "the law's limit",
+            due(Some(ombud_app::mail::legal_due(policy, request, tz)), tz),
         ),
         (
             "overdue",
@@ -447,7 +455,7 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             } else {
                 println!(
                     "verified; due {}",
-                    when(request.due_at, &console.desk.time_zone)
+                    due(request.due_at, &console.desk.time_zone)
                 );
             }
         }
@@ -481,7 +489,7 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
                 .map_err(refused)?;
             println!(
                 "extended; due {}; the person is told why",
-                when(request.due_at, &console.desk.time_zone)
+                due(request.due_at, &console.desk.time_zone)
             );
         }
         RequestCommand::Fulfil { id, grounds, desk } => {

@@ -181,7 +181,28 @@ fn an_access_request_is_listed_verified_with_its_code_fulfilled_and_shown() {
         .args(["request", "verify", &id, "--code", &code])
         .assert()
         .success()
-        .stdout(predicate::str::contains("verified; due"));
+        .stdout(predicate::str::contains("verified; due by the end of"));
+    // The console says the due day in the words the person is told (mail and portal).
+    let request = fixture
+        .desk
+        .store
+        .request(fixture.operator, id.parse().expect("id"))
+        .expect("reads")
+        .expect("the request");
+    let told = ombud_app::mail::by_the_end_of(
+        request.due_at.expect("due once verified"),
+        &fixture.desk.time_zone,
+    );
+    assert!(
+        told.starts_with("the end of ") && told.ends_with(')'),
+        "{told}"
+    );
+    fixture
+        .ombud()
+        .args(["request", "show", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("by {told}")));
 
     let done = fixture
         .ombud()

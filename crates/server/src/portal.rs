@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use ombud_app::mail::{day, last_day};
+use ombud_app::mail::{by_the_end_of, day, last_day};
 use ombud_app::rights::{DeskError, Filing};
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_policy::Policy;
@@ -572,12 +572,12 @@ fn status_page(
             dt { "Reference" } dd { (request.id) }
             dt { "Received" } dd { (day(request.received_at, tz)) }
             @if let (Some(due), false) = (request.due_at, closed) {
-                dt { "We answer by" } dd { (last_day(due, tz)) }
+                dt { "We answer by" } dd { (by_the_end_of(due, tz)) }
             }
             @if !closed {
                 @let legal = ombud_app::mail::legal_due(policy, request, tz);
                 @if request.due_at.is_none_or(|due| last_day(due, tz) != last_day(legal, tz)) {
-                    dt { "The law's last day" } dd { (last_day(legal, tz)) }
+                    dt { "The law gives us until" } dd { (by_the_end_of(legal, tz)) }
                 }
             }
         }

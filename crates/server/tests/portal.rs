@@ -377,11 +377,19 @@ async fn the_status_page_gives_the_laws_last_day_where_a_holiday_moves_it() {
     .await;
     let status = get(&app, &filed.location.expect("status page")).await;
     assert_eq!(status.status, 200);
-    assert!(status.html.contains("3 April 2026"), "{}", status.html);
     assert!(
-        status.html.contains("The law's last day"),
+        status.html.contains("the end of 3 April 2026 (EEST)"),
         "{}",
         status.html
     );
-    assert!(status.html.contains("7 April 2026"), "{}", status.html);
+    assert!(
+        status.html.contains("The law gives us until"),
+        "{}",
+        status.html
+    );
+    assert!(
+        status.html.contains("the end of 7 April 2026 (EEST)"),
+        "{}",
+        status.html
+    );
 }
