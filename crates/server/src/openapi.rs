@@ -122,7 +122,7 @@ impl Modify for EveryAnswer {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", summary = "This document", description = "The OpenAPI 3.1 description of the API, as the running server serves it.", tag = "operations", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

@@ -141,6 +141,29 @@ async fn the_openapi_document_describes_every_route_and_resolves_every_schema() 
     assert!(check["responses"]["401"].is_object() && check["responses"]["422"].is_object());
 }
 
+/// Every operation says in a line what it does and in a paragraph how: what a client reads
+/// first in any generated reference.
+#[test]
+fn every_operation_has_a_summary_and_a_description() {
+    use utoipa::OpenApi;
+    let doc: Value = serde_json::from_str(
+        &ombud_server::openapi::ApiDoc::openapi()
+            .to_json()
+            .expect("the document serialises"),
+    )
+    .expect("json");
+    let mut bare = vec![];
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let text = |key: &str| operation[key].as_str().map_or(0, |t| t.trim().len());
+            if text("summary") < 5 || text("description") < 20 {
+                bare.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(bare.is_empty(), "without a summary or a description: {bare:?}");
+}
+
 /// The document is a contract with every client: any change to it shows here as a diff to
 /// review (`INSTA_UPDATE=always cargo test` accepts it).
 #[test]

@@ -19,7 +19,7 @@ pub struct NewTenantBody {
     pub name: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants", summary = "Create a customer tenant", description = "Creates a tenant for a customer the operator processes data for. The name is one line of 1 to 200 characters without control or direction characters. Only an operator-wide admin key may create tenants.", tag = "tenants", security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewTenantBody,
     responses((status = 201, description = "Created", body = Tenant), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
@@ -43,7 +43,7 @@ pub struct TenantList {
     pub tenants: Vec<Tenant>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/tenants", summary = "List tenants", description = "The tenants the key may see: every tenant for an operator-wide key, its own tenant otherwise.", tag = "tenants", security(("api_key" = [])),
     responses((status = 200, description = "The tenants the key may see", body = TenantList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tenants(
@@ -80,7 +80,7 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/keys", summary = "Create an API key", description = "Creates a key in the caller's tenant with a role (admin, dpo, agent, service, auditor). The secret is in this response only; the store keeps its hash. A replay with the same Idempotency-Key answers 409 with the id, never the secret again.", tag = "keys", security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewKeyBody,
     responses((status = 201, description = "Created; the secret is in this response only", body = CreatedKey), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
@@ -135,7 +135,7 @@ pub struct KeyList {
     pub keys: Vec<ApiKey>,
 }
 
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/keys", summary = "List API keys", description = "The keys of the caller's tenant with their roles and whether they are revoked; never a secret.", tag = "keys", security(("api_key" = [])),
     responses((status = 200, description = "The tenant's keys, without secrets", body = KeyList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_keys(
@@ -148,7 +148,7 @@ pub async fn list_keys(
     Ok(Json(KeyList { keys }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", security(("api_key" = [])), params(("id" = String, Path, description = "Key id")),
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", summary = "Revoke an API key", description = "Revokes a key at once; every replica refuses it within a second. The revocation is audited.", tag = "keys", security(("api_key" = [])), params(("id" = String, Path, description = "Key id")),
     responses((status = 204, description = "Revoked"), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_key(

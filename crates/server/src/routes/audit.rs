@@ -53,7 +53,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("api_key" = [])), params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", summary = "Read the audit log", description = "Entries of the tenant's tamper-evident audit log, filtered by subject, actor, action and time, paged with `cursor` and `limit` (1 to 1000). Entries name ids, categories and purposes, never values.", tag = "audit", security(("api_key" = [])), params(AuditQuery),
     responses((status = 200, description = "Entries in chain order", body = AuditPage), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -98,7 +98,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/audit/verify", summary = "Verify the audit chain", description = "Recomputes the tenant's hash chain from its checkpoint and answers whether it is intact, or the first entry that does not match.", tag = "audit", security(("api_key" = [])),
     responses((status = 200, description = "Intact, or the first broken entry", body = Verification), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
 pub async fn verify(

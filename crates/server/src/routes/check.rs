@@ -33,7 +33,7 @@ pub struct CheckAnswer {
     pub subject_known: bool,
 }
 
-#[utoipa::path(get, path = "/api/v1/check", tag = "decisions", security(("api_key" = [])), params(CheckQuery),
+#[utoipa::path(get, path = "/api/v1/check", summary = "Decide purpose-bound access", description = "Whether the person found by `identity` (kind:value) may be processed for `purpose` now, with the reasons: consent, objection, restriction and the policy's legal basis for the activity. Decides from the policy and the person's events; reads no values.", tag = "decisions", security(("api_key" = [])), params(CheckQuery),
     responses((status = 200, description = "Whether the purpose may use this person's data now, on which basis, and why", body = CheckAnswer), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn check(

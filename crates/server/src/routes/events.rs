@@ -123,7 +123,7 @@ async fn record(
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = EventBody,
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", summary = "Record an event", description = "Records what happened to a person that retention, consent or notices count from: a contract started or ended, an account closed, consent given or withdrawn, an objection, a restriction, an unsubscribe. `occurred_at` defaults to now and may not be in the future.", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = EventBody,
     responses((status = 201, description = "Recorded", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
@@ -137,7 +137,7 @@ pub async fn add_event(
     record(&state, &caller, &id, event).await
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/events", summary = "List a person's events", description = "The person's events in the order they happened, with the channel and the policy version each was recorded under.", tag = "events", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
     responses((status = 200, description = "The subject's events in the order they happened", body = EventList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_events(
@@ -184,7 +184,7 @@ fn consent_purpose(state: &AppState, purpose: &str) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = ConsentBody,
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", summary = "Record consent", description = "Records the person's consent to an activity whose legal basis is consent, with the channel and the policy version in force.", tag = "consents", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = ConsentBody,
     responses((status = 201, description = "Consent recorded with the policy version", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn give_consent(
@@ -216,7 +216,7 @@ pub struct WithdrawalQuery {
     pub occurred_at: Option<Timestamp>,
 }
 
-#[utoipa::path(delete, path = "/api/v1/subjects/{id}/consents/{purpose}", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ("purpose" = String, Path, description = "Activity id"), WithdrawalQuery),
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}/consents/{purpose}", summary = "Withdraw consent", description = "Records the withdrawal of the person's consent to the activity; processing for it stops at once and its records leave at the next sweep unless another purpose keeps them.", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ("purpose" = String, Path, description = "Activity id"), WithdrawalQuery),
     responses((status = 201, description = "Withdrawal recorded; effective at once", body = StoredEvent), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn withdraw_consent(
@@ -260,7 +260,7 @@ pub struct ConsentList {
     pub consents: Vec<ConsentState>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/consents", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/consents", summary = "A person's consents", description = "For each consent-based activity of the policy, whether the person consents now and since when.", tag = "consents", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
     responses((status = 200, description = "Consent per purpose, with its history", body = ConsentList), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_consents(
@@ -311,7 +311,7 @@ pub struct LiftBody {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/restriction/lift", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = LiftBody,
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/restriction/lift", summary = "Lift a restriction", description = "Ends a restriction of processing (Art. 18); the person is told before it is lifted, as Art. 18(3) requires.", tag = "events", security(("api_key" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice"), ("id" = String, Path, description = "Subject id")), request_body = LiftBody,
     responses((status = 201, description = "The person was told (through the notice ledger) and the restriction ends at `effective_at` (Art. 18(3))", body = ombud_app::restriction::Lifted), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this, or the tenant decides on its own data", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not restricted, no address to tell the person, a time not after now, or no reason; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn lift_restriction(

@@ -7,13 +7,13 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/healthz", summary = "Liveness", description = "Answers 200 while the process runs; it touches nothing else.", tag = "operations", responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// The process can reach its store.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The store answers", body = String, content_type = "text/plain"), (status = 503, description = "The store does not answer", body = String, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/readyz", summary = "Readiness", description = "Answers 200 when the store answers, 503 when it does not: for a load balancer's health check.", tag = "operations", responses((status = 200, description = "The store answers", body = String, content_type = "text/plain"), (status = 503, description = "The store does not answer", body = String, content_type = "text/plain")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let operator = state.operator;
     match state.store(move |store| store.tenant(operator)).await {

@@ -48,7 +48,7 @@ pub struct HoldQuery {
     pub active: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/holds", tag = "retention", security(("api_key" = [])), request_body = HoldBody,
+#[utoipa::path(post, path = "/api/v1/holds", summary = "Place a legal hold", description = "Keeps records past their retention while a legal claim or an authority's order needs them: for one person, some categories or the whole tenant, until released or until its end date. The sweeper leaves what a hold keeps.", tag = "retention", security(("api_key" = [])), request_body = HoldBody,
     responses((status = 201, description = "Placed", body = LegalHold),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +89,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[utoipa::path(get, path = "/api/v1/holds", tag = "retention", security(("api_key" = [])), params(HoldQuery),
+#[utoipa::path(get, path = "/api/v1/holds", summary = "List legal holds", description = "The tenant's holds, active and released, with their scope, reason and end.", tag = "retention", security(("api_key" = [])), params(HoldQuery),
     responses((status = 200, description = "The tenant's holds, newest first", body = HoldList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
@@ -107,7 +107,7 @@ pub async fn list(
     Ok(Json(HoldList { holds }))
 }
 
-#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "retention", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/holds/{id}/release", summary = "Release a legal hold", description = "Ends a hold; what it kept leaves at the next sweep unless something else keeps it.", tag = "retention", security(("api_key" = [])),
     params(("id" = String, Path, description = "The hold's id")),
     responses((status = 204, description = "Released; the sweeper may now remove what it kept"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -152,7 +152,7 @@ pub struct HeldRead {
     pub records: Vec<crate::routes::subjects::RecordView>,
 }
 
-#[utoipa::path(get, path = "/api/v1/holds/{id}/records", tag = "retention", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/holds/{id}/records", summary = "What a hold keeps", description = "The records a hold keeps past their retention, by person and category; never values.", tag = "retention", security(("api_key" = [])),
     params(("id" = String, Path, description = "The hold's id"), HeldQuery),
     responses((status = 200, description = "The records the hold keeps, read for the hold (audited with purpose hold:<id>)", body = HeldRead),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),

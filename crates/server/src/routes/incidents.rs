@@ -90,7 +90,7 @@ fn incident_id(text: &str) -> Result<IncidentId, ApiError> {
         .map_err(|_| ApiError::NotFound("no incident with that id".into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", security(("api_key" = [])), request_body = OpenBody,
+#[utoipa::path(post, path = "/api/v1/incidents", summary = "Open a breach", description = "Opens an incident in the breach register and starts its 72-hour clock (Art. 33) from when the operator became aware.", tag = "incidents", security(("api_key" = [])), request_body = OpenBody,
     responses((status = 201, description = "Opened; the clock runs from aware_at", body = IncidentView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -124,7 +124,7 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(view(stored, now))))
 }
 
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("api_key" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/incidents", summary = "The breach register", description = "The tenant's incidents with their clocks: time left to notify the authority, or whether it was notified on time.", tag = "incidents", security(("api_key" = [])), params(ListQuery),
     responses((status = 200, description = "The tenant's incidents with their clocks, newest first", body = IncidentList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
@@ -143,7 +143,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", summary = "One incident", description = "An incident with its scope, assessment, notifications and timeline.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")),
     responses((status = 200, description = "The incident, its clock and its timeline", body = IncidentDetail),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -172,7 +172,7 @@ pub async fn show(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/close", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/close", summary = "Close an incident", description = "Closes an incident once it is handled; the register keeps it and its timeline.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")), request_body = CloseBody,
     responses((status = 200, description = "Closed; kept in the register for good", body = IncidentView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -249,7 +249,7 @@ pub struct ScopeBody {
     pub until: Timestamp,
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/scope", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/scope", summary = "Scope an incident", description = "Finds who and what an incident touched, by key and time window or by categories, and records the counts; never values.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")), request_body = ScopeBody,
     responses((status = 200, description = "Scoped from the audit log: exactly whose data of which categories the key read, per tenant", body = IncidentView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -376,7 +376,7 @@ pub struct AssessmentBody {
     pub public_communication: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/assessment", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assessment", summary = "Assess an incident", description = "Records the risk assessment that decides whom to notify: the authority (Art. 33), the people concerned (Art. 34), the customers whose data it touched.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")), request_body = AssessmentBody,
     responses((status = 200, description = "Recorded (timeline step `assess`); later notifications carry it", body = IncidentView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -441,7 +441,7 @@ pub struct Drafts {
     pub drafts: Vec<ombud_app::notify::Draft>,
 }
 
-#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications/draft", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications/draft", summary = "Draft a notification", description = "The text of a notification to one party, filled from the incident and the policy, to read before sending.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id"), DraftQuery),
     responses((status = 200, description = "What the party would be told now, item by item of Art. 33(3), as JSON and text; nothing is sent", body = Drafts),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -493,7 +493,7 @@ pub struct Notified {
     pub sent: Vec<ombud_app::notify::Draft>,
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/notifications", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notifications", summary = "Notify about an incident", description = "Sends the notification to a party (customers, the people concerned) and records it with its time against the clock.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")), request_body = NotifyBody,
     responses((status = 201, description = "Sent through the notice ledger and recorded on the incident, each with when it came against the deadline", body = Notified),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -561,7 +561,7 @@ pub struct AuthorityBody {
     pub delay_reason: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/authority", tag = "incidents", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/authority", summary = "Record the authority's notification", description = "Records that the supervisory authority was notified: its case reference and when; after the 72 hours, the reason for the delay (Art. 33(1)). The register then says whether notice came on time.", tag = "incidents", security(("api_key" = [])),
     params(("id" = String, Path, description = "The incident's id")), request_body = AuthorityBody,
     responses((status = 201, description = "The filing with the supervisory authority recorded on the incident", body = IncidentView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),

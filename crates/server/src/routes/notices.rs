@@ -180,7 +180,7 @@ fn notice_id(text: &str) -> Result<NoticeId, ApiError> {
         .map_err(|_| ApiError::NotFound("no notice with that id".into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("api_key" = [])), request_body = NoticeBody,
+#[utoipa::path(post, path = "/api/v1/notices", summary = "Send a service notice", description = "Sends a message of one of the policy's notice kinds to an audience (customers' contacts, people holding a category, named people). Mandatory kinds reach everyone; opt-out kinds skip who unsubscribed or objected, and carry a one-click unsubscribe link. The ledger records who was sent it and who was skipped, and why.", tag = "notices", security(("api_key" = [])), request_body = NoticeBody,
     responses((status = 201, description = "Queued for everyone the kind reaches; the rest skipped with the reason", body = Notice),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +211,7 @@ pub async fn send(
     Ok((StatusCode::CREATED, Json(notice)))
 }
 
-#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/notices", summary = "The notice ledger", description = "The notices sent, with their kind and how many were queued and skipped.", tag = "notices", security(("api_key" = [])),
     responses((status = 200, description = "The tenant's notices, newest first, with how many were queued and skipped", body = NoticeList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
@@ -225,7 +225,7 @@ pub async fn list(
     Ok(Json(NoticeList { notices }))
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/notices/{id}", summary = "One notice", description = "A notice with its text and a line per person: queued, sent, skipped (and why) or failed; addresses masked.", tag = "notices", security(("api_key" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     responses((status = 200, description = "The notice, its text, and every person of its audience: sent, queued, failed or skipped and why", body = NoticeDetail),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -266,7 +266,7 @@ pub async fn show(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/notices", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/notices", summary = "What a person received", description = "Every notice that reached the person or skipped them, and why.", tag = "notices", security(("api_key" = [])),
     params(("id" = String, Path, description = "The subject's id")),
     responses((status = 200, description = "Every notice the person was in the audience of, and what became of their copy", body = ReceivedList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -322,7 +322,7 @@ async fn customer(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{id}/contacts", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/contacts", summary = "A customer's contacts", description = "The people of the operator's tenant a customer names to receive service messages on its behalf.", tag = "notices", security(("api_key" = [])),
     params(("id" = String, Path, description = "The customer tenant's id")),
     responses((status = 200, description = "The subjects (of the operator's tenant) who receive the customer's service messages", body = ContactList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -341,7 +341,7 @@ pub async fn contacts(
     Ok(Json(ContactList { contacts }))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/contacts", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/contacts", summary = "Add a customer's contact", description = "Adds a person of the operator's tenant as a customer's service-message contact.", tag = "notices", security(("api_key" = [])),
     params(("id" = String, Path, description = "The customer tenant's id")), request_body = ContactBody,
     responses((status = 200, description = "The contacts after adding", body = ContactList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -380,7 +380,7 @@ pub async fn add_contact(
     Ok(Json(ContactList { contacts }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{id}/contacts/{subject}", tag = "notices", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/contacts/{subject}", summary = "Remove a customer's contact", description = "Removes a service-message contact of a customer.", tag = "notices", security(("api_key" = [])),
     params(("id" = String, Path, description = "The customer tenant's id"), ("subject" = String, Path, description = "The contact's subject id")),
     responses((status = 204, description = "No longer a contact; the ledger keeps what was sent"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),

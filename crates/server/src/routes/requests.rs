@@ -202,7 +202,7 @@ fn require_decider(caller: &Caller, state: &AppState, doing: &str) -> Result<(),
     caller.require_decider(HANDLERS, state.operator, doing)
 }
 
-#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), request_body = FileBody,
+#[utoipa::path(post, path = "/api/v1/requests", summary = "File a data-subject request", description = "Files an access, rectification, erasure, restriction, objection, portability or consent-withdrawal request for a person, sends the code that confirms who they are, and starts the deadline (one month, extensible by two, Art. 12(3)) once verified.", tag = "requests", security(("api_key" = [])), request_body = FileBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")),
     responses((status = 201, description = "Filed; a code went to the person unless the request was vouched for", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -242,7 +242,7 @@ pub async fn file(
     Ok((StatusCode::CREATED, Json(RequestView::of(&request, &state))))
 }
 
-#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("api_key" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/requests", summary = "The request queue", description = "The tenant's requests with their status and deadline: by status, only the open ones or only the overdue ones, paged with `cursor` and `limit` (1 to 1000).", tag = "requests", security(("api_key" = [])), params(ListQuery),
     responses((status = 200, description = "The tenant's requests in filing order", body = RequestList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -301,7 +301,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(get, path = "/api/v1/requests/{id}", summary = "One request", description = "A request with its status, deadline, the law's limit, its outcome and what was kept and why.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "The request", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -317,7 +317,7 @@ pub async fn show(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(get, path = "/api/v1/requests/{id}/plan", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(get, path = "/api/v1/requests/{id}/plan", summary = "What a request will do", description = "For an erasure or rectification: the steps in the vault and in each of the operator's own databases the policy's datasets reach, before anything is done.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "What fulfilling this erasure would do in the tenant's datasets, table by table (counts and field names, never values)", body = ombud_app::rights::ErasurePlan),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -337,7 +337,7 @@ pub async fn plan(
     Ok(Json(plan))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/verify", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = VerifyBody,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/verify", summary = "Verify a request", description = "Confirms who filed the request, by the code mailed to them or by a manual check with a note; the deadline runs from here. Three wrong codes lock it.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = VerifyBody,
     responses((status = 200, description = "Verified", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Wrong, expired or locked code, or manual verification not allowed", body = Problem, content_type = "application/problem+json"),
@@ -374,7 +374,7 @@ pub async fn verify(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/code", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/code", summary = "Send a new code", description = "Mails the person a new code, at most once every five minutes.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "A new code was mailed to the person; the request keeps its receipt time and its count of wrong tries", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The request is locked, or was not verified by code", body = Problem, content_type = "application/problem+json"),
@@ -394,7 +394,7 @@ pub async fn resend_code(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", summary = "Extend a request", description = "Extends the deadline by up to two months with a reason, which the person is told (Art. 12(3)).", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
     responses((status = 200, description = "Extended; the person is told why", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
@@ -424,7 +424,7 @@ pub async fn extend(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/start", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/start", summary = "Start work on a request", description = "Marks a verified request as in progress.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "In progress", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
@@ -453,7 +453,7 @@ pub struct FulfilBody {
     pub compelling_grounds: std::collections::BTreeMap<String, String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body(content = Option<FulfilBody>, description = "Optional; only an objection's decision carries one"),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", summary = "Fulfil a request", description = "Carries the request out: the access export, the erasure (keeping what the law or a hold requires, and saying why), the correction, the restriction, the objection; in the vault and in the operator's own databases. Each step can be run again; a database that cannot be reached is retried.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body(content = Option<FulfilBody>, description = "Optional; only an objection's decision carries one"),
     responses((status = 200, description = "Carried out; the person is answered", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
@@ -489,7 +489,7 @@ pub async fn fulfil(
     Ok(Json(view))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", summary = "Refuse a request", description = "Refuses a request with a reason, which the person is told together with their right to complain to the supervisory authority.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
     responses((status = 200, description = "Refused; the person is told why and where to complain", body = RequestView),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key cannot decide on this tenant's requests", body = Problem, content_type = "application/problem+json"),
@@ -510,7 +510,7 @@ pub async fn refuse(
     Ok(Json(RequestView::of(&request, &state)))
 }
 
-#[utoipa::path(get, path = "/api/v1/requests/{id}/mails", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(get, path = "/api/v1/requests/{id}/mails", summary = "Mails of a request", description = "The mails sent about a request: template, when, and whether delivery succeeded; never the address.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "Which mails the request sent, and when", body = MailList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),

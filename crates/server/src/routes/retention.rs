@@ -25,7 +25,7 @@ pub struct ForecastQuery {
     pub days: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/retention/forecast", tag = "retention", security(("api_key" = [])), params(ForecastQuery),
+#[utoipa::path(get, path = "/api/v1/retention/forecast", summary = "Retention forecast", description = "What leaves and when over the next days, by category, rule and purpose, and what is held, restricted or waiting for review.", tag = "retention", security(("api_key" = [])), params(ForecastQuery),
     responses((status = 200, description = "Records leaving per day, category and rule; those past their end already; reviews due", body = Forecast),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +89,7 @@ pub struct ReviewList {
     pub reviews: Vec<ReviewDue>,
 }
 
-#[utoipa::path(get, path = "/api/v1/retention/reviews", tag = "retention", security(("api_key" = [])), params(ReviewQuery),
+#[utoipa::path(get, path = "/api/v1/retention/reviews", summary = "Records due for review", description = "Records whose rule asks for a review before they go, with their due date.", tag = "retention", security(("api_key" = [])), params(ReviewQuery),
     responses((status = 200, description = "Records a review rule keeps whose review is due or falls due within the window", body = ReviewList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
@@ -117,7 +117,7 @@ pub struct ReviewBody {
     pub purpose: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/retention/reviews", tag = "retention", security(("api_key" = [])), request_body = ReviewBody,
+#[utoipa::path(post, path = "/api/v1/retention/reviews", summary = "Decide a review", description = "Keeps records for another period or lets them go now; the decision is recorded as an event and audited.", tag = "retention", security(("api_key" = [])), request_body = ReviewBody,
     responses((status = 200, description = "Decided and carried out", body = ReviewOutcome),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),

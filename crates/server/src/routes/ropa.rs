@@ -30,7 +30,7 @@ pub struct RopaQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/ropa", tag = "records", security(("api_key" = [])), params(RopaQuery),
+#[utoipa::path(get, path = "/api/v1/ropa", summary = "The record of processing activities", description = "The Article 30 record from the policy and the tenants, as JSON or CSV: the operator's own activities as controller and, per customer, the processing it does as processor.", tag = "records", security(("api_key" = [])), params(RopaQuery),
     responses((status = 200, description = "The record of processing activities: 30(1) entries with the operator as controller, and a 30(2) entry per customer and processor activity with the customer as controller and the operator as processor; CSV with `?format=csv`", content(
             (serde_json::Value = "application/json"),
             (String = "text/csv"),

@@ -71,7 +71,7 @@ pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, Ap
         .collect()
 }
 
-#[utoipa::path(post, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/subjects", summary = "Create a person", description = "Creates a data subject with one or more identities (email, phone, user id, customer number, national id), normalised and found later by keyed hash.", tag = "subjects", security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = NewSubjectBody,
     responses((status = 201, description = "Created", body = SubjectRef), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 409, description = "An identity belongs to another subject", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
@@ -95,7 +95,7 @@ pub struct LookupQuery {
     pub identity: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects", tag = "subjects", security(("api_key" = [])), params(LookupQuery),
+#[utoipa::path(get, path = "/api/v1/subjects", summary = "Find a person", description = "Finds the person an identity (kind:value) belongs to in the tenant.", tag = "subjects", security(("api_key" = [])), params(LookupQuery),
     responses((status = 200, description = "The subject with that identity", body = SubjectRef), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn find_subject(
@@ -134,7 +134,7 @@ pub struct SubjectView {
     pub identities: Vec<IdentityView>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}", tag = "subjects", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", summary = "One person", description = "A person's identities and when they were created.", tag = "subjects", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")),
     responses((status = 200, description = "The subject and its identities (audited)", body = SubjectView), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_subject(
@@ -266,7 +266,7 @@ fn check_batch(len: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(put, path = "/api/v1/subjects/{id}/records", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = RecordsBody,
+#[utoipa::path(put, path = "/api/v1/subjects/{id}/records", summary = "Store records", description = "Stores records of the person, each with a category of the policy and the purposes it is kept for, sealed under the person's own key.", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id")), request_body = RecordsBody,
     responses((status = 200, description = "Written, all or nothing", body = WrittenRecords), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_records(
@@ -296,7 +296,7 @@ pub async fn put_records(
     write(&state, &caller, records).await
 }
 
-#[utoipa::path(post, path = "/api/v1/records", tag = "records", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/records", summary = "Store records in bulk", description = "Stores records for many people of the tenant in one transaction.", tag = "records", security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = RecordsBody,
     responses((status = 200, description = "Written, all or nothing; each record names its subject", body = WrittenRecords), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
@@ -360,7 +360,7 @@ pub struct PurposeRead {
     pub withheld: Vec<Withheld>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/records", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ReadQuery),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/records", summary = "Read records for a purpose", description = "The person's records that `purpose` may read now; the read is audited for that purpose. Refused (with the reason) when consent, an objection or a restriction stops the purpose.", tag = "records", security(("api_key" = [])), params(("id" = String, Path, description = "Subject id"), ReadQuery),
     responses((status = 200, description = "What the purpose may read now, and what was withheld and why (audited)", body = PurposeRead), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such object in the caller's tenant", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
 pub async fn read_records(

@@ -106,7 +106,7 @@ async fn list_of(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/subprocessors", tag = "subprocessors", security(("api_key" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/subprocessors", summary = "The sub-processor registry", description = "The policy's sub-processors with their countries and safeguards, and the caller's choices among the optional ones.", tag = "subprocessors", security(("api_key" = [])), params(ListQuery),
     responses((status = 200, description = "The tenant's sub-processors: every one it cannot opt out of and the optional ones it chose; the operator's tenant sees the whole registry", body = SubprocessorList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant for this key", body = Problem, content_type = "application/problem+json")))]
@@ -195,7 +195,7 @@ async fn choose(
     Ok(Json(list_of(&state, tenant, state.clock.now()).await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/subprocessors/{recipient}/selection", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(put, path = "/api/v1/subprocessors/{recipient}/selection", summary = "Choose an optional sub-processor", description = "Records a customer's choice to use an optional sub-processor.", tag = "subprocessors", security(("api_key" = [])),
     params(("recipient" = String, Path, description = "An optional sub-processor's id")),
     responses((status = 200, description = "Chosen: it is in the tenant's list and its change notices reach the tenant", body = SubprocessorList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -209,7 +209,7 @@ pub async fn select(
     choose(state, caller, recipient, true).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/subprocessors/{recipient}/selection", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/subprocessors/{recipient}/selection", summary = "Drop an optional sub-processor", description = "Records a customer's choice to stop using an optional sub-processor.", tag = "subprocessors", security(("api_key" = [])),
     params(("recipient" = String, Path, description = "An optional sub-processor's id")),
     responses((status = 200, description = "No longer chosen", body = SubprocessorList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -261,7 +261,7 @@ async fn drafted(state: &AppState, query: SinceQuery) -> Result<ChangeDraft, Api
         .await
 }
 
-#[utoipa::path(get, path = "/api/v1/subprocessors/changes/draft", tag = "subprocessors", security(("api_key" = [])), params(SinceQuery),
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes/draft", summary = "Draft a change notice", description = "The notice of the changes between the registry in force and the policy, with the customers it concerns and the objection window, to read before sending.", tag = "subprocessors", security(("api_key" = [])), params(SinceQuery),
     responses((status = 200, description = "What changed about sub-processors, which customers use them and what each would be told; nothing is sent", body = ChangeDraft),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an operator admin or DPO key", body = Problem, content_type = "application/problem+json"),
@@ -280,7 +280,7 @@ pub async fn draft(
     Ok(Json(drafted(&state, query).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/subprocessors/changes", tag = "subprocessors", security(("api_key" = [])), request_body = SinceQuery,
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes", summary = "Send a change notice", description = "Sends the notice of a sub-processor change to the customers it concerns and opens the objection window before the change takes effect.", tag = "subprocessors", security(("api_key" = [])), request_body = SinceQuery,
     responses((status = 201, description = "Sent through the notice ledger to every customer using a changed sub-processor, and recorded with its objection window", body = RecipientChange),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an operator admin or DPO key", body = Problem, content_type = "application/problem+json"),
@@ -342,7 +342,7 @@ fn seen_by(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/subprocessors/changes", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes", summary = "Sub-processor changes", description = "The changes notified, with their windows and objections.", tag = "subprocessors", security(("api_key" = [])),
     responses((status = 200, description = "Change notices sent: all for the operator, those it was told of for a customer", body = ChangeList),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json")))]
@@ -369,7 +369,7 @@ fn change_id(text: &str) -> Result<ChangeId, ApiError> {
         .map_err(|_| ApiError::NotFound("no change notice with that id".into()))
 }
 
-#[utoipa::path(get, path = "/api/v1/subprocessors/changes/{id}", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/subprocessors/changes/{id}", summary = "One change", description = "A change notice with who was told, when it takes effect, and the objections.", tag = "subprocessors", security(("api_key" = [])),
     params(("id" = String, Path, description = "The change notice's id")),
     responses((status = 200, description = "The change, who was told by which notice, the window, and the objections", body = ChangeDetail),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
@@ -409,7 +409,7 @@ pub struct ObjectionBody {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections", summary = "Object to a change", description = "Records a customer's objection to a sub-processor change within its window.", tag = "subprocessors", security(("api_key" = [])),
     params(("id" = String, Path, description = "The change notice's id")), request_body = ObjectionBody,
     responses((status = 201, description = "Recorded against the change", body = Objection),
         (status = 200, description = "Recorded already", body = Objection),
@@ -469,7 +469,7 @@ pub struct ResolutionBody {
     pub note: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections/resolution", tag = "subprocessors", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/subprocessors/changes/{id}/objections/resolution", summary = "Resolve an objection", description = "Records how a customer's objection ended: `accepted` (the customer's selection excludes the provider, or its contract ends) or `withdrawn`, with a note of what was done or agreed.", tag = "subprocessors", security(("api_key" = [])),
     params(("id" = String, Path, description = "The change notice's id")), request_body = ResolutionBody,
     responses((status = 200, description = "Recorded; the change shows it with the objection", body = Objection),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
