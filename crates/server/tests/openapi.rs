@@ -161,7 +161,10 @@ fn every_operation_has_a_summary_and_a_description() {
             }
         }
     }
-    assert!(bare.is_empty(), "without a summary or a description: {bare:?}");
+    assert!(
+        bare.is_empty(),
+        "without a summary or a description: {bare:?}"
+    );
 }
 
 /// The document is a contract with every client: any change to it shows here as a diff to
