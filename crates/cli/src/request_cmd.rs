@@ -352,17 +352,22 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             let requests = console.desk.store.requests(console.tenant, &filter)?;
             let tz = &console.desk.time_zone;
             println!(
-                "{:<36}  {:<18}  {:<11}  {:<20}  {:<20}  overdue",
+                "{:<36}  {:<18}  {:<11}  {:<20}  {:<40}  overdue",
                 "id", "kind", "status", "received", "due"
             );
             for request in &requests {
+                // The due day in the words the person is told, as `request show` says it.
+                let due_by = request.due_at.map_or_else(
+                    || "once verified".to_owned(),
+                    |at| format!("by {}", ombud_app::mail::by_the_end_of(at, tz)),
+                );
                 println!(
-                    "{:<36}  {:<18}  {:<11}  {:<20}  {:<20}  {}",
+                    "{:<36}  {:<18}  {:<11}  {:<20}  {:<40}  {}",
                     request.id,
                     request.kind.as_str(),
                     request.status.as_str(),
                     when(Some(request.received_at), tz),
-                    when(request.due_at, tz),
+                    due_by,
                     if request.overdue_at.is_some() {
                         "yes"
                     } else {

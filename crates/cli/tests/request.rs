@@ -203,6 +203,12 @@ fn an_access_request_is_listed_verified_with_its_code_fulfilled_and_shown() {
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("by {told}")));
+    fixture
+        .ombud()
+        .args(["request", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("by {told}")));
 
     let done = fixture
         .ombud()
