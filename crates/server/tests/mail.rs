@@ -222,3 +222,135 @@ fn a_bad_smtp_url_names_the_flag_and_the_form_it_takes() {
         "{error}"
     );
 }
+
+/// Every kind of mail a request sends — the code, the answer that it was received, the
+/// extension with its reason, the access answer and a refusal — goes through the mailer to an
+/// .eml file and is read back by a real MIME parser (Python's `email` package, as a mail
+/// client reads it): MIME 1.0, UTF-8 plain text, a Message-ID, Auto-Submitted, no defects,
+/// and non-ASCII text intact.
+#[tokio::test]
+async fn every_kind_of_request_mail_reads_back_intact_in_a_mime_parser() {
+    let app = spawn_app().await;
+    let outbox = tempfile::tempdir().expect("outbox");
+    let mailer = Arc::new(Mailer::new(None, outbox.path().to_path_buf()).expect("mailer"));
+    let key = app.admin_key.clone();
+    let parse = |path: &std::path::Path| -> serde_json::Value {
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(
+                r#"
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+print(json.dumps({"mime": m["MIME-Version"], "type": m.get_content_type(), "charset": m.get_content_charset(),
+  "id": m["Message-ID"], "auto": m["Auto-Submitted"], "subject": m["Subject"], "body": m.get_content(),
+  "defects": len(m.defects) + sum(len(p.defects) for p in m.walk())}))"#,
+            )
+            .arg(path)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let read_all = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_dir(dir)
+            .expect("outbox")
+            .map(|e| parse(&e.expect("entry").path()))
+            .collect()
+    };
+
+    // An access request: its code, then (verified) the answer that it was received, an
+    // extension with a reason in non-ASCII text, and the access answer.
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &key,
+            json!({ "kind": "access", "email": "åsa@example.fi" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let id = filed.body["id"].as_str().expect("id").to_owned();
+    drain(&app, Arc::clone(&mailer), app.clock.now()).await;
+    let code = read_all(outbox.path())
+        .iter()
+        .find_map(|m| {
+            m["subject"]
+                .as_str()
+                .and_then(|s| s.rsplit(' ').next())
+                .map(str::to_owned)
+        })
+        .expect("a code mail");
+    let verified = app
+        .post(
+            &format!("/api/v1/requests/{id}/verify"),
+            &key,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let reason = "L'Autorité de contrôle asked us to check the archive of Åsa's invoices first";
+    let extended = app
+        .post(
+            &format!("/api/v1/requests/{id}/extend"),
+            &key,
+            json!({ "reason": reason }),
+        )
+        .await;
+    assert_eq!(extended.status, 200, "{:?}", extended.body);
+    let fulfilled = app
+        .post(&format!("/api/v1/requests/{id}/fulfil"), &key, json!({}))
+        .await;
+    assert_eq!(fulfilled.status, 200, "{:?}", fulfilled.body);
+    // A second request, refused.
+    let other = app
+        .post(
+            "/api/v1/requests",
+            &key,
+            json!({ "kind": "erasure", "email": "zoë@example.fi" }),
+        )
+        .await;
+    let other = other.body["id"].as_str().expect("id").to_owned();
+    let refused = app
+        .post(
+            &format!("/api/v1/requests/{other}/refuse"),
+            &key,
+            json!({ "reason": "Zoë's contract still runs; the invoices must be kept" }),
+        )
+        .await;
+    assert_eq!(refused.status, 200, "{:?}", refused.body);
+    drain(&app, Arc::clone(&mailer), app.clock.now()).await;
+
+    let mails = read_all(outbox.path());
+    assert!(mails.len() >= 5, "every kind was written: {mails:?}");
+    for mail in &mails {
+        assert_eq!(mail["mime"], "1.0", "{mail}");
+        assert_eq!(mail["type"], "text/plain", "{mail}");
+        assert_eq!(mail["charset"], "utf-8", "{mail}");
+        assert!(
+            mail["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with('<') && id.contains('@')),
+            "{mail}"
+        );
+        assert_eq!(mail["auto"], "auto-generated", "{mail}");
+        assert_eq!(mail["defects"], 0, "{mail}");
+    }
+    let bodies: Vec<&str> = mails.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert!(
+        bodies.iter().any(|b| b.contains(reason)),
+        "the extension's reason intact: {bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("Zoë's contract still runs")),
+        "the refusal's reason intact"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("by the end of")),
+        "a deadline as people are told it"
+    );
+}
