@@ -532,3 +532,40 @@ fn a_running_server_holds_its_data_directory_against_a_restore_and_a_second_serv
         String::from_utf8_lossy(&restore.stderr)
     );
 }
+
+/// A first start on a fresh directory logs no error: the pool's connections used to switch the
+/// new file to its write-ahead log in parallel, and two of them could each hold a read lock and
+/// want the write lock, which SQLite refuses at once ("database is locked" from the pool).
+#[test]
+fn fresh_starts_log_no_error() {
+    for _ in 0..8 {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+            .current_dir(dir.path())
+            .env_remove("OMBUD_MASTER_KEY")
+            .env_remove("OMBUD_DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        stdout.read_line(&mut printed).expect("the first line");
+        assert!(printed.contains("listening"), "{printed}");
+        child.kill().expect("stops");
+        child.wait().expect("stopped");
+        let mut logged = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut logged)
+            .expect("reads");
+        assert!(
+            !logged.contains("ERROR"),
+            "a fresh start logged an error: {logged}"
+        );
+    }
+}

@@ -185,17 +185,32 @@ impl SqliteStore {
                 )));
             }
         }
-        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
-            // The busy timeout comes first: a connection opened while another holds a lock (a
-            // checkpoint truncating the log) must wait for it, not fail its setup.
+        // The write-ahead log is a property of the files: switched on once, here, on one
+        // connection. Switched by the pool's connections in parallel, two of them could each
+        // hold a read lock and want the write lock, which SQLite refuses at once rather than
+        // wait (a deadlock), and setup failed with "database is locked".
+        {
+            let c = rusqlite::Connection::open(path)?;
             c.execute_batch(&format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
             ))?;
             c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
             // Every key leads with tenant_id, which without statistics looks selective: the
             // planner would then scan a tenant's identities to delete one subject's. Statistics
-            // are refreshed here (cheaply, as SQLite advises at open) and by `maintain`.
-            c.execute_batch(&format!("PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA keys.journal_size_limit = {WAL_LIMIT_BYTES}; PRAGMA optimize = 0x10002;"))
+            // are refreshed here (cheaply, as SQLite advises at open, and on a sample) and by
+            // `maintain`; they live in the file, so every connection reads them.
+            c.execute_batch(
+                "PRAGMA keys.journal_mode = WAL; PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;",
+            )?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            // The busy timeout comes first: a connection opened while another holds a lock (a
+            // checkpoint truncating the log) must wait for it, not fail its setup.
+            c.execute_batch(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
+            ))?;
+            c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
+            c.execute_batch(&format!("PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA keys.journal_size_limit = {WAL_LIMIT_BYTES};"))
         });
         let pool = r2d2::Pool::builder()
             .max_size(Self::POOL)
