@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use ombud_app::clock::SystemClock;
 use ombud_app::import::{ParsedLine, parse_line};
+use ombud_core::text::count;
 use ombud_core::{Clock, Identity};
 use ombud_policy::Policy;
 use ombud_store::model::{EventId, NewEvent, NewRecord, RecordId, Secret, SubjectId, TenantId};
@@ -37,11 +38,6 @@ pub struct ImportArgs {
     pub restart: bool,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-/// "1 record", "2 records".
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// What is kept beside the file between runs.
