@@ -119,3 +119,49 @@ fn key_at(source: &str, offset: usize) -> String {
         .filter(|key| !key.starts_with('['))
         .unwrap_or_default()
 }
+
+/// The bytes of the `key = value` entry whose key starts at `key_start`, for an entry whose
+/// value is not a table; `None` otherwise (a `[section]` cannot be blanked out and still parse).
+pub(crate) fn entry_at(source: &str, key_start: usize) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    fn find(table: &DeTable<'_>, key_start: usize) -> Option<std::ops::Range<usize>> {
+        for (key, value) in table.iter() {
+            if key.span().start == key_start {
+                return match value.get_ref() {
+                    DeValue::Table(_) => None,
+                    _ => Some(key_start..value.span().end),
+                };
+            }
+            if let Some(found) = within(value.get_ref(), key_start) {
+                return Some(found);
+            }
+        }
+        None
+    }
+    fn within(value: &DeValue<'_>, key_start: usize) -> Option<std::ops::Range<usize>> {
+        match value {
+            DeValue::Table(table) => find(table, key_start),
+            DeValue::Array(items) => items
+                .iter()
+                .find_map(|item| within(item.get_ref(), key_start)),
+            _ => None,
+        }
+    }
+    let document = DeTable::parse(source).ok()?;
+    find(document.get_ref(), key_start).filter(|range| range.end > range.start)
+}
+
+/// `source` with `range` turned to spaces, its line breaks kept, so offsets, lines and columns
+/// stay those of the file as written.
+pub(crate) fn blanked(source: &str, range: std::ops::Range<usize>) -> String {
+    let mut text = String::with_capacity(source.len());
+    for (at, c) in source.char_indices() {
+        if range.contains(&at) && c != '\n' && c != '\r' {
+            // One space per byte keeps every later offset where it was.
+            text.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        } else {
+            text.push(c);
+        }
+    }
+    text
+}

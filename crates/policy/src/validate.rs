@@ -222,11 +222,29 @@ fn check_identifier(ctx: &mut Ctx, id: &Text, path: &str) {
 /// Checks a policy source and builds the validated policy when it has no errors.
 pub(crate) fn validate(source: &str) -> (Option<(RawPolicy, Policy)>, Vec<Finding>) {
     let mut ctx = Ctx::new(source);
-    let raw: RawPolicy = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(error) => {
-            crate::toml_error::report(&mut ctx, source, &error);
-            return (None, ctx.findings);
+    // Every unknown key is reported in one run: each is blanked out (offsets kept, so every
+    // later finding still points into the file as written) and the file parsed again.
+    let mut text = std::borrow::Cow::Borrowed(source);
+    let mut rounds = 0;
+    let raw: RawPolicy = loop {
+        match toml::from_str(&text) {
+            // The rest is checked once the keys are right: a misspelt `basiss` would otherwise
+            // also read as an activity with no basis.
+            Ok(_) if rounds > 0 => return (None, ctx.findings),
+            Ok(raw) => break raw,
+            Err(error) => {
+                crate::toml_error::report(&mut ctx, source, &error);
+                let unknown = error.message().starts_with("unknown field `");
+                let blank = error
+                    .span()
+                    .filter(|_| unknown && rounds < 200)
+                    .and_then(|span| crate::toml_error::entry_at(&text, span.start));
+                let Some(range) = blank else {
+                    return (None, ctx.findings);
+                };
+                text = std::borrow::Cow::Owned(crate::toml_error::blanked(&text, range));
+                rounds += 1;
+            }
         }
     };
     let policy = build(&mut ctx, &raw, source);

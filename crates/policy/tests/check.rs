@@ -365,3 +365,49 @@ fn the_ledger_names_a_rule_counted_from_when_a_message_was_sent() {
         Some("no-purpose-left")
     );
 }
+
+/// A file with several misspelt keys gets them all in one run, each at its own line.
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let source = include_str!("fixtures/valid-minimal.toml")
+        .replace(
+            "time_zone = \"Europe/Helsinki\"",
+            "time_zone = \"Europe/Helsinki\"\nemial = \"x@esimerkki.example\"",
+        )
+        .replace(
+            "basis = \"contract\"",
+            "basiss = \"contract\"\nsourcse = [\n  \"subject\",\n  \"Åsa\",\n]\nbasis = \"contract\"",
+        )
+        .replace("keep = \"180 days\"", "keep = \"180 days\"\naftr = \"x\"");
+    let checked = check(&source);
+    assert!(checked.policy.is_none());
+    let unknown: Vec<(&str, usize)> = checked
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::UnknownKey)
+        .map(|f| (f.path.as_str(), f.line))
+        .collect();
+    let line_of = |text: &str| {
+        source
+            .lines()
+            .position(|l| l.starts_with(text))
+            .expect("in the file")
+            + 1
+    };
+    assert_eq!(
+        unknown,
+        [
+            ("controller.emial", line_of("emial")),
+            ("activity[0].basiss", line_of("basiss")),
+            ("activity[0].sourcse", line_of("sourcse")),
+            ("retention[0].aftr", line_of("aftr")),
+        ],
+        "{:#?}",
+        checked.findings
+    );
+    assert_eq!(
+        checked.findings.len(),
+        4,
+        "the rest is checked once the keys are right (a misspelt `basiss` is not also an activity without a basis)"
+    );
+}
