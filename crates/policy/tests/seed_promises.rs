@@ -245,6 +245,12 @@ fn the_managed_erp_hosting_notice_keeps_every_promise_of_its_seed() {
             "Complying with legal obligations",
             "Establishing, exercising or defending legal claims",
             "We do not make decisions based solely on automated processing, including profiling",
+            // messages to customers' contacts: updates and announcements may be refused,
+            // security notices and material changes to the policy reach everyone
+            "Service updates about the services you use",
+            "Product announcements",
+            "Security incidents that may affect your data or your hosted environments",
+            "Material changes to this privacy policy",
             // recipients
             "We do not sell personal data.",
             "only as far as the purposes above need it",
