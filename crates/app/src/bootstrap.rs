@@ -12,6 +12,8 @@ pub struct Bootstrapped {
     pub operator: TenantId,
     /// The secret of the admin key created now; `None` when the store was set up before.
     pub admin_secret: Option<Zeroizing<String>>,
+    /// The operator tenant's name before it took the policy's controller name, when it changed.
+    pub renamed_from: Option<String>,
 }
 
 pub fn ensure_operator(
@@ -20,9 +22,22 @@ pub fn ensure_operator(
     operator_name: &str,
 ) -> Result<Bootstrapped, StoreError> {
     if let Some(operator) = store.tenants()?.into_iter().find(|t| t.operator) {
+        // The tenant carries the controller's name into records, exports and the audit log;
+        // when privacy.toml's [controller] is renamed, the tenant follows.
+        let renamed_from = (operator.name != operator_name).then(|| operator.name.clone());
+        if renamed_from.is_some() {
+            store.update_tenant(
+                operator.id,
+                operator_name,
+                &operator.profile,
+                &Actor::System,
+                clock.now(),
+            )?;
+        }
         return Ok(Bootstrapped {
             operator: operator.id,
             admin_secret: None,
+            renamed_from,
         });
     }
     let now = clock.now();
@@ -38,6 +53,7 @@ pub fn ensure_operator(
             return Ok(Bootstrapped {
                 operator: operator.id,
                 admin_secret: None,
+                renamed_from: None,
             });
         }
         Err(other) => return Err(other),
@@ -57,5 +73,6 @@ pub fn ensure_operator(
     Ok(Bootstrapped {
         operator,
         admin_secret: Some(secret),
+        renamed_from: None,
     })
 }

@@ -43,15 +43,89 @@ pub struct InitArgs {
     /// Where to create the embedded store and its master key
     #[arg(long, env = "OMBUD_DATA_DIR", default_value = "ombud-data")]
     pub data_dir: PathBuf,
+    /// Set up PostgreSQL instead of the embedded store: postgres://user@host/database (the
+    /// master key is still created in --data-dir unless OMBUD_MASTER_KEY or
+    /// OMBUD_MASTER_KEY_FILE gives it)
+    #[arg(long, env = "OMBUD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 pub fn run(args: InitArgs) -> Result<ExitCode> {
-    if args.output.exists() && !args.force {
-        bail!(
-            "{} already exists; edit it, or pass --force to replace it with the starter policy",
+    let source = if args.output.exists() && !args.force {
+        // Run again on an existing policy, init sets up the store for it and brings the
+        // operator tenant's name up to date; it never overwrites the file.
+        let source = std::fs::read_to_string(&args.output)
+            .with_context(|| format!("while reading {}", args.output.display()))?;
+        if ombud_policy::check(&source).policy.is_none() {
+            bail!(
+                "{} already exists and has errors (see `ombud policy check {}`); fix it, or pass --force to replace it with the starter policy",
+                args.output.display(),
+                args.output.display()
+            );
+        }
+        println!(
+            "kept {}: it exists (pass --force to replace it with the starter policy)",
             args.output.display()
         );
+        source
+    } else {
+        write_starter(&args)?;
+        args.example.source().to_owned()
+    };
+    let policy = ombud_policy::check(&source)
+        .policy
+        .context("the policy has errors")?;
+    let created_key = !args.data_dir.join("master.key").exists()
+        && std::env::var_os("OMBUD_MASTER_KEY").is_none()
+        && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
+    let (store, _) = crate::serve_cmd::open_store(
+        &args.data_dir,
+        args.database_url.as_deref(),
+        None,
+        crate::serve_cmd::KeyPolicy::CreateIfMissing,
+        crate::dir_lock::Holder::Command,
+    )?;
+    let place = match &args.database_url {
+        Some(_) => "the store in PostgreSQL (OMBUD_DATABASE_URL)".to_owned(),
+        None => format!("the store in {}", args.data_dir.display()),
+    };
+    if created_key {
+        println!(
+            "created {place} with a new master key in {} (mode 0600).\nProduction keeps the master key elsewhere: OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE.",
+            args.data_dir.join("master.key").display()
+        );
+    } else {
+        println!("{place} is ready");
     }
+    let booted = ombud_app::bootstrap::ensure_operator(
+        store.as_ref(),
+        &ombud_app::clock::SystemClock,
+        &policy.controller.name,
+    )
+    .context("while preparing the operator tenant")?;
+    if let Some(previous) = &booted.renamed_from {
+        println!(
+            "the operator tenant is now named {} (was {previous}), as privacy.toml's [controller] says",
+            policy.controller.name
+        );
+    }
+    if let Some(secret) = booted.admin_secret {
+        println!(
+            "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n",
+            secret.as_str()
+        );
+    }
+    match &args.database_url {
+        Some(_) => println!(
+            "Start the server with `ombud serve --database-url …` (or OMBUD_DATABASE_URL set)."
+        ),
+        None => println!("Start the server with `ombud serve`."),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the starter policy: a new file, or over the old one with --force.
+fn write_starter(args: &InitArgs) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if args.force {
@@ -70,38 +144,5 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         args.output.display(),
         args.output.display()
     );
-    let policy = ombud_policy::check(args.example.source())
-        .policy
-        .context("the bundled example policy has errors")?;
-    let created_key = !args.data_dir.join("master.key").exists()
-        && std::env::var_os("OMBUD_MASTER_KEY").is_none()
-        && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
-    let (store, _) = crate::serve_cmd::open_store(
-        &args.data_dir,
-        None,
-        None,
-        crate::serve_cmd::KeyPolicy::CreateIfMissing,
-        crate::dir_lock::Holder::Command,
-    )?;
-    if created_key {
-        println!(
-            "created the store in {} with a new master key in {} (mode 0600).\nProduction keeps the master key elsewhere: OMBUD_MASTER_KEY or OMBUD_MASTER_KEY_FILE.",
-            args.data_dir.display(),
-            args.data_dir.join("master.key").display()
-        );
-    }
-    let booted = ombud_app::bootstrap::ensure_operator(
-        store.as_ref(),
-        &ombud_app::clock::SystemClock,
-        &policy.controller.name,
-    )
-    .context("while preparing the operator tenant")?;
-    if let Some(secret) = booted.admin_secret {
-        println!(
-            "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n",
-            secret.as_str()
-        );
-    }
-    println!("Start the server with `ombud serve`.");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

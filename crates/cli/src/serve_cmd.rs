@@ -420,6 +420,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         &policy.controller.name,
     )
     .context("while preparing the operator tenant")?;
+    if booted.renamed_from.is_some() {
+        tracing::info!("the operator tenant took the controller's name from privacy.toml");
+    }
     if store
         .keep_policy_version(
             booted.operator,

@@ -294,3 +294,102 @@ fn init_writes_a_starter_policy_that_checks_clean_and_never_overwrites_by_accide
             .contains("Laskuri Pilvi Oy")
     );
 }
+
+#[test]
+fn init_run_again_keeps_the_policy_and_gives_the_operator_tenant_the_controllers_new_name() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let init = || {
+        let mut command = ombud();
+        command
+            .current_dir(dir.path())
+            .arg("init")
+            .env_remove("OMBUD_MASTER_KEY")
+            .env_remove("OMBUD_DATA_DIR")
+            .env_remove("OMBUD_DATABASE_URL");
+        command
+    };
+    init().assert().success();
+    let path = dir.path().join("privacy.toml");
+    let policy = std::fs::read_to_string(&path).expect("written");
+    std::fs::write(
+        &path,
+        policy.replace("Laskuri Pilvi Oy", "Laskuri Cloud Oy"),
+    )
+    .expect("edited");
+    init()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept privacy.toml"))
+        .stdout(predicate::str::contains(
+            "the operator tenant is now named Laskuri Cloud Oy (was Laskuri Pilvi Oy)",
+        ))
+        .stdout(predicate::str::contains("ombud_sk_").not());
+    ombud()
+        .current_dir(dir.path())
+        .args(["tenants", "list"])
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATA_DIR")
+        .env_remove("OMBUD_DATABASE_URL")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("operator  Laskuri Cloud Oy"));
+    init()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("now named").not());
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("kept")
+            .contains("Laskuri Cloud Oy"),
+        "init never rewrites an existing policy without --force"
+    );
+}
+
+/// `ombud init --database-url` sets up PostgreSQL: the schema, the operator tenant and the
+/// first admin key. Runs where `OMBUD_TEST_POSTGRES_URL` names a database (CI sets it).
+#[test]
+fn init_sets_up_postgres_too() {
+    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
+        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL init test did not run");
+        return;
+    };
+    let schema = format!(
+        "ombud_init_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos()
+    );
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    ombud()
+        .current_dir(dir.path())
+        .args(["init", "--database-url", &url])
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATA_DIR")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the store in PostgreSQL"))
+        .stdout(predicate::str::contains("ombud_sk_").count(1))
+        .stdout(predicate::str::contains("ombud serve --database-url"));
+    assert!(
+        !dir.path().join("ombud-data/ombud.db").exists(),
+        "no SQLite store is made beside PostgreSQL"
+    );
+    let operator: String = admin
+        .query_one(
+            &format!("SELECT name FROM {schema}.tenants WHERE operator"),
+            &[],
+        )
+        .expect("the operator tenant")
+        .get(0);
+    assert_eq!(operator, "Laskuri Pilvi Oy");
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("dropped");
+}
