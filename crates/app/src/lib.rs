@@ -20,3 +20,4 @@ pub mod ropa;
 pub mod secrets;
 pub mod subprocessors;
 pub mod sweeper;
+pub mod tenants;

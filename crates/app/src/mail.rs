@@ -3,6 +3,7 @@
 //! only and must not send: a step queues its mails in its own transaction.
 
 use crate::rights::Outcome;
+use crate::tenants::Voice;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ombud_core::Identity;
@@ -71,13 +72,6 @@ pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> St
     }
 }
 
-fn signature(policy: &Policy) -> String {
-    format!(
-        "\n-- \n{}\n{}\nPrivacy contact: {}\n",
-        policy.controller.name, policy.controller.address, policy.rights.contact
-    )
-}
-
 fn mail(
     template: &str,
     request: &DsRequest,
@@ -95,7 +89,7 @@ fn mail(
 }
 
 pub fn code(
-    policy: &Policy,
+    voice: &Voice,
     request: &DsRequest,
     to: &Identity,
     code: &str,
@@ -109,13 +103,14 @@ pub fn code(
         format!(
             "We received your request for {}.\n\nTo confirm that the request is yours, enter this code: {code}\n\nThe code is valid for 30 minutes and can be tried three times. If you did not make this request, ignore this message; nothing will be done.\n\nFollow your request here: {status_link}\n{}",
             request.kind.label(),
-            signature(policy)
+            voice.signature()
         ),
     )
 }
 
 pub fn acknowledgement(
     policy: &Policy,
+    voice: &Voice,
     request: &DsRequest,
     to: &Identity,
     tz: &TimeZone,
@@ -130,12 +125,18 @@ pub fn acknowledgement(
             request.kind.label(),
             date(request.due_at, tz),
             legal_last_day(policy, request, tz),
-            signature(policy)
+            voice.signature()
         ),
     )
 }
 
-pub fn extended(policy: &Policy, request: &DsRequest, to: &Identity, tz: &TimeZone) -> NewMail {
+pub fn extended(
+    policy: &Policy,
+    voice: &Voice,
+    request: &DsRequest,
+    to: &Identity,
+    tz: &TimeZone,
+) -> NewMail {
     mail(
         "request_extended",
         request,
@@ -150,7 +151,7 @@ pub fn extended(policy: &Policy, request: &DsRequest, to: &Identity, tz: &TimeZo
             request.extension_reason.as_deref().unwrap_or(""),
             date(request.due_at, tz),
             legal_last_day(policy, request, tz),
-            signature(policy)
+            voice.signature()
         ),
     )
 }
@@ -158,7 +159,7 @@ pub fn extended(policy: &Policy, request: &DsRequest, to: &Identity, tz: &TimeZo
 /// Art. 19: a recipient of the person's data is told that it was corrected, erased or
 /// restricted, so it can do the same. It names the person only by the address they gave.
 pub fn recipient_notice(
-    policy: &Policy,
+    voice: &Voice,
     request: &DsRequest,
     to: &Identity,
     recipient: &str,
@@ -184,30 +185,18 @@ pub fn recipient_notice(
         to,
         format!(
             "{}: a data subject's request (reference {})",
-            policy.controller.name, request.id
+            voice.controller, request.id
         ),
         format!(
             "Dear {recipient},\n\nAt the request of {person}, {} has {what}: {}. You received data about this person from us; under Art. 19 GDPR we let you know so that you can do the same with the data you hold.\n{kept}\n{}",
-            policy.controller.name,
+            voice.controller,
             outcome.summary,
-            signature(policy)
+            voice.signature()
         ),
     )
 }
 
-fn complaint(policy: &Policy) -> String {
-    format!(
-        "You may lodge a complaint with a supervisory authority (Art. 77 GDPR), in particular {}{}, and seek a judicial remedy.",
-        policy.authority.name,
-        policy
-            .authority
-            .website
-            .as_deref()
-            .map_or(String::new(), |w| format!(" ({w})"))
-    )
-}
-
-pub fn refused(policy: &Policy, request: &DsRequest, to: &Identity) -> NewMail {
+pub fn refused(voice: &Voice, request: &DsRequest, to: &Identity) -> NewMail {
     mail(
         "request_refused",
         request,
@@ -217,14 +206,15 @@ pub fn refused(policy: &Policy, request: &DsRequest, to: &Identity) -> NewMail {
             "We cannot carry out your request for {}. The reason: {}\n\n{}\n{}",
             request.kind.label(),
             request.refusal_reason.as_deref().unwrap_or(""),
-            complaint(policy),
-            signature(policy)
+            voice.complaint(),
+            voice.signature()
         ),
     )
 }
 
 pub fn fulfilled(
     policy: &Policy,
+    voice: &Voice,
     request: &DsRequest,
     to: &Identity,
     outcome: &Outcome,
@@ -275,7 +265,7 @@ pub fn fulfilled(
             body.push_str(&format!("- {}\n", kept_line(policy, &tz, item)));
         }
     }
-    body.push_str(&format!("\n{}\n{}", complaint(policy), signature(policy)));
+    body.push_str(&format!("\n{}\n{}", voice.complaint(), voice.signature()));
     mail(
         "request_fulfilled",
         request,

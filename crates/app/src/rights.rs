@@ -6,6 +6,7 @@
 use crate::exports;
 use crate::mail;
 use crate::secrets::Secrets;
+use crate::tenants::Voice;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ombud_core::facts::SubjectFacts;
@@ -264,37 +265,58 @@ impl Desk {
         self.policy.rights.verification.contains(&method)
     }
 
-    fn check_filing(&self, filing: &Filing) -> Result<(), DeskError> {
+    fn check_filing(&self, tenant: TenantId, filing: &Filing) -> Result<(), DeskError> {
         self.offered(filing.kind)?;
         if let Some(purpose) = &filing.purpose {
             let activity = self
                 .policy
                 .activity(purpose)
                 .ok_or_else(|| invalid("purpose", unknown_purpose(&self.policy, purpose)))?;
-            match filing.kind {
-                RequestKind::ConsentWithdrawal if activity.basis != Some(LegalBasis::Consent) => {
-                    return Err(invalid(
-                        "purpose",
-                        format!(
-                            "`{purpose}` does not rest on consent; an objection is the request for it"
+            let role = self.data_role(tenant)?;
+            if ombud_core::DataRole::from(activity.role) != role {
+                return Err(invalid(
+                    "purpose",
+                    match role {
+                        ombud_core::DataRole::Processor => format!(
+                            "`{purpose}` is one of the operator's own purposes; a customer's people name a purpose processed for the customer"
                         ),
-                    ));
-                }
-                RequestKind::Objection
-                    if !matches!(
-                        activity.basis,
-                        Some(LegalBasis::LegitimateInterests | LegalBasis::PublicTask)
-                    ) && !activity.opt_out =>
-                {
-                    return Err(invalid(
-                        "purpose",
-                        format!(
-                            "`{purpose}` rests on {}; objection (Art. 21) applies to legitimate interests, public tasks and direct marketing",
-                            activity.basis.map_or("no basis of ours", |b| b.as_str())
+                        ombud_core::DataRole::Controller => format!(
+                            "`{purpose}` is processing on behalf of customers; file the request in the customer's tenant"
                         ),
-                    ));
+                    },
+                ));
+            }
+            // On a customer's data the basis is the customer's to state and weigh (it is the
+            // controller); the request goes to its queue for it to decide.
+            let ours = role == ombud_core::DataRole::Controller;
+            if ours {
+                match filing.kind {
+                    RequestKind::ConsentWithdrawal
+                        if activity.basis != Some(LegalBasis::Consent) =>
+                    {
+                        return Err(invalid(
+                            "purpose",
+                            format!(
+                                "`{purpose}` does not rest on consent; an objection is the request for it"
+                            ),
+                        ));
+                    }
+                    RequestKind::Objection
+                        if !matches!(
+                            activity.basis,
+                            Some(LegalBasis::LegitimateInterests | LegalBasis::PublicTask)
+                        ) && !activity.opt_out =>
+                    {
+                        return Err(invalid(
+                            "purpose",
+                            format!(
+                                "`{purpose}` rests on {}; objection (Art. 21) applies to legitimate interests, public tasks and direct marketing",
+                                activity.basis.map_or("no basis of ours", |b| b.as_str())
+                            ),
+                        ));
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         } else if filing.kind.needs_purpose() {
             return Err(invalid(
@@ -363,7 +385,7 @@ impl Desk {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<DsRequest, DeskError> {
-        self.check_filing(&filing)?;
+        self.check_filing(tenant, &filing)?;
         let contact = filing
             .email
             .as_deref()
@@ -403,6 +425,7 @@ impl Desk {
             if let Some(to) = &contact {
                 mails.push(mail::acknowledgement(
                     &self.policy,
+                    &self.voice(tenant)?,
                     &request,
                     to,
                     &self.time_zone,
@@ -414,6 +437,7 @@ impl Desk {
             } else {
                 mails.push(mail::acknowledgement(
                     &self.policy,
+                    &self.voice(tenant)?,
                     &request,
                     to,
                     &self.time_zone,
@@ -556,7 +580,7 @@ impl Desk {
         request.code_hash = Some(self.secrets.code_hash(request.tenant, request.id, &code));
         request.code_expires_at = now.checked_add(CODE_VALIDITY).ok();
         Ok(mail::code(
-            &self.policy,
+            &self.voice(request.tenant)?,
             request,
             to,
             &code,
@@ -698,10 +722,11 @@ impl Desk {
         ));
         request.extended_at = Some(now);
         request.extension_reason = Some(reason.trim().to_owned());
+        let voice = self.voice(tenant)?;
         let mails: Vec<NewMail> = request
             .contact
             .iter()
-            .map(|to| mail::extended(&self.policy, &request, to, &self.time_zone))
+            .map(|to| mail::extended(&self.policy, &voice, &request, to, &self.time_zone))
             .collect();
         self.save(&request, "extend", &mails, actor, now)
     }
@@ -737,10 +762,11 @@ impl Desk {
         request.status = RequestStatus::Refused;
         request.closed_at = Some(now);
         request.refusal_reason = Some(reason.trim().to_owned());
+        let voice = self.voice(tenant)?;
         let mails: Vec<NewMail> = request
             .contact
             .iter()
-            .map(|to| mail::refused(&self.policy, &request, to))
+            .map(|to| mail::refused(&voice, &request, to))
             .collect();
         self.save(&request, "refuse", &mails, actor, now)
     }
@@ -912,15 +938,23 @@ impl Desk {
                     )?;
                     Outcome {
                         summary: format!(
-                            "consent for `{}` is withdrawn",
-                            request.purpose.as_deref().unwrap_or("")
+                            "consent for “{}” is withdrawn",
+                            self.title(request.purpose.as_deref().unwrap_or(""))
                         ),
                         ..Outcome::default()
                     }
                 }
             },
         };
-        let (request, mails) = self.closed(request, outcome, &owed, download_url.as_deref(), now);
+        let voice = self.voice(request.tenant)?;
+        let (request, mails) = self.closed(
+            request,
+            &voice,
+            outcome,
+            &owed,
+            download_url.as_deref(),
+            now,
+        );
         let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
             request,
@@ -933,6 +967,7 @@ impl Desk {
     fn closed(
         &self,
         mut request: DsRequest,
+        voice: &Voice,
         mut outcome: Outcome,
         owed: &[ombud_policy::model::Recipient],
         download_url: Option<&str>,
@@ -946,7 +981,7 @@ impl Desk {
                 .and_then(|c| Identity::parse(ombud_core::IdentityKind::Email, c).ok());
             if let Some(to) = &to {
                 mails.push(mail::recipient_notice(
-                    &self.policy,
+                    voice,
                     &request,
                     to,
                     &recipient.name,
@@ -963,10 +998,9 @@ impl Desk {
         request.closed_at = Some(now);
         request.outcome = serde_json::to_string(&outcome).ok();
         mails.extend(
-            request
-                .contact
-                .iter()
-                .map(|to| mail::fulfilled(&self.policy, &request, to, &outcome, download_url)),
+            request.contact.iter().map(|to| {
+                mail::fulfilled(&self.policy, voice, &request, to, &outcome, download_url)
+            }),
         );
         (request, mails)
     }
@@ -1091,9 +1125,10 @@ impl Desk {
         let continuing = decisions.iter().filter(|d| d.continues).count();
         Ok(Outcome {
             summary: match (&request.purpose, continuing) {
-                (Some(p), 0) => format!("processing for `{p}` has stopped"),
+                (Some(p), 0) => format!("processing for “{}” has stopped", self.title(p)),
                 (Some(p), _) => format!(
-                    "processing for `{p}` goes on: compelling legitimate grounds override the objection"
+                    "processing for “{}” goes on: compelling legitimate grounds override the objection",
+                    self.title(p)
                 ),
                 (None, 0) => "processing on legitimate interests has stopped".into(),
                 (None, n) => format!(
@@ -1137,6 +1172,20 @@ impl Desk {
         }
         found.sort_by_key(|c| c.at);
         Ok(found)
+    }
+
+    /// A purpose as the person reads it: the activity's title, never its id.
+    fn title<'a>(&'a self, purpose: &'a str) -> &'a str {
+        self.policy
+            .activities
+            .iter()
+            .find(|a| a.id == purpose)
+            .map_or(purpose, |a| a.purpose.as_str())
+    }
+
+    /// Who the tenant's mails speak for: the operator, or a customer as controller.
+    fn voice(&self, tenant: TenantId) -> Result<Voice, DeskError> {
+        Ok(Voice::of_id(self.store.as_ref(), &self.policy, tenant)?)
     }
 
     /// The role the tenant's data is held in: the operator's own as controller, a customer's
@@ -1670,6 +1719,7 @@ impl Desk {
                 }),
             }
         }
+        let voice = self.voice(request.tenant)?;
         let close = |erasure: &ombud_store::requests::Erasure| {
             let in_vault = if erasure.records_kept == 0 {
                 format!(
@@ -1699,7 +1749,7 @@ impl Desk {
                 kept: kept.clone(),
                 ..Outcome::default()
             };
-            let (request, mails) = self.closed(request.clone(), outcome, owed, None, now);
+            let (request, mails) = self.closed(request.clone(), &voice, outcome, owed, None, now);
             ombud_store::requests::RequestStep {
                 entry: NewAuditEntry::request_step(actor, &request, "fulfil"),
                 request,
@@ -1746,7 +1796,8 @@ impl Desk {
             ),
             ..Outcome::default()
         };
-        let (request, mails) = self.closed(request, outcome, &[], None, now);
+        let voice = self.voice(request.tenant)?;
+        let (request, mails) = self.closed(request, &voice, outcome, &[], None, now);
         let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
             request,

@@ -5,8 +5,9 @@ use crate::admin_cmd::{StoreArgs, tenant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use ombud_app::clock::SystemClock;
+use ombud_app::tenants::{Changes, TenantError};
 use ombud_core::{Clock, Identity, IdentityKind};
-use ombud_store::model::{SubjectId, TenantId};
+use ombud_store::model::{SubjectId, Tenant, TenantId, TenantProfile};
 use ombud_store::{Actor, Store};
 use std::process::ExitCode;
 
@@ -16,6 +17,21 @@ pub enum TenantsCommand {
     Create {
         /// The customer's name, as its people and the records will read it
         name: String,
+        #[command(flatten)]
+        details: Details,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set a customer's details as controller and its portal's look; an option given as ""
+    /// clears that detail, one left out stays as it is
+    Update {
+        /// The customer tenant's id
+        tenant: String,
+        /// The customer's legal name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        details: Details,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -67,6 +83,105 @@ pub enum ContactsCommand {
     },
 }
 
+/// A customer's details as controller, which its portal and mails show (Art. 13(1)(a)–(b)).
+#[derive(Debug, Args)]
+pub struct Details {
+    /// The name the portal's header shows, where the brand differs from the legal name
+    #[arg(long)]
+    display_name: Option<String>,
+    /// The portal's accent colour, #rrggbb, dark enough for white text on it
+    #[arg(long)]
+    colour: Option<String>,
+    /// The controller's postal address
+    #[arg(long)]
+    address: Option<String>,
+    /// Its company registration number
+    #[arg(long)]
+    registration: Option<String>,
+    /// The email address where its people write about their data
+    #[arg(long)]
+    contact: Option<String>,
+    /// Its data protection officer: a name, an address, or both
+    #[arg(long)]
+    dpo: Option<String>,
+    /// The supervisory authority it answers to
+    #[arg(long)]
+    authority: Option<String>,
+    /// The authority's website (https)
+    #[arg(long)]
+    authority_website: Option<String>,
+    /// Its own privacy notice (https)
+    #[arg(long)]
+    notice_url: Option<String>,
+}
+
+impl Details {
+    fn changes(self, name: Option<String>) -> Changes {
+        Changes {
+            name,
+            display_name: self.display_name.map(Some),
+            colour: self.colour.map(Some),
+            address: self.address.map(Some),
+            registration: self.registration.map(Some),
+            contact: self.contact.map(Some),
+            dpo: self.dpo.map(Some),
+            authority: self.authority.map(Some),
+            authority_website: self.authority_website.map(Some),
+            notice_url: self.notice_url.map(Some),
+        }
+    }
+
+    fn any(&self) -> bool {
+        [
+            &self.display_name,
+            &self.colour,
+            &self.address,
+            &self.registration,
+            &self.contact,
+            &self.dpo,
+            &self.authority,
+            &self.authority_website,
+            &self.notice_url,
+        ]
+        .iter()
+        .any(|v| v.is_some())
+    }
+}
+
+/// A refusal as the console says it: the option to change.
+fn refused(error: TenantError) -> anyhow::Error {
+    match error {
+        TenantError::Invalid {
+            field: "tenant",
+            message,
+        } => anyhow::anyhow!("{message}"),
+        TenantError::Invalid { field, message } => {
+            anyhow::anyhow!("--{}: {message}", field.replace('_', "-"))
+        }
+        TenantError::Store(error) => error.into(),
+    }
+}
+
+fn print_profile(t: &Tenant) {
+    let p = &t.profile;
+    let rows = [
+        ("display name", &p.display_name),
+        ("colour", &p.colour),
+        ("address", &p.address),
+        ("registration", &p.registration),
+        ("contact", &p.contact),
+        ("DPO", &p.dpo),
+        ("authority", &p.authority),
+        ("authority website", &p.authority_website),
+        ("privacy notice", &p.notice_url),
+    ];
+    for (label, value) in rows {
+        if let Some(value) = value {
+            println!("{:<18}{value}", label);
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct Who {
@@ -81,12 +196,53 @@ pub struct Who {
 pub fn run(command: TenantsCommand) -> Result<ExitCode> {
     let now = SystemClock.now();
     match command {
-        TenantsCommand::Create { name, store } => {
+        TenantsCommand::Create {
+            name,
+            details,
+            store,
+        } => {
             let name =
                 ombud_core::text::one_line_name("name", &name, 200).map_err(anyhow::Error::msg)?;
             let store = store.open()?;
+            // The details are checked before the tenant exists, so a refused one leaves nothing
+            // half made.
+            let given = details.any();
+            let changes = details.changes(None);
+            ombud_app::tenants::changed(&name, &TenantProfile::default(), changes.clone())
+                .map_err(refused)?;
             let created = store.create_tenant(&name, false, &Actor::Cli, now)?;
+            let created = if given {
+                ombud_app::tenants::update(store.as_ref(), created.id, changes, &Actor::Cli, now)
+                    .map_err(refused)?
+            } else {
+                created
+            };
             println!("created tenant {} ({})", created.id, created.name);
+            print_profile(&created);
+        }
+        TenantsCommand::Update {
+            tenant: text,
+            name,
+            details,
+            store,
+        } => {
+            if name.is_none() && !details.any() {
+                bail!(
+                    "nothing to change: give --name or a detail such as --contact, --dpo, --authority or --notice-url (`ombud tenants update --help` lists them)"
+                );
+            }
+            let store = store.open()?;
+            let id = tenant(store.as_ref(), &text)?;
+            let updated = ombud_app::tenants::update(
+                store.as_ref(),
+                id,
+                details.changes(name),
+                &Actor::Cli,
+                now,
+            )
+            .map_err(refused)?;
+            println!("updated tenant {} ({})", updated.id, updated.name);
+            print_profile(&updated);
         }
         TenantsCommand::List { store } => {
             let store = store.open()?;
@@ -115,6 +271,7 @@ pub fn run(command: TenantsCommand) -> Result<ExitCode> {
                 }
             );
             println!("created   {}", t.created_at.round(jiff::Unit::Second)?);
+            print_profile(&t);
             let keys = store.api_keys(id)?;
             let live = keys.iter().filter(|k| k.revoked_at.is_none()).count();
             println!("API keys  {live} in use, {} revoked", keys.len() - live);

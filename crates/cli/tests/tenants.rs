@@ -188,3 +188,126 @@ fn bad_input_is_refused_with_the_place_and_the_fix_and_changes_nothing() {
         .success()
         .stdout(predicate::str::contains("Acme").not());
 }
+
+#[test]
+fn a_customers_details_as_controller_are_set_shown_cleared_and_checked_before_anything_is_written()
+{
+    let dir = prepared();
+    let ombud = || console(dir.path(), MASTER);
+    let created = ombud()
+        .args([
+            "tenants",
+            "create",
+            "Autorité Conseil SAS",
+            "--display-name",
+            "Autorité",
+            "--contact",
+            "Vie.Privee@Autorite.example",
+            "--colour",
+            "#0B57D0",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("display name      Autorité"))
+        .stdout(predicate::str::contains(
+            "contact           vie.privee@autorite.example",
+        ))
+        .stdout(predicate::str::contains("colour            #0b57d0"))
+        .get_output()
+        .stdout
+        .clone();
+    let customer = id_in(&created);
+    ombud()
+        .args([
+            "tenants",
+            "update",
+            &customer,
+            "--address",
+            "1 rue Exemple, 75001 Paris, France",
+            "--dpo",
+            "Åsa Lind, dpo@autorite.example",
+            "--authority",
+            "Commission nationale de l'informatique et des libertés (CNIL)",
+            "--notice-url",
+            "https://autorite.example/confidentialite",
+        ])
+        .assert()
+        .success();
+    ombud()
+        .args(["tenants", "show", &customer])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("name      Autorité Conseil SAS"))
+        .stdout(predicate::str::contains(
+            "DPO               Åsa Lind, dpo@autorite.example",
+        ))
+        .stdout(predicate::str::contains(
+            "privacy notice    https://autorite.example/confidentialite",
+        ))
+        .stdout(predicate::str::contains("colour            #0b57d0"));
+    // "" clears a detail; the others stay.
+    ombud()
+        .args(["tenants", "update", &customer, "--dpo", ""])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("DPO").not())
+        .stdout(predicate::str::contains("CNIL"));
+
+    // Each refusal names the option and the fix, and changes nothing.
+    for (args, says) in [
+        (
+            vec!["--colour", "#ffdd00"],
+            "--colour: #ffdd00 is too light",
+        ),
+        (vec!["--colour", "blue"], "--colour: write the colour as #"),
+        (
+            vec!["--notice-url", "http://autorite.example/"],
+            "--notice-url: give the notice url as an https address",
+        ),
+        (
+            vec!["--contact", "not an address"],
+            "--contact: give the contact as an email address",
+        ),
+        (vec!["--authority", "CNIL\u{202E}"], "--authority: "),
+        (
+            vec!["--name", " "],
+            "--name: give the name 1 to 200 characters",
+        ),
+    ] {
+        let mut line = vec!["tenants", "update", customer.as_str()];
+        line.extend(args.iter().copied());
+        line.extend(["--address", "changed, or not"]);
+        ombud()
+            .args(&line)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    ombud()
+        .args(["tenants", "show", &customer])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 rue Exemple"))
+        .stdout(predicate::str::contains("changed, or not").not());
+    ombud()
+        .args(["tenants", "update", &customer])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to change"));
+    ombud()
+        .args(["tenants", "update", "operator", "--dpo", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("privacy.toml's [controller]"));
+    // A refused detail at creation creates no tenant.
+    ombud()
+        .args(["tenants", "create", "Pale Oy", "--colour", "#eeeeee"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--colour"));
+    ombud()
+        .args(["tenants", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Pale Oy").not());
+}

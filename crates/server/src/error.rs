@@ -160,6 +160,17 @@ impl From<ombud_app::notices::NoticeError> for ApiError {
     }
 }
 
+impl From<ombud_app::tenants::TenantError> for ApiError {
+    fn from(error: ombud_app::tenants::TenantError) -> Self {
+        match error {
+            ombud_app::tenants::TenantError::Invalid { field, message } => {
+                ApiError::invalid(field, message)
+            }
+            ombud_app::tenants::TenantError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<ombud_app::rights::DeskError> for ApiError {
     fn from(error: ombud_app::rights::DeskError) -> Self {
         use ombud_app::rights::DeskError;

@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::admin::list_tenants).post(routes::admin::create_tenant),
         )
         .route(
+            "/tenants/{id}",
+            get(routes::admin::get_tenant).patch(routes::admin::update_tenant),
+        )
+        .route(
             "/keys",
             get(routes::admin::list_keys).post(routes::admin::create_key),
         )

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "ombud", description = "Privacy policy as code, enforced: purpose-bound access, consent, data-subject requests, retention, the breach register, the notice ledger and the audit log."),
     paths(
-        admin::create_tenant, admin::list_tenants, admin::create_key, admin::list_keys, admin::revoke_key,
+        admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::update_tenant, admin::create_key, admin::list_keys, admin::revoke_key,
         subjects::create_subject, subjects::find_subject, subjects::get_subject, subjects::put_records, subjects::bulk_records, subjects::read_records,
         events::add_event, events::list_events, events::lift_restriction, events::give_consent, events::withdraw_consent, events::list_consents,
         requests::file, requests::list, requests::show, requests::plan, requests::verify, requests::resend_code, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,

@@ -17,9 +17,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ombud_app::mail::{by_the_end_of, day, last_day};
 use ombud_app::rights::{DeskError, Filing};
+use ombud_app::tenants::Voice;
 use ombud_core::requests::{RequestKind, RequestStatus};
 use ombud_policy::Policy;
-use ombud_policy::model::LegalBasis;
+use ombud_policy::model::{LegalBasis, Role};
 use ombud_store::Actor;
 use ombud_store::crypto::export_token_hash;
 use ombud_store::model::{Secret, SubjectId, TenantId};
@@ -86,13 +87,30 @@ pub async fn headers(request: Request, next: Next) -> Response {
     response
 }
 
-fn layout(policy: &Policy, title: &str, body: Markup) -> Markup {
-    layout_of(policy, "Privacy requests", title, body)
+fn layout(policy: &Policy, voice: &Voice, title: &str, body: Markup) -> Markup {
+    layout_of(policy, voice, "Privacy requests", title, body)
 }
 
-/// A public page in the portal's layout; `section` names it in the header.
-pub(crate) fn layout_of(policy: &Policy, section: &str, title: &str, body: Markup) -> Markup {
-    let controller = &policy.controller;
+/// A public page in the portal's layout; `section` names it in the header. The page speaks
+/// in `voice`: a customer's portal names the customer as controller, in its colour, and the
+/// operator as the processor that answers for it.
+pub(crate) fn layout_of(
+    policy: &Policy,
+    voice: &Voice,
+    section: &str,
+    title: &str,
+    body: Markup,
+) -> Markup {
+    // The colour was checked to be `#rrggbb` when it was set; nothing else reaches the style.
+    let accent = voice
+        .colour
+        .as_deref()
+        .filter(|c| c.len() == 7 && c[1..].chars().all(|d| d.is_ascii_hexdigit()))
+        .map(|c| {
+            format!(
+                "header{{border-top:.4rem solid {c}}}button{{background:{c}}}@media (prefers-color-scheme:light){{:root{{--accent:{c}}}}}"
+            )
+        });
     html! {
         (DOCTYPE)
         html lang=(policy.notice.language) {
@@ -100,24 +118,33 @@ pub(crate) fn layout_of(policy: &Policy, section: &str, title: &str, body: Marku
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
-                title { (title) " — " (controller.name) }
+                title { (title) " — " (voice.display_name) }
                 style { (PreEscaped(STYLE)) }
+                @if let Some(accent) = accent { style { (PreEscaped(accent)) } }
             }
             body {
                 header {
-                    p { strong { (controller.name) } }
+                    p { strong { (voice.display_name) } }
                     p { (section) }
                 }
                 main id="main" { (body) }
                 footer {
                     p {
-                        (controller.name) ", " (controller.address)
-                        @if let Some(registration) = &controller.registration { " · " (registration) }
+                        (voice.controller)
+                        @if let Some(address) = &voice.address { ", " (address) }
+                        @if let Some(registration) = &voice.registration { " · " (registration) }
                     }
-                    p { "Questions about your data: " (policy.rights.contact) }
+                    @if let Some(roles) = voice.roles() { p { (roles) } }
+                    p { "Questions about your data: " (voice.contact) }
+                    @if let Some(dpo) = &voice.dpo { p { "Data protection officer: " (dpo) } }
+                    @if let Some(notice) = &voice.notice_url {
+                        p { a href=(notice) { "How " (voice.controller) " uses personal data (its privacy notice)" } }
+                    }
                     p {
-                        "You may also complain to a supervisory authority, such as "
-                        (policy.authority.name) "."
+                        @match &voice.authority {
+                            Some(authority) => { "You may also complain to a supervisory authority, such as " (authority) "." }
+                            None => { "You may also complain to a supervisory authority, in particular in the EU country where you live, where you work or where you think the infringement took place." }
+                        }
                     }
                 }
             }
@@ -125,14 +152,20 @@ pub(crate) fn layout_of(policy: &Policy, section: &str, title: &str, body: Marku
     }
 }
 
-fn page(status: StatusCode, policy: &Policy, title: &str, body: Markup) -> Response {
-    (status, Html(layout(policy, title, body).into_string())).into_response()
+fn page(status: StatusCode, policy: &Policy, voice: &Voice, title: &str, body: Markup) -> Response {
+    (
+        status,
+        Html(layout(policy, voice, title, body).into_string()),
+    )
+        .into_response()
 }
 
+/// A page for an address that names no tenant the server knows: only the operator can speak.
 fn not_found(policy: &Policy, message: &str) -> Response {
     page(
         StatusCode::NOT_FOUND,
         policy,
+        &Voice::operator(policy),
         "Not found",
         html! {
             h1 { "This page is not available" }
@@ -145,9 +178,11 @@ fn not_found(policy: &Policy, message: &str) -> Response {
 fn trouble(policy: &Policy, error: &ApiError) -> Response {
     // The detail is for the operator's logs, not for the public page.
     tracing::error!(%error, "privacy portal step failed");
+    // The operator runs the server, so a failure is the operator's to answer for.
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
         policy,
+        &Voice::operator(policy),
         "Something went wrong",
         html! {
             h1 { "Something went wrong" }
@@ -191,7 +226,7 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddr {
 }
 
 /// Asked too often: 429, with how long to wait in `Retry-After` and in words.
-fn too_many(policy: &Policy, limited: crate::limits::Limited) -> Response {
+fn too_many(policy: &Policy, voice: &Voice, limited: crate::limits::Limited) -> Response {
     let minutes = limited.wait.as_secs().div_ceil(60).max(1);
     let whose = if limited.by_address {
         "for this email address"
@@ -201,11 +236,12 @@ fn too_many(policy: &Policy, limited: crate::limits::Limited) -> Response {
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
         policy,
+        voice,
         "Please wait",
         html! {
             h1 { "Please wait a little" }
             p { "We have received many requests " (whose) " in a short time. To protect the people whose addresses could be used, please try again in " (minutes) (if minutes == 1 { " minute" } else { " minutes" }) "." }
-            p { "If you cannot wait, write to " (policy.rights.contact) "." }
+            p { "If you cannot wait, write to " (voice.contact) "." }
         },
     );
     if let Ok(value) = HeaderValue::from_str(&limited.wait.as_secs().max(1).to_string()) {
@@ -275,30 +311,49 @@ pub struct PortalQuery {
     tenant: Option<String>,
 }
 
-/// The tenant a portal address files into: the operator's own unless the address names one.
-async fn tenant_of(state: &AppState, named: Option<&str>) -> Result<Option<TenantId>, ApiError> {
-    let Some(named) = named.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(Some(state.operator));
-    };
-    let Ok(id) = named.parse() else {
-        return Ok(None);
+/// The tenant a portal address files into, and who speaks for it: the operator's own unless
+/// the address names one.
+async fn tenant_of(
+    state: &AppState,
+    named: Option<&str>,
+) -> Result<Option<(TenantId, Voice)>, ApiError> {
+    let id = match named.map(str::trim).filter(|t| !t.is_empty()) {
+        None => state.operator,
+        Some(named) => match named.parse() {
+            Ok(id) => TenantId(id),
+            Err(_) => return Ok(None),
+        },
     };
     let store = std::sync::Arc::clone(&state.store);
-    let tenant = tokio::task::spawn_blocking(move || store.tenant(TenantId(id)))
+    let tenant = tokio::task::spawn_blocking(move || store.tenant(id))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(tenant.map(|t| t.id))
+    Ok(tenant.map(|t| (t.id, Voice::of(&state.policy, &t))))
+}
+
+/// Who speaks for `tenant` on a page reached through a signed link.
+async fn voice_of(state: &AppState, tenant: TenantId) -> Result<Voice, ApiError> {
+    let (store, policy) = (
+        std::sync::Arc::clone(&state.store),
+        std::sync::Arc::clone(&state.policy),
+    );
+    Ok(
+        tokio::task::spawn_blocking(move || Voice::of_id(store.as_ref(), &policy, tenant))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??,
+    )
 }
 
 const UNKNOWN_PORTAL: &str = "This privacy portal address is not known. Use the link the organisation that holds your data gave you.";
 
 pub async fn form(State(state): State<AppState>, Query(query): Query<PortalQuery>) -> Response {
     match tenant_of(&state, query.tenant.as_deref()).await {
-        Ok(Some(tenant)) => page(
+        Ok(Some((tenant, voice))) => page(
             StatusCode::OK,
             &state.policy,
+            &voice,
             "Make a request about your data",
-            filing_form(&state, tenant, &FilingForm::default(), None),
+            filing_form(&state, tenant, &voice, &FilingForm::default(), None),
         ),
         Ok(None) => not_found(&state.policy, UNKNOWN_PORTAL),
         Err(error) => trouble(&state.policy, &error),
@@ -308,6 +363,7 @@ pub async fn form(State(state): State<AppState>, Query(query): Query<PortalQuery
 fn filing_form(
     state: &AppState,
     tenant: TenantId,
+    voice: &Voice,
     values: &FilingForm,
     error: Option<(&str, &str)>,
 ) -> Markup {
@@ -323,19 +379,26 @@ fn filing_form(
             .filter(|(f, _)| *f == field)
             .map(|(_, m)| m.to_owned())
     };
+    // A customer's people are asked about the processing done for the customer; the
+    // operator's own purposes are not theirs to object to here.
+    let customer = voice.processor.is_some();
     let purposes: Vec<_> = policy
         .activities
         .iter()
         .filter(|a| {
-            a.opt_out
-                || matches!(
-                    a.basis,
-                    Some(
-                        LegalBasis::Consent
-                            | LegalBasis::LegitimateInterests
-                            | LegalBasis::PublicTask
-                    )
-                )
+            if customer {
+                return a.role == Role::Processor;
+            }
+            a.role == Role::Controller
+                && (a.opt_out
+                    || matches!(
+                        a.basis,
+                        Some(
+                            LegalBasis::Consent
+                                | LegalBasis::LegitimateInterests
+                                | LegalBasis::PublicTask
+                        )
+                    ))
         })
         .collect();
     let described_by = |field: &str, hint: &str| -> String {
@@ -347,8 +410,9 @@ fn filing_form(
     };
     html! {
         h1 { "Make a request about your data" }
+        @if let Some(roles) = voice.roles() { p { (roles) } }
         p {
-            (policy.controller.name) " answers within " (policy.rights.response_time) " "
+            (voice.who_answers()) " answers within " (policy.rights.response_time) " "
             (policy.rights.clock_starts.counted_from())
             ". We send a code to your email address; enter it on the next page to confirm the request is yours. Nothing is done before you confirm."
         }
@@ -446,8 +510,8 @@ pub async fn file(
     Form(values): Form<FilingForm>,
 ) -> Response {
     let policy = std::sync::Arc::clone(&state.policy);
-    let tenant = match tenant_of(&state, values.tenant.as_deref()).await {
-        Ok(Some(tenant)) => tenant,
+    let (tenant, voice) = match tenant_of(&state, values.tenant.as_deref()).await {
+        Ok(Some(found)) => found,
         Ok(None) => return not_found(&policy, UNKNOWN_PORTAL),
         Err(error) => return trouble(&policy, &error),
     };
@@ -455,8 +519,9 @@ pub async fn file(
         page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &policy,
+            &voice,
             "Please check the form",
-            filing_form(&state, tenant, &values, Some((field, message))),
+            filing_form(&state, tenant, &voice, &values, Some((field, message))),
         )
     };
     let Some(kind) = given(&values.kind) else {
@@ -469,7 +534,7 @@ pub async fn file(
         return again("email", "Give your email address: the code goes there.");
     };
     if let Err(limited) = state.limits.mailing(client, &email) {
-        return too_many(&policy, limited);
+        return too_many(&policy, &voice, limited);
     }
     let filing = Filing {
         kind,
@@ -527,14 +592,17 @@ pub struct StatusQuery {
 
 const BAD_LINK: &str = "This status link is not valid or has expired. Links stay valid for four months after a request is made.";
 
-async fn request_of(state: &AppState, token: Option<&str>) -> Result<Option<DsRequest>, ApiError> {
+async fn request_of(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Option<(DsRequest, Voice)>, ApiError> {
     let Some((tenant, id)) =
         token.and_then(|t| state.secrets.check_portal_token(t, state.clock.now()))
     else {
         return Ok(None);
     };
     match state.desk_call(move |desk| desk.get(tenant, id)).await {
-        Ok(request) => Ok(Some(request)),
+        Ok(request) => Ok(Some((request, voice_of(state, tenant).await?))),
         Err(ApiError::NotFound(_)) => Ok(None),
         Err(other) => Err(other),
     }
@@ -542,8 +610,9 @@ async fn request_of(state: &AppState, token: Option<&str>) -> Result<Option<DsRe
 
 pub async fn status(State(state): State<AppState>, Query(query): Query<StatusQuery>) -> Response {
     match request_of(&state, query.t.as_deref()).await {
-        Ok(Some(request)) => status_page(
+        Ok(Some((request, voice))) => status_page(
             &state,
+            &voice,
             &request,
             query.t.as_deref().unwrap_or_default(),
             None,
@@ -555,6 +624,7 @@ pub async fn status(State(state): State<AppState>, Query(query): Query<StatusQue
 
 fn status_page(
     state: &AppState,
+    voice: &Voice,
     request: &DsRequest,
     token: &str,
     error: Option<&str>,
@@ -629,7 +699,7 @@ fn status_page(
             }
         } @else if request.locked {
             p class="error" {
-                "This request is locked after three wrong codes. Write to " (policy.rights.contact)
+                "This request is locked after three wrong codes. Write to " (voice.contact)
                 " to confirm who you are another way."
             }
         } @else if let Some(message) = error {
@@ -642,7 +712,7 @@ fn status_page(
     } else {
         StatusCode::OK
     };
-    page(status, policy, &title, body)
+    page(status, policy, voice, &title, body)
 }
 
 #[derive(Debug, Deserialize)]
@@ -657,15 +727,15 @@ pub async fn resend_code(
     Form(form): Form<ResendForm>,
 ) -> Response {
     let token = form.t.unwrap_or_default();
-    let request = match request_of(&state, Some(&token)).await {
-        Ok(Some(request)) => request,
+    let (request, voice) = match request_of(&state, Some(&token)).await {
+        Ok(Some(found)) => found,
         Ok(None) => return not_found(&state.policy, BAD_LINK),
         Err(error) => return trouble(&state.policy, &error),
     };
     if let Some(to) = &request.contact
         && let Err(limited) = state.limits.mailing(client, to.expose())
     {
-        return too_many(&state.policy, limited);
+        return too_many(&state.policy, &voice, limited);
     }
     let now = state.clock.now();
     let (tenant, id) = (request.tenant, request.id);
@@ -678,7 +748,7 @@ pub async fn resend_code(
             Redirect::to(&format!("/privacy/status?t={token}")).into_response()
         }
         Ok(Err(DeskError::Verification(message) | DeskError::TooSoon { message, .. })) => {
-            status_page(&state, &request, &token, Some(&sentence(&message)))
+            status_page(&state, &voice, &request, &token, Some(&sentence(&message)))
         }
         Ok(Err(other)) => trouble(&state.policy, &ApiError::from(other)),
         Err(error) => trouble(&state.policy, &ApiError::Internal(error.to_string())),
@@ -697,14 +767,15 @@ pub async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Response {
     let token = form.t.unwrap_or_default();
-    let request = match request_of(&state, Some(&token)).await {
-        Ok(Some(request)) => request,
+    let (request, voice) = match request_of(&state, Some(&token)).await {
+        Ok(Some(found)) => found,
         Ok(None) => return not_found(&state.policy, BAD_LINK),
         Err(error) => return trouble(&state.policy, &error),
     };
     let Some(code) = given(&form.code) else {
         return status_page(
             &state,
+            &voice,
             &request,
             &token,
             Some("Enter the code from our email."),
@@ -716,7 +787,7 @@ pub async fn confirm(
         && let Some(to) = &request.contact
         && let Err(limited) = state.limits.code_try(client, to.expose())
     {
-        return too_many(&state.policy, limited);
+        return too_many(&state.policy, &voice, limited);
     }
     let now = state.clock.now();
     let (tenant, id) = (request.tenant, request.id);
@@ -742,14 +813,15 @@ pub async fn confirm(
         Ok(Err(DeskError::Rule(_))) => Redirect::to(&back).into_response(),
         Ok(Err(DeskError::Verification(message))) => {
             let request = match request_of(&state, Some(&token)).await {
-                Ok(Some(request)) => request,
+                Ok(Some((request, _))) => request,
                 _ => request,
             };
-            status_page(&state, &request, &token, Some(&sentence(&message)))
+            status_page(&state, &voice, &request, &token, Some(&sentence(&message)))
         }
         Ok(Err(DeskError::Store(ombud_store::StoreError::Conflict(_)))) => page(
             StatusCode::CONFLICT,
             &state.policy,
+            &voice,
             "This request just changed",
             html! {
                 h1 { "This request just changed" }
@@ -769,6 +841,10 @@ pub async fn export_page(State(state): State<AppState>, Path(token): Path<String
     let Some((tenant, _)) = state.secrets.check_export_token(&token) else {
         return gone(&state.policy);
     };
+    let voice = match voice_of(&state, tenant).await {
+        Ok(voice) => voice,
+        Err(error) => return trouble(&state.policy, &error),
+    };
     let now = state.clock.now();
     let store = std::sync::Arc::clone(&state.store);
     let hash = export_token_hash(&token);
@@ -778,6 +854,7 @@ pub async fn export_page(State(state): State<AppState>, Path(token): Path<String
         Ok(Ok(Some((file_name, expires_at)))) => page(
             StatusCode::OK,
             &state.policy,
+            &voice,
             "Your copy is ready",
             html! {
                 h1 { "Your copy is ready" }
@@ -801,6 +878,7 @@ fn gone(policy: &Policy) -> Response {
     page(
         StatusCode::GONE,
         policy,
+        &Voice::operator(policy),
         "Link used or expired",
         html! {
             h1 { "This link has been used or has expired" }
@@ -868,8 +946,12 @@ pub async fn unsubscribe_page(
     State(state): State<AppState>,
     Query(query): Query<UnsubscribeQuery>,
 ) -> Response {
-    let Some((_, _, kind)) = unsubscribe_link(&state, &query) else {
+    let Some((tenant, _, kind)) = unsubscribe_link(&state, &query) else {
         return link_not_valid(&state.policy);
+    };
+    let voice = match voice_of(&state, tenant).await {
+        Ok(voice) => voice,
+        Err(error) => return trouble(&state.policy, &error),
     };
     let name = state
         .policy
@@ -881,10 +963,11 @@ pub async fn unsubscribe_page(
     page(
         StatusCode::OK,
         &state.policy,
+        &voice,
         "Stop these messages",
         html! {
             h1 { "Stop these messages" }
-            p { "You receive messages of this kind from " (state.policy.controller.name) ": " strong { (name) } "." }
+            p { "You receive messages of this kind from " (voice.controller) ": " strong { (name) } "." }
             form method="post" action={ "/privacy/unsubscribe?token=" (token) } {
                 button type="submit" { "Stop receiving them" }
             }
@@ -903,6 +986,10 @@ pub async fn unsubscribe(
     let Some((tenant, subject, kind)) = unsubscribe_link(&state, &query) else {
         return link_not_valid(&state.policy);
     };
+    let voice = match voice_of(&state, tenant).await {
+        Ok(voice) => voice,
+        Err(error) => return trouble(&state.policy, &error),
+    };
     let (store, policy, now) = (
         std::sync::Arc::clone(&state.store),
         std::sync::Arc::clone(&state.policy),
@@ -916,6 +1003,7 @@ pub async fn unsubscribe(
         Ok(Ok(done)) => page(
             StatusCode::OK,
             &state.policy,
+            &voice,
             "You will not receive these messages",
             html! {
                 h1 { "You will not receive these messages" }
@@ -930,6 +1018,7 @@ pub async fn unsubscribe(
         Ok(Err(ombud_app::notices::NoticeError::Invalid { message, .. })) => page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &state.policy,
+            &voice,
             "These messages cannot be stopped here",
             html! { h1 { "These messages cannot be stopped here" } p { (message) } },
         ),
@@ -937,6 +1026,7 @@ pub async fn unsubscribe(
             page(
                 StatusCode::OK,
                 &state.policy,
+                &voice,
                 "Nothing left to stop",
                 html! { h1 { "Nothing left to stop" } p { "We no longer hold your details, so no more messages of this kind can reach you." } },
             )

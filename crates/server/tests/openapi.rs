@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants"),
     ("post", "/api/v1/tenants"),
+    ("get", "/api/v1/tenants/{id}"),
+    ("patch", "/api/v1/tenants/{id}"),
     ("get", "/api/v1/keys"),
     ("post", "/api/v1/keys"),
     ("delete", "/api/v1/keys/{id}"),

@@ -393,3 +393,168 @@ async fn the_status_page_gives_the_laws_last_day_where_a_holiday_moves_it() {
         status.html
     );
 }
+
+/// Art. 13(1)(a)–(b) and 14(1)(a)–(b): a customer's people learn who the controller of their
+/// data is and how to reach it. The customer's portal and mails name the customer, with the
+/// details it gave, and the operator as the processor that answers for it; the operator's own
+/// address, authority and purposes are not presented as the customer's.
+#[tokio::test]
+async fn a_customers_portal_and_mails_speak_for_the_customer_with_the_operator_as_its_processor() {
+    let app = spawn_app().await;
+    let (tenant, admin) = app.tenant_with_admin("Asiakas Oy").await;
+    let patch = |key: String, tenant: String, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.call(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/tenants/{tenant}"),
+                Some(&key),
+                None,
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    // Before any details: the customer is named, and nothing of the operator's is borrowed.
+    let bare = get(&app, &format!("/privacy?tenant={tenant}")).await;
+    assert_eq!(bare.status, 200);
+    assert!(
+        bare.html
+            .contains("Asiakas Oy is the controller of your personal data")
+    );
+    assert!(bare.html.contains("in the EU country where you live"));
+    assert!(
+        !bare.html.contains("Tietosuojavaltuutettu"),
+        "not the operator's authority"
+    );
+
+    let updated = patch(
+        app.admin_key.clone(),
+        tenant.clone(),
+        json!({
+            "display_name": "Asiakas",
+            "colour": "#145C2E",
+            "address": "Esimerkkitie 5, 90100 Oulu, Finland",
+            "contact": "Tietosuoja@Asiakas.example",
+            "dpo": "Åsa Lind",
+            "authority": "Integritetsskyddsmyndigheten (IMY)",
+            "notice_url": "https://asiakas.example/tietosuoja"
+        }),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(
+        updated.body["profile"]["contact"],
+        "tietosuoja@asiakas.example"
+    );
+    assert_eq!(updated.body["profile"]["colour"], "#145c2e");
+
+    let form = get(&app, &format!("/privacy?tenant={tenant}")).await;
+    assert_eq!(form.status, 200);
+    for needed in [
+        "<strong>Asiakas</strong>",
+        "Asiakas Oy is the controller of your personal data",
+        "Laskuri Pilvi Oy provides its service as its processor and handles requests about your data on its behalf",
+        "Laskuri Pilvi Oy, on behalf of Asiakas Oy, answers within 1 month",
+        "Esimerkkitie 5, 90100 Oulu, Finland",
+        "Questions about your data: tietosuoja@asiakas.example",
+        "Data protection officer: Åsa Lind",
+        "Integritetsskyddsmyndigheten (IMY)",
+        "href=\"https://asiakas.example/tietosuoja\"",
+        "background:#145c2e",
+        "Processing our customers' data on their behalf to provide the service",
+    ] {
+        assert!(
+            form.html.contains(needed),
+            "the customer's portal has {needed}:\n{}",
+            form.html
+        );
+    }
+    for absent in [
+        "privacy@laskuripilvi.example",
+        "Tietosuojavaltuutettu",
+        "Marketing our services to businesses",
+    ] {
+        assert!(
+            !form.html.contains(absent),
+            "the customer's portal shows no {absent}"
+        );
+    }
+    // The operator's own portal is unchanged.
+    let own = get(&app, "/privacy").await;
+    assert!(own.html.contains("Tietosuojavaltuutettu") && !own.html.contains("Asiakas"));
+
+    let filed = post(
+        &app,
+        "/privacy/requests",
+        &[
+            ("tenant", tenant.as_str()),
+            ("kind", "access"),
+            ("email", "henkilo@example.fi"),
+        ],
+    )
+    .await;
+    assert_eq!(filed.status, 303, "{}", filed.html);
+    let status = get(&app, filed.location.as_deref().expect("status page")).await;
+    assert!(status.html.contains("Asiakas Oy is the controller"));
+    let mails = app.drain_outbox().await;
+    let (_, _, body) = mails
+        .iter()
+        .find(|(_, template, _)| template == "request_code")
+        .expect("a code was mailed");
+    for needed in [
+        "\nAsiakas Oy\nEsimerkkitie 5, 90100 Oulu, Finland\nPrivacy contact: tietosuoja@asiakas.example\nData protection officer: Åsa Lind\n",
+        "Sent by Laskuri Pilvi Oy, which handles requests about your data for Asiakas Oy as its processor.",
+    ] {
+        assert!(body.contains(needed), "the mail has {needed}:\n{body}");
+    }
+
+    // The customer's own admin may keep its details; another customer's key sees no such
+    // tenant; the operator's tenant takes its details from the policy; a bad value changes
+    // nothing.
+    let own_change = patch(admin.clone(), tenant.clone(), json!({ "dpo": null })).await;
+    assert_eq!(own_change.status, 200, "{:?}", own_change.body);
+    assert!(own_change.body["profile"].get("dpo").is_none());
+    let (other, other_admin) = app.tenant_with_admin("Toinen Oy").await;
+    let probing = patch(other_admin, tenant.clone(), json!({ "dpo": "x" })).await;
+    assert_eq!(probing.status, 404);
+    let operator = app.operator().await.0.to_string();
+    let refused = patch(app.admin_key.clone(), operator, json!({ "dpo": "x" })).await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["field"], "tenant");
+    for (body, field) in [
+        (
+            json!({ "colour": "#ffdd00", "address": "elsewhere" }),
+            "colour",
+        ),
+        (json!({ "notice_url": "javascript:alert(1)" }), "notice_url"),
+        (json!({ "contact": "not an address" }), "contact"),
+        (json!({ "name": "" }), "name"),
+    ] {
+        let bad = patch(app.admin_key.clone(), tenant.clone(), body).await;
+        assert_eq!(bad.status, 422, "{:?}", bad.body);
+        assert_eq!(bad.body["field"], field);
+    }
+    let unknown = patch(
+        app.admin_key.clone(),
+        tenant.clone(),
+        json!({ "logo": "x" }),
+    )
+    .await;
+    assert_eq!(unknown.status, 422, "{:?}", unknown.body);
+    let shown = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &app.admin_key)
+        .await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(
+        shown.body["profile"]["address"],
+        "Esimerkkitie 5, 90100 Oulu, Finland"
+    );
+    assert_eq!(shown.body["name"], "Asiakas Oy");
+    let hidden = app.get(&format!("/api/v1/tenants/{other}"), &admin).await;
+    assert_eq!(
+        hidden.status, 404,
+        "a customer's key sees only its own tenant"
+    );
+}

@@ -46,6 +46,14 @@ impl NewAuditEntry {
         }
     }
 
+    /// A tenant's name or profile changed; the detail names the fields, never their values.
+    pub fn tenant_updated(actor: &Actor, tenant: TenantId, fields: &[&str]) -> NewAuditEntry {
+        NewAuditEntry {
+            detail: Some(format!("tenant={tenant} fields={}", fields.join(","))),
+            ..Self::by(actor, "tenant.update")
+        }
+    }
+
     pub fn api_key_created(actor: &Actor, key: ApiKeyId, role: Role) -> NewAuditEntry {
         NewAuditEntry {
             detail: Some(format!("key={key} role={}", role.as_str())),

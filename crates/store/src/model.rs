@@ -101,6 +101,70 @@ pub struct Tenant {
     /// The operator's own tenant: for its data the operator is controller.
     pub operator: bool,
     pub created_at: Timestamp,
+    /// A customer's details as controller of its people's data, and how its portal looks.
+    pub profile: TenantProfile,
+}
+
+/// What a customer tenant's people are told of who decides over their data (Art. 13(1)(a),
+/// 14(1)(a)): the customer is the controller, with its own address, contact, DPO and authority;
+/// the operator answers their requests as its processor. The tenant's `name` is the
+/// controller's name. Every field is optional; what is missing is left unsaid, never filled
+/// with the operator's details as if they were the customer's.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantProfile {
+    /// The name the portal shows in its header, where the brand differs from the legal name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The portal's accent colour, `#rrggbb`, dark enough for white text on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The controller's company registration number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
+    /// Where the customer's people write with questions about their data (an email address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The customer's data protection officer: a name, an address, or both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpo: Option<String>,
+    /// The supervisory authority the customer answers to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_website: Option<String>,
+    /// The customer's own privacy notice (https).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice_url: Option<String>,
+}
+
+impl TenantProfile {
+    /// The names of the fields that differ from `other`, for the audit log (never the values).
+    pub fn changed_fields(&self, other: &TenantProfile) -> Vec<&'static str> {
+        let pairs = [
+            ("display_name", &self.display_name, &other.display_name),
+            ("colour", &self.colour, &other.colour),
+            ("address", &self.address, &other.address),
+            ("registration", &self.registration, &other.registration),
+            ("contact", &self.contact, &other.contact),
+            ("dpo", &self.dpo, &other.dpo),
+            ("authority", &self.authority, &other.authority),
+            (
+                "authority_website",
+                &self.authority_website,
+                &other.authority_website,
+            ),
+            ("notice_url", &self.notice_url, &other.notice_url),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(name, _, _)| name)
+            .collect()
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

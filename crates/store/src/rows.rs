@@ -61,7 +61,7 @@ pub(crate) fn incident_document(document: &str) -> Result<crate::incidents::Inci
 }
 
 /// The columns [`tenant`] reads.
-pub(crate) const TENANT_COLUMNS: &str = "tenant_id, name, operator, created_at";
+pub(crate) const TENANT_COLUMNS: &str = "tenant_id, name, operator, created_at, profile";
 
 pub(crate) fn tenant(row: &impl Columns) -> Result<Tenant> {
     Ok(Tenant {
@@ -69,6 +69,11 @@ pub(crate) fn tenant(row: &impl Columns) -> Result<Tenant> {
         name: row.text(1)?,
         operator: row.flag(2)?,
         created_at: row.at(3)?,
+        profile: match row.opt_text(4)? {
+            Some(document) => serde_json::from_str(&document)
+                .map_err(|e| StoreError::Corrupt(format!("a tenant's profile: {e}")))?,
+            None => TenantProfile::default(),
+        },
     })
 }
 
@@ -225,6 +230,7 @@ impl Tenant {
             name: name.to_owned(),
             operator,
             created_at: at,
+            profile: TenantProfile::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Tenants and what belongs to a tenant as a whole: its API keys (stored by the hash of their
 //! secret), the policy versions it loaded, and the idempotency keys of its requests.
 
-use crate::model::{ApiKey, ApiKeyId, Idempotency, NewApiKey, Tenant, TenantId};
+use crate::model::{ApiKey, ApiKeyId, Idempotency, NewApiKey, Tenant, TenantId, TenantProfile};
 use crate::{Actor, Result};
 use jiff::Timestamp;
 
@@ -14,6 +14,11 @@ pub trait Tenants {
     ) -> Result<Tenant>;
     fn tenants(&self) -> Result<Vec<Tenant>>;
     fn tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// Sets a tenant's name and profile, audited with the names of the fields that changed;
+    /// nothing is written or audited when nothing changed. `NotFound` for an unknown tenant.
+    fn update_tenant(
+        &self, id: TenantId, name: &str, profile: &TenantProfile, actor: &Actor, at: Timestamp,
+    ) -> Result<Tenant>;
     fn create_api_key(&self, key: NewApiKey, actor: &Actor, at: Timestamp) -> Result<ApiKey>;
     fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>>;
     /// Revokes a key; `false` when the tenant has no such key.

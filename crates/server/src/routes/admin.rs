@@ -61,6 +61,120 @@ pub async fn list_tenants(
     Ok(Json(TenantList { tenants }))
 }
 
+/// A field a PATCH may set, clear (`null` or "") or leave out.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// What to change of a customer tenant; a field left out stays as it is, `null` or "" clears it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantChanges {
+    /// The customer's legal name, as controller.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// The name the portal's header shows.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub display_name: Option<Option<String>>,
+    /// `#rrggbb`, dark enough for white text (contrast at least 4.5:1).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9a-fA-F]{6}$")]
+    pub colour: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub registration: Option<Option<String>>,
+    /// An email address where the customer's people write about their data.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub contact: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub dpo: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub authority: Option<Option<String>>,
+    /// An https address.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub authority_website: Option<Option<String>>,
+    /// The customer's own privacy notice, an https address.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub notice_url: Option<Option<String>>,
+}
+
+impl From<TenantChanges> for ombud_app::tenants::Changes {
+    fn from(body: TenantChanges) -> Self {
+        ombud_app::tenants::Changes {
+            name: body.name,
+            display_name: body.display_name,
+            colour: body.colour,
+            address: body.address,
+            registration: body.registration,
+            contact: body.contact,
+            dpo: body.dpo,
+            authority: body.authority,
+            authority_website: body.authority_website,
+            notice_url: body.notice_url,
+        }
+    }
+}
+
+/// The tenant `id` as `caller` may see it: any for an operator-wide key, its own otherwise;
+/// another tenant is answered as unknown, so ids cannot be probed.
+async fn visible_tenant(state: &AppState, caller: &Caller, id: &str) -> Result<Tenant, ApiError> {
+    let id = parse_tenant(id)?;
+    if !caller.key.operator_wide && caller.key.tenant != id {
+        return Err(ApiError::NotFound("no tenant with that id".into()));
+    }
+    state
+        .store(move |store| store.tenant(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no tenant with that id".into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", summary = "Show a tenant", description = "One tenant with its profile: for a customer, its details as controller and its portal's display name and colour. An operator-wide key sees every tenant, any other key its own.", tag = "tenants", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The tenant", body = Tenant), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such tenant the key may see", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Tenant>, ApiError> {
+    caller.require(&[Role::Admin, Role::Dpo, Role::Auditor], "read tenants")?;
+    Ok(Json(visible_tenant(&state, &caller, &id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", summary = "Update a customer tenant", description = "Sets a customer's details as controller (name, address, registration, privacy contact, DPO, supervisory authority, link to its own privacy notice) and its portal's display name and colour. Its portal and mails then name the customer as controller and the operator as the processor that answers for it. A field left out stays; `null` or an empty string clears it. Every value is checked before anything is written; the audit log names the fields changed, never their values. An operator-wide admin may update any customer; a customer's own admin key its own tenant. The operator's tenant takes its details from privacy.toml.", tag = "tenants", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The customer tenant's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get its first response instead of running it twice")), request_body = TenantChanges,
+    responses((status = 200, description = "The tenant as updated", body = Tenant), (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such tenant the key may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TenantChanges>,
+) -> Result<Json<Tenant>, ApiError> {
+    caller.require(&[Role::Admin], "update tenants")?;
+    let tenant = visible_tenant(&state, &caller, &id).await?;
+    let (actor, now) = (caller.actor(), state.clock.now());
+    let changes = body.into();
+    let updated = state
+        .store(move |store| {
+            Ok(ombud_app::tenants::update(
+                store, tenant.id, changes, &actor, now,
+            ))
+        })
+        .await??;
+    Ok(Json(updated))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {

@@ -585,7 +585,16 @@ pub async fn page(State(state): State<AppState>) -> Response {
     };
     (
         StatusCode::OK,
-        Html(crate::portal::layout_of(policy, "Sub-processors", &title, body).into_string()),
+        Html(
+            crate::portal::layout_of(
+                policy,
+                &ombud_app::tenants::Voice::operator(policy),
+                "Sub-processors",
+                &title,
+                body,
+            )
+            .into_string(),
+        ),
     )
         .into_response()
 }

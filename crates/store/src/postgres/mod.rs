@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0015_key_check.sql"),
     include_str!("../../migrations/postgres/0016_job_leases.sql"),
     include_str!("../../migrations/postgres/0017_outbox_subject.sql"),
+    include_str!("../../migrations/postgres/0018_tenant_profile.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.

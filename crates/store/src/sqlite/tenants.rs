@@ -51,6 +51,47 @@ impl crate::tenants::Tenants for SqliteStore {
         })
     }
 
+    fn update_tenant(
+        &self, id: TenantId, name: &str, profile: &TenantProfile, actor: &Actor, at: Timestamp,
+    ) -> Result<Tenant> {
+        self.write(|tx| {
+            let current = first(
+                tx,
+                &format!(
+                    "SELECT {} FROM tenants WHERE tenant_id = ?1",
+                    rows::TENANT_COLUMNS
+                ),
+                params![id.0.as_bytes()],
+                |row| rows::tenant(row),
+            )?
+            .ok_or(StoreError::NotFound("tenant"))?;
+            let mut fields = current.profile.changed_fields(profile);
+            if current.name != name {
+                fields.insert(0, "name");
+            }
+            if fields.is_empty() {
+                return Ok(current);
+            }
+            let document = serde_json::to_string(profile)
+                .map_err(|e| StoreError::Corrupt(format!("a tenant's profile: {e}")))?;
+            tx.execute(
+                "UPDATE tenants SET name = ?2, profile = ?3 WHERE tenant_id = ?1",
+                params![id.0.as_bytes(), name, document],
+            )?;
+            Self::append(
+                tx,
+                id,
+                at,
+                NewAuditEntry::tenant_updated(actor, id, &fields),
+            )?;
+            Ok(Tenant {
+                name: name.to_owned(),
+                profile: profile.clone(),
+                ..current
+            })
+        })
+    }
+
     fn create_api_key(&self, key: NewApiKey, actor: &Actor, at: Timestamp) -> Result<ApiKey> {
         let created = ApiKey::created(&key, at);
         self.write(|tx| {

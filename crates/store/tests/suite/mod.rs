@@ -475,6 +475,65 @@ pub fn there_is_one_operator_tenant(store: &dyn Store) {
     assert_eq!(store.tenants().expect("list").len(), 1);
 }
 
+pub fn a_tenants_profile_is_kept_and_its_changes_audited_by_field(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let acme = store
+        .create_tenant("Acme Oy", false, &Actor::Cli, now)
+        .expect("created");
+    assert_eq!(acme.profile, TenantProfile::default());
+    let profile = TenantProfile {
+        display_name: Some("Acme".into()),
+        colour: Some("#0b57d0".into()),
+        address: Some("Esimerkkikatu 1, 00100 Helsinki, Finland".into()),
+        contact: Some("tietosuoja@acme.example".into()),
+        dpo: Some("Åsa Lind, dpo@acme.example".into()),
+        authority: Some("Office of the Data Protection Ombudsman".into()),
+        notice_url: Some("https://acme.example/privacy".into()),
+        ..TenantProfile::default()
+    };
+    let updated = store
+        .update_tenant(acme.id, "Acme Oyj", &profile, &Actor::Cli, now)
+        .expect("updated");
+    assert_eq!(
+        (updated.name.as_str(), &updated.profile),
+        ("Acme Oyj", &profile)
+    );
+    let read = store.tenant(acme.id).expect("read").expect("there");
+    assert_eq!(read, updated, "what is read back is what was written");
+    // The same values again change nothing and add no audit entry.
+    store
+        .update_tenant(acme.id, "Acme Oyj", &profile, &Actor::Cli, now)
+        .expect("unchanged");
+    let cleared = TenantProfile {
+        dpo: None,
+        ..profile.clone()
+    };
+    store
+        .update_tenant(acme.id, "Acme Oyj", &cleared, &Actor::Cli, now)
+        .expect("cleared");
+    let entries = store
+        .audit_entries(acme.id, &AuditFilter::default())
+        .expect("audit");
+    let details: Vec<(&str, String)> = entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.detail.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(details.len(), 3, "{details:?}");
+    assert_eq!(details[1].0, "tenant.update");
+    assert!(
+        details[1]
+            .1
+            .ends_with("fields=name,display_name,colour,address,contact,dpo,authority,notice_url")
+    );
+    assert!(details[2].1.ends_with("fields=dpo"));
+    assert!(
+        !format!("{entries:?}").contains("Åsa"),
+        "the audit log names fields, not values"
+    );
+    let unknown = store.update_tenant(TenantId::new(), "X", &profile, &Actor::Cli, now);
+    assert!(matches!(unknown, Err(StoreError::NotFound("tenant"))));
+}
+
 pub fn every_write_is_audited_and_the_chain_verifies(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let tenant = store
@@ -2637,7 +2696,11 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 26] = [
+    let cases: [(&str, Case); 27] = [
+        (
+            "a_tenants_profile_is_kept_and_its_changes_audited_by_field",
+            a_tenants_profile_is_kept_and_its_changes_audited_by_field,
+        ),
         (
             "ledger_lines_go_under_their_rule_and_with_their_people",
             ledger_lines_go_under_their_rule_and_with_their_people,
