@@ -731,6 +731,34 @@ impl Desk {
         self.save(&request, "extend", &mails, actor, now)
     }
 
+    /// Gives an open request to a colleague (a name or an address), or takes it back with
+    /// `None`. Who works a request decides nothing about it, so this is open to whoever may
+    /// work the queue.
+    pub fn assign(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        assignee: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<DsRequest, DeskError> {
+        let mut request = self.get(tenant, id)?;
+        if !request.status.is_open() {
+            return Err(invalid(
+                "assignee",
+                "the request is closed; there is nothing left to work on",
+            ));
+        }
+        request.assignee = match assignee.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(who) => Some(
+                text::one_line_name("assignee", who, 200)
+                    .map_err(|message| invalid("assignee", message))?,
+            ),
+            None => None,
+        };
+        self.save(&request, "assign", &[], actor, now)
+    }
+
     /// Marks a verified request as being worked on.
     pub fn start(
         &self,

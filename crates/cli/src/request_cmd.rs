@@ -57,6 +57,24 @@ pub enum RequestCommand {
         /// At most this many (1 to 1000)
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
         limit: u16,
+        /// Every tenant's queue, each request labelled with its tenant, soonest deadline first
+        #[arg(long, conflicts_with = "tenant")]
+        all_tenants: bool,
+        /// Only requests this colleague works on
+        #[arg(long)]
+        assignee: Option<String>,
+        #[command(flatten)]
+        desk: DeskArgs,
+    },
+    /// Give an open request to a colleague, or take it back with --nobody
+    Assign {
+        id: String,
+        /// Who works it: a name or an address
+        #[arg(long, conflicts_with = "nobody", required_unless_present = "nobody")]
+        to: Option<String>,
+        /// Leave it unassigned
+        #[arg(long)]
+        nobody: bool,
         #[command(flatten)]
         desk: DeskArgs,
     },
@@ -202,6 +220,17 @@ fn due(at: Option<Timestamp>, tz: &TimeZone) -> String {
     )
 }
 
+/// `text` cut to `width` characters, with an ellipsis where it was cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
     at.map_or_else(
         || "-".to_owned(),
@@ -214,11 +243,18 @@ fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
 }
 
 fn print(request: &DsRequest, tz: &TimeZone, policy: &ombud_policy::Policy) {
-    let rows: [(&str, String); 14] = [
+    let rows: [(&str, String); 15] = [
         ("id", request.id.to_string()),
         ("kind", request.kind.as_str().to_owned()),
         ("status", request.status.as_str().to_owned()),
         ("channel", request.channel.clone()),
+        (
+            "assignee",
+            request
+                .assignee
+                .clone()
+                .unwrap_or_else(|| "nobody".to_owned()),
+        ),
         ("received", when(Some(request.received_at), tz)),
         (
             "verified",
@@ -332,6 +368,8 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
             open,
             overdue,
             limit,
+            all_tenants,
+            assignee,
             desk,
         } => {
             let status = status
@@ -349,33 +387,104 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
                 after: None,
                 limit: usize::from(limit),
             };
-            let requests = console.desk.store.requests(console.tenant, &filter)?;
+            let store = &console.desk.store;
+            let tenants: Vec<(TenantId, String)> = if all_tenants {
+                store
+                    .tenants()?
+                    .into_iter()
+                    .map(|t| (t.id, t.name))
+                    .collect()
+            } else {
+                let name = store
+                    .tenant(console.tenant)?
+                    .map_or_else(String::new, |t| t.name);
+                vec![(console.tenant, name)]
+            };
+            let wanted = assignee.as_deref().map(str::trim);
+            let mut requests: Vec<(&str, DsRequest)> = vec![];
+            for (tenant, name) in &tenants {
+                requests.extend(
+                    store
+                        .requests(*tenant, &filter)?
+                        .into_iter()
+                        .filter(|r| wanted.is_none_or(|w| r.assignee.as_deref() == Some(w)))
+                        .map(|r| (name.as_str(), r)),
+                );
+            }
+            if all_tenants {
+                // One queue across customers: what is due soonest first, requests whose clock
+                // has not started last.
+                requests.sort_by_key(|(_, r)| (r.due_at.is_none(), r.due_at, r.received_at));
+                requests.truncate(usize::from(limit));
+            }
             let tz = &console.desk.time_zone;
+            let tenant_column = |name: &str| -> String {
+                if all_tenants {
+                    format!("{:<24}  ", clip(name, 24))
+                } else {
+                    String::new()
+                }
+            };
             println!(
-                "{:<36}  {:<18}  {:<11}  {:<20}  {:<40}  overdue",
-                "id", "kind", "status", "received", "due"
+                "{}{:<36}  {:<18}  {:<11}  {:<44}  {:<20}  overdue",
+                tenant_column("tenant"),
+                "id",
+                "kind",
+                "status",
+                "due",
+                "assignee"
             );
-            for request in &requests {
+            for (tenant, request) in &requests {
                 // The due day in the words the person is told, as `request show` says it.
                 let due_by = request.due_at.map_or_else(
                     || "once verified".to_owned(),
                     |at| format!("by {}", ombud_app::mail::by_the_end_of(at, tz)),
                 );
                 println!(
-                    "{:<36}  {:<18}  {:<11}  {:<20}  {:<40}  {}",
+                    "{}{:<36}  {:<18}  {:<11}  {:<44}  {:<20}  {}",
+                    tenant_column(tenant),
                     request.id,
                     request.kind.as_str(),
                     request.status.as_str(),
-                    when(Some(request.received_at), tz),
                     due_by,
-                    if request.overdue_at.is_some() {
+                    clip(request.assignee.as_deref().unwrap_or("-"), 20),
+                    if request.overdue_at.is_some() && request.status.is_open() {
                         "yes"
                     } else {
                         "no"
                     }
                 );
             }
-            eprintln!("{} request(s)", requests.len());
+            eprintln!(
+                "{}",
+                ombud_core::text::count(requests.len() as u64, "request", "requests")
+            );
+        }
+        RequestCommand::Assign {
+            id,
+            to,
+            nobody: _,
+            desk,
+        } => {
+            let console = desk.open()?;
+            let request = console
+                .desk
+                .assign(
+                    console.tenant,
+                    request_id(&id)?,
+                    to.as_deref(),
+                    &Actor::Cli,
+                    SystemClock.now(),
+                )
+                .map_err(|e| match e {
+                    DeskError::Invalid { message, .. } if to.is_none() => anyhow!("{message}"),
+                    DeskError::Invalid { message, .. } => anyhow!("--to: {message}"),
+                    other => refused(other),
+                })?;
+            match &request.assignee {
+                Some(who) => println!("request {} is {who}'s now", request.id),
+                None => println!("request {} is unassigned", request.id),
+            }
         }
         RequestCommand::Show { id, desk } => {
             let id = request_id(&id)?;

@@ -458,3 +458,101 @@ fn an_objection_is_decided_at_the_console_with_compelling_grounds_per_purpose() 
             ),
         );
 }
+
+/// The operator's privacy team sees every customer's queue in one list, soonest deadline first,
+/// each request labelled with its tenant, and shares the work out.
+#[test]
+fn one_queue_across_tenants_shows_each_requests_tenant_due_day_and_assignee() {
+    let fixture = fixture();
+    let customer = fixture
+        .desk
+        .store
+        .create_tenant("Asiakas Oy", false, &Actor::Cli, Timestamp::now())
+        .expect("tenant");
+    // Filed earlier, so due earlier: it comes first.
+    let earlier = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 10))
+        .expect("time");
+    let theirs = fixture
+        .file_at(customer.id, RequestKind::Erasure, "cy@example.com", earlier)
+        .to_string();
+    let ours = fixture
+        .file(fixture.operator, RequestKind::Access, "ana@example.com")
+        .to_string();
+    fixture
+        .ombud()
+        .args(["request", "assign", &ours, "--to", "Åsa Lind"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("is Åsa Lind's now"));
+    let tenant = customer.id.to_string();
+    fixture
+        .ombud()
+        .args([
+            "request", "assign", &theirs, "--to", "Bo", "--tenant", &tenant,
+        ])
+        .assert()
+        .success();
+    let listed = fixture
+        .ombud()
+        .args(["request", "list", "--all-tenants"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("2 requests"))
+        .get_output()
+        .clone();
+    let text = stdout(&listed);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("tenant"), "{text}");
+    assert!(
+        lines[1].starts_with("Asiakas Oy")
+            && lines[1].contains(&theirs)
+            && lines[1].contains("erasure"),
+        "the customer's request, due first, comes first: {text}"
+    );
+    assert!(
+        lines[2].starts_with("Operator")
+            && lines[2].contains(&ours)
+            && lines[2].contains("Åsa Lind"),
+        "{text}"
+    );
+    // Both due days are said as the person is told them.
+    assert_eq!(text.matches("by the end of").count(), 2, "{text}");
+    assert!(text.contains("(EET)") || text.contains("(EEST)"), "{text}");
+    fixture
+        .ombud()
+        .args(["request", "list", "--all-tenants", "--assignee", "Bo"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&theirs).and(predicate::str::contains(&ours).not()));
+    fixture
+        .ombud()
+        .args(["request", "show", &ours])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Åsa Lind"));
+    fixture
+        .ombud()
+        .args(["request", "assign", &ours, "--nobody"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unassigned"));
+    fixture
+        .ombud()
+        .args(["request", "assign", &ours, "--to", "A\u{202E}B"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--to: "));
+    fixture
+        .ombud()
+        .args(["request", "assign", &ours])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--to"));
+    fixture
+        .ombud()
+        .args(["request", "list", "--all-tenants", "--tenant", &tenant])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}

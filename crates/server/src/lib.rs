@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/code", post(routes::requests::resend_code))
         .route("/requests/{id}/extend", post(routes::requests::extend))
         .route("/requests/{id}/start", post(routes::requests::start))
+        .route("/requests/{id}/assign", post(routes::requests::assign))
         .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
         .route("/requests/{id}/refuse", post(routes::requests::refuse))
         .route("/requests/{id}/mails", get(routes::requests::mails))

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::update_tenant, admin::create_key, admin::list_keys, admin::revoke_key,
         subjects::create_subject, subjects::find_subject, subjects::get_subject, subjects::put_records, subjects::bulk_records, subjects::read_records,
         events::add_event, events::list_events, events::lift_restriction, events::give_consent, events::withdraw_consent, events::list_consents,
-        requests::file, requests::list, requests::show, requests::plan, requests::verify, requests::resend_code, requests::extend, requests::start, requests::fulfil, requests::refuse, requests::mails,
+        requests::file, requests::list, requests::show, requests::plan, requests::verify, requests::resend_code, requests::extend, requests::start, requests::assign, requests::fulfil, requests::refuse, requests::mails,
         retention::forecast, retention::reviews, retention::decide, holds::create, holds::list, holds::release, holds::records,
         incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope, incidents::assess, incidents::draft, incidents::notify, incidents::authority,
         subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object, subprocessors::resolve,

@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/code"),
     ("post", "/api/v1/requests/{id}/extend"),
     ("post", "/api/v1/requests/{id}/start"),
+    ("post", "/api/v1/requests/{id}/assign"),
     ("post", "/api/v1/requests/{id}/fulfil"),
     ("post", "/api/v1/requests/{id}/refuse"),
     ("get", "/api/v1/requests/{id}/mails"),

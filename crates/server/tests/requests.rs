@@ -870,3 +870,62 @@ async fn bad_filings_name_the_field_and_store_nothing() {
     let (gone, _) = download(&app, "http://ombud.test/privacy/exports/made.up.token").await;
     assert_eq!(gone, 410, "an unknown link looks like a used one");
 }
+
+/// Sharing the queue out: a request is given to a colleague and taken back; the answer and the
+/// list show who has it; a key that may not work the queue, or a closed request, is refused.
+#[tokio::test]
+async fn a_request_is_assigned_to_a_colleague_and_back() {
+    let app = spawn_app().await;
+    let person = customer(&app, "aada@example.fi").await;
+    let filed = file(
+        &app,
+        &person.admin,
+        json!({ "kind": "access", "email": "aada@example.fi" }),
+    )
+    .await;
+    let id = filed["id"].as_str().expect("id");
+    assert!(filed["assignee"].is_null());
+    let path = format!("/api/v1/requests/{id}/assign");
+    let given = app
+        .post(&path, &person.admin, json!({ "assignee": " Åsa Lind " }))
+        .await;
+    assert_eq!(given.status, 200, "{:?}", given.body);
+    assert_eq!(given.body["assignee"], "Åsa Lind");
+    let listed = app.get("/api/v1/requests?open=true", &person.admin).await;
+    assert_eq!(listed.body["requests"][0]["assignee"], "Åsa Lind");
+    let auditor = app.key(&person.admin, "auditor").await;
+    let refused = app.post(&path, &auditor, json!({ "assignee": "x" })).await;
+    assert_eq!(refused.status, 403);
+    let bad = app
+        .post(&path, &person.admin, json!({ "assignee": "a\u{202E}b" }))
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.body["field"], "assignee");
+    let back = app
+        .post(&path, &person.admin, json!({ "assignee": null }))
+        .await;
+    assert_eq!(back.status, 200);
+    assert!(back.body["assignee"].is_null());
+    let audit = app
+        .get("/api/v1/audit?action=request.assign", &person.admin)
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let entries = audit.body["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "given and taken back: {entries:?}");
+    assert!(
+        !audit.body.to_string().contains("Åsa"),
+        "the audit log records the step, not the colleague's name"
+    );
+    let refused = app
+        .post(
+            &format!("/api/v1/requests/{id}/refuse"),
+            &person.admin,
+            json!({ "reason": "We could not confirm who made the request." }),
+        )
+        .await;
+    assert_eq!(refused.status, 200, "{:?}", refused.body);
+    let closed = app
+        .post(&path, &person.admin, json!({ "assignee": "Bo" }))
+        .await;
+    assert_eq!(closed.status, 422, "{:?}", closed.body);
+}

@@ -77,6 +77,8 @@ pub struct DsRequest {
     pub locked: bool,
     pub overdue_at: Option<Timestamp>,
     pub version: i64,
+    /// The colleague who works the request, when someone took it.
+    pub assignee: Option<String>,
 }
 
 impl DsRequest {
@@ -116,6 +118,7 @@ impl DsRequest {
             locked: false,
             overdue_at: None,
             version: 1,
+            assignee: None,
         }
     }
 }
@@ -475,7 +478,7 @@ pub fn mail_backoff(attempts: u32) -> jiff::SignedDuration {
 pub const MAIL_MAX_ATTEMPTS: u32 = 12;
 
 /// The columns of a request row, in the order both backends select them.
-pub(crate) const REQUEST_COLUMNS: &str = "request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome, code_hash, code_expires_at, code_attempts, locked, overdue_at, version";
+pub(crate) const REQUEST_COLUMNS: &str = "request_id, kind, status, subject_id, purpose, category, record_id, channel, wrapped_key, sealed, received_at, verified_at, verified_by, first_due_at, due_at, extended_at, extension_reason, closed_at, refusal_reason, outcome, code_hash, code_expires_at, code_attempts, locked, overdue_at, version, assignee";
 
 /// A request row as the database returns it, before decoding.
 pub(crate) struct RequestRow {
@@ -500,6 +503,7 @@ pub(crate) struct RequestRow {
     pub locked: bool,
     pub overdue_at: Option<i64>,
     pub version: i64,
+    pub assignee: Option<String>,
 }
 
 fn at(micros: Option<i64>) -> crate::Result<Option<Timestamp>> {
@@ -556,6 +560,7 @@ impl RequestRow {
             locked: self.locked,
             overdue_at: at(self.overdue_at)?,
             version: self.version,
+            assignee: self.assignee,
         })
     }
 }

@@ -321,6 +321,7 @@ pub(crate) fn request_row(row: &impl Columns, base: usize) -> Result<crate::requ
         locked: row.flag(c(23))?,
         overdue_at: row.opt_int(c(24))?,
         version: row.int(c(25))?,
+        assignee: row.opt_text(c(26))?,
     })
 }
 

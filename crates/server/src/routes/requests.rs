@@ -100,6 +100,8 @@ pub struct RequestView {
     pub legal_due_at: Timestamp,
     pub extended_at: Option<Timestamp>,
     pub extension_reason: Option<String>,
+    /// The colleague who works the request, when someone took it.
+    pub assignee: Option<String>,
     pub overdue: bool,
     /// An objection verified and not yet decided: the purposes it reaches are stopped while
     /// the controller weighs whether compelling legitimate grounds override it (Art. 21(1)).
@@ -140,6 +142,7 @@ impl RequestView {
             first_due_at: request.first_due_at,
             extended_at: request.extended_at,
             extension_reason: request.extension_reason.clone(),
+            assignee: request.assignee.clone(),
             overdue: request.overdue_at.is_some() && request.status.is_open(),
             objection_pending: request.kind == ombud_core::RequestKind::Objection
                 && request.status.is_open()
@@ -420,6 +423,35 @@ pub async fn extend(
     let (tenant, id, actor, now) = step(&caller, &state, &id)?;
     let request = state
         .desk_call(move |desk| desk.extend(tenant, id, by, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RequestView::of(&request, &state)))
+}
+
+/// Who works a request; `null` or "" takes it back.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    #[schema(max_length = 200)]
+    pub assignee: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/assign", summary = "Assign a request", description = "Gives an open request to a colleague (a name or an address, one line of up to 200 characters), or takes it back with `null`. Assignment decides nothing about the request, so any key that works the queue may assign, in a customer's tenant too; it is audited.", tag = "requests", security(("api_key" = [])), params(("id" = String, Path, description = "Request id")), request_body = AssignBody,
+    responses((status = 200, description = "Assigned", body = RequestView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role cannot do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request in the caller's tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed by someone else meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request is closed, or the name is invalid", body = Problem, content_type = "application/problem+json")))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Json<RequestView>, ApiError> {
+    caller.require(HANDLERS, "assign requests")?;
+    let (tenant, id, actor, now) = step(&caller, &state, &id)?;
+    let request = state
+        .desk_call(move |desk| desk.assign(tenant, id, body.assignee.as_deref(), &actor, now))
         .await?;
     Ok(Json(RequestView::of(&request, &state)))
 }

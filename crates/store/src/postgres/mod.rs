@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0016_job_leases.sql"),
     include_str!("../../migrations/postgres/0017_outbox_subject.sql"),
     include_str!("../../migrations/postgres/0018_tenant_profile.sql"),
+    include_str!("../../migrations/postgres/0019_request_assignee.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.

@@ -279,12 +279,12 @@ impl PostgresStore {
             "UPDATE requests SET status = $3, subject_id = $4, purpose = $5, category = $6, record_id = $7, sealed = $8,
                verified_at = $9, verified_by = $10, first_due_at = $11, due_at = $12, extended_at = $13, extension_reason = $14,
                closed_at = $15, refusal_reason = $16, outcome = $17, code_hash = $18, code_expires_at = $19, code_attempts = $20,
-               locked = $21, overdue_at = $22, version = version + 1
+               locked = $21, overdue_at = $22, version = version + 1, assignee = $24
              WHERE tenant_id = $1 AND request_id = $2 AND version = $23",
             &refs(
                 &request_values(tenant, request, sealed)
                     .into_iter()
-                    .chain(boxed![request.version])
+                    .chain(boxed![request.version, request.assignee.clone()])
                     .collect::<Vec<_>>(),
             ),
         )?;

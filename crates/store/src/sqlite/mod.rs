@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0016_job_leases.sql"),
     include_str!("../../migrations/sqlite/0017_outbox_subject.sql"),
     include_str!("../../migrations/sqlite/0018_tenant_profile.sql"),
+    include_str!("../../migrations/sqlite/0019_request_assignee.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
