@@ -129,7 +129,7 @@ pub fn parse_line(policy: &Policy, text: &str, now: Timestamp) -> Result<ParsedL
             .enumerate()
             .map(|(i, identity)| {
                 let kind = IdentityKind::parse(&identity.kind).ok_or_else(|| format!("identities[{i}].kind is not one of email, phone, user_id, customer_no, national_id"))?;
-                Identity::parse(kind, &identity.value).map_err(|e| format!("identities[{i}].value: {e}"))
+                Identity::parse_in(kind, &identity.value, &policy.controller.country).map_err(|e| format!("identities[{i}].value: {e}"))
             })
             .collect::<Result<Vec<_>, String>>()?;
     let mut records = Vec::with_capacity(line.records.len());

@@ -156,10 +156,12 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
             if identity.is_empty() {
                 bail!("--identity: give at least one, written kind:value (email:ana@example.com)");
             }
+            let (parsed, _, _) = crate::serve_cmd::load_policy(Some(&policy))?;
+            let country = parsed.controller.country.clone();
             let identities: Vec<(String, String)> = identity
                 .iter()
                 .map(|text| {
-                    Identity::parse_tagged(text)
+                    Identity::parse_tagged_in(text, &country)
                         .map(|i| (i.kind().as_str().to_owned(), i.expose().to_owned()))
                         .map_err(|e| {
                             anyhow!("--identity {}: {e}", text.split(':').next().unwrap_or(""))

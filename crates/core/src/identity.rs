@@ -67,6 +67,10 @@ pub enum IdentityError {
         "a phone number is written in international form with its country code, like +358 40 123 4567"
     )]
     Phone,
+    #[error(
+        "this is not a phone number as dialled in {0}; write it with its country code, like +358 40 123 4567"
+    )]
+    PhoneIn(String),
     #[error("the {0} contains control characters")]
     ControlCharacters(IdentityKind),
     #[error("a national identity number has only letters, digits, `-` and `+`")]
@@ -106,6 +110,46 @@ impl Identity {
             return Err(IdentityError::TooLong(kind, limit));
         }
         Ok(Identity { kind, value })
+    }
+
+    /// As [`Identity::parse`], where a person gives a phone number as they dial it at home:
+    /// one without its country code is read as a number of `country` (the controller's, an
+    /// ISO 3166 code) and completed to E.164 — "040 123 4567" in Finland is +358401234567,
+    /// "06 1234 5678" in Italy keeps its 0 (+390612345678). Only a number valid in that
+    /// country's numbering plan is completed; anything else is refused, never guessed.
+    pub fn parse_in(
+        kind: IdentityKind,
+        raw: &str,
+        country: &str,
+    ) -> Result<Identity, IdentityError> {
+        let trimmed = raw.trim();
+        let national = kind == IdentityKind::Phone
+            && !trimmed.is_empty()
+            && !trimmed.starts_with('+')
+            && !trimmed.starts_with("00");
+        if !national {
+            return Identity::parse(kind, raw);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(IdentityError::ControlCharacters(kind));
+        }
+        let region: phonenumber::country::Id = country.parse().map_err(|_| IdentityError::Phone)?;
+        let number = phonenumber::parse(Some(region), trimmed)
+            .ok()
+            .filter(phonenumber::is_valid)
+            .ok_or_else(|| IdentityError::PhoneIn(country.to_owned()))?;
+        Identity::parse(
+            kind,
+            &number.format().mode(phonenumber::Mode::E164).to_string(),
+        )
+    }
+
+    /// [`Identity::parse_tagged`] with national phone numbers completed as [`Identity::parse_in`]
+    /// does.
+    pub fn parse_tagged_in(text: &str, country: &str) -> Result<Identity, IdentityError> {
+        let (kind, value) = text.split_once(':').ok_or(IdentityError::MissingKind)?;
+        let kind = IdentityKind::parse(kind.trim()).ok_or(IdentityError::UnknownKind)?;
+        Identity::parse_in(kind, value, country)
     }
 
     /// Parses `kind:value`, the form identities take in query strings.
@@ -189,19 +233,36 @@ fn normalise_phone(text: &str) -> Result<String, IdentityError> {
     }
 }
 
+/// National identity numbers in the forms people write them: spaces and the dots of the Belgian
+/// form (85.07.30-033.28) go; the hyphen goes where it only groups digits (Belgian, Swedish
+/// 811228-9874, Danish 010190-1234) or stands before a final check letter (Spanish
+/// 12345678-Z), so each number has one form whichever way it was typed. A separator that
+/// carries meaning stays: the Finnish century sign (131052-308T, 010101A123N) and the Swedish
+/// `+` of a person over a hundred.
 fn normalise_national_id(text: &str) -> Result<String, IdentityError> {
     let compact: String = text
         .chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && *c != '.')
         .collect::<String>()
         .to_uppercase();
-    if compact
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+')
+    if compact.is_empty()
+        || !compact
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+')
     {
-        Ok(compact)
+        return Err(IdentityError::NationalId);
+    }
+    let digits_and_hyphens = compact.chars().all(|c| c.is_ascii_digit() || c == '-');
+    let check_letter_after_hyphen = compact.rsplit_once('-').is_some_and(|(number, letter)| {
+        letter.len() == 1
+            && letter.chars().all(|c| c.is_ascii_alphabetic())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit())
+    });
+    if digits_and_hyphens || check_letter_after_hyphen {
+        Ok(compact.replace('-', ""))
     } else {
-        Err(IdentityError::NationalId)
+        Ok(compact)
     }
 }
 
@@ -260,6 +321,88 @@ mod tests {
             Ok("131052-308T".into())
         );
         assert_eq!(normalised(CustomerNo, " C-1001 "), Ok("C-1001".into()));
+    }
+
+    #[test]
+    fn national_identity_numbers_have_one_form_however_they_were_written() {
+        use IdentityKind::NationalId;
+        // Belgian: dotted and hyphenated, or the bare eleven digits.
+        for written in ["85.07.30-033.28", "85073003328", " 850730 03328 "] {
+            assert_eq!(normalised(NationalId, written), Ok("85073003328".into()));
+        }
+        // Swedish and Danish: the hyphen only groups digits; the Swedish `+` means over 100.
+        assert_eq!(
+            normalised(NationalId, "811228-9874"),
+            Ok("8112289874".into())
+        );
+        assert_eq!(
+            normalised(NationalId, "8112289874"),
+            Ok("8112289874".into())
+        );
+        assert_eq!(
+            normalised(NationalId, "010190-1234"),
+            Ok("0101901234".into())
+        );
+        assert_eq!(
+            normalised(NationalId, "811228+9874"),
+            Ok("811228+9874".into())
+        );
+        // Finnish: the century sign carries meaning and stays, in capitals.
+        assert_eq!(
+            normalised(NationalId, "131052-308t"),
+            Ok("131052-308T".into())
+        );
+        assert_eq!(
+            normalised(NationalId, "010101a123n"),
+            Ok("010101A123N".into())
+        );
+        // Spanish: a hyphen before the check letter is optional.
+        assert_eq!(normalised(NationalId, "12345678-z"), Ok("12345678Z".into()));
+        assert_eq!(normalised(NationalId, "12345678Z"), Ok("12345678Z".into()));
+        assert!(normalised(NationalId, "...").is_err());
+    }
+
+    #[test]
+    fn a_phone_number_without_its_country_code_is_read_as_the_controllers() {
+        use IdentityKind::Phone;
+        let in_country = |raw: &str, country: &str| {
+            Identity::parse_in(Phone, raw, country)
+                .map(|i| i.expose().to_owned())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(in_country("040 123 4567", "FI"), Ok("+358401234567".into()));
+        assert_eq!(
+            in_country("(0)40 123 4567", "FI"),
+            Ok("+358401234567".into())
+        );
+        assert_eq!(in_country("070-123 45 67", "SE"), Ok("+46701234567".into()));
+        assert_eq!(in_country("0470 12 34 56", "BE"), Ok("+32470123456".into()));
+        // Italy keeps the leading 0 of a fixed line in international form.
+        assert_eq!(in_country("06 1234 5678", "IT"), Ok("+390612345678".into()));
+        // A number written with its country code is read as written, whatever the country.
+        assert_eq!(
+            in_country("+46 70 123 45 67", "FI"),
+            Ok("+46701234567".into())
+        );
+        assert_eq!(
+            in_country("0046 70 123 45 67", "FI"),
+            Ok("+46701234567".into())
+        );
+        // The same number, however written, is the same identity.
+        assert_eq!(
+            in_country("040 123 4567", "FI"),
+            in_country("+358 40 123 4567", "FI")
+        );
+        // Not a number of that country: refused, never guessed, and not echoed.
+        let refused = in_country("99999", "FI").expect_err("too short");
+        assert!(
+            refused.contains("as dialled in FI") && !refused.contains("99999"),
+            "{refused}"
+        );
+        assert!(in_country("not a number", "FI").is_err());
+        assert!(in_country("040 123 4567", "??").is_err());
+        // Elsewhere the plain parse still wants the country code.
+        assert!(Identity::parse(Phone, "040 123 4567").is_err());
     }
 
     #[test]

@@ -81,7 +81,7 @@ async fn bad_identities_are_refused_by_field_without_echoing_the_value() {
         .post(
             "/api/v1/subjects",
             &admin,
-            json!({ "identities": [{ "kind": "phone", "value": "040 123 4567" }] }),
+            json!({ "identities": [{ "kind": "phone", "value": "099 77" }] }),
         )
         .await;
     assert_eq!(bad.status, 422);
@@ -90,7 +90,7 @@ async fn bad_identities_are_refused_by_field_without_echoing_the_value() {
         !bad.body["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("040 123")
+            .contains("099 77")
     );
     let kind = app
         .post(
@@ -508,4 +508,47 @@ async fn the_audit_log_pages_filters_and_verifies_for_auditors_only() {
         422
     );
     assert_eq!(app.get("/api/v1/audit?limit=0", &auditor).await.status, 422);
+}
+
+/// People give their phone number as they dial it at home: the controller's country completes
+/// it (the example controller is in Finland), so the number is one identity however written.
+#[tokio::test]
+async fn a_phone_number_without_its_country_code_is_the_controllers_countrys() {
+    let app = spawn_app().await;
+    let service = app.key(&app.admin_key, "service").await;
+    let created = app
+        .post(
+            "/api/v1/subjects",
+            &service,
+            json!({ "identities": [{ "kind": "phone", "value": "040 123 4567" }] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    for typed in [
+        "phone:%2B358401234567",
+        "phone:040%201234567",
+        "phone:0401234567",
+    ] {
+        let found = app
+            .get(&format!("/api/v1/subjects?identity={typed}"), &service)
+            .await;
+        assert_eq!(found.status, 200, "{typed}: {:?}", found.body);
+        assert_eq!(found.body["id"], id.as_str());
+    }
+    let refused = app
+        .post(
+            "/api/v1/subjects",
+            &service,
+            json!({ "identities": [{ "kind": "phone", "value": "99999" }] }),
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["field"], "identities[0].value");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("as dialled in FI")
+    );
 }

@@ -51,7 +51,7 @@ pub async fn check(
             "name the person: ?identity=kind:value, like ?identity=email:ana@example.com",
         )
     })?;
-    let identity = Identity::parse_tagged(&identity)
+    let identity = Identity::parse_tagged_in(&identity, &state.policy.controller.country)
         .map_err(|e| ApiError::invalid("identity", e.to_string()))?;
     let purpose = query.purpose.ok_or_else(|| {
         ApiError::invalid(

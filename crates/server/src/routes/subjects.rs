@@ -48,7 +48,11 @@ pub struct SubjectRef {
     pub id: SubjectId,
 }
 
-pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, ApiError> {
+/// The identities as given, national phone numbers completed with the controller's country.
+pub fn parse_identities(
+    identities: &[IdentityBody],
+    country: &str,
+) -> Result<Vec<Identity>, ApiError> {
     if identities.is_empty() {
         return Err(ApiError::invalid(
             "identities",
@@ -65,7 +69,7 @@ pub fn parse_identities(identities: &[IdentityBody]) -> Result<Vec<Identity>, Ap
                     "kind is one of email, phone, user_id, customer_no, national_id",
                 )
             })?;
-            Identity::parse(kind, &identity.value)
+            Identity::parse_in(kind, &identity.value, country)
                 .map_err(|e| ApiError::invalid(format!("identities[{i}].value"), e.to_string()))
         })
         .collect()
@@ -81,7 +85,7 @@ pub async fn create_subject(
     ApiJson(body): ApiJson<NewSubjectBody>,
 ) -> Result<(StatusCode, Json<SubjectRef>), ApiError> {
     caller.require(READERS, "create subjects")?;
-    let identities = parse_identities(&body.identities)?;
+    let identities = parse_identities(&body.identities, &state.policy.controller.country)?;
     let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
     let id = state
         .store(move |store| store.create_subject(tenant, &identities, &actor, now))
@@ -110,8 +114,8 @@ pub async fn find_subject(
             "look a subject up with ?identity=kind:value, like ?identity=email:ana@example.com",
         )
     })?;
-    let identity =
-        Identity::parse_tagged(&text).map_err(|e| ApiError::invalid("identity", e.to_string()))?;
+    let identity = Identity::parse_tagged_in(&text, &state.policy.controller.country)
+        .map_err(|e| ApiError::invalid("identity", e.to_string()))?;
     let tenant = caller.tenant;
     let found = state
         .store(move |store| store.find_subject(tenant, &identity))
