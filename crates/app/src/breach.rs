@@ -332,6 +332,130 @@ pub fn check_window(from: Timestamp, until: Timestamp, now: Timestamp) -> Result
     Ok(())
 }
 
+/// What scoping an incident asks, as typed: a key's reads, or data of some categories held.
+#[derive(Debug, Clone)]
+pub struct ScopeAsk {
+    /// The key whose reads the incident exposed (its id text, as `ombud keys list` shows it).
+    pub key: Option<String>,
+    pub categories: Vec<String>,
+    /// Only these tenants (ids as typed); every tenant the caller sees when empty.
+    pub tenants: Vec<String>,
+    pub from: Timestamp,
+    pub until: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    #[error("{1}")]
+    Refused(&'static str, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for ScopeError {
+    fn from((field, message): Refusal) -> Self {
+        ScopeError::Refused(field, message)
+    }
+}
+
+/// Scopes incident `id` of `tenant`: checks what is asked, finds what it reached among the
+/// `visible` tenants (those the caller may see), and records the scope, the impact (counts,
+/// never values) and the categories it touched. The API and the console both come here.
+#[allow(clippy::too_many_arguments)]
+pub fn scope(
+    store: &dyn Store,
+    policy: &Policy,
+    tenant: ombud_store::model::TenantId,
+    id: IncidentId,
+    ask: ScopeAsk,
+    visible: Vec<Tenant>,
+    actor: &ombud_store::Actor,
+    now: Timestamp,
+) -> Result<Incident, ScopeError> {
+    let actor_key = match (&ask.key, ask.categories.is_empty()) {
+        (Some(key), true) => Some(key.trim().parse::<ombud_store::model::ApiKeyId>().map_err(
+            |_| {
+                ScopeError::Refused(
+                    "key",
+                    "a key id is a UUID, as `ombud keys list` shows it".into(),
+                )
+            },
+        )?),
+        (None, false) => None,
+        _ => {
+            return Err(ScopeError::Refused(
+                "key",
+                "scope by a key (`key`) or by data (`categories`), one of the two".into(),
+            ));
+        }
+    };
+    if let Some(unknown) = ask.categories.iter().find(|c| policy.category(c).is_none()) {
+        return Err(ScopeError::Refused(
+            "categories",
+            format!("`{unknown}` is not a category of the policy"),
+        ));
+    }
+    check_window(ask.from, ask.until, now)?;
+    let mut asked = vec![];
+    for text in &ask.tenants {
+        let id = text
+            .trim()
+            .parse::<uuid::Uuid>()
+            .map(ombud_store::model::TenantId)
+            .map_err(|_| {
+                ScopeError::Refused("tenants", format!("`{text}` is not a tenant id (a UUID)"))
+            })?;
+        if !visible.iter().any(|t| t.id == id) {
+            return Err(ScopeError::Refused(
+                "tenants",
+                format!("no tenant {id} among those this caller may see"),
+            ));
+        }
+        asked.push(id);
+    }
+    let tenants: Vec<Tenant> = visible
+        .into_iter()
+        .filter(|t| asked.is_empty() || asked.contains(&t.id))
+        .collect();
+    let scope = Scope {
+        actor: actor_key.map(|key| ombud_store::Actor::ApiKey(key).audit_name()),
+        categories: ask.categories,
+        tenants: tenants.iter().map(|t| t.id).collect(),
+        from: ask.from,
+        until: ask.until,
+    };
+    let incident = store
+        .incident(tenant, id)?
+        .ok_or(StoreError::NotFound("incident"))?;
+    if !incident.is_open() {
+        return Err(StoreError::Conflict("incident").into());
+    }
+    let impact = impact_of(store, policy, &tenants, &scope)?;
+    let detail = serde_json::json!({
+        "actor": scope.actor,
+        "categories": scope.categories,
+        "from": scope.from,
+        "until": scope.until,
+        "subjects": impact.subjects,
+        "tenants": impact.tenants.len(),
+    });
+    let mut categories: Vec<String> = impact
+        .tenants
+        .iter()
+        .flat_map(|t| t.categories.iter().map(|c| c.category.clone()))
+        .chain(incident.categories.iter().cloned())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let scoped = Incident {
+        scope: Some(scope),
+        impact: Some(impact),
+        categories,
+        ..incident
+    };
+    Ok(store.save_incident(tenant, &scoped, "scope", detail, actor, now)?)
+}
+
 /// What an incident reached in each of `tenants`, per tenant: exactly the people and
 /// categories a key was given (from the audit log), or the people whose data of the scoped
 /// categories was held in the window (from the records); with the Art. 34 hint.

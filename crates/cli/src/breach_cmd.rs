@@ -53,6 +53,9 @@ pub enum BreachCommand {
         open: bool,
         #[arg(long, default_value = "operator")]
         tenant: String,
+        /// The policy whose controller's time zone the times are shown in
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -61,6 +64,40 @@ pub enum BreachCommand {
         id: String,
         #[arg(long, default_value = "operator")]
         tenant: String,
+        /// The policy whose controller's time zone the times are shown in
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Find who and what an incident touched and record the counts (never values): by what an
+    /// API key read in a window, or by the data of some categories held in it
+    Scope {
+        id: String,
+        /// The key whose reads the incident exposed (its id, as `ombud keys list` shows it)
+        #[arg(
+            long,
+            conflicts_with = "categories",
+            required_unless_present = "categories"
+        )]
+        key: Option<String>,
+        /// Or a category of data exposed (repeat for more); those beneath it count too
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// The window's start (RFC 3339, inclusive)
+        #[arg(long)]
+        from: Timestamp,
+        /// The window's end (RFC 3339, exclusive); now when absent
+        #[arg(long)]
+        until: Option<Timestamp>,
+        /// Only this customer tenant (repeat for more); every tenant when absent
+        #[arg(long = "customer")]
+        customers: Vec<String>,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The policy whose categories apply
+        #[arg(long, env = "OMBUD_POLICY")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -126,6 +163,9 @@ fn refused((field, message): Refusal) -> anyhow::Error {
         "measures" => "--measures",
         "party" => "--party",
         "tenants" => "--customer",
+        "key" => "--key",
+        "from" => "--from",
+        "until" => "--until",
         "delay_reason" => "--delay-reason",
         _ => return anyhow!("{message}"),
     };
@@ -164,12 +204,19 @@ fn load(
     Ok((store, tenant, incident))
 }
 
-fn line(incident: &Incident, now: Timestamp) -> String {
+/// A moment in the controller's zone, named: "2026-11-30 10:30 EET".
+fn local(at: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn line(incident: &Incident, now: Timestamp, tz: &jiff::tz::TimeZone) -> String {
     format!(
         "{}  {:<6}  due {}  {:<22}  {}",
         incident.id,
         if incident.is_open() { "open" } else { "closed" },
-        incident.deadline_at,
+        local(incident.deadline_at, tz),
         time_left(incident, now),
         incident.title
     )
@@ -212,39 +259,119 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             println!(
                 "opened incident {}; notice is due {} ({})",
                 saved.id,
-                saved
-                    .deadline_at
-                    .to_zoned(time_zone)
-                    .strftime("%Y-%m-%d %H:%M %Z"),
+                local(saved.deadline_at, &time_zone),
                 time_left(&saved, now)
             );
         }
         BreachCommand::List {
             open,
             tenant: which,
+            policy,
             store,
         } => {
+            let (policy, _, _) = load_policy(policy.as_deref())?;
+            let tz = crate::serve_cmd::time_zone_of(&policy)?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
             let incidents = store.incidents(tenant, open)?;
             for incident in &incidents {
-                println!("{}", line(incident, now));
+                println!("{}", line(incident, now, &tz));
             }
             println!("{} incidents", incidents.len());
         }
         BreachCommand::Show {
             id,
             tenant: which,
+            policy,
             store,
         } => {
+            let (policy, _, _) = load_policy(policy.as_deref())?;
+            let tz = crate::serve_cmd::time_zone_of(&policy)?;
             let (store, tenant, incident) = load(&store, &which, &id)?;
             let id = incident.id;
-            println!("{}", line(&incident, now));
+            println!("{}", line(&incident, now, &tz));
             println!("{}", incident.description);
             for step in store.incident_timeline(tenant, id)? {
                 println!(
                     "  {}  {:<8}  {}  {}",
-                    step.at, step.kind, step.actor, step.detail
+                    local(step.at, &tz),
+                    step.kind,
+                    step.actor,
+                    step.detail
+                );
+            }
+        }
+        BreachCommand::Scope {
+            id,
+            key,
+            categories,
+            from,
+            until,
+            customers,
+            tenant: which,
+            policy,
+            store,
+        } => {
+            let (policy, _, _) = load_policy(policy.as_deref())?;
+            let (store, tenant, incident) = load(&store, &which, &id)?;
+            // The console is the operator's: from its own tenant it sees every customer.
+            let visible = if store.tenant(tenant)?.is_some_and(|t| t.operator) {
+                store.tenants()?
+            } else {
+                store.tenant(tenant)?.into_iter().collect()
+            };
+            let ask = ombud_app::breach::ScopeAsk {
+                key,
+                categories,
+                tenants: customers,
+                from,
+                until: until.unwrap_or(now),
+            };
+            let scoped = ombud_app::breach::scope(
+                store.as_ref(),
+                &policy,
+                tenant,
+                incident.id,
+                ask,
+                visible,
+                &Actor::Cli,
+                now,
+            )
+            .map_err(|error| match error {
+                ombud_app::breach::ScopeError::Refused(field, message) => refused((field, message)),
+                ombud_app::breach::ScopeError::Store(ombud_store::StoreError::Conflict(_)) => {
+                    anyhow!(
+                        "incident {} is closed; a closed incident keeps its scope",
+                        incident.id
+                    )
+                }
+                ombud_app::breach::ScopeError::Store(error) => error.into(),
+            })?;
+            let impact = scoped.impact.unwrap_or_default();
+            println!(
+                "scoped incident {}: {} and {} in {}",
+                scoped.id,
+                ombud_core::text::count(impact.subjects, "person", "people"),
+                ombud_core::text::records(impact.records),
+                ombud_core::text::count(impact.tenants.len() as u64, "tenant", "tenants"),
+            );
+            for reached in &impact.tenants {
+                println!(
+                    "  {}: {}",
+                    reached.name,
+                    ombud_core::text::count(reached.subjects, "person", "people")
+                );
+                for category in &reached.categories {
+                    println!(
+                        "    {:<32}  {}",
+                        category.category,
+                        ombud_core::text::records(category.records)
+                    );
+                }
+            }
+            if impact.high_risk {
+                println!(
+                    "special categories or identity numbers were reached: a high risk to people is likely (Art. 34), tell them unless an exemption applies"
                 );
             }
         }

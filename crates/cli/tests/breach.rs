@@ -167,3 +167,147 @@ fn an_incident_is_opened_listed_shown_and_closed_at_the_console() {
         "mistakes stored nothing"
     );
 }
+
+/// Scoping at the console: by the data of some categories held in a window, across the
+/// operator's tenant and its customers, with counts and names of tenants, never values.
+#[test]
+fn an_incident_is_scoped_at_the_console_by_categories_across_tenants() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStore::open(
+        &dir.path().join("ombud.db"),
+        &MasterKey::from_hex(MASTER).expect("key"),
+    )
+    .expect("store");
+    let now = jiff::Timestamp::now();
+    let collected = now - jiff::SignedDuration::from_hours(24 * 30);
+    let operator = store
+        .create_tenant("Laskuri", true, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    let customer = store
+        .create_tenant("Asiakas Oy", false, &Actor::Cli, now)
+        .expect("tenant")
+        .id;
+    for (tenant, email) in [
+        (operator, "ana@example.com"),
+        (customer, "bo@example.com"),
+        (customer, "cy@example.com"),
+    ] {
+        let identity =
+            ombud_core::Identity::parse(ombud_core::IdentityKind::Email, email).expect("email");
+        let subject = store
+            .create_subject(tenant, &[identity], &Actor::Cli, now)
+            .expect("subject");
+        let record = ombud_store::model::NewRecord {
+            id: None,
+            subject,
+            category: "user.contact.email".into(),
+            purposes: vec![],
+            source: "subject".into(),
+            collected_at: collected,
+            value: ombud_store::model::Secret::new(email),
+        };
+        store
+            .put_records(tenant, &[record], &Actor::Cli, now)
+            .expect("record");
+    }
+    drop(store);
+    let opened = ombud(dir.path())
+        .args([
+            "breach",
+            "open",
+            "--title",
+            "Mail export left public",
+            "--description",
+            "A mailing list export was readable without sign-in.",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = String::from_utf8_lossy(&opened)
+        .split_whitespace()
+        .nth(2)
+        .expect("id")
+        .trim_end_matches(';')
+        .to_owned();
+    let from = (collected - jiff::SignedDuration::from_hours(1)).to_string();
+    ombud(dir.path())
+        .args([
+            "breach",
+            "scope",
+            &id,
+            "--category",
+            "user.contact.email",
+            "--from",
+            &from,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 people and 3 records in 2 tenants",
+        ))
+        .stdout(predicate::str::contains("Asiakas Oy: 2 people"))
+        .stdout(predicate::str::contains("Laskuri: 1 person"))
+        .stdout(predicate::str::contains("example.com").not());
+    // Times are the controller's, with the zone named (the built-in policy is in Helsinki).
+    ombud(dir.path())
+        .args(["breach", "show", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("scope"))
+        .stdout(predicate::str::is_match(r"due \d{4}-\d\d-\d\d \d\d:\d\d EES?T").expect("regex"));
+    // Only one customer, by --customer.
+    ombud(dir.path())
+        .args([
+            "breach",
+            "scope",
+            &id,
+            "--category",
+            "user.contact.email",
+            "--from",
+            &from,
+            "--customer",
+            &customer.to_string(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "2 people and 2 records in 1 tenant",
+        ));
+    for (args, says) in [
+        (vec!["--category", "user.horoscope"], "--category"),
+        (
+            vec!["--category", "user.name", "--until", "2020-01-01T00:00:00Z"],
+            "--until",
+        ),
+        (vec!["--key", "not-a-key"], "--key"),
+        (
+            vec!["--category", "user.name", "--customer", "nope"],
+            "--customer",
+        ),
+    ] {
+        ombud(dir.path())
+            .args(["breach", "scope", &id, "--from", &from])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    ombud(dir.path())
+        .args([
+            "breach",
+            "scope",
+            &id,
+            "--from",
+            &from,
+            "--key",
+            "x",
+            "--category",
+            "user.name",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}

@@ -171,6 +171,17 @@ impl From<ombud_app::tenants::TenantError> for ApiError {
     }
 }
 
+impl From<ombud_app::breach::ScopeError> for ApiError {
+    fn from(error: ombud_app::breach::ScopeError) -> Self {
+        match error {
+            ombud_app::breach::ScopeError::Refused(field, message) => {
+                ApiError::invalid(field, message)
+            }
+            ombud_app::breach::ScopeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<ombud_app::rights::DeskError> for ApiError {
     fn from(error: ombud_app::rights::DeskError) -> Self {
         use ombud_app::rights::DeskError;

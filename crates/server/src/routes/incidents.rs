@@ -265,93 +265,25 @@ pub async fn scope(
 ) -> Result<Json<IncidentView>, ApiError> {
     caller.require(HANDLERS, "scope an incident")?;
     let id = incident_id(&id)?;
-    let actor_key = match (&body.key, body.categories.is_empty()) {
-        (Some(key), true) => Some(key.trim().parse::<ombud_store::model::ApiKeyId>().map_err(
-            |_| ApiError::invalid("key", "a key id is a UUID, as `ombud keys list` shows it"),
-        )?),
-        (None, false) => None,
-        _ => {
-            return Err(ApiError::invalid(
-                "key",
-                "scope by a key (`key`) or by data (`categories`), one of the two",
-            ));
-        }
-    };
-    if let Some(unknown) = body
-        .categories
-        .iter()
-        .find(|c| state.policy.category(c).is_none())
-    {
-        return Err(ApiError::invalid(
-            "categories",
-            format!("`{unknown}` is not a category of the policy"),
-        ));
-    }
     let now = state.clock.now();
-    ombud_app::breach::check_window(body.from, body.until, now)
-        .map_err(|(field, message)| ApiError::invalid(field, message))?;
-    let asked: Vec<ombud_store::model::TenantId> = super::parse_ids("tenants", &body.tenants)?;
     // An operator-wide key sees every tenant; any other key, its own.
     let (tenant, actor, everywhere) = (caller.tenant, caller.actor(), caller.key.operator_wide);
-    let visible: Vec<ombud_store::model::Tenant> = state
-        .store(move |store| {
-            if everywhere {
-                store.tenants()
-            } else {
-                Ok(store.tenant(tenant)?.into_iter().collect())
-            }
-        })
-        .await?;
-    if let Some(unseen) = asked.iter().find(|a| !visible.iter().any(|t| t.id == **a)) {
-        return Err(ApiError::invalid(
-            "tenants",
-            format!("this key sees no tenant {unseen}"),
-        ));
-    }
-    let tenants: Vec<ombud_store::model::Tenant> = visible
-        .into_iter()
-        .filter(|t| asked.is_empty() || asked.contains(&t.id))
-        .collect();
-    let scope = ombud_store::incidents::Scope {
-        actor: actor_key.map(|key| ombud_store::Actor::ApiKey(key).audit_name()),
+    let ask = ombud_app::breach::ScopeAsk {
+        key: body.key,
         categories: body.categories,
-        tenants: tenants.iter().map(|t| t.id).collect(),
+        tenants: body.tenants,
         from: body.from,
         until: body.until,
     };
-    let inner = state.clone();
+    let policy = std::sync::Arc::clone(&state.policy);
     let stored = state
-        .store(move |store| {
-            let incident = store
-                .incident(tenant, id)?
-                .ok_or(ombud_store::StoreError::NotFound("incident"))?;
-            if !incident.is_open() {
-                return Err(ombud_store::StoreError::Conflict("incident"));
-            }
-            let impact = ombud_app::breach::impact_of(store, &inner.policy, &tenants, &scope)?;
-            let detail = serde_json::json!({
-                "actor": scope.actor,
-                "categories": scope.categories,
-                "from": scope.from,
-                "until": scope.until,
-                "subjects": impact.subjects,
-                "tenants": impact.tenants.len(),
-            });
-            let mut categories: Vec<String> = impact
-                .tenants
-                .iter()
-                .flat_map(|t| t.categories.iter().map(|c| c.category.clone()))
-                .chain(incident.categories.iter().cloned())
-                .collect();
-            categories.sort();
-            categories.dedup();
-            let scoped = Incident {
-                scope: Some(scope),
-                impact: Some(impact),
-                categories,
-                ..incident
+        .call(move |store, _| {
+            let visible = if everywhere {
+                store.tenants()?
+            } else {
+                store.tenant(tenant)?.into_iter().collect()
             };
-            store.save_incident(tenant, &scoped, "scope", detail, &actor, now)
+            ombud_app::breach::scope(store, &policy, tenant, id, ask, visible, &actor, now)
         })
         .await?;
     Ok(Json(view(stored, now)))
