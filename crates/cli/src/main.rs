@@ -14,6 +14,7 @@ mod policy_cmd;
 mod request_cmd;
 mod rotate_cmd;
 mod serve_cmd;
+mod subjects_cmd;
 mod subprocessors_cmd;
 mod sweep_cmd;
 mod tenants_cmd;
@@ -45,6 +46,9 @@ enum Command {
     /// Create, list and show tenants; keep each customer's service-message contacts
     #[command(subcommand)]
     Tenants(tenants_cmd::TenantsCommand),
+    /// Find a person by any identity: what ombud holds about them, in counts, never values
+    #[command(subcommand)]
+    Subjects(subjects_cmd::SubjectsCommand),
     /// Create, list and revoke API keys; rotate the master key
     #[command(subcommand)]
     Keys(admin_cmd::KeysCommand),
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
         Command::Tenants(command) => tenants_cmd::run(command),
+        Command::Subjects(command) => subjects_cmd::run(command),
         Command::Keys(command) => admin_cmd::keys(command),
         Command::Import(args) => import_cmd::run(args),
         Command::Audit(command) => admin_cmd::audit(command),
