@@ -250,3 +250,29 @@ test('the public list of sub-processors is readable and accessible, on a desk an
   await phone.screenshot({ path: path.join(out, 'portal-subprocessors-phone.png'), fullPage: true });
   await phone.close();
 });
+
+test("a customer's portal speaks for the customer, in its colour, and stays accessible", async () => {
+  const tenant = await api('POST', '/api/v1/tenants', { name: 'Autorité Conseil SAS' });
+  await api('PATCH', `/api/v1/tenants/${tenant.id}`, {
+    display_name: 'Autorité Conseil',
+    colour: '#7a1f5c',
+    address: '1 rue Exemple, 75001 Paris, France',
+    contact: 'vie.privee@autorite.example',
+    dpo: 'Åsa Lind, dpo@autorite.example',
+    authority: "Commission nationale de l'informatique et des libertés (CNIL)",
+    notice_url: 'https://autorite.example/confidentialite',
+  });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/privacy?tenant=${tenant.id}`);
+  assert.match(await page.title(), /Autorité Conseil/);
+  const text = await page.locator('body').textContent();
+  assert.match(text, /Autorité Conseil SAS is the controller of your personal data/);
+  assert.match(text, /Laskuri Pilvi Oy provides its service as its processor/);
+  assert.match(text, /CNIL/);
+  assert.ok(!text.includes('Tietosuojavaltuutettu'), "the operator's authority is not the customer's");
+  const button = await page.getByRole('button', { name: 'Send me a code' }).evaluate((b) => getComputedStyle(b).backgroundColor);
+  assert.equal(button, 'rgb(122, 31, 92)', "the customer's colour");
+  await checkAndShoot(page, '8-customer-form');
+  await context.close();
+});

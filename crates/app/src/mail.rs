@@ -41,6 +41,14 @@ pub fn by_the_end_of(deadline: Timestamp, tz: &TimeZone) -> String {
     )
 }
 
+/// A moment as people read it, in the controller's zone with the zone named: "1 March 2026,
+/// 10:00 EET" — as the portal's download page shows the same moment.
+pub fn moment(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone())
+        .strftime("%-d %B %Y, %H:%M %Z")
+        .to_string()
+}
+
 fn date(at: Option<Timestamp>, tz: &TimeZone) -> String {
     match at {
         Some(at) => by_the_end_of(at, tz),
@@ -225,12 +233,13 @@ pub fn fulfilled(
         request.kind.label(),
         outcome.summary
     );
+    let tz = TimeZone::get(&policy.controller.time_zone).unwrap_or(TimeZone::UTC);
     if let Some(url) = download {
         body.push_str(&format!(
             "\nDownload your data here: {url}\nThe file can be downloaded once, until {}.\n",
-            outcome.export_expires_at.map_or_else(String::new, |t| t
-                .strftime("%-d %B %Y %H:%M UTC")
-                .to_string())
+            outcome
+                .export_expires_at
+                .map_or_else(String::new, |t| moment(t, &tz))
         ));
     }
     if !outcome.objection.is_empty() {
@@ -257,7 +266,6 @@ pub fn fulfilled(
         ));
     }
     if !outcome.kept.is_empty() {
-        let tz = TimeZone::get(&policy.controller.time_zone).unwrap_or(TimeZone::UTC);
         body.push_str(
             "\nSome data must be kept; it is used for nothing but the reason given, and deleted when that ends:\n",
         );
@@ -347,6 +355,26 @@ mod tests {
             until: None,
             starts_with: None,
         }
+    }
+
+    #[test]
+    fn a_moment_is_the_controllers_wall_clock_with_the_zone_named() {
+        let helsinki = TimeZone::get("Europe/Helsinki").expect("zone");
+        let at = |t: &str| t.parse::<Timestamp>().expect("time");
+        // Either side of the spring change (03:00 EET becomes 04:00 EEST on 29 March 2026).
+        assert_eq!(
+            moment(at("2026-03-29T00:30:00Z"), &helsinki),
+            "29 March 2026, 02:30 EET"
+        );
+        assert_eq!(
+            moment(at("2026-03-29T01:30:00Z"), &helsinki),
+            "29 March 2026, 04:30 EEST"
+        );
+        // 23:30 UTC on New Year's Eve is already the next year in Helsinki.
+        assert_eq!(
+            moment(at("2026-12-31T23:30:00Z"), &helsinki),
+            "1 January 2027, 01:30 EET"
+        );
     }
 
     #[test]

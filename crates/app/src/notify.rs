@@ -180,7 +180,8 @@ fn items(
             })
             .collect();
         format!(
-            "About {total} records. By category of data: {}.",
+            "About {}. By category of data: {}.",
+            ombud_core::text::records(total),
             by.join("; ")
         )
     });

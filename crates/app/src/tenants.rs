@@ -230,10 +230,12 @@ impl Voice {
             registration: c.registration.clone(),
             contact: policy.rights.contact.clone(),
             dpo: c.dpo.as_ref().and_then(|dpo| {
-                let parts: Vec<&str> = [dpo.name.as_deref(), dpo.email.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                // A name that only repeats the title ("Data protection officer") says nothing.
+                let name = dpo
+                    .name
+                    .as_deref()
+                    .filter(|n| !n.eq_ignore_ascii_case("data protection officer"));
+                let parts: Vec<&str> = [name, dpo.email.as_deref()].into_iter().flatten().collect();
                 (!parts.is_empty()).then(|| parts.join(", "))
             }),
             authority: Some(policy.authority.name.clone()),

@@ -860,7 +860,7 @@ pub async fn export_page(State(state): State<AppState>, Path(token): Path<String
                 h1 { "Your copy is ready" }
                 dl {
                     dt { "File" } dd { (file_name) }
-                    dt { "Available until" } dd { (expires_at.to_zoned(state.time_zone.clone()).strftime("%-d %B %Y, %H:%M %Z")) }
+                    dt { "Available until" } dd { (ombud_app::mail::moment(expires_at, &state.time_zone)) }
                 }
                 p { "It can be downloaded once: save it where you can find it. It is a zip file with your data as JSON, a CSV file per kind of data, and a summary you can open in a browser." }
                 form method="post" action={ "/privacy/exports/" (token) } {

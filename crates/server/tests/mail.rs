@@ -123,6 +123,51 @@ async fn drain(app: &TestApp, mailer: Arc<Mailer>, at: Timestamp) -> usize {
     .expect("joined")
 }
 
+/// A mail read back from its .eml file by Python's `email` package, as a mail client reads it.
+fn parse(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+print(json.dumps({"mime": m["MIME-Version"], "type": m.get_content_type(), "charset": m.get_content_charset(),
+  "id": m["Message-ID"], "auto": m["Auto-Submitted"], "subject": m["Subject"], "body": m.get_content(),
+  "defects": len(m.defects) + sum(len(p.defects) for p in m.walk())}))"#,
+        )
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn read_all(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_dir(dir)
+        .expect("outbox")
+        .map(|e| parse(&e.expect("entry").path()))
+        .collect()
+}
+
+/// What every mail must be, however it was made.
+fn assert_intact(mail: &serde_json::Value) {
+    assert_eq!(mail["mime"], "1.0", "{mail}");
+    assert_eq!(mail["type"], "text/plain", "{mail}");
+    assert_eq!(mail["charset"], "utf-8", "{mail}");
+    assert!(
+        mail["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with('<') && id.contains('@')),
+        "{mail}"
+    );
+    assert_eq!(mail["auto"], "auto-generated", "{mail}");
+    assert_eq!(mail["defects"], 0, "{mail}");
+}
+
 async fn mail_records(app: &TestApp) -> serde_json::Value {
     let listed = app.get("/api/v1/requests", &app.admin_key).await;
     let id = listed.body["requests"][0]["id"]
@@ -234,34 +279,6 @@ async fn every_kind_of_request_mail_reads_back_intact_in_a_mime_parser() {
     let outbox = tempfile::tempdir().expect("outbox");
     let mailer = Arc::new(Mailer::new(None, outbox.path().to_path_buf()).expect("mailer"));
     let key = app.admin_key.clone();
-    let parse = |path: &std::path::Path| -> serde_json::Value {
-        let out = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(
-                r#"
-import email, email.policy, json, sys
-m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
-print(json.dumps({"mime": m["MIME-Version"], "type": m.get_content_type(), "charset": m.get_content_charset(),
-  "id": m["Message-ID"], "auto": m["Auto-Submitted"], "subject": m["Subject"], "body": m.get_content(),
-  "defects": len(m.defects) + sum(len(p.defects) for p in m.walk())}))"#,
-            )
-            .arg(path)
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json")
-    };
-    let read_all = |dir: &std::path::Path| -> Vec<serde_json::Value> {
-        std::fs::read_dir(dir)
-            .expect("outbox")
-            .map(|e| parse(&e.expect("entry").path()))
-            .collect()
-    };
-
     // An access request: its code, then (verified) the answer that it was received, an
     // extension with a reason in non-ASCII text, and the access answer.
     let filed = app
@@ -325,19 +342,7 @@ print(json.dumps({"mime": m["MIME-Version"], "type": m.get_content_type(), "char
 
     let mails = read_all(outbox.path());
     assert!(mails.len() >= 5, "every kind was written: {mails:?}");
-    for mail in &mails {
-        assert_eq!(mail["mime"], "1.0", "{mail}");
-        assert_eq!(mail["type"], "text/plain", "{mail}");
-        assert_eq!(mail["charset"], "utf-8", "{mail}");
-        assert!(
-            mail["id"]
-                .as_str()
-                .is_some_and(|id| id.starts_with('<') && id.contains('@')),
-            "{mail}"
-        );
-        assert_eq!(mail["auto"], "auto-generated", "{mail}");
-        assert_eq!(mail["defects"], 0, "{mail}");
-    }
+    mails.iter().for_each(assert_intact);
     let bodies: Vec<&str> = mails.iter().filter_map(|m| m["body"].as_str()).collect();
     assert!(
         bodies.iter().any(|b| b.contains(reason)),
@@ -352,5 +357,157 @@ print(json.dumps({"mime": m["MIME-Version"], "type": m.get_content_type(), "char
     assert!(
         bodies.iter().any(|b| b.contains("by the end of")),
         "a deadline as people are told it"
+    );
+}
+
+/// The mails that go to others than the person asking: the Art. 19 notice to a recipient, a
+/// breach notification to a customer's contact (Art. 33(2)), and the mails of a customer's
+/// people, signed in the customer's name with the operator as its processor. Each read back
+/// by the MIME parser, with non-ASCII names intact.
+#[tokio::test]
+async fn recipients_customers_and_a_customers_people_get_mails_that_read_back_intact() {
+    let policy = include_str!("../../../examples/invoicing-saas.toml").replacen(
+        "id = \"procountor\"\n",
+        "id = \"procountor\"\ncontact = \"tietosuoja@procountor.example\"\n",
+        1,
+    );
+    let app = common::spawn_app_with(&policy).await;
+    let outbox = tempfile::tempdir().expect("outbox");
+    let mailer = Arc::new(Mailer::new(None, outbox.path().to_path_buf()).expect("mailer"));
+    let key = app.admin_key.clone();
+
+    // Art. 19: Åsa's invoice went to Procountor; her erasure is owed to it.
+    let service = app.key(&key, "service").await;
+    let asa = app
+        .person_with_contract(
+            &service,
+            "åsa@example.fi",
+            json!([{ "category": "user.financial", "value": "INV-7 90.00 EUR", "source": "subject", "purposes": ["invoicing"] }]),
+        )
+        .await;
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &service,
+            json!({ "kind": "erasure", "subject": asa, "verified": true, "email": "åsa@example.fi" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let id = filed.body["id"].as_str().expect("id");
+    let done = app
+        .post(&format!("/api/v1/requests/{id}/fulfil"), &key, json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+
+    // A customer with its details as controller; its contact is told of a breach.
+    let (customer, customer_admin) = app.tenant_with_admin("Autorité Conseil SAS").await;
+    let patched = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tenants/{customer}"),
+            Some(&key),
+            None,
+            Some(json!({ "contact": "vie.privee@autorite.example", "address": "1 rue Exemple, 75001 Paris" })),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let contact = app
+        .post(
+            "/api/v1/subjects",
+            &key,
+            json!({ "identities": [{ "kind": "email", "value": "zoé.dpo@autorite.example" }] }),
+        )
+        .await;
+    let contact = contact.body["id"].as_str().expect("id").to_owned();
+    let added = app
+        .post(
+            &format!("/api/v1/tenants/{customer}/contacts"),
+            &key,
+            json!({ "subject": contact }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+    let buyer = app
+        .post(
+            "/api/v1/subjects",
+            &customer_admin,
+            json!({ "identities": [{ "kind": "email", "value": "léa@client.example" }] }),
+        )
+        .await;
+    let buyer = buyer.body["id"].as_str().expect("id").to_owned();
+    let written = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/subjects/{buyer}/records"),
+            Some(&customer_admin),
+            None,
+            Some(json!({ "records": [{ "category": "user.contact.email", "value": "léa@client.example", "source": "subject", "collected_at": "2026-01-10T00:00:00Z" }] })),
+        )
+        .await;
+    assert_eq!(written.status, 200, "{:?}", written.body);
+    let aware = app.clock.now() - jiff::SignedDuration::from_hours(3);
+    let opened = app
+        .post(
+            "/api/v1/incidents",
+            &key,
+            json!({ "title": "Réplique exposée", "description": "A misconfigured replica exposed the contact table.", "aware_at": aware }),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    let incident = opened.body["id"].as_str().expect("id").to_owned();
+    let scoped = app
+        .post(
+            &format!("/api/v1/incidents/{incident}/scope"),
+            &key,
+            json!({ "categories": ["user.contact.email"], "tenants": [customer], "from": "2026-01-01T00:00:00Z", "until": aware }),
+        )
+        .await;
+    assert_eq!(scoped.status, 200, "{:?}", scoped.body);
+    let told = app
+        .post(
+            &format!("/api/v1/incidents/{incident}/notifications"),
+            &key,
+            json!({ "party": "customers" }),
+        )
+        .await;
+    assert_eq!(told.status, 201, "{:?}", told.body);
+
+    // One of the customer's people asks: the mail speaks for the customer.
+    let asked = app
+        .post(
+            "/api/v1/requests",
+            &customer_admin,
+            json!({ "kind": "access", "email": "léa@client.example" }),
+        )
+        .await;
+    assert_eq!(asked.status, 201, "{:?}", asked.body);
+
+    drain(&app, Arc::clone(&mailer), app.clock.now()).await;
+    let mails = read_all(outbox.path());
+    mails.iter().for_each(assert_intact);
+    let body_of = |needle: &str| -> String {
+        mails
+            .iter()
+            .filter_map(|m| m["body"].as_str())
+            .find(|b| b.contains(needle))
+            .unwrap_or_else(|| panic!("a mail with {needle}: {mails:?}"))
+            .to_owned()
+    };
+    let art19 = body_of("Dear Procountor");
+    assert!(
+        art19.contains("Art. 19 GDPR") && art19.contains("åsa@example.fi"),
+        "{art19}"
+    );
+    let breach = body_of("Art. 33(2)");
+    assert!(
+        breach.contains("To Autorité Conseil SAS, as controller")
+            && breach.contains("About 1 record. By category"),
+        "{breach}"
+    );
+    let code = body_of("To confirm that the request is yours");
+    assert!(
+        code.contains("\nAutorité Conseil SAS\n1 rue Exemple, 75001 Paris\nPrivacy contact: vie.privee@autorite.example\n")
+            && code.contains("Sent by Laskuri Pilvi Oy, which handles requests about your data for Autorité Conseil SAS as its processor."),
+        "{code}"
     );
 }

@@ -1,0 +1,223 @@
+//! docs/roles.md is the one table of what each role may do; this test keeps it true. It reads
+//! the table, and for each row calls a route of that row with a key of each role: a role marked
+//! ✓ must get past the role check (any answer but 403), a role marked — must get 403. A row
+//! added to the table without a probe here fails the test, so the table cannot drift from the
+//! handlers' checks.
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const ROLES: [&str; 5] = ["admin", "dpo", "agent", "service", "auditor"];
+
+/// The rows of the table, as (what, one mark per role in `ROLES` order).
+fn table() -> Vec<(String, Vec<bool>)> {
+    let doc = include_str!("../../../docs/roles.md");
+    let section = doc
+        .split("## What each role may do")
+        .nth(1)
+        .expect("the table's section");
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with("| |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let marks = cells[1..]
+                .iter()
+                .map(|c| match *c {
+                    "✓" => true,
+                    "—" => false,
+                    other => panic!("a mark is ✓ or —, not {other:?} in {line}"),
+                })
+                .collect::<Vec<_>>();
+            assert_eq!(marks.len(), ROLES.len(), "{line}");
+            (cells[0].to_owned(), marks)
+        })
+        .collect()
+}
+
+/// Where a row is checked: a call the row's roles may make, or the test that checks it.
+enum Probe {
+    Call(Method, String, Option<Value>),
+    /// The row depends on more than the role (operator-wide keys, a customer's own key): the
+    /// named test checks it.
+    Elsewhere(&'static str),
+}
+
+fn probe(what: &str, ids: &Ids) -> Probe {
+    use Probe::{Call, Elsewhere};
+    let nobody = "01a20000-0000-7000-8000-000000000000";
+    let get = |path: String| Call(Method::GET, path, None);
+    let post = |path: String, body: Value| Call(Method::POST, path, Some(body));
+    match what {
+        "create tenants (operator-wide admin only)" => {
+            Elsewhere("admin.rs: only an operator-wide admin key creates tenants")
+        }
+        "list tenants, show one (a customer's key: its own)" => get("/api/v1/tenants".into()),
+        "set a customer's details as controller and its portal's look (operator-wide admin, or the customer's own admin)" => {
+            Call(
+                Method::PATCH,
+                format!("/api/v1/tenants/{}", ids.operator),
+                Some(json!({ "dpo": "x" })),
+            )
+        }
+        "create, list, revoke API keys" => get("/api/v1/keys".into()),
+        "create and look up people" => {
+            get("/api/v1/subjects?identity=email:probe@example.com".into())
+        }
+        "read a person's identities" => get(format!("/api/v1/subjects/{}", ids.subject)),
+        "write records" => Call(
+            Method::PUT,
+            format!("/api/v1/subjects/{}/records", ids.subject),
+            Some(json!({ "records": [{ "category": "user.name", "value": "Probe" }] })),
+        ),
+        "read records for a purpose (audited as a read for it)" => get(format!(
+            "/api/v1/subjects/{}/records?purpose=invoicing",
+            ids.subject
+        )),
+        "ask for an access decision (`/check`)" => get(
+            "/api/v1/check?identity=email:probe@example.com&purpose=invoicing&category=user.name"
+                .into(),
+        ),
+        "record and read events and consents" => {
+            get(format!("/api/v1/subjects/{}/events", ids.subject))
+        }
+        "lift a restriction (decides)" => post(
+            format!("/api/v1/subjects/{}/restriction/lift", ids.subject),
+            json!({ "effective_at": "2099-01-01T00:00:00Z", "reason": "settled" }),
+        ),
+        "file a data-subject request" => post(
+            "/api/v1/requests".into(),
+            json!({ "kind": "access", "email": "probe@example.com" }),
+        ),
+        "read requests, their plans and mails; send a new code" => get("/api/v1/requests".into()),
+        "verify, extend, start, fulfil, refuse a request (decides)" => {
+            post(format!("/api/v1/requests/{nobody}/start"), json!({}))
+        }
+        "assign a request to a colleague (decides nothing)" => post(
+            format!("/api/v1/requests/{nobody}/assign"),
+            json!({ "assignee": "Bo" }),
+        ),
+        "place and release legal holds" => {
+            post(format!("/api/v1/holds/{nobody}/release"), json!({}))
+        }
+        "list legal holds" => get("/api/v1/holds".into()),
+        "see what a hold keeps (decides)" => get(format!(
+            "/api/v1/holds/{nobody}/records?subject={}",
+            ids.subject
+        )),
+        "open, scope, assess, notify and close breaches" => post(
+            format!("/api/v1/incidents/{nobody}/close"),
+            json!({ "measures": "x" }),
+        ),
+        "read the breach register" => get("/api/v1/incidents".into()),
+        "send a notice (decides)" => post(
+            "/api/v1/notices".into(),
+            json!({ "kind": "nope", "subject": "s", "body": "b", "audience": { "customers": true } }),
+        ),
+        "read the notice ledger, what a person received" => get("/api/v1/notices".into()),
+        "customers' service-message contacts (operator tenant)" => {
+            get(format!("/api/v1/tenants/{}/contacts", ids.customer))
+        }
+        "read the retention forecast and the reviews due" => {
+            get("/api/v1/retention/forecast?days=30".into())
+        }
+        "decide a review (decides)" => post(
+            "/api/v1/retention/reviews".into(),
+            json!({ "subject": ids.subject, "decision": "keep" }),
+        ),
+        "the record of processing activities (operator tenant)" => get("/api/v1/ropa".into()),
+        "read the sub-processor list" => get("/api/v1/subprocessors".into()),
+        "choose optional sub-processors (a customer's admin)" => {
+            Elsewhere("subprocessors.rs: a customer's admin chooses its optional providers")
+        }
+        "draft and send change notices (operator tenant)" => {
+            get("/api/v1/subprocessors/changes/draft".into())
+        }
+        "read change notices" => get("/api/v1/subprocessors/changes".into()),
+        "object to a change (decides)" => {
+            Elsewhere("subprocessors.rs: a customer's admin or DPO objects within the window")
+        }
+        "resolve an objection" => post(
+            format!("/api/v1/subprocessors/changes/{nobody}/objections/resolution"),
+            json!({ "recipient": "x", "outcome": "withdrawn", "note": "n" }),
+        ),
+        "read and verify the audit log" => get("/api/v1/audit/verify".into()),
+        other => panic!("docs/roles.md has a row this test does not check: {other:?}"),
+    }
+}
+
+struct Ids {
+    operator: String,
+    customer: String,
+    subject: String,
+}
+
+async fn keys(app: &TestApp) -> Vec<String> {
+    let mut keys = vec![];
+    for role in ROLES {
+        keys.push(app.key(&app.admin_key, role).await);
+    }
+    keys
+}
+
+#[tokio::test]
+async fn every_row_of_the_roles_table_is_what_the_handlers_enforce() {
+    let app = spawn_app().await;
+    let keys = keys(&app).await;
+    let (customer, _) = app.tenant_with_admin("Probe Oy").await;
+    let subject = app
+        .post(
+            "/api/v1/subjects",
+            &app.admin_key,
+            json!({ "identities": [{ "kind": "email", "value": "someone@example.com" }] }),
+        )
+        .await;
+    let ids = Ids {
+        operator: app.operator().await.0.to_string(),
+        customer,
+        subject: subject.body["id"].as_str().expect("id").to_owned(),
+    };
+    let rows = table();
+    assert!(rows.len() >= 30, "the table was read: {}", rows.len());
+    let mut wrong = vec![];
+    for (what, marks) in &rows {
+        let (method, path, body) = match probe(what, &ids) {
+            Probe::Call(method, path, body) => (method, path, body),
+            Probe::Elsewhere(test) => {
+                let file = test.split(':').next().unwrap_or_default();
+                assert!(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests")
+                        .join(file)
+                        .exists(),
+                    "{what}: checked in {test}, which must exist"
+                );
+                continue;
+            }
+        };
+        for ((role, key), allowed) in ROLES.iter().zip(&keys).zip(marks) {
+            let reply = app
+                .call(method.clone(), &path, Some(key), None, body.clone())
+                .await;
+            let refused = reply.status == 403;
+            if refused == *allowed {
+                wrong.push(format!(
+                    "{what}: {role} {} but got {} ({method} {path}: {})",
+                    if *allowed { "is ✓" } else { "is —" },
+                    reply.status,
+                    reply.body
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/roles.md and the handlers disagree:\n{}",
+        wrong.join("\n")
+    );
+}
