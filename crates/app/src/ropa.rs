@@ -9,7 +9,9 @@ use ombud_store::model::TenantId;
 use ombud_store::{Store, StoreError};
 
 /// Every customer tenant as a controller the operator processes for, in the order they were
-/// created: its name, and the addresses of its service contacts (kept in the operator's tenant).
+/// created: its name and address, and how to reach it (Art. 30(2)(a) asks for the contact
+/// details of each controller and of its DPO): the privacy contact and DPO it gave, then the
+/// addresses of its service contacts (kept in the operator's tenant).
 pub fn customer_controllers(
     store: &dyn Store,
     operator: TenantId,
@@ -28,9 +30,25 @@ pub fn customer_controllers(
                 );
             }
         }
+        let profile = &tenant.profile;
+        let reach: Vec<String> = profile
+            .contact
+            .iter()
+            .cloned()
+            .chain(
+                profile
+                    .dpo
+                    .iter()
+                    .map(|dpo| format!("data protection officer: {dpo}")),
+            )
+            .chain(addresses)
+            .collect();
         customers.push(CustomerController {
-            name: tenant.name,
-            contact: addresses.join("; "),
+            name: match &profile.address {
+                Some(address) => format!("{}, {address}", tenant.name),
+                None => tenant.name.clone(),
+            },
+            contact: reach.join("; "),
         });
     }
     Ok(customers)

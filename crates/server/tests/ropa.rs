@@ -9,7 +9,18 @@ use serde_json::json;
 
 async fn record_per_customer(app: &TestApp) {
     let (acme, acme_admin) = app.tenant_with_admin("Acme Oy").await;
-    app.tenant_with_admin("Globex Oy").await;
+    let (globex, _) = app.tenant_with_admin("Globex Oy").await;
+    // Globex gave its details as controller: its address, privacy contact and DPO.
+    let patched = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tenants/{globex}"),
+            Some(&app.admin_key),
+            None,
+            Some(json!({ "address": "Mallitie 2, Oulu", "contact": "privacy@globex.example", "dpo": "Åsa Lind" })),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
     let person = app
         .post(
             "/api/v1/subjects",
@@ -44,7 +55,13 @@ async fn record_per_customer(app: &TestApp) {
         .collect();
     assert_eq!(
         hosted,
-        [("Acme Oy", "it@acme.example"), ("Globex Oy", "")],
+        [
+            ("Acme Oy", "it@acme.example"),
+            (
+                "Globex Oy, Mallitie 2, Oulu",
+                "privacy@globex.example; data protection officer: Åsa Lind"
+            )
+        ],
         "one entry per customer, each naming it as controller"
     );
     assert!(records.iter().filter(|r| r["article"] == "30(2)").all(|r| {
