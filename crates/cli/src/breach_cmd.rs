@@ -2,7 +2,7 @@
 //! API applies. The clock runs from when the operator became aware.
 
 use crate::admin_cmd::{StoreArgs, tenant};
-use crate::serve_cmd::load_policy;
+use crate::serve_cmd::{load_policy, local_time as local};
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use jiff::Timestamp;
@@ -204,13 +204,6 @@ fn load(
     Ok((store, tenant, incident))
 }
 
-/// A moment in the controller's zone, named: "2026-11-30 10:30 EET".
-fn local(at: Timestamp, tz: &jiff::tz::TimeZone) -> String {
-    at.to_zoned(tz.clone())
-        .strftime("%Y-%m-%d %H:%M %Z")
-        .to_string()
-}
-
 fn line(incident: &Incident, now: Timestamp, tz: &jiff::tz::TimeZone) -> String {
     format!(
         "{}  {:<6}  due {}  {:<22}  {}",
@@ -277,7 +270,10 @@ pub fn run(command: BreachCommand) -> Result<ExitCode> {
             for incident in &incidents {
                 println!("{}", line(incident, now, &tz));
             }
-            println!("{} incidents", incidents.len());
+            println!(
+                "{}",
+                ombud_core::text::count(incidents.len() as u64, "incident", "incidents")
+            );
         }
         BreachCommand::Show {
             id,

@@ -115,23 +115,24 @@ pub fn run(command: HoldsCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
+            let tz = crate::serve_cmd::console_zone()?;
+            // A hold's end is a moment; its day is the controller's, not UTC's.
+            let day = |at: Timestamp| at.to_zoned(tz.clone()).strftime("%Y-%m-%d %Z").to_string();
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
             println!(
-                "{:<36}  {:<22}  {:<36}  {:<24}  {:<20}  note",
+                "{:<36}  {:<22}  {:<36}  {:<24}  {:<24}  note",
                 "id", "reason", "subject", "category", "state"
             );
             for hold in store.holds(tenant, active.then_some(now))? {
                 let state = match (hold.released_at, hold.ends_at) {
-                    (Some(at), _) => format!("released {}", at.strftime("%Y-%m-%d")),
-                    (None, Some(end)) if end <= now => {
-                        format!("ended {}", end.strftime("%Y-%m-%d"))
-                    }
-                    (None, Some(end)) => format!("until {}", end.strftime("%Y-%m-%d")),
+                    (Some(at), _) => format!("released {}", day(at)),
+                    (None, Some(end)) if end <= now => format!("ended {}", day(end)),
+                    (None, Some(end)) => format!("until {}", day(end)),
                     (None, None) => "open".to_owned(),
                 };
                 println!(
-                    "{:<36}  {:<22}  {:<36}  {:<24}  {:<20}  {}",
+                    "{:<36}  {:<22}  {:<36}  {:<24}  {:<24}  {}",
                     hold.id,
                     hold.reason.as_str(),
                     hold.subject

@@ -123,7 +123,7 @@ pub(crate) fn ids<T: std::str::FromStr>(flag: &str, texts: &[String]) -> Result<
         .collect()
 }
 
-fn delivery_line(line: &Delivery) -> String {
+fn delivery_line(line: &Delivery, tz: &jiff::tz::TimeZone) -> String {
     format!(
         "{}  {:<8}  {:<24}  {}",
         line.subject,
@@ -132,7 +132,9 @@ fn delivery_line(line: &Delivery) -> String {
         line.reason
             .clone()
             .or(line.last_error.clone())
-            .or(line.sent_at.map(|at| format!("sent {at}")))
+            .or(line
+                .sent_at
+                .map(|at| format!("sent {}", crate::serve_cmd::local_time(at, tz))))
             .unwrap_or_default()
     )
 }
@@ -197,6 +199,7 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
+            let tz = crate::serve_cmd::console_zone()?;
             let store = store.open()?;
             let tenant = tenant(store.as_ref(), &which)?;
             let notices = store.notices(tenant)?;
@@ -204,20 +207,24 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
                 println!(
                     "{}  {}  {:<24}  {:>7} queued  {:>7} skipped  {}",
                     notice.id,
-                    notice.created_at,
+                    crate::serve_cmd::local_time(notice.created_at, &tz),
                     notice.kind,
                     notice.queued,
                     notice.skipped,
                     notice.subject_line
                 );
             }
-            println!("{} notices", notices.len());
+            println!(
+                "{}",
+                ombud_core::text::count(notices.len() as u64, "notice", "notices")
+            );
         }
         NoticeCommand::Show {
             id,
             tenant: which,
             store,
         } => {
+            let tz = crate::serve_cmd::console_zone()?;
             let id: NoticeId = id
                 .parse()
                 .map(NoticeId)
@@ -229,11 +236,14 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
             };
             println!(
                 "{}  {}  {}  by {}",
-                notice.id, notice.kind, notice.created_at, notice.created_by
+                notice.id,
+                notice.kind,
+                crate::serve_cmd::local_time(notice.created_at, &tz),
+                notice.created_by
             );
             println!("Subject: {}\n\n{body}\n", notice.subject_line);
             for line in store.notice_deliveries(tenant, id)? {
-                println!("{}", delivery_line(&line));
+                println!("{}", delivery_line(&line, &tz));
             }
         }
         NoticeCommand::Received {
@@ -241,6 +251,7 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
+            let tz = crate::serve_cmd::console_zone()?;
             let subject: SubjectId = subject
                 .parse()
                 .map_err(|_| anyhow!("`{subject}` is not a subject id (a UUID)"))?;
@@ -252,10 +263,13 @@ pub fn run(command: NoticeCommand) -> Result<ExitCode> {
                     "{}  {:<24}  {}",
                     notice.id,
                     notice.kind,
-                    delivery_line(line)
+                    delivery_line(line, &tz)
                 );
             }
-            println!("{} notices", lines.len());
+            println!(
+                "{}",
+                ombud_core::text::count(lines.len() as u64, "notice", "notices")
+            );
         }
         NoticeCommand::Contacts {
             customer,

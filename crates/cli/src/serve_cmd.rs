@@ -120,6 +120,22 @@ pub fn time_zone_of(policy: &Policy) -> Result<jiff::tz::TimeZone> {
     })
 }
 
+/// The controller's zone for commands that only show times: the policy `OMBUD_POLICY` names,
+/// or ./privacy.toml, or the built-in example, as `load_policy` finds it.
+pub fn console_zone() -> Result<jiff::tz::TimeZone> {
+    let named = std::env::var_os("OMBUD_POLICY").map(std::path::PathBuf::from);
+    let (policy, _, _) = load_policy(named.as_deref())?;
+    time_zone_of(&policy)
+}
+
+/// A moment as the console shows it: the controller's wall clock with the zone named,
+/// "2026-11-30 10:30 EET", the same instant the portal and the mails name.
+pub fn local_time(at: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
 /// The policy a command runs with: the file named with `--policy` (or `OMBUD_POLICY`), which
 /// must exist; without one, `privacy.toml` in the working directory, or the built-in invoicing
 /// example when there is none (and the log says so). A named file that is missing is an error:

@@ -173,11 +173,21 @@ pub fn run(command: SubprocessorsCommand) -> Result<ExitCode> {
             if store.recipient_change(operator, id)?.is_none() {
                 bail!("no change notice {id}");
             }
+            let tz = crate::serve_cmd::console_zone()?;
             let objections = store.change_objections(operator, id)?;
             for o in &objections {
-                println!("{}  {}  {:<16}  {}", o.at, o.tenant, o.recipient, o.reason);
+                println!(
+                    "{}  {}  {:<16}  {}",
+                    crate::serve_cmd::local_time(o.at, &tz),
+                    o.tenant,
+                    o.recipient,
+                    o.reason
+                );
             }
-            println!("{} objections", objections.len());
+            println!(
+                "{}",
+                ombud_core::text::count(objections.len() as u64, "objection", "objections")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

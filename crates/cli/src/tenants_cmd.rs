@@ -270,7 +270,11 @@ pub fn run(command: TenantsCommand) -> Result<ExitCode> {
                     "a customer (controller; the operator processes for it)"
                 }
             );
-            println!("created   {}", t.created_at.round(jiff::Unit::Second)?);
+            let tz = crate::serve_cmd::console_zone()?;
+            println!(
+                "created   {}",
+                crate::serve_cmd::local_time(t.created_at, &tz)
+            );
             print_profile(&t);
             let keys = store.api_keys(id)?;
             let live = keys.iter().filter(|k| k.revoked_at.is_none()).count();

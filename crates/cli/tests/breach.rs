@@ -107,7 +107,7 @@ fn an_incident_is_opened_listed_shown_and_closed_at_the_console() {
         .args(["breach", "list", "--open"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(&id).and(predicate::str::contains("1 incidents")));
+        .stdout(predicate::str::contains(&id).and(predicate::str::contains("1 incident\n")));
     // Drafts come from the incident's facts; what cannot be told yet is refused by flag.
     ombud(dir.path())
         .args(["breach", "draft", &id, "--party", "authority"])

@@ -135,3 +135,34 @@ fn holds_are_placed_listed_and_released_and_bad_ones_name_the_flag() {
         .success()
         .stdout(predicate::str::contains("released"));
 }
+
+/// A hold's end is shown on the controller's calendar (the built-in policy's is Helsinki):
+/// 22:30 UTC on 31 March is already 1 April there.
+#[test]
+fn a_holds_end_is_the_controllers_day() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+    let store = ombud_store::SqliteStore::open(&dir.path().join("ombud.db"), &key).expect("store");
+    let clock = ombud_core::ManualClock::new(jiff::Timestamp::now());
+    ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator").expect("bootstrap");
+    drop(store);
+    ombud(dir.path())
+        .args([
+            "holds",
+            "create",
+            "--reason",
+            "legal_claim",
+            "--note",
+            "Case 2099-1",
+            "--ends-at",
+            "2099-03-31T22:30:00Z",
+        ])
+        .assert()
+        .success();
+    ombud(dir.path())
+        .args(["holds", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("until 2099-04-01 EEST"))
+        .stdout(predicate::str::contains("2099-03-31").not());
+}

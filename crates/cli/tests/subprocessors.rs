@@ -105,6 +105,6 @@ fn a_change_notice_is_drafted_and_sent_at_the_console() {
         .success()
         .stdout(
             predicate::str::contains("subprocessor_change")
-                .and(predicate::str::contains("1 notices")),
+                .and(predicate::str::contains("1 notice\n")),
         );
 }
