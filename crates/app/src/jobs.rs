@@ -148,6 +148,9 @@ impl Links<'_> {
     }
 }
 
+/// How many mails one round of the mailer leases.
+const MAIL_BATCH: usize = 50;
+
 /// One round of the mailer: sends what is due; returns how many were sent.
 pub fn drain_outbox(
     store: &dyn Store,
@@ -162,7 +165,7 @@ pub fn drain_outbox(
         .checked_add(jiff::SignedDuration::from_mins(5))
         .unwrap_or(now);
     let mut sent = 0;
-    for mail in store.lease_mails(now, lease, 50)? {
+    for mail in store.lease_mails(now, lease, MAIL_BATCH)? {
         match mailer.send(from, &mail, links.unsubscribe(&mail).as_deref()) {
             Ok(()) => {
                 store.mail_sent(mail.tenant, mail.id, now)?;
@@ -476,10 +479,22 @@ pub fn spawn(
             }
         }
     });
+    // The commit that queues a mail rings the mailer, so a person's code leaves at once; the
+    // round every `every` still sends what is due again after a failure, and what another
+    // replica queued.
+    let bell = Arc::new(tokio::sync::Notify::new());
+    let ring = Arc::clone(&bell);
+    state
+        .store
+        .when_mail_queued(Arc::new(move || ring.notify_one()));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // The first round runs at once, for mail queued before a restart.
+        let mut full = true;
         loop {
-            tick.tick().await;
+            // A full batch means more may be waiting: go on without waiting for anything.
+            if !full {
+                let _ = tokio::time::timeout(every, bell.notified()).await;
+            }
             let (state, mailer, from) = (state.clone(), Arc::clone(&mailer), from.clone());
             let round = tokio::task::spawn_blocking(move || {
                 let links = Links {
@@ -496,6 +511,7 @@ pub fn spawn(
                 )
             })
             .await;
+            full = matches!(round, Ok(Ok(sent)) if sent >= MAIL_BATCH);
             if let Ok(Err(error)) = round {
                 tracing::error!("the mailer failed: {error}");
             }

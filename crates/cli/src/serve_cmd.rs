@@ -47,7 +47,8 @@ pub struct ServeArgs {
     /// are written as .eml files to <data-dir>/outbox
     #[arg(long, env = "OMBUD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
-    /// Seconds between rounds of the deadline watcher and the mailer
+    /// Seconds between rounds of the deadline watcher and the mailer (a mail queued by this
+    /// server leaves at once; the round retries failures and sends what other replicas queued)
     #[arg(long, env = "OMBUD_JOBS_EVERY", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub jobs_every: u64,
     /// Seconds between sweeps that remove what outlived its retention (privacy.toml)

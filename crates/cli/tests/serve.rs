@@ -1,5 +1,7 @@
 //! `ombud serve` from a fresh directory, as a user starts it.
 
+mod common;
+
 use ombud_store::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -568,4 +570,56 @@ fn fresh_starts_log_no_error() {
             "a fresh start logged an error: {logged}"
         );
     }
+}
+
+/// A person's code leaves when the request is filed, not at the mailer's next round: with the
+/// round set to a minute, the mail is in the outbox folder within two seconds.
+#[test]
+fn a_queued_mail_leaves_at_once_not_at_the_next_round() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--metrics-bind",
+            "off",
+            "--jobs-every",
+            "60",
+        ])
+        .current_dir(dir.path())
+        .env_remove("OMBUD_MASTER_KEY")
+        .env_remove("OMBUD_DATABASE_URL")
+        .env_remove("OMBUD_SMTP_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (address, key) = common::banner(&mut stdout);
+    // Past the first round, which runs at start.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let outbox = dir.path().join("ombud-data/outbox");
+    let count = || {
+        std::fs::read_dir(&outbox)
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count(), 0);
+    let filed = common::request(
+        &address,
+        "POST",
+        "/api/v1/requests",
+        &key,
+        Some(r#"{"kind":"access","email":"ana@example.com"}"#),
+    );
+    assert!(filed.starts_with("HTTP/1.1 201"), "{filed}");
+    let started = std::time::Instant::now();
+    while count() == 0 && started.elapsed() < std::time::Duration::from_secs(2) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let waited = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(count(), 1, "the code mail left within {waited:?}");
 }

@@ -7,6 +7,46 @@ use crate::model::TenantId;
 use crate::requests::{Mail, MailId, MailRecord, RequestId};
 use jiff::Timestamp;
 
+/// Called after a transaction that queued mail has committed, so the mailer sends it at once
+/// instead of at its next round.
+pub type MailHook = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+std::thread_local! {
+    /// Whether the transaction running on this thread queued mail. A write runs its whole
+    /// transaction on the calling thread, so the flag is the transaction's.
+    static QUEUED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the running transaction as one that queued mail.
+pub(crate) fn queued() {
+    QUEUED.with(|q| q.set(true));
+}
+
+/// The hook a backend rings after a commit that queued mail; set once, by the server.
+#[derive(Default)]
+pub(crate) struct Bell {
+    hook: std::sync::OnceLock<MailHook>,
+}
+
+impl Bell {
+    pub(crate) fn set(&self, hook: MailHook) {
+        // A second hook is ignored: one process has one mailer.
+        let _ = self.hook.set(hook);
+    }
+
+    /// After the transaction ended: rings if it committed having queued mail, and clears the
+    /// mark either way (a rolled-back transaction queued nothing).
+    pub(crate) fn after(&self, committed: bool) {
+        let rang = QUEUED.with(|q| q.replace(false));
+        if committed
+            && rang
+            && let Some(hook) = self.hook.get()
+        {
+            hook();
+        }
+    }
+}
+
 /// What the store keeps of the mail outbox: leased across tenants, sent, failed, and the record of
 /// what was sent. Each backend implements it in `sqlite/outbox.rs` and `postgres/outbox.rs`;
 /// callers reach it through [`crate::Store`].
@@ -22,4 +62,7 @@ pub trait Outbox {
     ) -> Result<()>;
     /// The record of a tenant's mails, or of one request's.
     fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>>;
+    /// Calls `hook` after every commit that queued mail in this process (the first hook set
+    /// stays).
+    fn when_mail_queued(&self, hook: MailHook);
 }

@@ -77,6 +77,7 @@ pub struct PostgresStore {
     keyring: crate::crypto::CurrentKeyring,
     /// For the connection a running server keeps apart from the pool (see [`ServerLock`]).
     config: postgres::Config,
+    bell: crate::outbox::Bell,
 }
 
 /// The advisory lock every running server holds shared, and a restore's erasure replay
@@ -193,6 +194,7 @@ impl PostgresStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),
             config,
+            bell: crate::outbox::Bell::default(),
         };
         store.migrate()?;
         store.check_key(master)?;
@@ -315,9 +317,12 @@ impl PostgresStore {
     fn write<T>(&self, work: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let mut tx = conn.transaction()?;
-        let value = work(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
+        let done = work(&mut tx).and_then(|value| {
+            tx.commit()?;
+            Ok(value)
+        });
+        self.bell.after(done.is_ok());
+        done
     }
 
     fn read<T>(&self, work: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
@@ -473,6 +478,9 @@ impl PostgresStore {
         &self, tx: &mut Transaction, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
         at: Timestamp,
     ) -> Result<()> {
+        if !mails.is_empty() {
+            crate::outbox::queued();
+        }
         for mail in mails {
             let id = MailId::new();
             let (to, message) = seal_mail(&self.keyring(), id, mail)?;

@@ -125,6 +125,9 @@ impl crate::notices::Notices for PostgresStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 &[&tenant.0, &notice.id.0, &notice.kind, &notice.mandatory, &hash, &audience, &notice.incident.map(|i| i.0), &micros(at), &actor.audit_name(), &(queued as i64), &(skipped as i64)],
             )?;
+            if queued > 0 {
+                crate::outbox::queued();
+            }
             tx.execute(
                 "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id, subject_id)
                  SELECT $1, m, NULL, $2, s, NULL, $3, $3, $4, p FROM unnest($5::uuid[], $6::bytea[], $7::uuid[]) AS u(m, s, p)",

@@ -3,6 +3,10 @@
 use super::*;
 
 impl crate::outbox::Outbox for PostgresStore {
+    fn when_mail_queued(&self, hook: crate::outbox::MailHook) {
+        self.bell.set(hook);
+    }
+
     fn lease_mails(&self, at: Timestamp, until: Timestamp, limit: usize) -> Result<Vec<Mail>> {
         self.write(|tx| {
             // SKIP LOCKED: replicas draining the outbox at the same moment take different mails.

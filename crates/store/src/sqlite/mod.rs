@@ -72,6 +72,7 @@ pub struct SqliteStore {
     /// A scrub whose checkpoint met a reader it could not outwait: deleted values may still sit
     /// in old frames of the write-ahead log until the next `maintain` truncates it.
     scrub_owed: std::sync::atomic::AtomicBool,
+    bell: crate::outbox::Bell,
 }
 
 /// SQLite keeps ids as 16-byte blobs and flags as integers.
@@ -228,6 +229,7 @@ impl SqliteStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),
             scrub_owed: std::sync::atomic::AtomicBool::new(false),
+            bell: crate::outbox::Bell::default(),
         };
         store.migrate()?;
         store.check_key(master)?;
@@ -422,9 +424,12 @@ impl SqliteStore {
     fn write<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let done = work(&tx).and_then(|value| {
+            tx.commit()?;
+            Ok(value)
+        });
+        self.bell.after(done.is_ok());
+        done
     }
 
     fn read<T>(&self, work: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
@@ -555,6 +560,9 @@ impl SqliteStore {
         &self, tx: &Transaction, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
         at: Timestamp,
     ) -> Result<()> {
+        if !mails.is_empty() {
+            crate::outbox::queued();
+        }
         for mail in mails {
             let id = MailId::new();
             let (to, message) = seal_mail(&self.keyring(), id, mail)?;

@@ -132,6 +132,9 @@ impl crate::notices::Notices for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![t, n, notice.kind, notice.mandatory, hash, audience, notice.incident.map(|i| i.0.as_bytes().to_vec()), micros(at), actor.audit_name(), queued as i64, skipped as i64])?;
+            if queued > 0 {
+                crate::outbox::queued();
+            }
             let mut mail = tx.prepare_cached(
                 "INSERT INTO outbox (tenant_id, mail_id, request_id, template, sealed_to, sealed_message, created_at, next_attempt_at, notice_id, subject_id) VALUES (?1, ?2, NULL, ?3, ?4, NULL, ?5, ?5, ?6, ?7)",
             )?;

@@ -3,6 +3,10 @@
 use super::*;
 
 impl crate::outbox::Outbox for SqliteStore {
+    fn when_mail_queued(&self, hook: crate::outbox::MailHook) {
+        self.bell.set(hook);
+    }
+
     fn lease_mails(&self, at: Timestamp, until: Timestamp, limit: usize) -> Result<Vec<Mail>> {
         self.write(|tx| {
             let rows = tx

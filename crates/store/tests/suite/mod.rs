@@ -864,6 +864,70 @@ fn code_mail(to: &str, request: Option<RequestId>) -> NewMail {
     }
 }
 
+/// The mailer is rung after a commit that queued mail, and only then: not for a write that
+/// queued none, not for one that was refused (rolled back).
+pub fn a_commit_that_queued_mail_rings_the_mailer(store: &dyn Store) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let now = at("2026-03-01T10:00:00Z");
+    let rung = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&rung);
+    store.when_mail_queued(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    assert_eq!(rung.load(Ordering::SeqCst), 0, "no mail, no ring");
+    let filed = new_request(RequestKind::Access, None, "ana@example.com");
+    let request = store
+        .create_request(
+            tenant.id,
+            &DsRequest::from_new(tenant.id, RequestId::new(), &filed),
+            &[code_mail("ana@example.com", None)],
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    assert_eq!(
+        rung.load(Ordering::SeqCst),
+        1,
+        "rung once the request and its code committed"
+    );
+    // A stale writer is refused and its mail rolled back: nothing to send, no ring.
+    let stale = DsRequest {
+        version: request.version + 5,
+        ..request.clone()
+    };
+    let refused = store.update_request(
+        tenant.id,
+        &stale,
+        NewAuditEntry::request_step(&Actor::Cli, &stale, "extend"),
+        &[code_mail("ana@example.com", Some(request.id))],
+        now,
+    );
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        rung.load(Ordering::SeqCst),
+        1,
+        "a rolled-back mail rings nothing"
+    );
+    store
+        .update_request(
+            tenant.id,
+            &request,
+            NewAuditEntry::request_step(&Actor::Cli, &request, "start"),
+            &[],
+            now,
+        )
+        .expect("updated");
+    assert_eq!(
+        rung.load(Ordering::SeqCst),
+        1,
+        "a step without mail rings nothing"
+    );
+}
+
 pub fn requests_keep_their_state_and_refuse_a_stale_writer(store: &dyn Store) {
     let now = at("2026-03-01T10:00:00Z");
     let tenant = store
@@ -2696,7 +2760,11 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 27] = [
+    let cases: [(&str, Case); 28] = [
+        (
+            "a_commit_that_queued_mail_rings_the_mailer",
+            a_commit_that_queued_mail_rings_the_mailer,
+        ),
         (
             "a_tenants_profile_is_kept_and_its_changes_audited_by_field",
             a_tenants_profile_is_kept_and_its_changes_audited_by_field,
