@@ -410,7 +410,6 @@ fn filing_form(
     };
     html! {
         h1 { "Make a request about your data" }
-        @if let Some(roles) = voice.roles() { p { (roles) } }
         p {
             (voice.who_answers()) " answers within " (policy.rights.response_time) " "
             (policy.rights.clock_starts.counted_from())
