@@ -66,26 +66,35 @@ impl crate::audit::AuditLog for PostgresStore {
                 .read_only(true)
                 .start()?;
             let checkpoint = Self::checkpoint(&mut tx, tenant)?;
-            let mut entries = Vec::new();
-            for row in tx.query(
-                &format!(
-                    "SELECT {} FROM audit_log WHERE tenant_id = $1 ORDER BY seq",
-                    rows::AUDIT_COLUMNS
-                ),
-                &[&tenant.0],
-            )? {
-                match rows::audit_entry(&row) {
-                    Ok(entry) => entries.push(entry),
-                    Err(error) => {
-                        return Ok(Verification::Broken {
+            // Streamed row by row from the server: one entry in memory at a time.
+            let verdict = {
+                use postgres::fallible_iterator::FallibleIterator;
+                let mut walk = crate::audit::Walk::new(checkpoint.as_ref());
+                let mut rows_in = tx.query_raw(
+                    &format!(
+                        "SELECT {} FROM audit_log WHERE tenant_id = $1 ORDER BY seq",
+                        rows::AUDIT_COLUMNS
+                    ),
+                    [&tenant.0],
+                )?;
+                let mut broken = None;
+                while let Some(row) = rows_in.next()? {
+                    let step = match rows::audit_entry(&row) {
+                        Ok(entry) => walk.next(&entry),
+                        Err(error) => Err(Verification::Broken {
                             seq: row.get(0),
                             reason: format!("the entry cannot be read: {error}"),
-                        });
+                        }),
+                    };
+                    if let Err(found) = step {
+                        broken = Some(found);
+                        break;
                     }
                 }
-            }
+                broken.unwrap_or_else(|| walk.end())
+            };
             tx.commit()?;
-            Ok(crate::audit::verify(entries, checkpoint.as_ref()))
+            Ok(verdict)
         })
     }
 

@@ -61,10 +61,15 @@ impl crate::audit::AuditLog for SqliteStore {
                 rows::AUDIT_COLUMNS
             ))?;
             let mut found = statement.query(params![tenant.0.as_bytes()])?;
-            let mut entries = Vec::new();
+            // Streamed: one entry in memory at a time, whatever the log's length.
+            let mut walk = crate::audit::Walk::new(checkpoint.as_ref());
             while let Some(row) = found.next()? {
                 match rows::audit_entry(row) {
-                    Ok(entry) => entries.push(entry),
+                    Ok(entry) => {
+                        if let Err(broken) = walk.next(&entry) {
+                            return Ok(broken);
+                        }
+                    }
                     Err(error) => {
                         let seq: i64 = row.get(0)?;
                         return Ok(Verification::Broken {
@@ -74,7 +79,7 @@ impl crate::audit::AuditLog for SqliteStore {
                     }
                 }
             }
-            Ok(crate::audit::verify(entries, checkpoint.as_ref()))
+            Ok(walk.end())
         })
     }
 
