@@ -22,5 +22,14 @@ fuzz_target!(|data: &[u8]| {
             let again = Identity::parse(kind, identity.expose()).expect("a normal form parses");
             assert_eq!(again.expose(), identity.expose(), "{kind:?}");
         }
+        // As typed in a country: a phone number without its country code is completed, and
+        // what comes out is a normal form everywhere.
+        for country in ["FI", "IT", "SE"] {
+            if let Ok(identity) = Identity::parse_in(kind, text, country) {
+                let again =
+                    Identity::parse(kind, identity.expose()).expect("a completed form parses");
+                assert_eq!(again.expose(), identity.expose(), "{kind:?} in {country}");
+            }
+        }
     }
 });

@@ -259,11 +259,16 @@ fn normalise_national_id(text: &str) -> Result<String, IdentityError> {
             && !number.is_empty()
             && number.chars().all(|c| c.is_ascii_digit())
     });
-    if digits_and_hyphens || check_letter_after_hyphen {
-        Ok(compact.replace('-', ""))
+    let normal = if digits_and_hyphens || check_letter_after_hyphen {
+        compact.replace('-', "")
     } else {
-        Ok(compact)
+        compact
+    };
+    // Hyphens alone are no number.
+    if normal.is_empty() {
+        return Err(IdentityError::NationalId);
     }
+    Ok(normal)
 }
 
 impl fmt::Debug for Identity {
@@ -360,6 +365,13 @@ mod tests {
         assert_eq!(normalised(NationalId, "12345678-z"), Ok("12345678Z".into()));
         assert_eq!(normalised(NationalId, "12345678Z"), Ok("12345678Z".into()));
         assert!(normalised(NationalId, "...").is_err());
+        // Found by fuzzing: separators alone normalised to an empty value.
+        for only_separators in ["-", "--", ".-."] {
+            assert!(
+                normalised(NationalId, only_separators).is_err(),
+                "{only_separators}"
+            );
+        }
     }
 
     #[test]
