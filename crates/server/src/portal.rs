@@ -250,27 +250,38 @@ fn too_many(policy: &Policy, voice: &Voice, limited: crate::limits::Limited) -> 
     response
 }
 
-fn hint(kind: RequestKind) -> &'static str {
-    match kind {
-        RequestKind::Access => {
-            "A copy of the data we hold about you, with why we use it, who receives it and how long we keep it."
+/// What each request does, in the words of whoever answers: "we" on the operator's own portal;
+/// on a customer's, the customer named, as it is the one that decides.
+fn hint(kind: RequestKind, voice: &Voice) -> String {
+    let customer = voice.processor.as_ref().map(|_| voice.controller.as_str());
+    match (kind, customer) {
+        (RequestKind::Access, _) => {
+            "A copy of the data held about you, with why it is used, who receives it and how long it is kept.".into()
         }
-        RequestKind::Rectification => "Correct data about you that is wrong or incomplete.",
-        RequestKind::Erasure => {
-            "Delete your data. What a law obliges us to keep is kept, and we tell you what and why."
+        (RequestKind::Rectification, _) => {
+            "Correct data about you that is wrong or incomplete.".into()
         }
-        RequestKind::Restriction => {
-            "Pause the use of your data while a question about it is settled."
+        (RequestKind::Erasure, _) => {
+            "Delete your data. What a law obliges to keep is kept, and you are told what and why.".into()
         }
-        RequestKind::Objection => {
-            "Stop a use of your data that rests on our legitimate interests; direct marketing stops as soon as you confirm."
+        (RequestKind::Restriction, _) => {
+            "Pause the use of your data while a question about it is settled.".into()
         }
-        RequestKind::Portability => {
-            "The data you gave us, in a machine-readable file, to take elsewhere."
+        (RequestKind::Objection, None) => {
+            "Stop a use of your data that rests on our legitimate interests; direct marketing stops as soon as you confirm.".into()
         }
-        RequestKind::ConsentWithdrawal => {
-            "Withdraw a consent you gave us; it takes effect as soon as you confirm."
+        (RequestKind::Objection, Some(controller)) => format!(
+            "Stop a use of your data that rests on the legitimate interests of {controller}; direct marketing stops as soon as you confirm."
+        ),
+        (RequestKind::Portability, _) => {
+            "The data you gave, in a machine-readable file, to take elsewhere.".into()
         }
+        (RequestKind::ConsentWithdrawal, None) => {
+            "Withdraw a consent you gave us; it takes effect as soon as you confirm.".into()
+        }
+        (RequestKind::ConsentWithdrawal, Some(controller)) => format!(
+            "Withdraw a consent you gave {controller}; it takes effect as soon as you confirm."
+        ),
     }
 }
 
@@ -438,7 +449,7 @@ fn filing_form(
                             aria-describedby={ (id) "-hint" };
                         label for=(id) {
                             (heading(*kind))
-                            span class="hint" id={ (id) "-hint" } { (hint(*kind)) }
+                            span class="hint" id={ (id) "-hint" } { (hint(*kind, voice)) }
                         }
                     }
                 }

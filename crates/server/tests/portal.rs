@@ -464,6 +464,7 @@ async fn a_customers_portal_and_mails_speak_for_the_customer_with_the_operator_a
         "href=\"https://asiakas.example/tietosuoja\"",
         "background:#145c2e",
         "Processing our customers' data on their behalf to provide the service",
+        "rests on the legitimate interests of Asiakas Oy",
     ] {
         assert!(
             form.html.contains(needed),
