@@ -288,8 +288,7 @@ impl Desk {
             }
             // On a customer's data the basis is the customer's to state and weigh (it is the
             // controller); the request goes to its queue for it to decide.
-            let ours = role == ombud_core::DataRole::Controller;
-            if ours {
+            if role == ombud_core::DataRole::Controller {
                 match filing.kind {
                     RequestKind::ConsentWithdrawal
                         if activity.basis != Some(LegalBasis::Consent) =>
@@ -1205,9 +1204,7 @@ impl Desk {
     /// A purpose as the person reads it: the activity's title, never its id.
     fn title<'a>(&'a self, purpose: &'a str) -> &'a str {
         self.policy
-            .activities
-            .iter()
-            .find(|a| a.id == purpose)
+            .activity(purpose)
             .map_or(purpose, |a| a.purpose.as_str())
     }
 

@@ -232,14 +232,7 @@ fn clip(text: &str, width: usize) -> String {
 }
 
 fn when(at: Option<Timestamp>, tz: &TimeZone) -> String {
-    at.map_or_else(
-        || "-".to_owned(),
-        |at| {
-            at.to_zoned(tz.clone())
-                .strftime("%Y-%m-%d %H:%M %Z")
-                .to_string()
-        },
-    )
+    at.map_or_else(|| "-".to_owned(), |at| crate::serve_cmd::local_time(at, tz))
 }
 
 fn print(request: &DsRequest, tz: &TimeZone, policy: &ombud_policy::Policy) {

@@ -57,10 +57,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 removal.record,
                 removal.category,
                 removal.rule,
-                removal
-                    .ended_at
-                    .to_zoned(time_zone.clone())
-                    .strftime("%Y-%m-%d %H:%M %Z")
+                crate::serve_cmd::local_time(removal.ended_at, &time_zone)
             );
         }
     };
@@ -106,11 +103,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 
 /// One line per dataset table: what retention did (or would do) there, or why it left it.
 fn tables(swept: &[ombud_app::datasets::CollectionSweep], verb: &str, time_zone: &TimeZone) {
-    let day = |at: jiff::Timestamp| {
-        at.to_zoned(time_zone.clone())
-            .strftime("%Y-%m-%d %H:%M %Z")
-            .to_string()
-    };
+    let day = |at: jiff::Timestamp| crate::serve_cmd::local_time(at, time_zone);
     for table in swept {
         let whose = table
             .tenant
