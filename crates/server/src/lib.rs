@@ -2,6 +2,7 @@
 //! HTTP. Handlers decide nothing themselves: they authenticate, translate the request, and hand
 //! it to the application (`ombud-app`), which decides.
 
+pub mod audit_writer;
 pub mod auth;
 pub mod error;
 pub mod idempotency;

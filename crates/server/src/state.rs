@@ -31,6 +31,8 @@ pub struct AppState {
     pub replica: uuid::Uuid,
     /// The policy's datasets and their connections.
     pub connectors: Arc<ombud_connect::Connectors>,
+    /// Appends the audit entries of reads in group commits.
+    pub audit: Arc<crate::audit_writer::AuditWriter>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             )
         })?;
         Ok(AppState {
+            audit: Arc::new(crate::audit_writer::AuditWriter::start(Arc::clone(&store))),
             store,
             policy,
             time_zone,

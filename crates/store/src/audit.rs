@@ -455,6 +455,10 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// An entry waiting for its batch: the tenant whose chain it extends, the entry, and when the
+/// thing it records happened.
+pub type PendingEntry = (TenantId, NewAuditEntry, Timestamp);
+
 /// What the store keeps of the hash-chained audit log: appending, reading, verifying, pruning. Each
 /// backend implements it in `sqlite/audit.rs` and `postgres/audit.rs`; callers reach it through
 /// [`crate::Store`].
@@ -463,6 +467,9 @@ pub trait AuditLog {
     fn append_audit(
         &self, tenant: TenantId, entry: NewAuditEntry, at: Timestamp,
     ) -> crate::Result<AuditEntry>;
+    /// Appends many such entries in one transaction (group commit): each tenant's entries are
+    /// chained in the order given, and either every entry is appended or none is.
+    fn append_audit_batch(&self, entries: Vec<PendingEntry>) -> crate::Result<()>;
     fn audit_entries(
         &self, tenant: TenantId, filter: &AuditFilter,
     ) -> crate::Result<Vec<AuditEntry>>;

@@ -228,9 +228,7 @@ pub async fn records(
         purpose: Some(purpose),
         detail: Some(format!("hold={} returned={}", hold.id, read.len())),
     };
-    state
-        .store(move |store| store.append_audit(tenant, entry, now))
-        .await?;
+    state.audit.append(tenant, entry, now).await?;
     Ok(Json(HeldRead {
         hold: hold.id,
         subject,

@@ -153,26 +153,18 @@ pub async fn get_subject(
     let id = parse_subject(&id)?;
     let (tenant, actor, now) = (caller.tenant, caller.actor(), state.clock.now());
     let subject = state
-        .store(move |store| {
-            let subject = store.subject(tenant, id)?;
-            if subject.is_some() {
-                store.append_audit(
-                    tenant,
-                    NewAuditEntry {
-                        actor: actor.audit_name(),
-                        action: "subject.read".into(),
-                        subject: Some(id),
-                        categories: vec![],
-                        purpose: None,
-                        detail: None,
-                    },
-                    now,
-                )?;
-            }
-            Ok(subject)
-        })
+        .store(move |store| store.subject(tenant, id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no subject with that id".into()))?;
+    let entry = NewAuditEntry {
+        actor: actor.audit_name(),
+        action: "subject.read".into(),
+        subject: Some(id),
+        categories: vec![],
+        purpose: None,
+        detail: None,
+    };
+    state.audit.append(tenant, entry, now).await?;
     Ok(Json(SubjectView {
         id: subject.id,
         created_at: subject.created_at,
@@ -458,8 +450,7 @@ pub async fn read_records(
             read.withheld.len()
         )),
     };
-    state
-        .store(move |store| store.append_audit(tenant, entry, now))
-        .await?;
+    // Answered only once its entry is committed, in a batch with the reads alongside it.
+    state.audit.append(tenant, entry, now).await?;
     Ok(Json(read))
 }

@@ -376,12 +376,22 @@ impl PostgresStore {
     fn append_entry(
         tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
-        let head = tx.query_opt(HEAD, &[&tenant.0])?;
-        let (seq, hash) = match head {
+        let (seq, hash) = Self::head(tx, tenant)?;
+        let entry = crate::audit::next_entry(seq, hash, at, entry);
+        Self::insert_entry(tx, tenant, &entry)?;
+        Ok(entry)
+    }
+
+    /// The sequence number and hash the tenant's next entry chains on from.
+    fn head(tx: &mut Transaction, tenant: TenantId) -> Result<(i64, [u8; 32])> {
+        Ok(match tx.query_opt(HEAD, &[&tenant.0])? {
             Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
             None => (0, crate::audit::GENESIS),
-        };
-        let entry = crate::audit::next_entry(seq, hash, at, entry);
+        })
+    }
+
+    /// Writes one chained entry; the caller computed it from the head.
+    fn insert_entry(tx: &mut Transaction, tenant: TenantId, entry: &AuditEntry) -> Result<()> {
         let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into());
         tx.execute(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
@@ -400,7 +410,7 @@ impl PostgresStore {
                 &entry.hash.as_slice(),
             ],
         )?;
-        Ok(entry)
+        Ok(())
     }
 
     fn checkpoint(

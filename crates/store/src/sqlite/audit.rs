@@ -9,6 +9,31 @@ impl crate::audit::AuditLog for SqliteStore {
         self.write(|tx| Self::append_entry(tx, tenant, at, entry))
     }
 
+    fn append_audit_batch(&self, entries: Vec<crate::audit::PendingEntry>) -> Result<()> {
+        self.write(|tx| {
+            // Each tenant's head is read once; the batch's entries chain on from it in memory.
+            let mut heads: std::collections::HashMap<TenantId, (i64, [u8; 32])> =
+                std::collections::HashMap::new();
+            for (tenant, entry, at) in entries {
+                let (seq, hash) = match heads.get(&tenant) {
+                    Some(head) => *head,
+                    None => {
+                        // As PostgreSQL's tenant lock does: no chain for a tenant that is not.
+                        tx.prepare_cached("SELECT 1 FROM tenants WHERE tenant_id = ?1")?
+                            .query_row(params![tenant.0.as_bytes()], |_| Ok(()))
+                            .optional()?
+                            .ok_or(StoreError::NotFound("tenant"))?;
+                        Self::head(tx, tenant)?
+                    }
+                };
+                let entry = crate::audit::next_entry(seq, hash, at, entry);
+                Self::insert_entry(tx, tenant, &entry)?;
+                heads.insert(tenant, (entry.seq, entry.hash));
+            }
+            Ok(())
+        })
+    }
+
     fn audit_entries(&self, tenant: TenantId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         self.read(|conn| {
             let mut sql = format!(

@@ -475,6 +475,14 @@ impl SqliteStore {
     fn append_entry(
         tx: &Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
+        let (seq, hash) = Self::head(tx, tenant)?;
+        let entry = crate::audit::next_entry(seq, hash, at, entry);
+        Self::insert_entry(tx, tenant, &entry)?;
+        Ok(entry)
+    }
+
+    /// The sequence number and hash the tenant's next entry chains on from.
+    fn head(tx: &Transaction, tenant: TenantId) -> Result<(i64, [u8; 32])> {
         // A chain pruned to nothing goes on from its checkpoint, never from the genesis.
         let head: Option<(i64, Vec<u8>)> = tx
             .prepare_cached(
@@ -486,13 +494,10 @@ impl SqliteStore {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .optional()?;
-        let (seq, hash) = match head {
+        Ok(match head {
             Some((seq, hash)) => (seq, hash32(hash)?),
             None => (0, crate::audit::GENESIS),
-        };
-        let entry = crate::audit::next_entry(seq, hash, at, entry);
-        Self::insert_entry(tx, tenant, &entry)?;
-        Ok(entry)
+        })
     }
 
     /// Writes one chained entry; the caller computed it from the head.

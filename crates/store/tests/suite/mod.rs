@@ -806,6 +806,74 @@ pub fn an_idempotency_key_runs_a_request_once_and_answers_repeats(store: &dyn St
     );
 }
 
+pub fn a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let acme = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("acme");
+    let globex = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("globex");
+    let read = |n: usize| NewAuditEntry {
+        actor: "key:test".into(),
+        action: "records.read".into(),
+        subject: None,
+        categories: vec!["user.name".into()],
+        purpose: Some("billing".into()),
+        detail: Some(format!("n={n}")),
+    };
+    // Interleaved tenants, as concurrent reads arrive.
+    let batch = (0..10)
+        .map(|n| (if n % 3 == 0 { globex.id } else { acme.id }, read(n), now))
+        .collect();
+    store.append_audit_batch(batch).expect("appended");
+    store
+        .append_audit(acme.id, read(10), now)
+        .expect("one more");
+    let details = |tenant| {
+        store
+            .audit_entries(
+                tenant,
+                &AuditFilter {
+                    action: Some("records.read".into()),
+                    ..AuditFilter::default()
+                },
+            )
+            .expect("entries")
+            .into_iter()
+            .map(|e| e.detail.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        details(acme.id),
+        ["n=1", "n=2", "n=4", "n=5", "n=7", "n=8", "n=10"]
+    );
+    assert_eq!(details(globex.id), ["n=0", "n=3", "n=6", "n=9"]);
+    for (tenant, entries) in [(acme.id, 8), (globex.id, 5)] {
+        match store.verify_audit(tenant).expect("verify") {
+            Verification::Intact { entries: n, .. } => assert_eq!(n, entries),
+            broken => panic!("the chain broke: {broken:?}"),
+        }
+    }
+    store
+        .append_audit_batch(Vec::new())
+        .expect("an empty batch is nothing to do");
+    // A batch naming a tenant that does not exist is refused whole.
+    let refused = store.append_audit_batch(vec![
+        (acme.id, read(11), now),
+        (TenantId::new(), read(12), now),
+    ]);
+    assert!(
+        refused.is_err(),
+        "a batch with an unknown tenant is refused"
+    );
+    assert_eq!(
+        details(acme.id).len(),
+        7,
+        "nothing of the refused batch was kept"
+    );
+}
+
 pub fn concurrent_writers_never_fork_the_chain(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let tenant = store
@@ -2760,7 +2828,11 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 28] = [
+    let cases: [(&str, Case); 29] = [
+        (
+            "a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing",
+            a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing,
+        ),
         (
             "a_commit_that_queued_mail_rings_the_mailer",
             a_commit_that_queued_mail_rings_the_mailer,
