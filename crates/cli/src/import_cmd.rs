@@ -11,13 +11,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use ombud_app::clock::SystemClock;
 use ombud_app::import::{ParsedLine, parse_line};
+use ombud_core::Clock;
 use ombud_core::text::count;
-use ombud_core::{Clock, Identity};
 use ombud_policy::Policy;
-use ombud_store::model::{EventId, NewEvent, NewRecord, RecordId, Secret, SubjectId, TenantId};
+use ombud_store::model::{NewEvent, Secret, TenantId};
+use ombud_store::subjects::{ImportEvent, ImportLine, ImportRecord};
 use ombud_store::{Actor, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,16 +84,16 @@ fn file_hash(path: &Path) -> Result<blake3::Hash> {
     Ok(hasher.finalize())
 }
 
-/// The id of a record or event: the same whenever the same content is imported for the same
-/// person, whichever file or line it comes from, so that importing it again adds nothing.
-fn derived_id(tenant: TenantId, subject: SubjectId, fingerprint: &[u8; 32]) -> uuid::Uuid {
-    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 import ids by content");
-    hasher.update(tenant.0.as_bytes());
-    hasher.update(subject.0.as_bytes());
-    hasher.update(fingerprint);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    uuid::Uuid::new_v8(bytes)
+/// Lines written in one transaction: large enough that a commit's cost is spread thin, small
+/// enough that a crash redoes little and progress is saved often.
+const BATCH: usize = 500;
+
+/// A line checked and waiting for its batch: its number, what to write, and which of its
+/// events the line left undated.
+struct Pending {
+    number: u64,
+    line: ImportLine,
+    undated: Vec<bool>,
 }
 
 struct Importer<'a> {
@@ -108,115 +108,109 @@ struct Importer<'a> {
     unchanged: u64,
     /// Events the line gave no time, dated at the import.
     dated_at_import: u64,
+    imported: u64,
+    rejected: Vec<(u64, String)>,
+    batch: Vec<Pending>,
 }
 
 impl Importer<'_> {
-    /// The person the identities lead to, and whether they were there before this line.
-    fn subject(&mut self, identities: &[Identity]) -> Result<(SubjectId, bool), String> {
-        for identity in identities {
-            if let Some(found) = self
-                .store
-                .find_subject(self.tenant, identity)
-                .map_err(|e| e.to_string())?
-            {
-                return Ok((found, true));
-            }
-        }
-        match self
-            .store
-            .create_subject(self.tenant, identities, &Actor::Cli, self.now)
-        {
-            Ok(id) => {
-                self.subjects_created += 1;
-                Ok((id, false))
-            }
-            Err(StoreError::IdentityTaken(kind)) => Err(format!(
-                "its identities belong to different subjects (the {kind} is taken)"
-            )),
-            Err(other) => Err(other.to_string()),
-        }
-    }
-
-    fn line(&mut self, text: &str) -> Result<(), String> {
+    /// Checks a line against the policy; a good one waits for its batch, a bad one is
+    /// reported by number.
+    fn line(&mut self, number: u64, text: &str) {
         let ParsedLine {
             identities,
             records,
             events,
-        } = parse_line(self.policy, text, self.now)?;
-        let (subject, known) = self.subject(&identities)?;
-        // A person already here may have this line's content from an earlier import: what
-        // they hold is not written again (nor audited as written).
-        let (mut held_records, mut held_events) = (HashSet::new(), HashSet::new());
-        if known {
-            held_records.extend(
-                self.store
-                    .records(self.tenant, subject)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .map(|r| r.id.0),
-            );
-            held_events.extend(
-                self.store
-                    .events(self.tenant, subject)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .map(|e| e.id.0),
-            );
-        }
-        let mut new_records: Vec<NewRecord> = Vec::new();
-        for record in records {
-            let id = derived_id(self.tenant, subject, &record.fingerprint);
-            if held_records.insert(id) {
-                new_records.push(NewRecord {
-                    id: Some(RecordId(id)),
-                    subject,
+        } = match parse_line(self.policy, text, self.now) {
+            Ok(parsed) => parsed,
+            Err(reason) => return self.rejected.push((number, reason)),
+        };
+        let undated = events.iter().map(|e| e.dated_at_import).collect();
+        let line = ImportLine {
+            identities,
+            records: records
+                .into_iter()
+                .map(|record| ImportRecord {
+                    fingerprint: record.fingerprint,
                     category: record.category,
                     purposes: record.purposes,
                     source: record.source,
                     collected_at: record.collected_at,
                     value: Secret::new(record.value),
-                });
-            }
-        }
-        let mut new_events: Vec<(SubjectId, NewEvent)> = Vec::new();
-        let mut dated_at_import = 0;
-        for event in events {
-            let id = derived_id(self.tenant, subject, &event.fingerprint);
-            if held_events.insert(id) {
-                dated_at_import += u64::from(event.dated_at_import);
-                new_events.push((
-                    subject,
-                    NewEvent {
-                        id: Some(EventId(id)),
+                })
+                .collect(),
+            events: events
+                .into_iter()
+                .map(|event| ImportEvent {
+                    fingerprint: event.fingerprint,
+                    event: NewEvent {
+                        id: None,
                         kind: event.kind,
                         purpose: event.purpose,
                         occurred_at: event.occurred_at,
                         channel: event.channel.or_else(|| Some("import".into())),
                         policy_version: Some(self.policy.version.0.clone()),
                     },
-                ));
-            }
-        }
-        if new_records.is_empty() && new_events.is_empty() {
-            if known {
-                self.unchanged += 1;
-            }
+                })
+                .collect(),
+        };
+        self.batch.push(Pending {
+            number,
+            line,
+            undated,
+        });
+    }
+
+    /// Writes the lines waiting, in one transaction; a line the store refuses is reported and
+    /// the rest of its batch kept. The error is the store's, when the batch as a whole failed.
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
             return Ok(());
         }
-        // One transaction for the line: a crash never leaves records without the contract or
-        // consent that says why they are kept (which the sweeper would then take as nothing).
-        self.store
-            .put_records_and_events(
-                self.tenant,
-                &new_records,
-                &new_events,
-                &Actor::Cli,
-                self.now,
-            )
-            .map_err(|e| e.to_string())?;
-        self.records += new_records.len() as u64;
-        self.events += new_events.len() as u64;
-        self.dated_at_import += dated_at_import;
+        let (first, last) = (
+            self.batch[0].number,
+            self.batch[self.batch.len() - 1].number,
+        );
+        let mut lines = Vec::with_capacity(self.batch.len());
+        let mut waiting = Vec::with_capacity(self.batch.len());
+        for Pending {
+            number,
+            line,
+            undated,
+        } in self.batch.drain(..)
+        {
+            lines.push(line);
+            waiting.push((number, undated));
+        }
+        let answers = self
+            .store
+            .import_lines(self.tenant, lines, &Actor::Cli, self.now)
+            .with_context(|| format!("while writing lines {first} to {last}"))?;
+        for ((number, undated), answer) in waiting.into_iter().zip(answers) {
+            match answer {
+                Ok(line) => {
+                    self.imported += 1;
+                    let events = line.events.iter().filter(|new| **new).count() as u64;
+                    self.subjects_created += u64::from(line.created);
+                    self.records += line.records as u64;
+                    self.events += events;
+                    self.dated_at_import += line
+                        .events
+                        .iter()
+                        .zip(&undated)
+                        .filter(|(new, undated)| **new && **undated)
+                        .count() as u64;
+                    if !line.created && line.records == 0 && events == 0 {
+                        self.unchanged += 1;
+                    }
+                }
+                Err(StoreError::IdentityTaken(kind)) => self.rejected.push((
+                    number,
+                    format!("its identities belong to different subjects (the {kind} is taken)"),
+                )),
+                Err(other) => self.rejected.push((number, other.to_string())),
+            }
+        }
         Ok(())
     }
 }
@@ -287,31 +281,37 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         events: 0,
         unchanged: 0,
         dated_at_import: 0,
+        imported: 0,
+        rejected: Vec::new(),
+        batch: Vec::with_capacity(BATCH),
     };
-    let mut rejected: Vec<(u64, String)> = Vec::new();
-    let mut imported = 0u64;
+    let mut position = (progress.lines_done, progress.bytes_done);
     loop {
         line.clear();
         let read = reader
             .read_line(&mut line)
             .with_context(|| format!("while reading {}", args.file.display()))?;
+        if read > 0 {
+            position = (position.0 + 1, position.1 + read as u64);
+            if !line.trim().is_empty() {
+                importer.line(position.0, line.trim_end());
+            }
+            bar.set_position(position.1);
+        }
+        if importer.batch.len() >= BATCH || read == 0 {
+            importer.flush()?;
+            // Saved once the batch is committed: a crash before it redoes the batch, whose
+            // lines are found held.
+            (progress.lines_done, progress.bytes_done) = position;
+            save_progress(&progress_file, &progress)?;
+        }
         if read == 0 {
             break;
         }
-        let number = progress.lines_done + 1;
-        if !line.trim().is_empty() {
-            match importer.line(line.trim_end()) {
-                Ok(()) => imported += 1,
-                Err(reason) => rejected.push((number, reason)),
-            }
-        }
-        progress.lines_done = number;
-        progress.bytes_done += read as u64;
-        bar.set_position(progress.bytes_done);
-        if number % 500 == 0 {
-            save_progress(&progress_file, &progress)?;
-        }
     }
+    let (imported, mut rejected) = (importer.imported, std::mem::take(&mut importer.rejected));
+    // Lines the policy refused were reported at once, those the store refused with their batch.
+    rejected.sort_by_key(|(number, _)| *number);
     bar.finish_and_clear();
     // The whole file is done: the progress is no longer needed.
     let _ = std::fs::remove_file(&progress_file);

@@ -2,11 +2,13 @@
 //! person's own key) and the events that anchor consent and retention.
 
 use crate::model::{
-    NewEvent, NewRecord, Record, RecordId, StoredEvent, Subject, SubjectId, TenantId,
+    EventId, NewEvent, NewRecord, Record, RecordId, Secret, StoredEvent, Subject, SubjectId,
+    TenantId,
 };
 use crate::{Actor, Result};
 use jiff::Timestamp;
 use ombud_core::Identity;
+use std::collections::HashSet;
 
 /// What the store keeps of people, their identities, records and events. Each backend implements it
 /// in `sqlite/subjects.rs` and `postgres/subjects.rs`; callers reach it through [`crate::Store`].
@@ -37,4 +39,99 @@ pub trait Subjects {
     fn facts_by_identity(
         &self, tenant: TenantId, identity: &Identity,
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>>;
+    /// Imports lines in one transaction: each line's person is found by any of its identities
+    /// (the first that is known decides) or created, then the records and events the person
+    /// does not hold yet are written. A line that fails is rolled back alone and answered
+    /// with its error; the batch's other lines commit together.
+    fn import_lines(
+        &self, tenant: TenantId, lines: Vec<ImportLine>, actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<Result<LineImported>>>;
+}
+
+/// A line of an import, checked: who, and what to keep of them.
+pub struct ImportLine {
+    pub identities: Vec<Identity>,
+    pub records: Vec<ImportRecord>,
+    pub events: Vec<ImportEvent>,
+}
+
+/// A record to import; its id derives from its person and `fingerprint` (what the line said
+/// of it), so importing it again finds it held.
+pub struct ImportRecord {
+    pub fingerprint: [u8; 32],
+    pub category: String,
+    pub purposes: Vec<String>,
+    pub source: String,
+    pub collected_at: Timestamp,
+    pub value: Secret,
+}
+
+/// An event to import, with its id derived as a record's is; `event.id` is set here.
+pub struct ImportEvent {
+    pub fingerprint: [u8; 32],
+    pub event: NewEvent,
+}
+
+/// What one line changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineImported {
+    pub subject: SubjectId,
+    /// The person was created by this line.
+    pub created: bool,
+    /// Records written, held ones left out.
+    pub records: usize,
+    /// For each event of the line, whether it was written (false: held already).
+    pub events: Vec<bool>,
+}
+
+/// The id of an imported record or event: the same whenever the same content is imported for
+/// the same person, whichever file or line it comes from, so that importing it again adds
+/// nothing.
+pub fn content_id(tenant: TenantId, subject: SubjectId, fingerprint: &[u8; 32]) -> uuid::Uuid {
+    let mut hasher = blake3::Hasher::new_derive_key("ombud 2026-11 import ids by content");
+    hasher.update(tenant.0.as_bytes());
+    hasher.update(subject.0.as_bytes());
+    hasher.update(fingerprint);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    uuid::Uuid::new_v8(bytes)
+}
+
+/// What of `line` the person does not hold yet, as the writes both backends make.
+pub(crate) fn unheld(
+    tenant: TenantId, subject: SubjectId, line: ImportLine, held_records: &mut HashSet<uuid::Uuid>,
+    held_events: &mut HashSet<uuid::Uuid>,
+) -> (Vec<NewRecord>, Vec<(SubjectId, NewEvent)>, Vec<bool>) {
+    let mut records = Vec::new();
+    for record in line.records {
+        let id = content_id(tenant, subject, &record.fingerprint);
+        if held_records.insert(id) {
+            records.push(NewRecord {
+                id: Some(RecordId(id)),
+                subject,
+                category: record.category,
+                purposes: record.purposes,
+                source: record.source,
+                collected_at: record.collected_at,
+                value: record.value,
+            });
+        }
+    }
+    let mut events = Vec::new();
+    let mut written = Vec::with_capacity(line.events.len());
+    for ImportEvent { fingerprint, event } in line.events {
+        let id = content_id(tenant, subject, &fingerprint);
+        let new = held_events.insert(id);
+        written.push(new);
+        if new {
+            events.push((
+                subject,
+                NewEvent {
+                    id: Some(EventId(id)),
+                    ..event
+                },
+            ));
+        }
+    }
+    (records, events, written)
 }

@@ -1,42 +1,23 @@
 //! Subjects on PostgreSQL: the SQL behind [`crate::subjects::Subjects`].
 
 use super::*;
+use crate::subjects::{ImportLine, LineImported};
+use std::collections::HashSet;
 
 impl crate::subjects::Subjects for PostgresStore {
     fn create_subject(
         &self, tenant: TenantId, identities: &[Identity], actor: &Actor, at: Timestamp,
     ) -> Result<SubjectId> {
         let subject = SubjectId::new();
-        let key = self.keyring().new_data_key()?;
-        let wrapped = self.keyring().wrap(&key, tenant.0, subject.0)?;
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
-            tx.execute(
-                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)",
-                &[&tenant.0, &subject.0, &micros(at)],
-            )?;
-            tx.execute(
-                "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
-                &[&tenant.0, &subject.0, &wrapped, &micros(at)],
-            )?;
-            for identity in identities {
-                self.insert_identity(tx, tenant, subject, &key, identity)?;
-            }
-            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))
+            self.insert_subject(tx, tenant, subject, identities, actor, at)
         })?;
         Ok(subject)
     }
 
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
-        let index = self.keyring().blind_index(tenant.0, identity);
-        self.read(|client| {
-            Ok(client
-                .query_opt(
-                    "SELECT subject_id FROM identities WHERE tenant_id = $1 AND blind_index = $2",
-                    &[&tenant.0, &index.as_slice()],
-                )?
-                .map(|row| SubjectId(row.get(0))))
-        })
+        self.read(|client| self.subject_of(client, tenant, identity))
     }
 
     fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
@@ -161,9 +142,117 @@ impl crate::subjects::Subjects for PostgresStore {
             Ok(Some((subject, events)))
         })
     }
+
+    fn import_lines(
+        &self, tenant: TenantId, lines: Vec<ImportLine>, actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<Result<LineImported>>> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let mut answers = Vec::with_capacity(lines.len());
+            for line in lines {
+                let mut savepoint = tx.savepoint("import_line")?;
+                let answer = self.import_line(&mut savepoint, tenant, line, actor, at);
+                if answer.is_ok() {
+                    savepoint.commit()?;
+                }
+                // Dropped uncommitted, the savepoint rolls the line back alone.
+                answers.push(answer);
+            }
+            Ok(answers)
+        })
+    }
 }
 
 impl PostgresStore {
+    fn subject_of(
+        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, identity: &Identity,
+    ) -> Result<Option<SubjectId>> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        Ok(client
+            .query_opt(
+                "SELECT subject_id FROM identities WHERE tenant_id = $1 AND blind_index = $2",
+                &[&tenant.0, &index.as_slice()],
+            )?
+            .map(|row| SubjectId(row.get(0))))
+    }
+
+    /// A subject's row, key, identities and audit entry; the tenant is locked.
+    fn insert_subject(
+        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, identities: &[Identity],
+        actor: &Actor, at: Timestamp,
+    ) -> Result<()> {
+        let key = self.keyring().new_data_key()?;
+        let wrapped = self.keyring().wrap(&key, tenant.0, subject.0)?;
+        tx.execute(
+            "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)",
+            &[&tenant.0, &subject.0, &micros(at)],
+        )?;
+        tx.execute(
+            "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+            &[&tenant.0, &subject.0, &wrapped, &micros(at)],
+        )?;
+        for identity in identities {
+            self.insert_identity(tx, tenant, subject, &key, identity)?;
+        }
+        Self::append(
+            tx,
+            tenant,
+            at,
+            NewAuditEntry::subject_created(actor, subject, identities),
+        )
+    }
+
+    /// One line of `import_lines`, inside its savepoint.
+    fn import_line(
+        &self, tx: &mut Transaction, tenant: TenantId, line: ImportLine, actor: &Actor,
+        at: Timestamp,
+    ) -> Result<LineImported> {
+        let mut known = None;
+        for identity in &line.identities {
+            if let Some(subject) = self.subject_of(tx, tenant, identity)? {
+                known = Some(subject);
+                break;
+            }
+        }
+        let (subject, created) = match known {
+            Some(subject) => (subject, false),
+            None => {
+                let subject = SubjectId::new();
+                self.insert_subject(tx, tenant, subject, &line.identities, actor, at)?;
+                (subject, true)
+            }
+        };
+        let (mut held_records, mut held_events) = (HashSet::new(), HashSet::new());
+        if !created {
+            for row in tx.query(
+                "SELECT record_id, NULL::uuid FROM records WHERE tenant_id = $1 AND subject_id = $2
+                 UNION ALL SELECT NULL::uuid, event_id FROM events WHERE tenant_id = $1 AND subject_id = $2",
+                &[&tenant.0, &subject.0],
+            )? {
+                if let Some(record) = row.get::<_, Option<Uuid>>(0) {
+                    held_records.insert(record);
+                }
+                if let Some(event) = row.get::<_, Option<Uuid>>(1) {
+                    held_events.insert(event);
+                }
+            }
+        }
+        let (records, events, written) =
+            crate::subjects::unheld(tenant, subject, line, &mut held_records, &mut held_events);
+        if !records.is_empty() {
+            self.write_records(tx, tenant, &records, actor, at)?;
+        }
+        for (subject, event) in &events {
+            self.write_event(tx, tenant, *subject, event, actor, at)?;
+        }
+        Ok(LineImported {
+            subject,
+            created,
+            records: records.len(),
+            events: written,
+        })
+    }
+
     fn write_records(
         &self, tx: &mut Transaction, tenant: TenantId, records: &[NewRecord], actor: &Actor,
         at: Timestamp,

@@ -383,6 +383,26 @@ impl SqliteStore {
         })
     }
 
+    /// First keys of new subjects, in one transaction of the key file.
+    fn put_new_keys<'k>(
+        &self, tenant: TenantId, keys: impl Iterator<Item = &'k (SubjectId, DataKey)>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let wrapped: Vec<(SubjectId, Vec<u8>)> = keys
+            .map(|(subject, key)| Ok((*subject, self.keyring().wrap(key, tenant.0, subject.0)?)))
+            .collect::<Result<_>>()?;
+        if wrapped.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached("INSERT INTO keys.subject_keys (tenant_id, subject_id, generation, wrapped_key, created_at) VALUES (?1, ?2, 1, ?3, ?4)")?;
+            for (subject, wrapped) in &wrapped {
+                insert.execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), wrapped, micros(at)])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Deletes every key of a subject but the one its row points at (all of them once the
     /// row is gone).
     fn drop_stale_keys(&self, tenant: TenantId, subject: SubjectId) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Subjects on SQLite: the SQL behind [`crate::subjects::Subjects`].
 
 use super::*;
+use crate::subjects::{ImportLine, LineImported};
+use std::collections::HashSet;
 
 impl crate::subjects::Subjects for SqliteStore {
     fn create_subject(
@@ -9,18 +11,8 @@ impl crate::subjects::Subjects for SqliteStore {
         let subject = SubjectId::new();
         let key = self.keyring().new_data_key()?;
         self.put_key(tenant, subject, 1, &key, at)?;
-        let created = self.write(|tx| {
-            tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES (?1, ?2, 1, ?3)")?
-                .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), micros(at)])
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
-                    other => other.into(),
-                })?;
-            for identity in identities {
-                self.insert_identity(tx, tenant, subject, &key, identity)?;
-            }
-            Self::append(tx, tenant, at, NewAuditEntry::subject_created(actor, subject, identities))
-        });
+        let created =
+            self.write(|tx| self.insert_subject(tx, tenant, subject, &key, identities, actor, at));
         if let Err(error) = created {
             // Best effort: a key left here is an orphan the next open removes.
             let _ = self.drop_stale_keys(tenant, subject);
@@ -30,18 +22,7 @@ impl crate::subjects::Subjects for SqliteStore {
     }
 
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>> {
-        let index = self.keyring().blind_index(tenant.0, identity);
-        self.read(|conn| {
-            conn.prepare_cached(
-                "SELECT subject_id FROM identities WHERE tenant_id = ?1 AND blind_index = ?2",
-            )?
-            .query_row(params![tenant.0.as_bytes(), index.to_vec()], |row| {
-                row.get::<_, Vec<u8>>(0)
-            })
-            .optional()?
-            .map(|bytes| uuid(bytes).map(SubjectId))
-            .transpose()
-        })
+        self.read(|conn| self.subject_of(conn, tenant, identity))
     }
 
     fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
@@ -143,9 +124,171 @@ impl crate::subjects::Subjects for SqliteStore {
             None => Ok(None),
         }
     }
+
+    fn import_lines(
+        &self, tenant: TenantId, lines: Vec<ImportLine>, actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<Result<LineImported>>> {
+        // The people no line's identities lead to yet get their key written, and committed,
+        // before the rows that point at it, as `create_subject` does: the keys live in a file
+        // of their own, and a commit spanning both files is not atomic.
+        let known: Vec<bool> = self.read(|conn| {
+            lines
+                .iter()
+                .map(|line| {
+                    self.first_known(conn, tenant, &line.identities)
+                        .map(|s| s.is_some())
+                })
+                .collect()
+        })?;
+        let mut fresh: Vec<Option<(SubjectId, DataKey)>> = Vec::with_capacity(lines.len());
+        for known in &known {
+            fresh.push(if *known {
+                None
+            } else {
+                Some((SubjectId::new(), self.keyring().new_data_key()?))
+            });
+        }
+        self.put_new_keys(tenant, fresh.iter().flatten(), at)?;
+        let answers = self.write(|tx| {
+            let mut answers = Vec::with_capacity(lines.len());
+            for (line, fresh) in lines.into_iter().zip(&fresh) {
+                tx.execute_batch("SAVEPOINT import_line")?;
+                let answer = self.import_line(tx, tenant, line, fresh.as_ref(), actor, at);
+                tx.execute_batch(if answer.is_ok() {
+                    "RELEASE import_line"
+                } else {
+                    "ROLLBACK TO import_line; RELEASE import_line"
+                })?;
+                answers.push(answer);
+            }
+            Ok(answers)
+        });
+        // Keys no person came to point at: found meanwhile (an earlier line of the batch
+        // created them), their line refused, or the batch not written.
+        let created: HashSet<SubjectId> = match &answers {
+            Ok(answers) => answers
+                .iter()
+                .flatten()
+                .filter(|line| line.created)
+                .map(|line| line.subject)
+                .collect(),
+            Err(_) => HashSet::new(),
+        };
+        let unused: Vec<SubjectId> = fresh
+            .iter()
+            .flatten()
+            .map(|(subject, _)| *subject)
+            .filter(|subject| !created.contains(subject))
+            .collect();
+        // Best effort: a key left here is an orphan the next open removes.
+        let _ = self.drop_stale_keys_of(tenant, &unused);
+        answers
+    }
 }
 
 impl SqliteStore {
+    fn subject_of(
+        &self, conn: &rusqlite::Connection, tenant: TenantId, identity: &Identity,
+    ) -> Result<Option<SubjectId>> {
+        let index = self.keyring().blind_index(tenant.0, identity);
+        conn.prepare_cached(
+            "SELECT subject_id FROM identities WHERE tenant_id = ?1 AND blind_index = ?2",
+        )?
+        .query_row(params![tenant.0.as_bytes(), index.to_vec()], |row| {
+            row.get::<_, Vec<u8>>(0)
+        })
+        .optional()?
+        .map(|bytes| uuid(bytes).map(SubjectId))
+        .transpose()
+    }
+
+    /// The person the first known of `identities` belongs to.
+    fn first_known(
+        &self, conn: &rusqlite::Connection, tenant: TenantId, identities: &[Identity],
+    ) -> Result<Option<SubjectId>> {
+        for identity in identities {
+            if let Some(subject) = self.subject_of(conn, tenant, identity)? {
+                return Ok(Some(subject));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A subject's row, identities and audit entry; its key is written already.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_subject(
+        &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, key: &DataKey,
+        identities: &[Identity], actor: &Actor, at: Timestamp,
+    ) -> Result<()> {
+        tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES (?1, ?2, 1, ?3)")?
+            .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), micros(at)])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::NotFound("tenant"),
+                other => other.into(),
+            })?;
+        for identity in identities {
+            self.insert_identity(tx, tenant, subject, key, identity)?;
+        }
+        Self::append(
+            tx,
+            tenant,
+            at,
+            NewAuditEntry::subject_created(actor, subject, identities),
+        )
+    }
+
+    /// One line of `import_lines`, inside the batch's transaction.
+    fn import_line(
+        &self, tx: &Transaction, tenant: TenantId, line: ImportLine,
+        fresh: Option<&(SubjectId, DataKey)>, actor: &Actor, at: Timestamp,
+    ) -> Result<LineImported> {
+        let (subject, created) = match self.first_known(tx, tenant, &line.identities)? {
+            Some(subject) => (subject, false),
+            None => {
+                // Known before the batch, gone since (erased meanwhile): no key was written
+                // for it; the line is refused and goes in when the import runs again.
+                let (subject, key) = fresh.ok_or(StoreError::Conflict("person"))?;
+                self.insert_subject(tx, tenant, *subject, key, &line.identities, actor, at)?;
+                (*subject, true)
+            }
+        };
+        let (mut held_records, mut held_events) = (HashSet::new(), HashSet::new());
+        if !created {
+            let t = tenant.0.as_bytes();
+            let s = subject.0.as_bytes();
+            for (set, sql) in [
+                (
+                    &mut held_records,
+                    "SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2",
+                ),
+                (
+                    &mut held_events,
+                    "SELECT event_id FROM events WHERE tenant_id = ?1 AND subject_id = ?2",
+                ),
+            ] {
+                let mut statement = tx.prepare_cached(sql)?;
+                let mut found = statement.query(params![t, s])?;
+                while let Some(row) = found.next()? {
+                    set.insert(uuid(row.get::<_, Vec<u8>>(0)?)?);
+                }
+            }
+        }
+        let (records, events, written) =
+            crate::subjects::unheld(tenant, subject, line, &mut held_records, &mut held_events);
+        if !records.is_empty() {
+            self.write_records(tx, tenant, &records, actor, at)?;
+        }
+        for (subject, event) in &events {
+            self.write_event(tx, tenant, *subject, event, actor, at)?;
+        }
+        Ok(LineImported {
+            subject,
+            created,
+            records: records.len(),
+            events: written,
+        })
+    }
+
     fn write_records(
         &self, tx: &Transaction, tenant: TenantId, records: &[NewRecord], actor: &Actor,
         at: Timestamp,

@@ -806,6 +806,135 @@ pub fn an_idempotency_key_runs_a_request_once_and_answers_repeats(store: &dyn St
     );
 }
 
+pub fn an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone(store: &dyn Store) {
+    use ombud_store::subjects::{ImportEvent, ImportLine, ImportRecord};
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let imported = |n: u8, value: &str| ImportRecord {
+        fingerprint: [n; 32],
+        category: "user.name".into(),
+        purposes: vec![],
+        source: "subject".into(),
+        collected_at: now,
+        value: Secret::new(value),
+    };
+    let contract = ImportEvent {
+        fingerprint: [9; 32],
+        event: NewEvent {
+            id: None,
+            kind: EventKind::ContractStart,
+            purpose: None,
+            occurred_at: now,
+            channel: Some("import".into()),
+            policy_version: None,
+        },
+    };
+    let line = |identities: Vec<Identity>, records: Vec<ImportRecord>, events: Vec<ImportEvent>| {
+        ImportLine {
+            identities,
+            records,
+            events,
+        }
+    };
+    let answers = store
+        .import_lines(
+            tenant.id,
+            vec![
+                line(
+                    vec![email("ana@example.com")],
+                    vec![imported(1, "Ana")],
+                    vec![contract],
+                ),
+                line(vec![email("bo@example.com")], vec![], vec![]),
+                // Ana again, by a second identity first: the one known decides.
+                line(
+                    vec![email("ana.other@example.com"), email("ana@example.com")],
+                    vec![imported(1, "Ana"), imported(2, "Ana Virtanen")],
+                    vec![],
+                ),
+                // The same identity twice cannot be one person's twice: refused, alone.
+                line(
+                    vec![email("cy@example.com"), email("cy@example.com")],
+                    vec![imported(3, "Cy")],
+                    vec![],
+                ),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("the batch is written");
+    let ana = answers[0].as_ref().expect("ana");
+    assert!(ana.created && ana.records == 1 && ana.events == [true]);
+    assert!(answers[1].as_ref().expect("bo").created);
+    let again = answers[2].as_ref().expect("ana again");
+    assert_eq!(
+        (again.subject, again.created, again.records),
+        (ana.subject, false, 1)
+    );
+    assert!(matches!(answers[3], Err(StoreError::IdentityTaken(_))));
+    assert_eq!(
+        store
+            .find_subject(tenant.id, &email("cy@example.com"))
+            .expect("find"),
+        None
+    );
+    let values: Vec<String> = store
+        .records(tenant.id, ana.subject)
+        .expect("records")
+        .iter()
+        .map(|r| r.value.expose().to_owned())
+        .collect();
+    assert_eq!(values.len(), 2, "each record once: {values:?}");
+    // The whole line again adds nothing.
+    let repeat = store
+        .import_lines(
+            tenant.id,
+            vec![line(
+                vec![email("ana@example.com")],
+                vec![imported(1, "Ana")],
+                vec![ImportEvent {
+                    fingerprint: [9; 32],
+                    event: NewEvent {
+                        id: None,
+                        kind: EventKind::ContractStart,
+                        purpose: None,
+                        occurred_at: now,
+                        channel: Some("import".into()),
+                        policy_version: None,
+                    },
+                }],
+            )],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    let repeat = repeat[0].as_ref().expect("ana a third time");
+    assert_eq!(
+        (repeat.created, repeat.records, repeat.events.as_slice()),
+        (false, 0, &[false][..])
+    );
+    assert_eq!(
+        store.events(tenant.id, ana.subject).expect("events").len(),
+        1
+    );
+    assert!(matches!(
+        store.verify_audit(tenant.id).expect("verify"),
+        Verification::Intact { .. }
+    ));
+    let unknown = store.import_lines(
+        TenantId::new(),
+        vec![line(vec![email("dee@example.com")], vec![], vec![])],
+        &Actor::Cli,
+        now,
+    );
+    assert!(
+        unknown.is_err() || matches!(&unknown, Ok(answers) if answers[0].is_err()),
+        "no person is created in a tenant that does not exist"
+    );
+}
+
 pub fn a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let acme = store
@@ -2828,7 +2957,11 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 29] = [
+    let cases: [(&str, Case); 30] = [
+        (
+            "an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone",
+            an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone,
+        ),
         (
             "a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing",
             a_batch_of_audit_entries_chains_each_tenant_in_order_or_writes_nothing,
