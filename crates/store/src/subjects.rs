@@ -99,28 +99,28 @@ pub fn content_id(tenant: TenantId, subject: SubjectId, fingerprint: &[u8; 32]) 
 
 /// What of `line` the person does not hold yet, as the writes both backends make.
 pub(crate) fn unheld(
-    tenant: TenantId, subject: SubjectId, line: ImportLine, held_records: &mut HashSet<uuid::Uuid>,
-    held_events: &mut HashSet<uuid::Uuid>,
+    tenant: TenantId, subject: SubjectId, line: &ImportLine,
+    held_records: &mut HashSet<uuid::Uuid>, held_events: &mut HashSet<uuid::Uuid>,
 ) -> (Vec<NewRecord>, Vec<(SubjectId, NewEvent)>, Vec<bool>) {
     let mut records = Vec::new();
-    for record in line.records {
+    for record in &line.records {
         let id = content_id(tenant, subject, &record.fingerprint);
         if held_records.insert(id) {
             records.push(NewRecord {
                 id: Some(RecordId(id)),
                 subject,
-                category: record.category,
-                purposes: record.purposes,
-                source: record.source,
+                category: record.category.clone(),
+                purposes: record.purposes.clone(),
+                source: record.source.clone(),
                 collected_at: record.collected_at,
-                value: record.value,
+                value: record.value.clone(),
             });
         }
     }
     let mut events = Vec::new();
     let mut written = Vec::with_capacity(line.events.len());
-    for ImportEvent { fingerprint, event } in line.events {
-        let id = content_id(tenant, subject, &fingerprint);
+    for ImportEvent { fingerprint, event } in &line.events {
+        let id = content_id(tenant, subject, fingerprint);
         let new = held_events.insert(id);
         written.push(new);
         if new {
@@ -128,7 +128,7 @@ pub(crate) fn unheld(
                 subject,
                 NewEvent {
                     id: Some(EventId(id)),
-                    ..event
+                    ..event.clone()
                 },
             ));
         }

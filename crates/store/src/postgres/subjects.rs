@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::subjects::{ImportLine, LineImported};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 impl crate::subjects::Subjects for PostgresStore {
     fn create_subject(
@@ -146,6 +146,11 @@ impl crate::subjects::Subjects for PostgresStore {
     fn import_lines(
         &self, tenant: TenantId, lines: Vec<ImportLine>, actor: &Actor, at: Timestamp,
     ) -> Result<Vec<Result<LineImported>>> {
+        // The batch as a handful of set-based statements; should any line be at fault (or
+        // a concurrent writer get in the way), line by line, each in its savepoint.
+        if let Ok(answers) = self.write(|tx| self.import_set(tx, tenant, &lines, actor, at)) {
+            return Ok(answers);
+        }
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             let mut answers = Vec::with_capacity(lines.len());
@@ -202,6 +207,161 @@ impl PostgresStore {
         )
     }
 
+    /// Every line of `import_lines` at once, a statement per table: a round trip per line is
+    /// what it saves. Fails whole when any line would; the caller then goes line by line.
+    fn import_set(
+        &self, tx: &mut Transaction, tenant: TenantId, lines: &[ImportLine], actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Vec<Result<LineImported>>> {
+        Self::lock_tenant(tx, tenant)?;
+        let indexes: Vec<Vec<[u8; 32]>> = lines
+            .iter()
+            .map(|line| {
+                line.identities
+                    .iter()
+                    .map(|identity| self.keyring().blind_index(tenant.0, identity))
+                    .collect()
+            })
+            .collect();
+        let all: Vec<&[u8]> = indexes.iter().flatten().map(|i| i.as_slice()).collect();
+        let mut owner: HashMap<[u8; 32], SubjectId> = HashMap::new();
+        for row in tx.query(
+            "SELECT blind_index, subject_id FROM identities WHERE tenant_id = $1 AND blind_index = ANY($2)",
+            &[&tenant.0, &all],
+        )? {
+            let index: Vec<u8> = row.get(0);
+            owner.insert(hash32(index)?, SubjectId(row.get(1)));
+        }
+        // Each line's person: the first identity known (before the batch, or made by an
+        // earlier line of it) decides; otherwise a new person.
+        let mut people = Vec::with_capacity(lines.len());
+        let mut new_people: Vec<(SubjectId, usize)> = Vec::new();
+        let mut created: HashSet<SubjectId> = HashSet::new();
+        let mut known: BTreeSet<Uuid> = BTreeSet::new();
+        for (line, indexes) in indexes.iter().enumerate() {
+            match indexes.iter().find_map(|index| owner.get(index).copied()) {
+                Some(subject) => {
+                    if !created.contains(&subject) {
+                        known.insert(subject.0);
+                    }
+                    people.push((subject, false));
+                }
+                None => {
+                    let subject = SubjectId::new();
+                    for index in indexes {
+                        owner.insert(*index, subject);
+                    }
+                    created.insert(subject);
+                    new_people.push((subject, line));
+                    people.push((subject, true));
+                }
+            }
+        }
+        let known: Vec<Uuid> = known.into_iter().collect();
+        let mut held: HashMap<SubjectId, (HashSet<Uuid>, HashSet<Uuid>)> = HashMap::new();
+        for row in tx.query(
+            "SELECT subject_id, record_id, NULL::uuid FROM records WHERE tenant_id = $1 AND subject_id = ANY($2)
+             UNION ALL SELECT subject_id, NULL::uuid, event_id FROM events WHERE tenant_id = $1 AND subject_id = ANY($2)",
+            &[&tenant.0, &known],
+        )? {
+            let sets = held.entry(SubjectId(row.get(0))).or_default();
+            if let Some(record) = row.get::<_, Option<Uuid>>(1) {
+                sets.0.insert(record);
+            }
+            if let Some(event) = row.get::<_, Option<Uuid>>(2) {
+                sets.1.insert(event);
+            }
+        }
+
+        let mut subjects = SubjectColumns::default();
+        let mut entries = Vec::new();
+        for &(subject, line) in &new_people {
+            let identities = &lines[line].identities;
+            let key = self.keyring().new_data_key()?;
+            subjects.ids.push(subject.0);
+            subjects
+                .keys
+                .push(self.keyring().wrap(&key, tenant.0, subject.0)?);
+            for (identity, index) in identities.iter().zip(&indexes[line]) {
+                subjects.indexes.push(index.to_vec());
+                subjects.owners.push(subject.0);
+                subjects.kinds.push(identity.kind().as_str().to_owned());
+                subjects
+                    .sealed
+                    .push(key.seal(identity.expose().as_bytes(), &identity_aad(index))?);
+            }
+            entries.push(NewAuditEntry::subject_created(actor, subject, identities));
+        }
+        if !subjects.ids.is_empty() {
+            tx.execute(
+                "INSERT INTO subjects (tenant_id, subject_id, created_at) SELECT $1, s, $3 FROM unnest($2::uuid[]) s",
+                &[&tenant.0, &subjects.ids, &micros(at)],
+            )?;
+            tx.execute(
+                "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at)
+                 SELECT $1, s, k, $4 FROM unnest($2::uuid[], $3::bytea[]) AS u(s, k)",
+                &[&tenant.0, &subjects.ids, &subjects.keys, &micros(at)],
+            )?;
+            // No ON CONFLICT: an identity taken meanwhile fails the batch, and the line by
+            // line path names the line.
+            tx.execute(
+                "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value)
+                 SELECT $1, * FROM unnest($2::bytea[], $3::uuid[], $4::text[], $5::bytea[])",
+                &[
+                    &tenant.0,
+                    &subjects.indexes,
+                    &subjects.owners,
+                    &subjects.kinds,
+                    &subjects.sealed,
+                ],
+            )?;
+            Self::append_many(tx, tenant, at, std::mem::take(&mut entries))?;
+        }
+
+        let mut answers = Vec::with_capacity(lines.len());
+        let (mut records, mut events) = (Vec::new(), Vec::new());
+        for (line, &(subject, created)) in lines.iter().zip(&people) {
+            let (held_records, held_events) = held.entry(subject).or_default();
+            let (new_records, new_events, written) =
+                crate::subjects::unheld(tenant, subject, line, held_records, held_events);
+            answers.push(Ok(LineImported {
+                subject,
+                created,
+                records: new_records.len(),
+                events: written,
+            }));
+            records.extend(new_records);
+            events.extend(new_events);
+        }
+        // Records of one person together, so each person's write is one audit entry.
+        records.sort_by_key(|r| r.subject);
+        if !records.is_empty() {
+            self.write_records(tx, tenant, &records, actor, at)?;
+        }
+        if !events.is_empty() {
+            let mut columns = EventColumns::default();
+            for (subject, event) in &events {
+                let stored = rows::recorded_event(*subject, event, at);
+                columns.subjects.push(subject.0);
+                columns.ids.push(stored.id.0);
+                columns.kinds.push(stored.kind.as_str().to_owned());
+                columns.purposes.push(stored.purpose.clone());
+                columns.occurred.push(micros(stored.occurred_at));
+                columns.channels.push(stored.channel.clone());
+                columns.versions.push(stored.policy_version.clone());
+                entries.push(NewAuditEntry::event_recorded(actor, &stored));
+            }
+            tx.execute(
+                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+                 SELECT $1, s, e, k, p, o, $7, c, v
+                 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $8::text[], $9::text[]) AS u(s, e, k, p, o, c, v)",
+                &[&tenant.0, &columns.subjects, &columns.ids, &columns.kinds, &columns.purposes, &columns.occurred, &micros(at), &columns.channels, &columns.versions],
+            )?;
+            Self::append_many(tx, tenant, at, entries)?;
+        }
+        Ok(answers)
+    }
+
     /// One line of `import_lines`, inside its savepoint.
     fn import_line(
         &self, tx: &mut Transaction, tenant: TenantId, line: ImportLine, actor: &Actor,
@@ -238,7 +398,7 @@ impl PostgresStore {
             }
         }
         let (records, events, written) =
-            crate::subjects::unheld(tenant, subject, line, &mut held_records, &mut held_events);
+            crate::subjects::unheld(tenant, subject, &line, &mut held_records, &mut held_events);
         if !records.is_empty() {
             self.write_records(tx, tenant, &records, actor, at)?;
         }
@@ -355,4 +515,28 @@ impl PostgresStore {
         )?;
         Ok(stored)
     }
+}
+
+/// New people of an import batch, column by column: their rows and keys, then their
+/// identities.
+#[derive(Default)]
+struct SubjectColumns {
+    ids: Vec<Uuid>,
+    keys: Vec<Vec<u8>>,
+    indexes: Vec<Vec<u8>>,
+    owners: Vec<Uuid>,
+    kinds: Vec<String>,
+    sealed: Vec<Vec<u8>>,
+}
+
+/// Events of an import batch, column by column.
+#[derive(Default)]
+struct EventColumns {
+    subjects: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    kinds: Vec<String>,
+    purposes: Vec<Option<String>>,
+    occurred: Vec<i64>,
+    channels: Vec<Option<String>>,
+    versions: Vec<Option<String>>,
 }

@@ -274,7 +274,7 @@ impl SqliteStore {
             }
         }
         let (records, events, written) =
-            crate::subjects::unheld(tenant, subject, line, &mut held_records, &mut held_events);
+            crate::subjects::unheld(tenant, subject, &line, &mut held_records, &mut held_events);
         if !records.is_empty() {
             self.write_records(tx, tenant, &records, actor, at)?;
         }

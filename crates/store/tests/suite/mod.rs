@@ -887,6 +887,42 @@ pub fn an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone(store:
         .map(|r| r.value.expose().to_owned())
         .collect();
     assert_eq!(values.len(), 2, "each record once: {values:?}");
+    // A batch with no line at fault, a person new to it named twice.
+    let answers = store
+        .import_lines(
+            tenant.id,
+            vec![
+                line(
+                    vec![email("eve@example.com")],
+                    vec![imported(4, "Eve")],
+                    vec![],
+                ),
+                line(
+                    vec![email("eve@example.com")],
+                    vec![imported(4, "Eve"), imported(5, "Eve Ek")],
+                    vec![],
+                ),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("written");
+    let (first, second) = (
+        answers[0].as_ref().expect("eve"),
+        answers[1].as_ref().expect("eve again"),
+    );
+    assert_eq!((first.created, first.records), (true, 1));
+    assert_eq!(
+        (second.subject, second.created, second.records),
+        (first.subject, false, 1)
+    );
+    assert_eq!(
+        store
+            .records(tenant.id, first.subject)
+            .expect("records")
+            .len(),
+        2
+    );
     // The whole line again adds nothing.
     let repeat = store
         .import_lines(
