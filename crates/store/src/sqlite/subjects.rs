@@ -149,20 +149,26 @@ impl crate::subjects::Subjects for SqliteStore {
             });
         }
         self.put_new_keys(tenant, fresh.iter().flatten(), at)?;
-        let answers = self.write(|tx| {
-            let mut answers = Vec::with_capacity(lines.len());
-            for (line, fresh) in lines.into_iter().zip(&fresh) {
-                tx.execute_batch("SAVEPOINT import_line")?;
-                let answer = self.import_line(tx, tenant, line, fresh.as_ref(), actor, at);
-                tx.execute_batch(if answer.is_ok() {
-                    "RELEASE import_line"
-                } else {
-                    "ROLLBACK TO import_line; RELEASE import_line"
-                })?;
-                answers.push(answer);
-            }
-            Ok(answers)
-        });
+        // The batch without a savepoint per line and with its audit entries chained at once;
+        // should any line be at fault, line by line.
+        let answers = match self.write(|tx| self.import_set(tx, tenant, &lines, &fresh, actor, at))
+        {
+            Ok(answers) => Ok(answers),
+            Err(_) => self.write(|tx| {
+                let mut answers = Vec::with_capacity(lines.len());
+                for (line, fresh) in lines.into_iter().zip(&fresh) {
+                    tx.execute_batch("SAVEPOINT import_line")?;
+                    let answer = self.import_line(tx, tenant, line, fresh.as_ref(), actor, at);
+                    tx.execute_batch(if answer.is_ok() {
+                        "RELEASE import_line"
+                    } else {
+                        "ROLLBACK TO import_line; RELEASE import_line"
+                    })?;
+                    answers.push(answer);
+                }
+                Ok(answers)
+            }),
+        };
         // Keys no person came to point at: found meanwhile (an earlier line of the batch
         // created them), their line refused, or the batch not written.
         let created: HashSet<SubjectId> = match &answers {
@@ -235,6 +241,177 @@ impl SqliteStore {
             at,
             NewAuditEntry::subject_created(actor, subject, identities),
         )
+    }
+
+    /// Every line of `import_lines` in one pass: no savepoints, each person's key unwrapped
+    /// once, the audit entries chained from one read of the head. Fails whole when any line
+    /// would; the caller then goes line by line.
+    fn import_set(
+        &self, tx: &Transaction, tenant: TenantId, lines: &[ImportLine],
+        fresh: &[Option<(SubjectId, DataKey)>], actor: &Actor, at: Timestamp,
+    ) -> Result<Vec<Result<LineImported>>> {
+        let t = tenant.0.as_bytes();
+        let mut owner: std::collections::HashMap<[u8; 32], SubjectId> =
+            std::collections::HashMap::new();
+        // New people's keys are in hand; known people's are unwrapped once.
+        let mut new_keys: std::collections::HashMap<SubjectId, &DataKey> =
+            std::collections::HashMap::new();
+        let mut known_keys: std::collections::HashMap<SubjectId, DataKey> =
+            std::collections::HashMap::new();
+        let mut held: std::collections::HashMap<SubjectId, (HashSet<Uuid>, HashSet<Uuid>)> =
+            std::collections::HashMap::new();
+        let mut entries = Vec::new();
+        let mut answers = Vec::with_capacity(lines.len());
+        let mut find = tx.prepare_cached(
+            "SELECT subject_id FROM identities WHERE tenant_id = ?1 AND blind_index = ?2",
+        )?;
+        for (line, fresh) in lines.iter().zip(fresh) {
+            let indexes: Vec<[u8; 32]> = line
+                .identities
+                .iter()
+                .map(|identity| self.keyring().blind_index(tenant.0, identity))
+                .collect();
+            let mut found = None;
+            for index in &indexes {
+                found = match owner.get(index) {
+                    Some(subject) => Some(*subject),
+                    None => find
+                        .query_row(params![t, index.to_vec()], |row| row.get::<_, Vec<u8>>(0))
+                        .optional()?
+                        .map(|bytes| uuid(bytes).map(SubjectId))
+                        .transpose()?,
+                };
+                if found.is_some() {
+                    break;
+                }
+            }
+            let (subject, created) = match found {
+                Some(subject) => (subject, false),
+                None => {
+                    let (subject, key) = fresh.as_ref().ok_or(StoreError::Conflict("person"))?;
+                    tx.prepare_cached("INSERT INTO subjects (tenant_id, subject_id, key_generation, created_at) VALUES (?1, ?2, 1, ?3)")?
+                        .execute(params![t, subject.0.as_bytes(), micros(at)])?;
+                    // No ON CONFLICT: an identity taken fails the batch, and the line by line
+                    // path names the line.
+                    let mut insert = tx.prepare_cached(
+                        "INSERT INTO identities (tenant_id, blind_index, subject_id, kind, sealed_value) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for (identity, index) in line.identities.iter().zip(&indexes) {
+                        let sealed =
+                            key.seal(identity.expose().as_bytes(), &identity_aad(index))?;
+                        insert.execute(params![
+                            t,
+                            index.to_vec(),
+                            subject.0.as_bytes(),
+                            identity.kind().as_str(),
+                            sealed
+                        ])?;
+                        owner.insert(*index, *subject);
+                    }
+                    entries.push(NewAuditEntry::subject_created(
+                        actor,
+                        *subject,
+                        &line.identities,
+                    ));
+                    new_keys.insert(*subject, key);
+                    held.insert(*subject, Default::default());
+                    (*subject, true)
+                }
+            };
+            if let std::collections::hash_map::Entry::Vacant(vacant) = held.entry(subject) {
+                let mut sets: (HashSet<Uuid>, HashSet<Uuid>) = Default::default();
+                for (set, sql) in [
+                    (
+                        &mut sets.0,
+                        "SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2",
+                    ),
+                    (
+                        &mut sets.1,
+                        "SELECT event_id FROM events WHERE tenant_id = ?1 AND subject_id = ?2",
+                    ),
+                ] {
+                    let mut statement = tx.prepare_cached(sql)?;
+                    let mut rows = statement.query(params![t, subject.0.as_bytes()])?;
+                    while let Some(row) = rows.next()? {
+                        set.insert(uuid(row.get::<_, Vec<u8>>(0)?)?);
+                    }
+                }
+                vacant.insert(sets);
+            }
+            let (held_records, held_events) = held.get_mut(&subject).expect("inserted above");
+            let (records, events, written) =
+                crate::subjects::unheld(tenant, subject, line, held_records, held_events);
+            if !records.is_empty() {
+                if !new_keys.contains_key(&subject) && !known_keys.contains_key(&subject) {
+                    known_keys.insert(subject, self.data_key(tx, tenant, subject)?);
+                }
+                let key = match new_keys.get(&subject) {
+                    Some(key) => *key,
+                    None => &known_keys[&subject],
+                };
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                let mut categories = BTreeSet::new();
+                for record in &records {
+                    let id = record.id.unwrap_or_default();
+                    let sealed = key.seal(
+                        record.value.expose().as_bytes(),
+                        &record_aad(id.0, &record.category),
+                    )?;
+                    insert.execute(params![
+                        t,
+                        subject.0.as_bytes(),
+                        id.0.as_bytes(),
+                        record.category,
+                        record.purposes.join(","),
+                        record.source,
+                        micros(record.collected_at),
+                        sealed
+                    ])?;
+                    categories.insert(record.category.clone());
+                }
+                entries.push(NewAuditEntry::records_written(
+                    actor,
+                    subject,
+                    categories,
+                    records.len(),
+                ));
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (subject, event) in &events {
+                let stored = rows::recorded_event(*subject, event, at);
+                insert.execute(params![
+                    t,
+                    subject.0.as_bytes(),
+                    stored.id.0.as_bytes(),
+                    stored.kind.as_str(),
+                    stored.purpose,
+                    micros(stored.occurred_at),
+                    micros(at),
+                    stored.channel,
+                    stored.policy_version
+                ])?;
+                entries.push(NewAuditEntry::event_recorded(actor, &stored));
+            }
+            answers.push(Ok(LineImported {
+                subject,
+                created,
+                records: records.len(),
+                events: written,
+            }));
+        }
+        let (mut seq, mut hash) = Self::head(tx, tenant)?;
+        for entry in entries {
+            let entry = crate::audit::next_entry(seq, hash, at, entry);
+            Self::insert_entry(tx, tenant, &entry)?;
+            (seq, hash) = (entry.seq, entry.hash);
+        }
+        Ok(answers)
     }
 
     /// One line of `import_lines`, inside the batch's transaction.
