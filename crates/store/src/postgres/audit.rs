@@ -25,7 +25,7 @@ impl crate::audit::AuditLog for PostgresStore {
             }
             let mut heads: std::collections::HashMap<TenantId, (i64, [u8; 32])> =
                 std::collections::HashMap::new();
-            let mut rows = AuditRows::default();
+            let mut rows = AuditColumns::default();
             for (tenant, entry, at) in entries {
                 let (seq, hash) = match heads.get(&tenant) {
                     Some(head) => *head,
@@ -35,25 +35,7 @@ impl crate::audit::AuditLog for PostgresStore {
                 heads.insert(tenant, (entry.seq, entry.hash));
                 rows.push(tenant, entry);
             }
-            // One statement for the whole batch: a round trip per entry is what it saves.
-            tx.execute(
-                "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
-                 SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::uuid[],
-                                      $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])",
-                &[
-                    &rows.tenant,
-                    &rows.seq,
-                    &rows.at,
-                    &rows.actor,
-                    &rows.action,
-                    &rows.subject,
-                    &rows.categories,
-                    &rows.purpose,
-                    &rows.detail,
-                    &rows.prev_hash,
-                    &rows.hash,
-                ],
-            )?;
+            rows.insert(tx)?;
             Ok(())
         })
     }
@@ -202,38 +184,5 @@ impl crate::audit::AuditLog for PostgresStore {
             Self::append(tx, tenant, now, NewAuditEntry::audit_pruned(actor, pruned, before))?;
             Ok(pruned)
         })
-    }
-}
-
-/// A batch of chained entries as the columns `UNNEST` takes.
-#[derive(Default)]
-struct AuditRows {
-    tenant: Vec<uuid::Uuid>,
-    seq: Vec<i64>,
-    at: Vec<i64>,
-    actor: Vec<String>,
-    action: Vec<String>,
-    subject: Vec<Option<uuid::Uuid>>,
-    categories: Vec<String>,
-    purpose: Vec<Option<String>>,
-    detail: Vec<Option<String>>,
-    prev_hash: Vec<Vec<u8>>,
-    hash: Vec<Vec<u8>>,
-}
-
-impl AuditRows {
-    fn push(&mut self, tenant: TenantId, entry: AuditEntry) {
-        self.tenant.push(tenant.0);
-        self.seq.push(entry.seq);
-        self.at.push(micros(entry.at));
-        self.categories
-            .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()));
-        self.actor.push(entry.actor);
-        self.action.push(entry.action);
-        self.subject.push(entry.subject.map(|s| s.0));
-        self.purpose.push(entry.purpose);
-        self.detail.push(entry.detail);
-        self.prev_hash.push(entry.prev_hash.to_vec());
-        self.hash.push(entry.hash.to_vec());
     }
 }

@@ -378,7 +378,9 @@ impl PostgresStore {
     ) -> Result<AuditEntry> {
         let (seq, hash) = Self::head(tx, tenant)?;
         let entry = crate::audit::next_entry(seq, hash, at, entry);
-        Self::insert_entry(tx, tenant, &entry)?;
+        let mut columns = AuditColumns::default();
+        columns.push(tenant, entry.clone());
+        columns.insert(tx)?;
         Ok(entry)
     }
 
@@ -388,29 +390,6 @@ impl PostgresStore {
             Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
             None => (0, crate::audit::GENESIS),
         })
-    }
-
-    /// Writes one chained entry; the caller computed it from the head.
-    fn insert_entry(tx: &mut Transaction, tenant: TenantId, entry: &AuditEntry) -> Result<()> {
-        let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into());
-        tx.execute(
-            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &tenant.0,
-                &entry.seq,
-                &micros(entry.at),
-                &entry.actor,
-                &entry.action,
-                &entry.subject.map(|s| s.0),
-                &categories,
-                &entry.purpose,
-                &entry.detail,
-                &entry.prev_hash.as_slice(),
-                &entry.hash.as_slice(),
-            ],
-        )?;
-        Ok(())
     }
 
     fn checkpoint(
@@ -439,48 +418,15 @@ impl PostgresStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let head = tx.query_opt(HEAD, &[&tenant.0])?;
-        let (mut seq, mut hash) = match head {
-            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
-            None => (0, crate::audit::GENESIS),
-        };
+        let (mut seq, mut hash) = Self::head(tx, tenant)?;
         let mut columns = AuditColumns::default();
         for entry in entries {
             let entry = crate::audit::next_entry(seq, hash, at, entry);
             seq = entry.seq;
             hash = entry.hash;
-            columns.seqs.push(entry.seq);
-            columns
-                .categories
-                .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()));
-            columns.actors.push(entry.actor);
-            columns.actions.push(entry.action);
-            columns.subjects.push(entry.subject.map(|s| s.0));
-            columns.purposes.push(entry.purpose);
-            columns.details.push(entry.detail);
-            columns.prevs.push(entry.prev_hash.to_vec());
-            columns.hashes.push(entry.hash.to_vec());
+            columns.push(tenant, entry);
         }
-        tx.execute(
-            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
-             SELECT $1, s, $2, a, ac, su, c, p, d, ph, h
-             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
-                  AS t(s, a, ac, su, c, p, d, ph, h)",
-            &[
-                &tenant.0,
-                &micros(at),
-                &columns.seqs,
-                &columns.actors,
-                &columns.actions,
-                &columns.subjects,
-                &columns.categories,
-                &columns.purposes,
-                &columns.details,
-                &columns.prevs,
-                &columns.hashes,
-            ],
-        )?;
-        Ok(())
+        columns.insert(tx)
     }
 
     /// Queues mails, and the step's audit entry, inside the transaction that decided them.
@@ -535,7 +481,9 @@ struct RecordColumns {
 /// A run of audit entries, column by column, for one `unnest` insert.
 #[derive(Default)]
 struct AuditColumns {
+    tenants: Vec<Uuid>,
     seqs: Vec<i64>,
+    ats: Vec<i64>,
     actors: Vec<String>,
     actions: Vec<String>,
     subjects: Vec<Option<Uuid>>,
@@ -544,6 +492,46 @@ struct AuditColumns {
     details: Vec<Option<String>>,
     prevs: Vec<Vec<u8>>,
     hashes: Vec<Vec<u8>>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, tenant: TenantId, entry: AuditEntry) {
+        self.tenants.push(tenant.0);
+        self.seqs.push(entry.seq);
+        self.ats.push(micros(entry.at));
+        self.categories
+            .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".into()));
+        self.actors.push(entry.actor);
+        self.actions.push(entry.action);
+        self.subjects.push(entry.subject.map(|s| s.0));
+        self.purposes.push(entry.purpose);
+        self.details.push(entry.detail);
+        self.prevs.push(entry.prev_hash.to_vec());
+        self.hashes.push(entry.hash.to_vec());
+    }
+
+    /// One statement for every entry pushed: a round trip per entry is what it saves.
+    fn insert(&self, tx: &mut Transaction) -> Result<()> {
+        tx.execute(
+            "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
+             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::uuid[],
+                                  $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])",
+            &[
+                &self.tenants,
+                &self.seqs,
+                &self.ats,
+                &self.actors,
+                &self.actions,
+                &self.subjects,
+                &self.categories,
+                &self.purposes,
+                &self.details,
+                &self.prevs,
+                &self.hashes,
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 /// The columns a request's INSERT and UPDATE share, in their parameter order ($1 to $22).
