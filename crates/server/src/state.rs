@@ -33,6 +33,8 @@ pub struct AppState {
     pub connectors: Arc<ombud_connect::Connectors>,
     /// Appends the audit entries of reads in group commits.
     pub audit: Arc<crate::audit_writer::AuditWriter>,
+    /// What access decisions read, kept while the store's facts generation holds.
+    pub facts: Arc<crate::facts_cache::FactsCache>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
         })?;
         Ok(AppState {
             audit: Arc::new(crate::audit_writer::AuditWriter::start(Arc::clone(&store))),
+            facts: Arc::default(),
             store,
             policy,
             time_zone,

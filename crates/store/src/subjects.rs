@@ -39,6 +39,15 @@ pub trait Subjects {
     fn facts_by_identity(
         &self, tenant: TenantId, identity: &Identity,
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>>;
+    /// A number that changes whenever the tenant's people, identities or events change
+    /// (whichever process changed them), for caching what decisions read: facts read after
+    /// reading the number are current for as long as the number is. `None` where it cannot
+    /// be had without a round trip to a server (so caching would not pay), or the tenant is
+    /// unknown. Cheap enough to call from an async task where it is `Some`.
+    fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
+        let _ = tenant;
+        Ok(None)
+    }
     /// Imports lines in one transaction: each line's person is found by any of its identities
     /// (the first that is known decides) or created, then the records and events the person
     /// does not hold yet are written. A line that fails is rolled back alone and answered

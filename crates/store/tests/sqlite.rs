@@ -410,3 +410,84 @@ fn maintenance_empties_a_write_ahead_log_that_constant_readers_keep_growing() {
         .expect("counts");
     assert_eq!(kept, 96, "nothing written was lost");
 }
+
+#[test]
+fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = open(&dir.path().join("ombud.db"));
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let other = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("other tenant");
+    let generation = |tenant| {
+        store
+            .facts_generation(tenant)
+            .expect("read")
+            .expect("known on SQLite")
+    };
+    let mut last = generation(tenant.id);
+    let mut moved = |what: &str, expected: bool| {
+        let now = generation(tenant.id);
+        assert_eq!(now != last, expected, "{what}: {last} then {now}");
+        last = now;
+    };
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    moved("a person created", true);
+    let withdrawal = ombud_store::model::NewEvent {
+        id: None,
+        kind: ombud_core::EventKind::ConsentWithdrawn,
+        purpose: Some("newsletter".into()),
+        occurred_at: now,
+        channel: None,
+        policy_version: None,
+    };
+    store
+        .add_event(tenant.id, ana, &withdrawal, &Actor::Cli, now)
+        .expect("event");
+    moved("an event", true);
+    store
+        .put_records(
+            tenant.id,
+            &[record(ana, "user.name", "Ana")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("record");
+    moved("a record (no decision reads it)", false);
+    store
+        .append_audit(
+            tenant.id,
+            ombud_store::audit::NewAuditEntry {
+                actor: "key:test".into(),
+                action: "records.read".into(),
+                subject: Some(ana),
+                categories: vec![],
+                purpose: None,
+                detail: None,
+            },
+            now,
+        )
+        .expect("audited");
+    moved("an audit entry", false);
+    let before_other = generation(other.id);
+    store
+        .erase_subject(tenant.id, ana, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    moved("an erasure", true);
+    assert_eq!(
+        generation(other.id),
+        before_other,
+        "another tenant's generation is its own"
+    );
+    assert_eq!(
+        store
+            .facts_generation(ombud_store::model::TenantId::new())
+            .expect("read"),
+        None
+    );
+}

@@ -14,6 +14,7 @@ use ombud_core::{Identity, decide_purpose};
 use ombud_policy::model::Choice;
 use ombud_store::model::Role;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,21 +62,34 @@ pub async fn check(
     })?;
     state.purpose(&purpose)?;
     let tenant = caller.tenant;
-    let events = state
-        .store(move |store| {
-            Ok(store
-                .facts_by_identity(tenant, &identity)?
-                .map(|(_, events)| events))
-        })
-        .await?;
-    let subject_known = events.is_some();
-    let facts = SubjectFacts::new(
-        events
-            .unwrap_or_default()
-            .iter()
-            .map(|e| e.fact())
-            .collect(),
-    );
+    let key = state.facts.key(tenant, &identity);
+    // A local read on SQLite, answered without the blocking pool; `None` elsewhere.
+    let generation = state.store.facts_generation(tenant)?;
+    let facts = match generation.and_then(|g| state.facts.get(key, g)) {
+        Some(facts) => facts,
+        None => {
+            let (generation, events) = state
+                .store(move |store| {
+                    // Read before the facts: facts newer than the generation they are kept
+                    // under only cost a miss later, never a stale answer.
+                    let generation = store.facts_generation(tenant)?;
+                    let events = store
+                        .facts_by_identity(tenant, &identity)?
+                        .map(|(_, events)| events);
+                    Ok((generation, events))
+                })
+                .await?;
+            let facts = events.map(|events| {
+                Arc::new(SubjectFacts::new(events.iter().map(|e| e.fact()).collect()))
+            });
+            if let Some(generation) = generation {
+                state.facts.put(key, generation, facts.clone());
+            }
+            facts
+        }
+    };
+    let subject_known = facts.is_some();
+    let facts = facts.unwrap_or_else(|| Arc::new(SubjectFacts::new(Vec::new())));
     let decision = decide_purpose(
         &state.policy,
         &facts,

@@ -25,7 +25,21 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The server's link secrets, for tests that play the mailer.
     pub secrets: Arc<ombud_app::secrets::Secrets>,
-    _dir: tempfile::TempDir,
+    /// The master key, hex, for a second store on the same data.
+    pub master: String,
+    /// Where the data is: the SQLite file, or the PostgreSQL URL with its schema.
+    pub database: Database,
+    /// The policy the server runs, for a replica to run the same.
+    policy: String,
+    dir: std::path::PathBuf,
+    /// Held by the first server of the data only.
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
 }
 
 impl TestApp {
@@ -33,7 +47,7 @@ impl TestApp {
     /// to show what is not in it.
     pub fn bytes_on_disk(&self) -> Vec<u8> {
         let mut all = vec![];
-        for entry in std::fs::read_dir(self._dir.path()).expect("data directory") {
+        for entry in std::fs::read_dir(&self.dir).expect("data directory") {
             let path = entry.expect("entry").path();
             if path.is_file() {
                 all.extend(std::fs::read(&path).unwrap_or_default());
@@ -51,9 +65,42 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(policy: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let master = MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    spawn_with(store, master, dir, policy).await
+    let path = dir.path().join("ombud.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, &master).expect("store"));
+    spawn_with(store, master, dir, policy, Database::Sqlite(path)).await
+}
+
+/// A second server on the same data as `of`, with its own store, cache and clock set to the
+/// same time: a replica (on PostgreSQL), or another process writing the same file (SQLite).
+pub async fn spawn_replica(of: &TestApp) -> TestApp {
+    let master = MasterKey::from_hex(&of.master).expect("key");
+    let key = MasterKey::from_hex(&of.master).expect("key");
+    let database = of.database.clone();
+    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || -> Arc<dyn Store> {
+        match database {
+            Database::Sqlite(path) => Arc::new(SqliteStore::open(&path, &key).expect("store")),
+            Database::Postgres(url) => {
+                Arc::new(ombud_store::PostgresStore::connect(&url, &key).expect("connects"))
+            }
+        }
+    })
+    .await
+    .expect("joined");
+    let replica = serve(
+        store,
+        master,
+        Served {
+            dir: of.dir.clone(),
+            holder: None,
+            database: of.database.clone(),
+        },
+        &of.policy,
+        "http://ombud.test",
+        Some(of.admin_key.clone()),
+    )
+    .await;
+    replica.clock.set(of.clock.now());
+    replica
 }
 
 /// The PostgreSQL URL for tests, or `None` (said aloud) when it is not set. Under CI, which
@@ -92,6 +139,7 @@ pub async fn spawn_app_on_postgres_with(url: &str, policy: &str) -> TestApp {
     .expect("joined");
     let separator = if url.contains('?') { '&' } else { '?' };
     let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let url_of_schema = scoped.clone();
     let master = MasterKey::generate().expect("key");
     let key = MasterKey::from_hex(&master.to_hex()).expect("key");
     let store = tokio::task::spawn_blocking(move || {
@@ -100,7 +148,14 @@ pub async fn spawn_app_on_postgres_with(url: &str, policy: &str) -> TestApp {
     .await
     .expect("joined");
     let dir = tempfile::tempdir().expect("temporary directory");
-    spawn_with(Arc::new(store), master, dir, policy).await
+    spawn_with(
+        Arc::new(store),
+        master,
+        dir,
+        policy,
+        Database::Postgres(url_of_schema),
+    )
+    .await
 }
 
 /// A server on SQLite that people reach at `public_url`.
@@ -108,9 +163,10 @@ pub async fn spawn_app_on_postgres_with(url: &str, policy: &str) -> TestApp {
 pub async fn spawn_app_reached_at(public_url: &'static str) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let master = MasterKey::generate().expect("key");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"));
-    spawn_reached_at(store, master, dir, POLICY, public_url).await
+    let path = dir.path().join("ombud.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, &master).expect("store"));
+    let served = Served::first(dir, Database::Sqlite(path));
+    serve(store, master, served, POLICY, public_url, None).await
 }
 
 async fn spawn_with(
@@ -118,17 +174,40 @@ async fn spawn_with(
     master: MasterKey,
     dir: tempfile::TempDir,
     policy: &str,
+    database: Database,
 ) -> TestApp {
-    spawn_reached_at(store, master, dir, policy, "http://ombud.test").await
+    let served = Served::first(dir, database);
+    serve(store, master, served, policy, "http://ombud.test", None).await
 }
 
-async fn spawn_reached_at(
+/// Where a server's data is, and whether it is the first server of it (which holds the
+/// temporary directory).
+struct Served {
+    dir: std::path::PathBuf,
+    holder: Option<tempfile::TempDir>,
+    database: Database,
+}
+
+impl Served {
+    fn first(dir: tempfile::TempDir, database: Database) -> Served {
+        Served {
+            dir: dir.path().to_owned(),
+            holder: Some(dir),
+            database,
+        }
+    }
+}
+
+/// A server on `store`; `admin_key` is the first server's, for a replica (which makes none).
+async fn serve(
     store: Arc<dyn Store>,
     master: MasterKey,
-    dir: tempfile::TempDir,
-    policy: &str,
+    served: Served,
+    policy_text: &str,
     public_url: &str,
+    admin_key: Option<String>,
 ) -> TestApp {
+    let policy = policy_text;
     let clock = Arc::new(ManualClock::new(
         "2026-03-01T10:00:00Z".parse::<Timestamp>().expect("time"),
     ));
@@ -168,15 +247,21 @@ async fn spawn_reached_at(
     TestApp {
         address,
         metrics_address,
-        admin_key: booted
-            .admin_secret
-            .expect("a fresh store makes a key")
-            .to_string(),
+        admin_key: admin_key.unwrap_or_else(|| {
+            booted
+                .admin_secret
+                .expect("a fresh store makes a key")
+                .to_string()
+        }),
         client: reqwest::Client::new(),
         clock,
         store,
         secrets: Arc::new(ombud_app::secrets::Secrets::from_master(&master)),
-        _dir: dir,
+        master: master.to_hex().to_string(),
+        database: served.database,
+        policy: policy_text.to_owned(),
+        dir: served.dir,
+        _dir: served.holder,
     }
 }
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0017_outbox_subject.sql"),
     include_str!("../../migrations/sqlite/0018_tenant_profile.sql"),
     include_str!("../../migrations/sqlite/0019_request_assignee.sql"),
+    include_str!("../../migrations/sqlite/0020_facts_generation.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -73,6 +74,9 @@ pub struct SqliteStore {
     /// in old frames of the write-ahead log until the next `maintain` truncates it.
     scrub_owed: std::sync::atomic::AtomicBool,
     bell: crate::outbox::Bell,
+    /// Reads the facts generation and nothing else: a connection of its own, so asking never
+    /// waits for the pool.
+    generations: std::sync::Mutex<rusqlite::Connection>,
 }
 
 /// SQLite keeps ids as 16-byte blobs and flags as integers.
@@ -230,6 +234,15 @@ impl SqliteStore {
             keyring: crate::crypto::CurrentKeyring::new(master),
             scrub_owed: std::sync::atomic::AtomicBool::new(false),
             bell: crate::outbox::Bell::default(),
+            generations: std::sync::Mutex::new({
+                let c = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+                c
+            }),
         };
         store.migrate()?;
         store.check_key(master)?;

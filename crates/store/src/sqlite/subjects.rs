@@ -125,6 +125,18 @@ impl crate::subjects::Subjects for SqliteStore {
         }
     }
 
+    fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
+        let conn = self
+            .generations
+            .lock()
+            .map_err(|_| StoreError::Database("the generation reader was poisoned".into()))?;
+        let generation: Option<i64> = conn
+            .prepare_cached("SELECT facts_generation FROM tenants WHERE tenant_id = ?1")?
+            .query_row(params![tenant.0.as_bytes()], |row| row.get(0))
+            .optional()?;
+        Ok(generation.map(|g| g as u64))
+    }
+
     fn import_lines(
         &self, tenant: TenantId, lines: Vec<ImportLine>, actor: &Actor, at: Timestamp,
     ) -> Result<Vec<Result<LineImported>>> {
