@@ -12,7 +12,7 @@ use crate::{Actor, Result, StoreError};
 use jiff::Timestamp;
 use ombud_core::Identity;
 use ombud_core::requests::RequestStatus;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{NoTls, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use std::collections::BTreeSet;
@@ -333,9 +333,9 @@ impl PostgresStore {
     /// Locks the tenant's row for the rest of the transaction: the chain head cannot move
     /// under us. Fails with `NotFound` for an unknown tenant.
     fn lock_tenant(tx: &mut Transaction, tenant: TenantId) -> Result<()> {
-        tx.query_opt(
+        tx.query_typed_opt(
             "SELECT 1 FROM tenants WHERE tenant_id = $1 FOR NO KEY UPDATE",
-            &[&tenant.0],
+            &[(&tenant.0, Type::UUID)],
         )?
         .map(|_| ())
         .ok_or(StoreError::NotFound("tenant"))
@@ -345,9 +345,9 @@ impl PostgresStore {
         &self, client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
     ) -> Result<DataKey> {
         let row = client
-            .query_opt(
+            .query_typed_opt(
                 "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
-                &[&tenant.0, &subject.0],
+                &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
             )?
             .ok_or(StoreError::NotFound("subject"))?;
         let wrapped: Vec<u8> = row.get(0);
@@ -386,10 +386,12 @@ impl PostgresStore {
 
     /// The sequence number and hash the tenant's next entry chains on from.
     fn head(tx: &mut Transaction, tenant: TenantId) -> Result<(i64, [u8; 32])> {
-        Ok(match tx.query_opt(HEAD, &[&tenant.0])? {
-            Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
-            None => (0, crate::audit::GENESIS),
-        })
+        Ok(
+            match tx.query_typed_opt(HEAD, &[(&tenant.0, Type::UUID)])? {
+                Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+                None => (0, crate::audit::GENESIS),
+            },
+        )
     }
 
     fn checkpoint(
@@ -510,24 +512,25 @@ impl AuditColumns {
         self.hashes.push(entry.hash.to_vec());
     }
 
-    /// One statement for every entry pushed: a round trip per entry is what it saves.
+    /// One statement for every entry pushed: a round trip per entry is what it saves. Typed,
+    /// so it is not prepared first (another round trip).
     fn insert(&self, tx: &mut Transaction) -> Result<()> {
-        tx.execute(
+        tx.query_typed(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
              SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::uuid[],
                                   $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])",
             &[
-                &self.tenants,
-                &self.seqs,
-                &self.ats,
-                &self.actors,
-                &self.actions,
-                &self.subjects,
-                &self.categories,
-                &self.purposes,
-                &self.details,
-                &self.prevs,
-                &self.hashes,
+                (&self.tenants, Type::UUID_ARRAY),
+                (&self.seqs, Type::INT8_ARRAY),
+                (&self.ats, Type::INT8_ARRAY),
+                (&self.actors, Type::TEXT_ARRAY),
+                (&self.actions, Type::TEXT_ARRAY),
+                (&self.subjects, Type::UUID_ARRAY),
+                (&self.categories, Type::TEXT_ARRAY),
+                (&self.purposes, Type::TEXT_ARRAY),
+                (&self.details, Type::TEXT_ARRAY),
+                (&self.prevs, Type::BYTEA_ARRAY),
+                (&self.hashes, Type::BYTEA_ARRAY),
             ],
         )?;
         Ok(())

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::subjects::{ImportLine, LineImported};
+use postgres::types::Type;
 use std::collections::{HashMap, HashSet};
 
 impl crate::subjects::Subjects for PostgresStore {
@@ -84,9 +85,9 @@ impl crate::subjects::Subjects for PostgresStore {
         self.read(|client| {
             let key = self.data_key(client, tenant, subject)?;
             client
-                .query(
+                .query_typed(
                     &format!("SELECT {} FROM records WHERE tenant_id = $1 AND subject_id = $2 ORDER BY record_id", rows::RECORD_COLUMNS),
-                    &[&tenant.0, &subject.0],
+                    &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
                 )?
                 .iter()
                 .map(|row| rows::record(&key, subject, row))
@@ -103,12 +104,12 @@ impl crate::subjects::Subjects for PostgresStore {
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
         self.read(|client| {
             client
-                .query(
+                .query_typed(
                     &format!(
                         "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, recorded_at, event_id",
                         rows::EVENT_COLUMNS
                     ),
-                    &[&tenant.0, &subject.0],
+                    &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
                 )?
                 .iter()
                 .map(|row| rows::stored_event(subject, row, 0))
@@ -121,13 +122,13 @@ impl crate::subjects::Subjects for PostgresStore {
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>> {
         let index = self.keyring().blind_index(tenant.0, identity);
         self.read(|client| {
-            let rows = client.query(
+            let rows = client.query_typed(
                 "SELECT i.subject_id, e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
                  FROM identities i
                  LEFT JOIN events e ON e.tenant_id = i.tenant_id AND e.subject_id = i.subject_id
                  WHERE i.tenant_id = $1 AND i.blind_index = $2
                  ORDER BY e.occurred_at, e.event_id",
-                &[&tenant.0, &index.as_slice()],
+                &[(&tenant.0, Type::UUID), (&index.as_slice(), Type::BYTEA)],
             )?;
             let Some(first) = rows.first() else { return Ok(None) };
             let subject = SubjectId(first.get(0));
@@ -174,9 +175,9 @@ impl PostgresStore {
     ) -> Result<Option<SubjectId>> {
         let index = self.keyring().blind_index(tenant.0, identity);
         Ok(client
-            .query_opt(
+            .query_typed_opt(
                 "SELECT subject_id FROM identities WHERE tenant_id = $1 AND blind_index = $2",
-                &[&tenant.0, &index.as_slice()],
+                &[(&tenant.0, Type::UUID), (&index.as_slice(), Type::BYTEA)],
             )?
             .map(|row| SubjectId(row.get(0))))
     }
