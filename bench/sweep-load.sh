@@ -36,14 +36,14 @@ for i in range(int(sys.argv[1])):
     line = {"identities": [{"kind": "email", "value": f"person{i}@example.com"}]}
     if i % 2 == 0:
         line["events"] = [{"kind": "consent_given", "purpose": "consent-marketing", "occurred_at": "2025-01-01T00:00:00Z"}]
-        line["records"] = [{"category": "user.contact.email", "value": f"person{i}@example.com", "purposes": ["consent-marketing"]} for _ in range(10)]
+        line["records"] = [{"category": "user.contact.email", "value": f"person{i}+{j}@example.com", "purposes": ["consent-marketing"]} for j in range(10)]
     else:
-        line["records"] = [{"category": "user.device.ip_address", "value": "192.0.2.1", "purposes": ["security"], "collected_at": "2023-01-01T00:00:00Z"} for _ in range(10)]
+        line["records"] = [{"category": "user.device.ip_address", "value": f"192.0.2.{j}", "purposes": ["security"], "collected_at": "2023-01-01T00:00:00Z"} for j in range(10)]
     print(json.dumps(line))
 PY
 started=$(date +%s)
 "$ombud" import people.jsonl --tenant operator > import.out
-echo "seeded $n people, $(( n * 10 )) records, in $(( $(date +%s) - started )) s"
+echo "seeded in $(( $(date +%s) - started )) s: $(tail -n 1 import.out)"
 
 echo "== GET /api/v1/check, nothing else running (baseline)"
 OMBUD_BENCH_KEY="$key" OMBUD_BENCH_SUBJECTS="$n" wrk -t2 -c"$connections" -d20s --latency -s "$script" \
@@ -62,5 +62,6 @@ sweep_seconds=$(python3 -c "import time; print(f'{time.time() - $sweep_started:.
 kill -INT "$load" 2>/dev/null || true
 wait "$load" 2>/dev/null || true
 grep -E "Latency|50%|90%|99%|Requests/sec" during.out
-removed=$(grep -o 'removed [0-9]* records' sweep.out | awk '{s += $2} END {print s}')
+removed=$(tr -d , < sweep.out | grep -o 'removed [0-9]* records' | awk '{s += $2} END {print s}')
+cat sweep.out
 echo "sweep: removed $removed records in ${sweep_seconds} s ($(python3 -c "print(round($removed / $sweep_seconds))") records/s)"
