@@ -14,27 +14,8 @@ seconds="${2:-30}"
 connections="${3:-32}"
 port=18383
 command -v wrk >/dev/null || { echo "bench/check-load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-# OMBUD_BENCH_BINARY runs another build (an earlier one, to compare in the same session).
-if [ -z "${OMBUD_BENCH_BINARY:-}" ]; then
-  cargo build --release --quiet -p ombud --bin ombud
-fi
-ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
-work="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-cd "$work"
-export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
-if [ -n "${OMBUD_DATABASE_URL:-}" ]; then
-  # A schema of its own, so repeated runs start empty.
-  schema="ombud_bench_$$"
-  psql "$OMBUD_DATABASE_URL" -qc "CREATE SCHEMA $schema" >/dev/null
-  export OMBUD_DATABASE_URL="${OMBUD_DATABASE_URL}?options=-c%20search_path%3D${schema}"
-  trap 'kill "${server:-0}" 2>/dev/null || true; psql "${OMBUD_DATABASE_URL%%\?*}" -qc "DROP SCHEMA $schema CASCADE" >/dev/null; rm -rf "$work"' EXIT
-fi
-
-"$ombud" serve --bind "127.0.0.1:$port" > serve.out 2> serve.err &
-server=$!
-for _ in $(seq 50); do grep -q ombud_sk_ serve.out 2>/dev/null && break; sleep 0.1; done
-key="$(grep -o 'ombud_sk_[0-9a-f]*' serve.out)"
+script="$PWD/bench/check.lua"
+. bench/serve.sh
 
 python3 - "$n" > people.jsonl <<'PY'
 import json, sys
@@ -49,5 +30,5 @@ started=$(date +%s)
 echo "seeded $n people in $(( $(date +%s) - started )) s: $(tail -n 1 import.out)"
 
 OMBUD_BENCH_KEY="$key" OMBUD_BENCH_SUBJECTS="$n" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
-  -s "$OLDPWD/bench/check.lua" "http://127.0.0.1:$port" | tee wrk.out
+  -s "$script" "http://127.0.0.1:$port" | tee wrk.out
 echo "server RSS after the run: $(( $(ps -o rss= -p "$server") / 1024 )) MiB"

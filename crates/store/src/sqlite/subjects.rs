@@ -361,29 +361,7 @@ impl SqliteStore {
                     Some(key) => *key,
                     None => &known_keys[&subject],
                 };
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?;
-                let mut categories = BTreeSet::new();
-                for record in &records {
-                    let id = record.id.unwrap_or_default();
-                    let sealed = key.seal(
-                        record.value.expose().as_bytes(),
-                        &record_aad(id.0, &record.category),
-                    )?;
-                    insert.execute(params![
-                        t,
-                        subject.0.as_bytes(),
-                        id.0.as_bytes(),
-                        record.category,
-                        record.purposes.join(","),
-                        record.source,
-                        micros(record.collected_at),
-                        sealed
-                    ])?;
-                    categories.insert(record.category.clone());
-                }
+                let (_, categories) = Self::insert_records(tx, tenant, subject, key, &records)?;
                 entries.push(NewAuditEntry::records_written(
                     actor,
                     subject,
@@ -493,30 +471,9 @@ impl SqliteStore {
                 .position(|r| r.subject != subject)
                 .map_or(records.len(), |n| start + n);
             let key = self.data_key(tx, tenant, subject)?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-            )?;
-            let mut categories = BTreeSet::new();
-            for record in &records[start..end] {
-                let id = record.id.unwrap_or_default();
-                let sealed = key.seal(
-                    record.value.expose().as_bytes(),
-                    &record_aad(id.0, &record.category),
-                )?;
-                insert.execute(params![
-                    tenant.0.as_bytes(),
-                    subject.0.as_bytes(),
-                    id.0.as_bytes(),
-                    record.category,
-                    record.purposes.join(","),
-                    record.source,
-                    micros(record.collected_at),
-                    sealed,
-                ])?;
-                categories.insert(record.category.clone());
-                ids.push(id);
-            }
+            let (written, categories) =
+                Self::insert_records(tx, tenant, subject, &key, &records[start..end])?;
+            ids.extend(written);
             Self::append(
                 tx,
                 tenant,
@@ -526,6 +483,41 @@ impl SqliteStore {
             start = end;
         }
         Ok(ids)
+    }
+
+    /// One person's records sealed under their key; a record whose id is held is left as it
+    /// is. Their ids (made here where a record has none), and the categories for the audit
+    /// entry.
+    fn insert_records(
+        tx: &Transaction, tenant: TenantId, subject: SubjectId, key: &DataKey,
+        records: &[NewRecord],
+    ) -> Result<(Vec<RecordId>, BTreeSet<String>)> {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO records (tenant_id, subject_id, record_id, category, purposes, source, collected_at, sealed_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        )?;
+        let mut categories = BTreeSet::new();
+        let mut ids = Vec::with_capacity(records.len());
+        for record in records {
+            let id = record.id.unwrap_or_default();
+            ids.push(id);
+            let sealed = key.seal(
+                record.value.expose().as_bytes(),
+                &record_aad(id.0, &record.category),
+            )?;
+            insert.execute(params![
+                tenant.0.as_bytes(),
+                subject.0.as_bytes(),
+                id.0.as_bytes(),
+                record.category,
+                record.purposes.join(","),
+                record.source,
+                micros(record.collected_at),
+                sealed,
+            ])?;
+            categories.insert(record.category.clone());
+        }
+        Ok((ids, categories))
     }
 
     fn write_event(
