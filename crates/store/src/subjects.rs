@@ -30,6 +30,11 @@ pub trait Subjects {
         actor: &Actor, at: Timestamp,
     ) -> Result<Vec<RecordId>>;
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>>;
+    /// A person's records and events as of one moment: what a purpose-bound read decides
+    /// on, in one visit to the store.
+    fn records_and_events(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> Result<(Vec<Record>, Vec<StoredEvent>)>;
     fn add_event(
         &self, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor, at: Timestamp,
     ) -> Result<StoredEvent>;

@@ -377,12 +377,7 @@ pub async fn read_records(
     let basis = activity.basis.map(Choice::as_str);
     let (tenant, now) = (caller.tenant, state.clock.now());
     let (records, events) = state
-        .store(move |store| {
-            Ok((
-                store.records(tenant, subject)?,
-                store.events(tenant, subject)?,
-            ))
-        })
+        .store(move |store| store.records_and_events(tenant, subject))
         .await?;
     let facts = SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
     let mut read = PurposeRead {

@@ -82,16 +82,45 @@ impl crate::subjects::Subjects for PostgresStore {
     }
 
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.read(|client| self.records_in(client, tenant, subject))
+    }
+
+    fn records_and_events(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> Result<(Vec<Record>, Vec<StoredEvent>)> {
+        // One statement, so one snapshot (a withdrawal committing meanwhile is in both parts or
+        // neither) and one round trip: the key with the records (part 0), then the events.
         self.read(|client| {
-            let key = self.data_key(client, tenant, subject)?;
-            client
-                .query_typed(
-                    &format!("SELECT {} FROM records WHERE tenant_id = $1 AND subject_id = $2 ORDER BY record_id", rows::RECORD_COLUMNS),
-                    &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
-                )?
-                .iter()
-                .map(|row| rows::record(&key, subject, row))
-                .collect()
+            let rows = client.query_typed(
+                "SELECT r.record_id, r.category, r.purposes, r.source, r.collected_at, r.sealed_value, k.wrapped_key,
+                        0 AS part, NULL::uuid AS event_id, NULL::text, NULL::text, NULL::bigint AS occurred_at,
+                        NULL::bigint AS recorded_at, NULL::text, NULL::text
+                 FROM subject_keys k
+                 LEFT JOIN records r ON r.tenant_id = k.tenant_id AND r.subject_id = k.subject_id
+                 WHERE k.tenant_id = $1 AND k.subject_id = $2
+                 UNION ALL
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                        1, e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
+                 FROM events e WHERE e.tenant_id = $1 AND e.subject_id = $2
+                 ORDER BY part, record_id, occurred_at, recorded_at, event_id",
+                &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
+            )?;
+            let first = rows
+                .first()
+                .filter(|row| row.get::<_, i32>(7) == 0)
+                .ok_or(StoreError::NotFound("subject"))?;
+            let wrapped: Vec<u8> = first.get(6);
+            let key = self.keyring().unwrap(&wrapped, tenant.0, subject.0)?;
+            let (mut records, mut events) = (Vec::new(), Vec::new());
+            for row in &rows {
+                if row.get::<_, i32>(7) == 1 {
+                    events.push(rows::stored_event(subject, row, 8)?);
+                } else if row.get::<_, Option<Uuid>>(0).is_some() {
+                    // A person with no record comes back once, with NULL record columns.
+                    records.push(rows::record(&key, subject, row)?);
+                }
+            }
+            Ok((records, events))
         })
     }
 
@@ -102,19 +131,7 @@ impl crate::subjects::Subjects for PostgresStore {
     }
 
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
-        self.read(|client| {
-            client
-                .query_typed(
-                    &format!(
-                        "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, recorded_at, event_id",
-                        rows::EVENT_COLUMNS
-                    ),
-                    &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
-                )?
-                .iter()
-                .map(|row| rows::stored_event(subject, row, 0))
-                .collect()
-        })
+        self.read(|client| Self::events_in(client, tenant, subject))
     }
 
     fn facts_by_identity(
@@ -170,6 +187,45 @@ impl crate::subjects::Subjects for PostgresStore {
 }
 
 impl PostgresStore {
+    /// A person's records, their key and the rows in one round trip.
+    fn records_in(
+        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Vec<Record>> {
+        let rows = client.query_typed(
+            &format!(
+                "SELECT r.{}, k.wrapped_key FROM subject_keys k
+                 LEFT JOIN records r ON r.tenant_id = k.tenant_id AND r.subject_id = k.subject_id
+                 WHERE k.tenant_id = $1 AND k.subject_id = $2 ORDER BY r.record_id",
+                rows::RECORD_COLUMNS.replace(", ", ", r.")
+            ),
+            &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
+        )?;
+        let first = rows.first().ok_or(StoreError::NotFound("subject"))?;
+        let wrapped: Vec<u8> = first.get(6);
+        let key = self.keyring().unwrap(&wrapped, tenant.0, subject.0)?;
+        rows.iter()
+            // A person with no record comes back once, with NULL record columns.
+            .filter(|row| row.get::<_, Option<Uuid>>(0).is_some())
+            .map(|row| rows::record(&key, subject, row))
+            .collect()
+    }
+
+    fn events_in(
+        client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Vec<StoredEvent>> {
+        client
+            .query_typed(
+                &format!(
+                    "SELECT {} FROM events WHERE tenant_id = $1 AND subject_id = $2 ORDER BY occurred_at, recorded_at, event_id",
+                    rows::EVENT_COLUMNS
+                ),
+                &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
+            )?
+            .iter()
+            .map(|row| rows::stored_event(subject, row, 0))
+            .collect()
+    }
+
     fn subject_of(
         &self, client: &mut impl postgres::GenericClient, tenant: TenantId, identity: &Identity,
     ) -> Result<Option<SubjectId>> {

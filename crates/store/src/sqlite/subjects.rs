@@ -84,14 +84,17 @@ impl crate::subjects::Subjects for SqliteStore {
     }
 
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.read(|conn| self.records_in(conn, tenant, subject))
+    }
+
+    fn records_and_events(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> Result<(Vec<Record>, Vec<StoredEvent>)> {
         self.read(|conn| {
-            let key = self.data_key(conn, tenant, subject)?;
-            all(
-                conn,
-                &format!("SELECT {} FROM records WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY record_id", rows::RECORD_COLUMNS),
-                params![tenant.0.as_bytes(), subject.0.as_bytes()],
-                |row| rows::record(&key, subject, row),
-            )
+            // One snapshot: a withdrawal committing between the two reads is in both or neither.
+            let tx = conn.unchecked_transaction()?;
+            let records = self.records_in(&tx, tenant, subject)?;
+            Ok((records, Self::events_in(&tx, tenant, subject)?))
         })
     }
 
@@ -102,17 +105,7 @@ impl crate::subjects::Subjects for SqliteStore {
     }
 
     fn events(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<StoredEvent>> {
-        self.read(|conn| {
-            all(
-                conn,
-                &format!(
-                    "SELECT {} FROM events WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY occurred_at, recorded_at, event_id",
-                    rows::EVENT_COLUMNS
-                ),
-                params![tenant.0.as_bytes(), subject.0.as_bytes()],
-                |row| rows::stored_event(subject, row, 0),
-            )
-        })
+        self.read(|conn| Self::events_in(conn, tenant, subject))
     }
 
     fn facts_by_identity(
@@ -205,6 +198,35 @@ impl crate::subjects::Subjects for SqliteStore {
 }
 
 impl SqliteStore {
+    fn records_in(
+        &self, conn: &rusqlite::Connection, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Vec<Record>> {
+        let key = self.data_key(conn, tenant, subject)?;
+        all(
+            conn,
+            &format!(
+                "SELECT {} FROM records WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY record_id",
+                rows::RECORD_COLUMNS
+            ),
+            params![tenant.0.as_bytes(), subject.0.as_bytes()],
+            |row| rows::record(&key, subject, row),
+        )
+    }
+
+    fn events_in(
+        conn: &rusqlite::Connection, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Vec<StoredEvent>> {
+        all(
+            conn,
+            &format!(
+                "SELECT {} FROM events WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY occurred_at, recorded_at, event_id",
+                rows::EVENT_COLUMNS
+            ),
+            params![tenant.0.as_bytes(), subject.0.as_bytes()],
+            |row| rows::stored_event(subject, row, 0),
+        )
+    }
+
     fn subject_of(
         &self, conn: &rusqlite::Connection, tenant: TenantId, identity: &Identity,
     ) -> Result<Option<SubjectId>> {

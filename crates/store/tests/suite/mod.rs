@@ -234,6 +234,23 @@ pub fn records_round_trip_sealed_and_events_keep_their_order(store: &dyn Store) 
             .expect("facts")
             .is_none()
     );
+    // Both at once are what each gives alone, a person with no record included.
+    for subject in [ana, bo] {
+        let (records, events) = store.records_and_events(tenant.id, subject).expect("both");
+        let alone = store.records(tenant.id, subject).expect("records");
+        let seen = |records: &[Record]| {
+            records
+                .iter()
+                .map(|r| (r.id, r.category.clone(), r.value.expose().to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(seen(&records), seen(&alone));
+        assert_eq!(events, store.events(tenant.id, subject).expect("events"));
+    }
+    assert!(matches!(
+        store.records_and_events(tenant.id, SubjectId::new()),
+        Err(StoreError::NotFound("subject"))
+    ));
 }
 
 pub fn a_job_lease_has_one_holder_until_it_expires(store: &dyn Store) {
