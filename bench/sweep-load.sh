@@ -7,6 +7,8 @@
 # latency percentiles of both runs.
 #
 #   bench/sweep-load.sh [N] [CONNECTIONS]     (default 200000 people → 1,000,000 expired records)
+#   OMBUD_DATABASE_URL=postgres://… bench/sweep-load.sh [N] [CONNECTIONS]
+#   OMBUD_BENCH_BINARY=… runs another build
 #
 # Needs wrk (apt-get install wrk). Bounded: the baseline runs 20 s, the second run lasts as
 # long as the sweep (at most 600 s).
@@ -16,19 +18,10 @@ n="${1:-200000}"
 connections="${2:-16}"
 port=18384
 command -v wrk >/dev/null || { echo "bench/sweep-load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet -p ombud --bin ombud
-ombud="$PWD/target/release/ombud"
 script="$PWD/bench/check.lua"
-work="$(mktemp -d)"
-trap 'kill "${server:-0}" "${sweeper:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-cd "$work"
-export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
-
 # The scheduled sweep runs once at start (on an empty store), then not again during the run.
-"$ombud" serve --bind "127.0.0.1:$port" --sweep-every 86400 > serve.out 2> serve.err &
-server=$!
-for _ in $(seq 100); do grep -q ombud_sk_ serve.out 2>/dev/null && break; sleep 0.1; done
-key="$(grep -o 'ombud_sk_[0-9a-f]*' serve.out)"
+serve_args="--sweep-every 86400"
+. bench/serve.sh
 
 python3 - "$n" > people.jsonl <<'PY'
 import json, sys

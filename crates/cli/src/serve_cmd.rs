@@ -491,7 +491,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("while starting the runtime")?;
     let state_for_jobs = state.clone();
-    runtime.block_on(async move {
+    // The store is let go of here, after the runtime: a PostgreSQL connection closes by
+    // blocking on a runtime of its own, which cannot start on one of the server's threads
+    // (where the last task holding the store would otherwise drop it at shutdown).
+    let store = std::sync::Arc::clone(&state.store);
+    let served = runtime.block_on(async move {
         let app = Application::build(args.bind, state)
             .await
             .with_context(|| format!("while binding {}: is another process listening there? choose another with --bind", args.bind))?;
@@ -531,16 +535,22 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         );
         let jobs = state_for_jobs.jobs();
         app.run(shutdown_signal()).await.context("while serving")?;
-        if let Err(error) = ombud_app::jobs::release_leases(
-            jobs.store.as_ref(),
-            jobs.holder,
-            jobs.clock.now(),
-        ) {
+        // A blocking store call: off the runtime's threads, where a PostgreSQL client cannot
+        // block.
+        let released = tokio::task::spawn_blocking(move || {
+            ombud_app::jobs::release_leases(jobs.store.as_ref(), jobs.holder, jobs.clock.now())
+        })
+        .await
+        .unwrap_or_else(|e| Err(ombud_store::StoreError::Database(e.to_string())));
+        if let Err(error) = released {
             tracing::warn!("the background jobs' leases were not given up ({error}); they run out on their own");
         }
         tracing::info!("stopped");
         anyhow::Ok(())
-    })?;
+    });
+    drop(runtime);
+    drop(store);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

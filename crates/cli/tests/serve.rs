@@ -411,6 +411,83 @@ fn a_server_stopped_by_its_signal_gives_up_its_jobs_leases() {
     );
 }
 
+/// The same on PostgreSQL, whose client cannot block on a thread of the server's runtime: the
+/// leases are given up off it, and the store is let go of after the runtime, so the server
+/// exits cleanly instead of aborting at its last step.
+#[test]
+fn a_server_on_postgres_stopped_by_its_signal_exits_cleanly_and_gives_up_its_leases() {
+    let Ok(base) = std::env::var("OMBUD_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("OMBUD_TEST_POSTGRES_MARKER").is_none(),
+            "CI expects the PostgreSQL tests to run: set OMBUD_TEST_POSTGRES_URL"
+        );
+        eprintln!("OMBUD_TEST_POSTGRES_URL is not set: the PostgreSQL stop test did not run");
+        return;
+    };
+    let schema = format!(
+        "ombud_stop_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos()
+    );
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connects");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", "off"])
+        .current_dir(dir.path())
+        .env("OMBUD_MASTER_KEY", "ab".repeat(32))
+        .env("OMBUD_DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    stdout.read_line(&mut printed).expect("the first line");
+    assert!(printed.contains("http://"), "{printed}");
+    let leases = |admin: &mut postgres::Client| -> Vec<i64> {
+        admin
+            .query(
+                &format!("SELECT leased_until FROM {schema}.job_leases"),
+                &[],
+            )
+            .expect("leases")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    };
+    for _ in 0..100 {
+        if leases(&mut admin).len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let now = jiff::Timestamp::now().as_microsecond();
+    let left = leases(&mut admin);
+    assert!(
+        left.len() == 2 && left.iter().all(|until| *until <= now),
+        "given up on stopping: {left:?}"
+    );
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .expect("dropped");
+}
+
 /// Store work runs on blocking threads; a burst of requests must not grow the process to a
 /// thread per waiting request (each with its stack and malloc arena) when only the store's
 /// connections can work at once.
