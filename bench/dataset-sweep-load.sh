@@ -26,7 +26,7 @@ script="$PWD/bench/check.lua"
 work="$(mktemp -d)"
 schema="ombud_bench_app_$$"
 cleanup() {
-  kill "${server:-0}" "${sweeper:-0}" 2>/dev/null || true
+  kill ${server:-} ${sweeper:-} 2>/dev/null || true
   if [ -n "${OMBUD_BENCH_APP_POSTGRES:-}" ]; then
     psql "$OMBUD_BENCH_APP_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   fi

@@ -17,7 +17,7 @@ if [ -z "${OMBUD_BENCH_BINARY:-}" ]; then
 fi
 ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
 work="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 unset OMBUD_SMTP_URL OMBUD_DATABASE_URL

@@ -10,7 +10,13 @@ if [ -z "${OMBUD_BENCH_BINARY:-}" ]; then
 fi
 ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
 work="$(mktemp -d)"
-trap 'kill "${server:-0}" "${sweeper:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Only the processes started here: `kill 0` would stop the caller's whole process group.
+stop_started() {
+  for pid in ${sweeper:-} ${server:-}; do kill "$pid" 2>/dev/null || true; done
+  # Waited for, so a server stops on its own terms before its data goes.
+  for pid in ${sweeper:-} ${server:-}; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'stop_started; rm -rf "$work"' EXIT
 cd "$work"
 export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 if [ -n "${OMBUD_DATABASE_URL:-}" ]; then
@@ -18,8 +24,7 @@ if [ -n "${OMBUD_DATABASE_URL:-}" ]; then
   base_url="$OMBUD_DATABASE_URL"
   psql "$base_url" -qc "CREATE SCHEMA $schema" >/dev/null
   export OMBUD_DATABASE_URL="${OMBUD_DATABASE_URL}?options=-c%20search_path%3D${schema}"
-  # The server is waited for before its schema goes, so it stops on its own terms.
-  trap 'kill "${server:-0}" "${sweeper:-0}" 2>/dev/null || true; wait "${server:-0}" 2>/dev/null || true; psql "$base_url" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; rm -rf "$work"' EXIT
+  trap 'stop_started; psql "$base_url" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; rm -rf "$work"' EXIT
 fi
 # shellcheck disable=SC2086 # the flags are words
 "$ombud" serve --bind "127.0.0.1:$port" ${serve_args:-} > serve.out 2> serve.err &

@@ -20,7 +20,7 @@ fi
 ombud="${OMBUD_BENCH_BINARY:-$PWD/target/release/ombud}"
 script="$PWD/bench/soak.lua"
 work="$(mktemp -d)"
-trap 'kill "${server:-0}" "${sampler:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill ${server:-} ${sampler:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 export OMBUD_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 
