@@ -353,24 +353,7 @@ impl SqliteStore {
                 }
             };
             if let std::collections::hash_map::Entry::Vacant(vacant) = held.entry(subject) {
-                let mut sets: (HashSet<Uuid>, HashSet<Uuid>) = Default::default();
-                for (set, sql) in [
-                    (
-                        &mut sets.0,
-                        "SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2",
-                    ),
-                    (
-                        &mut sets.1,
-                        "SELECT event_id FROM events WHERE tenant_id = ?1 AND subject_id = ?2",
-                    ),
-                ] {
-                    let mut statement = tx.prepare_cached(sql)?;
-                    let mut rows = statement.query(params![t, subject.0.as_bytes()])?;
-                    while let Some(row) = rows.next()? {
-                        set.insert(uuid(row.get::<_, Vec<u8>>(0)?)?);
-                    }
-                }
-                vacant.insert(sets);
+                vacant.insert(Self::held(tx, tenant, subject)?);
             }
             let (held_records, held_events) = held.get_mut(&subject).expect("inserted above");
             let (records, events, written) =
@@ -391,23 +374,8 @@ impl SqliteStore {
                     records.len(),
                 ));
             }
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
             for (subject, event) in &events {
-                let stored = rows::recorded_event(*subject, event, at);
-                insert.execute(params![
-                    t,
-                    subject.0.as_bytes(),
-                    stored.id.0.as_bytes(),
-                    stored.kind.as_str(),
-                    stored.purpose,
-                    micros(stored.occurred_at),
-                    micros(at),
-                    stored.channel,
-                    stored.policy_version
-                ])?;
+                let stored = Self::insert_event(tx, tenant, *subject, event, at)?;
                 entries.push(NewAuditEntry::event_recorded(actor, &stored));
             }
             answers.push(Ok(LineImported {
@@ -441,27 +409,11 @@ impl SqliteStore {
                 (*subject, true)
             }
         };
-        let (mut held_records, mut held_events) = (HashSet::new(), HashSet::new());
-        if !created {
-            let t = tenant.0.as_bytes();
-            let s = subject.0.as_bytes();
-            for (set, sql) in [
-                (
-                    &mut held_records,
-                    "SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2",
-                ),
-                (
-                    &mut held_events,
-                    "SELECT event_id FROM events WHERE tenant_id = ?1 AND subject_id = ?2",
-                ),
-            ] {
-                let mut statement = tx.prepare_cached(sql)?;
-                let mut found = statement.query(params![t, s])?;
-                while let Some(row) = found.next()? {
-                    set.insert(uuid(row.get::<_, Vec<u8>>(0)?)?);
-                }
-            }
-        }
+        let (mut held_records, mut held_events) = if created {
+            Default::default()
+        } else {
+            Self::held(tx, tenant, subject)?
+        };
         let (records, events, written) =
             crate::subjects::unheld(tenant, subject, &line, &mut held_records, &mut held_events);
         if !records.is_empty() {
@@ -542,19 +494,35 @@ impl SqliteStore {
         Ok((ids, categories))
     }
 
-    fn write_event(
-        &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
-        actor: &Actor, at: Timestamp,
+    /// The ids of the records and of the events a person holds.
+    fn held(
+        tx: &Transaction, tenant: TenantId, subject: SubjectId,
+    ) -> Result<(HashSet<Uuid>, HashSet<Uuid>)> {
+        let mut held: (HashSet<Uuid>, HashSet<Uuid>) = Default::default();
+        for (set, sql) in [
+            (
+                &mut held.0,
+                "SELECT record_id FROM records WHERE tenant_id = ?1 AND subject_id = ?2",
+            ),
+            (
+                &mut held.1,
+                "SELECT event_id FROM events WHERE tenant_id = ?1 AND subject_id = ?2",
+            ),
+        ] {
+            let mut statement = tx.prepare_cached(sql)?;
+            let mut found = statement.query(params![tenant.0.as_bytes(), subject.0.as_bytes()])?;
+            while let Some(row) = found.next()? {
+                set.insert(uuid(row.get::<_, Vec<u8>>(0)?)?);
+            }
+        }
+        Ok(held)
+    }
+
+    /// One event's row (an id held already is left as it is), as it is stored.
+    fn insert_event(
+        tx: &Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent, at: Timestamp,
     ) -> Result<StoredEvent> {
         let stored = rows::recorded_event(subject, event, at);
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
-            params![tenant.0.as_bytes(), subject.0.as_bytes()],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(StoreError::NotFound("subject"));
-        }
         tx.prepare_cached(
             "INSERT INTO events (tenant_id, subject_id, event_id, kind, purpose, occurred_at, recorded_at, channel, policy_version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
@@ -570,6 +538,22 @@ impl SqliteStore {
             stored.channel,
             stored.policy_version,
         ])?;
+        Ok(stored)
+    }
+
+    fn write_event(
+        &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<StoredEvent> {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+            params![tenant.0.as_bytes(), subject.0.as_bytes()],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StoreError::NotFound("subject"));
+        }
+        let stored = Self::insert_event(tx, tenant, subject, event, at)?;
         Self::append(
             tx,
             tenant,
