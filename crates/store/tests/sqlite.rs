@@ -491,3 +491,53 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then()
         None
     );
 }
+
+/// An erasure returns once it is committed; the checkpoint that folds both write-ahead logs
+/// back (where the old pages, and the erased person's key, would stay) follows within moments
+/// on the scrubber's thread, with nobody calling `maintain`.
+#[test]
+fn an_erasure_leaves_both_write_ahead_logs_within_moments_of_returning() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    let store = open(&path);
+    let now = jiff::Timestamp::now();
+    let tenant = store
+        .create_tenant("Scrub", true, &Actor::Cli, now)
+        .expect("tenant");
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    store
+        .put_records(
+            tenant.id,
+            &[record(ana, "user.name", "Ana")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("record");
+    let logs = [
+        dir.path().join("ombud.db-wal"),
+        std::path::PathBuf::from(format!("{}-wal", SqliteStore::key_file(&path).display())),
+    ];
+    let length = |log: &std::path::Path| std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        logs.iter().all(|log| length(log) > 0),
+        "both logs hold the writes before the erasure"
+    );
+    store
+        .erase_subject(tenant.id, ana, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while logs.iter().any(|log| length(log) > 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the logs still hold {:?} bytes ten seconds after the erasure",
+            logs.iter().map(|log| length(log)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(matches!(
+        store.records(tenant.id, ana),
+        Err(StoreError::NotFound(_))
+    ));
+}

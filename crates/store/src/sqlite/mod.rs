@@ -72,7 +72,9 @@ pub struct SqliteStore {
     keyring: crate::crypto::CurrentKeyring,
     /// A scrub whose checkpoint met a reader it could not outwait: deleted values may still sit
     /// in old frames of the write-ahead log until the next `maintain` truncates it.
-    scrub_owed: std::sync::atomic::AtomicBool,
+    scrub_owed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Runs the scrubs erasures and rectifications ask for, a few at a time.
+    scrubber: scrub::Scrubber,
     bell: crate::outbox::Bell,
     /// Reads the facts generation and nothing else: a connection of its own, so asking never
     /// waits for the pool.
@@ -229,10 +231,15 @@ impl SqliteStore {
             .max_lifetime(None)
             .idle_timeout(None)
             .build(manager)?;
+        let scrub_owed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let scrubber = scrub::Scrubber::start(pool.clone(), scrub_owed.clone(), |conn| {
+            Self::truncate_log(conn, BUSY_TIMEOUT_MS)
+        });
         let store = SqliteStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),
-            scrub_owed: std::sync::atomic::AtomicBool::new(false),
+            scrub_owed,
+            scrubber,
             bell: crate::outbox::Bell::default(),
             generations: std::sync::Mutex::new({
                 let c = rusqlite::Connection::open_with_flags(
@@ -615,13 +622,25 @@ impl SqliteStore {
     /// Makes deleted values unrecoverable from the file: `secure_delete` zeroes freed cells,
     /// and a truncating checkpoint moves the rewritten pages into the database file and empties
     /// the write-ahead log, where the old pages (with the values) would otherwise stay until
-    /// overwritten. If a reader outlasts the wait, the next `maintain` truncates it.
+    /// overwritten. If a reader outlasts the wait, the next `maintain` truncates it. Waits for
+    /// any scrub already asked of the scrubber, so everything deleted before the call is gone.
     fn scrub(&self) -> Result<()> {
+        self.scrubber.wait();
         let conn = self.pool.get()?;
         let done = Self::truncate_log(&conn, BUSY_TIMEOUT_MS)?;
         self.scrub_owed
             .store(!done, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Asks the scrubber for a scrub within [`scrub::SCRUB_WINDOW`] and returns at once, so an
+    /// erasure does not wait for the checkpoint's fsyncs; erasures close together share one.
+    fn scrub_soon(&self) -> Result<()> {
+        if self.scrubber.ask() {
+            Ok(())
+        } else {
+            self.scrub()
+        }
     }
 
     /// Keeps the write-ahead log bounded. SQLite starts the log over only when no reader is
@@ -735,6 +754,7 @@ mod notices;
 mod outbox;
 mod requests;
 mod retention;
+mod scrub;
 mod subjects;
 mod subprocessors;
 mod tenants;

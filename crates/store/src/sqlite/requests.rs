@@ -171,7 +171,7 @@ impl crate::requests::Requests for SqliteStore {
                 .execute(params![tenant.0.as_bytes(), subject.0.as_bytes(), record.0.as_bytes(), sealed])?;
             Self::append(tx, tenant, at, NewAuditEntry::record_rectified(actor, subject, record, &category))
         })?;
-        self.scrub()
+        self.scrub_soon()
     }
 
     fn put_export(
@@ -360,7 +360,7 @@ impl SqliteStore {
         });
         self.drop_stale_keys(tenant, subject)?;
         let erased = erasure?;
-        self.scrub()?;
+        self.scrub_soon()?;
         Ok(erased)
     }
 }
