@@ -294,6 +294,9 @@ impl Ombud {
                 people.push(line.expect("line").subject);
             }
         }
+        // The planner's statistics, as the server's jobs refresh them every round: without
+        // them SQLite looks up a person's identities by scanning the tenant's.
+        store.maintain().expect("statistics");
         Ombud {
             store,
             policy,
@@ -988,11 +991,20 @@ fn sqlite_backend() -> Backend {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("ombud.db");
     let store = SqliteStore::open(&path, &MasterKey::generate().expect("key")).expect("store");
+    let bare = Bare::sqlite(&path);
+    // Kept for looking into with sqlite3 after the run.
+    let dir = if std::env::var_os("OMBUD_GDPRBENCH_KEEP").is_some() {
+        eprintln!("the SQLite database stays at {}", path.display());
+        let _ = dir.keep();
+        None
+    } else {
+        Some(dir)
+    };
     Backend {
         name: "SQLite",
         ombud: Box::new(store),
-        bare: Bare::sqlite(&path),
-        _dir: Some(dir),
+        bare,
+        _dir: dir,
     }
 }
 
@@ -1047,8 +1059,15 @@ fn run_backend(backend: Backend, size: Size) {
         bare_load.as_secs_f64()
     );
     let mut inserted = 0;
+    let only = std::env::var("OMBUD_GDPRBENCH_MIXES").ok();
     for (i, mix) in MIXES.iter().enumerate() {
         let ops = operations(mix, size, 20_200_713 + i as u64, &mut inserted);
+        if only
+            .as_ref()
+            .is_some_and(|only| !only.split(',').any(|m| m == mix.name))
+        {
+            continue;
+        }
         let ours = measure(&ops, |op| match ombud.run(op) {
             Ok(hit) => hit,
             // What the API answers with 404: the person was erased earlier in the run.
