@@ -315,6 +315,13 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     // The whole file is done: the progress is no longer needed.
     let _ = std::fs::remove_file(&progress_file);
+    // Statistics for the tables the import grew, before anything plans a query on them: without
+    // them SQLite finds a person's identities by scanning the tenant's (milliseconds per
+    // erasure at tens of thousands of people).
+    importer
+        .store
+        .maintain()
+        .context("while refreshing the store's statistics after the import")?;
     println!(
         "read {} of {}: {}, {}, {}",
         count(imported, "line", "lines"),

@@ -102,45 +102,76 @@ impl crate::retention::Retention for PostgresStore {
     fn expire_records(
         &self, tenant: TenantId, expiries: &[Expiry], actor: &Actor, at: Timestamp,
     ) -> Result<Swept> {
+        use std::collections::{HashMap, HashSet};
+        // Set-based: one statement per kind of row for the whole batch, not a round trip per
+        // person (a sweep spent ~12 round trips per expired person).
+        let (mut subjects, mut records) = (Vec::new(), Vec::new());
+        for expiry in expiries {
+            for (record, _) in &expiry.records {
+                subjects.push(expiry.subject.0);
+                records.push(record.0);
+            }
+        }
+        if records.is_empty() {
+            return Ok(Swept::default());
+        }
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
+            let removed: HashMap<(Uuid, Uuid), String> = tx
+                .query(
+                    "DELETE FROM records r USING unnest($2::uuid[], $3::uuid[]) AS gone (subject_id, record_id)
+                     WHERE r.tenant_id = $1 AND r.subject_id = gone.subject_id AND r.record_id = gone.record_id
+                     RETURNING r.subject_id, r.record_id, r.category",
+                    &[&tenant.0, &subjects, &records],
+                )?
+                .iter()
+                .map(|row| ((row.get(0), row.get(1)), row.get(2)))
+                .collect();
+            if removed.is_empty() {
+                return Ok(Swept::default());
+            }
+            let touched: Vec<Uuid> = removed.keys().map(|(subject, _)| *subject).collect::<HashSet<_>>().into_iter().collect();
+            let left: HashSet<Uuid> = tx
+                .query("SELECT DISTINCT subject_id FROM records WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &touched])?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let whole: Vec<Uuid> = expiries
+                .iter()
+                .filter(|e| e.subject_may_go && !left.contains(&e.subject.0) && touched.contains(&e.subject.0))
+                .map(|e| e.subject.0)
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if !whole.is_empty() {
+                tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
+                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
+                // The keys go with the rows (ON DELETE CASCADE).
+                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
+                tx.execute(
+                    "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial)
+                     SELECT $1, gone, NULL, $3, false FROM unnest($2::uuid[]) AS gone
+                     ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
+                    &[&tenant.0, &whole, &micros(at)],
+                )?;
+            }
+            let whole: HashSet<Uuid> = whole.into_iter().collect();
             let mut swept = Swept::default();
             let mut entries = Vec::new();
+            // A subject named by two expiries goes (and is counted) once.
+            let mut gone = HashSet::new();
             for expiry in expiries {
-                let ids: Vec<Uuid> = expiry.records.iter().map(|(r, _)| r.0).collect();
-                let removed: std::collections::HashMap<Uuid, String> = tx
-                    .query(
-                        "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2 AND record_id = ANY($3) RETURNING record_id, category",
-                        &[&tenant.0, &expiry.subject.0, &ids],
-                    )?
-                    .iter()
-                    .map(|row| (row.get(0), row.get(1)))
-                    .collect();
-                if removed.is_empty() {
-                    continue;
-                }
                 let mut by_rule = crate::retention::RemovedByRule::default();
                 for (record, rule) in &expiry.records {
-                    if let Some(category) = removed.get(&record.0) {
+                    if let Some(category) = removed.get(&(expiry.subject.0, record.0)) {
                         by_rule.count(rule.as_str(), category.clone());
                     }
                 }
-                let left: bool = tx
-                    .query_one("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = $1 AND subject_id = $2)", &[&tenant.0, &expiry.subject.0])?
-                    .get(0);
-                let whole = expiry.subject_may_go && !left;
-                if whole {
-                    tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
-                    tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
-                    // The key goes with the row (ON DELETE CASCADE).
-                    tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2", &[&tenant.0, &expiry.subject.0])?;
-                    tx.execute(
-                        "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial) VALUES ($1, $2, NULL, $3, false)
-                         ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
-                        &[&tenant.0, &expiry.subject.0, &micros(at)],
-                    )?;
+                if by_rule.is_empty() {
+                    continue;
                 }
-                by_rule.tally(&mut swept, &mut entries, actor, expiry.subject, whole);
+                let went = whole.contains(&expiry.subject.0) && gone.insert(expiry.subject.0);
+                by_rule.tally(&mut swept, &mut entries, actor, expiry.subject, went);
             }
             Self::append_many(tx, tenant, at, entries)?;
             Ok(swept)
