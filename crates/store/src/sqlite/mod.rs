@@ -51,6 +51,8 @@ const BUSY_TIMEOUT_MS: u32 = 10_000;
 const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// How long the bounding checkpoint holds writers while it waits for readers to finish.
 const LOG_TRUNCATE_WAIT_MS: u32 = 2_000;
+/// Prepared statements kept per pooled connection: every statement of the store fits.
+const STATEMENT_CACHE: usize = 256;
 /// A key nothing points at is removed once this old: younger ones may belong to a write that
 /// has committed its key and not yet its rows.
 const ORPHAN_KEY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
@@ -218,6 +220,10 @@ impl SqliteStore {
             c.execute_batch(&format!(
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
             ))?;
+            // rusqlite keeps 16 prepared statements per connection by default; the store has
+            // over a hundred, and a mixed load (an erasure alone runs ten) prepared most of
+            // its statements again on every call.
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             c.execute("ATTACH DATABASE ?1 AS keys", [keys.to_string_lossy()])?;
             c.execute_batch(&format!("PRAGMA keys.synchronous = NORMAL; PRAGMA keys.secure_delete = ON; PRAGMA keys.journal_size_limit = {WAL_LIMIT_BYTES};"))
         });

@@ -8,7 +8,7 @@ impl crate::requests::Requests for SqliteStore {
         at: Timestamp,
     ) -> Result<DsRequest> {
         self.write(|tx| {
-            let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)", params![tenant.0.as_bytes()], |r| r.get(0))?;
+            let known: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM tenants WHERE tenant_id = ?1)")?.query_row(params![tenant.0.as_bytes()], |r| r.get(0))?;
             if !known {
                 return Err(StoreError::NotFound("tenant"));
             }

@@ -97,6 +97,32 @@ impl crate::retention::Retention for SqliteStore {
         })
     }
 
+    /// One person by key, not as a batch of one: the per-person questions (the forecast, a
+    /// deletion's check, GDPRbench's metadata reads) ask it often.
+    fn retention_subject(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Option<RetentionSubject>> {
+        self.read(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let (t, s) = (tenant.0.as_bytes(), subject.0.as_bytes());
+            if !tx.prepare_cached("SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2")?.exists(params![t, s])? {
+                return Ok(None);
+            }
+            let mut found = RetentionSubject { subject, records: vec![], events: vec![] };
+            let mut records = tx.prepare_cached(
+                "SELECT record_id, category, purposes, source, collected_at FROM records WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY record_id",
+            )?;
+            let mut rows = records.query(params![t, s])?;
+            while let Some(row) = rows.next()? {
+                found.records.push(rows::record_meta(row, 0)?);
+            }
+            drop(rows);
+            drop(records);
+            found.events = Self::events_in(&tx, tenant, subject)?;
+            Ok(Some(found))
+        })
+    }
+
     fn expire_records(
         &self, tenant: TenantId, expiries: &[Expiry], actor: &Actor, at: Timestamp,
     ) -> Result<Swept> {

@@ -213,7 +213,7 @@ impl SqliteStore {
         )
     }
 
-    fn events_in(
+    pub(super) fn events_in(
         conn: &rusqlite::Connection, tenant: TenantId, subject: SubjectId,
     ) -> Result<Vec<StoredEvent>> {
         all(
@@ -545,11 +545,13 @@ impl SqliteStore {
         &self, tx: &Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
         actor: &Actor, at: Timestamp,
     ) -> Result<StoredEvent> {
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
-            params![tenant.0.as_bytes(), subject.0.as_bytes()],
-            |r| r.get(0),
-        )?;
+        let known: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2)",
+            )?
+            .query_row(params![tenant.0.as_bytes(), subject.0.as_bytes()], |r| {
+                r.get(0)
+            })?;
         if !known {
             return Err(StoreError::NotFound("subject"));
         }

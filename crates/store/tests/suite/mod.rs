@@ -1731,6 +1731,20 @@ pub fn expired_records_go_in_whole_subjects_with_the_rule_audited(store: &dyn St
     let one = &first[0];
     assert_eq!(one.records.len(), 2);
     assert_eq!(one.events.len(), 1);
+    // One person read by key is the person as a batch reads them.
+    let alone = store
+        .retention_subject(tenant.id, one.subject)
+        .expect("one person")
+        .expect("found");
+    assert_eq!(alone.records, one.records);
+    assert_eq!(alone.events, one.events);
+    assert!(
+        store
+            .retention_subject(tenant.id, ombud_store::model::SubjectId::new())
+            .expect("read")
+            .is_none(),
+        "nobody by an unknown id"
+    );
     let financial = one
         .records
         .iter()
