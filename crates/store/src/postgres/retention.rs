@@ -76,7 +76,7 @@ impl crate::retention::Retention for PostgresStore {
                 subjects.iter().map(|s| RetentionSubject { subject: SubjectId(*s), records: vec![], events: vec![] }).collect();
             for row in tx.query(
                 "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
-                 WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3",
+                 WHERE tenant_id = $1 AND subject_id > $2 AND subject_id <= $3 ORDER BY subject_id, record_id",
                 &[&tenant.0, &after, &last],
             )? {
                 let Some(&i) = position.get(&row.id(0)?) else { continue };
@@ -96,6 +96,42 @@ impl crate::retention::Retention for PostgresStore {
             }
             tx.commit()?;
             Ok(batch)
+        })
+    }
+
+    /// One person in one typed statement (one snapshot, one round trip), not as a batch of one
+    /// in a transaction of four statements.
+    fn retention_subject(
+        &self, tenant: TenantId, subject: SubjectId,
+    ) -> Result<Option<RetentionSubject>> {
+        self.read(|client| {
+            let rows = client.query_typed(
+                "SELECT 0 AS part, r.record_id, r.category, r.purposes, r.source, r.collected_at,
+                        NULL::uuid AS event_id, NULL::text, NULL::text, NULL::bigint AS occurred_at,
+                        NULL::bigint AS recorded_at, NULL::text, NULL::text
+                 FROM subjects s
+                 LEFT JOIN records r ON r.tenant_id = s.tenant_id AND r.subject_id = s.subject_id
+                 WHERE s.tenant_id = $1 AND s.subject_id = $2
+                 UNION ALL
+                 SELECT 1, NULL, NULL, NULL, NULL, NULL,
+                        e.event_id, e.kind, e.purpose, e.occurred_at, e.recorded_at, e.channel, e.policy_version
+                 FROM events e WHERE e.tenant_id = $1 AND e.subject_id = $2
+                 ORDER BY part, record_id, occurred_at, recorded_at, event_id",
+                &[(&tenant.0, Type::UUID), (&subject.0, Type::UUID)],
+            )?;
+            // The subject's row comes first (part 0), with NULL record columns when it has none.
+            if rows.first().is_none_or(|row| row.get::<_, i32>(0) != 0) {
+                return Ok(None);
+            }
+            let mut found = RetentionSubject { subject, records: vec![], events: vec![] };
+            for row in &rows {
+                if row.get::<_, i32>(0) == 1 {
+                    found.events.push(rows::stored_event(subject, row, 6)?);
+                } else if row.get::<_, Option<Uuid>>(1).is_some() {
+                    found.records.push(rows::record_meta(row, 1)?);
+                }
+            }
+            Ok(Some(found))
         })
     }
 

@@ -75,7 +75,7 @@ impl crate::retention::Retention for SqliteStore {
             let position: std::collections::HashMap<SubjectId, usize> = batch.iter().enumerate().map(|(i, s)| (s.subject, i)).collect();
             let mut records = tx.prepare_cached(
                 "SELECT subject_id, record_id, category, purposes, source, collected_at FROM records
-                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3",
+                 WHERE tenant_id = ?1 AND subject_id > ?2 AND subject_id <= ?3 ORDER BY subject_id, record_id",
             )?;
             let mut found = records.query(params![t, after, last])?;
             while let Some(row) = found.next()? {
