@@ -89,6 +89,8 @@ fn the_store_suite_passes_on_postgresql() {
     let (_, url) = database.store();
     every_table_is_distributable_by_tenant(&url);
     a_pool_of_two_never_opens_a_third_connection(&database);
+    let (store, url) = database.store();
+    maintenance_analyses_the_tables_a_bulk_write_changed(&store, &url);
 
     if let Ok(marker) = std::env::var("OMBUD_TEST_POSTGRES_MARKER") {
         std::fs::write(marker, "the PostgreSQL store suite ran\n").expect("writes the marker");
@@ -395,4 +397,49 @@ fn a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(
         store.records(tenant.id, ana),
         Err(StoreError::NotFound("subject"))
     ));
+}
+
+/// Right after a bulk write the planner would see empty tables until autovacuum came by (and
+/// never, where it is off): a batch delete then hashed a tenant's whole records table.
+/// `maintain` analyses the tables changed past autovacuum's threshold itself.
+fn maintenance_analyses_the_tables_a_bulk_write_changed(store: &PostgresStore, url: &str) {
+    let now = at("2026-03-01T10:00:00Z");
+    let tenant = store
+        .create_tenant("Bulk", false, &Actor::Cli, now)
+        .expect("tenant");
+    for n in 0..300 {
+        store
+            .create_subject(
+                tenant.id,
+                &[email(&format!("p{n}@example.com"))],
+                &Actor::Cli,
+                now,
+            )
+            .expect("subject");
+    }
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connects");
+    let analysed = |client: &mut postgres::Client| -> bool {
+        client
+            .query_one(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
+                 WHERE schemaname = current_schema() AND relname = 'subjects'",
+                &[],
+            )
+            .expect("reads the statistics")
+            .get(0)
+    };
+    assert!(!analysed(&mut client), "nothing analysed the table before");
+    // The server's counters of changed rows reach the catalogue within about a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        store.maintain().expect("maintains");
+        if analysed(&mut client) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "maintain never analysed a table 300 new people changed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

@@ -107,7 +107,24 @@ impl crate::maintenance::Maintenance for PostgresStore {
     }
 
     fn maintain(&self) -> Result<()> {
-        // Autovacuum keeps PostgreSQL's statistics.
-        Ok(())
+        // Autovacuum keeps the statistics where it runs, a minute or so after the change; right
+        // after a bulk import (or on a server with it off) the planner would still see empty
+        // tables. A table changed by more than autovacuum's own threshold since it was last
+        // analysed is analysed here: one catalogue read when nothing is owed.
+        self.read(|client| {
+            let stale: Vec<String> = client
+                .query(
+                    "SELECT relname FROM pg_stat_user_tables
+                     WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + n_live_tup / 10",
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            for table in stale {
+                client.batch_execute(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))?;
+            }
+            Ok(())
+        })
     }
 }

@@ -151,14 +151,21 @@ impl crate::retention::Retention for PostgresStore {
         if records.is_empty() {
             return Ok(Swept::default());
         }
+        // The batch's people span a range of ids (the sweep reads them in id order): bounding
+        // every statement by it keeps PostgreSQL on the key's range, whatever its statistics
+        // say. Matched against the arrays alone, it hashed the tenant's whole records table
+        // for each batch (seconds a batch at 400,000 records).
+        let low = subjects.iter().min().copied().unwrap_or_default();
+        let high = subjects.iter().max().copied().unwrap_or_default();
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             let removed: HashMap<(Uuid, Uuid), String> = tx
                 .query(
                     "DELETE FROM records r USING unnest($2::uuid[], $3::uuid[]) AS gone (subject_id, record_id)
-                     WHERE r.tenant_id = $1 AND r.subject_id = gone.subject_id AND r.record_id = gone.record_id
+                     WHERE r.tenant_id = $1 AND r.subject_id BETWEEN $4 AND $5
+                       AND r.subject_id = gone.subject_id AND r.record_id = gone.record_id
                      RETURNING r.subject_id, r.record_id, r.category",
-                    &[&tenant.0, &subjects, &records],
+                    &[&tenant.0, &subjects, &records, &low, &high],
                 )?
                 .iter()
                 .map(|row| ((row.get(0), row.get(1)), row.get(2)))
@@ -168,7 +175,8 @@ impl crate::retention::Retention for PostgresStore {
             }
             let touched: Vec<Uuid> = removed.keys().map(|(subject, _)| *subject).collect::<HashSet<_>>().into_iter().collect();
             let left: HashSet<Uuid> = tx
-                .query("SELECT DISTINCT subject_id FROM records WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &touched])?
+                .query("SELECT DISTINCT subject_id FROM records WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)",
+                    &[&tenant.0, &touched, &low, &high])?
                 .iter()
                 .map(|row| row.get(0))
                 .collect();
@@ -180,10 +188,11 @@ impl crate::retention::Retention for PostgresStore {
                 .into_iter()
                 .collect();
             if !whole.is_empty() {
-                tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
-                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
+                let bounded = [&tenant.0 as &(dyn postgres::types::ToSql + Sync), &whole, &low, &high];
+                tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)", &bounded)?;
+                tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)", &bounded)?;
                 // The keys go with the rows (ON DELETE CASCADE).
-                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2)", &[&tenant.0, &whole])?;
+                tx.execute("DELETE FROM subjects WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)", &bounded)?;
                 tx.execute(
                     "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial)
                      SELECT $1, gone, NULL, $3, false FROM unnest($2::uuid[]) AS gone
