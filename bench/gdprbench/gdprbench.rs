@@ -524,6 +524,28 @@ enum Arg<'a> {
     Text(&'a str),
 }
 
+impl Arg<'_> {
+    fn sqlite<'a>(args: &'a [Arg]) -> Vec<&'a dyn rusqlite::ToSql> {
+        args.iter()
+            .map(|a| match a {
+                Arg::Bytes(b) => b as &dyn rusqlite::ToSql,
+                Arg::Int(i) => i as &dyn rusqlite::ToSql,
+                Arg::Text(t) => t as &dyn rusqlite::ToSql,
+            })
+            .collect()
+    }
+
+    fn postgres<'a>(args: &'a [Arg]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+        args.iter()
+            .map(|a| match a {
+                Arg::Bytes(b) => b as &(dyn postgres::types::ToSql + Sync),
+                Arg::Int(i) => i as &(dyn postgres::types::ToSql + Sync),
+                Arg::Text(t) => t as &(dyn postgres::types::ToSql + Sync),
+            })
+            .collect()
+    }
+}
+
 /// The bare store: the same people and records in plain tables of the same database, with the
 /// metadata GDPRbench keeps beside each record (purposes, expiry, owner, objections, source).
 enum Bare {
@@ -553,6 +575,15 @@ const DELETE_PERSON: &str = "DELETE FROM gb_people WHERE id = $1";
 const INSERT_PERSON: &str = "INSERT INTO gb_people (id, email) VALUES ($1, $2)";
 const INSERT_RECORD: &str = "INSERT INTO gb_records (id, person, category, purposes, source, collected_at, expires_at, value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const META_BY_PURPOSE: &str = "SELECT p.restricted, r.objections FROM gb_people p JOIN gb_records r ON r.person = p.id WHERE p.email = $1 AND (r.purposes = '' OR r.purposes LIKE $2)";
+/// What `META_BY_PERSON` returns.
+const META_COLUMNS: [Col; 6] = [
+    Col::Bytes,
+    Col::Text,
+    Col::Text,
+    Col::Int,
+    Col::Int,
+    Col::Text,
+];
 const META_BY_PERSON: &str = "SELECT id, category, purposes, collected_at, expires_at, objections FROM gb_records WHERE person = $1";
 const OBJECT: &str = "UPDATE gb_records SET objections = objections || $2 WHERE person = $1 AND objections NOT LIKE $3";
 const RESTRICT: &str = "UPDATE gb_people SET restricted = 1 - restricted WHERE id = $1";
@@ -627,28 +658,14 @@ impl Bare {
     fn execute(&mut self, sql: &'static str, args: &[Arg]) -> u64 {
         match self {
             Bare::Sqlite { conn, numbered } => {
-                let params: Vec<&dyn rusqlite::ToSql> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Bytes(b) => b as &dyn rusqlite::ToSql,
-                        Arg::Int(i) => i as &dyn rusqlite::ToSql,
-                        Arg::Text(t) => t as &dyn rusqlite::ToSql,
-                    })
-                    .collect();
+                let params = Arg::sqlite(args);
                 conn.prepare_cached(&numbered[sql])
                     .expect("prepare")
                     .execute(params.as_slice())
                     .expect("execute") as u64
             }
             Bare::Postgres { client, prepared } => {
-                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Bytes(b) => b as &(dyn postgres::types::ToSql + Sync),
-                        Arg::Int(i) => i as &(dyn postgres::types::ToSql + Sync),
-                        Arg::Text(t) => t as &(dyn postgres::types::ToSql + Sync),
-                    })
-                    .collect();
+                let params = Arg::postgres(args);
                 client
                     .execute(&prepared[sql], params.as_slice())
                     .expect("execute")
@@ -660,14 +677,7 @@ impl Bare {
     fn rows(&mut self, sql: &'static str, args: &[Arg], cols: &[Col]) -> Vec<Vec<Value>> {
         match self {
             Bare::Sqlite { conn, numbered } => {
-                let params: Vec<&dyn rusqlite::ToSql> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Bytes(b) => b as &dyn rusqlite::ToSql,
-                        Arg::Int(i) => i as &dyn rusqlite::ToSql,
-                        Arg::Text(t) => t as &dyn rusqlite::ToSql,
-                    })
-                    .collect();
+                let params = Arg::sqlite(args);
                 let mut statement = conn.prepare_cached(&numbered[sql]).expect("prepare");
                 let rows = statement
                     .query_map(params.as_slice(), |row| {
@@ -686,14 +696,7 @@ impl Bare {
                 rows.collect::<rusqlite::Result<_>>().expect("rows")
             }
             Bare::Postgres { client, prepared } => {
-                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Bytes(b) => b as &(dyn postgres::types::ToSql + Sync),
-                        Arg::Int(i) => i as &(dyn postgres::types::ToSql + Sync),
-                        Arg::Text(t) => t as &(dyn postgres::types::ToSql + Sync),
-                    })
-                    .collect();
+                let params = Arg::postgres(args);
                 client
                     .query(&prepared[sql], params.as_slice())
                     .expect("query")
@@ -849,20 +852,16 @@ impl Bare {
                 std::hint::black_box(allowed);
                 !rows.is_empty()
             }
-            Op::ReadMetaByPerson(key) => !self
-                .rows(
+            // A bare store keeps no trail of who did what: what it can show a regulator about
+            // a person (the log read) is the metadata kept beside the records.
+            Op::ReadMetaByPerson(key) | Op::ReadLog(key) => {
+                let rows = self.rows(
                     META_BY_PERSON,
                     &[Arg::Bytes(&bare_person(key / RECORDS_PER_PERSON))],
-                    &[
-                        Col::Bytes,
-                        Col::Text,
-                        Col::Text,
-                        Col::Int,
-                        Col::Int,
-                        Col::Text,
-                    ],
-                )
-                .is_empty(),
+                    &META_COLUMNS,
+                );
+                !rows.is_empty()
+            }
             Op::UpdateMetaByPurpose(key, purpose) => {
                 let id = bare_person(key / RECORDS_PER_PERSON);
                 self.execute(
@@ -882,22 +881,6 @@ impl Bare {
                     &[Arg::Bytes(&bare_person(key / RECORDS_PER_PERSON))],
                 ) > 0
             }
-            // A bare store keeps no trail of who did what: what it can show a regulator about
-            // a person is the metadata kept beside the records.
-            Op::ReadLog(key) => !self
-                .rows(
-                    META_BY_PERSON,
-                    &[Arg::Bytes(&bare_person(key / RECORDS_PER_PERSON))],
-                    &[
-                        Col::Bytes,
-                        Col::Text,
-                        Col::Text,
-                        Col::Int,
-                        Col::Int,
-                        Col::Text,
-                    ],
-                )
-                .is_empty(),
         }
     }
 

@@ -216,19 +216,7 @@ fn the_tables_hold_no_personal_data_in_clear(store: &PostgresStore, url: &str) {
 
 fn an_entry_edited_behind_the_engines_back_is_reported_exactly(store: &PostgresStore, url: &str) {
     let now = at("2025-02-01T00:00:00Z");
-    let tenant = store
-        .create_tenant("Acme", false, &Actor::Cli, now)
-        .expect("tenant");
-    for n in 0..5 {
-        store
-            .create_subject(
-                tenant.id,
-                &[email(&format!("p{n}@example.com"))],
-                &Actor::Cli,
-                now,
-            )
-            .expect("subject");
-    }
+    let (tenant, _) = tenant_with_people(store, "Acme", 5, now);
     let mut raw = postgres::Client::connect(url, postgres::NoTls).expect("connects");
     assert!(
         raw.batch_execute("UPDATE audit_log SET action = 'subject.read' WHERE seq = 4")
@@ -404,19 +392,7 @@ fn a_data_dump_taken_before_an_erasure_yields_nothing_once_the_key_is_gone(
 /// `maintain` analyses the tables changed past autovacuum's threshold itself.
 fn maintenance_analyses_the_tables_a_bulk_write_changed(store: &PostgresStore, url: &str) {
     let now = at("2026-03-01T10:00:00Z");
-    let tenant = store
-        .create_tenant("Bulk", false, &Actor::Cli, now)
-        .expect("tenant");
-    for n in 0..300 {
-        store
-            .create_subject(
-                tenant.id,
-                &[email(&format!("p{n}@example.com"))],
-                &Actor::Cli,
-                now,
-            )
-            .expect("subject");
-    }
+    tenant_with_people(store, "Bulk", 300, now);
     let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connects");
     let analysed = |client: &mut postgres::Client| -> bool {
         client

@@ -109,19 +109,7 @@ fn an_entry_edited_behind_the_engines_back_is_reported_exactly() {
     let path = dir.path().join("ombud.db");
     let store = open(&path);
     let now = at("2025-02-01T00:00:00Z");
-    let tenant = store
-        .create_tenant("Acme", false, &Actor::Cli, now)
-        .expect("tenant");
-    for n in 0..5 {
-        store
-            .create_subject(
-                tenant.id,
-                &[email(&format!("p{n}@example.com"))],
-                &Actor::Cli,
-                now,
-            )
-            .expect("subject");
-    }
+    let (tenant, _) = tenant_with_people(&store, "Acme", 5, now);
     assert!(matches!(
         store.verify_audit(tenant.id).expect("verify"),
         Verification::Intact { entries: 6, .. }
@@ -501,12 +489,8 @@ fn an_erasure_leaves_both_write_ahead_logs_within_moments_of_returning() {
     let path = dir.path().join("ombud.db");
     let store = open(&path);
     let now = jiff::Timestamp::now();
-    let tenant = store
-        .create_tenant("Scrub", true, &Actor::Cli, now)
-        .expect("tenant");
-    let ana = store
-        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
-        .expect("ana");
+    let (tenant, people) = tenant_with_people(&store, "Scrub", 1, now);
+    let ana = people[0];
     store
         .put_records(
             tenant.id,

@@ -17,6 +17,28 @@ pub fn email(value: &str) -> Identity {
     Identity::parse(IdentityKind::Email, value).expect("valid email")
 }
 
+/// A new tenant with `count` people, `p0@example.com` onwards.
+pub fn tenant_with_people(
+    store: &dyn Store, name: &str, count: usize, now: Timestamp,
+) -> (Tenant, Vec<SubjectId>) {
+    let tenant = store
+        .create_tenant(name, false, &Actor::Cli, now)
+        .expect("tenant");
+    let people = (0..count)
+        .map(|n| {
+            store
+                .create_subject(
+                    tenant.id,
+                    &[email(&format!("p{n}@example.com"))],
+                    &Actor::Cli,
+                    now,
+                )
+                .expect("subject")
+        })
+        .collect();
+    (tenant, people)
+}
+
 pub fn phone(value: &str) -> Identity {
     Identity::parse(IdentityKind::Phone, value).expect("valid phone")
 }
