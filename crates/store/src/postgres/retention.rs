@@ -173,22 +173,21 @@ impl crate::retention::Retention for PostgresStore {
             if removed.is_empty() {
                 return Ok(Swept::default());
             }
-            let touched: Vec<Uuid> = removed.keys().map(|(subject, _)| *subject).collect::<HashSet<_>>().into_iter().collect();
+            let touched: HashSet<Uuid> = removed.keys().map(|(subject, _)| *subject).collect();
             let left: HashSet<Uuid> = tx
                 .query("SELECT DISTINCT subject_id FROM records WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)",
-                    &[&tenant.0, &touched, &low, &high])?
+                    &[&tenant.0, &touched.iter().copied().collect::<Vec<_>>(), &low, &high])?
                 .iter()
                 .map(|row| row.get(0))
                 .collect();
-            let whole: Vec<Uuid> = expiries
+            let whole: HashSet<Uuid> = expiries
                 .iter()
                 .filter(|e| e.subject_may_go && !left.contains(&e.subject.0) && touched.contains(&e.subject.0))
                 .map(|e| e.subject.0)
-                .collect::<HashSet<_>>()
-                .into_iter()
                 .collect();
             if !whole.is_empty() {
-                let bounded = [&tenant.0 as &(dyn postgres::types::ToSql + Sync), &whole, &low, &high];
+                let ids: Vec<Uuid> = whole.iter().copied().collect();
+                let bounded = [&tenant.0 as &(dyn postgres::types::ToSql + Sync), &ids, &low, &high];
                 tx.execute("DELETE FROM identities WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)", &bounded)?;
                 tx.execute("DELETE FROM events WHERE tenant_id = $1 AND subject_id BETWEEN $3 AND $4 AND subject_id = ANY($2)", &bounded)?;
                 // The keys go with the rows (ON DELETE CASCADE).
@@ -197,10 +196,9 @@ impl crate::retention::Retention for PostgresStore {
                     "INSERT INTO tombstones (tenant_id, subject_id, request_id, erased_at, partial)
                      SELECT $1, gone, NULL, $3, false FROM unnest($2::uuid[]) AS gone
                      ON CONFLICT (tenant_id, subject_id) DO UPDATE SET request_id = NULL, erased_at = excluded.erased_at, partial = false",
-                    &[&tenant.0, &whole, &micros(at)],
+                    &[&tenant.0, &ids, &micros(at)],
                 )?;
             }
-            let whole: HashSet<Uuid> = whole.into_iter().collect();
             let mut swept = Swept::default();
             let mut entries = Vec::new();
             // A subject named by two expiries goes (and is counted) once.

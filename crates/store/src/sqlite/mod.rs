@@ -238,9 +238,7 @@ impl SqliteStore {
             .idle_timeout(None)
             .build(manager)?;
         let scrub_owed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let scrubber = scrub::Scrubber::start(pool.clone(), scrub_owed.clone(), |conn| {
-            Self::truncate_log(conn, BUSY_TIMEOUT_MS)
-        });
+        let scrubber = scrub::Scrubber::start(pool.clone(), scrub_owed.clone());
         let store = SqliteStore {
             pool,
             keyring: crate::crypto::CurrentKeyring::new(master),

@@ -33,14 +33,13 @@ impl Scrubber {
     /// that the next `maintain` truncates the log instead.
     pub(super) fn start(
         pool: r2d2::Pool<SqliteConnectionManager>, owed: Arc<AtomicBool>,
-        truncate: fn(&rusqlite::Connection) -> crate::Result<bool>,
     ) -> Scrubber {
         let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
         let thread = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("ombud-scrub".into())
-                .spawn(move || run(&shared, &pool, &owed, truncate))
+                .spawn(move || run(&shared, &pool, &owed))
                 .ok()
         };
         Scrubber { shared, thread }
@@ -91,8 +90,7 @@ impl Drop for Scrubber {
 }
 
 fn run(
-    shared: &(Mutex<State>, Condvar), pool: &r2d2::Pool<SqliteConnectionManager>,
-    owed: &AtomicBool, truncate: fn(&rusqlite::Connection) -> crate::Result<bool>,
+    shared: &(Mutex<State>, Condvar), pool: &r2d2::Pool<SqliteConnectionManager>, owed: &AtomicBool,
 ) {
     let (lock, bell) = shared;
     loop {
@@ -120,7 +118,7 @@ fn run(
         let scrubbed = pool
             .get()
             .map_err(crate::StoreError::from)
-            .and_then(|conn| truncate(&conn));
+            .and_then(|conn| super::SqliteStore::truncate_log(&conn, super::BUSY_TIMEOUT_MS));
         if !matches!(scrubbed, Ok(true)) {
             owed.store(true, Ordering::Relaxed);
         }
