@@ -46,10 +46,17 @@ pub trait Subjects {
     ) -> Result<Option<(SubjectId, Vec<StoredEvent>)>>;
     /// A number that changes whenever the tenant's people, identities or events change
     /// (whichever process changed them), for caching what decisions read: facts read after
-    /// reading the number are current for as long as the number is. `None` where it cannot
-    /// be had without a round trip to a server (so caching would not pay), or the tenant is
-    /// unknown. Cheap enough to call from an async task where it is `Some`.
+    /// reading the number are current for as long as the number is. The value is read after
+    /// the call began, so a change any process committed before then is counted. On a server
+    /// backend it waits for a round trip (one serves every caller waiting at that moment).
+    /// `None`: the tenant is unknown, or the number could not be had (then cache nothing).
     fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
+        let _ = tenant;
+        Ok(None)
+    }
+    /// [`Self::facts_generation`] where it is a local read that never waits on the network,
+    /// so an async task may call it; `None` elsewhere.
+    fn local_facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
         let _ = tenant;
         Ok(None)
     }

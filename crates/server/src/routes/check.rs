@@ -63,29 +63,34 @@ pub async fn check(
     state.purpose(&purpose)?;
     let tenant = caller.tenant;
     let key = state.facts.key(tenant, &identity);
-    // A local read on SQLite, answered without the blocking pool; `None` elsewhere.
-    let generation = state.store.facts_generation(tenant)?;
-    let facts = match generation.and_then(|g| state.facts.get(key, g)) {
+    // SQLite reads the generation locally, so a hit needs no blocking task at all.
+    let local = state
+        .store
+        .local_facts_generation(tenant)?
+        .and_then(|g| state.facts.get(key, g));
+    let facts = match local {
         Some(facts) => facts,
         None => {
-            let (generation, events) = state
+            let cache = state.facts.clone();
+            state
                 .store(move |store| {
                     // Read before the facts: facts newer than the generation they are kept
                     // under only cost a miss later, never a stale answer.
                     let generation = store.facts_generation(tenant)?;
-                    let events = store
+                    if let Some(facts) = generation.and_then(|g| cache.get(key, g)) {
+                        return Ok(facts);
+                    }
+                    let facts = store
                         .facts_by_identity(tenant, &identity)?
-                        .map(|(_, events)| events);
-                    Ok((generation, events))
+                        .map(|(_, events)| {
+                            Arc::new(SubjectFacts::new(events.iter().map(|e| e.fact()).collect()))
+                        });
+                    if let Some(generation) = generation {
+                        cache.put(key, generation, facts.clone());
+                    }
+                    Ok(facts)
                 })
-                .await?;
-            let facts = events.map(|events| {
-                Arc::new(SubjectFacts::new(events.iter().map(|e| e.fact()).collect()))
-            });
-            if let Some(generation) = generation {
-                state.facts.put(key, generation, facts.clone());
-            }
-            facts
+                .await?
         }
     };
     let subject_known = facts.is_some();

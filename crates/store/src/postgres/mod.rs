@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0017_outbox_subject.sql"),
     include_str!("../../migrations/postgres/0018_tenant_profile.sql"),
     include_str!("../../migrations/postgres/0019_request_assignee.sql"),
+    include_str!("../../migrations/postgres/0020_facts_generation.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -78,6 +79,7 @@ pub struct PostgresStore {
     /// For the connection a running server keeps apart from the pool (see [`ServerLock`]).
     config: postgres::Config,
     bell: crate::outbox::Bell,
+    generations: generations::Generations,
 }
 
 /// The advisory lock every running server holds shared, and a restore's erasure replay
@@ -195,6 +197,7 @@ impl PostgresStore {
             keyring: crate::crypto::CurrentKeyring::new(master),
             config,
             bell: crate::outbox::Bell::default(),
+            generations: generations::Generations::default(),
         };
         store.migrate()?;
         store.check_key(master)?;
@@ -568,6 +571,7 @@ fn request_values(tenant: TenantId, request: &DsRequest, sealed: Vec<u8>) -> Vec
 
 // The SQL of each capability, after the macros and helpers above that they use.
 mod audit;
+mod generations;
 mod incidents;
 mod maintenance;
 mod notices;

@@ -118,6 +118,10 @@ impl crate::subjects::Subjects for SqliteStore {
         }
     }
 
+    fn local_facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
+        self.facts_generation(tenant)
+    }
+
     fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
         let conn = self
             .generations

@@ -3045,8 +3045,87 @@ pub fn recipient_choices_changes_and_objections_are_kept(store: &dyn Store) {
     ));
 }
 
+/// The number cached decisions are checked against moves with what decisions read (people,
+/// identities, events), not with records or audit entries, and per tenant.
+fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let tenant = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let other = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("other tenant");
+    let generation = |tenant| {
+        store
+            .facts_generation(tenant)
+            .expect("read")
+            .expect("a known tenant has one")
+    };
+    let mut last = generation(tenant.id);
+    let mut moved = |what: &str, expected: bool| {
+        let now = generation(tenant.id);
+        assert_eq!(now != last, expected, "{what}: {last} then {now}");
+        last = now;
+    };
+    let ana = store
+        .create_subject(tenant.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("ana");
+    moved("a person created", true);
+    let withdrawal = NewEvent {
+        id: None,
+        kind: EventKind::ConsentWithdrawn,
+        purpose: Some("newsletter".into()),
+        occurred_at: now,
+        channel: None,
+        policy_version: None,
+    };
+    store
+        .add_event(tenant.id, ana, &withdrawal, &Actor::Cli, now)
+        .expect("event");
+    moved("an event", true);
+    store
+        .put_records(
+            tenant.id,
+            &[record(ana, "user.name", "Ana")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("record");
+    moved("a record (no decision reads it)", false);
+    store
+        .append_audit(
+            tenant.id,
+            NewAuditEntry {
+                actor: "key:test".into(),
+                action: "records.read".into(),
+                subject: Some(ana),
+                categories: vec![],
+                purpose: None,
+                detail: None,
+            },
+            now,
+        )
+        .expect("audited");
+    moved("an audit entry", false);
+    let before_other = generation(other.id);
+    store
+        .erase_subject(tenant.id, ana, &[], None, &Actor::Cli, now)
+        .expect("erased");
+    moved("an erasure", true);
+    assert_eq!(
+        generation(other.id),
+        before_other,
+        "another tenant's generation is its own"
+    );
+    assert_eq!(store.facts_generation(TenantId::new()).expect("read"), None);
+}
+
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 30] = [
+    let cases: [(&str, Case); 31] = [
+        (
+            "the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then",
+            the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then,
+        ),
         (
             "an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone",
             an_import_batch_writes_each_line_once_and_refuses_a_bad_line_alone,
