@@ -41,6 +41,8 @@ proptest! {
     }
 }
 
+/// Text a valid policy may hold: anything printable but blank, which the policy refuses
+/// where a statement is required (an interest, a law).
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[ -~]{1,40}",
@@ -48,6 +50,7 @@ fn text() -> impl Strategy<Value = String> {
         Just("<script>alert(1)</script>".to_owned()),
         Just("*bold* [link](javascript:alert(1)) | pipe".to_owned()),
     ]
+    .prop_filter("a statement says something", |t| !t.trim().is_empty())
 }
 
 const CATEGORIES: [&str; 6] = [
