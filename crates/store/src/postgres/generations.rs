@@ -16,10 +16,10 @@ struct Rounds {
     running: bool,
     /// The tenants asked for since the running round began: the next round reads them.
     wanted: HashSet<TenantId>,
-    /// Each tenant's generation, with the round that read it; `None`: no such tenant.
+    /// Each tenant's generation, with the round that read it; `None`: no such tenant, or the
+    /// round's read failed. Holds only the tenants of callers, so it is as large as the
+    /// tenants that ask, no larger.
     read: HashMap<TenantId, (u64, Option<u64>)>,
-    /// Rounds whose read failed: their callers go without a generation.
-    failed: HashSet<u64>,
 }
 
 #[derive(Default)]
@@ -27,9 +27,6 @@ pub(super) struct Generations {
     rounds: Mutex<Rounds>,
     done: Condvar,
 }
-
-/// Results kept for tenants not asked about again in this many rounds are dropped.
-const FORGET_AFTER: u64 = 10_000;
 
 impl Generations {
     /// The tenant's generation as read by a round that began after this call did. `read`
@@ -44,9 +41,6 @@ impl Generations {
         let mut read = Some(read);
         loop {
             if rounds.finished >= mine {
-                if rounds.failed.contains(&mine) {
-                    return None;
-                }
                 return match rounds.read.get(&tenant) {
                     Some((round, generation)) if *round >= mine => *generation,
                     _ => None,
@@ -63,22 +57,10 @@ impl Generations {
                 rounds = self.rounds.lock().ok()?;
                 rounds.running = false;
                 rounds.finished = round;
-                match outcome {
-                    Ok(found) => {
-                        for tenant in tenants {
-                            let generation = found.get(&tenant).copied();
-                            rounds.read.insert(tenant, (round, generation));
-                        }
-                    }
-                    Err(_) => {
-                        rounds.failed.insert(round);
-                    }
-                }
-                rounds.failed.retain(|failed| failed + 2 >= round);
-                if round % FORGET_AFTER == 0 {
-                    rounds
-                        .read
-                        .retain(|_, (read_in, _)| *read_in + FORGET_AFTER >= round);
+                let found = outcome.unwrap_or_default();
+                for tenant in tenants {
+                    let generation = found.get(&tenant).copied();
+                    rounds.read.insert(tenant, (round, generation));
                 }
                 self.done.notify_all();
                 continue;
