@@ -88,11 +88,7 @@ impl crate::audit::AuditLog for PostgresStore {
     fn verify_audit(&self, tenant: TenantId) -> Result<Verification> {
         self.read(|client| {
             // One snapshot: a prune committing between the two reads would look like a gap.
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let mut tx = client.snapshot()?;
             let checkpoint = Self::checkpoint(&mut tx, tenant)?;
             // Streamed row by row from the server: one entry in memory at a time.
             let verdict = {

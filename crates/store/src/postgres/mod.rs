@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use ombud_core::Identity;
 use ombud_core::requests::RequestStatus;
 use postgres::types::{ToSql, Type};
-use postgres::{NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{NoTls, Row};
+use statements::{Db, Sql, Tx};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -74,7 +74,7 @@ impl From<postgres::Error> for StoreError {
 }
 
 pub struct PostgresStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: r2d2::Pool<statements::Manager>,
     keyring: crate::crypto::CurrentKeyring,
     /// For the connection a running server keeps apart from the pool (see [`ServerLock`]).
     config: postgres::Config,
@@ -185,7 +185,7 @@ impl PostgresStore {
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::Database(format!("the database URL is not valid: {e}"))
         })?;
-        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+        let manager = statements::Manager(config.clone());
         let pool = r2d2::Pool::builder()
             .max_size(pool.max(1))
             // A checkout test costs a round trip on every call; a dead connection fails the
@@ -317,7 +317,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    fn write<T>(&self, work: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, work: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let mut tx = conn.transaction()?;
         let done = work(&mut tx).and_then(|value| {
@@ -328,14 +328,14 @@ impl PostgresStore {
         done
     }
 
-    fn read<T>(&self, work: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+    fn read<T>(&self, work: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
-        work(&mut conn)
+        work(&mut conn.db())
     }
 
     /// Locks the tenant's row for the rest of the transaction: the chain head cannot move
     /// under us. Fails with `NotFound` for an unknown tenant.
-    fn lock_tenant(tx: &mut Transaction, tenant: TenantId) -> Result<()> {
+    fn lock_tenant(tx: &mut Tx, tenant: TenantId) -> Result<()> {
         tx.query_typed_opt(
             "SELECT 1 FROM tenants WHERE tenant_id = $1 FOR NO KEY UPDATE",
             &[(&tenant.0, Type::UUID)],
@@ -345,7 +345,7 @@ impl PostgresStore {
     }
 
     fn data_key(
-        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+        &self, client: &mut impl Sql, tenant: TenantId, subject: SubjectId,
     ) -> Result<DataKey> {
         let row = client
             .query_typed_opt(
@@ -359,15 +359,13 @@ impl PostgresStore {
 
     /// Appends to the chain; the caller holds the tenant lock.
     /// Appends the audit entry of a write, in the write's transaction.
-    fn append(
-        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
-    ) -> Result<()> {
+    fn append(tx: &mut Tx, tenant: TenantId, at: Timestamp, entry: NewAuditEntry) -> Result<()> {
         Self::append_entry(tx, tenant, at, entry).map(drop)
     }
 
     /// Appends `entry` only when the write changed something, and says whether it did.
     fn append_if(
-        tx: &mut Transaction, changed: bool, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+        tx: &mut Tx, changed: bool, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<bool> {
         if changed {
             Self::append(tx, tenant, at, entry)?;
@@ -377,7 +375,7 @@ impl PostgresStore {
 
     /// Appends an entry and returns it as chained.
     fn append_entry(
-        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
+        tx: &mut Tx, tenant: TenantId, at: Timestamp, entry: NewAuditEntry,
     ) -> Result<AuditEntry> {
         let (seq, hash) = Self::head(tx, tenant)?;
         let entry = crate::audit::next_entry(seq, hash, at, entry);
@@ -388,7 +386,7 @@ impl PostgresStore {
     }
 
     /// The sequence number and hash the tenant's next entry chains on from.
-    fn head(tx: &mut Transaction, tenant: TenantId) -> Result<(i64, [u8; 32])> {
+    fn head(tx: &mut Tx, tenant: TenantId) -> Result<(i64, [u8; 32])> {
         Ok(
             match tx.query_typed_opt(HEAD, &[(&tenant.0, Type::UUID)])? {
                 Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
@@ -398,7 +396,7 @@ impl PostgresStore {
     }
 
     fn checkpoint(
-        client: &mut impl postgres::GenericClient, tenant: TenantId,
+        client: &mut impl Sql, tenant: TenantId,
     ) -> Result<Option<crate::audit::Checkpoint>> {
         client
             .query_opt(
@@ -418,7 +416,7 @@ impl PostgresStore {
 
     /// Appends several entries in one insert; the caller holds the tenant lock.
     fn append_many(
-        tx: &mut Transaction, tenant: TenantId, at: Timestamp, entries: Vec<NewAuditEntry>,
+        tx: &mut Tx, tenant: TenantId, at: Timestamp, entries: Vec<NewAuditEntry>,
     ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
@@ -436,7 +434,7 @@ impl PostgresStore {
 
     /// Queues mails, and the step's audit entry, inside the transaction that decided them.
     fn enqueue(
-        &self, tx: &mut Transaction, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
+        &self, tx: &mut Tx, tenant: TenantId, mails: &[NewMail], entry: NewAuditEntry,
         at: Timestamp,
     ) -> Result<()> {
         if !mails.is_empty() {
@@ -454,7 +452,7 @@ impl PostgresStore {
     }
 
     fn insert_identity(
-        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, key: &DataKey,
+        &self, tx: &mut Tx, tenant: TenantId, subject: SubjectId, key: &DataKey,
         identity: &Identity,
     ) -> Result<()> {
         let index = self.keyring().blind_index(tenant.0, identity);
@@ -517,7 +515,7 @@ impl AuditColumns {
 
     /// One statement for every entry pushed: a round trip per entry is what it saves. Typed,
     /// so it is not prepared first (another round trip).
-    fn insert(&self, tx: &mut Transaction) -> Result<()> {
+    fn insert(&self, tx: &mut Tx) -> Result<()> {
         tx.query_typed(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)
              SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::uuid[],
@@ -578,6 +576,7 @@ mod notices;
 mod outbox;
 mod requests;
 mod retention;
+mod statements;
 mod subjects;
 mod subprocessors;
 mod tenants;

@@ -9,7 +9,7 @@ impl crate::notices::Notices for PostgresStore {
         use crate::notices::{Addressee, Audience, SealedAddress, category_bounds};
         self.read(|client| {
             // One snapshot: the people, their addresses and their events agree.
-            let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+            let mut tx = client.snapshot()?;
             let t = tenant.0;
             let rows = match audience {
                 Audience::Tenants(customers) => {

@@ -264,7 +264,7 @@ impl PostgresStore {
     /// Stores a changed request inside `tx` (the tenant locked), if it is still at the version
     /// it was read at.
     fn write_request(
-        &self, tx: &mut Transaction, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry,
+        &self, tx: &mut Tx, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry,
         mails: &[NewMail], at: Timestamp,
     ) -> Result<()> {
         let wrapped: Vec<u8> = tx

@@ -60,7 +60,7 @@ impl crate::retention::Retention for PostgresStore {
     ) -> Result<Vec<RetentionSubject>> {
         self.read(|client| {
             // One snapshot for the three reads, so records and events agree with the subjects.
-            let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+            let mut tx = client.snapshot()?;
             let after = after.map_or(Uuid::nil(), |s| s.0);
             let subjects: Vec<Uuid> = tx
                 .query(

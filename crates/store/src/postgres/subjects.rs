@@ -207,7 +207,7 @@ impl crate::subjects::Subjects for PostgresStore {
 impl PostgresStore {
     /// A person's records, their key and the rows in one round trip.
     fn records_in(
-        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+        &self, client: &mut impl Sql, tenant: TenantId, subject: SubjectId,
     ) -> Result<Vec<Record>> {
         let rows = client.query_typed(
             &format!(
@@ -229,7 +229,7 @@ impl PostgresStore {
     }
 
     fn events_in(
-        client: &mut impl postgres::GenericClient, tenant: TenantId, subject: SubjectId,
+        client: &mut impl Sql, tenant: TenantId, subject: SubjectId,
     ) -> Result<Vec<StoredEvent>> {
         client
             .query_typed(
@@ -245,7 +245,7 @@ impl PostgresStore {
     }
 
     fn subject_of(
-        &self, client: &mut impl postgres::GenericClient, tenant: TenantId, identity: &Identity,
+        &self, client: &mut impl Sql, tenant: TenantId, identity: &Identity,
     ) -> Result<Option<SubjectId>> {
         let index = self.keyring().blind_index(tenant.0, identity);
         Ok(client
@@ -258,7 +258,7 @@ impl PostgresStore {
 
     /// A subject's row, key, identities and audit entry; the tenant is locked.
     fn insert_subject(
-        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, identities: &[Identity],
+        &self, tx: &mut Tx, tenant: TenantId, subject: SubjectId, identities: &[Identity],
         actor: &Actor, at: Timestamp,
     ) -> Result<()> {
         let key = self.keyring().new_data_key()?;
@@ -285,8 +285,7 @@ impl PostgresStore {
     /// Every line of `import_lines` at once, a statement per table: a round trip per line is
     /// what it saves. Fails whole when any line would; the caller then goes line by line.
     fn import_set(
-        &self, tx: &mut Transaction, tenant: TenantId, lines: &[ImportLine], actor: &Actor,
-        at: Timestamp,
+        &self, tx: &mut Tx, tenant: TenantId, lines: &[ImportLine], actor: &Actor, at: Timestamp,
     ) -> Result<Vec<Result<LineImported>>> {
         Self::lock_tenant(tx, tenant)?;
         let indexes: Vec<Vec<[u8; 32]>> = lines
@@ -439,8 +438,7 @@ impl PostgresStore {
 
     /// One line of `import_lines`, inside its savepoint.
     fn import_line(
-        &self, tx: &mut Transaction, tenant: TenantId, line: ImportLine, actor: &Actor,
-        at: Timestamp,
+        &self, tx: &mut Tx, tenant: TenantId, line: ImportLine, actor: &Actor, at: Timestamp,
     ) -> Result<LineImported> {
         let mut known = None;
         for identity in &line.identities {
@@ -489,8 +487,7 @@ impl PostgresStore {
     }
 
     fn write_records(
-        &self, tx: &mut Transaction, tenant: TenantId, records: &[NewRecord], actor: &Actor,
-        at: Timestamp,
+        &self, tx: &mut Tx, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,
     ) -> Result<Vec<RecordId>> {
         Self::lock_tenant(tx, tenant)?;
         let subjects: Vec<Uuid> = records
@@ -553,8 +550,8 @@ impl PostgresStore {
     }
 
     fn write_event(
-        &self, tx: &mut Transaction, tenant: TenantId, subject: SubjectId, event: &NewEvent,
-        actor: &Actor, at: Timestamp,
+        &self, tx: &mut Tx, tenant: TenantId, subject: SubjectId, event: &NewEvent, actor: &Actor,
+        at: Timestamp,
     ) -> Result<StoredEvent> {
         let stored = rows::recorded_event(subject, event, at);
         if Self::lock_tenant(tx, tenant).is_err() {
