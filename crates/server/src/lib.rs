@@ -6,6 +6,7 @@ pub mod audit_writer;
 pub mod auth;
 pub mod error;
 pub mod facts_cache;
+pub mod generations;
 pub mod idempotency;
 pub mod keycache;
 pub mod limits;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub audit: Arc<crate::audit_writer::AuditWriter>,
     /// What access decisions read, kept while the store's facts generation holds.
     pub facts: Arc<crate::facts_cache::FactsCache>,
+    /// The store's facts generations, read in rounds that waiting decisions share.
+    pub generations: Arc<crate::generations::Generations>,
 }
 
 impl AppState {
@@ -55,6 +57,12 @@ impl AppState {
         Ok(AppState {
             audit: Arc::new(crate::audit_writer::AuditWriter::start(Arc::clone(&store))),
             facts: Arc::default(),
+            generations: {
+                let store = Arc::clone(&store);
+                crate::generations::Generations::new(Arc::new(move |tenants: &[TenantId]| {
+                    store.facts_generations(tenants).map_err(|e| e.to_string())
+                }))
+            },
             store,
             policy,
             time_zone,

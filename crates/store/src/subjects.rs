@@ -47,12 +47,18 @@ pub trait Subjects {
     /// A number that changes whenever the tenant's people, identities or events change
     /// (whichever process changed them), for caching what decisions read: facts read after
     /// reading the number are current for as long as the number is. The value is read after
-    /// the call began, so a change any process committed before then is counted. On a server
-    /// backend it waits for a round trip (one serves every caller waiting at that moment).
-    /// `None`: the tenant is unknown, or the number could not be had (then cache nothing).
+    /// the call began, so a change any process committed before then is counted.
+    /// `None`: the tenant is unknown, or the backend keeps no such number (cache nothing).
     fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
-        let _ = tenant;
-        Ok(None)
+        Ok(self.facts_generations(&[tenant])?.get(&tenant).copied())
+    }
+    /// [`Self::facts_generation`] of several tenants in one read (one round trip on a server
+    /// backend, so callers waiting together can share it); unknown tenants are left out.
+    fn facts_generations(
+        &self, tenants: &[TenantId],
+    ) -> Result<std::collections::HashMap<TenantId, u64>> {
+        let _ = tenants;
+        Ok(std::collections::HashMap::new())
     }
     /// [`Self::facts_generation`] where it is a local read that never waits on the network,
     /// so an async task may call it; `None` elsewhere.

@@ -63,24 +63,20 @@ pub async fn check(
     state.purpose(&purpose)?;
     let tenant = caller.tenant;
     let key = state.facts.key(tenant, &identity);
-    // SQLite reads the generation locally, so a hit needs no blocking task at all.
-    let local = state.store.local_facts_generation(tenant)?;
-    let facts = match local.and_then(|g| state.facts.get(key, g)) {
+    // SQLite reads the generation locally; elsewhere it comes from a round shared with the
+    // decisions waiting now. Either way a hit needs no blocking task.
+    let generation = match state.store.local_facts_generation(tenant)? {
+        Some(generation) => Some(generation),
+        None => state.generations.current(tenant).await,
+    };
+    let facts = match generation.and_then(|g| state.facts.get(key, g)) {
         Some(facts) => facts,
         None => {
             let cache = state.facts.clone();
             state
                 .store(move |store| {
-                    // Read before the facts (the local one was): facts newer than the
-                    // generation they are kept under only cost a miss later, never a stale
-                    // answer.
-                    let generation = match local {
-                        Some(generation) => Some(generation),
-                        None => store.facts_generation(tenant)?,
-                    };
-                    if let Some(facts) = generation.and_then(|g| cache.get(key, g)) {
-                        return Ok(facts);
-                    }
+                    // Read after the generation: facts newer than the generation they are
+                    // kept under only cost a miss later, never a stale answer.
                     let facts = store
                         .facts_by_identity(tenant, &identity)?
                         .map(|(_, events)| {

@@ -79,7 +79,6 @@ pub struct PostgresStore {
     /// For the connection a running server keeps apart from the pool (see [`ServerLock`]).
     config: postgres::Config,
     bell: crate::outbox::Bell,
-    generations: generations::Generations,
 }
 
 /// The advisory lock every running server holds shared, and a restore's erasure replay
@@ -197,7 +196,6 @@ impl PostgresStore {
             keyring: crate::crypto::CurrentKeyring::new(master),
             config,
             bell: crate::outbox::Bell::default(),
-            generations: generations::Generations::default(),
         };
         store.migrate()?;
         store.check_key(master)?;
@@ -569,7 +567,6 @@ fn request_values(tenant: TenantId, request: &DsRequest, sealed: Vec<u8>) -> Vec
 
 // The SQL of each capability, after the macros and helpers above that they use.
 mod audit;
-mod generations;
 mod incidents;
 mod maintenance;
 mod notices;

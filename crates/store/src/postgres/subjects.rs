@@ -161,22 +161,20 @@ impl crate::subjects::Subjects for PostgresStore {
         })
     }
 
-    fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
-        Ok(self.generations.current(tenant, |tenants| {
-            let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.0).collect();
-            self.read(|client| {
-                let rows = client.query_typed(
-                    "SELECT tenant_id, facts_generation FROM tenants WHERE tenant_id = ANY($1)",
-                    &[(&ids, Type::UUID_ARRAY)],
-                )?;
-                rows.iter()
-                    .map(|row| {
-                        let generation: i64 = row.try_get(1)?;
-                        Ok((TenantId(row.try_get(0)?), generation as u64))
-                    })
-                    .collect()
-            })
-        }))
+    fn facts_generations(&self, tenants: &[TenantId]) -> Result<HashMap<TenantId, u64>> {
+        let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.0).collect();
+        self.read(|client| {
+            let rows = client.query_typed(
+                "SELECT tenant_id, facts_generation FROM tenants WHERE tenant_id = ANY($1)",
+                &[(&ids, Type::UUID_ARRAY)],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let generation: i64 = row.try_get(1)?;
+                    Ok((TenantId(row.try_get(0)?), generation as u64))
+                })
+                .collect()
+        })
     }
 
     fn import_lines(

@@ -122,6 +122,18 @@ impl crate::subjects::Subjects for SqliteStore {
         self.facts_generation(tenant)
     }
 
+    fn facts_generations(
+        &self, tenants: &[TenantId],
+    ) -> Result<std::collections::HashMap<TenantId, u64>> {
+        let mut read = std::collections::HashMap::new();
+        for tenant in tenants {
+            if let Some(generation) = self.facts_generation(*tenant)? {
+                read.insert(*tenant, generation);
+            }
+        }
+        Ok(read)
+    }
+
     fn facts_generation(&self, tenant: TenantId) -> Result<Option<u64>> {
         let conn = self
             .generations

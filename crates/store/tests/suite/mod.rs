@@ -3118,6 +3118,20 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(s
         "another tenant's generation is its own"
     );
     assert_eq!(store.facts_generation(TenantId::new()).expect("read"), None);
+    // Read together, each tenant's number is the one read alone; an unknown tenant has none.
+    let stranger = TenantId::new();
+    let together = store
+        .facts_generations(&[tenant.id, other.id, stranger])
+        .expect("read together");
+    assert_eq!(
+        together,
+        [
+            (tenant.id, generation(tenant.id)),
+            (other.id, generation(other.id))
+        ]
+        .into_iter()
+        .collect()
+    );
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
