@@ -511,8 +511,8 @@ impl AuditColumns {
         self.hashes.push(entry.hash.to_vec());
     }
 
-    /// One statement for every entry pushed: a round trip per entry is what it saves. Typed,
-    /// so it is not prepared first (another round trip).
+    /// One statement for every entry pushed: a round trip per entry is what it saves. Typed:
+    /// the server cannot infer the arrays' element types from `unnest`.
     fn insert(&self, tx: &mut Tx) -> Result<()> {
         tx.query_typed(
             "INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_id, categories, purpose, detail, prev_hash, hash)

@@ -15,21 +15,49 @@ const MOST: usize = 512;
 /// The statements one server session has prepared. Prepared statements belong to the session,
 /// not to a transaction: one prepared in a transaction that rolled back stays valid.
 #[derive(Default)]
-pub(super) struct Prepared(HashMap<String, Statement>);
+pub(super) struct Prepared {
+    untyped: HashMap<String, Statement>,
+    /// Prepared with the parameter types the caller named (the server infers none).
+    typed: HashMap<String, (Vec<Type>, Statement)>,
+}
 
 impl Prepared {
     fn get(
         &mut self, client: &mut impl GenericClient, sql: &str,
     ) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.0.get(sql) {
+        if let Some(statement) = self.untyped.get(sql) {
             return Ok(statement.clone());
         }
         let statement = client.prepare(sql)?;
-        if self.0.len() >= MOST {
-            self.0.clear();
-        }
-        self.0.insert(sql.to_owned(), statement.clone());
+        self.make_room();
+        self.untyped.insert(sql.to_owned(), statement.clone());
         Ok(statement)
+    }
+
+    fn get_typed(
+        &mut self, client: &mut impl GenericClient, sql: &str, types: &[Type],
+    ) -> Result<Statement, postgres::Error> {
+        if let Some((known, statement)) = self.typed.get(sql)
+            && known == types
+        {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare_typed(sql, types)?;
+        self.make_room();
+        self.typed
+            .insert(sql.to_owned(), (types.to_vec(), statement.clone()));
+        Ok(statement)
+    }
+
+    fn make_room(&mut self) {
+        if self.untyped.len() + self.typed.len() >= MOST {
+            self.clear();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.untyped.clear();
+        self.typed.clear();
     }
 
     /// Forgets every statement after an error that says the session no longer has them or
@@ -41,7 +69,7 @@ impl Prepared {
             && (*code == SqlState::INVALID_SQL_STATEMENT_NAME
                 || *code == SqlState::FEATURE_NOT_SUPPORTED)
         {
-            self.0.clear();
+            self.clear();
         }
     }
 }
@@ -92,8 +120,7 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The calls the store makes, through the connection's prepared statements. Typed calls
-/// (`query_typed*`) name their parameters' types and need no preparing; they pass through.
+/// The calls the store makes, through the connection's prepared statements.
 pub(super) trait Sql {
     type Client: GenericClient;
     fn parts(&mut self) -> (&mut Self::Client, &mut Prepared);
@@ -150,16 +177,27 @@ pub(super) trait Sql {
         done
     }
 
+    /// For statements whose parameters' types the server cannot infer (arrays for `unnest`,
+    /// say), or should not.
     fn query_typed(
         &mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, postgres::Error> {
-        self.parts().0.query_typed(sql, params)
+        let (client, prepared) = self.parts();
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        let done = prepared
+            .get_typed(client, sql, &types)
+            .and_then(|statement| client.query(&statement, &values));
+        if let Err(error) = &done {
+            prepared.after(error);
+        }
+        done
     }
 
     fn query_typed_opt(
         &mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Option<Row>, postgres::Error> {
-        let mut rows = self.parts().0.query_typed(sql, params)?;
+        let mut rows = self.query_typed(sql, params)?;
         Ok(if rows.is_empty() {
             None
         } else {
@@ -267,12 +305,17 @@ mod tests {
         )
     }
 
-    /// Named statements the session holds (typed calls prepare unnamed ones, not listed).
+    /// Statements the session holds, counted by a simple query (which prepares nothing).
     fn held(conn: &mut Connection) -> i64 {
-        conn.db()
-            .query_typed("SELECT count(*) FROM pg_prepared_statements", &[])
-            .expect("reads the session's statements")[0]
-            .get(0)
+        conn.client
+            .simple_query("SELECT count(*) FROM pg_prepared_statements")
+            .expect("reads the session's statements")
+            .iter()
+            .find_map(|message| match message {
+                postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
+                _ => None,
+            })
+            .expect("a count")
     }
 
     #[test]
@@ -293,8 +336,12 @@ mod tests {
             8
         );
         tx.execute("SELECT $1::text", &[&"x"]).expect("runs");
+        for _ in 0..2 {
+            tx.query_typed("SELECT $1", &[(&5_i64, Type::INT8)])
+                .expect("runs typed");
+        }
         tx.commit().expect("commits");
-        assert_eq!(held(&mut conn), 2, "two texts, each prepared once");
+        assert_eq!(held(&mut conn), 3, "three texts, each prepared once");
     }
 
     #[test]
