@@ -46,6 +46,23 @@ const KEY_FILE_SINCE: i64 = 5;
 
 /// How long a statement waits for another connection's lock before it gives up.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// The pool's busy handler: tries again every 100 µs at first, then every 250 µs, then every
+/// millisecond, until about [`BUSY_TIMEOUT_MS`] have passed. SQLite's own handler sleeps 1, 2,
+/// 5, 10, 15, 20, 25 ms and more between tries, so a writer that found the write lock taken
+/// for 3 ms (a commit, a checkpoint after an erasure) slept 8, and its caller with it.
+fn wait_for_lock(tries: i32) -> bool {
+    let (pause_us, waited_us) = match tries {
+        0..20 => (100, i64::from(tries) * 100),
+        20..60 => (250, 2_000 + i64::from(tries - 20) * 250),
+        _ => (1_000, 12_000 + i64::from(tries - 60) * 1_000),
+    };
+    if waited_us >= i64::from(BUSY_TIMEOUT_MS) * 1_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_micros(pause_us));
+    true
+}
 /// The write-ahead log's bound: past it, `maintain` truncates the log, and a log that starts
 /// over on its own is cut back to this size.
 const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
@@ -215,10 +232,11 @@ impl SqliteStore {
             )?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(move |c| {
-            // The busy timeout comes first: a connection opened while another holds a lock (a
+            // The busy handler comes first: a connection opened while another holds a lock (a
             // checkpoint truncating the log) must wait for it, not fail its setup.
+            c.busy_handler(Some(wait_for_lock))?;
             c.execute_batch(&format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
             ))?;
             // rusqlite keeps 16 prepared statements per connection by default; the store has
             // over a hundred, and a mixed load (an erasure alone runs ten) prepared most of
@@ -686,7 +704,7 @@ impl SqliteStore {
             )
             .map(|busy| done && busy == 0)
         });
-        conn.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
+        conn.busy_handler(Some(wait_for_lock))?;
         Ok(outcome?)
     }
 
@@ -762,3 +780,47 @@ mod scrub;
 mod subjects;
 mod subprocessors;
 mod tenants;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pauses the handler would sleep, summed until it gives up.
+    fn budget() -> (usize, u64) {
+        let mut tries = 0;
+        let mut slept_us = 0;
+        loop {
+            let pause_us = match tries {
+                0..20 => 100,
+                20..60 => 250,
+                _ => 1_000,
+            };
+            let waited = slept_us;
+            // The handler's own arithmetic, replayed without sleeping.
+            if waited >= u64::from(BUSY_TIMEOUT_MS) * 1_000 {
+                break;
+            }
+            slept_us += pause_us;
+            tries += 1;
+        }
+        (tries, slept_us)
+    }
+
+    #[test]
+    fn a_writer_retries_within_a_fraction_of_a_millisecond_and_gives_up_after_the_timeout() {
+        let start = std::time::Instant::now();
+        assert!(wait_for_lock(0), "the first try waits");
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(50),
+            "a first pause of 100 µs, not SQLite's 1 ms and up"
+        );
+        let (tries, slept_us) = budget();
+        assert!(!wait_for_lock(i32::try_from(tries).expect("fits")));
+        assert!(
+            (u64::from(BUSY_TIMEOUT_MS) * 1_000..u64::from(BUSY_TIMEOUT_MS) * 1_000 + 1_000)
+                .contains(&slept_us),
+            "waits the busy timeout, no less: {slept_us} µs"
+        );
+        assert!(wait_for_lock(i32::try_from(tries - 1).expect("fits")));
+    }
+}
