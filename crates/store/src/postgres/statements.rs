@@ -125,56 +125,43 @@ pub(super) trait Sql {
     type Client: GenericClient;
     fn parts(&mut self) -> (&mut Self::Client, &mut Prepared);
 
-    fn execute(
-        &mut self, sql: &str, params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, postgres::Error> {
+    /// Runs `run` on the statement prepared for `sql` (preparing it the first time).
+    fn cached<R>(
+        &mut self, sql: &str,
+        run: impl FnOnce(&mut Self::Client, &Statement) -> Result<R, postgres::Error>,
+    ) -> Result<R, postgres::Error> {
         let (client, prepared) = self.parts();
         let done = prepared
             .get(client, sql)
-            .and_then(|statement| client.execute(&statement, params));
+            .and_then(|statement| run(client, &statement));
         if let Err(error) = &done {
             prepared.after(error);
         }
         done
+    }
+
+    fn execute(
+        &mut self, sql: &str, params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        self.cached(sql, |client, statement| client.execute(statement, params))
     }
 
     fn query(
         &mut self, sql: &str, params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, postgres::Error> {
-        let (client, prepared) = self.parts();
-        let done = prepared
-            .get(client, sql)
-            .and_then(|statement| client.query(&statement, params));
-        if let Err(error) = &done {
-            prepared.after(error);
-        }
-        done
+        self.cached(sql, |client, statement| client.query(statement, params))
     }
 
     fn query_opt(
         &mut self, sql: &str, params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, postgres::Error> {
-        let (client, prepared) = self.parts();
-        let done = prepared
-            .get(client, sql)
-            .and_then(|statement| client.query_opt(&statement, params));
-        if let Err(error) = &done {
-            prepared.after(error);
-        }
-        done
+        self.cached(sql, |client, statement| client.query_opt(statement, params))
     }
 
     fn query_one(
         &mut self, sql: &str, params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, postgres::Error> {
-        let (client, prepared) = self.parts();
-        let done = prepared
-            .get(client, sql)
-            .and_then(|statement| client.query_one(&statement, params));
-        if let Err(error) = &done {
-            prepared.after(error);
-        }
-        done
+        self.cached(sql, |client, statement| client.query_one(statement, params))
     }
 
     /// For statements whose parameters' types the server cannot infer (arrays for `unnest`,
