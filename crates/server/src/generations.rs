@@ -43,6 +43,18 @@ impl Generations {
         })
     }
 
+    /// Rounds that read the store's generations. They hold the store weakly: a round still
+    /// running when the runtime shuts down is dropped on a worker thread, and must not be what
+    /// closes the store there (a PostgreSQL client's close blocks on a runtime of its own,
+    /// which panics inside another). A closed store answers no generation.
+    pub fn over(store: &Arc<dyn ombud_store::Store>) -> Arc<Generations> {
+        let store = Arc::downgrade(store);
+        Generations::new(Arc::new(move |tenants: &[TenantId]| {
+            let store = store.upgrade().ok_or("the store is closed")?;
+            store.facts_generations(tenants).map_err(|e| e.to_string())
+        }))
+    }
+
     fn rounds(&self) -> MutexGuard<'_, Rounds> {
         // The lock guards plain bookkeeping that no panic leaves half-done.
         self.rounds.lock().unwrap_or_else(|e| e.into_inner())
@@ -200,6 +212,38 @@ mod tests {
             generations.current(TenantId::new()).await,
             None,
             "an unknown tenant has none"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_rounds_never_keep_the_store_open() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let master = ombud_store::crypto::MasterKey::generate().expect("key");
+        let store: Arc<dyn ombud_store::Store> = Arc::new(
+            ombud_store::SqliteStore::open(&dir.path().join("ombud.db"), &master).expect("store"),
+        );
+        let tenant = store
+            .create_tenant(
+                "Acme",
+                false,
+                &ombud_store::Actor::Cli,
+                jiff::Timestamp::now(),
+            )
+            .expect("tenant")
+            .id;
+        let generations = Generations::over(&store);
+        let known = generations.current(tenant).await;
+        assert!(known.is_some(), "a known tenant's generation is read");
+        assert_eq!(
+            Arc::strong_count(&store),
+            1,
+            "the rounds hold the store weakly"
+        );
+        drop(store);
+        assert_eq!(
+            generations.current(tenant).await,
+            None,
+            "a closed store answers none"
         );
     }
 

@@ -57,12 +57,7 @@ impl AppState {
         Ok(AppState {
             audit: Arc::new(crate::audit_writer::AuditWriter::start(Arc::clone(&store))),
             facts: Arc::default(),
-            generations: {
-                let store = Arc::clone(&store);
-                crate::generations::Generations::new(Arc::new(move |tenants: &[TenantId]| {
-                    store.facts_generations(tenants).map_err(|e| e.to_string())
-                }))
-            },
+            generations: crate::generations::Generations::over(&store),
             store,
             policy,
             time_zone,
