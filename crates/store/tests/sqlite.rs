@@ -399,6 +399,42 @@ fn maintenance_empties_a_write_ahead_log_that_constant_readers_keep_growing() {
     assert_eq!(kept, 96, "nothing written was lost");
 }
 
+/// Each commit that takes the log past its bound folds it back before it returns, and every
+/// read's audit entry waits for that commit: the bound is kept small (250 pages, SQLite's
+/// default is 1,000) so that no fold holds a read back long.
+#[test]
+fn the_log_is_folded_back_every_few_hundred_pages() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ombud.db");
+    let store = open(&path);
+    let now = jiff::Timestamp::now();
+    let (tenant, people) = tenant_with_people(&store, "Fold", 1, now);
+    let log = dir.path().join("ombud.db-wal");
+    let mut longest = 0;
+    for n in 0..1_000 {
+        store
+            .append_audit(
+                tenant.id,
+                ombud_store::audit::NewAuditEntry {
+                    actor: "key:test".into(),
+                    action: "records.read".into(),
+                    subject: Some(people[0]),
+                    categories: vec!["user.name".into()],
+                    purpose: Some("invoicing".into()),
+                    detail: Some(format!("returned={n}")),
+                },
+                now,
+            )
+            .expect("appended");
+        longest = longest.max(std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0));
+    }
+    // 250 pages of 4 KiB and the commit that passed them; 1,000 pages would be 4 MiB.
+    assert!(
+        longest < 1_600_000,
+        "the log grew to {longest} bytes over 1,000 commits"
+    );
+}
+
 /// An erasure returns once it is committed; the checkpoint that folds both write-ahead logs
 /// back (where the old pages, and the erased person's key, would stay) follows within moments
 /// on the scrubber's thread, with nobody calling `maintain`.
