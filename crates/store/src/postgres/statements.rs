@@ -34,18 +34,22 @@ impl Prepared {
         Ok(statement)
     }
 
+    /// The statement for `sql` with the parameter types `params` name; the types are
+    /// compared in place, so a call that finds its statement allocates nothing for them.
     fn get_typed(
-        &mut self, client: &mut impl GenericClient, sql: &str, types: &[Type],
+        &mut self, client: &mut impl GenericClient, sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Statement, postgres::Error> {
         if let Some((known, statement)) = self.typed.get(sql)
-            && known == types
+            && known.iter().eq(params.iter().map(|(_, t)| t))
         {
             return Ok(statement.clone());
         }
-        let statement = client.prepare_typed(sql, types)?;
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let statement = client.prepare_typed(sql, &types)?;
         self.make_room();
         self.typed
-            .insert(sql.to_owned(), (types.to_vec(), statement.clone()));
+            .insert(sql.to_owned(), (types, statement.clone()));
         Ok(statement)
     }
 
@@ -125,19 +129,27 @@ pub(super) trait Sql {
     type Client: GenericClient;
     fn parts(&mut self) -> (&mut Self::Client, &mut Prepared);
 
+    /// Runs `run` on the statement `prepare` finds or prepares; an error that says the
+    /// session's statements are no longer good forgets them.
+    fn through<R>(
+        &mut self,
+        prepare: impl FnOnce(&mut Prepared, &mut Self::Client) -> Result<Statement, postgres::Error>,
+        run: impl FnOnce(&mut Self::Client, &Statement) -> Result<R, postgres::Error>,
+    ) -> Result<R, postgres::Error> {
+        let (client, prepared) = self.parts();
+        let done = prepare(prepared, client).and_then(|statement| run(client, &statement));
+        if let Err(error) = &done {
+            prepared.after(error);
+        }
+        done
+    }
+
     /// Runs `run` on the statement prepared for `sql` (preparing it the first time).
     fn cached<R>(
         &mut self, sql: &str,
         run: impl FnOnce(&mut Self::Client, &Statement) -> Result<R, postgres::Error>,
     ) -> Result<R, postgres::Error> {
-        let (client, prepared) = self.parts();
-        let done = prepared
-            .get(client, sql)
-            .and_then(|statement| run(client, &statement));
-        if let Err(error) = &done {
-            prepared.after(error);
-        }
-        done
+        self.through(|prepared, client| prepared.get(client, sql), run)
     }
 
     fn execute(
@@ -169,16 +181,11 @@ pub(super) trait Sql {
     fn query_typed(
         &mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, postgres::Error> {
-        let (client, prepared) = self.parts();
-        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-        let done = prepared
-            .get_typed(client, sql, &types)
-            .and_then(|statement| client.query(&statement, &values));
-        if let Err(error) = &done {
-            prepared.after(error);
-        }
-        done
+        self.through(
+            |prepared, client| prepared.get_typed(client, sql, params),
+            |client, statement| client.query(statement, &values),
+        )
     }
 
     fn query_typed_opt(
@@ -260,8 +267,14 @@ impl Tx<'_> {
         I: IntoIterator<Item = P>,
         I::IntoIter: ExactSizeIterator,
     {
-        let statement = self.prepared.get(&mut self.tx, sql)?;
-        let rows: RowIter<'_> = self.tx.query_raw(&statement, params)?;
+        let prepared = &mut *self.prepared;
+        let statement = prepared
+            .get(&mut self.tx, sql)
+            .inspect_err(|e| prepared.after(e))?;
+        let rows: RowIter<'_> = self
+            .tx
+            .query_raw(&statement, params)
+            .inspect_err(|e| prepared.after(e))?;
         Ok(rows)
     }
 }
