@@ -91,15 +91,20 @@ impl Generations {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let reader = Arc::clone(&this.reader);
-            let asked = tenants.clone();
-            let outcome = tokio::task::spawn_blocking(move || reader(&asked))
-                .await
-                .ok()
-                .and_then(Result::ok);
+            // A read that panicked gives its tenants back to nobody: their entries stay from
+            // an earlier round, which no caller of this one accepts.
+            let outcome = tokio::task::spawn_blocking(move || {
+                let read = reader(&tenants);
+                (tenants, read)
+            })
+            .await;
             let mut rounds = this.rounds();
-            for tenant in tenants {
-                let generation = outcome.as_ref().and_then(|read| read.get(&tenant).copied());
-                rounds.read.insert(tenant, (round, generation));
+            if let Ok((tenants, read)) = outcome {
+                let read = read.ok();
+                for tenant in tenants {
+                    let generation = read.as_ref().and_then(|read| read.get(&tenant).copied());
+                    rounds.read.insert(tenant, (round, generation));
+                }
             }
             rounds.finished = round;
             rounds.running = false;
