@@ -144,6 +144,10 @@ impl From<StoreError> for ApiError {
             StoreError::OperatorExists => {
                 ApiError::Conflict("the operator tenant exists already".into())
             }
+            // A versioned write lost to a concurrent one: the client's to retry, not our fault.
+            StoreError::Conflict(what) => ApiError::Conflict(format!(
+                "the {what} changed while this step ran; read it again and retry"
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -203,10 +207,7 @@ impl From<ombud_app::rights::DeskError> for ApiError {
                 retry_after: u64::try_from(wait.as_secs()).unwrap_or(0).max(1),
             },
             DeskError::Unavailable(message) => ApiError::Unavailable(message),
-            DeskError::Store(StoreError::Conflict(what)) => ApiError::Conflict(format!(
-                "the {what} changed while this step ran; read it again and retry"
-            )),
-            DeskError::Store(other) => other.into(),
+            DeskError::Store(error) => error.into(),
         }
     }
 }

@@ -385,3 +385,84 @@ async fn an_incident_scoped_to_a_key_and_window_names_exactly_what_it_read_on_po
     scoping(&app).await;
     std::mem::forget(std::sync::Arc::clone(&app.store));
 }
+
+/// Assessments sent at once race on the incident's version: each either lands (200, one
+/// timeline step) or loses to another (409, the client reads again); none is a server error,
+/// and the timeline holds exactly the steps that were answered 200.
+async fn racing_assessments(app: &TestApp) {
+    let opened = app
+        .post(
+            "/api/v1/incidents",
+            &app.admin_key,
+            json!({ "title": "Laptop lost", "description": "A support laptop was lost." }),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    let path = format!(
+        "/api/v1/incidents/{}/assessment",
+        opened.body["id"].as_str().expect("id")
+    );
+    let assess = |n: u32| {
+        app.post(
+            &path,
+            &app.admin_key,
+            json!({ "consequences": format!("ì {n}") }),
+        )
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (a, b, c, d, e, f) = tokio::join!(
+            assess(1),
+            assess(2),
+            assess(3),
+            assess(4),
+            assess(5),
+            assess(6)
+        );
+        for reply in [a, b, c, d, e, f] {
+            assert!(
+                reply.status == 200 || reply.status == 409,
+                "{}: {:?}",
+                reply.status,
+                reply.body
+            );
+            statuses.push(reply.status);
+        }
+    }
+    let landed = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        landed >= 4,
+        "one of each round lands at least: {statuses:?}"
+    );
+    let detail = app
+        .get(
+            &format!(
+                "/api/v1/incidents/{}",
+                opened.body["id"].as_str().expect("id")
+            ),
+            &app.admin_key,
+        )
+        .await;
+    let assessed = detail.body["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|s| s["kind"] == "assess")
+        .count();
+    assert_eq!(assessed, landed, "one step per assessment answered 200");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_assessments_lose_with_a_conflict_not_a_server_error_on_sqlite() {
+    racing_assessments(&spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_assessments_lose_with_a_conflict_not_a_server_error_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres(&url).await;
+    racing_assessments(&app).await;
+    std::mem::forget(std::sync::Arc::clone(&app.store));
+}
