@@ -141,21 +141,22 @@ impl crate::retention::Retention for SqliteStore {
                 // records go one by one.
                 let mut bulk_done = false;
                 if expiry.subject_may_go {
-                    tx.execute_batch("SAVEPOINT whole_subject")?;
+                    tx.prepare_cached("SAVEPOINT whole_subject")?.execute([])?;
                     let removed = tx
                         .prepare_cached("DELETE FROM records WHERE tenant_id = ?1 AND subject_id = ?2 RETURNING record_id, category")?
                         .query_map(params![t, s], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?)))?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     let all_expired = removed.iter().all(|(id, _)| <[u8; 16]>::try_from(id.as_slice()).is_ok_and(|id| rules.contains_key(&id)));
                     if all_expired {
-                        tx.execute_batch("RELEASE whole_subject")?;
+                        tx.prepare_cached("RELEASE whole_subject")?.execute([])?;
                         for (id, category) in removed {
                             let Ok(id) = <[u8; 16]>::try_from(id.as_slice()) else { continue };
                             by_rule.count(rules[&id], category);
                         }
                         bulk_done = true;
                     } else {
-                        tx.execute_batch("ROLLBACK TO whole_subject; RELEASE whole_subject")?;
+                        tx.prepare_cached("ROLLBACK TO whole_subject")?.execute([])?;
+                        tx.prepare_cached("RELEASE whole_subject")?.execute([])?;
                     }
                 }
                 if !bulk_done {
@@ -170,9 +171,11 @@ impl crate::retention::Retention for SqliteStore {
                 if by_rule.is_empty() {
                     continue;
                 }
-                let left: bool = tx
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = ?1 AND subject_id = ?2)")?
-                    .query_row(params![t, s], |row| row.get(0))?;
+                // The bulk delete took every row the subject had in this transaction.
+                let left = !bulk_done
+                    && tx
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM records WHERE tenant_id = ?1 AND subject_id = ?2)")?
+                        .query_row(params![t, s], |row| row.get(0))?;
                 let whole = expiry.subject_may_go && !left;
                 if whole {
                     tx.prepare_cached("DELETE FROM identities WHERE tenant_id = ?1 AND subject_id = ?2")?.execute(params![t, s])?;
