@@ -49,6 +49,35 @@ pub enum DatasetsCommand {
         #[arg(long)]
         schema: Option<String>,
     },
+    /// Sample every column of a live database and propose the categories of those that hold
+    /// personal data: a draft dataset (ombud's format) on standard output, what each column
+    /// showed on standard error (counts and detector names; sampled values are never shown)
+    Scan {
+        /// A dataset of the policy: scan its database and compare what its columns hold with
+        /// what the dataset declares (exit 1 when personal data is held undeclared)
+        #[arg(long, conflicts_with_all = ["kind", "url_env", "url_file"])]
+        connection: Option<String>,
+        #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
+        policy: PathBuf,
+        /// The draft dataset's key (the dataset's own with --connection)
+        #[arg(long)]
+        key: Option<String>,
+        /// postgres, mysql or sqlite, for a database no dataset names yet
+        #[arg(long)]
+        kind: Option<String>,
+        /// The environment variable that holds the database's URL
+        #[arg(long, conflicts_with = "url_file")]
+        url_env: Option<String>,
+        /// A file whose first line is the database's URL
+        #[arg(long)]
+        url_file: Option<String>,
+        /// The schema (PostgreSQL) or database (MySQL) when not the URL's
+        #[arg(long)]
+        schema: Option<String>,
+        /// Rows sampled per table, 1 to 100000
+        #[arg(long, default_value_t = ombud_connect::discover::DEFAULT_SAMPLE)]
+        sample: usize,
+    },
     /// Count the rows a person's identity reaches in the datasets of a tenant (no values)
     Reach {
         #[arg(long, env = "OMBUD_POLICY", default_value = "privacy.toml")]
@@ -84,23 +113,7 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
             url_file,
             schema,
         } => {
-            let kind = match kind.as_str() {
-                "postgres" => ombud_connect::Kind::Postgres,
-                "mysql" => ombud_connect::Kind::Mysql,
-                "sqlite" => ombud_connect::Kind::Sqlite,
-                other => bail!("--kind {other}: give postgres, mysql or sqlite"),
-            };
-            if url_env.is_none() && url_file.is_none() {
-                bail!(
-                    "give --url-env VARIABLE (or --url-file FILE) for the database's URL; it is never written in the dataset"
-                );
-            }
-            let connection = ombud_connect::Connection {
-                kind,
-                url_env,
-                url_file,
-                schema,
-            };
+            let connection = connection_from_flags(&kind, url_env, url_file, schema)?;
             let mut database = Database::open(&key, &connection).map_err(|e| anyhow!(e))?;
             let tables = database.schema().map_err(|e| anyhow!(e))?;
             if tables.is_empty() {
@@ -121,6 +134,58 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
                 ombud_connect::native::to_toml(&dataset).context("while writing TOML")?
             );
             Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCommand::Scan {
+            connection,
+            policy,
+            key,
+            kind,
+            url_env,
+            url_file,
+            schema,
+            sample,
+        } => {
+            if !(1..=ombud_connect::discover::MAX_SAMPLE).contains(&sample) {
+                bail!(
+                    "--sample {sample}: give the rows to sample per table, 1 to {}",
+                    ombud_connect::discover::MAX_SAMPLE
+                );
+            }
+            let (declared, connection) = match (connection, kind) {
+                (Some(name), _) => {
+                    let datasets: Vec<Dataset> =
+                        load(&policy)?.into_iter().map(|(d, _)| d).collect();
+                    let known: Vec<&str> = datasets.iter().map(|d| d.key.as_str()).collect();
+                    let dataset = datasets
+                        .iter()
+                        .find(|d| d.key == name)
+                        .cloned()
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "--connection {name}: {} names no such dataset; it names {}",
+                                policy.display(),
+                                known.join(", ")
+                            )
+                        })?;
+                    let connection = dataset.connection.clone().ok_or_else(|| {
+                        anyhow!(
+                            "dataset `{name}` has no connection: give [connection] kind and url_env in its file or its [[dataset]] entry"
+                        )
+                    })?;
+                    (Some(dataset), connection)
+                }
+                (None, Some(kind)) => (
+                    None,
+                    connection_from_flags(&kind, url_env, url_file, schema)?,
+                ),
+                (None, None) => bail!(
+                    "give --connection DATASET (a dataset of the policy), or --kind and --url-env for a database no dataset names yet"
+                ),
+            };
+            let key = key
+                .or_else(|| declared.as_ref().map(|d| d.key.clone()))
+                .unwrap_or_else(|| "discovered".to_owned());
+            crate::scan_cmd::scan(&key, connection, declared.as_ref(), sample)
         }
         DatasetsCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
@@ -191,6 +256,32 @@ pub fn run(command: DatasetsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A connection given by flags: the kind, and where its URL is (never the URL itself).
+fn connection_from_flags(
+    kind: &str,
+    url_env: Option<String>,
+    url_file: Option<String>,
+    schema: Option<String>,
+) -> Result<ombud_connect::Connection> {
+    let kind = match kind {
+        "postgres" => ombud_connect::Kind::Postgres,
+        "mysql" => ombud_connect::Kind::Mysql,
+        "sqlite" => ombud_connect::Kind::Sqlite,
+        other => bail!("--kind {other}: give postgres, mysql or sqlite"),
+    };
+    if url_env.is_none() && url_file.is_none() {
+        bail!(
+            "give --url-env VARIABLE (or --url-file FILE) for the database's URL; it is never written in the dataset"
+        );
+    }
+    Ok(ombud_connect::Connection {
+        kind,
+        url_env,
+        url_file,
+        schema,
+    })
 }
 
 fn said(problems: Vec<Problem>) -> anyhow::Error {

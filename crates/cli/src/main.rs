@@ -13,6 +13,7 @@ mod notice_cmd;
 mod policy_cmd;
 mod request_cmd;
 mod rotate_cmd;
+mod scan_cmd;
 mod serve_cmd;
 mod subjects_cmd;
 mod subprocessors_cmd;

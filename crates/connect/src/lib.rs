@@ -6,6 +6,8 @@
 pub mod check;
 pub mod connectors;
 pub mod dataset;
+pub mod detect;
+pub mod discover;
 pub mod fides;
 pub mod mariadb;
 pub mod native;

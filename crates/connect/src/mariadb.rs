@@ -317,3 +317,29 @@ pub fn schema(
         .collect();
     Ok((columns, keys))
 }
+
+/// Up to `limit` rows of `table`, each column as text, for discovery.
+pub fn sample(
+    conn: &mut mysql::Conn,
+    schema: Option<&str>,
+    table: &str,
+    columns: &[String],
+    limit: usize,
+) -> Result<Vec<Vec<Option<String>>>, ConnectError> {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({} AS CHAR)", quote(c)))
+        .collect();
+    let from = match schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(table)),
+        None => quote(table),
+    };
+    let sql = format!("SELECT {} FROM {from} LIMIT {limit}", list.join(", "));
+    let rows: Vec<mysql::Row> = conn
+        .query(&sql)
+        .map_err(|e| failed(&format!("while sampling table {table}"), &e))?;
+    Ok(rows
+        .into_iter()
+        .map(|mut row| (0..columns.len()).map(|i| text(&mut row, i)).collect())
+        .collect())
+}

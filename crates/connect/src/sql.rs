@@ -1003,3 +1003,91 @@ fn push_reference(
         found.references.push((column, parent, to));
     }
 }
+
+impl Database {
+    /// Up to `limit` rows of `table`, each column read as text (`None` for NULL), for
+    /// discovery. PostgreSQL samples pages spread over the table (`TABLESAMPLE SYSTEM`) once
+    /// its statistics say it is much larger than the sample; the others read the first rows.
+    /// Errors name the table, never a value.
+    pub fn sample(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, ConnectError> {
+        let failed = |e: &dyn std::fmt::Display| {
+            ConnectError::new(format!("while sampling table {table}: {e}"))
+        };
+        if columns.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+        match self {
+            Database::Postgres { client, schema, .. } => {
+                let estimate: f64 = client
+                    .query_opt(
+                        "SELECT c.reltuples::float8 FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid
+                          WHERE n.nspname = $1 AND c.relname = $2",
+                        &[&*schema, &table],
+                    )
+                    .map_err(|e| failed(&plain(&e)))?
+                    .map(|row| row.get(0))
+                    .unwrap_or(-1.0);
+                let list: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("CAST({} AS text)", quote(c)))
+                    .collect();
+                // Three times the share the sample needs, as pages hold rows unevenly.
+                let sampling = if estimate > (limit as f64) * 10.0 {
+                    let percent = (300.0 * limit as f64 / estimate).clamp(0.0001, 100.0);
+                    format!(" TABLESAMPLE SYSTEM ({percent})")
+                } else {
+                    String::new()
+                };
+                let sql = format!(
+                    "SELECT {} FROM {}.{}{sampling} LIMIT {limit_sql}",
+                    list.join(", "),
+                    quote(schema),
+                    quote(table)
+                );
+                let rows = client.query(&sql, &[]).map_err(|e| failed(&plain(&e)))?;
+                Ok(rows
+                    .iter()
+                    .map(|row| (0..columns.len()).map(|i| row.get(i)).collect())
+                    .collect())
+            }
+            Database::Sqlite { connection, .. } => {
+                let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+                let sql = format!(
+                    "SELECT {} FROM {} LIMIT {limit_sql}",
+                    list.join(", "),
+                    quote(table)
+                );
+                let mut statement = connection.prepare(&sql).map_err(|e| failed(&e))?;
+                let rows = statement
+                    .query_map([], |row| {
+                        (0..columns.len())
+                            .map(|i| {
+                                Ok(match row.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => None,
+                                    rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                                    rusqlite::types::ValueRef::Real(x) => Some(x.to_string()),
+                                    rusqlite::types::ValueRef::Text(t) => {
+                                        Some(String::from_utf8_lossy(t).into_owned())
+                                    }
+                                    // Bytes are no text a detector could read.
+                                    rusqlite::types::ValueRef::Blob(_) => None,
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                    .map_err(|e| failed(&e))?;
+                Ok(rows)
+            }
+            Database::Mysql { conn, schema, .. } => {
+                crate::mariadb::sample(conn, schema.as_deref(), table, columns, limit)
+            }
+        }
+    }
+}
