@@ -14,6 +14,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notices;
 pub mod notify;
+pub mod promises;
 pub mod restriction;
 pub mod rights;
 pub mod ropa;

@@ -11,6 +11,7 @@ mod import_cmd;
 mod init_cmd;
 mod notice_cmd;
 mod policy_cmd;
+mod promises_cmd;
 mod request_cmd;
 mod rotate_cmd;
 mod scan_cmd;
@@ -88,9 +89,12 @@ enum Command {
     /// Work with a privacy policy written as code (privacy.toml)
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
-    /// The datasets that reach the operator's own databases: check, test, import, reach
+    /// The datasets that reach the operator's own databases: check, test, import, reach, scan
     #[command(subcommand)]
     Datasets(datasets_cmd::DatasetsCommand),
+    /// Check that the running system keeps what the published notice promises
+    #[command(subcommand)]
+    Promises(promises_cmd::PromisesCommand),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Holds(command) => holds_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Datasets(command) => datasets_cmd::run(command),
+        Command::Promises(command) => promises_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
         Command::Notice(command) => notice_cmd::run(command),
         Command::Subprocessors(command) => subprocessors_cmd::run(command),

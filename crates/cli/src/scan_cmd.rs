@@ -5,25 +5,11 @@
 //! when any does, so it can run in the operator's CI.
 
 use anyhow::{Context, Result, anyhow};
-use ombud_connect::discover::{self, ColumnScan, TableScan};
+use ombud_connect::discover::{self, ColumnScan, Declaration, TableScan};
 use ombud_connect::sql::Database;
 use ombud_connect::{Connection, Dataset};
 use ombud_core::text::count;
-use ombud_policy::taxonomy::is_within;
 use std::process::ExitCode;
-
-/// How a column's finding stands against the dataset that declares the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Declared {
-    /// No dataset was given to compare with.
-    Unknown,
-    /// The dataset declares a category covering what was found.
-    Yes,
-    /// Neither the column nor a category of it is declared.
-    Missing,
-    /// Declared, under categories the values contradict.
-    As(Vec<String>),
-}
 
 pub fn scan(
     key: &str,
@@ -50,8 +36,12 @@ pub fn scan(
             };
             found += 1;
             field.categories = vec![category.to_owned()];
-            let standing = standing(declared, &table.table, &column.column, category);
-            if matches!(standing, Declared::Missing | Declared::As(_)) {
+            let standing =
+                declared.map(|d| discover::declaration(d, &table.table, &column.column, category));
+            if matches!(
+                standing,
+                Some(Declaration::Missing | Declaration::Contradicted(_))
+            ) {
                 undeclared += 1;
             }
             lines.push(line(table, column, category, &standing));
@@ -92,38 +82,22 @@ pub fn scan(
     Ok(ExitCode::SUCCESS)
 }
 
-fn standing(declared: Option<&Dataset>, table: &str, column: &str, category: &str) -> Declared {
-    let Some(dataset) = declared else {
-        return Declared::Unknown;
-    };
-    let categories: Vec<String> = dataset
-        .collections
-        .iter()
-        .filter(|c| c.name == table)
-        .flat_map(|c| c.fields.iter().filter(|f| f.name == column))
-        .flat_map(|f| f.categories.iter().cloned())
-        .collect();
-    if categories.is_empty() {
-        Declared::Missing
-    } else if categories
-        .iter()
-        .any(|d| is_within(category, d) || is_within(d, category))
-    {
-        Declared::Yes
-    } else {
-        Declared::As(categories)
-    }
-}
-
 /// `customers.email  user.contact.email  98 % (email 980 of 1,000)`, and how it is declared.
-fn line(table: &TableScan, column: &ColumnScan, category: &str, standing: &Declared) -> String {
+fn line(
+    table: &TableScan,
+    column: &ColumnScan,
+    category: &str,
+    standing: &Option<Declaration>,
+) -> String {
     let (detector, share) = column.proposal.expect("a category comes from a proposal");
     let hits = column.hits.get(&detector).copied().unwrap_or(0);
     let declared = match standing {
-        Declared::Unknown => String::new(),
-        Declared::Yes => "  declared".to_owned(),
-        Declared::Missing => "  NOT DECLARED".to_owned(),
-        Declared::As(categories) => format!("  DECLARED AS {}", categories.join(", ")),
+        None => String::new(),
+        Some(Declaration::Covered) => "  declared".to_owned(),
+        Some(Declaration::Missing) => "  NOT DECLARED".to_owned(),
+        Some(Declaration::Contradicted(categories)) => {
+            format!("  DECLARED AS {}", categories.join(", "))
+        }
     };
     format!(
         "{:<40} {:<52} {:>3} % ({} {hits} of {}){declared}",

@@ -3,9 +3,11 @@
 //! names per column and a proposed fideslang category with its confidence; the sampled values
 //! are dropped as soon as they are counted and never leave this module.
 
+use crate::Dataset;
 use crate::detect::{self, Detector};
 use crate::sql::{ConnectError, Database, TableSchema};
 use jiff::civil::Date;
+use ombud_policy::taxonomy::is_within;
 use std::collections::BTreeMap;
 
 /// The rows sampled per table unless told otherwise.
@@ -45,6 +47,39 @@ pub struct TableScan {
     /// Rows sampled.
     pub rows: usize,
     pub columns: Vec<ColumnScan>,
+}
+
+/// How a dataset declares a column discovery found personal data in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Declaration {
+    /// Under a category that covers, or refines, what the values are.
+    Covered,
+    /// Not at all: no such field, or a field with no category.
+    Missing,
+    /// Under these categories, which the values contradict (an address column declared
+    /// `system.operations`).
+    Contradicted(Vec<String>),
+}
+
+/// How `dataset` declares `table.column`, found to hold `category`.
+pub fn declaration(dataset: &Dataset, table: &str, column: &str, category: &str) -> Declaration {
+    let categories: Vec<String> = dataset
+        .collections
+        .iter()
+        .filter(|c| c.name == table)
+        .flat_map(|c| c.fields.iter().filter(|f| f.name == column))
+        .flat_map(|f| f.categories.iter().cloned())
+        .collect();
+    if categories.is_empty() {
+        Declaration::Missing
+    } else if categories
+        .iter()
+        .any(|d| is_within(category, d) || is_within(d, category))
+    {
+        Declaration::Covered
+    } else {
+        Declaration::Contradicted(categories)
+    }
 }
 
 /// Counts what `values` (one column's sample) are, and proposes a category.

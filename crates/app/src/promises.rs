@@ -1,0 +1,415 @@
+//! The promise check: the running system against the notice rendered from the policy in force.
+//! Each promise the notice makes that the system does not keep is reported with the sentence it
+//! breaks, how many things break it, and where to look — tenants, rules, requests, incidents,
+//! datasets, tables and columns by id or name, never a value.
+//!
+//! Checked here: retention in the vault (records past their end that no hold or restriction
+//! keeps; reviews past due), the audit log's own keep, requests past their deadline, breach
+//! notifications past the clock, retention in the connected datasets, and personal data in
+//! their tables that the datasets do not declare (discovery). What a sweep would remove is what
+//! is broken; a sweep that ran on time leaves nothing to report.
+
+use crate::sweeper::{Sweep, SweepReport};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ombud_connect::Connectors;
+use ombud_connect::discover::{self, Declaration};
+use ombud_core::access::DataRole;
+use ombud_core::text::count;
+use ombud_policy::Policy;
+use ombud_policy::render::document::{Block, Document, Inline, Line};
+use ombud_store::requests::RequestFilter;
+use ombud_store::{Store, StoreError};
+use serde::Serialize;
+
+/// The promises checked, as reports and `/metrics` name them.
+pub const PROMISES: [&str; 7] = [
+    "retention",
+    "review",
+    "audit_log_keep",
+    "request_deadline",
+    "breach_notice",
+    "dataset_retention",
+    "undeclared_personal_data",
+];
+
+/// One promise broken, in one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Broken {
+    /// One of [`PROMISES`].
+    pub promise: &'static str,
+    /// The sentence of the rendered notice the system does not keep.
+    pub sentence: String,
+    /// How many records, entries, requests, incidents, rows or columns break it here.
+    pub count: u64,
+    /// What is broken, in words, with the count (`3 records past the end of their retention`).
+    pub what: String,
+    /// Where to look: ids and names only.
+    pub place: Place,
+}
+
+/// Where a broken promise is: whichever of these apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Place {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+/// What one run of the check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromiseReport {
+    pub checked_at: Timestamp,
+    /// The promises this run checked.
+    pub checked: Vec<&'static str>,
+    pub broken: Vec<Broken>,
+}
+
+impl PromiseReport {
+    /// Broken promises per promise, every checked one present (zero when kept).
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        self.checked
+            .iter()
+            .map(|p| {
+                (
+                    *p,
+                    self.broken
+                        .iter()
+                        .filter(|b| b.promise == *p)
+                        .map(|b| b.count)
+                        .sum(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromiseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Connect(#[from] ombud_connect::sql::ConnectError),
+}
+
+/// How the check reads the connected datasets.
+pub struct Datasets<'a> {
+    pub connectors: &'a Connectors,
+    /// Rows sampled per table by discovery.
+    pub sample: usize,
+}
+
+/// Runs every check against the store (and the datasets, when given) as of `now`.
+pub fn check(
+    store: &dyn Store,
+    policy: &Policy,
+    time_zone: &TimeZone,
+    datasets: Option<Datasets<'_>>,
+    now: Timestamp,
+) -> Result<PromiseReport, PromiseError> {
+    let notice = ombud_policy::render::notice(policy);
+    let mut broken = Vec::new();
+    for tenant in store.tenants()? {
+        let sweep = Sweep {
+            store,
+            policy,
+            time_zone,
+            tenant: tenant.id,
+            data_role: DataRole::of_tenant(tenant.operator),
+            now,
+            dry_run: true,
+        };
+        let report = sweep.run(|_| {})?;
+        vault(
+            &notice,
+            policy,
+            &tenant.id.to_string(),
+            &report,
+            &mut broken,
+        );
+        deadlines(
+            store,
+            &notice,
+            &tenant.id.to_string(),
+            tenant.id,
+            now,
+            &mut broken,
+        )?;
+    }
+    let late: Vec<(String, String)> = store
+        .open_incidents()?
+        .into_iter()
+        .filter(|(_, incident)| crate::breach::overdue(incident, now))
+        .map(|(tenant, incident)| (tenant.to_string(), incident.id.to_string()))
+        .collect();
+    let mut tenants: Vec<&String> = late.iter().map(|(t, _)| t).collect();
+    tenants.dedup();
+    for tenant in tenants {
+        let incidents: Vec<String> = late
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, i)| i.clone())
+            .collect();
+        broken.push(Broken {
+            promise: "breach_notice",
+            sentence: sentence(&notice, "breaches", "within"),
+            count: incidents.len() as u64,
+            what: format!(
+                "{} past the notification deadline",
+                count(incidents.len() as u64, "open incident", "open incidents")
+            ),
+            place: Place {
+                tenant: Some(tenant.clone()),
+                incidents,
+                ..Place::default()
+            },
+        });
+    }
+    let mut checked = PROMISES[..5].to_vec();
+    if let Some(datasets) = datasets {
+        checked.extend(&PROMISES[5..]);
+        connected(
+            store,
+            policy,
+            time_zone,
+            &notice,
+            &datasets,
+            now,
+            &mut broken,
+        )?;
+    }
+    Ok(PromiseReport {
+        checked_at: now,
+        checked,
+        broken,
+    })
+}
+
+/// Retention in the vault, and the audit log's keep, from a dry-run sweep of one tenant.
+fn vault(
+    notice: &Document,
+    policy: &Policy,
+    tenant: &str,
+    report: &SweepReport,
+    broken: &mut Vec<Broken>,
+) {
+    for (rule, records) in &report.by_rule {
+        let period = policy
+            .retention_rule(rule)
+            .map(|r| ombud_policy::render::capitalise(&ombud_policy::render::retention_period(r)));
+        broken.push(Broken {
+            promise: "retention",
+            sentence: match period {
+                Some(period) => sentence(notice, "retention", &period),
+                None => sentence(notice, "retention", "We keep personal data only"),
+            },
+            count: *records,
+            what: format!(
+                "{} past the end of their retention",
+                count(*records, "record", "records")
+            ),
+            place: Place {
+                tenant: Some(tenant.to_owned()),
+                rule: Some(rule.clone()),
+                ..Place::default()
+            },
+        });
+    }
+    if report.due_for_review > 0 {
+        broken.push(Broken {
+            promise: "review",
+            sentence: sentence(notice, "retention", "We keep personal data only"),
+            count: report.due_for_review,
+            what: format!(
+                "{} kept past the date they were due for review",
+                count(report.due_for_review, "record", "records")
+            ),
+            place: Place {
+                tenant: Some(tenant.to_owned()),
+                ..Place::default()
+            },
+        });
+    }
+    if report.audit_pruned > 0 {
+        broken.push(Broken {
+            promise: "audit_log_keep",
+            sentence: sentence(notice, "retention", "Our own records"),
+            count: report.audit_pruned,
+            what: format!(
+                "{} older than the log keeps them",
+                count(report.audit_pruned, "audit entry", "audit entries")
+            ),
+            place: Place {
+                tenant: Some(tenant.to_owned()),
+                ..Place::default()
+            },
+        });
+    }
+}
+
+/// Requests still open past their deadline.
+fn deadlines(
+    store: &dyn Store,
+    notice: &Document,
+    name: &str,
+    tenant: ombud_store::model::TenantId,
+    now: Timestamp,
+    broken: &mut Vec<Broken>,
+) -> Result<(), StoreError> {
+    let mut late = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.requests(
+            tenant,
+            &RequestFilter {
+                open: true,
+                after,
+                limit: 1000,
+                ..RequestFilter::default()
+            },
+        )?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        late.extend(
+            page.iter()
+                .filter(|r| r.due_at.is_some_and(|due| due < now))
+                .map(|r| r.id.to_string()),
+        );
+    }
+    if !late.is_empty() {
+        broken.push(Broken {
+            promise: "request_deadline",
+            sentence: sentence(notice, "your-rights", "We answer within"),
+            count: late.len() as u64,
+            what: format!(
+                "{} still open past the deadline",
+                count(late.len() as u64, "request", "requests")
+            ),
+            place: Place {
+                tenant: Some(name.to_owned()),
+                requests: late,
+                ..Place::default()
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Retention in the connected datasets, and the personal data their tables hold undeclared.
+fn connected(
+    store: &dyn Store,
+    policy: &Policy,
+    time_zone: &TimeZone,
+    notice: &Document,
+    datasets: &Datasets<'_>,
+    now: Timestamp,
+    broken: &mut Vec<Broken>,
+) -> Result<(), PromiseError> {
+    let swept = crate::datasets::sweep(datasets.connectors, policy, store, time_zone, now, true)?;
+    for collection in swept.into_iter().filter(|c| c.rows > 0) {
+        let period = collection
+            .rules
+            .first()
+            .and_then(|id| policy.retention_rule(id))
+            .map(|r| ombud_policy::render::capitalise(&ombud_policy::render::retention_period(r)));
+        broken.push(Broken {
+            promise: "dataset_retention",
+            sentence: match period {
+                Some(period) => sentence(notice, "retention", &period),
+                None => sentence(notice, "retention", "We keep personal data only"),
+            },
+            count: collection.rows,
+            what: format!(
+                "{} past the end of their retention",
+                count(collection.rows, "row", "rows")
+            ),
+            place: Place {
+                tenant: collection.tenant,
+                rule: Some(collection.rules.join(",")),
+                dataset: Some(collection.dataset),
+                collection: Some(collection.collection),
+                ..Place::default()
+            },
+        });
+    }
+    let today = now.to_zoned(time_zone.clone()).date();
+    for dataset in datasets.connectors.datasets() {
+        let Some(connection) = &dataset.connection else {
+            continue;
+        };
+        let mut database = ombud_connect::sql::Database::open(&dataset.key, connection)?;
+        let tables = database.schema()?;
+        for table in discover::scan(&mut database, &tables, datasets.sample, today)? {
+            for column in &table.columns {
+                let Some(category) = column.category() else {
+                    continue;
+                };
+                let what =
+                    match discover::declaration(dataset, &table.table, &column.column, category) {
+                        Declaration::Covered => continue,
+                        Declaration::Missing => {
+                            format!("1 column holding {category}, not declared")
+                        }
+                        Declaration::Contradicted(declared) => format!(
+                            "1 column holding {category}, declared as {}",
+                            declared.join(", ")
+                        ),
+                    };
+                broken.push(Broken {
+                    promise: "undeclared_personal_data",
+                    sentence: sentence(notice, "what-we-collect", ""),
+                    count: 1,
+                    what,
+                    place: Place {
+                        dataset: Some(dataset.key.clone()),
+                        collection: Some(table.table.clone()),
+                        column: Some(column.column.clone()),
+                        ..Place::default()
+                    },
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn plain(line: &Line) -> String {
+    line.iter()
+        .map(|inline| match inline {
+            Inline::Text(t) | Inline::Strong(t) | Inline::Link { text: t, .. } => t.as_str(),
+        })
+        .collect()
+}
+
+/// The first line of the notice's section `id` that contains `needle` (a table row as its
+/// cells joined), or the section's heading when none does.
+fn sentence(notice: &Document, id: &str, needle: &str) -> String {
+    let Some(section) = notice.sections.iter().find(|s| s.id == id) else {
+        return String::new();
+    };
+    let lines = section.blocks.iter().flat_map(|block| match block {
+        Block::Paragraph(line) => vec![plain(line)],
+        Block::List(lines) | Block::Lines(lines) => lines.iter().map(plain).collect(),
+        Block::Table { rows, .. } => rows
+            .iter()
+            .map(|row| row.iter().map(plain).collect::<Vec<_>>().join(" — "))
+            .collect(),
+        Block::Subheading(text) => vec![text.clone()],
+    });
+    let mut lines = lines.filter(|l| l.contains(needle));
+    lines.next().unwrap_or_else(|| section.heading.clone())
+}

@@ -1,0 +1,281 @@
+//! The promise check on the invoicing example, with a fixed clock: a fresh store keeps every
+//! promise; each promise broken on purpose — a security log past its two years, a request past
+//! its month, a breach past its 72 hours, audit entries past the log's two years, an e-mail
+//! column no dataset declares — is reported alone, with the notice's sentence and the place,
+//! and never a value; a sweep on time mends retention.
+
+mod common;
+
+use jiff::{Timestamp, ToSpan};
+use ombud_app::promises::{self, Datasets, PromiseReport};
+use ombud_app::rights::Filing;
+use ombud_connect::{Connection, Connectors, Kind, native};
+use ombud_core::requests::RequestKind;
+use ombud_store::model::{NewRecord, Secret};
+use ombud_store::{Actor, Store};
+
+const T0: &str = "2026-03-02T10:00:00Z";
+
+fn t0() -> Timestamp {
+    T0.parse().expect("time")
+}
+
+fn check(fixture: &common::Fixture, now: Timestamp) -> PromiseReport {
+    let desk = &fixture.desk;
+    promises::check(
+        desk.store.as_ref(),
+        &desk.policy,
+        &desk.time_zone,
+        None,
+        now,
+    )
+    .expect("checks")
+}
+
+fn broken(report: &PromiseReport) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = report.broken.iter().map(|b| b.promise).collect();
+    names.sort_unstable();
+    names
+}
+
+#[test]
+fn each_promise_broken_on_purpose_is_reported_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let store: &dyn Store = fixture.store.as_ref();
+    let operator = fixture.operator;
+    let report = check(&fixture, t0());
+    assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
+    assert_eq!(
+        report.checked.len(),
+        5,
+        "no datasets: their two checks do not run"
+    );
+
+    // A security log collected three years ago: the example keeps them two.
+    let person = common::person(store, operator, "ana@example.fi");
+    store
+        .put_records(
+            operator,
+            &[NewRecord {
+                id: None,
+                subject: person,
+                category: "user.device.ip_address".into(),
+                purposes: vec!["security".into()],
+                source: "system".into(),
+                collected_at: "2023-03-02T10:00:00Z".parse().expect("three years before"),
+                value: Secret::new("192.0.2.7"),
+            }],
+            &Actor::Cli,
+            t0(),
+        )
+        .expect("record");
+    let report = check(&fixture, t0());
+    assert_eq!(broken(&report), ["retention"], "{report:?}");
+    let retention = &report.broken[0];
+    assert_eq!(retention.count, 1);
+    assert_eq!(retention.place.rule.as_deref(), Some("security-logs"));
+    assert_eq!(
+        retention.place.tenant.as_deref(),
+        Some(operator.to_string().as_str())
+    );
+    assert!(
+        retention
+            .sentence
+            .contains("2 years after it was collected"),
+        "{}",
+        retention.sentence
+    );
+    let json = serde_json::to_string(&report).expect("json");
+    assert!(
+        !json.contains("192.0.2.7") && !json.contains("ana@example.fi"),
+        "{json}"
+    );
+    assert_eq!(
+        report.counts().iter().find(|(p, _)| *p == "retention"),
+        Some(&("retention", 1))
+    );
+
+    // A sweep on time mends it.
+    let swept = ombud_app::sweeper::sweep_all(
+        store,
+        &fixture.desk.policy,
+        &fixture.desk.time_zone,
+        t0(),
+        false,
+        |_, _| {},
+    )
+    .expect("sweeps");
+    assert_eq!(swept.iter().map(|(_, r)| r.records).sum::<u64>(), 1);
+    assert_eq!(broken(&check(&fixture, t0())), Vec::<&str>::new());
+
+    // A request filed today and still open forty days later is past its month.
+    let filed = fixture
+        .desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Access,
+                email: Some("ben@example.fi".into()),
+                subject: Some(common::person(store, operator, "ben@example.fi")),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            t0(),
+        )
+        .expect("filed");
+    assert_eq!(
+        broken(&check(&fixture, t0() + 20 * 24.hours())),
+        Vec::<&str>::new(),
+        "not yet due"
+    );
+    let later = t0() + 40 * 24.hours();
+    let report = check(&fixture, later);
+    assert_eq!(broken(&report), ["request_deadline"], "{report:?}");
+    assert_eq!(report.broken[0].place.requests, [filed.id.to_string()]);
+    assert!(
+        report.broken[0].sentence.starts_with("We answer within"),
+        "{}",
+        report.broken[0].sentence
+    );
+
+    // A breach the operator learned of at that moment, unnotified 73 hours on.
+    let incident = ombud_app::breach::open(
+        &fixture.desk.policy,
+        &fixture.desk.time_zone,
+        ombud_app::breach::Opening {
+            title: "Lost laptop".into(),
+            description: "A support laptop was lost.".into(),
+            aware_at: Some(later),
+            occurred_at: None,
+            categories: vec![],
+            consequences: None,
+        },
+        later,
+    )
+    .expect("opens");
+    let detail = ombud_app::breach::opened_detail(&incident);
+    let incident = store
+        .save_incident(operator, &incident, "open", detail, &Actor::Cli, later)
+        .expect("saved");
+    let report = check(&fixture, later + 71.hours());
+    assert_eq!(
+        broken(&report),
+        ["request_deadline"],
+        "the clock still runs"
+    );
+    let report = check(&fixture, later + 73.hours());
+    assert_eq!(
+        broken(&report),
+        ["breach_notice", "request_deadline"],
+        "{report:?}"
+    );
+    let notice = report
+        .broken
+        .iter()
+        .find(|b| b.promise == "breach_notice")
+        .expect("breach");
+    assert_eq!(notice.place.incidents, [incident.id.to_string()]);
+    assert!(notice.sentence.contains("72 hours"), "{}", notice.sentence);
+
+    // Two years and a day after the last write, the log holds entries older than it keeps them
+    // (the fixture's first entries are written at the real time, after T0).
+    let report = check(&fixture, Timestamp::now() + 732 * 24.hours());
+    let keep = report
+        .broken
+        .iter()
+        .find(|b| b.promise == "audit_log_keep")
+        .unwrap_or_else(|| panic!("{report:?}"));
+    assert!(keep.count > 0);
+    assert!(
+        keep.sentence.contains("Our own records"),
+        "{}",
+        keep.sentence
+    );
+}
+
+const CRM: &str = r#"key = "crm"
+name = "Sales contacts"
+purposes = ["user-accounts"]
+tenant = "operator"
+
+[[collections]]
+name = "leads"
+
+[[collections.fields]]
+name = "id"
+categories = ["system.operations"]
+primary_key = true
+
+[[collections.fields]]
+name = "email"
+categories = ["user.contact.email"]
+identity = "email"
+"#;
+
+#[test]
+fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crm.db");
+    let conn = rusqlite::Connection::open(&db).expect("opens");
+    conn.execute_batch(
+        "CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT, phone TEXT, notes TEXT);",
+    )
+    .expect("table");
+    for n in 0..20 {
+        conn.execute(
+            "INSERT INTO leads VALUES (?1, ?2, ?3, 'met at a fair')",
+            rusqlite::params![
+                n,
+                format!("lead{n}@example.fi"),
+                format!("+358 50 {:07}", 2_000_000 + n)
+            ],
+        )
+        .expect("row");
+    }
+    let url = dir.path().join("crm.url");
+    std::fs::write(&url, format!("{}\n", db.display())).expect("url");
+    let (mut dataset, _) = native::parse("crm.toml", CRM).expect("dataset");
+    dataset.connection = Some(Connection {
+        kind: Kind::Sqlite,
+        url_env: None,
+        url_file: Some(url.display().to_string()),
+        schema: None,
+    });
+    let connectors = Connectors::new(vec![dataset]);
+    let fixture = common::fixture(dir.path(), vec![]);
+    let desk = &fixture.desk;
+    let report = promises::check(
+        desk.store.as_ref(),
+        &desk.policy,
+        &desk.time_zone,
+        Some(Datasets {
+            connectors: &connectors,
+            sample: 1000,
+        }),
+        t0(),
+    )
+    .expect("checks");
+    assert_eq!(report.checked.len(), 7);
+    assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
+    let finding = &report.broken[0];
+    assert_eq!(
+        (
+            finding.place.dataset.as_deref(),
+            finding.place.collection.as_deref(),
+            finding.place.column.as_deref()
+        ),
+        (Some("crm"), Some("leads"), Some("phone"))
+    );
+    assert_eq!(
+        finding.what,
+        "1 column holding user.contact.phone_number, not declared"
+    );
+    let json = serde_json::to_string(&report).expect("json");
+    assert!(!json.contains("+358") && !json.contains("lead1@"), "{json}");
+}

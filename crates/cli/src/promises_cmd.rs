@@ -1,0 +1,137 @@
+//! `ombud promises check`: the running system against the notice rendered from the policy.
+//! Prints each broken promise with the sentence it breaks, the count and where to look (ids
+//! and names, never values), records the run in the audit log, and exits 1 when anything is
+//! broken, so it can run from cron or the operator's CI.
+
+use crate::admin_cmd::StoreArgs;
+use crate::serve_cmd::load_policy;
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use ombud_app::clock::SystemClock;
+use ombud_app::promises::{self, PromiseReport};
+use ombud_core::Clock;
+use ombud_store::Actor;
+use ombud_store::audit::NewAuditEntry;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum PromisesCommand {
+    /// Check every promise of the notice against the store and the connected datasets
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// text, or json (the schema is in docs/promises.md)
+    #[arg(long, default_value = "text")]
+    format: String,
+    /// Rows sampled per table when looking for undeclared personal data, 1 to 100000
+    #[arg(long, default_value_t = ombud_connect::discover::DEFAULT_SAMPLE)]
+    sample: usize,
+    /// The policy in force
+    #[arg(long, env = "OMBUD_POLICY")]
+    policy: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn run(command: PromisesCommand) -> Result<ExitCode> {
+    let PromisesCommand::Check(args) = command;
+    if !matches!(args.format.as_str(), "text" | "json") {
+        bail!("--format {}: give text or json", args.format);
+    }
+    if !(1..=ombud_connect::discover::MAX_SAMPLE).contains(&args.sample) {
+        bail!(
+            "--sample {}: give the rows to sample per table, 1 to {}",
+            args.sample,
+            ombud_connect::discover::MAX_SAMPLE
+        );
+    }
+    let (policy, _, _) = load_policy(args.policy.as_deref())?;
+    let connectors = crate::datasets_cmd::connectors_for(&policy, args.policy.as_deref())?;
+    let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
+    let store = args.store.open()?;
+    let now = SystemClock.now();
+    let datasets = (!connectors.datasets().is_empty()).then_some(promises::Datasets {
+        connectors: &connectors,
+        sample: args.sample,
+    });
+    let report = promises::check(store.as_ref(), &policy, &time_zone, datasets, now)
+        .map_err(|e| anyhow!(e))?;
+    // The run is on record in the operator's log, with its counts.
+    if let Some(operator) = store.tenants()?.into_iter().find(|t| t.operator) {
+        store.append_audit(
+            operator.id,
+            NewAuditEntry {
+                actor: Actor::Cli.audit_name(),
+                action: "promises.check".into(),
+                subject: None,
+                categories: vec![],
+                purpose: None,
+                detail: Some(
+                    report
+                        .counts()
+                        .iter()
+                        .map(|(p, n)| format!("{p}={n}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            },
+            now,
+        )?;
+    }
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(if report.broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_text(report: &PromiseReport) {
+    for broken in &report.broken {
+        let p = &broken.place;
+        let mut place = Vec::new();
+        if let Some(t) = &p.tenant {
+            place.push(format!("tenant {t}"));
+        }
+        if let Some(r) = &p.rule {
+            place.push(format!("rule {r}"));
+        }
+        if let (Some(d), Some(c)) = (&p.dataset, &p.collection) {
+            place.push(match &p.column {
+                Some(column) => format!("{d}.{c}.{column}"),
+                None => format!("{d}.{c}"),
+            });
+        }
+        if !p.requests.is_empty() {
+            place.push(format!("requests {}", p.requests.join(", ")));
+        }
+        if !p.incidents.is_empty() {
+            place.push(format!("incidents {}", p.incidents.join(", ")));
+        }
+        println!(
+            "BROKEN {}: {} ({})\n  the notice says: {}",
+            broken.promise,
+            broken.what,
+            place.join("; "),
+            broken.sentence
+        );
+    }
+    let kept = report.counts().iter().filter(|(_, n)| *n == 0).count();
+    println!(
+        "{} of {} promises kept{}",
+        kept,
+        report.checked.len(),
+        if report.broken.is_empty() {
+            String::new()
+        } else {
+            format!(", {} broken", report.checked.len() - kept)
+        }
+    );
+}
