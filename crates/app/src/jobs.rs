@@ -342,6 +342,64 @@ pub struct Jobs {
     pub desk: crate::rights::Desk,
 }
 
+/// How often the sweeper's lease holder checks the notice's promises.
+const PROMISE_CHECK_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// The daily promise check: sets `ombud_promises_broken{promise}` and records the run in the
+/// operator's audit log; logs the promises broken by name and count, never a place.
+pub fn check_promises(
+    store: &dyn Store,
+    policy: &Policy,
+    time_zone: &TimeZone,
+    connectors: &ombud_connect::Connectors,
+    metrics: &Metrics,
+    now: Timestamp,
+) {
+    let datasets = (!connectors.datasets().is_empty()).then_some(crate::promises::Datasets {
+        connectors,
+        sample: ombud_connect::discover::DEFAULT_SAMPLE,
+    });
+    let report = match crate::promises::check(store, policy, time_zone, datasets, now) {
+        Ok(report) => report,
+        Err(error) => {
+            tracing::error!("the promise check failed: {error}");
+            return;
+        }
+    };
+    let counts = report.counts();
+    for (promise, count) in &counts {
+        metrics
+            .promises_broken
+            .get_or_create(&crate::metrics::PromiseLabels {
+                promise: (*promise).to_owned(),
+            })
+            .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        if *count > 0 {
+            tracing::warn!(promise, count, "a promise of the notice is broken");
+        }
+    }
+    let operator = match store.tenants() {
+        Ok(tenants) => tenants.into_iter().find(|t| t.operator),
+        Err(error) => {
+            tracing::error!("the promise check's run was not recorded: {error}");
+            return;
+        }
+    };
+    if let Some(operator) = operator {
+        let entry = ombud_store::audit::NewAuditEntry {
+            actor: ombud_store::Actor::System.audit_name(),
+            action: "promises.check".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(crate::promises::detail(&counts)),
+        };
+        if let Err(error) = store.append_audit(operator.id, entry, now) {
+            tracing::error!("the promise check's run was not recorded: {error}");
+        }
+    }
+}
+
 /// The jobs one replica at a time does, by the name of their lease.
 const SWEEP: &str = "sweep";
 const WATCH: &str = "watch";
@@ -371,11 +429,14 @@ pub fn spawn(
 ) {
     let sweeper_state = state.clone();
     let sweeper_metrics = Arc::clone(&state.metrics);
+    // When this replica last checked the promises; the check follows a sweep once a day.
+    let last_check = Arc::new(std::sync::Mutex::new(None::<Timestamp>));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(sweep_every);
         loop {
             tick.tick().await;
             let state = sweeper_state.clone();
+            let last_check = Arc::clone(&last_check);
             let round = tokio::task::spawn_blocking(move || {
                 let now = state.clock.now();
                 // Held a round and a half: the holder renews it at its next round, and when it
@@ -421,6 +482,25 @@ pub fn spawn(
                     false,
                     |_, _| {},
                 )?;
+                // Right after a sweep, what is still past its end is the sweeper's lag or a
+                // failure: that is what the daily check should find.
+                let due = last_check
+                    .lock()
+                    .map(|last| last.is_none_or(|at| now.duration_since(at) >= PROMISE_CHECK_EVERY))
+                    .unwrap_or(true);
+                if due {
+                    check_promises(
+                        state.store.as_ref(),
+                        &state.policy,
+                        &state.time_zone,
+                        &state.connectors,
+                        &state.metrics,
+                        now,
+                    );
+                    if let Ok(mut last) = last_check.lock() {
+                        *last = Some(now);
+                    }
+                }
                 Ok::<_, ombud_store::StoreError>(reports)
             })
             .await;

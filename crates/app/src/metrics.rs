@@ -50,6 +50,12 @@ pub struct OpenLabels {
     pub clock: String,
 }
 
+/// A promise of the notice, by the name the promise check gives it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromiseLabels {
+    pub promise: String,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -65,6 +71,8 @@ pub struct Metrics {
     pub reviews_overdue: Gauge,
     /// Records nothing dated the end of at the last sweep (the forecast says why).
     pub kept_with_no_end: Gauge,
+    /// What the last promise check found broken, per promise (0 when kept).
+    pub promises_broken: Family<PromiseLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -132,7 +140,14 @@ impl Metrics {
             "Records nothing dated the end of at the last sweep; `ombud retention forecast` says why",
             kept_with_no_end.clone(),
         );
+        let promises_broken = Family::<PromiseLabels, Gauge>::default();
+        registry.register(
+            "promises_broken",
+            "What the last promise check found breaking each promise of the notice (records, entries, requests, incidents, rows or columns); 0 when kept",
+            promises_broken.clone(),
+        );
         Metrics {
+            promises_broken,
             reviews_overdue,
             kept_with_no_end,
             breach_due,

@@ -98,6 +98,15 @@ impl PromiseReport {
     }
 }
 
+/// The audit entry's detail for a run: `retention=3 review=0 …`.
+pub fn detail(counts: &[(&'static str, u64)]) -> String {
+    counts
+        .iter()
+        .map(|(p, n)| format!("{p}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PromiseError {
     #[error(transparent)]

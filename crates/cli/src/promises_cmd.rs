@@ -69,14 +69,7 @@ pub fn run(command: PromisesCommand) -> Result<ExitCode> {
                 subject: None,
                 categories: vec![],
                 purpose: None,
-                detail: Some(
-                    report
-                        .counts()
-                        .iter()
-                        .map(|(p, n)| format!("{p}={n}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
+                detail: Some(promises::detail(&report.counts())),
             },
             now,
         )?;

@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::subprocessors::deselect),
         )
         .route("/ropa", get(routes::ropa::ropa))
+        .route("/promises", get(routes::promises::check))
         .route("/check", get(routes::check::check))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))

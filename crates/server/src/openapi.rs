@@ -2,8 +2,8 @@
 //! exactly the routes the router serves.
 
 use crate::routes::{
-    admin, audit, check, events, health, holds, incidents, notices, requests, retention, ropa,
-    subjects, subprocessors,
+    admin, audit, check, events, health, holds, incidents, notices, promises, requests, retention,
+    ropa, subjects, subprocessors,
 };
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         incidents::open, incidents::list, incidents::show, incidents::close, incidents::scope, incidents::assess, incidents::draft, incidents::notify, incidents::authority,
         subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object, subprocessors::resolve,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
-        check::check, audit::list, audit::verify, ropa::ropa,
+        check::check, audit::list, audit::verify, ropa::ropa, promises::check,
         health::healthz, health::readyz, openapi_json,
     ),
     modifiers(&BearerKeys, &EveryAnswer),

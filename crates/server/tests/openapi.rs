@@ -56,6 +56,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/incidents/{id}/authority"),
     ("post", "/api/v1/notices"),
     ("get", "/api/v1/ropa"),
+    ("get", "/api/v1/promises"),
     ("get", "/api/v1/subprocessors"),
     ("put", "/api/v1/subprocessors/{recipient}/selection"),
     ("delete", "/api/v1/subprocessors/{recipient}/selection"),

@@ -8,6 +8,7 @@ pub mod health;
 pub mod holds;
 pub mod incidents;
 pub mod notices;
+pub mod promises;
 pub mod requests;
 pub mod retention;
 pub mod ropa;
