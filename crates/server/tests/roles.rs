@@ -131,6 +131,9 @@ fn probe(what: &str, ids: &Ids) -> Probe {
             json!({ "subject": ids.subject, "decision": "keep" }),
         ),
         "the record of processing activities (operator tenant)" => get("/api/v1/ropa".into()),
+        "the promise check, `GET /api/v1/promises` (operator tenant)" => {
+            get("/api/v1/promises".into())
+        }
         "read the sub-processor list" => get("/api/v1/subprocessors".into()),
         "choose optional sub-processors (a customer's admin)" => {
             Elsewhere("subprocessors.rs: a customer's admin chooses its optional providers")
