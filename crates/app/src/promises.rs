@@ -356,35 +356,56 @@ fn connected(
         });
     }
     let today = now.to_zoned(time_zone.clone()).date();
+    // Datasets may share a database (one per purpose, say): it is scanned once, and a column
+    // any of them declares is declared.
+    let mut databases: Vec<(&ombud_connect::Connection, Vec<&ombud_connect::Dataset>)> = Vec::new();
     for dataset in datasets.connectors.datasets() {
         let Some(connection) = &dataset.connection else {
             continue;
         };
-        let mut database = ombud_connect::sql::Database::open(&dataset.key, connection)?;
+        match databases.iter_mut().find(|(c, _)| *c == connection) {
+            Some((_, sharing)) => sharing.push(dataset),
+            None => databases.push((connection, vec![dataset])),
+        }
+    }
+    for (connection, sharing) in databases {
+        let names: Vec<&str> = sharing.iter().map(|d| d.key.as_str()).collect();
+        let mut database = ombud_connect::sql::Database::open(&names.join(", "), connection)?;
         let tables = database.schema()?;
         for table in discover::scan(&mut database, &tables, datasets.sample, today)? {
             for column in &table.columns {
                 let Some(category) = column.category() else {
                     continue;
                 };
-                let what =
-                    match discover::declaration(dataset, &table.table, &column.column, category) {
-                        Declaration::Covered => continue,
-                        Declaration::Missing => {
-                            format!("1 column holding {category}, not declared")
-                        }
-                        Declaration::Contradicted(declared) => format!(
-                            "1 column holding {category}, declared as {}",
-                            declared.join(", ")
-                        ),
-                    };
+                let declarations: Vec<Declaration> = sharing
+                    .iter()
+                    .map(|d| discover::declaration(d, &table.table, &column.column, category))
+                    .collect();
+                if declarations.contains(&Declaration::Covered) {
+                    continue;
+                }
+                let contradicted: Vec<String> = declarations
+                    .into_iter()
+                    .flat_map(|d| match d {
+                        Declaration::Contradicted(declared) => declared,
+                        _ => vec![],
+                    })
+                    .collect();
+                let what = if contradicted.is_empty() {
+                    format!("1 column holding {category}, not declared")
+                } else {
+                    format!(
+                        "1 column holding {category}, declared as {}",
+                        contradicted.join(", ")
+                    )
+                };
                 broken.push(Broken {
                     promise: "undeclared_personal_data",
-                    sentence: sentence(notice, "what-we-collect", ""),
+                    sentence: heading(notice, "what-we-collect"),
                     count: 1,
                     what,
                     place: Place {
-                        dataset: Some(dataset.key.clone()),
+                        dataset: Some(names.join(",")),
                         collection: Some(table.table.clone()),
                         column: Some(column.column.clone()),
                         ..Place::default()
@@ -402,6 +423,16 @@ fn plain(line: &Line) -> String {
             Inline::Text(t) | Inline::Strong(t) | Inline::Link { text: t, .. } => t.as_str(),
         })
         .collect()
+}
+
+/// The heading of the notice's section `id`: what a promise about the whole section breaks.
+fn heading(notice: &Document, id: &str) -> String {
+    notice
+        .sections
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.heading.clone())
+        .unwrap_or_default()
 }
 
 /// The first line of the notice's section `id` that contains `needle` (a table row as its

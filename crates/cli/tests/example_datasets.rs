@@ -134,6 +134,37 @@ fn check_example(dir: &Path, example: &Example, kind: &str, url: &str) {
     }
 }
 
+/// After a sweep, the example keeps every promise its notice makes, the datasets' included:
+/// nothing past its retention in the vault or the seed's tables, and no personal data in them
+/// that the datasets do not declare.
+fn keeps_its_promises(dir: &Path, example: &Example, url: &str) {
+    const MASTER: &str = "3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e";
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data directory");
+    {
+        let key = ombud_store::crypto::MasterKey::from_hex(MASTER).expect("key");
+        let store = ombud_store::SqliteStore::open(&data.join("ombud.db"), &key).expect("store");
+        let clock = ombud_core::ManualClock::new(jiff::Timestamp::now());
+        ombud_app::bootstrap::ensure_operator(&store, &clock, "Operator").expect("operator");
+    }
+    let policy = dir.join("privacy.toml");
+    let policy = policy.to_str().expect("path");
+    let run = |args: &[&str]| {
+        let mut command = ombud(dir, example.url_env, url);
+        command
+            .env("OMBUD_MASTER_KEY", MASTER)
+            .env("OMBUD_DATA_DIR", &data)
+            .args(args)
+            .args(["--policy", policy]);
+        command
+    };
+    run(&["sweep"]).assert().success();
+    run(&["promises", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("7 of 7 promises kept"));
+}
+
 #[test]
 fn each_example_s_datasets_reach_its_seed_in_sqlite() {
     for example in &EXAMPLES {
@@ -146,6 +177,7 @@ fn each_example_s_datasets_reach_its_seed_in_sqlite() {
             .execute_batch(&seed)
             .unwrap_or_else(|e| panic!("{}: {e}", example.seed));
         check_example(dir.path(), example, "sqlite", db.to_str().expect("path"));
+        keeps_its_promises(dir.path(), example, db.to_str().expect("path"));
     }
 }
 
