@@ -453,3 +453,87 @@ fn sentence(notice: &Document, id: &str, needle: &str) -> String {
     let mut lines = lines.filter(|l| l.contains(needle));
     lines.next().unwrap_or_else(|| section.heading.clone())
 }
+
+/// The report as one self-contained HTML page (no script, no external file): what was
+/// checked, each broken promise with the notice's sentence, and when, in the controller's
+/// time zone with the zone named.
+pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) -> String {
+    use maud::{DOCTYPE, html};
+    let when = report
+        .checked_at
+        .to_zoned(time_zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string();
+    let counts = report.counts();
+    let kept = counts.iter().filter(|(_, n)| *n == 0).count();
+    let place = |p: &Place| {
+        let mut parts = Vec::new();
+        if let Some(t) = &p.tenant {
+            parts.push(format!("tenant {t}"));
+        }
+        if let Some(r) = &p.rule {
+            parts.push(format!("rule {r}"));
+        }
+        if let (Some(d), Some(c)) = (&p.dataset, &p.collection) {
+            parts.push(match &p.column {
+                Some(column) => format!("{d}.{c}.{column}"),
+                None => format!("{d}.{c}"),
+            });
+        }
+        if !p.requests.is_empty() {
+            parts.push(format!("requests {}", p.requests.join(", ")));
+        }
+        if !p.incidents.is_empty() {
+            parts.push(format!("incidents {}", p.incidents.join(", ")));
+        }
+        parts.join("; ")
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Promise check: " (organisation) }
+                style {
+                    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}"
+                    "table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ccc;vertical-align:top}"
+                    ".broken{color:#9b1c1c;font-weight:600}.kept{color:#1d5e20}blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid #999;color:#333}"
+                    "code{overflow-wrap:anywhere}"
+                }
+            }
+            body {
+                h1 { "Promise check: " (organisation) }
+                p { "Checked " (when) ": " (kept) " of " (counts.len()) " promises kept." }
+                table {
+                    caption { "Each promise checked" }
+                    thead { tr { th scope="col" { "Promise" } th scope="col" { "Broken by" } } }
+                    tbody {
+                        @for (promise, count) in &counts {
+                            tr {
+                                th scope="row" { code { (promise) } }
+                                @if *count == 0 {
+                                    td class="kept" { "kept" }
+                                } @else {
+                                    td class="broken" { (count) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !report.broken.is_empty() {
+                    h2 { "Broken promises" }
+                    @for broken in &report.broken {
+                        section {
+                            h3 { code { (broken.promise) } ": " (broken.what) }
+                            p { "Where: " code { (place(&broken.place)) } }
+                            p { "The notice says:" }
+                            blockquote { (broken.sentence) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}

@@ -23,7 +23,7 @@ pub enum PromisesCommand {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// text, or json (the schema is in docs/promises.md)
+    /// text, json (the schema is in docs/promises.md) or html (a self-contained page)
     #[arg(long, default_value = "text")]
     format: String,
     /// Rows sampled per table when looking for undeclared personal data, 1 to 100000
@@ -38,8 +38,8 @@ pub struct CheckArgs {
 
 pub fn run(command: PromisesCommand) -> Result<ExitCode> {
     let PromisesCommand::Check(args) = command;
-    if !matches!(args.format.as_str(), "text" | "json") {
-        bail!("--format {}: give text or json", args.format);
+    if !matches!(args.format.as_str(), "text" | "json" | "html") {
+        bail!("--format {}: give text, json or html", args.format);
     }
     if !(1..=ombud_connect::discover::MAX_SAMPLE).contains(&args.sample) {
         bail!(
@@ -74,10 +74,13 @@ pub fn run(command: PromisesCommand) -> Result<ExitCode> {
             now,
         )?;
     }
-    if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_text(&report);
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
+        "html" => println!(
+            "{}",
+            promises::html(&report, &policy.controller.name, &time_zone)
+        ),
+        _ => print_text(&report),
     }
     Ok(if report.broken.is_empty() {
         ExitCode::SUCCESS

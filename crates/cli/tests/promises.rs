@@ -100,6 +100,21 @@ fn a_record_past_its_retention_breaks_a_promise_until_the_sweep() {
     );
     assert_eq!(report["checked"].as_array().expect("checked").len(), 5);
 
+    let page = ombud(dir.path())
+        .args(["promises", "check", "--format", "html"])
+        .output()
+        .expect("runs");
+    assert_eq!(page.status.code(), Some(1));
+    let page = String::from_utf8(page.stdout).expect("utf-8");
+    assert!(
+        page.starts_with("<!DOCTYPE html>")
+            && page.contains("3 of 5 promises kept")
+            && page.contains("rule customer-relationship")
+            && !page.contains("<script")
+            && !page.contains("+358"),
+        "{page}"
+    );
+
     ombud(dir.path()).args(["sweep"]).assert().success();
     ombud(dir.path())
         .args(["promises", "check"])
@@ -122,7 +137,7 @@ fn a_record_past_its_retention_breaks_a_promise_until_the_sweep() {
         .into_iter()
         .filter_map(|e| e.detail)
         .collect();
-    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs.len(), 4, "{runs:?}");
     assert!(
         runs.iter().any(|d| d.contains("retention=1"))
             && runs.iter().any(|d| d.contains("retention=0")),
@@ -139,7 +154,10 @@ fn a_record_past_its_retention_breaks_a_promise_until_the_sweep() {
 fn bad_flags_are_refused_with_the_flag_and_the_fix() {
     let dir = tempfile::tempdir().expect("temporary directory");
     for (args, says) in [
-        (vec!["--format", "xml"], "--format xml: give text or json"),
+        (
+            vec!["--format", "xml"],
+            "--format xml: give text, json or html",
+        ),
         (
             vec!["--sample", "0"],
             "--sample 0: give the rows to sample per table, 1 to 100000",
