@@ -5,8 +5,9 @@
 //!
 //! Checked here: retention in the vault (records past their end that no hold or restriction
 //! keeps; reviews past due), the audit log's own keep, requests past their deadline, breach
-//! notifications past the clock, retention in the connected datasets, and personal data in
-//! their tables that the datasets do not declare (discovery). What a sweep would remove is what
+//! notifications past the clock, categories held that no activity names, retention in the
+//! connected datasets, and personal data in their tables that the datasets do not declare
+//! (discovery). What a sweep would remove is what
 //! is broken; a sweep that ran on time leaves nothing to report.
 
 use crate::sweeper::{Sweep, SweepReport};
@@ -18,17 +19,19 @@ use ombud_core::access::DataRole;
 use ombud_core::text::count;
 use ombud_policy::Policy;
 use ombud_policy::render::document::{Block, Document, Inline, Line};
+use ombud_policy::taxonomy::is_within;
 use ombud_store::requests::RequestFilter;
 use ombud_store::{Store, StoreError};
 use serde::Serialize;
 
 /// The promises checked, as reports and `/metrics` name them.
-pub const PROMISES: [&str; 7] = [
+pub const PROMISES: [&str; 8] = [
     "retention",
     "review",
     "audit_log_keep",
     "request_deadline",
     "breach_notice",
+    "category_not_in_notice",
     "dataset_retention",
     "undeclared_personal_data",
 ];
@@ -150,6 +153,7 @@ pub fn check(
             &report,
             &mut broken,
         );
+        unnamed(store, &notice, policy, &tenant, &mut broken)?;
         deadlines(
             store,
             &notice,
@@ -188,9 +192,9 @@ pub fn check(
             },
         });
     }
-    let mut checked = PROMISES[..5].to_vec();
+    let mut checked = PROMISES[..6].to_vec();
     if let Some(datasets) = datasets {
-        checked.extend(&PROMISES[5..]);
+        checked.extend(&PROMISES[6..]);
         connected(
             store,
             policy,
@@ -268,6 +272,51 @@ fn vault(
             },
         });
     }
+}
+
+/// Records held under a category no activity of the notice names for the tenant's role: the
+/// notice says what data is collected, and this is data it does not mention.
+fn unnamed(
+    store: &dyn Store,
+    notice: &Document,
+    policy: &Policy,
+    tenant: &ombud_store::model::Tenant,
+    broken: &mut Vec<Broken>,
+) -> Result<(), StoreError> {
+    let role = DataRole::of_tenant(tenant.operator);
+    let named: Vec<&String> = policy
+        .activities
+        .iter()
+        .filter(|a| DataRole::from(a.role) == role)
+        .flat_map(|a| &a.categories)
+        .collect();
+    let section = if tenant.operator {
+        "what-we-collect"
+    } else {
+        "for-customers"
+    };
+    for (category, records) in store.categories_held(tenant.id)? {
+        if named
+            .iter()
+            .any(|n| is_within(&category, n) || is_within(n, &category))
+        {
+            continue;
+        }
+        broken.push(Broken {
+            promise: "category_not_in_notice",
+            sentence: heading(notice, section),
+            count: records,
+            what: format!(
+                "{} held as {category}, which no activity of the notice names",
+                count(records, "record", "records")
+            ),
+            place: Place {
+                tenant: Some(tenant.id.to_string()),
+                ..Place::default()
+            },
+        });
+    }
+    Ok(())
 }
 
 /// Requests still open past their deadline.

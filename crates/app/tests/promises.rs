@@ -1,7 +1,7 @@
 //! The promise check on the invoicing example, with a fixed clock: a fresh store keeps every
 //! promise; each promise broken on purpose — a security log past its two years, a request past
-//! its month, a breach past its 72 hours, audit entries past the log's two years, an e-mail
-//! column no dataset declares — is reported alone, with the notice's sentence and the place,
+//! its month, a breach past its 72 hours, a category the notice does not name, audit entries
+//! past the log's two years, a phone column no dataset declares — is reported alone, with the notice's sentence and the place,
 //! and never a value; a sweep on time mends retention.
 
 mod common;
@@ -48,7 +48,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
     assert_eq!(
         report.checked.len(),
-        5,
+        6,
         "no datasets: their two checks do not run"
     );
 
@@ -183,6 +183,48 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(notice.place.incidents, [incident.id.to_string()]);
     assert!(notice.sentence.contains("72 hours"), "{}", notice.sentence);
 
+    // Records under a category no activity of the notice names (one a new version of the
+    // policy dropped, say).
+    store
+        .put_records(
+            operator,
+            &[NewRecord {
+                id: None,
+                subject: common::person(store, operator, "cara@example.fi"),
+                category: "user.biometric".into(),
+                purposes: vec![],
+                source: "subject".into(),
+                collected_at: later,
+                value: Secret::new("fingerprint template"),
+            }],
+            &Actor::Cli,
+            later,
+        )
+        .expect("record");
+    let report = check(&fixture, later + 73.hours());
+    assert_eq!(
+        broken(&report),
+        [
+            "breach_notice",
+            "category_not_in_notice",
+            "request_deadline"
+        ],
+        "{report:?}"
+    );
+    let unnamed = report
+        .broken
+        .iter()
+        .find(|b| b.promise == "category_not_in_notice")
+        .expect("found");
+    assert_eq!(
+        unnamed.what,
+        "1 record held as user.biometric, which no activity of the notice names"
+    );
+    assert_eq!(
+        unnamed.sentence,
+        "What data we collect and where it comes from"
+    );
+
     // Two years and a day after the last write, the log holds entries older than it keeps them
     // (the fixture's first entries are written at the real time, after T0).
     let report = check(&fixture, Timestamp::now() + 732 * 24.hours());
@@ -261,7 +303,7 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
         t0(),
     )
     .expect("checks");
-    assert_eq!(report.checked.len(), 7);
+    assert_eq!(report.checked.len(), 8);
     assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
     let finding = &report.broken[0];
     assert_eq!(

@@ -19,6 +19,8 @@ pub trait Subjects {
     fn find_subject(&self, tenant: TenantId, identity: &Identity) -> Result<Option<SubjectId>>;
     fn subject(&self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>>;
     fn subject_exists(&self, tenant: TenantId, id: SubjectId) -> Result<bool>;
+    /// The categories the tenant's records are held under, with how many records each.
+    fn categories_held(&self, tenant: TenantId) -> Result<Vec<(String, u64)>>;
     /// Writes records for any number of subjects of one tenant, all or nothing.
     fn put_records(
         &self, tenant: TenantId, records: &[NewRecord], actor: &Actor, at: Timestamp,

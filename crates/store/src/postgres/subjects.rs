@@ -81,6 +81,19 @@ impl crate::subjects::Subjects for PostgresStore {
         })
     }
 
+    fn categories_held(&self, tenant: TenantId) -> Result<Vec<(String, u64)>> {
+        self.read(|client| {
+            Ok(client
+                .query(
+                    "SELECT category, COUNT(*) FROM records WHERE tenant_id = $1 GROUP BY category ORDER BY category",
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1).max(0) as u64))
+                .collect())
+        })
+    }
+
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         self.read(|client| self.records_in(client, tenant, subject))
     }

@@ -83,6 +83,17 @@ impl crate::subjects::Subjects for SqliteStore {
         })
     }
 
+    fn categories_held(&self, tenant: TenantId) -> Result<Vec<(String, u64)>> {
+        self.read(|conn| {
+            all(
+                conn,
+                "SELECT category, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY category ORDER BY category",
+                params![tenant.0.as_bytes()],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?.max(0) as u64)),
+            )
+        })
+    }
+
     fn records(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         self.read(|conn| self.records_in(conn, tenant, subject))
     }
