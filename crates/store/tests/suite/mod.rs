@@ -385,6 +385,43 @@ pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
     assert_eq!(store.events(tenant.id, ana).expect("read").len(), 1);
 }
 
+pub fn the_categories_held_are_counted_per_tenant(store: &dyn Store) {
+    let now = at("2025-02-01T00:00:00Z");
+    let (a, people) = tenant_with_people(store, "Held A", 2, now);
+    let (b, others) = tenant_with_people(store, "Held B", 1, now);
+    store
+        .put_records(
+            a.id,
+            &[
+                record(people[0], "user.name", "Ana"),
+                record(people[1], "user.name", "Ben"),
+                record(people[1], "user.contact.phone_number", "+358401234567"),
+            ],
+            &Actor::Cli,
+            now,
+        )
+        .expect("records");
+    store
+        .put_records(
+            b.id,
+            &[record(others[0], "user.biometric", "template")],
+            &Actor::Cli,
+            now,
+        )
+        .expect("records");
+    assert_eq!(
+        store.categories_held(a.id).expect("held"),
+        [
+            ("user.contact.phone_number".to_owned(), 1),
+            ("user.name".to_owned(), 2)
+        ]
+    );
+    assert_eq!(
+        store.categories_held(b.id).expect("held"),
+        [("user.biometric".to_owned(), 1)]
+    );
+}
+
 pub fn a_tenant_sees_nothing_of_another(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let a = store
@@ -3135,7 +3172,11 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(s
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 31] = [
+    let cases: [(&str, Case); 32] = [
+        (
+            "the_categories_held_are_counted_per_tenant",
+            the_categories_held_are_counted_per_tenant,
+        ),
         (
             "the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then",
             the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then,
