@@ -72,6 +72,32 @@ pub struct Place {
     pub column: Option<String>,
 }
 
+impl Place {
+    /// `tenant …; rule …; dataset.table.column; requests …`: the place in one line.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = &self.tenant {
+            parts.push(format!("tenant {t}"));
+        }
+        if let Some(r) = &self.rule {
+            parts.push(format!("rule {r}"));
+        }
+        if let (Some(d), Some(c)) = (&self.dataset, &self.collection) {
+            parts.push(match &self.column {
+                Some(column) => format!("{d}.{c}.{column}"),
+                None => format!("{d}.{c}"),
+            });
+        }
+        if !self.requests.is_empty() {
+            parts.push(format!("requests {}", self.requests.join(", ")));
+        }
+        if !self.incidents.is_empty() {
+            parts.push(format!("incidents {}", self.incidents.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
 /// What one run of the check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -221,15 +247,9 @@ fn vault(
     broken: &mut Vec<Broken>,
 ) {
     for (rule, records) in &report.by_rule {
-        let period = policy
-            .retention_rule(rule)
-            .map(|r| ombud_policy::render::capitalise(&ombud_policy::render::retention_period(r)));
         broken.push(Broken {
             promise: "retention",
-            sentence: match period {
-                Some(period) => sentence(notice, "retention", &period),
-                None => sentence(notice, "retention", "We keep personal data only"),
-            },
+            sentence: rule_sentence(notice, policy, Some(rule)),
             count: *records,
             what: format!(
                 "{} past the end of their retention",
@@ -379,17 +399,9 @@ fn connected(
 ) -> Result<(), PromiseError> {
     let swept = crate::datasets::sweep(datasets.connectors, policy, store, time_zone, now, true)?;
     for collection in swept.into_iter().filter(|c| c.rows > 0) {
-        let period = collection
-            .rules
-            .first()
-            .and_then(|id| policy.retention_rule(id))
-            .map(|r| ombud_policy::render::capitalise(&ombud_policy::render::retention_period(r)));
         broken.push(Broken {
             promise: "dataset_retention",
-            sentence: match period {
-                Some(period) => sentence(notice, "retention", &period),
-                None => sentence(notice, "retention", "We keep personal data only"),
-            },
+            sentence: rule_sentence(notice, policy, collection.rules.first()),
             count: collection.rows,
             what: format!(
                 "{} past the end of their retention",
@@ -474,6 +486,19 @@ fn plain(line: &Line) -> String {
         .collect()
 }
 
+/// The row of the notice's retention table that states `rule`'s period, or the section's
+/// opening promise when the rule has no row.
+fn rule_sentence(notice: &Document, policy: &Policy, rule: Option<&String>) -> String {
+    match rule.and_then(|id| policy.retention_rule(id)) {
+        Some(rule) => sentence(
+            notice,
+            "retention",
+            &ombud_policy::render::capitalise(&ombud_policy::render::retention_period(rule)),
+        ),
+        None => sentence(notice, "retention", "We keep personal data only"),
+    }
+}
+
 /// The heading of the notice's section `id`: what a promise about the whole section breaks.
 fn heading(notice: &Document, id: &str) -> String {
     notice
@@ -515,28 +540,6 @@ pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) ->
         .to_string();
     let counts = report.counts();
     let kept = counts.iter().filter(|(_, n)| *n == 0).count();
-    let place = |p: &Place| {
-        let mut parts = Vec::new();
-        if let Some(t) = &p.tenant {
-            parts.push(format!("tenant {t}"));
-        }
-        if let Some(r) = &p.rule {
-            parts.push(format!("rule {r}"));
-        }
-        if let (Some(d), Some(c)) = (&p.dataset, &p.collection) {
-            parts.push(match &p.column {
-                Some(column) => format!("{d}.{c}.{column}"),
-                None => format!("{d}.{c}"),
-            });
-        }
-        if !p.requests.is_empty() {
-            parts.push(format!("requests {}", p.requests.join(", ")));
-        }
-        if !p.incidents.is_empty() {
-            parts.push(format!("incidents {}", p.incidents.join(", ")));
-        }
-        parts.join("; ")
-    };
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -575,7 +578,7 @@ pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) ->
                     @for broken in &report.broken {
                         section {
                             h3 { code { (broken.promise) } ": " (broken.what) }
-                            p { "Where: " code { (place(&broken.place)) } }
+                            p { "Where: " code { (broken.place.describe()) } }
                             p { "The notice says:" }
                             blockquote { (broken.sentence) }
                         }

@@ -91,31 +91,11 @@ pub fn run(command: PromisesCommand) -> Result<ExitCode> {
 
 fn print_text(report: &PromiseReport) {
     for broken in &report.broken {
-        let p = &broken.place;
-        let mut place = Vec::new();
-        if let Some(t) = &p.tenant {
-            place.push(format!("tenant {t}"));
-        }
-        if let Some(r) = &p.rule {
-            place.push(format!("rule {r}"));
-        }
-        if let (Some(d), Some(c)) = (&p.dataset, &p.collection) {
-            place.push(match &p.column {
-                Some(column) => format!("{d}.{c}.{column}"),
-                None => format!("{d}.{c}"),
-            });
-        }
-        if !p.requests.is_empty() {
-            place.push(format!("requests {}", p.requests.join(", ")));
-        }
-        if !p.incidents.is_empty() {
-            place.push(format!("incidents {}", p.incidents.join(", ")));
-        }
         println!(
             "BROKEN {}: {} ({})\n  the notice says: {}",
             broken.promise,
             broken.what,
-            place.join("; "),
+            broken.place.describe(),
             broken.sentence
         );
     }
