@@ -138,6 +138,9 @@ pub fn acknowledgement(
     )
 }
 
+/// The template of the mail that tells a person their request was extended.
+pub const EXTENDED: &str = "request_extended";
+
 pub fn extended(
     policy: &Policy,
     voice: &Voice,
@@ -146,7 +149,7 @@ pub fn extended(
     tz: &TimeZone,
 ) -> NewMail {
     mail(
-        "request_extended",
+        EXTENDED,
         request,
         to,
         format!(

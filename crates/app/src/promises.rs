@@ -25,11 +25,12 @@ use ombud_store::{Store, StoreError};
 use serde::Serialize;
 
 /// The promises checked, as reports and `/metrics` name them.
-pub const PROMISES: [&str; 8] = [
+pub const PROMISES: [&str; 9] = [
     "retention",
     "review",
     "audit_log_keep",
     "request_deadline",
+    "extension_told",
     "breach_notice",
     "category_not_in_notice",
     "dataset_retention",
@@ -218,9 +219,9 @@ pub fn check(
             },
         });
     }
-    let mut checked = PROMISES[..6].to_vec();
+    let mut checked = PROMISES[..7].to_vec();
     if let Some(datasets) = datasets {
-        checked.extend(&PROMISES[6..]);
+        checked.extend(&PROMISES[7..]);
         connected(
             store,
             policy,
@@ -339,7 +340,8 @@ fn unnamed(
     Ok(())
 }
 
-/// Requests still open past their deadline.
+/// Requests still open past their deadline, and requests extended whose person was not told
+/// within the first period (Art. 12(3)): no extension mail sent by the first deadline.
 fn deadlines(
     store: &dyn Store,
     notice: &Document,
@@ -348,13 +350,12 @@ fn deadlines(
     now: Timestamp,
     broken: &mut Vec<Broken>,
 ) -> Result<(), StoreError> {
-    let mut late = Vec::new();
+    let (mut late, mut untold) = (Vec::new(), Vec::new());
     let mut after = None;
     loop {
         let page = store.requests(
             tenant,
             &RequestFilter {
-                open: true,
                 after,
                 limit: 1000,
                 ..RequestFilter::default()
@@ -362,16 +363,30 @@ fn deadlines(
         )?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        late.extend(
-            page.iter()
-                .filter(|r| r.due_at.is_some_and(|due| due < now))
-                .map(|r| r.id.to_string()),
-        );
+        for request in &page {
+            if request.status.is_open() && request.due_at.is_some_and(|due| due < now) {
+                late.push(request.id.to_string());
+            }
+            let Some(first_due) = request.first_due_at else {
+                continue;
+            };
+            if request.extended_at.is_none() || first_due >= now {
+                continue;
+            }
+            let told = store.mails(tenant, Some(request.id))?.iter().any(|mail| {
+                mail.template == crate::mail::EXTENDED
+                    && mail.sent_at.is_some_and(|at| at <= first_due)
+            });
+            if !told {
+                untold.push(request.id.to_string());
+            }
+        }
     }
+    let sentence = sentence(notice, "your-rights", "We answer within");
     if !late.is_empty() {
         broken.push(Broken {
             promise: "request_deadline",
-            sentence: sentence(notice, "your-rights", "We answer within"),
+            sentence: sentence.clone(),
             count: late.len() as u64,
             what: format!(
                 "{} still open past the deadline",
@@ -380,6 +395,22 @@ fn deadlines(
             place: Place {
                 tenant: Some(name.to_owned()),
                 requests: late,
+                ..Place::default()
+            },
+        });
+    }
+    if !untold.is_empty() {
+        broken.push(Broken {
+            promise: "extension_told",
+            sentence,
+            count: untold.len() as u64,
+            what: format!(
+                "{} extended without the person told by the first deadline",
+                count(untold.len() as u64, "request", "requests")
+            ),
+            place: Place {
+                tenant: Some(name.to_owned()),
+                requests: untold,
                 ..Place::default()
             },
         });

@@ -48,7 +48,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
     assert_eq!(
         report.checked.len(),
-        6,
+        7,
         "no datasets: their two checks do not run"
     );
 
@@ -303,7 +303,7 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
         t0(),
     )
     .expect("checks");
-    assert_eq!(report.checked.len(), 8);
+    assert_eq!(report.checked.len(), 9);
     assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
     let finding = &report.broken[0];
     assert_eq!(
@@ -320,4 +320,72 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
     );
     let json = serde_json::to_string(&report).expect("json");
     assert!(!json.contains("+358") && !json.contains("lead1@"), "{json}");
+}
+
+#[test]
+fn an_extension_the_person_was_not_told_of_by_the_first_deadline_is_broken() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let store: &dyn Store = fixture.store.as_ref();
+    let operator = fixture.operator;
+    let filed = fixture
+        .desk
+        .file(
+            operator,
+            Filing {
+                kind: RequestKind::Access,
+                email: Some("dana@example.fi".into()),
+                subject: Some(common::person(store, operator, "dana@example.fi")),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            t0(),
+        )
+        .expect("filed");
+    fixture
+        .desk
+        .extend(
+            operator,
+            filed.id,
+            None,
+            "Many requests arrived at once",
+            &Actor::Cli,
+            t0() + 10 * 24.hours(),
+        )
+        .expect("extended");
+    // The mail is queued; within the first month nothing is broken yet.
+    assert_eq!(
+        broken(&check(&fixture, t0() + 20 * 24.hours())),
+        Vec::<&str>::new()
+    );
+    let report = check(&fixture, t0() + 40 * 24.hours());
+    assert_eq!(broken(&report), ["extension_told"], "{report:?}");
+    assert_eq!(report.broken[0].place.requests, [filed.id.to_string()]);
+    assert!(
+        report.broken[0]
+            .sentence
+            .contains("we tell you within the first month")
+    );
+
+    // Sent on the eleventh day: the promise was kept.
+    let sent_at = t0() + 11 * 24.hours();
+    for mail in store
+        .lease_mails(sent_at, sent_at + 1.hours(), 10)
+        .expect("leased")
+        .into_iter()
+        .filter(|m| m.template == ombud_app::mail::EXTENDED)
+    {
+        store
+            .mail_sent(mail.tenant, mail.id, sent_at)
+            .expect("sent");
+    }
+    assert_eq!(
+        broken(&check(&fixture, t0() + 40 * 24.hours())),
+        Vec::<&str>::new()
+    );
 }
