@@ -25,7 +25,7 @@ use ombud_store::{Store, StoreError};
 use serde::Serialize;
 
 /// The promises checked, as reports and `/metrics` name them.
-pub const PROMISES: [&str; 9] = [
+pub const PROMISES: [&str; 10] = [
     "retention",
     "review",
     "audit_log_keep",
@@ -33,6 +33,7 @@ pub const PROMISES: [&str; 9] = [
     "extension_told",
     "breach_notice",
     "category_not_in_notice",
+    "subprocessor_window",
     "dataset_retention",
     "undeclared_personal_data",
 ];
@@ -65,6 +66,9 @@ pub struct Place {
     pub requests: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<String>,
+    /// Sub-processor change notices, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +98,9 @@ impl Place {
         }
         if !self.incidents.is_empty() {
             parts.push(format!("incidents {}", self.incidents.join(", ")));
+        }
+        if !self.changes.is_empty() {
+            parts.push(format!("sub-processor changes {}", self.changes.join(", ")));
         }
         parts.join("; ")
     }
@@ -181,6 +188,15 @@ pub fn check(
             &mut broken,
         );
         unnamed(store, &notice, policy, &tenant, &mut broken)?;
+        if tenant.operator {
+            early_changes(
+                store,
+                &notice,
+                &tenant.id.to_string(),
+                tenant.id,
+                &mut broken,
+            )?;
+        }
         deadlines(
             store,
             &notice,
@@ -219,9 +235,9 @@ pub fn check(
             },
         });
     }
-    let mut checked = PROMISES[..7].to_vec();
+    let mut checked = PROMISES[..8].to_vec();
     if let Some(datasets) = datasets {
-        checked.extend(&PROMISES[7..]);
+        checked.extend(&PROMISES[8..]);
         connected(
             store,
             policy,
@@ -333,6 +349,48 @@ fn unnamed(
             ),
             place: Place {
                 tenant: Some(tenant.id.to_string()),
+                ..Place::default()
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Sub-processor changes in force before the customers' window to object ended (Art. 28(2)):
+/// a change starts when its notice says, or at once when it names no start.
+fn early_changes(
+    store: &dyn Store,
+    notice: &Document,
+    name: &str,
+    operator: ombud_store::model::TenantId,
+    broken: &mut Vec<Broken>,
+) -> Result<(), StoreError> {
+    let early: Vec<String> = store
+        .recipient_changes(operator)?
+        .into_iter()
+        .filter(|change| {
+            change
+                .objection_until
+                .is_some_and(|until| change.effective_at.unwrap_or(change.created_at) < until)
+        })
+        .map(|change| change.id.to_string())
+        .collect();
+    if !early.is_empty() {
+        broken.push(Broken {
+            promise: "subprocessor_window",
+            sentence: sentence(notice, "changes", ""),
+            count: early.len() as u64,
+            what: format!(
+                "{} in force before the window to object ended",
+                count(
+                    early.len() as u64,
+                    "sub-processor change",
+                    "sub-processor changes"
+                )
+            ),
+            place: Place {
+                tenant: Some(name.to_owned()),
+                changes: early,
                 ..Place::default()
             },
         });

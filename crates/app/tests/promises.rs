@@ -48,7 +48,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
     assert_eq!(
         report.checked.len(),
-        7,
+        8,
         "no datasets: their two checks do not run"
     );
 
@@ -303,7 +303,7 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
         t0(),
     )
     .expect("checks");
-    assert_eq!(report.checked.len(), 9);
+    assert_eq!(report.checked.len(), 10);
     assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
     let finding = &report.broken[0];
     assert_eq!(
@@ -388,4 +388,46 @@ fn an_extension_the_person_was_not_told_of_by_the_first_deadline_is_broken() {
         broken(&check(&fixture, t0() + 40 * 24.hours())),
         Vec::<&str>::new()
     );
+}
+
+#[test]
+fn a_sub_processor_change_in_force_before_the_objection_window_ended_is_broken() {
+    use ombud_store::subprocessors::{ChangeId, RecipientChange};
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let store: &dyn Store = fixture.store.as_ref();
+    let change = |effective_at: Option<Timestamp>| RecipientChange {
+        id: ChangeId::new(),
+        from_version: "a".into(),
+        to_version: "b".into(),
+        changes: vec![],
+        told: vec![],
+        objection_until: Some(t0() + 30 * 24.hours()),
+        effective_at,
+        created_at: t0(),
+    };
+    // Starts when the window ends: kept.
+    let on_time = change(Some(t0() + 30 * 24.hours()));
+    store
+        .save_recipient_change(fixture.operator, &on_time, &Actor::Cli, t0())
+        .expect("saved");
+    assert_eq!(
+        broken(&check(&fixture, t0() + 24.hours())),
+        Vec::<&str>::new()
+    );
+    // Starts ten days in, and one with no start at all (in force as sent): both too early.
+    let (early, at_once) = (change(Some(t0() + 10 * 24.hours())), change(None));
+    for c in [&early, &at_once] {
+        store
+            .save_recipient_change(fixture.operator, c, &Actor::Cli, t0())
+            .expect("saved");
+    }
+    let report = check(&fixture, t0() + 24.hours());
+    assert_eq!(broken(&report), ["subprocessor_window"], "{report:?}");
+    let mut named = report.broken[0].place.changes.clone();
+    named.sort();
+    let mut expected = vec![early.id.to_string(), at_once.id.to_string()];
+    expected.sort();
+    assert_eq!(named, expected);
+    assert_eq!(report.broken[0].count, 2);
 }
