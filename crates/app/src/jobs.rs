@@ -340,6 +340,8 @@ pub struct Jobs {
     /// The rights desk, which the watcher asks to finish requests that waited for the
     /// operator's own systems.
     pub desk: crate::rights::Desk,
+    /// ombud's own outbound connections, which the promise check holds to the recipients.
+    pub outbound: Arc<Vec<crate::promises::Outbound>>,
 }
 
 /// How often the sweeper's lease holder checks the notice's promises.
@@ -352,6 +354,7 @@ pub fn check_promises(
     policy: &Policy,
     time_zone: &TimeZone,
     connectors: &ombud_connect::Connectors,
+    outbound: &[crate::promises::Outbound],
     metrics: &Metrics,
     now: Timestamp,
 ) {
@@ -359,7 +362,7 @@ pub fn check_promises(
         connectors,
         sample: ombud_connect::discover::DEFAULT_SAMPLE,
     });
-    let report = match crate::promises::check(store, policy, time_zone, datasets, now) {
+    let report = match crate::promises::check(store, policy, time_zone, datasets, outbound, now) {
         Ok(report) => report,
         Err(error) => {
             tracing::error!("the promise check failed: {error}");
@@ -494,6 +497,7 @@ pub fn spawn(
                         &state.policy,
                         &state.time_zone,
                         &state.connectors,
+                        &state.outbound,
                         &state.metrics,
                         now,
                     );

@@ -25,7 +25,7 @@ use ombud_store::{Store, StoreError};
 use serde::Serialize;
 
 /// The promises checked, as reports and `/metrics` name them.
-pub const PROMISES: [&str; 10] = [
+pub const PROMISES: [&str; 11] = [
     "retention",
     "review",
     "audit_log_keep",
@@ -34,6 +34,7 @@ pub const PROMISES: [&str; 10] = [
     "breach_notice",
     "category_not_in_notice",
     "subprocessor_window",
+    "recipient_hosts",
     "dataset_retention",
     "undeclared_personal_data",
 ];
@@ -66,6 +67,9 @@ pub struct Place {
     pub requests: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<String>,
+    /// The host of one of ombud's own outbound connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Sub-processor change notices, by id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
@@ -98,6 +102,9 @@ impl Place {
         }
         if !self.incidents.is_empty() {
             parts.push(format!("incidents {}", self.incidents.join(", ")));
+        }
+        if let Some(host) = &self.host {
+            parts.push(format!("host {host}"));
         }
         if !self.changes.is_empty() {
             parts.push(format!("sub-processor changes {}", self.changes.join(", ")));
@@ -152,6 +159,44 @@ pub enum PromiseError {
     Connect(#[from] ombud_connect::sql::ConnectError),
 }
 
+/// One of ombud's own outbound connections: what it is for and the host it reaches. Its
+/// address's credentials never come here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// `SMTP relay`, …
+    pub what: &'static str,
+    pub host: String,
+}
+
+impl Outbound {
+    /// The SMTP relay of `smtp://user:password@host:port`, unless it runs on this machine.
+    pub fn smtp(url: &str) -> Option<Outbound> {
+        host_of(url).map(|host| Outbound {
+            what: "SMTP relay",
+            host,
+        })
+    }
+}
+
+/// The host of a URL (`scheme://user:password@host:port/path`), lower case; `None` when there
+/// is none or it is this machine (a relay on the same host is no recipient).
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    }
+    .trim_end_matches('.')
+    .to_ascii_lowercase();
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!host.is_empty() && !local).then_some(host)
+}
+
 /// How the check reads the connected datasets.
 pub struct Datasets<'a> {
     pub connectors: &'a Connectors,
@@ -165,6 +210,7 @@ pub fn check(
     policy: &Policy,
     time_zone: &TimeZone,
     datasets: Option<Datasets<'_>>,
+    outbound: &[Outbound],
     now: Timestamp,
 ) -> Result<PromiseReport, PromiseError> {
     let notice = ombud_policy::render::notice(policy);
@@ -235,9 +281,10 @@ pub fn check(
             },
         });
     }
-    let mut checked = PROMISES[..8].to_vec();
+    recipients(&notice, policy, outbound, &mut broken);
+    let mut checked = PROMISES[..9].to_vec();
     if let Some(datasets) = datasets {
-        checked.extend(&PROMISES[8..]);
+        checked.extend(&PROMISES[9..]);
         connected(
             store,
             policy,
@@ -354,6 +401,32 @@ fn unnamed(
         });
     }
     Ok(())
+}
+
+/// ombud's own outbound connections must reach a recipient the notice names (`hosts`).
+fn recipients(notice: &Document, policy: &Policy, outbound: &[Outbound], broken: &mut Vec<Broken>) {
+    for connection in outbound {
+        if policy
+            .recipients
+            .iter()
+            .any(|r| r.serves_host(&connection.host))
+        {
+            continue;
+        }
+        broken.push(Broken {
+            promise: "recipient_hosts",
+            sentence: heading(notice, "recipients"),
+            count: 1,
+            what: format!(
+                "1 outbound connection ({}) to a host no recipient of the notice declares",
+                connection.what
+            ),
+            place: Place {
+                host: Some(connection.host.clone()),
+                ..Place::default()
+            },
+        });
+    }
 }
 
 /// Sub-processor changes in force before the customers' window to object ended (Art. 28(2)):
@@ -677,4 +750,34 @@ pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) ->
         }
     }
     .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_of_an_smtp_url_is_read_without_its_credentials() {
+        let host = |url: &str| host_of(url);
+        assert_eq!(
+            host("smtps://user:p%40ss@smtp.postmarkapp.com:465").as_deref(),
+            Some("smtp.postmarkapp.com")
+        );
+        assert_eq!(
+            host("smtp://Mail.Example.COM.").as_deref(),
+            Some("mail.example.com")
+        );
+        assert_eq!(
+            host("smtp://[2001:db8::25]:587").as_deref(),
+            Some("2001:db8::25")
+        );
+        for local in [
+            "smtp://localhost:25",
+            "smtp://127.0.0.1",
+            "smtp://[::1]:25",
+            "smtp://",
+        ] {
+            assert_eq!(host(local), None, "{local}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use jiff::{Timestamp, ToSpan};
-use ombud_app::promises::{self, Datasets, PromiseReport};
+use ombud_app::promises::{self, Datasets, Outbound, PromiseReport};
 use ombud_app::rights::Filing;
 use ombud_connect::{Connection, Connectors, Kind, native};
 use ombud_core::requests::RequestKind;
@@ -27,6 +27,7 @@ fn check(fixture: &common::Fixture, now: Timestamp) -> PromiseReport {
         &desk.policy,
         &desk.time_zone,
         None,
+        &[],
         now,
     )
     .expect("checks")
@@ -48,7 +49,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
     assert_eq!(
         report.checked.len(),
-        8,
+        9,
         "no datasets: their two checks do not run"
     );
 
@@ -300,10 +301,11 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
             connectors: &connectors,
             sample: 1000,
         }),
+        &[],
         t0(),
     )
     .expect("checks");
-    assert_eq!(report.checked.len(), 10);
+    assert_eq!(report.checked.len(), 11);
     assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
     let finding = &report.broken[0];
     assert_eq!(
@@ -430,4 +432,44 @@ fn a_sub_processor_change_in_force_before_the_objection_window_ended_is_broken()
     expected.sort();
     assert_eq!(named, expected);
     assert_eq!(report.broken[0].count, 2);
+}
+
+#[test]
+fn an_smtp_relay_no_recipient_declares_is_broken() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let desk = &fixture.desk;
+    let run = |url: &str| {
+        let outbound: Vec<Outbound> = Outbound::smtp(url).into_iter().collect();
+        promises::check(
+            desk.store.as_ref(),
+            &desk.policy,
+            &desk.time_zone,
+            None,
+            &outbound,
+            t0(),
+        )
+        .expect("checks")
+    };
+    // The invoicing example's Postmark declares `*.postmarkapp.com`; a relay on this machine is
+    // no recipient at all.
+    for kept in [
+        "smtps://token:secret@smtp.postmarkapp.com:465",
+        "smtp://localhost:25",
+        "smtp://127.0.0.1:2525",
+    ] {
+        assert_eq!(broken(&run(kept)), Vec::<&str>::new(), "{kept}");
+    }
+    let report = run("smtps://apikey:secret@smtp.sendgrid.net:465");
+    assert_eq!(broken(&report), ["recipient_hosts"], "{report:?}");
+    assert_eq!(
+        report.broken[0].place.host.as_deref(),
+        Some("smtp.sendgrid.net")
+    );
+    assert_eq!(report.broken[0].sentence, "Who receives your data");
+    let json = serde_json::to_string(&report).expect("json");
+    assert!(
+        !json.contains("secret") && !json.contains("apikey"),
+        "{json}"
+    );
 }

@@ -29,6 +29,10 @@ pub struct CheckArgs {
     /// Rows sampled per table when looking for undeclared personal data, 1 to 100000
     #[arg(long, default_value_t = ombud_connect::discover::DEFAULT_SAMPLE)]
     sample: usize,
+    /// The SMTP server `ombud serve` sends through, as it is given there: its host must be a
+    /// recipient's (`hosts`). Only the host is read and shown
+    #[arg(long, env = "OMBUD_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
     /// The policy in force
     #[arg(long, env = "OMBUD_POLICY")]
     policy: Option<PathBuf>,
@@ -57,8 +61,21 @@ pub fn run(command: PromisesCommand) -> Result<ExitCode> {
         connectors: &connectors,
         sample: args.sample,
     });
-    let report = promises::check(store.as_ref(), &policy, &time_zone, datasets, now)
-        .map_err(|e| anyhow!(e))?;
+    let outbound: Vec<promises::Outbound> = args
+        .smtp_url
+        .as_deref()
+        .and_then(promises::Outbound::smtp)
+        .into_iter()
+        .collect();
+    let report = promises::check(
+        store.as_ref(),
+        &policy,
+        &time_zone,
+        datasets,
+        &outbound,
+        now,
+    )
+    .map_err(|e| anyhow!(e))?;
     // The run is on record in the operator's log, with its counts.
     if let Some(operator) = store.tenants()?.into_iter().find(|t| t.operator) {
         store.append_audit(

@@ -474,7 +474,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             args.client_ip_header.clone(),
         )
     })
-    .map(|state| state.with_connectors(connectors))
+    .map(|state| {
+        state.with_connectors(connectors).with_outbound(
+            args.smtp_url
+                .as_deref()
+                .and_then(ombud_app::promises::Outbound::smtp)
+                .into_iter()
+                .collect(),
+        )
+    })
     .map_err(anyhow::Error::msg)?;
     drop(master);
     // Store work runs on blocking threads, and no more of it runs at once than the store has

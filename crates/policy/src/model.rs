@@ -633,9 +633,25 @@ pub struct Recipient {
     pub note: Option<String>,
     /// The address rectifications, erasures and restrictions are sent to (Art. 19).
     pub contact: Option<String>,
+    /// Host names ombud's own outbound connections reach this recipient at: a name, or
+    /// `*.` and a domain for any name beneath it. Lower case.
+    pub hosts: Vec<String>,
 }
 
 impl Recipient {
+    /// Whether a connection to `host` reaches this recipient.
+    pub fn serves_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.hosts
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(domain) => {
+                    host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}"))
+                }
+                None => *pattern == host,
+            })
+    }
+
     pub fn transfers_outside_eea(&self) -> bool {
         self.country
             .as_deref()
@@ -783,6 +799,33 @@ impl Policy {
 mod tests {
     use super::*;
     use crate::duration::Unit;
+
+    #[test]
+    fn a_recipient_s_host_pattern_matches_the_name_or_names_beneath_a_domain() {
+        let recipient = Recipient {
+            id: "postmark".into(),
+            name: "Postmark".into(),
+            role: RecipientRole::Processor,
+            purpose: "Email delivery".into(),
+            country: Some("US".into()),
+            safeguard: None,
+            chosen_by_customer: false,
+            named: true,
+            note: None,
+            contact: None,
+            hosts: vec!["*.postmarkapp.com".into(), "mail.example.org".into()],
+        };
+        assert!(recipient.serves_host("smtp.postmarkapp.com"));
+        assert!(recipient.serves_host("SMTP.PostmarkApp.com."));
+        assert!(recipient.serves_host("mail.example.org"));
+        assert!(
+            !recipient.serves_host("postmarkapp.com"),
+            "the wildcard needs a label"
+        );
+        assert!(!recipient.serves_host("evilpostmarkapp.com"));
+        assert!(!recipient.serves_host("smtp.postmarkapp.com.evil.net"));
+        assert!(!recipient.serves_host("sub.mail.example.org"));
+    }
 
     #[test]
     fn a_rule_limited_to_a_category_covers_the_categories_beneath_it() {

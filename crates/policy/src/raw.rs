@@ -198,6 +198,10 @@ pub struct RawRecipient {
     pub note: Option<String>,
     /// Where the recipient is told of rectifications, erasures and restrictions (Art. 19).
     pub contact: Option<Text>,
+    /// The host names ombud's own outbound connections reach this recipient at
+    /// (`smtp.postmarkapp.com`, or `*.postmarkapp.com` for any beneath it).
+    #[serde(default)]
+    pub hosts: TextList,
 }
 
 fn yes() -> bool {

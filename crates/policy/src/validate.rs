@@ -855,9 +855,43 @@ fn recipients(ctx: &mut Ctx, raw: &[Spanned<RawRecipient>]) -> Vec<Recipient> {
                 named: r.named,
                 note: r.note.clone(),
                 contact: r.contact.as_ref().map(|c| ctx.email(c, &format!("{path}.contact"))),
+                hosts: r
+                    .hosts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, h)| host_pattern(ctx, h, &format!("{path}.hosts[{j}]")))
+                    .collect(),
             })
         })
         .collect()
+}
+
+/// A recipient's host: a DNS name, or `*.` and a domain of at least two labels; no scheme,
+/// port or path. Returned lower case.
+fn host_pattern(ctx: &mut Ctx, value: &Text, path: &str) -> Option<String> {
+    let text = value.get_ref().trim().to_ascii_lowercase();
+    let name = text.strip_prefix("*.").unwrap_or(&text);
+    let labels: Vec<&str> = name.split('.').collect();
+    let valid = labels.len() >= 2
+        && name.len() <= 253
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        return Some(text);
+    }
+    ctx.report(
+        Code::InvalidValue,
+        value.span(),
+        path,
+        format!("`{}` is not a host name", value.get_ref()),
+        Some("write the name only, like `smtp.postmarkapp.com`, or `*.postmarkapp.com` for any name beneath it; no scheme, port or path".into()),
+    );
+    None
 }
 
 /// Chapter V: a transfer outside the EEA needs a ground, and the ground must fit the country.

@@ -37,6 +37,8 @@ pub struct AppState {
     pub facts: Arc<crate::facts_cache::FactsCache>,
     /// The store's facts generations, read in rounds that waiting decisions share.
     pub generations: Arc<crate::generations::Generations>,
+    /// The server's own outbound connections (the SMTP relay), for the promise check.
+    pub outbound: Arc<Vec<ombud_app::promises::Outbound>>,
 }
 
 impl AppState {
@@ -74,7 +76,14 @@ impl AppState {
             client_ip_header: None,
             replica: uuid::Uuid::now_v7(),
             connectors: Arc::default(),
+            outbound: Arc::default(),
         })
+    }
+
+    /// The server's outbound connections, for the promise check to hold to the recipients.
+    pub fn with_outbound(mut self, outbound: Vec<ombud_app::promises::Outbound>) -> AppState {
+        self.outbound = Arc::new(outbound);
+        self
     }
 
     /// The datasets requests reach, in place of none.
@@ -159,6 +168,7 @@ impl AppState {
             metrics: Arc::clone(&self.metrics),
             connectors: Arc::clone(&self.connectors),
             desk: self.desk(),
+            outbound: Arc::clone(&self.outbound),
         }
     }
 

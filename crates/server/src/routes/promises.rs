@@ -36,8 +36,9 @@ pub async fn check(
         "the promise check",
         "check the notice's promises",
     )?;
-    let (connectors, time_zone, now) = (
+    let (connectors, outbound, time_zone, now) = (
         std::sync::Arc::clone(&state.connectors),
+        std::sync::Arc::clone(&state.outbound),
         state.time_zone.clone(),
         state.clock.now(),
     );
@@ -47,7 +48,7 @@ pub async fn check(
                 connectors: &connectors,
                 sample: ombud_connect::discover::DEFAULT_SAMPLE,
             });
-            ombud_app::promises::check(store, policy, &time_zone, datasets, now)
+            ombud_app::promises::check(store, policy, &time_zone, datasets, &outbound, now)
         })
         .await?;
     Ok(Json(report))
