@@ -33,6 +33,31 @@ fn check(fixture: &common::Fixture, now: Timestamp) -> PromiseReport {
     .expect("checks")
 }
 
+/// An access request by the person with `email`, filed at T0 and vouched for by the
+/// operator's application.
+fn access_request(fixture: &common::Fixture, email: &str) -> ombud_store::requests::DsRequest {
+    let store = fixture.store.as_ref();
+    fixture
+        .desk
+        .file(
+            fixture.operator,
+            Filing {
+                kind: RequestKind::Access,
+                email: Some(email.into()),
+                subject: Some(common::person(store, fixture.operator, email)),
+                purpose: None,
+                category: None,
+                record: None,
+                new_value: None,
+                channel: "api".into(),
+                vouched: true,
+            },
+            &Actor::Cli,
+            t0(),
+        )
+        .expect("filed")
+}
+
 fn broken(report: &PromiseReport) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = report.broken.iter().map(|b| b.promise).collect();
     names.sort_unstable();
@@ -111,25 +136,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&check(&fixture, t0())), Vec::<&str>::new());
 
     // A request filed today and still open forty days later is past its month.
-    let filed = fixture
-        .desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Access,
-                email: Some("ben@example.fi".into()),
-                subject: Some(common::person(store, operator, "ben@example.fi")),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            t0(),
-        )
-        .expect("filed");
+    let filed = access_request(&fixture, "ben@example.fi");
     assert_eq!(
         broken(&check(&fixture, t0() + 20 * 24.hours())),
         Vec::<&str>::new(),
@@ -330,25 +337,7 @@ fn an_extension_the_person_was_not_told_of_by_the_first_deadline_is_broken() {
     let fixture = common::fixture(dir.path(), vec![]);
     let store: &dyn Store = fixture.store.as_ref();
     let operator = fixture.operator;
-    let filed = fixture
-        .desk
-        .file(
-            operator,
-            Filing {
-                kind: RequestKind::Access,
-                email: Some("dana@example.fi".into()),
-                subject: Some(common::person(store, operator, "dana@example.fi")),
-                purpose: None,
-                category: None,
-                record: None,
-                new_value: None,
-                channel: "api".into(),
-                vouched: true,
-            },
-            &Actor::Cli,
-            t0(),
-        )
-        .expect("filed");
+    let filed = access_request(&fixture, "dana@example.fi");
     fixture
         .desk
         .extend(
