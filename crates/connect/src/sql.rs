@@ -1044,17 +1044,29 @@ impl Database {
                 } else {
                     String::new()
                 };
-                let sql = format!(
-                    "SELECT {} FROM {}.{}{sampling} LIMIT {limit_sql}",
-                    list.join(", "),
-                    quote(schema),
-                    quote(table)
-                );
-                let rows = client.query(&sql, &[]).map_err(|e| failed(&plain(&e)))?;
-                Ok(rows
-                    .iter()
-                    .map(|row| (0..columns.len()).map(|i| row.get(i)).collect())
-                    .collect())
+                let read = |client: &mut postgres::Client, sampling: &str| {
+                    let sql = format!(
+                        "SELECT {} FROM {}.{}{sampling} LIMIT {limit_sql}",
+                        list.join(", "),
+                        quote(schema),
+                        quote(table)
+                    );
+                    client
+                        .query(&sql, &[])
+                        .map(|rows| {
+                            rows.iter()
+                                .map(|row| (0..columns.len()).map(|i| row.get(i)).collect())
+                                .collect::<Vec<Vec<Option<String>>>>()
+                        })
+                        .map_err(|e| failed(&plain(&e)))
+                };
+                let rows = read(client, &sampling)?;
+                // Pages are drawn at random: an unlucky draw (or stale statistics) can bring
+                // back too few rows to judge a column by, and then the first rows serve.
+                if !sampling.is_empty() && rows.len() < limit / 2 {
+                    return read(client, "");
+                }
+                Ok(rows)
             }
             Database::Sqlite { connection, .. } => {
                 let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();

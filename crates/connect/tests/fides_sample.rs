@@ -517,7 +517,14 @@ fn discovery_finds_what_the_sample_declares_in_postgresql() {
     let rows = database
         .sample("newsletter", &["id".into(), "address".into()], 100)
         .expect("samples");
-    assert!(!rows.is_empty() && rows.len() <= 100, "{} rows", rows.len());
+    // However the pages fall, at least half the sample comes back (the first rows otherwise).
+    for _ in 0..20 {
+        let rows = database
+            .sample("newsletter", &["id".into(), "address".into()], 100)
+            .expect("samples");
+        assert!((50..=100).contains(&rows.len()), "{} rows", rows.len());
+    }
+    assert!((50..=100).contains(&rows.len()), "{} rows", rows.len());
     assert_eq!(
         discovered(&mut database, 100).get("newsletter.address"),
         Some(&"user.contact.email")
