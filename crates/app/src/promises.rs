@@ -252,20 +252,16 @@ pub fn check(
             &mut broken,
         )?;
     }
-    let late: Vec<(String, String)> = store
-        .open_incidents()?
-        .into_iter()
-        .filter(|(_, incident)| crate::breach::overdue(incident, now))
-        .map(|(tenant, incident)| (tenant.to_string(), incident.id.to_string()))
-        .collect();
-    let mut tenants: Vec<&String> = late.iter().map(|(t, _)| t).collect();
-    tenants.dedup();
-    for tenant in tenants {
-        let incidents: Vec<String> = late
-            .iter()
-            .filter(|(t, _)| t == tenant)
-            .map(|(_, i)| i.clone())
-            .collect();
+    // Open incidents come by deadline, tenants interleaved: grouped here, one finding each.
+    let mut late: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (tenant, incident) in store.open_incidents()? {
+        if crate::breach::overdue(&incident, now) {
+            late.entry(tenant.to_string())
+                .or_default()
+                .push(incident.id.to_string());
+        }
+    }
+    for (tenant, incidents) in late {
         broken.push(Broken {
             promise: "breach_notice",
             sentence: sentence(&notice, "breaches", "within"),
@@ -275,7 +271,7 @@ pub fn check(
                 count(incidents.len() as u64, "open incident", "open incidents")
             ),
             place: Place {
-                tenant: Some(tenant.clone()),
+                tenant: Some(tenant),
                 incidents,
                 ..Place::default()
             },

@@ -462,3 +462,58 @@ fn an_smtp_relay_no_recipient_declares_is_broken() {
         "{json}"
     );
 }
+
+#[test]
+fn overdue_breaches_of_tenants_whose_deadlines_interleave_are_counted_once_per_tenant() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let store: &dyn Store = fixture.store.as_ref();
+    let customer = store
+        .create_tenant("Asiakas Oy", false, &Actor::Cli, t0())
+        .expect("tenant")
+        .id;
+    // Aware at hours 0, 1 and 2: the deadlines run operator, customer, operator.
+    for (tenant, hour) in [(fixture.operator, 0), (customer, 1), (fixture.operator, 2)] {
+        let aware = t0() + hour.hours();
+        let incident = ombud_app::breach::open(
+            &fixture.desk.policy,
+            &fixture.desk.time_zone,
+            ombud_app::breach::Opening {
+                title: format!("Incident {hour}"),
+                description: "A laptop was lost.".into(),
+                aware_at: Some(aware),
+                occurred_at: None,
+                categories: vec![],
+                consequences: None,
+            },
+            aware,
+        )
+        .expect("opens");
+        let detail = ombud_app::breach::opened_detail(&incident);
+        store
+            .save_incident(tenant, &incident, "open", detail, &Actor::Cli, aware)
+            .expect("saved");
+    }
+    let report = check(&fixture, t0() + 80.hours());
+    let findings: Vec<(Option<&str>, u64)> = report
+        .broken
+        .iter()
+        .filter(|b| b.promise == "breach_notice")
+        .map(|b| (b.place.tenant.as_deref(), b.count))
+        .collect();
+    assert_eq!(findings.len(), 2, "one finding per tenant: {findings:?}");
+    let operator = fixture.operator.to_string();
+    let customer = customer.to_string();
+    assert!(
+        findings.contains(&(Some(operator.as_str()), 2)),
+        "{findings:?}"
+    );
+    assert!(
+        findings.contains(&(Some(customer.as_str()), 1)),
+        "{findings:?}"
+    );
+    assert_eq!(
+        report.counts().iter().find(|(p, _)| *p == "breach_notice"),
+        Some(&("breach_notice", 3))
+    );
+}
