@@ -403,6 +403,40 @@ pub fn check_promises(
     }
 }
 
+/// Signs each tenant's audit-chain head once the controller's day has ended (the watcher's
+/// lease holder, once a day; a replica that took the lease over finds the day's receipts
+/// issued and issues none again).
+fn seal_chain_heads(
+    state: &Jobs,
+    sealed: &std::sync::Mutex<Option<jiff::civil::Date>>,
+    now: Timestamp,
+) {
+    let day = crate::receipts::day_sealed(now, &state.time_zone);
+    if sealed.lock().map(|last| *last == day).unwrap_or(false) {
+        return;
+    }
+    match crate::receipts::issue_chain_heads(
+        state.store.as_ref(),
+        &state.desk.secrets,
+        &state.policy,
+        &state.time_zone,
+        now,
+    ) {
+        Ok(issued) => {
+            if issued > 0 {
+                tracing::info!(
+                    issued,
+                    "the audit-chain heads of the day that ended are signed"
+                );
+            }
+            if let Ok(mut last) = sealed.lock() {
+                *last = day;
+            }
+        }
+        Err(error) => tracing::error!("the audit-chain heads were not signed: {error}"),
+    }
+}
+
 /// The jobs one replica at a time does, by the name of their lease.
 const SWEEP: &str = "sweep";
 const WATCH: &str = "watch";
@@ -453,6 +487,7 @@ pub fn spawn(
                 // remove with the person's last record. A database that cannot be reached
                 // holds the vault's sweep back to the next round, so nobody's rows there are
                 // left with no one to find them by.
+                let mut run = crate::receipts::SweepRun::new();
                 match crate::datasets::sweep(
                     &state.connectors,
                     &state.policy,
@@ -462,6 +497,7 @@ pub fn spawn(
                     false,
                 ) {
                     Ok(tables) => {
+                        run.tables(&state.store.tenants()?, &tables, now);
                         let rows: u64 = tables.iter().map(|t| t.rows).sum();
                         if rows > 0 {
                             tracing::info!(
@@ -483,8 +519,21 @@ pub fn spawn(
                     &state.time_zone,
                     now,
                     false,
-                    |_, _| {},
+                    |tenant, removal| run.removed(tenant, removal, now),
                 )?;
+                for (tenant, report) in &reports {
+                    run.report(*tenant, report, now);
+                }
+                if let Err(error) = crate::receipts::issue_sweep_run(
+                    state.store.as_ref(),
+                    &state.desk.secrets,
+                    &state.policy,
+                    &state.time_zone,
+                    run,
+                    now,
+                ) {
+                    tracing::error!("the sweep's receipts were not issued: {error}");
+                }
                 // Right after a sweep, what is still past its end is the sweeper's lag or a
                 // failure: that is what the daily check should find.
                 let due = last_check
@@ -543,17 +592,21 @@ pub fn spawn(
     };
     let mailer = Arc::new(mailer);
     let watcher_state = state.clone();
+    // The last day whose chain heads this replica sealed: the store is asked once a day.
+    let sealed: Arc<std::sync::Mutex<Option<jiff::civil::Date>>> = Arc::default();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             let state = watcher_state.clone();
+            let sealed = Arc::clone(&sealed);
             let round = tokio::task::spawn_blocking(move || {
                 let now = state.clock.now();
                 let until = now.checked_add(every * 3).unwrap_or(now);
                 if state.store.take_lease(WATCH, state.holder, until, now)? {
                     watch_writes(state.store.as_ref(), now)?;
                     retry_waiting(&state.desk, now)?;
+                    seal_chain_heads(&state, &sealed, now);
                 }
                 gauges(state.store.as_ref(), &state.metrics, now)
             })

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notices;
 pub mod notify;
 pub mod promises;
+pub mod receipts;
 pub mod restriction;
 pub mod rights;
 pub mod ropa;

@@ -80,6 +80,19 @@ pub fn legal_last_day(policy: &Policy, request: &DsRequest, tz: &TimeZone) -> St
     }
 }
 
+/// A receipt between markers, in lines short enough that no mail transfer rewraps them.
+pub fn armored(jws: &str) -> String {
+    let mut text = String::from(crate::receipts::BEGIN);
+    text.push('\n');
+    for line in jws.as_bytes().chunks(64) {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str(crate::receipts::END);
+    text.push('\n');
+    text
+}
+
 fn mail(
     template: &str,
     request: &DsRequest,
@@ -230,6 +243,7 @@ pub fn fulfilled(
     to: &Identity,
     outcome: &Outcome,
     download: Option<&str>,
+    keys_url: &str,
 ) -> NewMail {
     let mut body = format!(
         "We have carried out your request for {}: {}.\n",
@@ -275,6 +289,12 @@ pub fn fulfilled(
         for item in &outcome.kept {
             body.push_str(&format!("- {}\n", kept_line(policy, &tz, item)));
         }
+    }
+    if let Some(receipt) = &outcome.receipt {
+        body.push_str(&format!(
+            "\nBelow is a signed receipt of what we did. Keep it: anyone can check it against our published keys ({keys_url}), for example with `ombud receipt verify`, and it shows if a word of it was changed.\n\n{}",
+            armored(receipt)
+        ));
     }
     body.push_str(&format!("\n{}\n{}", voice.complaint(), voice.signature()));
     mail(

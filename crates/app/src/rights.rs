@@ -134,6 +134,34 @@ pub struct Outcome {
     /// for, and when the deadline watcher tries again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
+    /// Records per category the request reached (for erasure: those deleted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, u64>,
+    /// Rows changed per table of the operator's own systems.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<SystemRows>,
+    /// The signed receipt of what was done (a compact JWS; see `crate::receipts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
+}
+
+/// What erasure did in the operator's own systems: what a law kept there, the sentence the
+/// person reads, and the rows per table.
+#[derive(Debug, Default)]
+struct InDatasets {
+    kept: Vec<KeptItem>,
+    summary: Option<String>,
+    systems: Vec<SystemRows>,
+}
+
+/// What erasure did in one table of the operator's own systems.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SystemRows {
+    pub dataset: String,
+    pub collection: String,
+    pub deleted: u64,
+    pub masked: u64,
 }
 
 /// What a request waits for, if its fulfilment began and waits for the operator's systems.
@@ -974,13 +1002,14 @@ impl Desk {
             },
         };
         let voice = self.voice(request.tenant)?;
+        let signer = self.signer(tenant, now)?;
         let (request, mails) = self.closed(
             request,
             &voice,
             outcome,
             &owed,
             download_url.as_deref(),
-            now,
+            &signer,
         );
         let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
@@ -998,8 +1027,9 @@ impl Desk {
         mut outcome: Outcome,
         owed: &[ombud_policy::model::Recipient],
         download_url: Option<&str>,
-        now: Timestamp,
+        signer: &crate::receipts::RequestSigner,
     ) -> (DsRequest, Vec<NewMail>) {
+        let now = signer.at();
         let mut mails: Vec<NewMail> = vec![];
         for recipient in owed {
             let to = recipient
@@ -1023,13 +1053,35 @@ impl Desk {
         }
         request.status = RequestStatus::Fulfilled;
         request.closed_at = Some(now);
+        outcome.receipt = Some(signer.sign(&request, &outcome));
         request.outcome = serde_json::to_string(&outcome).ok();
-        mails.extend(
-            request.contact.iter().map(|to| {
-                mail::fulfilled(&self.policy, voice, &request, to, &outcome, download_url)
-            }),
-        );
+        mails.extend(request.contact.iter().map(|to| {
+            mail::fulfilled(
+                &self.policy,
+                voice,
+                &request,
+                to,
+                &outcome,
+                download_url,
+                &format!("{}{}", self.public_url, crate::receipts::JWKS_PATH),
+            )
+        }));
         (request, mails)
+    }
+
+    /// What signs the receipt of a request of `tenant` fulfilled at `now`.
+    fn signer(
+        &self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<crate::receipts::RequestSigner, DeskError> {
+        Ok(crate::receipts::RequestSigner::new(
+            self.store.as_ref(),
+            &self.secrets,
+            &self.policy,
+            tenant,
+            now,
+        )?)
     }
 
     /// The purposes an objection reaches: the one it names, or every purpose of the
@@ -1572,12 +1624,12 @@ impl Desk {
         legal_holds: &[ombud_store::retention::LegalHold],
         actor: &Actor,
         now: Timestamp,
-    ) -> Result<(Vec<KeptItem>, Option<String>), DeskError> {
+    ) -> Result<InDatasets, DeskError> {
         let tenant = request.tenant;
         let request = request.id;
         let (declared, plans) = self.dataset_plan(tenant, subject, facts, legal_holds, now)?;
         if !declared {
-            return Ok((vec![], None));
+            return Ok(InDatasets::default());
         }
         let unavailable = |e: ombud_connect::sql::ConnectError| {
             DeskError::Unavailable(format!(
@@ -1665,7 +1717,20 @@ impl Desk {
                 "; fields a law or a legal hold requires are kept".into()
             }
         );
-        Ok((kept, Some(summary)))
+        let systems = applied
+            .into_iter()
+            .map(|(dataset, collection, a)| SystemRows {
+                dataset,
+                collection,
+                deleted: a.deleted,
+                masked: a.updated,
+            })
+            .collect();
+        Ok(InDatasets {
+            kept,
+            summary: Some(summary),
+            systems,
+        })
     }
 
     /// Erases the person and closes the request in one transaction, so a crash leaves the
@@ -1689,8 +1754,11 @@ impl Desk {
                 .collect(),
         );
         let legal_holds = self.store.holds(tenant, Some(now))?;
-        let (mut kept, in_datasets) =
-            self.erase_in_datasets(&request, subject, &facts, &legal_holds, actor, now)?;
+        let InDatasets {
+            mut kept,
+            summary: in_datasets,
+            systems,
+        } = self.erase_in_datasets(&request, subject, &facts, &legal_holds, actor, now)?;
         let mut keep = vec![];
         for record in &records {
             // A legal hold placed by the operator (a claim, an investigation) keeps the record
@@ -1744,7 +1812,14 @@ impl Desk {
                 }),
             }
         }
+        let mut categories: BTreeMap<String, u64> = BTreeMap::new();
+        for record in &records {
+            if !keep.iter().any(|k| k.record == record.id) {
+                *categories.entry(record.category.clone()).or_default() += 1;
+            }
+        }
         let voice = self.voice(request.tenant)?;
+        let signer = self.signer(tenant, now)?;
         let close = |erasure: &ombud_store::requests::Erasure| {
             let in_vault = if erasure.records_kept == 0 {
                 format!(
@@ -1772,9 +1847,12 @@ impl Desk {
                 records: Some(erasure.records_deleted),
                 export_expires_at: None,
                 kept: kept.clone(),
+                categories: categories.clone(),
+                systems: systems.clone(),
                 ..Outcome::default()
             };
-            let (request, mails) = self.closed(request.clone(), &voice, outcome, owed, None, now);
+            let (request, mails) =
+                self.closed(request.clone(), &voice, outcome, owed, None, &signer);
             ombud_store::requests::RequestStep {
                 entry: NewAuditEntry::request_step(actor, &request, "fulfil"),
                 request,
@@ -1822,7 +1900,8 @@ impl Desk {
             ..Outcome::default()
         };
         let voice = self.voice(request.tenant)?;
-        let (request, mails) = self.closed(request, &voice, outcome, &[], None, now);
+        let signer = self.signer(request.tenant, now)?;
+        let (request, mails) = self.closed(request, &voice, outcome, &[], None, &signer);
         let request = self.save(&request, "fulfil", &mails, actor, now)?;
         Ok(Fulfilled {
             request,

@@ -17,6 +17,7 @@ pub struct Secrets {
     links: Zeroizing<[u8; 32]>,
     codes: Zeroizing<[u8; 32]>,
     masks: Zeroizing<[u8; 32]>,
+    receipts: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -35,6 +36,7 @@ impl Secrets {
             links: master.derive("ombud 2026-11 signed links"),
             codes: master.derive("ombud 2026-11 verification codes"),
             masks: master.derive("ombud 2026-11 dataset masks"),
+            receipts: master.derive("ombud 2026-11 receipt signing keys"),
         }
     }
 
@@ -44,6 +46,15 @@ impl Secrets {
         let mut hasher = blake3::Hasher::new_keyed(&self.masks);
         hasher.update(tenant.0.as_bytes());
         Zeroizing::new(*hasher.finalize().as_bytes())
+    }
+
+    /// The key receipts are signed with under key id `kid`. Derived, never stored: every
+    /// replica with the master key signs with the same key, and the store keeps only the public
+    /// half.
+    pub fn receipt_signing_key(&self, kid: &str) -> ed25519_dalek::SigningKey {
+        let mut hasher = blake3::Hasher::new_keyed(&self.receipts);
+        hasher.update(kid.as_bytes());
+        ed25519_dalek::SigningKey::from_bytes(hasher.finalize().as_bytes())
     }
 
     fn mac(&self, parts: &[&[u8]]) -> blake3::Hash {

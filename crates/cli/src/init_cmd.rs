@@ -78,7 +78,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
     let created_key = !args.data_dir.join("master.key").exists()
         && std::env::var_os("OMBUD_MASTER_KEY").is_none()
         && std::env::var_os("OMBUD_MASTER_KEY_FILE").is_none();
-    let (store, _) = crate::serve_cmd::open_store(
+    let (store, master) = crate::serve_cmd::open_store(
         &args.data_dir,
         args.database_url.as_deref(),
         None,
@@ -103,6 +103,18 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         &policy.controller.name,
     )
     .context("while preparing the operator tenant")?;
+    let secrets = ombud_app::secrets::Secrets::from_master(&master);
+    drop(master);
+    let receipt_key = ombud_app::receipts::active_key(
+        store.as_ref(),
+        &secrets,
+        ombud_core::Clock::now(&ombud_app::clock::SystemClock),
+    )
+    .context("while preparing the receipt signing key")?;
+    println!(
+        "receipts are signed with key {}, derived from the master key; `ombud receipt keys` prints the public keys",
+        receipt_key.kid
+    );
     if let Some(previous) = &booted.renamed_from {
         println!(
             "the operator tenant is now named {} (was {previous}), as privacy.toml's [controller] says",

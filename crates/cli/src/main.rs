@@ -12,6 +12,7 @@ mod init_cmd;
 mod notice_cmd;
 mod policy_cmd;
 mod promises_cmd;
+mod receipt_cmd;
 mod request_cmd;
 mod rotate_cmd;
 mod scan_cmd;
@@ -95,6 +96,9 @@ enum Command {
     /// Check that the running system keeps what the published notice promises
     #[command(subcommand)]
     Promises(promises_cmd::PromisesCommand),
+    /// Signed receipts: verify one, print the published keys, rotate or retire a key
+    #[command(subcommand)]
+    Receipt(receipt_cmd::ReceiptCommand),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Datasets(command) => datasets_cmd::run(command),
         Command::Promises(command) => promises_cmd::run(command),
+        Command::Receipt(command) => receipt_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
         Command::Notice(command) => notice_cmd::run(command),
         Command::Subprocessors(command) => subprocessors_cmd::run(command),

@@ -452,6 +452,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     {
         tracing::info!(version = %policy.version.0, "a new policy version was loaded and kept");
     }
+    let secrets = ombud_app::secrets::Secrets::from_master(&master);
+    // Published before the first receipt, so keys can be fetched and pinned from the start;
+    // refused when the store's key was made with another master key.
+    let receipt_key = ombud_app::receipts::active_key(store.as_ref(), &secrets, clock.now())
+        .context("while preparing the receipt signing key")?;
+    tracing::info!(kid = %receipt_key.kid, "receipts are signed with this key");
     let public_url = args
         .public_url
         .clone()
@@ -461,7 +467,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(policy),
         clock,
         booted.operator,
-        ombud_app::secrets::Secrets::from_master(&master),
+        secrets,
         &public_url,
     )
     .and_then(|state| {

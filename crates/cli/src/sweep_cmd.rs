@@ -37,7 +37,9 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let (policy, origin, _) = load_policy(args.policy.as_deref())?;
     let connectors = crate::datasets_cmd::connectors_for(&policy, args.policy.as_deref())?;
     let time_zone = crate::serve_cmd::time_zone_of(&policy)?;
-    let store = args.store.open()?;
+    let (store, master) = args.store.open_with_key()?;
+    let secrets = ombud_app::secrets::Secrets::from_master(&master);
+    drop(master);
     let now = SystemClock.now();
     let tenants = match &args.tenant {
         Some(which) => {
@@ -63,6 +65,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     };
     // The operator's own tables first, while the vault still knows the people whose rows
     // rules counted from an event find there (the vault's sweep may remove them).
+    let mut run = ombud_app::receipts::SweepRun::new();
     if !connectors.datasets().is_empty() {
         let swept = ombud_app::datasets::sweep(
             &connectors,
@@ -73,6 +76,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             args.dry_run,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+        run.tables(&store.tenants()?, &swept, now);
         tables(
             &swept,
             if args.dry_run { "would" } else { "did" },
@@ -95,8 +99,28 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             now,
             dry_run: args.dry_run,
         };
-        let report = sweep.run(print)?;
+        let report = sweep.run(|removal| {
+            print(removal);
+            run.removed(tenant.id, removal, now);
+        })?;
+        run.report(tenant.id, &report, now);
         summary(&tenant.name, tenant.id, &report, args.dry_run);
+    }
+    if !args.dry_run {
+        let issued = ombud_app::receipts::issue_sweep_run(
+            store.as_ref(),
+            &secrets,
+            &policy,
+            &time_zone,
+            run,
+            now,
+        )?;
+        if issued > 0 {
+            println!(
+                "{} of this sweep signed (GET /api/v1/receipts?kind=sweep lists them)",
+                count(issued as u64, "receipt", "receipts")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -90,6 +90,9 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
         .route("/requests/{id}/refuse", post(routes::requests::refuse))
         .route("/requests/{id}/mails", get(routes::requests::mails))
+        .route("/requests/{id}/receipt", get(routes::receipts::for_request))
+        .route("/receipts", get(routes::receipts::list))
+        .route("/receipts/check", post(routes::receipts::check))
         .route("/retention/forecast", get(routes::retention::forecast))
         .route(
             "/retention/reviews",
@@ -186,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(portal)
         .route("/healthz", get(routes::health::healthz))
+        .route(ombud_app::receipts::JWKS_PATH, get(routes::receipts::keys))
         .route("/readyz", get(routes::health::readyz))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -2,8 +2,8 @@
 //! exactly the routes the router serves.
 
 use crate::routes::{
-    admin, audit, check, events, health, holds, incidents, notices, promises, requests, retention,
-    ropa, subjects, subprocessors,
+    admin, audit, check, events, health, holds, incidents, notices, promises, receipts, requests,
+    retention, ropa, subjects, subprocessors,
 };
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         subprocessors::list, subprocessors::select, subprocessors::deselect, subprocessors::draft, subprocessors::confirm, subprocessors::changes, subprocessors::change, subprocessors::object, subprocessors::resolve,
         notices::send, notices::list, notices::show, notices::received, notices::contacts, notices::add_contact, notices::remove_contact,
         check::check, audit::list, audit::verify, ropa::ropa, promises::check,
+        receipts::keys, receipts::for_request, receipts::list, receipts::check,
         health::healthz, health::readyz, openapi_json,
     ),
     modifiers(&BearerKeys, &EveryAnswer),
@@ -80,7 +81,7 @@ impl Modify for EveryAnswer {
                 if operation
                     .operation_id
                     .as_deref()
-                    .is_some_and(|id| ["healthz", "readyz", "openapi_json"].contains(&id))
+                    .is_some_and(|id| ["healthz", "readyz", "openapi_json", "keys"].contains(&id))
                 {
                     continue;
                 }

@@ -474,6 +474,9 @@ pub trait AuditLog {
         &self, tenant: TenantId, filter: &AuditFilter,
     ) -> crate::Result<Vec<AuditEntry>>;
     fn verify_audit(&self, tenant: TenantId) -> crate::Result<Verification>;
+    /// The tenant's chain head: the last entry's sequence number and hash (the checkpoint's
+    /// when pruning left none, `(0, GENESIS)` for a chain not begun).
+    fn audit_head(&self, tenant: TenantId) -> crate::Result<(i64, [u8; 32])>;
     /// Where the tenant's chain starts after pruning, if it was ever pruned.
     fn audit_checkpoint(&self, tenant: TenantId) -> crate::Result<Option<Checkpoint>>;
     /// How many of the tenant's oldest entries were written before `before` (what a prune

@@ -10,6 +10,7 @@ pub mod model;
 pub mod notices;
 pub mod outbox;
 pub mod postgres;
+pub mod receipts;
 pub mod requests;
 pub mod retention;
 mod rows;
@@ -110,6 +111,7 @@ pub trait Store:
     + Notices
     + Subprocessors
     + Maintenance
+    + receipts::Receipts
     + Send
     + Sync
 {
@@ -183,6 +185,7 @@ pub mod prelude {
     pub use crate::maintenance::Maintenance;
     pub use crate::notices::Notices;
     pub use crate::outbox::Outbox;
+    pub use crate::receipts::Receipts;
     pub use crate::requests::Requests;
     pub use crate::retention::Retention;
     pub use crate::subjects::Subjects;

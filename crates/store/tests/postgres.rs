@@ -99,7 +99,13 @@ fn the_store_suite_passes_on_postgresql() {
 
 /// Tables every tenant shares, small and rarely written: on a distributed PostgreSQL (Citus)
 /// they are reference tables, copied to every node. The schema version is one row.
-const REFERENCE_TABLES: [&str; 4] = ["tenants", "key_check", "ombud_schema_version", "job_leases"];
+const REFERENCE_TABLES: [&str; 5] = [
+    "tenants",
+    "key_check",
+    "ombud_schema_version",
+    "job_leases",
+    "receipt_keys",
+];
 
 /// The schema stays distributable by tenant: every primary key and unique constraint of every
 /// other table leads with `tenant_id`, so rows of one tenant can live on one node and every

@@ -9,6 +9,7 @@ pub mod holds;
 pub mod incidents;
 pub mod notices;
 pub mod promises;
+pub mod receipts;
 pub mod requests;
 pub mod retention;
 pub mod ropa;

@@ -154,7 +154,9 @@ impl RequestView {
                 .as_ref()
                 .map(|o| o.recipients_notified.clone())
                 .unwrap_or_default(),
-            outcome: outcome.and_then(|o| serde_json::to_value(o).ok()),
+            // The receipt has its own route; lists stay small without it.
+            outcome: outcome
+                .and_then(|o| serde_json::to_value(Outcome { receipt: None, ..o }).ok()),
             download_url: None,
         }
     }

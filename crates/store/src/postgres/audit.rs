@@ -122,6 +122,17 @@ impl crate::audit::AuditLog for PostgresStore {
         })
     }
 
+    fn audit_head(&self, tenant: TenantId) -> Result<(i64, [u8; 32])> {
+        self.read(|client| {
+            Ok(
+                match client.query_typed_opt(HEAD, &[(&tenant.0, Type::UUID)])? {
+                    Some(row) => (row.get::<_, i64>(0), hash32(row.get(1))?),
+                    None => (0, crate::audit::GENESIS),
+                },
+            )
+        })
+    }
+
     fn audit_checkpoint(&self, tenant: TenantId) -> Result<Option<crate::audit::Checkpoint>> {
         self.read(|client| Self::checkpoint(client, tenant))
     }

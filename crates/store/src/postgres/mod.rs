@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0018_tenant_profile.sql"),
     include_str!("../../migrations/postgres/0019_request_assignee.sql"),
     include_str!("../../migrations/postgres/0020_facts_generation.sql"),
+    include_str!("../../migrations/postgres/0021_receipts.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -571,6 +572,7 @@ mod incidents;
 mod maintenance;
 mod notices;
 mod outbox;
+mod receipts;
 mod requests;
 mod retention;
 mod statements;

@@ -115,6 +115,13 @@ impl crate::audit::AuditLog for SqliteStore {
         })
     }
 
+    fn audit_head(&self, tenant: TenantId) -> Result<(i64, [u8; 32])> {
+        self.read(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            Self::head(&tx, tenant)
+        })
+    }
+
     fn audit_checkpoint(&self, tenant: TenantId) -> Result<Option<crate::audit::Checkpoint>> {
         self.read(|conn| Self::checkpoint(conn, tenant))
     }

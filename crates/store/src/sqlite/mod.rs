@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0018_tenant_profile.sql"),
     include_str!("../../migrations/sqlite/0019_request_assignee.sql"),
     include_str!("../../migrations/sqlite/0020_facts_generation.sql"),
+    include_str!("../../migrations/sqlite/0021_receipts.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -788,6 +789,7 @@ mod incidents;
 mod maintenance;
 mod notices;
 mod outbox;
+mod receipts;
 mod requests;
 mod retention;
 mod scrub;

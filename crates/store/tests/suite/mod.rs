@@ -385,6 +385,144 @@ pub fn a_batch_with_an_unknown_subject_writes_nothing(store: &dyn Store) {
     assert_eq!(store.events(tenant.id, ana).expect("read").len(), 1);
 }
 
+pub fn receipts_and_their_keys_are_kept_once_per_tenant(store: &dyn Store) {
+    use ombud_store::receipts::{ReceiptFilter, ReceiptKey, ReceiptKind, StoredReceipt};
+    let now = at("2025-02-01T00:00:00Z");
+    let (a, people) = tenant_with_people(store, "Receipts A", 1, now);
+    let (b, _) = tenant_with_people(store, "Receipts B", 0, now);
+    let key = ReceiptKey {
+        kid: "k1".into(),
+        public_key: [7; 32],
+        created_at: now,
+        retired_at: None,
+    };
+    assert!(store.add_receipt_key(&key).expect("added"));
+    assert!(
+        !store.add_receipt_key(&key).expect("known"),
+        "a key id is kept once"
+    );
+    assert!(
+        store
+            .retire_receipt_key("k1", at("2025-03-01T00:00:00Z"))
+            .expect("retired")
+    );
+    assert!(
+        !store
+            .retire_receipt_key("k1", at("2025-04-01T00:00:00Z"))
+            .expect("again")
+    );
+    assert!(!store.retire_receipt_key("nobody", now).expect("unknown"));
+    assert_eq!(
+        store.receipt_keys().expect("keys"),
+        [ReceiptKey {
+            retired_at: Some(at("2025-03-01T00:00:00Z")),
+            ..key
+        }]
+    );
+
+    // The chain head moves with every entry and is the tenant's own.
+    let (seq, hash) = store.audit_head(a.id).expect("head");
+    assert!(seq > 0);
+    store
+        .append_audit(
+            a.id,
+            NewAuditEntry {
+                actor: "cli".into(),
+                action: "read".into(),
+                subject: Some(people[0]),
+                categories: vec![],
+                purpose: None,
+                detail: None,
+            },
+            now,
+        )
+        .expect("appended");
+    let (next_seq, next_hash) = store.audit_head(a.id).expect("head");
+    assert_eq!(next_seq, seq + 1);
+    assert_ne!(next_hash, hash);
+    assert_ne!(store.audit_head(b.id).expect("head").1, next_hash);
+
+    let receipt = |tenant: TenantId, n: u128, kind: ReceiptKind, about: &str| StoredReceipt {
+        tenant,
+        id: uuid::Uuid::from_u128(n),
+        kind,
+        about: about.into(),
+        issued_at: now,
+        jws: format!("header.payload{n}.signature"),
+    };
+    assert!(
+        store
+            .put_receipt(&receipt(a.id, 1, ReceiptKind::AuditHead, "2025-01-31"))
+            .expect("put")
+    );
+    assert!(
+        !store
+            .put_receipt(&receipt(a.id, 2, ReceiptKind::AuditHead, "2025-01-31"))
+            .expect("put"),
+        "a second receipt about the same day is not kept"
+    );
+    assert!(
+        store
+            .put_receipt(&receipt(a.id, 3, ReceiptKind::Sweep, "run 1"))
+            .expect("put")
+    );
+    assert!(
+        store
+            .put_receipt(&receipt(a.id, 4, ReceiptKind::AuditHead, "2025-02-01"))
+            .expect("put")
+    );
+    assert!(
+        store
+            .put_receipt(&receipt(b.id, 5, ReceiptKind::AuditHead, "2025-01-31"))
+            .expect("put")
+    );
+    let all = |filter: ReceiptFilter| -> Vec<u128> {
+        store
+            .receipts(a.id, &filter)
+            .expect("listed")
+            .iter()
+            .map(|r| r.id.as_u128())
+            .collect()
+    };
+    assert_eq!(
+        all(ReceiptFilter {
+            limit: 10,
+            ..ReceiptFilter::default()
+        }),
+        [4, 3, 1]
+    );
+    assert_eq!(
+        all(ReceiptFilter {
+            kind: Some(ReceiptKind::AuditHead),
+            limit: 10,
+            before: None
+        }),
+        [4, 1]
+    );
+    assert_eq!(
+        all(ReceiptFilter {
+            kind: None,
+            limit: 1,
+            before: Some(uuid::Uuid::from_u128(4))
+        }),
+        [3]
+    );
+    let found = store
+        .receipt(a.id, ReceiptKind::AuditHead, "2025-01-31")
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        found,
+        receipt(a.id, 1, ReceiptKind::AuditHead, "2025-01-31")
+    );
+    assert!(
+        store
+            .receipt(b.id, ReceiptKind::Sweep, "run 1")
+            .expect("read")
+            .is_none()
+    );
+}
+
 pub fn the_categories_held_are_counted_per_tenant(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let (a, people) = tenant_with_people(store, "Held A", 2, now);
@@ -3172,7 +3310,11 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(s
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 32] = [
+    let cases: [(&str, Case); 33] = [
+        (
+            "receipts_and_their_keys_are_kept_once_per_tenant",
+            receipts_and_their_keys_are_kept_once_per_tenant,
+        ),
         (
             "the_categories_held_are_counted_per_tenant",
             the_categories_held_are_counted_per_tenant,
