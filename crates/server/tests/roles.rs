@@ -94,7 +94,9 @@ fn probe(what: &str, ids: &Ids) -> Probe {
             "/api/v1/requests".into(),
             json!({ "kind": "access", "email": "probe@example.com" }),
         ),
-        "read requests, their plans and mails; send a new code" => get("/api/v1/requests".into()),
+        "read requests, their plans, mails and receipts; send a new code" => {
+            get("/api/v1/requests".into())
+        }
         "verify, extend, start, fulfil, refuse a request (decides)" => {
             post(format!("/api/v1/requests/{nobody}/start"), json!({}))
         }
@@ -150,6 +152,9 @@ fn probe(what: &str, ids: &Ids) -> Probe {
             json!({ "recipient": "x", "outcome": "withdrawn", "note": "n" }),
         ),
         "read and verify the audit log" => get("/api/v1/audit/verify".into()),
+        "list the receipts of sweeps and audit-chain heads, check a receipt against the chain" => {
+            get("/api/v1/receipts".into())
+        }
         other => panic!("docs/roles.md has a row this test does not check: {other:?}"),
     }
 }

@@ -50,7 +50,7 @@ async fn published(state: &AppState) -> Result<Jwks, ApiError> {
 }
 
 #[utoipa::path(get, path = "/.well-known/ombud-receipt-keys.json", summary = "Receipt keys", description = "The public keys receipts are signed with, as a JSON Web Key Set (Ed25519, RFC 8037). A retired key is no longer listed, so what it signed stops verifying. No API key needed.", tag = "receipts",
-    responses((status = 200, description = "The keys in use", body = Jwks)))]
+    responses((status = 200, description = "The keys in use", body = Jwks, content_type = "application/jwk-set+json")))]
 pub async fn keys(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let keys = published(&state).await?;
     Ok((
