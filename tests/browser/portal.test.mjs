@@ -5,112 +5,22 @@
 // and saved as a screenshot under target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { launch } from './chromium.mjs';
+import { root, serve } from './ombud.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ombud = process.env.OMBUD_BIN ?? path.join(root, 'target/debug/ombud');
 const out = path.join(root, 'target/e2e');
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const EMAIL = 'helmi.lahti@example.fi';
 
 let browser;
-let server;
-let work;
+let ombud;
 let base;
-let adminKey;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/// Starts `ombud serve` and waits for its address and the admin key it prints once.
-async function serve() {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(
-    ombud,
-    ['serve', '--bind', `127.0.0.1:${port}`, '--metrics-bind', '127.0.0.1:0', '--public-url', base, '--jobs-every', '1'],
-    { cwd: work, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let printed = '';
-  let errors = '';
-  server.stderr.on('data', (chunk) => {
-    errors += chunk;
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ombud serve did not start: ${errors}`)), 30000);
-    server.once('exit', (code) => reject(new Error(`ombud serve exited with ${code}: ${errors}`)));
-    server.stdout.on('data', (chunk) => {
-      printed += chunk;
-      const key = printed.match(/^ {4}(\S+)$/m);
-      if (printed.includes('ombud listening on') && key) {
-        adminKey = key[1];
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
-
-async function api(method, route, body) {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/// The decoded text of a mail as lettre wrote it (7bit, quoted-printable or base64).
-function mailText(raw) {
-  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
-  const body = rest.join('\n\n');
-  const encoding = (head.match(/^Content-Transfer-Encoding:\s*(\S+)/im) ?? [])[1]?.toLowerCase();
-  if (encoding === 'base64') return { head, body: Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8') };
-  if (encoding === 'quoted-printable') {
-    const bytes = body
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-    return { head, body: Buffer.from(bytes, 'latin1').toString('utf8') };
-  }
-  return { head, body };
-}
-
-/// Waits for the mailer to write a mail whose subject matches, and returns it decoded.
-async function mail(subject) {
-  const outbox = path.join(work, 'ombud-data', 'outbox');
-  for (let tries = 0; tries < 100; tries++) {
-    let names = [];
-    try {
-      names = readdirSync(outbox).filter((n) => n.endsWith('.eml'));
-    } catch {
-      // The mailer makes the folder with its first mail.
-    }
-    for (const name of names) {
-      const decoded = mailText(readFileSync(path.join(outbox, name), 'utf8'));
-      const line = decoded.head.match(/^Subject:\s*(.*)$/im);
-      if (line && subject.test(line[1])) return { subject: line[1], ...decoded };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no mail with a subject like ${subject} reached ${outbox}`);
-}
+let api;
+let mail;
 
 async function checkAndShoot(page, name) {
   await page.addScriptTag({ path: axePath });
@@ -125,15 +35,16 @@ async function checkAndShoot(page, name) {
 
 before(async () => {
   mkdirSync(out, { recursive: true });
-  work = mkdtempSync(path.join(tmpdir(), 'ombud-portal-'));
-  await serve();
+  ombud = await serve('portal');
+  ({ base } = ombud);
+  api = ombud.api;
+  mail = ombud.mail;
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (work) rmSync(work, { recursive: true, force: true });
+  ombud?.stop();
 });
 
 test('a person files an access request on the portal, confirms it with the mailed code and downloads the copy', async () => {
