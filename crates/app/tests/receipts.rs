@@ -10,7 +10,6 @@ use ombud_app::receipts::{self, ChainCheck, ChainHead, Jwks, Of, SweepRun};
 use ombud_app::sweeper::sweep_all;
 use ombud_store::Actor;
 use ombud_store::model::{NewRecord, Secret};
-use ombud_store::prelude::*;
 use ombud_store::receipts::{ReceiptFilter, ReceiptKind};
 
 fn at(text: &str) -> Timestamp {
