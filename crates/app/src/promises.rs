@@ -4,7 +4,8 @@
 //! datasets, tables and columns by id or name, never a value.
 //!
 //! Checked here: retention in the vault (records past their end that no hold or restriction
-//! keeps; reviews past due), the audit log's own keep, requests past their deadline, breach
+//! keeps; reviews past due), the audit log's own keep, the notice ledger's rule for message
+//! records, requests past their deadline, breach
 //! notifications past the clock, categories held that no activity names, retention in the
 //! connected datasets, and personal data in their tables that the datasets do not declare
 //! (discovery). What a sweep would remove is what
@@ -25,10 +26,11 @@ use ombud_store::{Store, StoreError};
 use serde::Serialize;
 
 /// The promises checked, as reports and `/metrics` name them.
-pub const PROMISES: [&str; 11] = [
+pub const PROMISES: [&str; 12] = [
     "retention",
     "review",
     "audit_log_keep",
+    "ledger_keep",
     "request_deadline",
     "extension_told",
     "breach_notice",
@@ -38,6 +40,9 @@ pub const PROMISES: [&str; 11] = [
     "dataset_retention",
     "undeclared_personal_data",
 ];
+
+/// How many of [`PROMISES`] are checked without connected datasets: all but the last two.
+const WITHOUT_DATASETS: usize = PROMISES.len() - 2;
 
 /// One promise broken, in one place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -278,9 +283,9 @@ pub fn check(
         });
     }
     recipients(&notice, policy, outbound, &mut broken);
-    let mut checked = PROMISES[..9].to_vec();
+    let mut checked = PROMISES[..WITHOUT_DATASETS].to_vec();
     if let Some(datasets) = datasets {
-        checked.extend(&PROMISES[9..]);
+        checked.extend(&PROMISES[WITHOUT_DATASETS..]);
         connected(
             store,
             policy,
@@ -333,6 +338,22 @@ fn vault(
             ),
             place: Place {
                 tenant: Some(tenant.to_owned()),
+                ..Place::default()
+            },
+        });
+    }
+    if report.ledger_pruned > 0 {
+        broken.push(Broken {
+            promise: "ledger_keep",
+            sentence: sentence(notice, "messages", "We keep a record of which message"),
+            count: report.ledger_pruned,
+            what: format!(
+                "{} of who received which message kept past the rule for message records",
+                count(report.ledger_pruned, "ledger line", "ledger lines")
+            ),
+            place: Place {
+                tenant: Some(tenant.to_owned()),
+                rule: policy.ledger_rule().map(|r| r.id.clone()),
                 ..Place::default()
             },
         });

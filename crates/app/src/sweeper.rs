@@ -252,15 +252,19 @@ impl Sweep<'_> {
 
     /// The notice ledger's retention: lines of notices older than the rule for message
     /// records, and lines of people erased or expired lately (unless a law keeps them). Counts
-    /// stay on each notice. A dry run removes nothing and reports nothing here.
+    /// stay on each notice. A dry run removes nothing and counts the lines past the rule (a
+    /// person's lines go with the erasure itself; only a crash leaves them to this pass).
     fn prune_ledger(&self) -> Result<u64, StoreError> {
-        if self.dry_run {
-            return Ok(0);
-        }
         let before = self
             .policy
             .ledger_rule()
             .map(|rule| self.kept_since(rule.keep));
+        if self.dry_run {
+            return match before {
+                Some(before) => self.store.ledger_prunable(self.tenant, before),
+                None => Ok(0),
+            };
+        }
         let since = self
             .now
             .checked_sub(GONE_LOOKBACK)

@@ -74,7 +74,7 @@ fn each_promise_broken_on_purpose_is_reported_alone() {
     assert_eq!(broken(&report), Vec::<&str>::new(), "{report:?}");
     assert_eq!(
         report.checked.len(),
-        9,
+        10,
         "no datasets: their two checks do not run"
     );
 
@@ -312,7 +312,7 @@ fn personal_data_a_dataset_does_not_declare_is_reported_by_column() {
         t0(),
     )
     .expect("checks");
-    assert_eq!(report.checked.len(), 11);
+    assert_eq!(report.checked.len(), 12);
     assert_eq!(broken(&report), ["undeclared_personal_data"], "{report:?}");
     let finding = &report.broken[0];
     assert_eq!(
@@ -516,4 +516,72 @@ fn overdue_breaches_of_tenants_whose_deadlines_interleave_are_counted_once_per_t
         report.counts().iter().find(|(p, _)| *p == "breach_notice"),
         Some(&("breach_notice", 3))
     );
+}
+
+#[test]
+fn ledger_lines_past_the_rule_for_message_records_are_broken_until_the_sweep() {
+    use ombud_store::notices::{Audience, NewDelivery, NewNotice, NoticeId};
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = common::fixture(dir.path(), vec![]);
+    let store: &dyn Store = fixture.store.as_ref();
+    // The public cloud keeps the record of messages sent two years.
+    let policy = ombud_policy::check(include_str!("../../../examples/public-cloud.toml"))
+        .policy
+        .expect("a valid policy");
+    let zone = jiff::tz::TimeZone::get(&policy.controller.time_zone).expect("zone");
+    let person = common::person(store, fixture.operator, "ana@example.fi");
+    let sent = |when: &str| {
+        let notice = NewNotice {
+            id: NoticeId::new(),
+            kind: "security".into(),
+            mandatory: true,
+            subject_line: format!("Maintenance {when}"),
+            body: "A window tonight.".into(),
+            audience: Audience::Customers,
+            incident: None,
+        };
+        store
+            .send_notice(
+                fixture.operator,
+                &notice,
+                &[NewDelivery::Queue {
+                    subject: person,
+                    to: ombud_core::Identity::parse(
+                        ombud_core::IdentityKind::Email,
+                        "ana@example.fi",
+                    )
+                    .expect("email"),
+                }],
+                &Actor::Cli,
+                when.parse().expect("time"),
+            )
+            .expect("sent");
+    };
+    // Two years back from T0 (2 March 2026, Helsinki) is 2 March 2024: a notice of the 1st
+    // is past it, one of the 3rd is not.
+    sent("2024-03-01T10:00:00Z");
+    sent("2024-03-03T10:00:00Z");
+    let check = |now| promises::check(store, &policy, &zone, None, &[], now).expect("checks");
+    let report = check(t0());
+    assert_eq!(broken(&report), ["ledger_keep"], "{report:?}");
+    let finding = &report.broken[0];
+    assert_eq!(finding.count, 1);
+    assert_eq!(finding.place.rule.as_deref(), Some("message-records"));
+    assert!(
+        finding
+            .sentence
+            .starts_with("We keep a record of which message was sent"),
+        "{}",
+        finding.sentence
+    );
+    assert!(
+        !serde_json::to_string(&report)
+            .expect("json")
+            .contains("ana@example.fi")
+    );
+
+    let sweep = ombud_app::sweeper::sweep_all(store, &policy, &zone, t0(), false, |_, _| {})
+        .expect("swept");
+    assert_eq!(sweep.iter().map(|(_, r)| r.ledger_pruned).sum::<u64>(), 1);
+    assert_eq!(broken(&check(t0())), Vec::<&str>::new());
 }

@@ -162,7 +162,7 @@ fn keeps_its_promises(dir: &Path, example: &Example, url: &str) {
     run(&["promises", "check"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("11 of 11 promises kept"));
+        .stdout(predicate::str::contains("12 of 12 promises kept"));
 }
 
 #[test]

@@ -493,4 +493,7 @@ pub trait Notices {
         &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
         at: Timestamp,
     ) -> crate::Result<u64>;
+    /// How many ledger lines belong to notices created before `before`: what `prune_ledger`
+    /// would remove under the rule for message records.
+    fn ledger_prunable(&self, tenant: TenantId, before: Timestamp) -> crate::Result<u64>;
 }

@@ -248,6 +248,19 @@ impl crate::notices::Notices for PostgresStore {
         })
     }
 
+    fn ledger_prunable(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.read(|client| {
+            let lines: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM notice_deliveries WHERE tenant_id = $1
+                       AND notice_id IN (SELECT notice_id FROM notices WHERE tenant_id = $1 AND created_at < $2)",
+                    &[&tenant.0, &micros(before)],
+                )?
+                .get(0);
+            Ok(lines.max(0) as u64)
+        })
+    }
+
     fn prune_ledger(
         &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
         at: Timestamp,

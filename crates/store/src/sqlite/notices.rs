@@ -253,6 +253,18 @@ impl crate::notices::Notices for SqliteStore {
         })
     }
 
+    fn ledger_prunable(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.read(|conn| {
+            let lines: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM notice_deliveries WHERE tenant_id = ?1
+                       AND notice_id IN (SELECT notice_id FROM notices WHERE tenant_id = ?1 AND created_at < ?2)",
+                )?
+                .query_row(params![tenant.0.as_bytes(), micros(before)], |row| row.get(0))?;
+            Ok(lines.max(0) as u64)
+        })
+    }
+
     fn prune_ledger(
         &self, tenant: TenantId, before: Option<Timestamp>, people: &[SubjectId], actor: &Actor,
         at: Timestamp,

@@ -3005,7 +3005,20 @@ pub fn ledger_lines_go_under_their_rule_and_with_their_people(store: &dyn Store)
     );
     assert_eq!(outbox(operator.id), 4);
 
-    // Two years of message records, counted back from 4 May 2026.
+    // Two years of message records, counted back from 4 May 2026: first counted, then removed.
+    let cutoff = at("2024-05-04T09:00:00Z");
+    assert_eq!(
+        store.ledger_prunable(operator.id, cutoff).expect("counted"),
+        2
+    );
+    assert_eq!(store.ledger_prunable(acme.id, cutoff).expect("counted"), 1);
+    assert_eq!(
+        store
+            .ledger_prunable(operator.id, at("2024-01-10T08:00:00Z"))
+            .expect("counted"),
+        0,
+        "a notice of that very moment is not before it"
+    );
     let removed = store
         .prune_ledger(
             operator.id,
@@ -3021,6 +3034,10 @@ pub fn ledger_lines_go_under_their_rule_and_with_their_people(store: &dyn Store)
         (0, 2)
     );
     assert_eq!(outbox(operator.id), 2, "the old mails' addresses went too");
+    assert_eq!(
+        store.ledger_prunable(operator.id, cutoff).expect("counted"),
+        0
+    );
     let kept = store
         .notices(operator.id)
         .expect("notices")
