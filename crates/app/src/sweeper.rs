@@ -296,6 +296,9 @@ impl Sweep<'_> {
         if self.dry_run {
             return self.store.audit_prunable(self.tenant, before);
         }
+        // A receipt's chain head points into the log; once the log has let go of that part,
+        // the store lets go of the receipt (whoever was handed it keeps their copy).
+        self.store.prune_receipts(self.tenant, before)?;
         let mut pruned = 0;
         loop {
             let step = self.store.prune_audit(

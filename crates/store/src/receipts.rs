@@ -79,6 +79,10 @@ pub trait Receipts {
     fn receipt(
         &self, tenant: TenantId, kind: ReceiptKind, about: &str,
     ) -> Result<Option<StoredReceipt>>;
+    /// Removes the tenant's receipts of sweeps and chain heads issued before `before`; returns
+    /// how many. (Whoever was handed one keeps their copy; the store keeps them as long as the
+    /// audit log they point into.)
+    fn prune_receipts(&self, tenant: TenantId, before: Timestamp) -> Result<u64>;
 }
 
 pub(crate) fn receipt_key(row: &impl crate::rows::Columns) -> Result<ReceiptKey> {

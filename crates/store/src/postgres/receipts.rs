@@ -86,4 +86,14 @@ impl crate::receipts::Receipts for PostgresStore {
                 .transpose()
         })
     }
+
+    fn prune_receipts(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.write(|tx| {
+            let removed = tx.execute(
+                "DELETE FROM receipts WHERE tenant_id = $1 AND issued_at < $2",
+                &[&tenant.0, &micros(before)],
+            )?;
+            Ok(removed)
+        })
+    }
 }

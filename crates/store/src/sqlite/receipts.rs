@@ -88,4 +88,13 @@ impl crate::receipts::Receipts for SqliteStore {
             )
         })
     }
+
+    fn prune_receipts(&self, tenant: TenantId, before: Timestamp) -> Result<u64> {
+        self.write(|tx| {
+            let removed = tx
+                .prepare_cached("DELETE FROM receipts WHERE tenant_id = ?1 AND issued_at < ?2")?
+                .execute(params![tenant.0.as_bytes(), micros(before)])?;
+            Ok(removed as u64)
+        })
+    }
 }

@@ -521,6 +521,34 @@ pub fn receipts_and_their_keys_are_kept_once_per_tenant(store: &dyn Store) {
             .expect("read")
             .is_none()
     );
+    assert_eq!(
+        store.prune_receipts(a.id, now).expect("pruned"),
+        0,
+        "none before"
+    );
+    let later = at("2025-02-01T00:00:01Z");
+    assert_eq!(store.prune_receipts(a.id, later).expect("pruned"), 3);
+    assert_eq!(
+        all(ReceiptFilter {
+            limit: 10,
+            ..ReceiptFilter::default()
+        }),
+        Vec::<u128>::new()
+    );
+    assert_eq!(
+        store
+            .receipts(
+                b.id,
+                &ReceiptFilter {
+                    limit: 10,
+                    ..ReceiptFilter::default()
+                }
+            )
+            .expect("listed")
+            .len(),
+        1,
+        "another tenant's stay"
+    );
 }
 
 pub fn the_categories_held_are_counted_per_tenant(store: &dyn Store) {
