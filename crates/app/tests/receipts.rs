@@ -183,4 +183,23 @@ fn a_chain_head_is_signed_once_a_day_and_proves_the_chain_until_it_changes_or_is
         receipts::check_chain(store, fixture.operator, &head.audit_head).expect("checked"),
         ChainCheck::Pruned { through } if through >= head.audit_head.seq
     ));
+    // The sweep that prunes the log past `[audit] keep` (two years) takes the stored receipt
+    // along; a day short of it, it stays.
+    let sweep = |now: Timestamp| {
+        sweep_all(store, &desk.policy, &desk.time_zone, now, false, |_, _| {}).expect("swept")
+    };
+    sweep(at("2028-02-28T22:00:00Z"));
+    assert!(
+        store
+            .receipt(fixture.operator, ReceiptKind::AuditHead, "2026-02-28")
+            .expect("read")
+            .is_some()
+    );
+    sweep(at("2028-03-01T22:00:00Z"));
+    assert!(
+        store
+            .receipt(fixture.operator, ReceiptKind::AuditHead, "2026-02-28")
+            .expect("read")
+            .is_none()
+    );
 }
