@@ -1477,6 +1477,10 @@ impl Desk {
                 },
                 records: Some(records.len() as u64),
                 export_expires_at: Some(expires_at),
+                categories: records.iter().fold(BTreeMap::new(), |mut by, r| {
+                    *by.entry(r.category.clone()).or_default() += 1;
+                    by
+                }),
                 ..Outcome::default()
             },
             format!("{}/privacy/exports/{token}", self.public_url),
@@ -1966,6 +1970,12 @@ impl Desk {
                 "the value is corrected; the old value is no longer kept".into()
             },
             records: Some(targets.len() as u64),
+            categories: request
+                .category
+                .iter()
+                .filter(|_| !targets.is_empty())
+                .map(|c| (c.clone(), targets.len() as u64))
+                .collect(),
             ..Outcome::default()
         })
     }

@@ -354,3 +354,51 @@ async fn sweep_and_chain_head_receipts_are_listed_for_the_tenant_and_checked_aga
     assert_eq!(theirs.status, 200);
     assert_eq!(theirs.body["receipts"], json!([]), "each tenant its own");
 }
+
+#[tokio::test]
+async fn an_access_receipt_counts_the_records_exported_per_category() {
+    let app = spawn_app().await;
+    let service = app.key(&app.admin_key, "service").await;
+    let subject = app
+        .person_with_contract(
+            &service,
+            "liisa@example.fi",
+            json!([
+                { "category": "user.name", "value": "Liisa Korhonen", "source": "subject" },
+                { "category": "user.contact.email", "value": "liisa@example.fi", "source": "subject" },
+                { "category": "user.financial", "value": "INV-1", "source": "subject", "purposes": ["invoicing"] },
+                { "category": "user.financial", "value": "INV-2", "source": "subject", "purposes": ["invoicing"] },
+            ]),
+        )
+        .await;
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &service,
+            json!({ "kind": "access", "subject": subject, "verified": true, "email": "liisa@example.fi" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let id = filed.body["id"].as_str().expect("id");
+    let done = app
+        .post(
+            &format!("/api/v1/requests/{id}/fulfil"),
+            &app.admin_key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let got = app
+        .get(&format!("/api/v1/requests/{id}/receipt"), &app.admin_key)
+        .await;
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    let request = &got.body["payload"]["request"];
+    assert_eq!(request["kind"], "access");
+    assert_eq!(request["records"], 4);
+    assert_eq!(
+        request["categories"],
+        json!({ "user.contact.email": 1, "user.financial": 2, "user.name": 1 })
+    );
+    // The download link is the person's alone: it is not in the receipt.
+    assert!(!got.body.to_string().contains("/privacy/exports/"));
+}
