@@ -381,25 +381,8 @@ pub fn check_promises(
             tracing::warn!(promise, count, "a promise of the notice is broken");
         }
     }
-    let operator = match store.tenants() {
-        Ok(tenants) => tenants.into_iter().find(|t| t.operator),
-        Err(error) => {
-            tracing::error!("the promise check's run was not recorded: {error}");
-            return;
-        }
-    };
-    if let Some(operator) = operator {
-        let entry = ombud_store::audit::NewAuditEntry {
-            actor: ombud_store::Actor::System.audit_name(),
-            action: "promises.check".into(),
-            subject: None,
-            categories: vec![],
-            purpose: None,
-            detail: Some(crate::promises::detail(&counts)),
-        };
-        if let Err(error) = store.append_audit(operator.id, entry, now) {
-            tracing::error!("the promise check's run was not recorded: {error}");
-        }
+    if let Err(error) = crate::promises::record(store, &report, &ombud_store::Actor::System, now) {
+        tracing::error!("the promise check's run was not recorded: {error}");
     }
 }
 

@@ -41,6 +41,32 @@ pub const PROMISES: [&str; 12] = [
     "undeclared_personal_data",
 ];
 
+/// Records a run in the operator tenant's audit log (`promises.check`), with a count per
+/// promise checked and no place.
+pub fn record(
+    store: &dyn Store,
+    report: &PromiseReport,
+    actor: &ombud_store::Actor,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(operator) = store.tenants()?.into_iter().find(|t| t.operator) else {
+        return Ok(());
+    };
+    store.append_audit(
+        operator.id,
+        ombud_store::audit::NewAuditEntry {
+            actor: actor.audit_name(),
+            action: "promises.check".into(),
+            subject: None,
+            categories: vec![],
+            purpose: None,
+            detail: Some(detail(&report.counts())),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
 /// How many of [`PROMISES`] are checked without connected datasets: all but the last two.
 const WITHOUT_DATASETS: usize = PROMISES.len() - 2;
 

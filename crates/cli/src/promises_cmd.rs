@@ -11,7 +11,6 @@ use ombud_app::clock::SystemClock;
 use ombud_app::promises::{self, PromiseReport};
 use ombud_core::Clock;
 use ombud_store::Actor;
-use ombud_store::audit::NewAuditEntry;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,20 +76,7 @@ pub fn run(command: PromisesCommand) -> Result<ExitCode> {
     )
     .map_err(|e| anyhow!(e))?;
     // The run is on record in the operator's log, with its counts.
-    if let Some(operator) = store.tenants()?.into_iter().find(|t| t.operator) {
-        store.append_audit(
-            operator.id,
-            NewAuditEntry {
-                actor: Actor::Cli.audit_name(),
-                action: "promises.check".into(),
-                subject: None,
-                categories: vec![],
-                purpose: None,
-                detail: Some(promises::detail(&report.counts())),
-            },
-            now,
-        )?;
-    }
+    promises::record(store.as_ref(), &report, &Actor::Cli, now)?;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
         "html" => println!(
