@@ -18,6 +18,7 @@ pub mod sqlite;
 pub mod subjects;
 pub mod subprocessors;
 pub mod tenants;
+pub mod users;
 
 use audit::AuditLog;
 use incidents::Incidents;
@@ -44,6 +45,8 @@ pub enum StoreError {
     IdentityTaken(IdentityKind),
     #[error("the operator tenant exists already")]
     OperatorExists,
+    #[error("a console user with this address exists already")]
+    UserExists,
     #[error("database: {0}")]
     Database(String),
     #[error(transparent)]
@@ -83,6 +86,8 @@ pub enum Actor {
     System,
     /// The person themself, through the public privacy portal (no key; a code or signed link).
     Portal,
+    /// A person of the staff signed in to the console.
+    User(users::UserId),
 }
 
 impl Actor {
@@ -92,6 +97,7 @@ impl Actor {
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
             Actor::Portal => "portal".into(),
+            Actor::User(id) => format!("user:{id}"),
         }
     }
 }
@@ -112,6 +118,7 @@ pub trait Store:
     + Subprocessors
     + Maintenance
     + receipts::Receipts
+    + users::Users
     + Send
     + Sync
 {
@@ -191,4 +198,5 @@ pub mod prelude {
     pub use crate::subjects::Subjects;
     pub use crate::subprocessors::Subprocessors;
     pub use crate::tenants::Tenants;
+    pub use crate::users::Users;
 }

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0019_request_assignee.sql"),
     include_str!("../../migrations/postgres/0020_facts_generation.sql"),
     include_str!("../../migrations/postgres/0021_receipts.sql"),
+    include_str!("../../migrations/postgres/0022_console_users.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -160,10 +161,12 @@ const REWRAP_BATCH: i64 = 1000;
 /// Where each kind of sealed key or mail lives: table, its second key column (the first is
 /// tenant_id), the sealed columns (the first never NULL), and whether it is mail (AAD: the
 /// mail) or a key (AAD: tenant and id).
-const SEALED: [(&str, &str, &[&str], bool); 3] = [
+const SEALED: [(&str, &str, &[&str], bool); 4] = [
     ("subject_keys", "subject_id", &["wrapped_key"], false),
     ("requests", "request_id", &["wrapped_key"], false),
     ("outbox", "mail_id", &["sealed_to", "sealed_message"], true),
+    // Sealed as a mail is, under the user's id.
+    ("console_users", "user_id", &["email_sealed"], true),
 ];
 
 impl PostgresStore {
@@ -579,3 +582,4 @@ mod statements;
 mod subjects;
 mod subprocessors;
 mod tenants;
+mod users;

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0019_request_assignee.sql"),
     include_str!("../../migrations/sqlite/0020_facts_generation.sql"),
     include_str!("../../migrations/sqlite/0021_receipts.sql"),
+    include_str!("../../migrations/sqlite/0022_console_users.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -183,7 +184,7 @@ const REWRAP_BATCH: usize = 1000;
 
 /// Where each kind of sealed key or mail lives: table, key columns, sealed columns (the
 /// first is never NULL), and whether the AAD is (tenant, id) or the id alone (mail).
-const SEALED: [(&str, &str, &[&str], bool); 3] = [
+const SEALED: [(&str, &str, &[&str], bool); 4] = [
     (
         "keys.subject_keys",
         "tenant_id, subject_id, generation",
@@ -200,6 +201,13 @@ const SEALED: [(&str, &str, &[&str], bool); 3] = [
         "main.outbox",
         "tenant_id, mail_id",
         &["sealed_to", "sealed_message"],
+        true,
+    ),
+    // Sealed as a mail is, under the user's id.
+    (
+        "main.console_users",
+        "tenant_id, user_id",
+        &["email_sealed"],
         true,
     ),
 ];
@@ -796,6 +804,7 @@ mod scrub;
 mod subjects;
 mod subprocessors;
 mod tenants;
+mod users;
 
 #[cfg(test)]
 mod tests {

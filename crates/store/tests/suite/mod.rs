@@ -551,6 +551,172 @@ pub fn receipts_and_their_keys_are_kept_once_per_tenant(store: &dyn Store) {
     );
 }
 
+pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
+    use ombud_store::users::{NewUser, UserId};
+    let now = at("2025-02-01T00:00:00Z");
+    let (a, _) = tenant_with_people(store, "Users A", 0, now);
+    let (b, _) = tenant_with_people(store, "Users B", 0, now);
+    let new = |tenant: TenantId, address: &str, setup: u8| NewUser {
+        tenant,
+        id: UserId::new(),
+        email: email(address),
+        role: Role::Dpo,
+        setup_hash: [setup; 32],
+        setup_expires_at: at("2025-02-02T00:00:00Z"),
+    };
+    let dpo = store
+        .create_user(&new(a.id, "dpo@example.fi", 1), &Actor::Cli, now)
+        .expect("created");
+    assert!(
+        matches!(
+            store.create_user(&new(b.id, "DPO@example.fi", 2), &Actor::Cli, now),
+            Err(StoreError::UserExists)
+        ),
+        "an address signs in to one account, whatever the tenant"
+    );
+    let found = store
+        .user_by_email(&email("dpo@example.fi"))
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (found.tenant, found.id, found.role),
+        (a.id, dpo.id, Role::Dpo)
+    );
+    assert_eq!(found.email.expose(), "dpo@example.fi");
+    assert!(found.password_hash.is_none());
+    assert_eq!(
+        store.user_by_setup(&[1; 32]).expect("read").map(|u| u.id),
+        Some(dpo.id)
+    );
+    assert!(
+        store.user(b.id, dpo.id).expect("read").is_none(),
+        "another tenant's"
+    );
+    assert_eq!(store.users(a.id).expect("listed").len(), 1);
+    assert!(store.users(b.id).expect("listed").is_empty());
+
+    assert!(
+        store
+            .set_password(a.id, dpo.id, "$argon2id$v=19$…", &Actor::User(dpo.id), now)
+            .expect("set")
+    );
+    assert!(
+        store.user_by_setup(&[1; 32]).expect("read").is_none(),
+        "the link is spent"
+    );
+    let set = store.user(a.id, dpo.id).expect("read").expect("user");
+    assert_eq!(set.password_hash.as_deref(), Some("$argon2id$v=19$…"));
+    assert!(set.setup_expires_at.is_none());
+
+    let until = at("2025-02-01T00:15:00Z");
+    for attempt in 1..=4 {
+        let user = store
+            .sign_in_failed(a.id, dpo.id, 5, until, now)
+            .expect("counted");
+        assert_eq!((user.failed_attempts, user.locked_until), (attempt, None));
+    }
+    let locked = store
+        .sign_in_failed(a.id, dpo.id, 5, until, now)
+        .expect("counted");
+    assert_eq!(
+        (locked.failed_attempts, locked.locked_until),
+        (0, Some(until))
+    );
+
+    let token = [9u8; 32];
+    store
+        .start_session(a.id, dpo.id, &token, now)
+        .expect("started");
+    let user = store.user(a.id, dpo.id).expect("read").expect("user");
+    assert_eq!((user.failed_attempts, user.locked_until), (0, None));
+    let session = store.session(&token).expect("read").expect("session");
+    assert_eq!((session.tenant, session.user), (a.id, dpo.id));
+    assert_eq!(session.last_seen_at, now);
+    let later = at("2025-02-01T00:10:00Z");
+    store.touch_session(a.id, &token, later).expect("touched");
+    assert_eq!(
+        store
+            .session(&token)
+            .expect("read")
+            .expect("session")
+            .last_seen_at,
+        later
+    );
+    store.touch_session(a.id, &token, now).expect("touched");
+    assert_eq!(
+        store
+            .session(&token)
+            .expect("read")
+            .expect("session")
+            .last_seen_at,
+        later,
+        "never moves back"
+    );
+    assert!(
+        !store
+            .end_session(b.id, &token, "sign_out", later)
+            .expect("ended"),
+        "another tenant's"
+    );
+    assert!(
+        store
+            .end_session(a.id, &token, "sign_out", later)
+            .expect("ended")
+    );
+    assert!(store.session(&token).expect("read").is_none());
+    assert!(
+        !store
+            .end_session(a.id, &token, "sign_out", later)
+            .expect("ended")
+    );
+
+    let actions: Vec<String> = store
+        .audit_entries(
+            a.id,
+            &AuditFilter {
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
+        .expect("entries")
+        .into_iter()
+        .filter(|e| e.action.starts_with("console."))
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "console.user_create",
+            "console.password_set",
+            "console.sign_in_failed",
+            "console.sign_in_failed",
+            "console.sign_in_failed",
+            "console.sign_in_failed",
+            "console.sign_in_failed",
+            "console.locked",
+            "console.sign_in",
+            "console.sign_out",
+        ]
+    );
+    let detail = store
+        .audit_entries(
+            a.id,
+            &AuditFilter {
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e.detail.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        !detail.contains("dpo@example.fi"),
+        "entries name the user by id: {detail}"
+    );
+}
+
 pub fn the_categories_held_are_counted_per_tenant(store: &dyn Store) {
     let now = at("2025-02-01T00:00:00Z");
     let (a, people) = tenant_with_people(store, "Held A", 2, now);
@@ -3355,7 +3521,11 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(s
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 33] = [
+    let cases: [(&str, Case); 34] = [
+        (
+            "console_users_sign_in_lock_and_keep_sessions_by_hash",
+            console_users_sign_in_lock_and_keep_sessions_by_hash,
+        ),
         (
             "receipts_and_their_keys_are_kept_once_per_tenant",
             receipts_and_their_keys_are_kept_once_per_tenant,

@@ -1,0 +1,192 @@
+//! Console users and sessions on PostgreSQL: the SQL behind [`crate::users::Users`].
+
+use super::*;
+use crate::users::{NewUser, Session, USER_COLUMNS, USERS_INDEX, User, UserId};
+
+impl PostgresStore {
+    fn user_where(&self, condition: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<User>> {
+        let keyring = self.keyring();
+        self.read(|client| {
+            client
+                .query_opt(
+                    &format!("SELECT {USER_COLUMNS} FROM console_users WHERE {condition}"),
+                    params,
+                )?
+                .as_ref()
+                .map(|row| crate::users::user(row, &keyring))
+                .transpose()
+        })
+    }
+}
+
+impl crate::users::Users for PostgresStore {
+    fn create_user(&self, user: &NewUser, actor: &Actor, at: Timestamp) -> Result<User> {
+        let keyring = self.keyring();
+        let index = keyring.blind_index(USERS_INDEX, &user.email);
+        let sealed = keyring.seal_mail(user.email.expose().as_bytes(), user.id.0)?;
+        self.write(|tx| {
+            Self::lock_tenant(tx, user.tenant)?;
+            // The unique index decides between two creating the same address at once.
+            let added = tx.execute(
+                "INSERT INTO console_users (tenant_id, user_id, email_index, email_sealed, role, setup_hash, setup_expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (email_index) DO NOTHING",
+                &[
+                    &user.tenant.0,
+                    &user.id.0,
+                    &index.as_slice(),
+                    &sealed,
+                    &user.role.as_str(),
+                    &user.setup_hash.as_slice(),
+                    &micros(user.setup_expires_at),
+                    &micros(at),
+                ],
+            )?;
+            if added == 0 {
+                return Err(StoreError::UserExists);
+            }
+            Self::append(tx, user.tenant, at, NewAuditEntry::console_step(actor, "console.user_create", user.id, &format!("role={}", user.role.as_str())))
+        })?;
+        Ok(User {
+            tenant: user.tenant,
+            id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            password_hash: None,
+            setup_expires_at: Some(user.setup_expires_at),
+            failed_attempts: 0,
+            locked_until: None,
+            created_at: at,
+            disabled_at: None,
+        })
+    }
+
+    fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
+        let keyring = self.keyring();
+        self.read(|client| {
+            client
+                .query(
+                    &format!("SELECT {USER_COLUMNS} FROM console_users WHERE tenant_id = $1 ORDER BY user_id"),
+                    &[&tenant.0],
+                )?
+                .iter()
+                .map(|row| crate::users::user(row, &keyring))
+                .collect()
+        })
+    }
+
+    fn user_by_email(&self, email: &Identity) -> Result<Option<User>> {
+        let index = self.keyring().blind_index(USERS_INDEX, email);
+        self.user_where("email_index = $1", &[&index.as_slice()])
+    }
+
+    fn user_by_setup(&self, setup_hash: &[u8; 32]) -> Result<Option<User>> {
+        self.user_where("setup_hash = $1", &[&setup_hash.as_slice()])
+    }
+
+    fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+        self.user_where("tenant_id = $1 AND user_id = $2", &[&tenant.0, &id.0])
+    }
+
+    fn set_password(
+        &self, tenant: TenantId, id: UserId, password_hash: &str, actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = tx.execute(
+                "UPDATE console_users SET password_hash = $3, setup_hash = NULL, setup_expires_at = NULL, failed_attempts = 0, locked_until = NULL
+                 WHERE tenant_id = $1 AND user_id = $2 AND disabled_at IS NULL",
+                &[&tenant.0, &id.0, &password_hash],
+            )?;
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.password_set", id, ""))
+        })
+    }
+
+    fn sign_in_failed(
+        &self, tenant: TenantId, id: UserId, lock_after: u32, lock_until: Timestamp, at: Timestamp,
+    ) -> Result<User> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let attempts: i32 = tx
+                .query_opt(
+                    "SELECT failed_attempts FROM console_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+                    &[&tenant.0, &id.0],
+                )?
+                .ok_or(StoreError::NotFound("console user"))?
+                .get(0);
+            let attempts = attempts.saturating_add(1);
+            let locks = i64::from(attempts) >= i64::from(lock_after);
+            tx.execute(
+                "UPDATE console_users SET failed_attempts = $3, locked_until = CASE WHEN $4 THEN $5 ELSE locked_until END
+                 WHERE tenant_id = $1 AND user_id = $2",
+                &[&tenant.0, &id.0, &(if locks { 0 } else { attempts }), &locks, &micros(lock_until)],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::console_step(&Actor::User(id), "console.sign_in_failed", id, &format!("attempt={attempts}")))?;
+            if locks {
+                Self::append(tx, tenant, at, NewAuditEntry::console_step(&Actor::System, "console.locked", id, &format!("until={lock_until}")))?;
+            }
+            Ok(())
+        })?;
+        self.user(tenant, id)?
+            .ok_or(StoreError::NotFound("console user"))
+    }
+
+    fn start_session(
+        &self, tenant: TenantId, id: UserId, session_hash: &[u8; 32], at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            tx.execute(
+                "UPDATE console_users SET failed_attempts = 0, locked_until = NULL WHERE tenant_id = $1 AND user_id = $2",
+                &[&tenant.0, &id.0],
+            )?;
+            tx.execute(
+                "INSERT INTO console_sessions (tenant_id, session_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+                &[&tenant.0, &session_hash.as_slice(), &id.0, &micros(at)],
+            )?;
+            Self::append(tx, tenant, at, NewAuditEntry::console_step(&Actor::User(id), "console.sign_in", id, ""))
+        })
+    }
+
+    fn session(&self, session_hash: &[u8; 32]) -> Result<Option<Session>> {
+        self.read(|client| {
+            client
+                .query_opt(
+                    "SELECT tenant_id, user_id, created_at, last_seen_at FROM console_sessions WHERE session_hash = $1",
+                    &[&session_hash.as_slice()],
+                )?
+                .as_ref()
+                .map(crate::users::session)
+                .transpose()
+        })
+    }
+
+    fn touch_session(
+        &self, tenant: TenantId, session_hash: &[u8; 32], at: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE console_sessions SET last_seen_at = $3 WHERE tenant_id = $1 AND session_hash = $2 AND last_seen_at < $3",
+                &[&tenant.0, &session_hash.as_slice(), &micros(at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn end_session(
+        &self, tenant: TenantId, session_hash: &[u8; 32], why: &str, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let Some(row) = tx.query_opt(
+                "DELETE FROM console_sessions WHERE tenant_id = $1 AND session_hash = $2 RETURNING user_id",
+                &[&tenant.0, &session_hash.as_slice()],
+            )?
+            else {
+                return Ok(false);
+            };
+            let user = UserId(row.get(0));
+            Self::append(tx, tenant, at, NewAuditEntry::console_step(&Actor::User(user), "console.sign_out", user, &format!("why={why}")))?;
+            Ok(true)
+        })
+    }
+}
