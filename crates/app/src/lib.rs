@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod breach;
 pub mod clock;
+pub mod console;
 pub mod datasets;
 pub mod exports;
 pub mod import;
