@@ -21,6 +21,7 @@ mod subjects_cmd;
 mod subprocessors_cmd;
 mod sweep_cmd;
 mod tenants_cmd;
+mod users_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -99,6 +100,9 @@ enum Command {
     /// Signed receipts: verify one, print the published keys, rotate or retire a key
     #[command(subcommand)]
     Receipt(receipt_cmd::ReceiptCommand),
+    /// The people who sign in to the console: create (with a one-time setup link), list
+    #[command(subcommand)]
+    Users(users_cmd::UsersCommand),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Datasets(command) => datasets_cmd::run(command),
         Command::Promises(command) => promises_cmd::run(command),
         Command::Receipt(command) => receipt_cmd::run(command),
+        Command::Users(command) => users_cmd::run(command),
         Command::Breach(command) => breach_cmd::run(command),
         Command::Notice(command) => notice_cmd::run(command),
         Command::Subprocessors(command) => subprocessors_cmd::run(command),

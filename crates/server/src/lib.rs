@@ -4,6 +4,7 @@
 
 pub mod audit_writer;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod facts_cache;
 pub mod generations;
@@ -183,6 +184,17 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/privacy/exports/{token}",
             get(portal::export_page).post(portal::export_download),
+        )
+        .route("/", get(console::root))
+        .route("/console", get(console::overview))
+        .route(
+            "/console/sign-in",
+            get(console::sign_in_page).post(console::sign_in),
+        )
+        .route("/console/sign-out", post(console::sign_out))
+        .route(
+            "/console/setup",
+            get(console::setup_page).post(console::setup),
         )
         .layer(middleware::from_fn(portal::headers));
     Router::new()

@@ -1,0 +1,107 @@
+//! `ombud users`: the people who sign in to the console. `create` prints a one-time setup link
+//! (24 hours) where the person sets their own password; nobody else ever knows it.
+
+use crate::admin_cmd::{StoreArgs, tenant};
+use anyhow::{Result, anyhow};
+use clap::Subcommand;
+use ombud_app::clock::SystemClock;
+use ombud_app::console::{self, ConsoleError};
+use ombud_core::Clock;
+use ombud_store::Actor;
+use ombud_store::model::Role;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a console user; prints the one-time link where they set their password
+    Create {
+        /// Their email address: they sign in with it
+        #[arg(long)]
+        email: String,
+        /// admin, dpo, agent or auditor (what each may do: docs/roles.md)
+        #[arg(long)]
+        role: String,
+        /// The tenant they work in: a tenant id, or `operator` (the operator's staff, who see
+        /// every customer's queue)
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The address the server is reached at, as `ombud serve --public-url` gives it
+        #[arg(
+            long,
+            env = "OMBUD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a tenant's console users
+    List {
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn run(command: UsersCommand) -> Result<ExitCode> {
+    match command {
+        UsersCommand::Create {
+            email,
+            role,
+            tenant: which,
+            public_url,
+            store,
+        } => {
+            let role = Role::parse(&role)
+                .filter(|r| *r != Role::Service)
+                .ok_or_else(|| anyhow!("--role {role}: give admin, dpo, agent or auditor"))?;
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let created = console::create_user(
+                store.as_ref(),
+                tenant,
+                &email,
+                role,
+                &Actor::Cli,
+                SystemClock.now(),
+            )
+            .map_err(|e| match e {
+                ConsoleError::Invalid { field, message } => anyhow!("--{field}: {message}"),
+                other => anyhow!(other),
+            })?;
+            println!(
+                "created console user {} ({}). Send them this link; it works once, for 24 hours, and is shown only now:\n\n    {}/console/setup?t={}\n",
+                created.user.id,
+                role.as_str(),
+                public_url.trim_end_matches('/'),
+                created.setup_token.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::List {
+            tenant: which,
+            store,
+        } => {
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            println!("{:<36}  {:<8}  {:<10}  email", "id", "role", "state");
+            for user in store.users(tenant)? {
+                let state = match (&user.password_hash, user.locked_until, user.disabled_at) {
+                    (_, _, Some(_)) => "disabled",
+                    (_, Some(until), _) if until > SystemClock.now() => "locked",
+                    (None, _, _) => "invited",
+                    _ => "active",
+                };
+                println!(
+                    "{:<36}  {:<8}  {:<10}  {}",
+                    user.id.to_string(),
+                    user.role.as_str(),
+                    state,
+                    user.email.expose()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The console for the privacy team at `/console`: server-rendered pages with plain forms, no
+//! script. A user sets a password through a one-time setup link and signs in; the session
+//! lives in the store under the hash of a token that only the `__Host-` cookie holds (the one
+//! cookie ombud sets; the portal stays cookie-free). Every form that changes something
+//! carries the session's CSRF token, and every POST must come from the server's own origin.
+//! The rules are the console desk's (`ombud_app::console`); this module renders and routes.
+
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use ombud_app::console::{self, ConsoleError};
+use ombud_store::Store;
+use ombud_store::model::Role;
+use ombud_store::requests::RequestFilter;
+use ombud_store::users::User;
+use serde::Deserialize;
+
+/// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
+/// the whole site.
+pub const COOKIE: &str = "__Host-ombud_console";
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#4a5360;--line:#c9ced6;--accent:#0b57d0;--error:#b3261e;--warn:#8a5300;--ok:#146c2e}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8eb;--bg:#15181c;--muted:#b4bcc7;--line:#49515c;--accent:#8ab4f8;--error:#f2b8b5;--warn:#f6c26b;--ok:#8fd19e}}
+*{box-sizing:border-box}
+body{margin:0;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+header,main{max-width:72rem;margin:0 auto;padding:1rem 1.25rem}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;justify-content:space-between;border-bottom:1px solid var(--line)}
+header p{margin:0}
+h1{font-size:1.5rem;line-height:1.25}
+a{color:var(--accent)}
+.narrow{max-width:28rem}
+label{display:block;font-weight:600;margin-top:1rem}
+input[type=email],input[type=password]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
+button{margin-top:1.25rem;padding:.6rem 1.1rem;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:.3rem;cursor:pointer}
+header form button{margin:0;padding:.4rem .8rem;background:transparent;color:var(--accent);border:1px solid var(--accent)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.error{color:var(--error);font-weight:600}
+.muted{color:var(--muted)}
+.table{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+caption{text-align:left;font-weight:600;margin-bottom:.5rem}
+th,td{border-bottom:1px solid var(--line);padding:.45rem .5rem;text-align:left;vertical-align:top}
+td.overdue{color:var(--error);font-weight:600}
+td.soon{color:var(--warn);font-weight:600}
+"#;
+
+fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " — ombud console" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    p { strong { "ombud console" } }
+                    @if let Some((user, csrf)) = who {
+                        p { (user.email.expose()) " · " (user.role.as_str()) }
+                        form method="post" action="/console/sign-out" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+fn page(status: StatusCode, title: &str, who: Option<(&User, &str)>, body: Markup) -> Response {
+    (status, Html(layout(title, who, body).into_string())).into_response()
+}
+
+/// The token the request's cookie holds, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether a POST comes from a page of this server: its `Origin` is the public address's.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let own = origin_of(&state.public_url);
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| Some(origin) == own.as_deref())
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    Some(format!("{scheme}://{host}"))
+}
+
+fn refused_origin() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "Refused",
+        None,
+        html! {
+            h1 { "This form did not come from the console" }
+            p { "Forms are accepted only from the console's own pages. Open the console and try again." }
+        },
+    )
+}
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&dyn Store, Timestamp) -> Result<T, ConsoleError> + Send + 'static,
+) -> Result<T, ConsoleError> {
+    let (store, now) = (std::sync::Arc::clone(&state.store), state.clock.now());
+    tokio::task::spawn_blocking(move || work(store.as_ref(), now))
+        .await
+        .map_err(|e| {
+            ConsoleError::Store(ombud_store::StoreError::Database(format!(
+                "a console step did not finish: {e}"
+            )))
+        })?
+}
+
+fn trouble(error: &ConsoleError) -> Response {
+    tracing::error!("a console page failed: {error}");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        None,
+        html! {
+            h1 { "Something went wrong" }
+            p { "The console could not complete this step. Try again; if it keeps failing, the server's log says why." }
+        },
+    )
+}
+
+/// The signed-in user of a request, or where to go instead.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(User, String), Response> {
+    let Some(token) = cookie_token(headers) else {
+        return Err(Redirect::to("/console/sign-in").into_response());
+    };
+    let checked = token.clone();
+    match blocking(state, move |store, now| {
+        console::session(store, &checked, now)
+    })
+    .await
+    {
+        Ok(Some((_, user))) => Ok((user, console::csrf_token(&token))),
+        Ok(None) => Err(Redirect::to("/console/sign-in").into_response()),
+        Err(error) => Err(trouble(&error)),
+    }
+}
+
+fn sign_in_form(email: &str, problem: Option<&str>) -> Markup {
+    html! {
+        div class="narrow" {
+            h1 { "Sign in" }
+            @if let Some(problem) = problem {
+                p class="error" role="alert" { (problem) }
+            }
+            form method="post" action="/console/sign-in" {
+                label for="email" { "Email address" }
+                input id="email" type="email" name="email" value=(email) autocomplete="username" required;
+                label for="password" { "Password" }
+                input id="password" type="password" name="password" autocomplete="current-password" required;
+                button type="submit" { "Sign in" }
+            }
+        }
+    }
+}
+
+pub async fn sign_in_page() -> Response {
+    page(StatusCode::OK, "Sign in", None, sign_in_form("", None))
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return refused_origin();
+    }
+    let email = form.email.trim().to_owned();
+    let given = email.clone();
+    let signed = blocking(&state, move |store, now| {
+        console::sign_in(store, &given, &form.password, now)
+    })
+    .await;
+    let problem = match signed {
+        Ok(signed) => {
+            let cookie = format!(
+                "{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+                signed.session_token.as_str()
+            );
+            let mut response = Redirect::to("/console").into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            return response;
+        }
+        Err(ConsoleError::BadCredentials) => "The address or the password is wrong.".to_owned(),
+        Err(ConsoleError::Locked(until)) => format!(
+            "Too many wrong passwords: the account is locked until {}.",
+            ombud_app::mail::moment(until, &state.time_zone)
+        ),
+        Err(error) => return trouble(&error),
+    };
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Sign in",
+        None,
+        sign_in_form(&email, Some(&problem)),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignOutForm>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return refused_origin();
+    }
+    if let Some(token) = cookie_token(&headers)
+        && console::csrf_holds(&token, &form.csrf)
+        && let Err(error) = blocking(&state, move |store, now| {
+            console::sign_out(store, &token, now)
+        })
+        .await
+    {
+        return trouble(&error);
+    }
+    let mut response = Redirect::to("/console/sign-in").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-ombud_console=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    t: String,
+}
+
+const BAD_LINK: &str = "This setup link is not valid: it was used already, it expired (links work for 24 hours), or it was never issued. Ask an admin for a new one.";
+
+fn setup_form(token: &str, user: &User, problem: Option<&str>) -> Markup {
+    html! {
+        div class="narrow" {
+            h1 { "Set your password" }
+            p { "For " strong { (user.email.expose()) } ", " (user.role.as_str()) " in the console." }
+            p class="muted" { "At least 12 characters. A few unrelated words make a good password; one that lists of common passwords, keyboard patterns or your address give away is refused." }
+            @if let Some(problem) = problem {
+                p class="error" role="alert" { (problem) }
+            }
+            form method="post" action="/console/setup" {
+                input type="hidden" name="t" value=(token);
+                label for="password" { "New password" }
+                input id="password" type="password" name="password" autocomplete="new-password" minlength="12" required;
+                label for="again" { "The same password again" }
+                input id="again" type="password" name="again" autocomplete="new-password" minlength="12" required;
+                button type="submit" { "Set password" }
+            }
+        }
+    }
+}
+
+fn bad_link() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Setup link",
+        None,
+        html! { h1 { "Setup link not valid" } p { (BAD_LINK) } },
+    )
+}
+
+pub async fn setup_page(
+    State(state): State<AppState>,
+    Query(query): Query<SetupQuery>,
+) -> Response {
+    let token = query.t.clone();
+    match blocking(&state, move |store, now| {
+        console::setup_user(store, &token, now)
+    })
+    .await
+    {
+        Ok(user) => page(
+            StatusCode::OK,
+            "Set your password",
+            None,
+            setup_form(&query.t, &user, None),
+        ),
+        Err(ConsoleError::BadSetupLink) => bad_link(),
+        Err(error) => trouble(&error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    t: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    again: String,
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return refused_origin();
+    }
+    let token = form.t.clone();
+    let user = match blocking(&state, move |store, now| {
+        console::setup_user(store, &token, now)
+    })
+    .await
+    {
+        Ok(user) => user,
+        Err(ConsoleError::BadSetupLink) => return bad_link(),
+        Err(error) => return trouble(&error),
+    };
+    if form.password != form.again {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Set your password",
+            None,
+            setup_form(
+                &form.t,
+                &user,
+                Some("The two passwords differ; type the same one twice."),
+            ),
+        );
+    }
+    let (token, password) = (form.t.clone(), form.password.clone());
+    match blocking(&state, move |store, now| {
+        console::set_password(store, &token, &password, now)
+    })
+    .await
+    {
+        Ok(_) => page(
+            StatusCode::OK,
+            "Password set",
+            None,
+            html! {
+                div class="narrow" {
+                    h1 { "Your password is set" }
+                    p { a href="/console/sign-in" { "Sign in to the console" } }
+                }
+            },
+        ),
+        Err(ConsoleError::Invalid { message, .. }) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Set your password",
+            None,
+            setup_form(&form.t, &user, Some(&message)),
+        ),
+        Err(ConsoleError::BadSetupLink) => bad_link(),
+        Err(error) => trouble(&error),
+    }
+}
+
+/// One open request in the overview.
+struct OpenRequest {
+    tenant: String,
+    id: String,
+    kind: &'static str,
+    status: &'static str,
+    received: Timestamp,
+    due: Option<Timestamp>,
+}
+
+/// The open requests the user may see, by due date: every tenant's for the operator's staff,
+/// their own tenant's for a customer's.
+fn open_requests(
+    store: &dyn Store,
+    user: &User,
+    operator: ombud_store::model::TenantId,
+) -> Result<Vec<OpenRequest>, ConsoleError> {
+    let tenants: Vec<_> = store
+        .tenants()?
+        .into_iter()
+        .filter(|t| user.tenant == operator || t.id == user.tenant)
+        .collect();
+    let mut open = Vec::new();
+    for tenant in &tenants {
+        let mut after = None;
+        loop {
+            let page = store.requests(
+                tenant.id,
+                &RequestFilter {
+                    open: true,
+                    after,
+                    limit: 500,
+                    ..RequestFilter::default()
+                },
+            )?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let full = page.len() == 500;
+            open.extend(page.into_iter().map(|r| OpenRequest {
+                tenant: tenant.name.clone(),
+                id: r.id.to_string(),
+                kind: r.kind.as_str(),
+                status: r.status.as_str(),
+                received: r.received_at,
+                due: r.due_at,
+            }));
+            if !full {
+                break;
+            }
+        }
+    }
+    open.sort_by_key(|r| (r.due.is_none(), r.due, r.received));
+    Ok(open)
+}
+
+pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let handles = matches!(user.role, Role::Admin | Role::Dpo | Role::Agent);
+    let open = if handles {
+        let (who, operator) = (user.clone(), state.operator);
+        match blocking(&state, move |store, _| open_requests(store, &who, operator)).await {
+            Ok(open) => open,
+            Err(error) => return trouble(&error),
+        }
+    } else {
+        vec![]
+    };
+    let now = state.clock.now();
+    let soon = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 7))
+        .unwrap_or(now);
+    let tz = &state.time_zone;
+    let day = |at: Timestamp| ombud_app::mail::moment(at, tz);
+    page(
+        StatusCode::OK,
+        "Overview",
+        Some((&user, &csrf)),
+        html! {
+            h1 { "Overview" }
+            @if !handles {
+                p { "Your role (" (user.role.as_str()) ") does not handle requests." }
+            } @else if open.is_empty() {
+                p { "No request is open." }
+            } @else {
+                div class="table" {
+                    table {
+                        caption { (open.len()) " open " (if open.len() == 1 { "request" } else { "requests" }) ", the nearest deadline first" }
+                        thead { tr { th scope="col" { "Due" } th scope="col" { "Tenant" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Received" } th scope="col" { "Request" } } }
+                        tbody {
+                            @for request in &open {
+                                tr {
+                                    @match request.due {
+                                        Some(due) if due < now => td class="overdue" { (day(due)) " (overdue)" },
+                                        Some(due) if due < soon => td class="soon" { (day(due)) " (within 7 days)" },
+                                        Some(due) => td { (day(due)) },
+                                        None => td class="muted" { "from confirmation" },
+                                    }
+                                    td { (request.tenant) }
+                                    td { (request.kind.replace('_', " ")) }
+                                    td { (request.status.replace('_', " ")) }
+                                    td { (day(request.received)) }
+                                    td { code { (request.id) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `/` leads to the console.
+pub async fn root() -> Redirect {
+    Redirect::to("/console")
+}

@@ -1,0 +1,379 @@
+//! The console's sign-in over HTTP: the setup link sets a password, sign-in sets the one
+//! `__Host-` cookie with a new token each time, the overview shows the open requests the user
+//! may see, cross-origin forms are refused, five wrong passwords lock, sign-out ends the
+//! session — on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestApp, spawn_app, spawn_app_on_postgres};
+use ombud_core::Clock;
+use ombud_store::model::{Role, TenantId};
+use serde_json::json;
+use std::sync::Arc;
+
+const ORIGIN: &str = "http://ombud.test";
+const GOOD: &str = "copper kettle orbits quietly";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A console user of `tenant` with `role`, and their setup link's token.
+async fn invited(app: &TestApp, tenant: TenantId, email: &str, role: Role) -> String {
+    let (store, now, email) = (Arc::clone(&app.store), app.clock.now(), email.to_owned());
+    tokio::task::spawn_blocking(move || {
+        ombud_app::console::create_user(
+            store.as_ref(),
+            tenant,
+            &email,
+            role,
+            &ombud_store::Actor::Cli,
+            now,
+        )
+        .map(|c| c.setup_token.to_string())
+    })
+    .await
+    .expect("joined")
+    .expect("created")
+}
+
+async fn post(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = client()
+        .post(format!("{}{path}", app.address))
+        .header("origin", origin)
+        .form(form);
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("__Host-ombud_console={token}"));
+    }
+    request.send().await.expect("answers")
+}
+
+async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = client().get(format!("{}{path}", app.address));
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("__Host-ombud_console={token}"));
+    }
+    request.send().await.expect("answers")
+}
+
+/// Sets the password through the link and signs in; the session token from the cookie.
+async fn ready(app: &TestApp, tenant: TenantId, email: &str, role: Role) -> String {
+    let link = invited(app, tenant, email, role).await;
+    let set = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[("t", &link), ("password", GOOD), ("again", GOOD)],
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    sign_in(app, email, GOOD).await.expect("signed in")
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<String, (u16, String)> {
+    let answer = post(
+        app,
+        "/console/sign-in",
+        ORIGIN,
+        None,
+        &[("email", email), ("password", password)],
+    )
+    .await;
+    let status = answer.status().as_u16();
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (status, cookie) {
+        (303, Some(cookie)) => {
+            assert!(
+                cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Strict"),
+                "{cookie}"
+            );
+            let token = cookie
+                .strip_prefix("__Host-ombud_console=")
+                .and_then(|rest| rest.split(';').next())
+                .expect("the token")
+                .to_owned();
+            assert_eq!(token.len(), 64);
+            Ok(token)
+        }
+        _ => Err((status, answer.text().await.unwrap_or_default())),
+    }
+}
+
+async fn console(app: &TestApp) {
+    let operator = app.operator().await;
+    // An open request of the operator's and one of a customer's.
+    let filed = app
+        .post(
+            "/api/v1/requests",
+            &app.admin_key,
+            json!({ "kind": "access", "email": "asker@example.fi" }),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let (customer, customer_admin) = app.tenant_with_admin("Tilitoimisto Esimerkki Oy").await;
+    let theirs = app
+        .post(
+            "/api/v1/requests",
+            &customer_admin,
+            json!({ "kind": "erasure", "email": "other@example.fi" }),
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{:?}", theirs.body);
+
+    // The setup page names the person; a form from elsewhere is refused; a weak password too.
+    let link = invited(app, operator, "dpo@example.fi", Role::Dpo).await;
+    let page = get(app, &format!("/console/setup?t={link}"), None).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("set-cookie").is_none());
+    assert!(page.text().await.expect("page").contains("dpo@example.fi"));
+    let elsewhere = post(
+        app,
+        "/console/setup",
+        "https://evil.example",
+        None,
+        &[("t", &link), ("password", GOOD), ("again", GOOD)],
+    )
+    .await;
+    assert_eq!(elsewhere.status(), 403);
+    let weak = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[
+            ("t", &link),
+            ("password", "password1234"),
+            ("again", "password1234"),
+        ],
+    )
+    .await;
+    assert_eq!(weak.status(), 422);
+    assert!(
+        weak.text()
+            .await
+            .expect("page")
+            .contains("too easy to guess")
+    );
+    let differ = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[
+            ("t", &link),
+            ("password", GOOD),
+            ("again", "something else entirely"),
+        ],
+    )
+    .await;
+    assert_eq!(differ.status(), 422);
+    let set = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[("t", &link), ("password", GOOD), ("again", GOOD)],
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    assert_eq!(
+        get(app, &format!("/console/setup?t={link}"), None)
+            .await
+            .status(),
+        404,
+        "spent"
+    );
+
+    // Not signed in, the console sends to the sign-in page; `/` leads to the console.
+    let away = get(app, "/console", None).await;
+    assert_eq!(away.status(), 303);
+    assert_eq!(away.headers()["location"], "/console/sign-in");
+    assert_eq!(get(app, "/", None).await.headers()["location"], "/console");
+    let planted = "ab".repeat(32);
+    assert_eq!(
+        get(app, "/console", Some(&planted)).await.status(),
+        303,
+        "a token the server never issued"
+    );
+
+    // Signing in gives a new token every time, never the one a browser held before.
+    let token = sign_in(app, "dpo@example.fi", GOOD)
+        .await
+        .expect("signed in");
+    assert_ne!(token, planted);
+    let again = sign_in(app, "dpo@example.fi", GOOD)
+        .await
+        .expect("signed in");
+    assert_ne!(token, again);
+    let overview = get(app, "/console", Some(&token)).await;
+    assert_eq!(overview.status(), 200);
+    let csp = overview.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = overview.text().await.expect("page");
+    assert!(html.contains("2 open requests"), "{html}");
+    assert!(
+        html.contains("Tilitoimisto Esimerkki Oy"),
+        "the operator's staff see every queue"
+    );
+    assert!(
+        !html.contains("asker@example.fi"),
+        "the queue shows no address"
+    );
+
+    // A customer's user sees their own tenant's queue only.
+    let theirs_token = ready(
+        app,
+        customer.parse().map(TenantId).expect("tenant"),
+        "dpo@tilitoimisto.example",
+        Role::Dpo,
+    )
+    .await;
+    let html = get(app, "/console", Some(&theirs_token))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains("1 open request,"), "{html}");
+    // An auditor does not handle requests.
+    let auditor = ready(app, operator, "audit@example.fi", Role::Auditor).await;
+    let html = get(app, "/console", Some(&auditor))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains("does not handle requests"), "{html}");
+
+    // Sign-out: refused from another origin, ignored without this session's CSRF token, and
+    // the end of the session with it.
+    let csrf = ombud_app::console::csrf_token(&token);
+    assert_eq!(
+        post(
+            app,
+            "/console/sign-out",
+            "https://evil.example",
+            Some(&token),
+            &[("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(get(app, "/console", Some(&token)).await.status(), 200);
+    let forged = post(
+        app,
+        "/console/sign-out",
+        ORIGIN,
+        Some(&token),
+        &[("csrf", &ombud_app::console::csrf_token(&again))],
+    )
+    .await;
+    assert_eq!(forged.status(), 303);
+    assert_eq!(
+        get(app, "/console", Some(&token)).await.status(),
+        200,
+        "another session's CSRF token ends nothing"
+    );
+    let out = post(
+        app,
+        "/console/sign-out",
+        ORIGIN,
+        Some(&token),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        get(app, "/console", Some(&token)).await.status(),
+        303,
+        "the session is over"
+    );
+
+    // Five wrong passwords lock the account; the page says until when, in the controller's zone.
+    for _ in 0..4 {
+        let (status, html) = sign_in(app, "dpo@example.fi", "not the password at all")
+            .await
+            .expect_err("wrong");
+        assert_eq!(status, 422);
+        assert!(html.contains("The address or the password is wrong."));
+    }
+    let (status, html) = sign_in(app, "dpo@example.fi", "not the password at all")
+        .await
+        .expect_err("locked");
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("locked until 1 March 2026, 12:15 EET"),
+        "{html}"
+    );
+    let (_, html) = sign_in(app, "nobody@example.fi", GOOD)
+        .await
+        .expect_err("unknown");
+    assert!(html.contains("The address or the password is wrong."));
+    assert_eq!(
+        post(
+            app,
+            "/console/sign-in",
+            "https://evil.example",
+            None,
+            &[("email", "dpo@example.fi"), ("password", GOOD)]
+        )
+        .await
+        .status(),
+        403
+    );
+
+    // Each step is on record, and no address is.
+    let entries = app
+        .get(
+            "/api/v1/audit?action=console.sign_in&limit=100",
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(entries.status, 200);
+    assert!(entries.body["entries"].as_array().expect("entries").len() >= 2);
+    let all = app
+        .get("/api/v1/audit?limit=1000", &app.admin_key)
+        .await
+        .body
+        .to_string();
+    assert!(all.contains("console.sign_out") && all.contains("console.locked"));
+    assert!(!all.contains("dpo@example.fi"));
+}
+
+#[tokio::test]
+async fn the_console_signs_in_with_a_password_set_through_the_setup_link_on_sqlite() {
+    let app = spawn_app().await;
+    console(&app).await;
+}
+
+#[tokio::test]
+async fn the_console_signs_in_with_a_password_set_through_the_setup_link_on_postgresql() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let app = spawn_app_on_postgres(&url).await;
+    console(&app).await;
+    std::mem::forget(Arc::clone(&app.store));
+}
