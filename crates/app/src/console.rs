@@ -164,7 +164,7 @@ pub fn check_password(password: &str, email: &Identity) -> Result<(), ConsoleErr
     if password.len() > MAX_PASSWORD {
         return Err(invalid(
             "password",
-            format!("a password has at most {MAX_PASSWORD} bytes"),
+            format!("A password has at most {MAX_PASSWORD} bytes."),
         ));
     }
     let local = email.expose().split('@').next().unwrap_or_default();
@@ -173,12 +173,12 @@ pub fn check_password(password: &str, email: &Identity) -> Result<(), ConsoleErr
         let why = estimate
             .feedback()
             .and_then(|f| f.warning())
-            .map(|w| format!(" ({w})"))
+            .map(|w| format!(" {w}"))
             .unwrap_or_default();
         return Err(invalid(
             "password",
             format!(
-                "this password is too easy to guess{why}; add words or characters nobody would connect with you"
+                "This password is too easy to guess.{why} Add words or characters nobody would connect with you."
             ),
         ));
     }

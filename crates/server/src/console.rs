@@ -49,6 +49,18 @@ td.overdue{color:var(--error);font-weight:600}
 td.soon{color:var(--warn);font-weight:600}
 "#;
 
+/// The portal's headers, but for the referrer: a browser sends `Origin: null` with a form
+/// posted from a page that sends no referrer, and the console checks the origin of every POST.
+/// Within the site only, so a setup link's token never leaves it in a Referer.
+pub async fn headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = crate::portal::headers(request, next).await;
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
 fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -473,6 +485,11 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
         .unwrap_or(now);
     let tz = &state.time_zone;
     let day = |at: Timestamp| ombud_app::mail::moment(at, tz);
+    // A deadline is stated as everywhere else: its last day, with the zone.
+    let due_by = |at: Timestamp| {
+        let text = ombud_app::mail::by_the_end_of(at, tz);
+        text.strip_prefix("the end of ").unwrap_or(&text).to_owned()
+    };
     page(
         StatusCode::OK,
         "Overview",
@@ -484,17 +501,17 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
             } @else if open.is_empty() {
                 p { "No request is open." }
             } @else {
-                div class="table" {
+                div class="table" tabindex="0" role="region" aria-label="Open requests" {
                     table {
                         caption { (open.len()) " open " (if open.len() == 1 { "request" } else { "requests" }) ", the nearest deadline first" }
-                        thead { tr { th scope="col" { "Due" } th scope="col" { "Tenant" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Received" } th scope="col" { "Request" } } }
+                        thead { tr { th scope="col" { "Due by the end of" } th scope="col" { "Tenant" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Received" } th scope="col" { "Request" } } }
                         tbody {
                             @for request in &open {
                                 tr {
                                     @match request.due {
-                                        Some(due) if due < now => td class="overdue" { (day(due)) " (overdue)" },
-                                        Some(due) if due < soon => td class="soon" { (day(due)) " (within 7 days)" },
-                                        Some(due) => td { (day(due)) },
+                                        Some(due) if due < now => td class="overdue" { (due_by(due)) " — overdue" },
+                                        Some(due) if due < soon => td class="soon" { (due_by(due)) " — within 7 days" },
+                                        Some(due) => td { (due_by(due)) },
                                         None => td class="muted" { "from confirmation" },
                                     }
                                     td { (request.tenant) }

@@ -185,6 +185,8 @@ pub fn router(state: AppState) -> Router {
             "/privacy/exports/{token}",
             get(portal::export_page).post(portal::export_download),
         )
+        .layer(middleware::from_fn(portal::headers));
+    let console = Router::new()
         .route("/", get(console::root))
         .route("/console", get(console::overview))
         .route(
@@ -196,10 +198,11 @@ pub fn router(state: AppState) -> Router {
             "/console/setup",
             get(console::setup_page).post(console::setup),
         )
-        .layer(middleware::from_fn(portal::headers));
+        .layer(middleware::from_fn(console::headers));
     Router::new()
         .nest("/api/v1", api)
         .merge(portal)
+        .merge(console)
         .route("/healthz", get(routes::health::healthz))
         .route(ombud_app::receipts::JWKS_PATH, get(routes::receipts::keys))
         .route("/readyz", get(routes::health::readyz))

@@ -1,0 +1,104 @@
+// The web console in Debian's chromium against `ombud serve`: a DPO created with `ombud users
+// create` opens the setup link, sets a password (a weak one first), signs in, sees a request
+// filed on the API in the overview, and signs out. axe-core on every page, at desktop and phone
+// widths; screenshots under target/e2e/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { launch } from './chromium.mjs';
+import { ombud as bin, root, serve } from './ombud.mjs';
+
+const out = path.join(root, 'target/e2e');
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const PASSWORD = 'copper kettle orbits quietly';
+
+let browser;
+let ombud;
+
+before(async () => {
+  mkdirSync(out, { recursive: true });
+  ombud = await serve('console');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  ombud?.stop();
+});
+
+async function checkAndShoot(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(violations, [], `accessibility violations on ${name}`);
+  await page.screenshot({ path: path.join(out, `console-${name}.png`), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name} is ${overflow}px wider than the screen`);
+}
+
+for (const [width, height, device] of [
+  [1200, 900, 'desktop'],
+  [390, 844, 'phone'],
+]) {
+  test(`a DPO sets a password through the setup link, signs in, sees the queue and signs out (${device})`, async () => {
+    const email = `dpo-${device}@example.fi`;
+    await ombud.api('POST', '/api/v1/requests', { kind: 'access', email: `asker-${device}@example.fi` });
+    const created = spawnSync(
+      bin,
+      ['users', 'create', '--email', email, '--role', 'dpo', '--public-url', ombud.base, '--data-dir', path.join(ombud.work, 'ombud-data')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(created.status, 0, `${created.stdout}${created.stderr}`);
+    const link = created.stdout.match(/https?:\/\/\S+\/console\/setup\?t=[0-9a-f]{64}/);
+    assert.ok(link, created.stdout);
+
+    // The console's pages let nothing run; axe is added with the policy bypassed.
+    const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(link[0]);
+    assert.match(await page.locator('main').textContent(), new RegExp(email));
+    await checkAndShoot(page, `1-setup-${device}`);
+
+    await page.getByLabel('New password').fill('password1234');
+    await page.getByLabel('The same password again').fill('password1234');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').textContent(), /too easy to guess/);
+    await checkAndShoot(page, `2-setup-refused-${device}`);
+
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('The same password again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('link', { name: 'Sign in to the console' }).click();
+    await page.waitForURL(/\/console\/sign-in$/);
+    await checkAndShoot(page, `3-sign-in-${device}`);
+
+    await page.getByLabel('Email address').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/console$/);
+    const cookies = await context.cookies();
+    assert.deepEqual(
+      cookies.map((c) => [c.name, c.httpOnly, c.secure, c.sameSite]),
+      [['__Host-ombud_console', true, true, 'Strict']],
+      'one cookie, and only what a session needs',
+    );
+    const main = await page.locator('main').textContent();
+    assert.match(main, /open request/);
+    assert.ok(!main.includes(`asker-${device}@example.fi`), 'the queue shows no address');
+    await checkAndShoot(page, `4-overview-${device}`);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/console\/sign-in$/);
+    assert.deepEqual(await context.cookies(), [], 'signing out takes the cookie away');
+    await page.goto(`${ombud.base}/console`);
+    assert.match(page.url(), /\/console\/sign-in$/);
+    await context.close();
+  });
+}
