@@ -47,6 +47,10 @@ pub enum ConsoleError {
         "this setup link is not valid: it was used, it expired, or it was never issued; ask an admin for a new one"
     )]
     BadSetupLink,
+    /// The password was right and the account has a second factor: its current code is
+    /// needed (or the one given was wrong, or used before).
+    #[error("enter the current code of your authenticator app")]
+    SecondFactor,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -214,17 +218,88 @@ pub fn setup_user(store: &dyn Store, token: &str, now: Timestamp) -> Result<User
         .ok_or(ConsoleError::BadSetupLink)
 }
 
-/// Sets the password through a setup link, which is spent.
+/// The second factor offered on a setup link's page: a TOTP key (RFC 6238: SHA-1, 6 digits,
+/// 30 seconds, as every authenticator app reads it) derived from the link's token, so the page
+/// and the form it posts agree on it without the store keeping it before it is confirmed.
+pub struct Enrolment {
+    key: Zeroizing<Vec<u8>>,
+    /// The key in base32, for typing into an app.
+    pub secret: Zeroizing<String>,
+    /// The `otpauth://` address an app reads (or a QR code of it).
+    pub url: Zeroizing<String>,
+}
+
+fn totp(key: &[u8], account: &str) -> Result<totp_rs::Totp, ConsoleError> {
+    totp_rs::Builder::new()
+        .with_secret(key.to_vec())
+        .with_account_name(account)
+        .with_issuer(Some("ombud"))
+        .build()
+        .map_err(|e| StoreError::Corrupt(format!("a TOTP key: {e}")).into())
+}
+
+/// The second factor a setup link offers its user.
+pub fn enrolment(token: &str, user: &User) -> Result<Enrolment, ConsoleError> {
+    let key = Zeroizing::new(
+        blake3::derive_key("ombud 2026-11 console totp key", token.as_bytes())[..20].to_vec(),
+    );
+    let totp = totp(&key, user.email.expose())?;
+    let url = totp
+        .to_url()
+        .map_err(|e| StoreError::Corrupt(format!("a TOTP address: {e}")))?;
+    Ok(Enrolment {
+        secret: Zeroizing::new(totp.secret().to_base32()),
+        url: Zeroizing::new(url),
+        key,
+    })
+}
+
+/// Seconds since the epoch, as TOTP counts.
+fn unix(now: Timestamp) -> u64 {
+    u64::try_from(now.as_second()).unwrap_or(0)
+}
+
+/// Sets the password through a setup link, which is spent; with the current `code` of the
+/// offered second factor, sets that up too. An admin must.
 pub fn set_password(
     store: &dyn Store,
     token: &str,
     password: &str,
+    code: Option<&str>,
     now: Timestamp,
 ) -> Result<User, ConsoleError> {
     let user = setup_user(store, token, now)?;
     check_password(password, &user.email)?;
+    let code = code.map(str::trim).filter(|c| !c.is_empty());
+    let key = match code {
+        None if user.role == Role::Admin => {
+            return Err(invalid(
+                "code",
+                "An admin signs in with a second factor: add the key to an authenticator app and enter the code it shows.",
+            ));
+        }
+        None => None,
+        Some(code) => {
+            let enrolment = enrolment(token, &user)?;
+            let Some(step) = totp(&enrolment.key, user.email.expose())?.check(code, unix(now))
+            else {
+                return Err(invalid(
+                    "code",
+                    "The code does not match the key: enter the code the app shows now (and check that the phone's clock is right).",
+                ));
+            };
+            Some((enrolment.key, i64::try_from(step).unwrap_or(i64::MAX)))
+        }
+    };
     let hash = hash_password(password)?;
-    if !store.set_password(user.tenant, user.id, &hash, &Actor::User(user.id), now)? {
+    if !store.set_password(
+        user.tenant,
+        user.id,
+        &hash,
+        key.as_ref().map(|(key, step)| (key.as_slice(), *step)),
+        &Actor::User(user.id),
+        now,
+    )? {
         return Err(ConsoleError::BadSetupLink);
     }
     Ok(store.user(user.tenant, user.id)?.unwrap_or(user))
@@ -244,13 +319,15 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
-/// Signs in with address and password: a new session (a new token at every sign-in, so a
-/// token planted before cannot ride on it). Five wrong passwords in a row lock the account for
-/// 15 minutes.
+/// Signs in with address, password and, where the account has one, the second factor's
+/// current code: a new session (a new token at every sign-in, so a token planted before cannot
+/// ride on it). Five failures in a row — wrong passwords or wrong codes — lock the account for
+/// 15 minutes; a code is accepted once.
 pub fn sign_in(
     store: &dyn Store,
     email: &str,
     password: &str,
+    code: Option<&str>,
     now: Timestamp,
 ) -> Result<SignedIn, ConsoleError> {
     let user = Identity::parse(IdentityKind::Email, email)
@@ -272,7 +349,7 @@ pub fn sign_in(
             .password_hash
             .as_deref()
             .is_some_and(|hash| password_matches(password, hash));
-    if !matches {
+    let failed = |store: &dyn Store, otherwise: ConsoleError| -> Result<SignedIn, ConsoleError> {
         let user = store.sign_in_failed(
             user.tenant,
             user.id,
@@ -280,10 +357,34 @@ pub fn sign_in(
             now.checked_add(LOCK_FOR).unwrap_or(now),
             now,
         )?;
-        return Err(match user.locked_until.filter(|until| now < *until) {
+        Err(match user.locked_until.filter(|until| now < *until) {
             Some(until) => ConsoleError::Locked(until),
-            None => ConsoleError::BadCredentials,
-        });
+            None => otherwise,
+        })
+    };
+    if !matches {
+        return failed(store, ConsoleError::BadCredentials);
+    }
+    if user.totp_step.is_some() {
+        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+            // Not a failure: the form asks for the code next.
+            return Err(ConsoleError::SecondFactor);
+        };
+        let key = store
+            .totp_key(user.tenant, user.id)?
+            .ok_or(ConsoleError::SecondFactor)?;
+        let step = totp(&key, user.email.expose())?.check(code, unix(now));
+        let fresh = match step {
+            Some(step) => store.use_totp_step(
+                user.tenant,
+                user.id,
+                i64::try_from(step).unwrap_or(i64::MAX),
+            )?,
+            None => false,
+        };
+        if !fresh {
+            return failed(store, ConsoleError::SecondFactor);
+        }
     }
     let session_token = new_token()?;
     store.start_session(user.tenant, user.id, &token_hash(&session_token), now)?;

@@ -58,12 +58,12 @@ fn a_setup_link_works_once_within_24_hours_and_only_for_a_good_password() {
         ("qwertyuiopasdf", "a row of the keyboard"),
         ("dpo@example.fi!", "the address itself"),
     ] {
-        let refused = console::set_password(&store, &link, password, t0).expect_err(why);
+        let refused = console::set_password(&store, &link, password, None, t0).expect_err(why);
         assert_eq!(field(refused), "password", "{why}");
     }
     let long = "x".repeat(console::MAX_PASSWORD + 1);
     assert_eq!(
-        field(console::set_password(&store, &link, &long, t0).expect_err("long")),
+        field(console::set_password(&store, &link, &long, None, t0).expect_err("long")),
         "password"
     );
 
@@ -77,7 +77,7 @@ fn a_setup_link_works_once_within_24_hours_and_only_for_a_good_password() {
         console::setup_user(&store, &link, plus(t0, SignedDuration::from_hours(24))),
         Err(ConsoleError::BadSetupLink)
     ));
-    let set = console::set_password(&store, &link, GOOD, last).expect("set");
+    let set = console::set_password(&store, &link, GOOD, None, last).expect("set");
     assert!(
         set.password_hash
             .as_deref()
@@ -85,13 +85,13 @@ fn a_setup_link_works_once_within_24_hours_and_only_for_a_good_password() {
     );
     assert!(
         matches!(
-            console::set_password(&store, &link, GOOD, last),
+            console::set_password(&store, &link, GOOD, None, last),
             Err(ConsoleError::BadSetupLink)
         ),
         "spent"
     );
     assert!(matches!(
-        console::set_password(&store, "not a link", GOOD, last),
+        console::set_password(&store, "not a link", GOOD, None, last),
         Err(ConsoleError::BadSetupLink)
     ));
 
@@ -136,7 +136,7 @@ fn a_setup_link_works_once_within_24_hours_and_only_for_a_good_password() {
 fn ready(store: &SqliteStore, tenant: TenantId, email: &str, t0: Timestamp) {
     let created =
         console::create_user(store, tenant, email, Role::Dpo, &Actor::Cli, t0).expect("created");
-    console::set_password(store, &created.setup_token, GOOD, t0).expect("set");
+    console::set_password(store, &created.setup_token, GOOD, None, t0).expect("set");
 }
 
 #[test]
@@ -147,13 +147,13 @@ fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
     ready(&store, tenant, "agent@example.fi", t0);
     for _ in 0..4 {
         assert!(matches!(
-            console::sign_in(&store, "agent@example.fi", "wrong password here", t0),
+            console::sign_in(&store, "agent@example.fi", "wrong password here", None, t0),
             Err(ConsoleError::BadCredentials)
         ));
     }
     let until = plus(t0, console::LOCK_FOR);
     assert!(matches!(
-        console::sign_in(&store, "agent@example.fi", "wrong password here", t0),
+        console::sign_in(&store, "agent@example.fi", "wrong password here", None, t0),
         Err(ConsoleError::Locked(u)) if u == until
     ));
     // Locked, even the right password is refused until the last second…
@@ -162,19 +162,20 @@ fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
             &store,
             "agent@example.fi",
             GOOD,
+            None,
             plus(until, SignedDuration::from_secs(-1))
         ),
         Err(ConsoleError::Locked(_))
     ));
     // …and works from the moment the lock ends.
-    assert!(console::sign_in(&store, "agent@example.fi", GOOD, until).is_ok());
+    assert!(console::sign_in(&store, "agent@example.fi", GOOD, None, until).is_ok());
     // An address with no account gets the same answer as a wrong password.
     assert!(matches!(
-        console::sign_in(&store, "nobody@example.fi", GOOD, until),
+        console::sign_in(&store, "nobody@example.fi", GOOD, None, until),
         Err(ConsoleError::BadCredentials)
     ));
     assert!(matches!(
-        console::sign_in(&store, "not an address", GOOD, until),
+        console::sign_in(&store, "not an address", GOOD, None, until),
         Err(ConsoleError::BadCredentials)
     ));
     let entries = store
@@ -214,8 +215,8 @@ fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours_and_each_sign_in_has
     // Across the night the clocks go back in Helsinki: the timeouts are elapsed time.
     let t0 = at("2026-10-24T22:00:00Z");
     ready(&store, tenant, "dpo@example.fi", t0);
-    let first = console::sign_in(&store, "dpo@example.fi", GOOD, t0).expect("signed in");
-    let second = console::sign_in(&store, "dpo@example.fi", GOOD, t0).expect("signed in");
+    let first = console::sign_in(&store, "dpo@example.fi", GOOD, None, t0).expect("signed in");
+    let second = console::sign_in(&store, "dpo@example.fi", GOOD, None, t0).expect("signed in");
     assert_ne!(*first.session_token, *second.session_token);
 
     // Idle: alive at 29:59, gone at 30:00.
@@ -266,7 +267,7 @@ fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours_and_each_sign_in_has
     );
 
     // Signing out ends it at once.
-    let third = console::sign_in(&store, "dpo@example.fi", GOOD, end).expect("signed in");
+    let third = console::sign_in(&store, "dpo@example.fi", GOOD, None, end).expect("signed in");
     assert!(console::sign_out(&store, &third.session_token, end).expect("out"));
     assert!(
         console::session(&store, &third.session_token, end)
@@ -300,4 +301,114 @@ fn a_forms_csrf_token_is_its_sessions_alone() {
     assert!(!console::csrf_holds(&"b".repeat(64), &csrf));
     assert!(!console::csrf_holds(&token, ""));
     assert!(!console::csrf_holds(&token, &csrf[..31]));
+}
+
+/// The code an authenticator app shows at `at` for a base32 key, as the app computes it.
+fn code(secret: &str, at: Timestamp) -> String {
+    let key = totp_rs::Secret::try_from_base32(secret.replace(' ', "")).expect("base32");
+    totp_rs::Builder::new()
+        .with_secret(key)
+        .build()
+        .expect("totp")
+        .generate(u64::try_from(at.as_second()).expect("after 1970"))
+        .to_string()
+}
+
+#[test]
+fn an_admin_sets_up_a_second_factor_and_signs_in_with_each_code_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (store, tenant) = store(dir.path());
+    let t0 = at("2026-03-29T00:59:50Z");
+    let created = console::create_user(
+        &store,
+        tenant,
+        "admin@example.fi",
+        Role::Admin,
+        &Actor::Cli,
+        t0,
+    )
+    .expect("created");
+    let link = created.setup_token.to_string();
+    let enrolment = console::enrolment(&link, &created.user).expect("offered");
+    assert!(
+        enrolment
+            .url
+            .starts_with("otpauth://totp/ombud:admin%40example.fi?secret="),
+        "{}",
+        enrolment.url.as_str()
+    );
+    assert_eq!(enrolment.secret.len(), 32, "20 bytes in base32");
+
+    // An admin cannot skip it, nor confirm it with a wrong code.
+    assert_eq!(
+        field(console::set_password(&store, &link, GOOD, None, t0).expect_err("no code")),
+        "code"
+    );
+    assert_eq!(
+        field(console::set_password(&store, &link, GOOD, Some("000000"), t0).expect_err("wrong")),
+        "code"
+    );
+    let setup_code = code(&enrolment.secret, t0);
+    let set = console::set_password(&store, &link, GOOD, Some(&setup_code), t0).expect("set");
+    assert!(set.totp_step.is_some_and(|step| step > 0));
+    // The code that confirmed the key is spent.
+    assert!(matches!(
+        console::sign_in(&store, "admin@example.fi", GOOD, Some(&setup_code), t0),
+        Err(ConsoleError::SecondFactor)
+    ));
+
+    // The password alone asks for the code; that is no failure.
+    let later = plus(t0, SignedDuration::from_mins(5));
+    assert!(matches!(
+        console::sign_in(&store, "admin@example.fi", GOOD, None, later),
+        Err(ConsoleError::SecondFactor)
+    ));
+    let now_code = code(&enrolment.secret, later);
+    assert!(console::sign_in(&store, "admin@example.fi", GOOD, Some(&now_code), later).is_ok());
+    // The same code again — a replay — is refused and counted.
+    assert!(matches!(
+        console::sign_in(&store, "admin@example.fi", GOOD, Some(&now_code), later),
+        Err(ConsoleError::SecondFactor)
+    ));
+    // The previous step's code is still accepted once the next step has come (clock drift), a
+    // code two steps old is not.
+    let next = plus(later, SignedDuration::from_secs(30));
+    assert!(
+        console::sign_in(
+            &store,
+            "admin@example.fi",
+            GOOD,
+            Some(&code(&enrolment.secret, next)),
+            next
+        )
+        .is_ok()
+    );
+    let stale = plus(next, SignedDuration::from_secs(90));
+    assert!(matches!(
+        console::sign_in(
+            &store,
+            "admin@example.fi",
+            GOOD,
+            Some(&code(&enrolment.secret, next)),
+            stale
+        ),
+        Err(ConsoleError::SecondFactor)
+    ));
+    // Wrong codes lock like wrong passwords: the stale code and four wrong ones are five
+    // failures in a row since the last sign-in.
+    for _ in 0..3 {
+        assert!(matches!(
+            console::sign_in(&store, "admin@example.fi", GOOD, Some("123456"), stale),
+            Err(ConsoleError::SecondFactor)
+        ));
+    }
+    assert!(matches!(
+        console::sign_in(&store, "admin@example.fi", GOOD, Some("123456"), stale),
+        Err(ConsoleError::Locked(_))
+    ));
+    // A wrong password never reveals whether a code would be needed.
+    let dpo = console::create_user(&store, tenant, "dpo@example.fi", Role::Dpo, &Actor::Cli, t0)
+        .expect("created");
+    console::set_password(&store, &dpo.setup_token, GOOD, None, t0).expect("a DPO may go without");
+    assert!(console::sign_in(&store, "dpo@example.fi", GOOD, None, later).is_ok());
 }

@@ -32,6 +32,9 @@ header,main{max-width:72rem;margin:0 auto;padding:1rem 1.25rem}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;justify-content:space-between;border-bottom:1px solid var(--line)}
 header p{margin:0}
 h1{font-size:1.5rem;line-height:1.25}
+h2{font-size:1.15rem;margin-top:1.75rem}
+code.wrap{overflow-wrap:anywhere}
+input[type=text]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
 a{color:var(--accent)}
 .narrow{max-width:28rem}
 label{display:block;font-weight:600;margin-top:1rem}
@@ -190,6 +193,9 @@ fn sign_in_form(email: &str, problem: Option<&str>) -> Markup {
                 input id="email" type="email" name="email" value=(email) autocomplete="username" required;
                 label for="password" { "Password" }
                 input id="password" type="password" name="password" autocomplete="current-password" required;
+                label for="code" { "Code from your authenticator app" }
+                span class="muted" id="code-hint" { "If you set one up; admins always have one." }
+                input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" aria-describedby="code-hint";
                 button type="submit" { "Sign in" }
             }
         }
@@ -206,6 +212,8 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    code: String,
 }
 
 pub async fn sign_in(
@@ -219,7 +227,7 @@ pub async fn sign_in(
     let email = form.email.trim().to_owned();
     let given = email.clone();
     let signed = blocking(&state, move |store, now| {
-        console::sign_in(store, &given, &form.password, now)
+        console::sign_in(store, &given, &form.password, Some(&form.code), now)
     })
     .await;
     let problem = match signed {
@@ -235,6 +243,9 @@ pub async fn sign_in(
             return response;
         }
         Err(ConsoleError::BadCredentials) => "The address or the password is wrong.".to_owned(),
+        Err(ConsoleError::SecondFactor) => {
+            "Enter your password again with the code your authenticator app shows now (a code works once).".to_owned()
+        }
         Err(ConsoleError::Locked(until)) => format!(
             "Too many wrong passwords: the account is locked until {}.",
             ombud_app::mail::moment(until, &state.time_zone)
@@ -291,6 +302,16 @@ pub struct SetupQuery {
 const BAD_LINK: &str = "This setup link is not valid: it was used already, it expired (links work for 24 hours), or it was never issued. Ask an admin for a new one.";
 
 fn setup_form(token: &str, user: &User, problem: Option<&str>) -> Markup {
+    let enrolment = console::enrolment(token, user).ok();
+    let grouped = enrolment.as_ref().map(|e| {
+        e.secret
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let admin = user.role == Role::Admin;
     html! {
         div class="narrow" {
             h1 { "Set your password" }
@@ -305,6 +326,17 @@ fn setup_form(token: &str, user: &User, problem: Option<&str>) -> Markup {
                 input id="password" type="password" name="password" autocomplete="new-password" minlength="12" required;
                 label for="again" { "The same password again" }
                 input id="again" type="password" name="again" autocomplete="new-password" minlength="12" required;
+                @if let (Some(enrolment), Some(grouped)) = (&enrolment, &grouped) {
+                    h2 { "Second factor" }
+                    p {
+                        @if admin { "As an admin you sign in with a second factor. " } @else { "A second factor is optional for your role, and recommended. " }
+                        "Add this key to an authenticator app (type it in, or open the address below on the phone), then enter the 6-digit code the app shows."
+                    }
+                    p { "Key: " code id="totp-key" { (grouped) } }
+                    details { summary { "The key as an otpauth:// address" } p { code class="wrap" { (enrolment.url.as_str()) } } }
+                    label for="code" { "Code from the app" }
+                    input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required[admin];
+                }
                 button type="submit" { "Set password" }
             }
         }
@@ -349,6 +381,8 @@ pub struct SetupForm {
     password: String,
     #[serde(default)]
     again: String,
+    #[serde(default)]
+    code: String,
 }
 
 pub async fn setup(
@@ -381,9 +415,9 @@ pub async fn setup(
             ),
         );
     }
-    let (token, password) = (form.t.clone(), form.password.clone());
+    let (token, password, code) = (form.t.clone(), form.password.clone(), form.code.clone());
     match blocking(&state, move |store, now| {
-        console::set_password(store, &token, &password, now)
+        console::set_password(store, &token, &password, Some(&code), now)
     })
     .await
     {

@@ -403,6 +403,7 @@ pub(crate) fn reseal_column(
 ) -> Result<Option<Vec<u8>>, CryptoError> {
     match (mail, column) {
         (true, "sealed_to") => keyring.reseal_mail(sealed, to_key(MailId(owner))),
+        (true, "totp_sealed") => keyring.reseal_mail(sealed, crate::users::totp_aad(owner)),
         (true, _) => keyring.reseal_mail(sealed, owner),
         (false, _) => keyring.rewrap(sealed, tenant, owner),
     }

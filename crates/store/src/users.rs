@@ -48,6 +48,8 @@ pub struct User {
     pub locked_until: Option<Timestamp>,
     pub created_at: Timestamp,
     pub disabled_at: Option<Timestamp>,
+    /// With a second factor set up: the last time step a code was accepted for.
+    pub totp_step: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for User {
             .field("has_password", &self.password_hash.is_some())
             .field("failed_attempts", &self.failed_attempts)
             .field("locked_until", &self.locked_until)
+            .field("second_factor", &self.totp_step.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -96,11 +99,19 @@ pub trait Users {
     /// The user a setup link's token hash belongs to, whether or not it expired.
     fn user_by_setup(&self, setup_hash: &[u8; 32]) -> Result<Option<User>>;
     fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
-    /// Sets the password and spends the setup link (or, with `setup: None`, replaces a
-    /// password); failures and a lock are cleared. Audited `console.password_set`.
+    /// Sets the password, and with `totp` the key of a second factor (sealed) with the time
+    /// step of the code that confirmed it (used), and spends the setup link; failures and a
+    /// lock are cleared. Audited `console.password_set` (and `console.second_factor_set`).
     fn set_password(
-        &self, tenant: TenantId, id: UserId, password_hash: &str, actor: &Actor, at: Timestamp,
+        &self, tenant: TenantId, id: UserId, password_hash: &str, totp: Option<(&[u8], i64)>,
+        actor: &Actor, at: Timestamp,
     ) -> Result<bool>;
+    /// The key of the user's second factor, if one is set up.
+    fn totp_key(&self, tenant: TenantId, id: UserId)
+    -> Result<Option<zeroize::Zeroizing<Vec<u8>>>>;
+    /// Takes a TOTP time step as used, if it is later than the last one taken: false for a code
+    /// used before (or an earlier one), which must not be accepted again.
+    fn use_totp_step(&self, tenant: TenantId, id: UserId, step: i64) -> Result<bool>;
     /// Counts a failed sign-in; at `lock_after` failures the account is locked until
     /// `lock_until` and the count starts again. Audited `console.sign_in_failed` (and
     /// `console.locked`). Returns the user as it now stands.
@@ -124,7 +135,7 @@ pub trait Users {
     ) -> Result<bool>;
 }
 
-pub(crate) const USER_COLUMNS: &str = "tenant_id, user_id, email_sealed, role, password_hash, setup_expires_at, failed_attempts, locked_until, created_at, disabled_at";
+pub(crate) const USER_COLUMNS: &str = "tenant_id, user_id, email_sealed, role, password_hash, setup_expires_at, failed_attempts, locked_until, created_at, disabled_at, totp_step";
 
 /// A row of `USER_COLUMNS`, its address opened.
 pub(crate) fn user(
@@ -149,7 +160,15 @@ pub(crate) fn user(
         locked_until: row.opt_at(7)?,
         created_at: row.at(8)?,
         disabled_at: row.opt_at(9)?,
+        totp_step: row.opt_int(10)?,
     })
+}
+
+/// What a user's TOTP key is sealed under: the user's id, made distinct from their address's.
+pub(crate) fn totp_aad(user: Uuid) -> Uuid {
+    let mut aad = user.as_bytes().to_vec();
+    aad.extend_from_slice(b"totp");
+    Uuid::from_slice(&blake3::hash(&aad).as_bytes()[..16]).unwrap_or(user)
 }
 
 pub(crate) fn session(row: &impl crate::rows::Columns) -> Result<Session> {

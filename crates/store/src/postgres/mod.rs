@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0020_facts_generation.sql"),
     include_str!("../../migrations/postgres/0021_receipts.sql"),
     include_str!("../../migrations/postgres/0022_console_users.sql"),
+    include_str!("../../migrations/postgres/0023_console_totp.sql"),
 ];
 /// The head of a tenant's chain; a chain pruned to nothing goes on from its checkpoint, never
 /// from the genesis.
@@ -166,7 +167,12 @@ const SEALED: [(&str, &str, &[&str], bool); 4] = [
     ("requests", "request_id", &["wrapped_key"], false),
     ("outbox", "mail_id", &["sealed_to", "sealed_message"], true),
     // Sealed as a mail is, under the user's id.
-    ("console_users", "user_id", &["email_sealed"], true),
+    (
+        "console_users",
+        "user_id",
+        &["email_sealed", "totp_sealed"],
+        true,
+    ),
 ];
 
 impl PostgresStore {

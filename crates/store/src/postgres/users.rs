@@ -57,6 +57,7 @@ impl crate::users::Users for PostgresStore {
             locked_until: None,
             created_at: at,
             disabled_at: None,
+            totp_step: None,
         })
     }
 
@@ -88,16 +89,54 @@ impl crate::users::Users for PostgresStore {
     }
 
     fn set_password(
-        &self, tenant: TenantId, id: UserId, password_hash: &str, actor: &Actor, at: Timestamp,
+        &self, tenant: TenantId, id: UserId, password_hash: &str, totp: Option<(&[u8], i64)>,
+        actor: &Actor, at: Timestamp,
     ) -> Result<bool> {
+        let sealed = totp
+            .map(|(key, _)| self.keyring().seal_mail(key, crate::users::totp_aad(id.0)))
+            .transpose()?;
+        let step = totp.map(|(_, step)| step);
         self.write(|tx| {
             Self::lock_tenant(tx, tenant)?;
             let changed = tx.execute(
-                "UPDATE console_users SET password_hash = $3, setup_hash = NULL, setup_expires_at = NULL, failed_attempts = 0, locked_until = NULL
+                "UPDATE console_users SET password_hash = $3, setup_hash = NULL, setup_expires_at = NULL, failed_attempts = 0, locked_until = NULL,
+                    totp_sealed = COALESCE($4, totp_sealed), totp_step = COALESCE($5, totp_step)
                  WHERE tenant_id = $1 AND user_id = $2 AND disabled_at IS NULL",
-                &[&tenant.0, &id.0, &password_hash],
+                &[&tenant.0, &id.0, &password_hash, &sealed, &step],
             )?;
+            if changed == 1 && sealed.is_some() {
+                Self::append(tx, tenant, at, NewAuditEntry::console_step(actor, "console.second_factor_set", id, "kind=totp"))?;
+            }
             Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.password_set", id, ""))
+        })
+    }
+
+    fn totp_key(
+        &self, tenant: TenantId, id: UserId,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let sealed: Option<Vec<u8>> = self.read(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT totp_sealed FROM console_users WHERE tenant_id = $1 AND user_id = $2",
+                    &[&tenant.0, &id.0],
+                )?
+                .and_then(|row| row.get(0)))
+        })?;
+        Ok(sealed
+            .map(|sealed| {
+                self.keyring()
+                    .open_mail(&sealed, crate::users::totp_aad(id.0))
+            })
+            .transpose()?)
+    }
+
+    fn use_totp_step(&self, tenant: TenantId, id: UserId, step: i64) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE console_users SET totp_step = $3 WHERE tenant_id = $1 AND user_id = $2 AND totp_step < $3",
+                &[&tenant.0, &id.0, &step],
+            )?;
+            Ok(changed == 1)
         })
     }
 

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0020_facts_generation.sql"),
     include_str!("../../migrations/sqlite/0021_receipts.sql"),
     include_str!("../../migrations/sqlite/0022_console_users.sql"),
+    include_str!("../../migrations/sqlite/0023_console_totp.sql"),
 ];
 /// The first migration that needs the key file: a data file at or past it without its key file
 /// is refused instead of being given an empty one.
@@ -207,7 +208,7 @@ const SEALED: [(&str, &str, &[&str], bool); 4] = [
     (
         "main.console_users",
         "tenant_id, user_id",
-        &["email_sealed"],
+        &["email_sealed", "totp_sealed"],
         true,
     ),
 ];

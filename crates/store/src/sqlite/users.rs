@@ -56,6 +56,7 @@ impl crate::users::Users for SqliteStore {
             locked_until: None,
             created_at: at,
             disabled_at: None,
+            totp_step: None,
         })
     }
 
@@ -93,16 +94,56 @@ impl crate::users::Users for SqliteStore {
     }
 
     fn set_password(
-        &self, tenant: TenantId, id: UserId, password_hash: &str, actor: &Actor, at: Timestamp,
+        &self, tenant: TenantId, id: UserId, password_hash: &str, totp: Option<(&[u8], i64)>,
+        actor: &Actor, at: Timestamp,
     ) -> Result<bool> {
+        let sealed = totp
+            .map(|(key, _)| self.keyring().seal_mail(key, crate::users::totp_aad(id.0)))
+            .transpose()?;
+        let step = totp.map(|(_, step)| step);
         self.write(|tx| {
             let changed = tx
                 .prepare_cached(
-                    "UPDATE console_users SET password_hash = ?3, setup_hash = NULL, setup_expires_at = NULL, failed_attempts = 0, locked_until = NULL
+                    "UPDATE console_users SET password_hash = ?3, setup_hash = NULL, setup_expires_at = NULL, failed_attempts = 0, locked_until = NULL,
+                        totp_sealed = COALESCE(?4, totp_sealed), totp_step = COALESCE(?5, totp_step)
                      WHERE tenant_id = ?1 AND user_id = ?2 AND disabled_at IS NULL",
                 )?
-                .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), password_hash])?;
+                .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), password_hash, sealed, step])?;
+            if changed == 1 && sealed.is_some() {
+                Self::append(tx, tenant, at, NewAuditEntry::console_step(actor, "console.second_factor_set", id, "kind=totp"))?;
+            }
             Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.password_set", id, ""))
+        })
+    }
+
+    fn totp_key(
+        &self, tenant: TenantId, id: UserId,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let sealed: Option<Vec<u8>> = self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT totp_sealed FROM console_users WHERE tenant_id = ?1 AND user_id = ?2",
+                )?
+                .query_row(params![tenant.0.as_bytes(), id.0.as_bytes()], |row| {
+                    row.get(0)
+                })
+                .optional()?
+                .flatten())
+        })?;
+        Ok(sealed
+            .map(|sealed| {
+                self.keyring()
+                    .open_mail(&sealed, crate::users::totp_aad(id.0))
+            })
+            .transpose()?)
+    }
+
+    fn use_totp_step(&self, tenant: TenantId, id: UserId, step: i64) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached("UPDATE console_users SET totp_step = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND totp_step < ?3")?
+                .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), step])?;
+            Ok(changed == 1)
         })
     }
 

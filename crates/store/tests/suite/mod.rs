@@ -597,7 +597,14 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
 
     assert!(
         store
-            .set_password(a.id, dpo.id, "$argon2id$v=19$…", &Actor::User(dpo.id), now)
+            .set_password(
+                a.id,
+                dpo.id,
+                "$argon2id$v=19$…",
+                Some((b"twenty bytes of key!".as_slice(), 3)),
+                &Actor::User(dpo.id),
+                now
+            )
             .expect("set")
     );
     assert!(
@@ -607,6 +614,29 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
     let set = store.user(a.id, dpo.id).expect("read").expect("user");
     assert_eq!(set.password_hash.as_deref(), Some("$argon2id$v=19$…"));
     assert!(set.setup_expires_at.is_none());
+    assert_eq!(set.totp_step, Some(3), "the confirming code is used");
+    assert_eq!(
+        store
+            .totp_key(a.id, dpo.id)
+            .expect("read")
+            .as_deref()
+            .map(Vec::as_slice),
+        Some(b"twenty bytes of key!".as_slice())
+    );
+    assert!(
+        store.totp_key(b.id, dpo.id).expect("read").is_none(),
+        "another tenant's"
+    );
+    assert!(store.use_totp_step(a.id, dpo.id, 5).expect("used"));
+    assert!(
+        !store.use_totp_step(a.id, dpo.id, 5).expect("used"),
+        "a code is accepted once"
+    );
+    assert!(
+        !store.use_totp_step(a.id, dpo.id, 4).expect("used"),
+        "nor an older one"
+    );
+    assert!(store.use_totp_step(a.id, dpo.id, 6).expect("used"));
 
     let until = at("2025-02-01T00:15:00Z");
     for attempt in 1..=4 {
@@ -687,6 +717,7 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
         actions,
         [
             "console.user_create",
+            "console.second_factor_set",
             "console.password_set",
             "console.sign_in_failed",
             "console.sign_in_failed",
