@@ -125,7 +125,7 @@ pub fn create_user(
     if role == Role::Service {
         return Err(invalid(
             "role",
-            "service is an application's role; a console user is admin, dpo, agent or auditor",
+            "Service is an application's role; a console user is admin, dpo, agent or auditor.",
         ));
     }
     let email =
@@ -147,7 +147,7 @@ pub fn create_user(
         .map_err(|e| match e {
             StoreError::UserExists => invalid(
                 "email",
-                "a console user with this address exists already (addresses are unique across tenants)",
+                "A console user with this address exists already (addresses are unique across tenants).",
             ),
             other => other.into(),
         })?;

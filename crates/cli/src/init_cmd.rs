@@ -48,6 +48,17 @@ pub struct InitArgs {
     /// OMBUD_MASTER_KEY_FILE gives it)
     #[arg(long, env = "OMBUD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The console's first admin, who gets a setup link (privacy.toml's `[controller] email`
+    /// when not given)
+    #[arg(long, env = "OMBUD_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// The address the server will be reached at, for the setup link
+    #[arg(
+        long,
+        env = "OMBUD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
 }
 
 pub fn run(args: InitArgs) -> Result<ExitCode> {
@@ -125,6 +136,17 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         println!(
             "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n",
             secret.as_str()
+        );
+        println!(
+            "{}",
+            crate::serve_cmd::first_console_admin(
+                store.as_ref(),
+                booted.operator,
+                args.admin_email
+                    .as_deref()
+                    .unwrap_or(&policy.controller.email),
+                &args.public_url,
+            )
         );
     }
     match &args.database_url {

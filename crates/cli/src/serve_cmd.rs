@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// The address people reach this server at, for the links in mails (portal, downloads)
     #[arg(long, env = "OMBUD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// At the first start, the console's first admin: their address gets the setup link
+    /// printed with the bootstrap key (privacy.toml's `[controller] email` when not given)
+    #[arg(long, env = "OMBUD_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
     /// SMTP server for outgoing mail, as smtps://user:password@host:465; without one, mails
     /// are written as .eml files to <data-dir>/outbox
     #[arg(long, env = "OMBUD_SMTP_URL", hide_env_values = true)]
@@ -183,6 +187,33 @@ pub fn load_policy(named: Option<&Path>) -> Result<(Policy, String, String)> {
 
 /// The policy file looked for when none is named.
 const DEFAULT_POLICY: &str = "privacy.toml";
+
+/// The console's first admin, made at the first start (when the bootstrap key is): what to
+/// print, the setup link or why there is none.
+pub fn first_console_admin(
+    store: &dyn Store,
+    operator: ombud_store::model::TenantId,
+    email: &str,
+    public_url: &str,
+) -> String {
+    match ombud_app::console::create_user(
+        store,
+        operator,
+        email,
+        ombud_store::model::Role::Admin,
+        &ombud_store::Actor::System,
+        SystemClock.now(),
+    ) {
+        Ok(created) => format!(
+            "The console's first admin is {email}. Their setup link works once, for 24 hours, and is shown only now:\n\n    {}/console/setup?t={}\n",
+            public_url.trim_end_matches('/'),
+            created.setup_token.as_str()
+        ),
+        Err(error) => format!(
+            "No console admin was made for {email} ({error}); make one with `ombud users create --email … --role admin`.\n"
+        ),
+    }
+}
 
 /// Whether a missing master key may be created. Only the commands that set a store up may: any
 /// other would seal data with a key the server does not have.
@@ -462,6 +493,16 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.bind));
+    let first_admin = booted.admin_secret.is_some().then(|| {
+        first_console_admin(
+            store.as_ref(),
+            booted.operator,
+            args.admin_email
+                .as_deref()
+                .unwrap_or(&policy.controller.email),
+            &public_url,
+        )
+    });
     let state = AppState::new(
         store,
         Arc::new(policy),
@@ -536,6 +577,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 "\nA bootstrap admin API key was created. It is shown only now; store it safely:\n\n    {}\n\nUse it as `Authorization: Bearer <key>`, and create narrower keys for your applications.\n",
                 secret.as_str()
             );
+        }
+        if let Some(first_admin) = &first_admin {
+            println!("{first_admin}");
         }
         tracing::info!(%address, %mailer, "serving");
         if let Some(path) = master_key_file(&args.data_dir) {
