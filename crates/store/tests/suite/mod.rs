@@ -56,13 +56,16 @@ pub fn record(subject: SubjectId, category: &str, value: &str) -> NewRecord {
 }
 
 /// Values that must never appear in a backend's storage in clear.
-pub const PLANTED: [&str; 6] = [
+pub const PLANTED: [&str; 8] = [
     "ana.lopez@example.com",
     "ana.lopez",
     "+358407654321",
     "358407654321",
     "Ana Lopez-Virtanen",
     "FI2112345600000785",
+    // A console user of the staff: their address is personal data too.
+    "kaisa.dpo@example.fi",
+    "kaisa.dpo",
 ];
 
 /// Writes a subject whose identities and records hold the `PLANTED` values, for tests that then
@@ -91,6 +94,20 @@ pub fn plant_known_personal_data(store: &dyn Store) {
             now,
         )
         .expect("written");
+    store
+        .create_user(
+            &ombud_store::users::NewUser {
+                tenant: tenant.id,
+                id: ombud_store::users::UserId::new(),
+                email: email("kaisa.dpo@example.fi"),
+                role: Role::Dpo,
+                setup_hash: [4; 32],
+                setup_expires_at: at("2025-02-02T00:00:00Z"),
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("a console user");
 }
 
 pub fn subjects_are_found_by_any_identity_however_it_was_typed(store: &dyn Store) {
@@ -2653,12 +2670,38 @@ pub fn rotation_rewraps_every_key_and_mail(store: &dyn Store, root: &str) {
             now,
         )
         .expect("filed");
+    // A console user with a second factor: their address and key are sealed too.
+    let user = ombud_store::users::UserId::new();
+    store
+        .create_user(
+            &ombud_store::users::NewUser {
+                tenant: tenant.id,
+                id: user,
+                email: email("dpo@example.com"),
+                role: Role::Dpo,
+                setup_hash: [6; 32],
+                setup_expires_at: at("2026-03-02T10:00:00Z"),
+            },
+            &Actor::Cli,
+            now,
+        )
+        .expect("user");
+    store
+        .set_password(
+            tenant.id,
+            user,
+            "hash",
+            Some((b"twenty bytes of key!".as_slice(), 1)),
+            &Actor::Cli,
+            now,
+        )
+        .expect("set");
     let counts = store.sealed_generations().expect("counts");
     assert_eq!(counts.keys().copied().collect::<Vec<_>>(), [1]);
     let sealed = counts[&1];
     assert!(
-        sealed >= 4,
-        "subject key, request key, mail address and message: {counts:?}"
+        sealed >= 6,
+        "subject key, request key, mail address and message, a user's address and key: {counts:?}"
     );
 
     let mut master = MasterKey::from_hex(root).expect("key");
@@ -2702,6 +2745,18 @@ pub fn rotation_rewraps_every_key_and_mail(store: &dyn Store, root: &str) {
         .lease_mails(now, at("2026-03-01T10:05:00Z"), 10)
         .expect("mail opens");
     assert_eq!(mails.len(), 1);
+    assert_eq!(
+        store.user(tenant.id, user).expect("opens").map(|u| u.email),
+        Some(email("dpo@example.com"))
+    );
+    assert_eq!(
+        store
+            .totp_key(tenant.id, user)
+            .expect("opens")
+            .as_deref()
+            .map(Vec::as_slice),
+        Some(b"twenty bytes of key!".as_slice())
+    );
     // Back to the root generation alone: what moved to generation 2 no longer opens.
     store.reload_master_key(&MasterKey::from_hex(root).expect("key"));
     assert!(store.records(tenant.id, ana).is_err());
