@@ -78,6 +78,25 @@ pub struct NewUser {
     pub setup_expires_at: Timestamp,
 }
 
+impl NewUser {
+    /// The user as the store holds it once created at `at`.
+    pub(crate) fn created(&self, at: Timestamp) -> User {
+        User {
+            tenant: self.tenant,
+            id: self.id,
+            email: self.email.clone(),
+            role: self.role,
+            password_hash: None,
+            setup_expires_at: Some(self.setup_expires_at),
+            failed_attempts: 0,
+            locked_until: None,
+            created_at: at,
+            disabled_at: None,
+            totp_step: None,
+        }
+    }
+}
+
 /// A signed-in session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

@@ -45,19 +45,7 @@ impl crate::users::Users for SqliteStore {
             ])?;
             Self::append(tx, user.tenant, at, NewAuditEntry::console_step(actor, "console.user_create", user.id, &format!("role={}", user.role.as_str())))
         })?;
-        Ok(User {
-            tenant: user.tenant,
-            id: user.id,
-            email: user.email.clone(),
-            role: user.role,
-            password_hash: None,
-            setup_expires_at: Some(user.setup_expires_at),
-            failed_attempts: 0,
-            locked_until: None,
-            created_at: at,
-            disabled_at: None,
-            totp_step: None,
-        })
+        Ok(user.created(at))
     }
 
     fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
