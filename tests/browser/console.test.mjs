@@ -155,5 +155,12 @@ test('an admin sets up the second factor with an authenticator app and signs in 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/console$/);
   assert.match(await page.locator('header').textContent(), /admin@example\.fi · admin/);
+
+  // The promise check, run on the running system, from the console's navigation.
+  await page.getByRole('link', { name: 'Promises' }).click();
+  await page.waitForURL(/\/console\/promises$/);
+  assert.match(await page.locator('h1').textContent(), /^Promise check: /);
+  assert.match(await page.locator('main').textContent(), /promises kept/);
+  await checkAndShoot(page, '7-promises');
   await context.close();
 });

@@ -738,13 +738,6 @@ fn sentence(notice: &Document, id: &str, needle: &str) -> String {
 /// time zone with the zone named.
 pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) -> String {
     use maud::{DOCTYPE, html};
-    let when = report
-        .checked_at
-        .to_zoned(time_zone.clone())
-        .strftime("%Y-%m-%d %H:%M %Z")
-        .to_string();
-    let counts = report.counts();
-    let kept = counts.iter().filter(|(_, n)| *n == 0).count();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -759,40 +752,54 @@ pub fn html(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) ->
                     "code{overflow-wrap:anywhere}"
                 }
             }
-            body {
-                h1 { "Promise check: " (organisation) }
-                p { "Checked " (when) ": " (kept) " of " (counts.len()) " promises kept." }
-                table {
-                    caption { "Each promise checked" }
-                    thead { tr { th scope="col" { "Promise" } th scope="col" { "Broken by" } } }
-                    tbody {
-                        @for (promise, count) in &counts {
-                            tr {
-                                th scope="row" { code { (promise) } }
-                                @if *count == 0 {
-                                    td class="kept" { "kept" }
-                                } @else {
-                                    td class="broken" { (count) }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if !report.broken.is_empty() {
-                    h2 { "Broken promises" }
-                    @for broken in &report.broken {
-                        section {
-                            h3 { code { (broken.promise) } ": " (broken.what) }
-                            p { "Where: " code { (broken.place.describe()) } }
-                            p { "The notice says:" }
-                            blockquote { (broken.sentence) }
+            body { (html_body(report, organisation, time_zone)) }
+        }
+    }
+    .into_string()
+}
+
+/// The report as HTML without a page around it: for the self-contained page above and the
+/// console's. Uses the classes `kept` and `broken`.
+pub fn html_body(report: &PromiseReport, organisation: &str, time_zone: &TimeZone) -> maud::Markup {
+    use maud::html;
+    let when = report
+        .checked_at
+        .to_zoned(time_zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string();
+    let counts = report.counts();
+    let kept = counts.iter().filter(|(_, n)| *n == 0).count();
+    html! {
+        h1 { "Promise check: " (organisation) }
+        p { "Checked " (when) ": " (kept) " of " (counts.len()) " promises kept." }
+        table {
+            caption { "Each promise checked" }
+            thead { tr { th scope="col" { "Promise" } th scope="col" { "Broken by" } } }
+            tbody {
+                @for (promise, count) in &counts {
+                    tr {
+                        th scope="row" { code { (promise) } }
+                        @if *count == 0 {
+                            td class="kept" { "kept" }
+                        } @else {
+                            td class="broken" { (count) }
                         }
                     }
                 }
             }
         }
+        @if !report.broken.is_empty() {
+            h2 { "Broken promises" }
+            @for broken in &report.broken {
+                section {
+                    h3 { code { (broken.promise) } ": " (broken.what) }
+                    p { "Where: " code { (broken.place.describe()) } }
+                    p { "The notice says:" }
+                    blockquote { (broken.sentence) }
+                }
+            }
+        }
     }
-    .into_string()
 }
 
 #[cfg(test)]

@@ -50,6 +50,11 @@ caption{text-align:left;font-weight:600;margin-bottom:.5rem}
 th,td{border-bottom:1px solid var(--line);padding:.45rem .5rem;text-align:left;vertical-align:top}
 td.overdue{color:var(--error);font-weight:600}
 td.soon{color:var(--warn);font-weight:600}
+.broken{color:var(--error);font-weight:600}
+.kept{color:var(--ok)}
+blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid var(--line)}
+h3{font-size:1.05rem}
+code{overflow-wrap:anywhere}
 "#;
 
 /// The portal's headers, but for the referrer: a browser sends `Origin: null` with a form
@@ -79,6 +84,11 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                 header {
                     p { strong { "ombud console" } }
                     @if let Some((user, csrf)) = who {
+                        nav aria-label="Console" {
+                            a href="/console" { "Overview" }
+                            " · "
+                            a href="/console/promises" { "Promises" }
+                        }
                         p { (user.email.expose()) " · " (user.role.as_str()) }
                         form method="post" action="/console/sign-out" {
                             input type="hidden" name="csrf" value=(csrf);
@@ -561,6 +571,69 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
             }
         },
     )
+}
+
+/// The promise check, run now: every tenant's places, so for the operator's admins, DPOs and
+/// auditors (as `GET /api/v1/promises`).
+pub async fn promises(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if user.tenant != state.operator
+        || !matches!(user.role, Role::Admin | Role::Dpo | Role::Auditor)
+    {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Promises",
+            Some((&user, &csrf)),
+            html! {
+                h1 { "Promises" }
+                p { "The promise check names every customer's places; the operator's admins, DPOs and auditors read it." }
+            },
+        );
+    }
+    let by = user.id;
+    let (connectors, outbound, time_zone, policy) = (
+        std::sync::Arc::clone(&state.connectors),
+        std::sync::Arc::clone(&state.outbound),
+        state.time_zone.clone(),
+        std::sync::Arc::clone(&state.policy),
+    );
+    let checked = blocking(&state, move |store, now| {
+        let datasets =
+            (!connectors.datasets().is_empty()).then_some(ombud_app::promises::Datasets {
+                connectors: &connectors,
+                sample: ombud_connect::discover::DEFAULT_SAMPLE,
+            });
+        let report =
+            ombud_app::promises::check(store, &policy, &time_zone, datasets, &outbound, now)
+                .map_err(|e| match e {
+                    ombud_app::promises::PromiseError::Store(e) => ConsoleError::Store(e),
+                    ombud_app::promises::PromiseError::Connect(e) => {
+                        ConsoleError::Store(ombud_store::StoreError::Database(format!(
+                            "a dataset's database: {}",
+                            e.message
+                        )))
+                    }
+                })?;
+        ombud_app::promises::record(store, &report, &ombud_store::Actor::User(by), now)?;
+        Ok(report)
+    })
+    .await;
+    match checked {
+        Ok(report) => page(
+            StatusCode::OK,
+            "Promises",
+            Some((&user, &csrf)),
+            ombud_app::promises::html_body(
+                &report,
+                &state.policy.controller.name,
+                &state.time_zone,
+            ),
+        ),
+        Err(error) => trouble(&error),
+    }
 }
 
 /// `/` leads to the console.

@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
     let console = Router::new()
         .route("/", get(console::root))
         .route("/console", get(console::overview))
+        .route("/console/promises", get(console::promises))
         .route(
             "/console/sign-in",
             get(console::sign_in_page).post(console::sign_in),

@@ -251,6 +251,21 @@ async fn console(app: &TestApp) {
         .await
         .expect("page");
     assert!(html.contains("1 open request,"), "{html}");
+    // The promise check is the operator's to read: its DPO, not a customer's.
+    let promises = get(app, "/console/promises", Some(&token)).await;
+    assert_eq!(promises.status(), 200);
+    let html = promises.text().await.expect("page");
+    assert!(
+        html.contains("Promise check: ") && html.contains("promises kept"),
+        "{html}"
+    );
+    assert_eq!(
+        get(app, "/console/promises", Some(&theirs_token))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(get(app, "/console/promises", None).await.status(), 303);
     // An auditor does not handle requests.
     let auditor = ready(app, operator, "audit@example.fi", Role::Auditor).await;
     let html = get(app, "/console", Some(&auditor))
