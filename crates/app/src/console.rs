@@ -439,6 +439,30 @@ pub fn session(
     Ok(Some((session, user)))
 }
 
+/// Disables a user of `tenant` (someone who left, an account taken over): they cannot sign in
+/// again and their sessions end at once.
+pub fn disable_user(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: UserId,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<(), ConsoleError> {
+    match store.user(tenant, id)? {
+        None => Err(invalid(
+            "user",
+            "no console user with that id in this tenant",
+        )),
+        Some(user) if user.disabled_at.is_some() => {
+            Err(invalid("user", "this console user is disabled already"))
+        }
+        Some(_) => {
+            store.disable_user(tenant, id, actor, now)?;
+            Ok(())
+        }
+    }
+}
+
 /// Ends the session of a cookie's token, if there is one.
 pub fn sign_out(store: &dyn Store, token: &str, now: Timestamp) -> Result<bool, ConsoleError> {
     let hash = token_hash(token);

@@ -35,6 +35,15 @@ pub enum UsersCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Disable a console user: they cannot sign in again, and their sessions end at once
+    Disable {
+        /// The user's id, from `ombud users list`
+        id: String,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List a tenant's console users
     List {
         #[arg(long, default_value = "operator")]
@@ -77,6 +86,25 @@ pub fn run(command: UsersCommand) -> Result<ExitCode> {
                 public_url.trim_end_matches('/'),
                 created.setup_token.as_str()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::Disable {
+            id,
+            tenant: which,
+            store,
+        } => {
+            let user =
+                ombud_store::users::UserId(id.parse().map_err(|_| {
+                    anyhow!("`{id}` is not a user id; `ombud users list` shows them")
+                })?);
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            console::disable_user(store.as_ref(), tenant, user, &Actor::Cli, SystemClock.now())
+                .map_err(|e| match e {
+                    ConsoleError::Invalid { message, .. } => anyhow!("{id}: {message}"),
+                    other => anyhow!(other),
+                })?;
+            println!("console user {id} is disabled; their sessions have ended");
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::List {

@@ -81,6 +81,44 @@ fn init_makes_the_first_console_admin_and_users_create_invites_the_others() {
             ),
         );
 
+    // Disabled, the DPO is listed so and cannot be disabled twice.
+    let list = ombud(dir.path())
+        .args(["users", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8_lossy(&list);
+    let id = list
+        .lines()
+        .find(|l| l.contains("dpo@example.fi"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the DPO's id")
+        .to_owned();
+    ombud(dir.path())
+        .args(["users", "disable", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("disabled"));
+    ombud(dir.path())
+        .args(["users", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "dpo       disabled    dpo@example.fi",
+        ));
+    ombud(dir.path())
+        .args(["users", "disable", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("disabled already"));
+    ombud(dir.path())
+        .args(["users", "disable", "not-an-id"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`not-an-id` is not a user id"));
+
     // A second init keeps the admin it made.
     ombud(dir.path())
         .arg("init")

@@ -147,6 +147,11 @@ pub trait Users {
     /// Moves the session's last activity to `at`.
     fn touch_session(&self, tenant: TenantId, session_hash: &[u8; 32], at: Timestamp)
     -> Result<()>;
+    /// Disables a user: they can no longer sign in, and every session of theirs ends. Audited
+    /// `console.user_disable`. False when there is no such user or they were disabled already.
+    fn disable_user(
+        &self, tenant: TenantId, id: UserId, actor: &Actor, at: Timestamp,
+    ) -> Result<bool>;
     /// Ends a session; `why` is `sign_out`, `idle` or `expired`. Audited `console.sign_out`
     /// (with why) when there was one.
     fn end_session(

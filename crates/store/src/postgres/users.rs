@@ -199,6 +199,25 @@ impl crate::users::Users for PostgresStore {
         })
     }
 
+    fn disable_user(
+        &self, tenant: TenantId, id: UserId, actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = tx.execute(
+                "UPDATE console_users SET disabled_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND disabled_at IS NULL",
+                &[&tenant.0, &id.0, &micros(at)],
+            )?;
+            if changed == 1 {
+                tx.execute(
+                    "DELETE FROM console_sessions WHERE tenant_id = $1 AND user_id = $2",
+                    &[&tenant.0, &id.0],
+                )?;
+            }
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.user_disable", id, ""))
+        })
+    }
+
     fn end_session(
         &self, tenant: TenantId, session_hash: &[u8; 32], why: &str, at: Timestamp,
     ) -> Result<bool> {

@@ -196,6 +196,21 @@ impl crate::users::Users for SqliteStore {
         })
     }
 
+    fn disable_user(
+        &self, tenant: TenantId, id: UserId, actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached("UPDATE console_users SET disabled_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND disabled_at IS NULL")?
+                .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), micros(at)])?;
+            if changed == 1 {
+                tx.prepare_cached("DELETE FROM console_sessions WHERE tenant_id = ?1 AND user_id = ?2")?
+                    .execute(params![tenant.0.as_bytes(), id.0.as_bytes()])?;
+            }
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.user_disable", id, ""))
+        })
+    }
+
     fn end_session(
         &self, tenant: TenantId, session_hash: &[u8; 32], why: &str, at: Timestamp,
     ) -> Result<bool> {

@@ -717,6 +717,37 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
             .expect("ended")
     );
 
+    // Disabled, a user's sessions end with it; once.
+    let second = [8u8; 32];
+    store
+        .start_session(a.id, dpo.id, &second, later)
+        .expect("started");
+    assert!(
+        !store
+            .disable_user(b.id, dpo.id, &Actor::Cli, later)
+            .expect("disabled"),
+        "another tenant's"
+    );
+    assert!(
+        store
+            .disable_user(a.id, dpo.id, &Actor::Cli, later)
+            .expect("disabled")
+    );
+    assert!(
+        !store
+            .disable_user(a.id, dpo.id, &Actor::Cli, later)
+            .expect("disabled")
+    );
+    assert!(store.session(&second).expect("read").is_none());
+    assert_eq!(
+        store
+            .user(a.id, dpo.id)
+            .expect("read")
+            .expect("kept")
+            .disabled_at,
+        Some(later)
+    );
+
     let actions: Vec<String> = store
         .audit_entries(
             a.id,
@@ -744,6 +775,8 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
             "console.locked",
             "console.sign_in",
             "console.sign_out",
+            "console.sign_in",
+            "console.user_disable",
         ]
     );
     let detail = store
