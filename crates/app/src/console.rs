@@ -439,6 +439,33 @@ pub fn session(
     Ok(Some((session, user)))
 }
 
+/// Resets a user's sign-in (a forgotten password, a lost phone): the password and the second
+/// factor go, their sessions end, and a new setup link (24 hours) is handed out.
+pub fn reset_user(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: UserId,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Created, ConsoleError> {
+    let setup_token = new_token()?;
+    let reset = store.reset_user(
+        tenant,
+        id,
+        &token_hash(&setup_token),
+        now.checked_add(SETUP_VALIDITY).unwrap_or(now),
+        actor,
+        now,
+    )?;
+    let user = store.user(tenant, id)?.filter(|_| reset).ok_or_else(|| {
+        invalid(
+            "user",
+            "no console user with that id in this tenant, or they are disabled",
+        )
+    })?;
+    Ok(Created { user, setup_token })
+}
+
 /// Disables a user of `tenant` (someone who left, an account taken over): they cannot sign in
 /// again and their sessions end at once.
 pub fn disable_user(

@@ -412,3 +412,46 @@ fn an_admin_sets_up_a_second_factor_and_signs_in_with_each_code_once() {
     console::set_password(&store, &dpo.setup_token, GOOD, None, t0).expect("a DPO may go without");
     assert!(console::sign_in(&store, "dpo@example.fi", GOOD, None, later).is_ok());
 }
+
+#[test]
+fn a_reset_ends_the_sessions_and_the_old_password_and_a_new_link_sets_another() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (store, tenant) = store(dir.path());
+    let t0 = at("2026-05-31T21:00:00Z");
+    ready(&store, tenant, "agent@example.fi", t0);
+    let user = store
+        .user_by_email(
+            &ombud_core::Identity::parse(ombud_core::IdentityKind::Email, "agent@example.fi")
+                .expect("email"),
+        )
+        .expect("read")
+        .expect("user");
+    let signed = console::sign_in(&store, "agent@example.fi", GOOD, None, t0).expect("signed in");
+    let reset = console::reset_user(&store, tenant, user.id, &Actor::Cli, t0).expect("reset");
+    assert!(
+        console::session(&store, &signed.session_token, t0)
+            .expect("read")
+            .is_none()
+    );
+    assert!(matches!(
+        console::sign_in(&store, "agent@example.fi", GOOD, None, t0),
+        Err(ConsoleError::BadCredentials)
+    ));
+    let other = "slate harbour lantern drifts";
+    console::set_password(&store, &reset.setup_token, other, None, t0).expect("set");
+    assert!(console::sign_in(&store, "agent@example.fi", other, None, t0).is_ok());
+
+    console::disable_user(&store, tenant, user.id, &Actor::Cli, t0).expect("disabled");
+    assert!(matches!(
+        console::sign_in(&store, "agent@example.fi", other, None, t0),
+        Err(ConsoleError::BadCredentials)
+    ));
+    assert_eq!(
+        field(console::reset_user(&store, tenant, user.id, &Actor::Cli, t0).expect_err("disabled")),
+        "user"
+    );
+    assert_eq!(
+        field(console::disable_user(&store, tenant, user.id, &Actor::Cli, t0).expect_err("twice")),
+        "user"
+    );
+}

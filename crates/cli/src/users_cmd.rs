@@ -35,6 +35,23 @@ pub enum UsersCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Reset a console user's password and second factor (a forgotten password, a lost phone):
+    /// their sessions end and a new setup link is printed
+    Reset {
+        /// The user's id, from `ombud users list`
+        id: String,
+        #[arg(long, default_value = "operator")]
+        tenant: String,
+        /// The address the server is reached at, as `ombud serve --public-url` gives it
+        #[arg(
+            long,
+            env = "OMBUD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Disable a console user: they cannot sign in again, and their sessions end at once
     Disable {
         /// The user's id, from `ombud users list`
@@ -85,6 +102,32 @@ pub fn run(command: UsersCommand) -> Result<ExitCode> {
                 role.as_str(),
                 public_url.trim_end_matches('/'),
                 created.setup_token.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::Reset {
+            id,
+            tenant: which,
+            public_url,
+            store,
+        } => {
+            let user =
+                ombud_store::users::UserId(id.parse().map_err(|_| {
+                    anyhow!("`{id}` is not a user id; `ombud users list` shows them")
+                })?);
+            let store = store.open()?;
+            let tenant = tenant(store.as_ref(), &which)?;
+            let reset =
+                console::reset_user(store.as_ref(), tenant, user, &Actor::Cli, SystemClock.now())
+                    .map_err(|e| match e {
+                    ConsoleError::Invalid { message, .. } => anyhow!("{id}: {message}"),
+                    other => anyhow!(other),
+                })?;
+            println!(
+                "the password and second factor of {} are gone and their sessions have ended. Send them this link; it works once, for 24 hours, and is shown only now:\n\n    {}/console/setup?t={}\n",
+                reset.user.email.expose(),
+                public_url.trim_end_matches('/'),
+                reset.setup_token.as_str()
             );
             Ok(ExitCode::SUCCESS)
         }

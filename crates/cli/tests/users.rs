@@ -81,7 +81,6 @@ fn init_makes_the_first_console_admin_and_users_create_invites_the_others() {
             ),
         );
 
-    // Disabled, the DPO is listed so and cannot be disabled twice.
     let list = ombud(dir.path())
         .args(["users", "list"])
         .assert()
@@ -96,6 +95,24 @@ fn init_makes_the_first_console_admin_and_users_create_invites_the_others() {
         .and_then(|l| l.split_whitespace().next())
         .expect("the DPO's id")
         .to_owned();
+    // A reset hands out a new link (the DPO had none set yet: still invited).
+    let reset = ombud(dir.path())
+        .args([
+            "users",
+            "reset",
+            &id,
+            "--public-url",
+            "https://privacy.example.com",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dpo@example.fi"))
+        .get_output()
+        .stdout
+        .clone();
+    assert_ne!(link_in(&reset), link_in(&created));
+
+    // Disabled, the DPO is listed so and cannot be disabled twice.
     ombud(dir.path())
         .args(["users", "disable", &id])
         .assert()

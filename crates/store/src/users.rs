@@ -147,6 +147,13 @@ pub trait Users {
     /// Moves the session's last activity to `at`.
     fn touch_session(&self, tenant: TenantId, session_hash: &[u8; 32], at: Timestamp)
     -> Result<()>;
+    /// Resets a user's sign-in: password and second factor go, every session ends, and a new
+    /// setup link (its token's hash) takes over. Audited `console.user_reset`. False when there
+    /// is no such user or they are disabled.
+    fn reset_user(
+        &self, tenant: TenantId, id: UserId, setup_hash: &[u8; 32], setup_expires_at: Timestamp,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<bool>;
     /// Disables a user: they can no longer sign in, and every session of theirs ends. Audited
     /// `console.user_disable`. False when there is no such user or they were disabled already.
     fn disable_user(

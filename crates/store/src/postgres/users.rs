@@ -199,6 +199,28 @@ impl crate::users::Users for PostgresStore {
         })
     }
 
+    fn reset_user(
+        &self, tenant: TenantId, id: UserId, setup_hash: &[u8; 32], setup_expires_at: Timestamp,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Self::lock_tenant(tx, tenant)?;
+            let changed = tx.execute(
+                "UPDATE console_users SET password_hash = NULL, totp_sealed = NULL, totp_step = NULL, setup_hash = $3, setup_expires_at = $4,
+                    failed_attempts = 0, locked_until = NULL
+                 WHERE tenant_id = $1 AND user_id = $2 AND disabled_at IS NULL",
+                &[&tenant.0, &id.0, &setup_hash.as_slice(), &micros(setup_expires_at)],
+            )?;
+            if changed == 1 {
+                tx.execute(
+                    "DELETE FROM console_sessions WHERE tenant_id = $1 AND user_id = $2",
+                    &[&tenant.0, &id.0],
+                )?;
+            }
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.user_reset", id, ""))
+        })
+    }
+
     fn disable_user(
         &self, tenant: TenantId, id: UserId, actor: &Actor, at: Timestamp,
     ) -> Result<bool> {

@@ -196,6 +196,26 @@ impl crate::users::Users for SqliteStore {
         })
     }
 
+    fn reset_user(
+        &self, tenant: TenantId, id: UserId, setup_hash: &[u8; 32], setup_expires_at: Timestamp,
+        actor: &Actor, at: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE console_users SET password_hash = NULL, totp_sealed = NULL, totp_step = NULL, setup_hash = ?3, setup_expires_at = ?4,
+                        failed_attempts = 0, locked_until = NULL
+                     WHERE tenant_id = ?1 AND user_id = ?2 AND disabled_at IS NULL",
+                )?
+                .execute(params![tenant.0.as_bytes(), id.0.as_bytes(), setup_hash.as_slice(), micros(setup_expires_at)])?;
+            if changed == 1 {
+                tx.prepare_cached("DELETE FROM console_sessions WHERE tenant_id = ?1 AND user_id = ?2")?
+                    .execute(params![tenant.0.as_bytes(), id.0.as_bytes()])?;
+            }
+            Self::append_if(tx, changed == 1, tenant, at, NewAuditEntry::console_step(actor, "console.user_reset", id, ""))
+        })
+    }
+
     fn disable_user(
         &self, tenant: TenantId, id: UserId, actor: &Actor, at: Timestamp,
     ) -> Result<bool> {

@@ -717,6 +717,42 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
             .expect("ended")
     );
 
+    // A reset takes the password and the second factor away, ends the sessions and issues a
+    // new setup link.
+    let third = [7u8; 32];
+    store
+        .start_session(a.id, dpo.id, &third, later)
+        .expect("started");
+    assert!(
+        store
+            .reset_user(
+                a.id,
+                dpo.id,
+                &[5; 32],
+                at("2025-02-02T00:10:00Z"),
+                &Actor::Cli,
+                later
+            )
+            .expect("reset")
+    );
+    assert!(store.session(&third).expect("read").is_none());
+    let reset = store
+        .user_by_setup(&[5; 32])
+        .expect("read")
+        .expect("the new link");
+    assert_eq!((reset.password_hash, reset.totp_step), (None, None));
+    assert!(store.totp_key(a.id, dpo.id).expect("read").is_none());
+    store
+        .set_password(
+            a.id,
+            dpo.id,
+            "$argon2id$v=19$…",
+            None,
+            &Actor::User(dpo.id),
+            later,
+        )
+        .expect("set again");
+
     // Disabled, a user's sessions end with it; once.
     let second = [8u8; 32];
     store
@@ -775,6 +811,9 @@ pub fn console_users_sign_in_lock_and_keep_sessions_by_hash(store: &dyn Store) {
             "console.locked",
             "console.sign_in",
             "console.sign_out",
+            "console.sign_in",
+            "console.user_reset",
+            "console.password_set",
             "console.sign_in",
             "console.user_disable",
         ]
