@@ -67,9 +67,7 @@ fn new_token() -> Result<Zeroizing<String>, ConsoleError> {
     let mut bytes = Zeroizing::new([0u8; 32]);
     getrandom::fill(bytes.as_mut())
         .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
-    Ok(Zeroizing::new(
-        bytes.iter().map(|b| format!("{b:02x}")).collect(),
-    ))
+    Ok(Zeroizing::new(crate::secrets::hex(bytes.as_ref())))
 }
 
 /// What the store keeps of a token. A plain hash is enough: tokens are 256 random bits.
@@ -80,11 +78,9 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 /// The CSRF token of a session's forms: derived from the session token, so the server keeps
 /// nothing more and a page of another session cannot post in this one.
 pub fn csrf_token(session_token: &str) -> String {
-    blake3::derive_key("ombud 2026-11 console csrf", session_token.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::hex(
+        &blake3::derive_key("ombud 2026-11 console csrf", session_token.as_bytes())[..16],
+    )
 }
 
 /// Whether a form's CSRF token is this session's, compared without an early exit.

@@ -35,19 +35,19 @@ pub const JWKS_PATH: &str = "/.well-known/ombud-receipt-keys.json";
 pub const BEGIN: &str = "-----BEGIN OMBUD RECEIPT-----";
 pub const END: &str = "-----END OMBUD RECEIPT-----";
 
-/// The receipt in `text`: the whole text, or what stands between the markers of a mail, with
-/// the line breaks taken out.
-pub fn extract(text: &str) -> &str {
-    match text.split_once(BEGIN) {
+/// The receipt in `text` as one compact JWS: the whole text, or what stands between the
+/// markers of a mail, with the line breaks taken out.
+pub fn compact(text: &str) -> String {
+    let inside = match text.split_once(BEGIN) {
         Some((_, rest)) => rest.split_once(END).map_or(rest, |(inside, _)| inside),
         None => text,
-    }
+    };
+    inside.split_whitespace().collect()
 }
 
 /// Checks a receipt given as text (bare, or between the markers of a mail).
 pub fn verify_text(text: &str, keys: &Jwks) -> Result<Receipt, VerifyError> {
-    let joined: String = extract(text).split_whitespace().collect();
-    verify(&joined, keys)
+    verify(&compact(text), keys)
 }
 
 /// What a receipt is of.
@@ -92,7 +92,7 @@ impl ChainHead {
     pub fn of(head: (i64, [u8; 32])) -> ChainHead {
         ChainHead {
             seq: head.0,
-            hash: head.1.iter().map(|b| format!("{b:02x}")).collect(),
+            hash: crate::secrets::hex(&head.1),
         }
     }
 }
@@ -262,10 +262,7 @@ fn new_kid(now: Timestamp) -> Result<String, StoreError> {
     Ok(format!(
         "{}-{}",
         now.strftime("%Y%m%d"),
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::secrets::hex(&random)
     ))
 }
 

@@ -26,7 +26,8 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex: tokens, ids and hashes people copy.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

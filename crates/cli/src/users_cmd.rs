@@ -8,7 +8,8 @@ use ombud_app::clock::SystemClock;
 use ombud_app::console::{self, ConsoleError};
 use ombud_core::Clock;
 use ombud_store::Actor;
-use ombud_store::model::Role;
+use ombud_store::model::{Role, TenantId};
+use ombud_store::users::UserId;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -111,18 +112,10 @@ pub fn run(command: UsersCommand) -> Result<ExitCode> {
             public_url,
             store,
         } => {
-            let user =
-                ombud_store::users::UserId(id.parse().map_err(|_| {
-                    anyhow!("`{id}` is not a user id; `ombud users list` shows them")
-                })?);
-            let store = store.open()?;
-            let tenant = tenant(store.as_ref(), &which)?;
+            let (store, tenant, user) = named_user(&id, &which, &store)?;
             let reset =
                 console::reset_user(store.as_ref(), tenant, user, &Actor::Cli, SystemClock.now())
-                    .map_err(|e| match e {
-                    ConsoleError::Invalid { message, .. } => anyhow!("{id}: {message}"),
-                    other => anyhow!(other),
-                })?;
+                    .map_err(|e| refused(&id, e))?;
             println!(
                 "the password and second factor of {} are gone and their sessions have ended. Send them this link; it works once, for 24 hours, and is shown only now:\n\n    {}/console/setup?t={}\n",
                 reset.user.email.expose(),
@@ -136,17 +129,9 @@ pub fn run(command: UsersCommand) -> Result<ExitCode> {
             tenant: which,
             store,
         } => {
-            let user =
-                ombud_store::users::UserId(id.parse().map_err(|_| {
-                    anyhow!("`{id}` is not a user id; `ombud users list` shows them")
-                })?);
-            let store = store.open()?;
-            let tenant = tenant(store.as_ref(), &which)?;
+            let (store, tenant, user) = named_user(&id, &which, &store)?;
             console::disable_user(store.as_ref(), tenant, user, &Actor::Cli, SystemClock.now())
-                .map_err(|e| match e {
-                    ConsoleError::Invalid { message, .. } => anyhow!("{id}: {message}"),
-                    other => anyhow!(other),
-                })?;
+                .map_err(|e| refused(&id, e))?;
             println!("console user {id} is disabled; their sessions have ended");
             Ok(ExitCode::SUCCESS)
         }
@@ -174,5 +159,28 @@ pub fn run(command: UsersCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The store, the tenant and the user a command names by id.
+fn named_user(
+    id: &str,
+    which: &str,
+    store: &StoreArgs,
+) -> Result<(std::sync::Arc<dyn ombud_store::Store>, TenantId, UserId)> {
+    let user = UserId(
+        id.parse()
+            .map_err(|_| anyhow!("`{id}` is not a user id; `ombud users list` shows them"))?,
+    );
+    let store = store.open()?;
+    let tenant = tenant(store.as_ref(), which)?;
+    Ok((store, tenant, user))
+}
+
+/// A step the desk refused for the user `id`, said with the id.
+fn refused(id: &str, error: ConsoleError) -> anyhow::Error {
+    match error {
+        ConsoleError::Invalid { message, .. } => anyhow!("{id}: {message}"),
+        other => anyhow!(other),
     }
 }

@@ -223,7 +223,8 @@ pub async fn check(
 ) -> Result<Json<ReceiptCheck>, ApiError> {
     caller.require(AUDITORS, "check receipts")?;
     let keys = published(&state).await?;
-    let payload = ombud_app::receipts::verify_text(&body.receipt, &keys)
+    let jws = ombud_app::receipts::compact(&body.receipt);
+    let payload = ombud_app::receipts::verify(&jws, &keys)
         .map_err(|e| ApiError::invalid("receipt", e.to_string()))?;
     if payload.tenant != caller.tenant.0 {
         return Err(ApiError::NotFound(
@@ -234,12 +235,9 @@ pub async fn check(
     let chain = state
         .store(move |store| ombud_app::receipts::check_chain(store, tenant, &head))
         .await?;
-    let joined: String = ombud_app::receipts::extract(&body.receipt)
-        .split_whitespace()
-        .collect();
     Ok(Json(ReceiptCheck {
         signature: "valid".into(),
-        kid: ombud_app::receipts::key_id(&joined).unwrap_or_default(),
+        kid: ombud_app::receipts::key_id(&jws).unwrap_or_default(),
         chain,
         payload: serde_json::to_value(payload).unwrap_or_default(),
     }))
