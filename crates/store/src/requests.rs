@@ -215,6 +215,64 @@ impl RequestFilter {
     }
 }
 
+/// The order of the console's queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueOrder {
+    /// The nearest deadline first; requests whose clock has not started yet last.
+    #[default]
+    Due,
+    /// The newest first.
+    Newest,
+}
+
+/// Where the previous page of the queue ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub due: Option<Timestamp>,
+    pub id: RequestId,
+}
+
+/// Who works the requests a queue lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    Nobody,
+    To(String),
+}
+
+/// Which requests the console's queue lists, across the tenants a user sees.
+#[derive(Debug, Clone, Default)]
+pub struct RequestQueue {
+    /// `None`: every tenant.
+    pub tenants: Option<Vec<TenantId>>,
+    pub status: Option<RequestStatus>,
+    /// Only requests still open.
+    pub open: bool,
+    pub kind: Option<RequestKind>,
+    pub assigned: Option<Assigned>,
+    /// Only requests due before this moment (overdue ones included).
+    pub due_before: Option<Timestamp>,
+    pub order: QueueOrder,
+    pub after: Option<QueueCursor>,
+    pub limit: usize,
+}
+
+impl RequestQueue {
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, 1000)
+    }
+
+    /// Where the page that ends with `last` leaves off.
+    pub fn cursor_after(&self, last: &DsRequest) -> QueueCursor {
+        QueueCursor {
+            due: match self.order {
+                QueueOrder::Due => last.due_at,
+                QueueOrder::Newest => None,
+            },
+            id: last.id,
+        }
+    }
+}
+
 /// How many requests stand in each state, across tenants, for /metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestCount {
@@ -583,6 +641,9 @@ pub trait Requests {
     fn request(&self, tenant: TenantId, id: RequestId) -> crate::Result<Option<DsRequest>>;
     /// Requests in filing order, a page at a time.
     fn requests(&self, tenant: TenantId, filter: &RequestFilter) -> crate::Result<Vec<DsRequest>>;
+    /// The console's queue: requests of several tenants, filtered, in `queue.order`, a page at
+    /// a time.
+    fn request_queue(&self, queue: &RequestQueue) -> crate::Result<Vec<DsRequest>>;
     /// Stores a changed request with its audit entry and mails, all or nothing. Fails with
     /// [`StoreError::Conflict`] when the stored version is no longer `request.version`.
     fn update_request(

@@ -73,6 +73,76 @@ impl crate::requests::Requests for PostgresStore {
         })
     }
 
+    fn request_queue(&self, queue: &RequestQueue) -> Result<Vec<DsRequest>> {
+        if queue.tenants.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(vec![]);
+        }
+        // One text per order, every filter a parameter that may be NULL: the statement is
+        // prepared once per connection whatever the filters.
+        let (cursor, order) = match queue.order {
+            QueueOrder::Due => (
+                "($9::uuid IS NULL OR (CASE WHEN $10::bigint IS NULL THEN due_at IS NULL AND request_id > $9
+                    ELSE due_at IS NULL OR due_at > $10 OR (due_at = $10 AND request_id > $9) END))",
+                "due_at IS NULL, due_at, request_id",
+            ),
+            QueueOrder::Newest => (
+                "($9::uuid IS NULL OR request_id < $9) AND ($10::bigint IS NULL OR true)",
+                "request_id DESC",
+            ),
+        };
+        let sql = format!(
+            "SELECT tenant_id, {REQUEST_COLUMNS} FROM requests
+              WHERE ($1::uuid[] IS NULL OR tenant_id = ANY($1))
+                AND ($2::text IS NULL OR status = $2)
+                AND (NOT $3 OR closed_at IS NULL)
+                AND ($4::text IS NULL OR kind = $4)
+                AND (NOT $5 OR assignee IS NULL)
+                AND ($6::text IS NULL OR assignee = $6)
+                AND ($7::bigint IS NULL OR due_at < $7)
+                AND {cursor}
+              ORDER BY {order} LIMIT $8"
+        );
+        let tenants: Option<Vec<Uuid>> = queue
+            .tenants
+            .as_ref()
+            .map(|t| t.iter().map(|t| t.0).collect());
+        let status = queue.status.map(|s| s.as_str().to_owned());
+        let kind = queue.kind.map(|k| k.as_str().to_owned());
+        let nobody = queue.assigned == Some(Assigned::Nobody);
+        let to = match &queue.assigned {
+            Some(Assigned::To(who)) => Some(who.clone()),
+            _ => None,
+        };
+        let before = queue.due_before.map(micros);
+        let limit = queue.page_size() as i64;
+        let after = queue.after.map(|c| c.id.0);
+        let after_due = queue.after.and_then(|c| c.due).map(micros);
+        self.read(|client| {
+            client
+                .query(
+                    &sql,
+                    &[
+                        &tenants,
+                        &status,
+                        &queue.open,
+                        &kind,
+                        &nobody,
+                        &to,
+                        &before,
+                        &limit,
+                        &after,
+                        &after_due,
+                    ],
+                )?
+                .iter()
+                .map(|row| {
+                    let tenant = TenantId(row.get(0));
+                    rows::request_row(row, 1)?.decode(&self.keyring(), tenant)
+                })
+                .collect()
+        })
+    }
+
     fn update_request(
         &self, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry, mails: &[NewMail],
         at: Timestamp,

@@ -76,6 +76,72 @@ impl crate::requests::Requests for SqliteStore {
         })
     }
 
+    fn request_queue(&self, queue: &RequestQueue) -> Result<Vec<DsRequest>> {
+        if queue.tenants.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(vec![]);
+        }
+        self.read(|conn| {
+            let mut sql = format!("SELECT tenant_id, {REQUEST_COLUMNS} FROM requests WHERE true");
+            let mut values: Vec<rusqlite::types::Value> = vec![];
+            let mut bind = |value: rusqlite::types::Value| {
+                values.push(value);
+                format!("?{}", values.len())
+            };
+            if let Some(tenants) = &queue.tenants {
+                let marks: Vec<String> = tenants
+                    .iter()
+                    .map(|t| bind(t.0.as_bytes().to_vec().into()))
+                    .collect();
+                sql.push_str(&format!(" AND tenant_id IN ({})", marks.join(", ")));
+            }
+            if let Some(status) = queue.status {
+                sql.push_str(&format!(" AND status = {}", bind(status.as_str().to_owned().into())));
+            }
+            if queue.open {
+                sql.push_str(" AND closed_at IS NULL");
+            }
+            if let Some(kind) = queue.kind {
+                sql.push_str(&format!(" AND kind = {}", bind(kind.as_str().to_owned().into())));
+            }
+            match &queue.assigned {
+                None => {}
+                Some(Assigned::Nobody) => sql.push_str(" AND assignee IS NULL"),
+                Some(Assigned::To(who)) => {
+                    sql.push_str(&format!(" AND assignee = {}", bind(who.clone().into())));
+                }
+            }
+            if let Some(before) = queue.due_before {
+                sql.push_str(&format!(" AND due_at < {}", bind(micros(before).into())));
+            }
+            match (queue.order, queue.after) {
+                (_, None) => {}
+                (QueueOrder::Due, Some(QueueCursor { due: Some(due), id })) => {
+                    let (due, id) = (bind(micros(due).into()), bind(id.0.as_bytes().to_vec().into()));
+                    sql.push_str(&format!(
+                        " AND (due_at IS NULL OR due_at > {due} OR (due_at = {due} AND request_id > {id}))"
+                    ));
+                }
+                (QueueOrder::Due, Some(QueueCursor { due: None, id })) => {
+                    let id = bind(id.0.as_bytes().to_vec().into());
+                    sql.push_str(&format!(" AND due_at IS NULL AND request_id > {id}"));
+                }
+                (QueueOrder::Newest, Some(QueueCursor { id, .. })) => {
+                    let id = bind(id.0.as_bytes().to_vec().into());
+                    sql.push_str(&format!(" AND request_id < {id}"));
+                }
+            }
+            sql.push_str(match queue.order {
+                QueueOrder::Due => " ORDER BY due_at IS NULL, due_at, request_id",
+                QueueOrder::Newest => " ORDER BY request_id DESC",
+            });
+            sql.push_str(&format!(" LIMIT {}", queue.page_size()));
+            all(conn, &sql, rusqlite::params_from_iter(values), |row| {
+                let tenant = TenantId(row.id(0)?);
+                rows::request_row(row, 1)?.decode(&self.keyring(), tenant)
+            })
+        })
+    }
+
     fn update_request(
         &self, tenant: TenantId, request: &DsRequest, entry: NewAuditEntry, mails: &[NewMail],
         at: Timestamp,

@@ -1842,6 +1842,199 @@ pub fn requests_keep_their_state_and_refuse_a_stale_writer(store: &dyn Store) {
     ));
 }
 
+/// The console's queue: across the tenants a user sees and no other, each filter alone, the
+/// nearest deadline first with requests whose clock waits last, and cursors that neither skip
+/// nor repeat a request where deadlines tie.
+pub fn the_console_queue_filters_pages_and_orders_across_tenants(store: &dyn Store) {
+    let now = at("2026-03-01T10:00:00Z");
+    let acme = store
+        .create_tenant("Acme", false, &Actor::Cli, now)
+        .expect("tenant");
+    let globex = store
+        .create_tenant("Globex", false, &Actor::Cli, now)
+        .expect("tenant");
+    let hidden = store
+        .create_tenant("Hidden", false, &Actor::Cli, now)
+        .expect("tenant");
+    let file =
+        |tenant: TenantId, kind: RequestKind, due: Option<&str>, assignee: Option<&str>| {
+            let mut filed = new_request(kind, None, "p@example.com");
+            filed.due_at = due.map(at);
+            let request = store
+                .create_request(
+                    tenant,
+                    &DsRequest::from_new(tenant, RequestId::new(), &filed),
+                    &[],
+                    &Actor::Cli,
+                    now,
+                )
+                .expect("filed");
+            match assignee {
+                None => request,
+                Some(who) => {
+                    let mut taken = request.clone();
+                    taken.assignee = Some(who.into());
+                    store
+                        .update_request(
+                            tenant,
+                            &taken,
+                            NewAuditEntry::request_step(&Actor::Cli, &taken, "assign"),
+                            &[],
+                            now,
+                        )
+                        .expect("assigned")
+                }
+            }
+        };
+    let a1 = file(
+        acme.id,
+        RequestKind::Access,
+        Some("2026-04-01T21:00:00Z"),
+        Some("dpo@example.com"),
+    );
+    let a2 = file(
+        acme.id,
+        RequestKind::Erasure,
+        Some("2026-03-10T21:00:00Z"),
+        None,
+    );
+    let g1 = file(
+        globex.id,
+        RequestKind::Access,
+        Some("2026-04-01T21:00:00Z"),
+        None,
+    );
+    let g2 = file(globex.id, RequestKind::Objection, None, None);
+    let g3 = file(
+        globex.id,
+        RequestKind::Access,
+        Some("2026-03-20T21:00:00Z"),
+        None,
+    );
+    let h1 = file(
+        hidden.id,
+        RequestKind::Access,
+        Some("2026-03-02T21:00:00Z"),
+        None,
+    );
+    let mut closed = file(
+        acme.id,
+        RequestKind::Access,
+        Some("2026-03-05T21:00:00Z"),
+        None,
+    );
+    closed.status = RequestStatus::Refused;
+    closed.closed_at = Some(now);
+    store
+        .update_request(
+            acme.id,
+            &closed,
+            NewAuditEntry::request_step(&Actor::Cli, &closed, "refuse"),
+            &[],
+            now,
+        )
+        .expect("refused");
+
+    let seen = Some(vec![acme.id, globex.id]);
+    let ids = |queue: &RequestQueue| -> Vec<RequestId> {
+        store
+            .request_queue(queue)
+            .expect("queue")
+            .iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    let open = RequestQueue {
+        tenants: seen.clone(),
+        open: true,
+        limit: 100,
+        ..Default::default()
+    };
+    // Ties on a deadline go in filing order.
+    assert_eq!(ids(&open), vec![a2.id, g3.id, a1.id, g1.id, g2.id]);
+    let mut walked = vec![];
+    let mut page = RequestQueue {
+        limit: 2,
+        ..open.clone()
+    };
+    loop {
+        let got = store.request_queue(&page).expect("page");
+        walked.extend(got.iter().map(|r| r.id));
+        match got.last() {
+            Some(last) if got.len() == 2 => page.after = Some(page.cursor_after(last)),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, ids(&open), "pages neither skip nor repeat");
+    assert_eq!(
+        ids(&RequestQueue {
+            tenants: Some(vec![globex.id]),
+            ..open.clone()
+        }),
+        vec![g3.id, g1.id, g2.id]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            tenants: Some(vec![]),
+            ..open.clone()
+        }),
+        vec![]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            kind: Some(RequestKind::Access),
+            ..open.clone()
+        }),
+        vec![g3.id, a1.id, g1.id]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            assigned: Some(Assigned::To("dpo@example.com".into())),
+            ..open.clone()
+        }),
+        vec![a1.id]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            assigned: Some(Assigned::Nobody),
+            ..open.clone()
+        }),
+        vec![a2.id, g3.id, g1.id, g2.id]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            due_before: Some(at("2026-03-21T00:00:00Z")),
+            ..open.clone()
+        }),
+        vec![a2.id, g3.id]
+    );
+    assert_eq!(
+        ids(&RequestQueue {
+            open: false,
+            status: Some(RequestStatus::Refused),
+            ..open.clone()
+        }),
+        vec![closed.id]
+    );
+    // Every tenant, newest first, in pages.
+    let everyone = RequestQueue {
+        order: QueueOrder::Newest,
+        limit: 4,
+        ..Default::default()
+    };
+    let first = store.request_queue(&everyone).expect("page");
+    assert_eq!(
+        first.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![closed.id, h1.id, g3.id, g2.id]
+    );
+    assert_eq!(first[1].tenant, hidden.id);
+    let rest = ids(&RequestQueue {
+        after: Some(everyone.cursor_after(&first[3])),
+        ..everyone.clone()
+    });
+    assert_eq!(rest, vec![g1.id, a2.id, a1.id]);
+}
+
 pub fn erasure_deletes_the_subject_and_its_key_or_keeps_what_the_law_holds(store: &dyn Store) {
     let now = at("2026-03-01T10:00:00Z");
     let tenant = store
@@ -3679,7 +3872,11 @@ fn the_facts_generation_moves_with_every_change_a_decision_reads_and_only_then(s
 }
 
 pub fn run_all(fresh: impl Fn() -> Box<dyn Store>) {
-    let cases: [(&str, Case); 34] = [
+    let cases: [(&str, Case); 35] = [
+        (
+            "the_console_queue_filters_pages_and_orders_across_tenants",
+            the_console_queue_filters_pages_and_orders_across_tenants,
+        ),
         (
             "console_users_sign_in_lock_and_keep_sessions_by_hash",
             console_users_sign_in_lock_and_keep_sessions_by_hash,
