@@ -267,6 +267,54 @@ pub struct ErasurePlan {
     pub note: Option<String>,
 }
 
+/// What fulfilling a request would do and tell the person, worked out before anything is done:
+/// categories, counts, rules and laws, never a value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    #[serde(skip)]
+    pub kind: RequestKind,
+    /// Whether a person in the register matches the request.
+    pub found: bool,
+    /// What the answer does, in words.
+    pub summary: String,
+    /// The records the answer gives (access, portability) or deletes (erasure), per category.
+    pub categories: BTreeMap<String, u64>,
+    /// What an erasure keeps in the register, and why.
+    pub kept: Vec<KeptItem>,
+    /// The rows of the operator's own systems the answer gives or changes, table by table.
+    pub tables: Vec<PreviewTable>,
+    /// The events and notices an access answer lists.
+    pub events: u64,
+    pub notices: u64,
+    /// An objection's purposes, `(id, purpose)`: each stops unless compelling grounds are given.
+    pub objected: Vec<(String, String)>,
+    /// Who is told of a correction, erasure or restriction (Art. 19).
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewTable {
+    pub system: String,
+    pub collection: String,
+    /// Rows given (access, portability) or deleted.
+    pub rows: u64,
+    pub masked: u64,
+    /// Fields kept because a law requires it, as `field (category) until …`.
+    pub kept: Vec<String>,
+}
+
+/// How someone on the team may confirm a person's identity by hand, `(id, words)`: fixed
+/// choices, so the audit entry that records the basis holds no personal data.
+pub const MANUAL_BASES: &[(&str, &str)] = &[
+    ("account", "the person asked from their signed-in account"),
+    (
+        "known_contact",
+        "a call or message to contact details we already held",
+    ),
+    ("document", "an identity document, seen and not kept"),
+    ("in_person", "in person"),
+];
+
 /// A fulfilled request's result, with the download link when there is one (shown once).
 #[derive(Debug)]
 pub struct Fulfilled {
@@ -615,11 +663,13 @@ impl Desk {
         ))
     }
 
-    /// An agent confirms identity by hand, where privacy.toml allows it.
+    /// An agent confirms identity by hand, where privacy.toml allows it; `basis` says how
+    /// (one of [`MANUAL_BASES`]) and goes into the audit entry.
     pub fn verify_manually(
         &self,
         tenant: TenantId,
         id: RequestId,
+        basis: Option<&str>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<DsRequest, DeskError> {
@@ -628,10 +678,25 @@ impl Desk {
                 "privacy.toml does not allow manual verification (rights.verification); the person confirms with their code".into(),
             ));
         }
+        if let Some(basis) = basis
+            && !MANUAL_BASES.iter().any(|(id, _)| *id == basis)
+        {
+            let known: Vec<&str> = MANUAL_BASES.iter().map(|(id, _)| *id).collect();
+            return Err(invalid(
+                "basis",
+                format!("how identity was confirmed is one of {}", known.join(", ")),
+            ));
+        }
         let mut request = self.get(tenant, id)?;
         requests::check_verifiable(request.status)?;
         self.mark_verified(&mut request, "manual", now)?;
-        let verified = self.save(&request, "verify", &[], actor, now)?;
+        let mut entry = NewAuditEntry::request_step(actor, &request, "verify");
+        if let (Some(basis), Some(detail)) = (basis, entry.detail.as_mut()) {
+            detail.push_str(&format!(" basis={basis}"));
+        }
+        let verified = self
+            .store
+            .update_request(tenant, &request, entry, &[], now)?;
         self.take_effect_if_immediate(verified, actor, now)
     }
 
@@ -1617,6 +1682,174 @@ impl Desk {
         })
     }
 
+    /// What fulfilling a request would do and tell the person, without doing anything: the
+    /// console shows it before someone decides.
+    pub fn preview(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        now: Timestamp,
+    ) -> Result<Preview, DeskError> {
+        let request = self.get(tenant, id)?;
+        let mut preview = Preview {
+            kind: request.kind,
+            found: false,
+            summary: String::new(),
+            categories: BTreeMap::new(),
+            kept: vec![],
+            tables: vec![],
+            events: 0,
+            notices: 0,
+            objected: self
+                .objected_purposes(&request)
+                .into_iter()
+                .filter(|_| request.kind == RequestKind::Objection)
+                .map(|a| (a.id.clone(), a.purpose.clone()))
+                .collect(),
+            recipients: vec![],
+        };
+        let Some(subject) = request.subject else {
+            preview.summary = "no person in the register matches this request: the answer says that we hold no personal data linked to the address given".into();
+            return Ok(preview);
+        };
+        let Some(found) = self.store.subject(tenant, subject)? else {
+            preview.summary = "the person was erased already: the answer confirms it".into();
+            return Ok(preview);
+        };
+        preview.found = true;
+        if matches!(
+            request.kind,
+            RequestKind::Rectification | RequestKind::Erasure | RequestKind::Restriction
+        ) {
+            preview.recipients = self
+                .recipients_of(&request, subject, now)?
+                .into_iter()
+                .map(|r| r.name)
+                .collect();
+        }
+        let mut records = self.store.records(tenant, subject)?;
+        match request.kind {
+            RequestKind::Access | RequestKind::Portability => {
+                if request.kind == RequestKind::Portability {
+                    records.retain(|r| {
+                        requests::portable(
+                            &self.policy,
+                            &RecordFacts {
+                                category: &r.category,
+                                purposes: &r.purposes,
+                                source: &r.source,
+                                collected_at: r.collected_at,
+                            },
+                        )
+                    });
+                } else {
+                    preview.events = self.store.events(tenant, subject)?.len() as u64;
+                    preview.notices = self.store.subject_notices(tenant, subject)?.len() as u64;
+                }
+                for record in &records {
+                    *preview
+                        .categories
+                        .entry(record.category.clone())
+                        .or_default() += 1;
+                }
+                let (_, mut external) = self.reached(tenant, &found.identities)?;
+                if request.kind == RequestKind::Portability {
+                    portable_rows(&self.policy, &self.connectors, &mut external, now);
+                }
+                preview.tables = external
+                    .iter()
+                    .map(|rows| PreviewTable {
+                        system: rows.system.clone(),
+                        collection: rows.collection.clone(),
+                        rows: rows.rows.len() as u64,
+                        masked: 0,
+                        kept: vec![],
+                    })
+                    .collect();
+                let rows: u64 = preview.tables.iter().map(|t| t.rows).sum();
+                preview.summary = format!(
+                    "an export of {} and {} from the operator's systems, downloadable once",
+                    text::records(records.len() as u64),
+                    text::count(rows, "row", "rows")
+                );
+            }
+            RequestKind::Erasure => {
+                let facts = SubjectFacts::new(
+                    self.store
+                        .events(tenant, subject)?
+                        .iter()
+                        .map(|e| e.fact())
+                        .collect(),
+                );
+                let legal_holds = self.store.holds(tenant, Some(now))?;
+                let keep = self.vault_keep(
+                    &records,
+                    subject,
+                    &facts,
+                    &legal_holds,
+                    &mut preview.kept,
+                    now,
+                );
+                for record in records
+                    .iter()
+                    .filter(|r| !keep.iter().any(|k| k.record == r.id))
+                {
+                    *preview
+                        .categories
+                        .entry(record.category.clone())
+                        .or_default() += 1;
+                }
+                let (_, plans) = self.dataset_plan(tenant, subject, &facts, &legal_holds, now)?;
+                preview.tables = plans
+                    .iter()
+                    .map(|plan| PreviewTable {
+                        system: plan.system.clone(),
+                        collection: plan.collection.clone(),
+                        rows: plan.rows_deleted,
+                        masked: plan.rows_masked,
+                        kept: plan
+                            .kept
+                            .iter()
+                            .map(|k| format!("{} ({})", k.field, k.category))
+                            .collect(),
+                    })
+                    .collect();
+                let deleted = records.len() - keep.len();
+                preview.summary = if keep.is_empty() {
+                    format!(
+                        "{} and the person's key are deleted",
+                        text::records(deleted as u64)
+                    )
+                } else {
+                    format!(
+                        "{} deleted; {} kept because the law or a legal hold requires it, restricted to that purpose",
+                        text::records(deleted as u64),
+                        text::records(keep.len() as u64)
+                    )
+                };
+            }
+            RequestKind::Rectification => {
+                preview.summary = format!(
+                    "the person's {} is corrected to the value they gave",
+                    request.category.as_deref().unwrap_or("record")
+                );
+            }
+            RequestKind::Restriction => {
+                preview.summary = "processing is restricted to storage and legal claims until the restriction is lifted".into();
+            }
+            RequestKind::Objection => {
+                preview.summary = "each purpose objected to stops, unless compelling legitimate grounds are given for it below; the person is told the grounds".into();
+            }
+            RequestKind::ConsentWithdrawal => {
+                preview.summary = format!(
+                    "consent for “{}” is withdrawn",
+                    self.title(request.purpose.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        Ok(preview)
+    }
+
     /// Erasure in the tenant's datasets (before the vault, which holds the identities that
     /// find the rows): planned, carried out per database, audited with counts only. What a
     /// law or a legal hold keeps is returned to be told to the person.
@@ -1737,43 +1970,30 @@ impl Desk {
         })
     }
 
-    /// Erases the person and closes the request in one transaction, so a crash leaves the
-    /// request open over a person still there (and fulfilling it again finishes the job) or
-    /// closed over a person erased, never open over a person already gone.
-    fn erase(
+    /// Which of a person's records in the vault an erasure keeps — those a legal hold or the
+    /// law holds —, added up per category and rule into `kept`, which the person is told.
+    fn vault_keep(
         &self,
-        request: DsRequest,
+        records: &[ombud_store::model::Record],
         subject: SubjectId,
-        owed: &[ombud_policy::model::Recipient],
-        actor: &Actor,
+        facts: &SubjectFacts,
+        legal_holds: &[ombud_store::retention::LegalHold],
+        kept: &mut Vec<KeptItem>,
         now: Timestamp,
-    ) -> Result<Fulfilled, DeskError> {
-        let tenant = request.tenant;
-        let records = self.store.records(tenant, subject)?;
-        let facts = SubjectFacts::new(
-            self.store
-                .events(tenant, subject)?
-                .iter()
-                .map(|e| e.fact())
-                .collect(),
-        );
-        let legal_holds = self.store.holds(tenant, Some(now))?;
-        let InDatasets {
-            mut kept,
-            summary: in_datasets,
-            systems,
-        } = self.erase_in_datasets(&request, subject, &facts, &legal_holds, actor, now)?;
+    ) -> Vec<KeptRecord> {
         let mut keep = vec![];
-        for record in &records {
+        for record in records {
             // A legal hold placed by the operator (a claim, an investigation) keeps the record
             // whatever the policy says; it is then usable for nothing but the hold.
-            let placed = crate::sweeper::hold_for(&legal_holds, subject, &record.category, now)
-                .map(|h| Hold {
-                    purposes: vec![format!("hold:{}", h.id)],
-                    rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
-                    law: None,
-                    until: h.ends_at,
-                    starts_with: None,
+            let placed =
+                crate::sweeper::hold_for(legal_holds, subject, &record.category, now).map(|h| {
+                    Hold {
+                        purposes: vec![format!("hold:{}", h.id)],
+                        rule: format!("legal hold ({})", h.reason.as_str().replace('_', " ")),
+                        law: None,
+                        until: h.ends_at,
+                        starts_with: None,
+                    }
                 });
             let hold: Option<Hold> = placed.or_else(|| {
                 requests::erasure_hold(
@@ -1784,7 +2004,7 @@ impl Desk {
                         source: &record.source,
                         collected_at: record.collected_at,
                     },
-                    &facts,
+                    facts,
                     now,
                     &self.time_zone,
                 )
@@ -1816,6 +2036,36 @@ impl Desk {
                 }),
             }
         }
+        keep
+    }
+
+    /// Erases the person and closes the request in one transaction, so a crash leaves the
+    /// request open over a person still there (and fulfilling it again finishes the job) or
+    /// closed over a person erased, never open over a person already gone.
+    fn erase(
+        &self,
+        request: DsRequest,
+        subject: SubjectId,
+        owed: &[ombud_policy::model::Recipient],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Fulfilled, DeskError> {
+        let tenant = request.tenant;
+        let records = self.store.records(tenant, subject)?;
+        let facts = SubjectFacts::new(
+            self.store
+                .events(tenant, subject)?
+                .iter()
+                .map(|e| e.fact())
+                .collect(),
+        );
+        let legal_holds = self.store.holds(tenant, Some(now))?;
+        let InDatasets {
+            mut kept,
+            summary: in_datasets,
+            systems,
+        } = self.erase_in_datasets(&request, subject, &facts, &legal_holds, actor, now)?;
+        let keep = self.vault_keep(&records, subject, &facts, &legal_holds, &mut kept, now);
         let mut categories: BTreeMap<String, u64> = BTreeMap::new();
         for record in &records {
             if !keep.iter().any(|k| k.record == record.id) {

@@ -552,7 +552,7 @@ pub fn run(command: RequestCommand) -> Result<ExitCode> {
                     console.may_decide("verify by hand")?;
                     console
                         .desk
-                        .verify_manually(console.tenant, id, &Actor::Cli, now)
+                        .verify_manually(console.tenant, id, None, &Actor::Cli, now)
                 }
             }
             .map_err(refused)?;

@@ -190,6 +190,35 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(console::root))
         .route("/console", get(console::overview))
         .route("/console/promises", get(console::promises))
+        .route("/console/requests", get(console::requests::queue))
+        .route(
+            "/console/requests/{tenant}/{id}",
+            get(console::requests::show),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/reveal",
+            post(console::requests::reveal),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/assign",
+            post(console::requests::assign),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/verify",
+            post(console::requests::verify),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/extend",
+            post(console::requests::extend),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/refuse",
+            post(console::requests::refuse),
+        )
+        .route(
+            "/console/requests/{tenant}/{id}/fulfil",
+            get(console::requests::fulfil_page).post(console::requests::fulfil),
+        )
         .route(
             "/console/sign-in",
             get(console::sign_in_page).post(console::sign_in),

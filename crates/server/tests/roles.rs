@@ -160,6 +160,11 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "work requests in the console: the queue with its filters, a request's page, the requester's address on demand (audited), assign, verify by hand, extend, fulfil after the preview, refuse (a customer's own people decide on its requests)" => {
+            Elsewhere(
+                "console_requests.rs: an auditor is refused the queue; a customer's people see their tenant only; operator staff read and assign a customer's request and are refused its decisions",
+            )
+        }
         other => panic!("docs/roles.md has a row this test does not check: {other:?}"),
     }
 }

@@ -366,7 +366,7 @@ pub async fn verify(
         (None, Some("manual")) => {
             require_decider(&caller, &state, "verify requests by hand")?;
             state
-                .desk_call(move |desk| desk.verify_manually(tenant, id, &actor, now))
+                .desk_call(move |desk| desk.verify_manually(tenant, id, None, &actor, now))
                 .await?
         }
         _ => {

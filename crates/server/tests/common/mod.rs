@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use jiff::Timestamp;
 use ombud_core::{Clock, ManualClock};
 use ombud_server::{AppState, Application};

@@ -1856,36 +1856,35 @@ pub fn the_console_queue_filters_pages_and_orders_across_tenants(store: &dyn Sto
     let hidden = store
         .create_tenant("Hidden", false, &Actor::Cli, now)
         .expect("tenant");
-    let file =
-        |tenant: TenantId, kind: RequestKind, due: Option<&str>, assignee: Option<&str>| {
-            let mut filed = new_request(kind, None, "p@example.com");
-            filed.due_at = due.map(at);
-            let request = store
-                .create_request(
-                    tenant,
-                    &DsRequest::from_new(tenant, RequestId::new(), &filed),
-                    &[],
-                    &Actor::Cli,
-                    now,
-                )
-                .expect("filed");
-            match assignee {
-                None => request,
-                Some(who) => {
-                    let mut taken = request.clone();
-                    taken.assignee = Some(who.into());
-                    store
-                        .update_request(
-                            tenant,
-                            &taken,
-                            NewAuditEntry::request_step(&Actor::Cli, &taken, "assign"),
-                            &[],
-                            now,
-                        )
-                        .expect("assigned")
-                }
+    let file = |tenant: TenantId, kind: RequestKind, due: Option<&str>, assignee: Option<&str>| {
+        let mut filed = new_request(kind, None, "p@example.com");
+        filed.due_at = due.map(at);
+        let request = store
+            .create_request(
+                tenant,
+                &DsRequest::from_new(tenant, RequestId::new(), &filed),
+                &[],
+                &Actor::Cli,
+                now,
+            )
+            .expect("filed");
+        match assignee {
+            None => request,
+            Some(who) => {
+                let mut taken = request.clone();
+                taken.assignee = Some(who.into());
+                store
+                    .update_request(
+                        tenant,
+                        &taken,
+                        NewAuditEntry::request_step(&Actor::Cli, &taken, "assign"),
+                        &[],
+                        now,
+                    )
+                    .expect("assigned")
             }
-        };
+        }
+    };
     let a1 = file(
         acme.id,
         RequestKind::Access,

@@ -15,9 +15,13 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ombud_app::console::{self, ConsoleError};
 use ombud_store::Store;
 use ombud_store::model::Role;
-use ombud_store::requests::RequestFilter;
+use ombud_store::model::TenantId;
+use ombud_store::requests::{DsRequest, RequestQueue};
 use ombud_store::users::User;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub mod requests;
 
 /// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
 /// the whole site.
@@ -55,6 +59,23 @@ td.soon{color:var(--warn);font-weight:600}
 blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid var(--line)}
 h3{font-size:1.05rem}
 code{overflow-wrap:anywhere}
+select,textarea{display:block;width:100%;margin-top:.3rem;padding:.5rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
+form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:0 1rem;align-items:end;margin-bottom:1rem}
+form.filters label{margin-top:.5rem}
+form.filters button{margin-top:.75rem}
+form.inline{display:inline}
+button.quiet{margin:0;padding:.3rem .7rem;background:transparent;color:var(--accent);border:1px solid var(--accent)}
+button.danger{background:#b3261e}
+a.button{display:inline-block;padding:.6rem 1.1rem;font-weight:600;color:#fff;background:#0b57d0;border-radius:.3rem;text-decoration:none}
+fieldset{margin-top:1.25rem;border:1px solid var(--line);border-radius:.3rem}
+legend{font-weight:600;padding:0 .3rem}
+fieldset div{display:flex;gap:.5rem;align-items:baseline;margin-top:.4rem}
+label.choice{display:inline;font-weight:400;margin:0}
+dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.35rem 1rem}
+dl.facts dt{font-weight:600}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+ol.timeline{padding-left:1.25rem}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 "#;
 
 /// The portal's headers, but for the referrer: a browser sends `Origin: null` with a form
@@ -86,6 +107,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                     @if let Some((user, csrf)) = who {
                         nav aria-label="Console" {
                             a href="/console" { "Overview" }
+                            " · "
+                            a href="/console/requests" { "Requests" }
                             " · "
                             a href="/console/promises" { "Promises" }
                         }
@@ -453,59 +476,29 @@ pub async fn setup(
     }
 }
 
-/// One open request in the overview.
-struct OpenRequest {
-    tenant: String,
-    id: String,
-    kind: &'static str,
-    status: &'static str,
-    received: Timestamp,
-    due: Option<Timestamp>,
-}
+/// How many open requests the overview lists: the nearest deadlines; the queue has the rest.
+const OVERVIEW_ROWS: usize = 100;
 
-/// The open requests the user may see, by due date: every tenant's for the operator's staff,
-/// their own tenant's for a customer's.
+/// The open requests the user may see, the nearest deadline first — every tenant's for the
+/// operator's staff, their own tenant's for a customer's —, with the tenants' names.
 fn open_requests(
     store: &dyn Store,
     user: &User,
     operator: ombud_store::model::TenantId,
-) -> Result<Vec<OpenRequest>, ConsoleError> {
-    let tenants: Vec<_> = store
+) -> Result<(Vec<DsRequest>, BTreeMap<TenantId, String>), ConsoleError> {
+    let names = store
         .tenants()?
         .into_iter()
         .filter(|t| user.tenant == operator || t.id == user.tenant)
+        .map(|t| (t.id, t.name))
         .collect();
-    let mut open = Vec::new();
-    for tenant in &tenants {
-        let mut after = None;
-        loop {
-            let page = store.requests(
-                tenant.id,
-                &RequestFilter {
-                    open: true,
-                    after,
-                    limit: 500,
-                    ..RequestFilter::default()
-                },
-            )?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            let full = page.len() == 500;
-            open.extend(page.into_iter().map(|r| OpenRequest {
-                tenant: tenant.name.clone(),
-                id: r.id.to_string(),
-                kind: r.kind.as_str(),
-                status: r.status.as_str(),
-                received: r.received_at,
-                due: r.due_at,
-            }));
-            if !full {
-                break;
-            }
-        }
-    }
-    open.sort_by_key(|r| (r.due.is_none(), r.due, r.received));
-    Ok(open)
+    let open = store.request_queue(&RequestQueue {
+        tenants: (user.tenant != operator).then(|| vec![user.tenant]),
+        open: true,
+        limit: OVERVIEW_ROWS,
+        ..RequestQueue::default()
+    })?;
+    Ok((open, names))
 }
 
 pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -514,14 +507,14 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Err(response) => return response,
     };
     let handles = matches!(user.role, Role::Admin | Role::Dpo | Role::Agent);
-    let open = if handles {
+    let (open, names) = if handles {
         let (who, operator) = (user.clone(), state.operator);
         match blocking(&state, move |store, _| open_requests(store, &who, operator)).await {
             Ok(open) => open,
             Err(error) => return trouble(&error),
         }
     } else {
-        vec![]
+        (vec![], BTreeMap::new())
     };
     let now = state.clock.now();
     let soon = now
@@ -547,22 +540,25 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
             } @else {
                 div class="table" tabindex="0" role="region" aria-label="Open requests" {
                     table {
-                        caption { (open.len()) " open " (if open.len() == 1 { "request" } else { "requests" }) ", the nearest deadline first" }
+                        caption {
+                            @if open.len() == OVERVIEW_ROWS { "The " (OVERVIEW_ROWS) " open requests with the nearest deadlines" }
+                            @else { (open.len()) " open " (if open.len() == 1 { "request" } else { "requests" }) ", the nearest deadline first" }
+                        }
                         thead { tr { th scope="col" { "Due by the end of" } th scope="col" { "Tenant" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Received" } th scope="col" { "Request" } } }
                         tbody {
                             @for request in &open {
                                 tr {
-                                    @match request.due {
+                                    @match request.due_at {
                                         Some(due) if due < now => td class="overdue" { (due_by(due)) " — overdue" },
                                         Some(due) if due < soon => td class="soon" { (due_by(due)) " — within 7 days" },
                                         Some(due) => td { (due_by(due)) },
                                         None => td class="muted" { "from confirmation" },
                                     }
-                                    td { (request.tenant) }
-                                    td { (request.kind.replace('_', " ")) }
-                                    td { (request.status.replace('_', " ")) }
-                                    td { (day(request.received)) }
-                                    td { code { (request.id) } }
+                                    td { (names.get(&request.tenant).map(String::as_str).unwrap_or("")) }
+                                    td { (request.kind.as_str().replace('_', " ")) }
+                                    td { (request.status.as_str().replace('_', " ")) }
+                                    td { (day(request.received_at)) }
+                                    td { a href=(format!("/console/requests/{}/{}", request.tenant, request.id)) { code { (request.id) } } }
                                 }
                             }
                         }

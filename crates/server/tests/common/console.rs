@@ -1,0 +1,109 @@
+//! Console helpers: a user invited and signed in over HTTP, forms posted from the console's
+//! own origin with the session cookie.
+
+use super::TestApp;
+use ombud_core::Clock;
+use ombud_store::model::{Role, TenantId};
+use std::sync::Arc;
+
+pub const ORIGIN: &str = "http://ombud.test";
+pub const GOOD: &str = "copper kettle orbits quietly";
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A console user of `tenant` with `role`, and their setup link's token.
+pub async fn invited(app: &TestApp, tenant: TenantId, email: &str, role: Role) -> String {
+    let (store, now, email) = (Arc::clone(&app.store), app.clock.now(), email.to_owned());
+    tokio::task::spawn_blocking(move || {
+        ombud_app::console::create_user(
+            store.as_ref(),
+            tenant,
+            &email,
+            role,
+            &ombud_store::Actor::Cli,
+            now,
+        )
+        .map(|c| c.setup_token.to_string())
+    })
+    .await
+    .expect("joined")
+    .expect("created")
+}
+
+pub async fn post(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = client()
+        .post(format!("{}{path}", app.address))
+        .header("origin", origin)
+        .form(form);
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("__Host-ombud_console={token}"));
+    }
+    request.send().await.expect("answers")
+}
+
+pub async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = client().get(format!("{}{path}", app.address));
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("__Host-ombud_console={token}"));
+    }
+    request.send().await.expect("answers")
+}
+
+/// Sets the password through the link and signs in; the session token from the cookie.
+pub async fn ready(app: &TestApp, tenant: TenantId, email: &str, role: Role) -> String {
+    let link = invited(app, tenant, email, role).await;
+    let set = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[("t", &link), ("password", GOOD), ("again", GOOD)],
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    sign_in(app, email, GOOD).await.expect("signed in")
+}
+
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<String, (u16, String)> {
+    let answer = post(
+        app,
+        "/console/sign-in",
+        ORIGIN,
+        None,
+        &[("email", email), ("password", password)],
+    )
+    .await;
+    let status = answer.status().as_u16();
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (status, cookie) {
+        (303, Some(cookie)) => {
+            assert!(
+                cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Strict"),
+                "{cookie}"
+            );
+            let token = cookie
+                .strip_prefix("__Host-ombud_console=")
+                .and_then(|rest| rest.split(';').next())
+                .expect("the token")
+                .to_owned();
+            assert_eq!(token.len(), 64);
+            Ok(token)
+        }
+        _ => Err((status, answer.text().await.unwrap_or_default())),
+    }
+}
