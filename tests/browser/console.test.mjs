@@ -6,21 +6,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { launch } from './chromium.mjs';
-import { ombud as bin, root, serve } from './ombud.mjs';
+import { checkAndShoot as shoot, launch } from './chromium.mjs';
+import { ombud as bin, serve } from './ombud.mjs';
 
-const out = path.join(root, 'target/e2e');
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PASSWORD = 'copper kettle orbits quietly';
 
 let browser;
 let ombud;
 
 before(async () => {
-  mkdirSync(out, { recursive: true });
   ombud = await serve('console');
   browser = await launch();
 });
@@ -30,17 +25,8 @@ after(async () => {
   ombud?.stop();
 });
 
-async function checkAndShoot(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(violations, [], `accessibility violations on ${name}`);
-  await page.screenshot({ path: path.join(out, `console-${name}.png`), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `${name} is ${overflow}px wider than the screen`);
+function checkAndShoot(page, name) {
+  return shoot(page, `console-${name}`);
 }
 
 for (const [width, height, device] of [

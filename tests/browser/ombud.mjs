@@ -3,7 +3,7 @@
 // and the mails of its outbox, decoded.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +24,19 @@ function freePort() {
 }
 
 /// Starts `ombud serve` in a new directory named after `name` and waits for its address and
-/// the admin key it prints once.
-export async function serve(name) {
+/// the admin key it prints once; with `policy`, that text is its privacy.toml.
+export async function serve(name, { policy } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), `ombud-${name}-`));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const policyArgs = [];
+  if (policy !== undefined) {
+    writeFileSync(path.join(work, 'privacy.toml'), policy);
+    policyArgs.push('--policy', path.join(work, 'privacy.toml'));
+  }
   const server = spawn(
     ombud,
-    ['serve', '--bind', `127.0.0.1:${port}`, '--metrics-bind', '127.0.0.1:0', '--public-url', base, '--jobs-every', '1'],
+    ['serve', '--bind', `127.0.0.1:${port}`, '--metrics-bind', '127.0.0.1:0', '--public-url', base, '--jobs-every', '1', ...policyArgs],
     { cwd: work, env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let printed = '';

@@ -48,7 +48,7 @@ header form button{margin:0;padding:.4rem .8rem;background:transparent;color:var
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .error{color:var(--error);font-weight:600}
 .muted{color:var(--muted)}
-.table{overflow-x:auto}
+.table{overflow-x:auto;position:relative}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;margin-bottom:.5rem}
 th,td{border-bottom:1px solid var(--line);padding:.45rem .5rem;text-align:left;vertical-align:top}

@@ -77,6 +77,14 @@ fn words(text: &str) -> String {
     text.replace('_', " ")
 }
 
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn forbidden(user: &User, csrf: &str, title: &str, why: &str) -> Response {
     page(
         StatusCode::FORBIDDEN,
@@ -409,6 +417,8 @@ struct Sheet {
     /// Colleagues the request may be given to: active handlers of the user's tenant and of
     /// the request's.
     colleagues: Vec<String>,
+    /// Console users of those tenants by the audit log's name for them (`user:<id>`).
+    people: BTreeMap<String, String>,
 }
 
 fn read_sheet(
@@ -443,9 +453,11 @@ fn read_sheet(
         None => vec![],
     };
     let mut colleagues: Vec<String> = vec![];
+    let mut people = BTreeMap::new();
     for from in [viewer.tenant, tenant] {
         for user in store.users(from)? {
             let email = user.email.expose().to_owned();
+            people.insert(Actor::User(user.id).audit_name(), email.clone());
             if user.disabled_at.is_none() && handles(&user) && !colleagues.contains(&email) {
                 colleagues.push(email);
             }
@@ -458,6 +470,7 @@ fn read_sheet(
         mails,
         steps,
         colleagues,
+        people,
     }))
 }
 
@@ -605,11 +618,28 @@ fn request_body(
             timeline.push((sent, format!("Mail “{}” sent", words(&mail.template))));
         }
     }
-    for step in &sheet.steps {
-        timeline.push((
-            step.at,
-            format!("{} — by {}", words(&step.action), step.actor),
-        ));
+    // The steps the request's own dates tell already are not repeated from the audit log.
+    const TOLD: &[&str] = &[
+        "request.file",
+        "request.verify",
+        "request.extend",
+        "request.fulfil",
+        "request.refuse",
+        "request.overdue",
+    ];
+    for step in sheet
+        .steps
+        .iter()
+        .filter(|s| !TOLD.contains(&s.action.as_str()))
+    {
+        let by = sheet.people.get(&step.actor).unwrap_or(&step.actor);
+        let what = match step.action.as_str() {
+            "request.assign" => "Assigned".to_owned(),
+            "request.contact_read" => "The requester's address was shown".to_owned(),
+            "request.start" => "Work started".to_owned(),
+            other => words(other).replace('.', ": "),
+        };
+        timeline.push((step.at, format!("{what} — by {by}")));
     }
     if let Some(closed) = request.closed_at {
         timeline.push((
@@ -626,7 +656,7 @@ fn request_body(
     timeline.sort_by_key(|(t, _)| *t);
     html! {
         p { a href="/console/requests" { "← The queue" } }
-        h1 { (words(request.kind.as_str())) " request" }
+        h1 { (capitalised(&words(request.kind.as_str()))) " request" }
         @if let Some(done) = done { p class="kept" role="status" { (done) } }
         @if let Some(problem) = problem { p class="error" role="alert" { (problem) } }
         dl class="facts" {
