@@ -111,6 +111,20 @@ test('a request filed on the portal is assigned, previewed and fulfilled in the 
   await page.waitForURL(/done=assigned/);
   assert.match(await page.getByRole('status').textContent(), /assignment is saved/);
 
+  // The person's page, found by their address as they typed it: values hidden until a purpose
+  // is named.
+  await page.getByRole('link', { name: 'People', exact: true }).click();
+  await page.getByLabel('Value').fill(PERSON.toUpperCase());
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('link', { name: /The person in/ }).click();
+  assert.ok(!(await page.content()).includes('Helmi Lahti'), 'values stay hidden');
+  await checkAndShoot(page, 'console-requests-2b-person-desktop');
+  await page.getByLabel('Show the values for the purpose').selectOption({ index: 0 });
+  await page.getByRole('button', { name: 'Show values' }).click();
+  await page.locator('td .value, td .soon').first().waitFor();
+  await checkAndShoot(page, 'console-requests-2c-person-revealed-desktop');
+  await page.getByRole('link', { name: 'erasure' }).click();
+
   await page.getByRole('link', { name: /^Fulfil/ }).click();
   await page.waitForURL(/\/fulfil$/);
   const preview = await page.locator('main').textContent();
@@ -144,6 +158,11 @@ test('a request filed by phone is verified by hand in the console, on a phone', 
   await page.waitForURL(/done=verified/);
   assert.match(await page.locator('main').textContent(), /manual/);
   await checkAndShoot(page, 'console-requests-8-verified-phone');
+  await page.getByRole('link', { name: 'People', exact: true }).click();
+  await page.getByLabel('Value').fill('nobody@example.fi');
+  await page.getByRole('button', { name: 'Find' }).click();
+  assert.match(await page.getByRole('status').textContent(), /Nobody with that identity/);
+  await checkAndShoot(page, 'console-requests-9-people-phone');
   const shown = await ombud.api('GET', `/api/v1/requests/${filed.id}`);
   assert.equal(shown.status, 'verified');
   assert.equal(shown.verified_by, 'manual');

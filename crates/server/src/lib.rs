@@ -190,6 +190,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(console::root))
         .route("/console", get(console::overview))
         .route("/console/promises", get(console::promises))
+        .route("/console/people", get(console::people::search))
+        .route(
+            "/console/people/{tenant}/{subject}",
+            get(console::people::show),
+        )
+        .route(
+            "/console/people/{tenant}/{subject}/reveal",
+            post(console::people::reveal),
+        )
         .route("/console/requests", get(console::requests::queue))
         .route(
             "/console/requests/{tenant}/{id}",

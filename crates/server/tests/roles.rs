@@ -160,6 +160,11 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "find people in the console and open a person's page (audited); show their values for a purpose (audited as a read for it)" => {
+            Elsewhere(
+                "console_people.rs: an auditor is refused; a customer's people find and open only their own tenant's",
+            )
+        }
         "work requests in the console: the queue with its filters, a request's page, the requester's address on demand (audited), assign, verify by hand, extend, fulfil after the preview, refuse (a customer's own people decide on its requests)" => {
             Elsewhere(
                 "console_requests.rs: an auditor is refused the queue; a customer's people see their tenant only; operator staff read and assign a customer's request and are refused its decisions",

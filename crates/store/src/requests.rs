@@ -248,6 +248,8 @@ pub struct RequestQueue {
     /// Only requests still open.
     pub open: bool,
     pub kind: Option<RequestKind>,
+    /// Only the requests of this person.
+    pub subject: Option<SubjectId>,
     pub assigned: Option<Assigned>,
     /// Only requests due before this moment (overdue ones included).
     pub due_before: Option<Timestamp>,

@@ -21,6 +21,7 @@ use ombud_store::users::User;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub mod people;
 pub mod requests;
 
 /// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
@@ -109,6 +110,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console" { "Overview" }
                             " · "
                             a href="/console/requests" { "Requests" }
+                            " · "
+                            a href="/console/people" { "People" }
                             " · "
                             a href="/console/promises" { "Promises" }
                         }

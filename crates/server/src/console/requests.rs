@@ -829,9 +829,7 @@ pub async fn reveal(
     let Some(contact) = sheet.request.contact.clone() else {
         return request_page(&state, &user, &csrf, &sheet, None, None);
     };
-    let mut entry =
-        NewAuditEntry::request_step(&Actor::User(user.id), &sheet.request, "contact_read");
-    entry.categories = vec!["contact.email".into()];
+    let entry = NewAuditEntry::request_step(&Actor::User(user.id), &sheet.request, "contact_read");
     let tenant = sheet.request.tenant;
     if let Err(error) = blocking(&state, move |store, now| {
         store.append_audit(tenant, entry, now)?;

@@ -373,34 +373,56 @@ pub async fn read_records(
             "every read names its purpose: ?purpose=<activity id of the policy>",
         )
     })?;
-    let activity = state.purpose(&purpose)?;
-    let basis = activity.basis.map(Choice::as_str);
+    state.purpose(&purpose)?;
     let (tenant, now) = (caller.tenant, state.clock.now());
     let (records, events) = state
         .store(move |store| store.records_and_events(tenant, subject))
         .await?;
+    let read = purpose_read(&state, caller.data_role, records, &events, &purpose, now);
+    let entry = read_entry(&caller.actor(), subject, &read);
+    // Answered only once its entry is committed, in a batch with the reads alongside it.
+    state.audit.append(tenant, entry, now).await?;
+    Ok(Json(read))
+}
+
+/// What `purpose` may read of a person's records now, and what is withheld and why: the one
+/// rule of purpose-bound reads, for the API and the console.
+pub fn purpose_read(
+    state: &AppState,
+    data_role: ombud_core::DataRole,
+    records: Vec<ombud_store::model::Record>,
+    events: &[ombud_store::model::StoredEvent],
+    purpose: &str,
+    now: Timestamp,
+) -> PurposeRead {
+    let basis = state
+        .policy
+        .activity(purpose)
+        .and_then(|a| a.basis)
+        .map(Choice::as_str);
     let facts = SubjectFacts::new(events.iter().map(|e| e.fact()).collect());
     let mut read = PurposeRead {
-        purpose: purpose.clone(),
+        purpose: purpose.to_owned(),
         basis,
         records: Vec::new(),
         withheld: Vec::new(),
     };
     for record in records {
-        let decision = if !record.purposes.is_empty() && !record.purposes.contains(&purpose) {
-            None
-        } else {
-            Some(decide(
-                &state.policy,
-                &facts,
-                &purpose,
-                &record.category,
-                record.collected_at,
-                caller.data_role,
-                now,
-                &state.time_zone,
-            ))
-        };
+        let decision =
+            if !record.purposes.is_empty() && !record.purposes.iter().any(|p| p == purpose) {
+                None
+            } else {
+                Some(decide(
+                    &state.policy,
+                    &facts,
+                    purpose,
+                    &record.category,
+                    record.collected_at,
+                    data_role,
+                    now,
+                    &state.time_zone,
+                ))
+            };
         match decision {
             Some(decision) if decision.allowed => read.records.push(RecordView {
                 id: record.id,
@@ -432,20 +454,26 @@ pub async fn read_records(
             }),
         }
     }
+    read
+}
+
+/// The audit entry of a purpose-bound read: categories and counts, never a value.
+pub fn read_entry(
+    actor: &ombud_store::Actor,
+    subject: SubjectId,
+    read: &PurposeRead,
+) -> NewAuditEntry {
     let categories: BTreeSet<String> = read.records.iter().map(|r| r.category.clone()).collect();
-    let entry = NewAuditEntry {
-        actor: caller.actor().audit_name(),
+    NewAuditEntry {
+        actor: actor.audit_name(),
         action: "records.read".into(),
         subject: Some(subject),
         categories: categories.into_iter().collect(),
-        purpose: Some(purpose),
+        purpose: Some(read.purpose.clone()),
         detail: Some(format!(
             "returned={} withheld={}",
             read.records.len(),
             read.withheld.len()
         )),
-    };
-    // Answered only once its entry is committed, in a batch with the reads alongside it.
-    state.audit.append(tenant, entry, now).await?;
-    Ok(Json(read))
+    }
 }

@@ -99,6 +99,7 @@ impl crate::requests::Requests for PostgresStore {
                 AND (NOT $5 OR assignee IS NULL)
                 AND ($6::text IS NULL OR assignee = $6)
                 AND ($7::bigint IS NULL OR due_at < $7)
+                AND ($11::uuid IS NULL OR subject_id = $11)
                 AND {cursor}
               ORDER BY {order} LIMIT $8"
         );
@@ -117,6 +118,7 @@ impl crate::requests::Requests for PostgresStore {
         let limit = queue.page_size() as i64;
         let after = queue.after.map(|c| c.id.0);
         let after_due = queue.after.and_then(|c| c.due).map(micros);
+        let subject = queue.subject.map(|s| s.0);
         self.read(|client| {
             client
                 .query(
@@ -132,6 +134,7 @@ impl crate::requests::Requests for PostgresStore {
                         &limit,
                         &after,
                         &after_due,
+                        &subject,
                     ],
                 )?
                 .iter()

@@ -103,6 +103,10 @@ impl crate::requests::Requests for SqliteStore {
             if let Some(kind) = queue.kind {
                 sql.push_str(&format!(" AND kind = {}", bind(kind.as_str().to_owned().into())));
             }
+            if let Some(subject) = queue.subject {
+                let mark = bind(subject.0.as_bytes().to_vec().into());
+                sql.push_str(&format!(" AND subject_id = {mark}"));
+            }
             match &queue.assigned {
                 None => {}
                 Some(Assigned::Nobody) => sql.push_str(" AND assignee IS NULL"),

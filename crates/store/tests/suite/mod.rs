@@ -2032,6 +2032,28 @@ pub fn the_console_queue_filters_pages_and_orders_across_tenants(store: &dyn Sto
         ..everyone.clone()
     });
     assert_eq!(rest, vec![g1.id, a2.id, a1.id]);
+    // One person's requests.
+    let ana = store
+        .create_subject(acme.id, &[email("ana@example.com")], &Actor::Cli, now)
+        .expect("subject");
+    let mut hers = new_request(RequestKind::Access, Some(ana), "ana@example.com");
+    hers.due_at = Some(at("2026-03-30T21:00:00Z"));
+    let hers = store
+        .create_request(
+            acme.id,
+            &DsRequest::from_new(acme.id, RequestId::new(), &hers),
+            &[],
+            &Actor::Cli,
+            now,
+        )
+        .expect("filed");
+    assert_eq!(
+        ids(&RequestQueue {
+            subject: Some(ana),
+            ..open.clone()
+        }),
+        vec![hers.id]
+    );
 }
 
 pub fn erasure_deletes_the_subject_and_its_key_or_keeps_what_the_law_holds(store: &dyn Store) {
