@@ -137,6 +137,16 @@ test('a request filed on the portal is assigned, previewed and fulfilled in the 
   assert.match(await page.locator('main').textContent(), /fulfilled/);
   await checkAndShoot(page, 'console-requests-4-fulfilled-desktop');
 
+  // The audit log tells what was done, by whom; the chain holds.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Action').fill('request.assign');
+  await page.getByRole('button', { name: 'Show' }).click();
+  assert.match(await page.locator('tbody').textContent(), /dpo@laskuri\.example/);
+  await checkAndShoot(page, 'console-requests-5-audit-desktop');
+  await page.getByRole('button', { name: "Verify this tenant's chain" }).click();
+  assert.match(await page.getByRole('status').textContent(), /^Intact: \d+ entries/);
+  await checkAndShoot(page, 'console-requests-6-audit-verified-desktop');
+
   const answer = await ombud.mail(/Your request is done/);
   assert.match(answer.body, /BEGIN OMBUD RECEIPT/);
   const [status] = (await ombud.api('GET', '/api/v1/requests?status=fulfilled')).requests;
@@ -148,21 +158,25 @@ test('a request filed by phone is verified by hand in the console, on a phone', 
   const filed = await ombud.api('POST', '/api/v1/requests', { kind: 'access', email: 'caller@example.fi' });
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
   const page = await signedIn(phone, 'agent@laskuri.example', 'agent');
-  await checkAndShoot(page, 'console-requests-5-overview-phone');
+  await checkAndShoot(page, 'console-requests-7-overview-phone');
   await page.getByRole('link', { name: 'Requests', exact: true }).click();
-  await checkAndShoot(page, 'console-requests-6-queue-phone');
+  await checkAndShoot(page, 'console-requests-8-queue-phone');
   await page.locator('tbody tr', { hasText: filed.id.slice(-8) }).getByRole('link').click();
-  await checkAndShoot(page, 'console-requests-7-request-phone');
+  await checkAndShoot(page, 'console-requests-9-request-phone');
   await page.getByLabel('an identity document, seen and not kept').check();
   await page.getByRole('button', { name: 'Confirm identity' }).click();
   await page.waitForURL(/done=verified/);
   assert.match(await page.locator('main').textContent(), /manual/);
-  await checkAndShoot(page, 'console-requests-8-verified-phone');
+  await checkAndShoot(page, 'console-requests-10-verified-phone');
   await page.getByRole('link', { name: 'People', exact: true }).click();
   await page.getByLabel('Value').fill('nobody@example.fi');
   await page.getByRole('button', { name: 'Find' }).click();
   assert.match(await page.getByRole('status').textContent(), /Nobody with that identity/);
-  await checkAndShoot(page, 'console-requests-9-people-phone');
+  await checkAndShoot(page, 'console-requests-11-people-phone');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  assert.match(await page.locator('h1').textContent(), /Audit log/);
+  assert.equal((await page.goto(`${ombud.base}/console/audit`)).status(), 403, 'an agent reads no audit log');
+  await checkAndShoot(page, 'console-requests-12-audit-refused-phone');
   const shown = await ombud.api('GET', `/api/v1/requests/${filed.id}`);
   assert.equal(shown.status, 'verified');
   assert.equal(shown.verified_by, 'manual');

@@ -190,6 +190,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(console::root))
         .route("/console", get(console::overview))
         .route("/console/promises", get(console::promises))
+        .route("/console/audit", get(console::audit::browse))
+        .route("/console/audit/verify", post(console::audit::verify))
         .route("/console/people", get(console::people::search))
         .route(
             "/console/people/{tenant}/{subject}",

@@ -160,6 +160,11 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "browse the audit log in the console and verify its chain (a customer's people: their own tenant's)" => {
+            Elsewhere(
+                "console_audit.rs: an agent is refused; an auditor browses and verifies; a customer's DPO is refused the operator's log",
+            )
+        }
         "find people in the console and open a person's page (audited); show their values for a purpose (audited as a read for it)" => {
             Elsewhere(
                 "console_people.rs: an auditor is refused; a customer's people find and open only their own tenant's",

@@ -21,6 +21,7 @@ use ombud_store::users::User;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub mod audit;
 pub mod people;
 pub mod requests;
 
@@ -43,7 +44,7 @@ input[type=text]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:i
 a{color:var(--accent)}
 .narrow{max-width:28rem}
 label{display:block;font-weight:600;margin-top:1rem}
-input[type=email],input[type=password]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
+input[type=email],input[type=password],input[type=date]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
 button{margin-top:1.25rem;padding:.6rem 1.1rem;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:.3rem;cursor:pointer}
 header form button{margin:0;padding:.4rem .8rem;background:transparent;color:var(--accent);border:1px solid var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
@@ -61,9 +62,9 @@ blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid var(--line)}
 h3{font-size:1.05rem}
 code{overflow-wrap:anywhere}
 select,textarea{display:block;width:100%;margin-top:.3rem;padding:.5rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
-form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:0 1rem;align-items:end;margin-bottom:1rem}
-form.filters label{margin-top:.5rem}
-form.filters button{margin-top:.75rem}
+form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;align-items:end;margin-bottom:1rem}
+form.filters label{margin-top:0}
+form.filters button{margin-top:0}
 form.inline{display:inline}
 button.quiet{margin:0;padding:.3rem .7rem;background:transparent;color:var(--accent);border:1px solid var(--accent)}
 button.danger{background:#b3261e}
@@ -112,6 +113,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/requests" { "Requests" }
                             " · "
                             a href="/console/people" { "People" }
+                            " · "
+                            a href="/console/audit" { "Audit log" }
                             " · "
                             a href="/console/promises" { "Promises" }
                         }

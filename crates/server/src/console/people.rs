@@ -79,14 +79,18 @@ fn search_form(query: &SearchQuery, problem: Option<&str>) -> Markup {
         h1 { "People" }
         @if let Some(problem) = problem { p class="error" role="alert" { (problem) } }
         form method="get" action="/console/people" class="filters" {
-            label for="kind" { "Identity" }
-            select id="kind" name="kind" {
-                @for option in IdentityKind::ALL {
-                    option value=(option.as_str()) selected[option.as_str() == kind] { (words(option.as_str())) }
+            div {
+                label for="kind" { "Identity" }
+                select id="kind" name="kind" {
+                    @for option in IdentityKind::ALL {
+                        option value=(option.as_str()) selected[option.as_str() == kind] { (words(option.as_str())) }
+                    }
                 }
             }
-            label for="value" { "Value" }
-            input id="value" type="text" name="value" value=(query.value) autocomplete="off" required;
+            div {
+                label for="value" { "Value" }
+                input id="value" type="text" name="value" value=(query.value) autocomplete="off" required;
+            }
             button type="submit" { "Find" }
         }
     }
@@ -409,10 +413,12 @@ fn person_body(
         } @else {
             form method="post" action=(format!("{base}/reveal")) class="filters" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="purpose" { "Show the values for the purpose" }
-                select id="purpose" name="purpose" required {
-                    @for activity in &state.policy.activities {
-                        option value=(activity.id) selected[read.is_some_and(|r| r.purpose == activity.id)] { (activity.purpose) }
+                div {
+                    label for="purpose" { "Show the values for the purpose" }
+                    select id="purpose" name="purpose" required {
+                        @for activity in &state.policy.activities {
+                            option value=(activity.id) selected[read.is_some_and(|r| r.purpose == activity.id)] { (activity.purpose) }
+                        }
                     }
                 }
                 button type="submit" { "Show values" }

@@ -326,45 +326,57 @@ pub async fn queue(
             h1 { "Requests" }
             form method="get" action="/console/requests" class="filters" {
                 @if user.tenant == state.operator {
-                    label for="f-tenant" { "Tenant" }
-                    select id="f-tenant" name="tenant" {
-                        option value="" { "Every tenant" }
-                        @for tenant in &tenants {
-                            option value=(tenant.id) selected[selected(&query.tenant, &tenant.id.to_string())] { (tenant.name) }
+                    div {
+                        label for="f-tenant" { "Tenant" }
+                        select id="f-tenant" name="tenant" {
+                            option value="" { "Every tenant" }
+                            @for tenant in &tenants {
+                                option value=(tenant.id) selected[selected(&query.tenant, &tenant.id.to_string())] { (tenant.name) }
+                            }
                         }
                     }
                 }
-                label for="f-status" { "Status" }
-                select id="f-status" name="status" {
-                    option value="open" selected[selected(&query.status, "open")] { "open" }
-                    option value="all" selected[selected(&query.status, "all")] { "any" }
-                    @for status in ["received", "verified", "in_progress", "fulfilled", "refused"] {
-                        option value=(status) selected[selected(&query.status, status)] { (words(status)) }
+                div {
+                    label for="f-status" { "Status" }
+                    select id="f-status" name="status" {
+                        option value="open" selected[selected(&query.status, "open")] { "open" }
+                        option value="all" selected[selected(&query.status, "all")] { "any" }
+                        @for status in ["received", "verified", "in_progress", "fulfilled", "refused"] {
+                            option value=(status) selected[selected(&query.status, status)] { (words(status)) }
+                        }
                     }
                 }
-                label for="f-kind" { "Kind" }
-                select id="f-kind" name="kind" {
-                    option value="" { "any" }
-                    @for kind in RequestKind::ALL {
-                        option value=(kind.as_str()) selected[selected(&query.kind, kind.as_str())] { (words(kind.as_str())) }
+                div {
+                    label for="f-kind" { "Kind" }
+                    select id="f-kind" name="kind" {
+                        option value="" { "any" }
+                        @for kind in RequestKind::ALL {
+                            option value=(kind.as_str()) selected[selected(&query.kind, kind.as_str())] { (words(kind.as_str())) }
+                        }
                     }
                 }
-                label for="f-due" { "Deadline" }
-                select id="f-due" name="due" {
-                    option value="" { "any" }
-                    option value="week" selected[selected(&query.due, "week")] { "within 7 days or overdue" }
-                    option value="overdue" selected[selected(&query.due, "overdue")] { "overdue" }
+                div {
+                    label for="f-due" { "Deadline" }
+                    select id="f-due" name="due" {
+                        option value="" { "any" }
+                        option value="week" selected[selected(&query.due, "week")] { "within 7 days or overdue" }
+                        option value="overdue" selected[selected(&query.due, "overdue")] { "overdue" }
+                    }
                 }
-                label for="f-assignee" { "Assigned to" }
-                select id="f-assignee" name="assignee" {
-                    option value="" { "anyone or nobody" }
-                    option value="me" selected[selected(&query.assignee, "me")] { "me" }
-                    option value="nobody" selected[selected(&query.assignee, "nobody")] { "nobody" }
+                div {
+                    label for="f-assignee" { "Assigned to" }
+                    select id="f-assignee" name="assignee" {
+                        option value="" { "anyone or nobody" }
+                        option value="me" selected[selected(&query.assignee, "me")] { "me" }
+                        option value="nobody" selected[selected(&query.assignee, "nobody")] { "nobody" }
+                    }
                 }
-                label for="f-sort" { "Order" }
-                select id="f-sort" name="sort" {
-                    option value="due" { "nearest deadline first" }
-                    option value="newest" selected[selected(&query.sort, "newest")] { "newest first" }
+                div {
+                    label for="f-sort" { "Order" }
+                    select id="f-sort" name="sort" {
+                        option value="due" { "nearest deadline first" }
+                        option value="newest" selected[selected(&query.sort, "newest")] { "newest first" }
+                    }
                 }
                 button type="submit" { "Show" }
             }
