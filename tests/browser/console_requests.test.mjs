@@ -64,6 +64,17 @@ test('a request filed on the portal is assigned, previewed and fulfilled in the 
       { category: 'user.contact.email', value: PERSON, source: 'subject' },
     ],
   });
+  // Security logs of someone else, two years old within weeks: the retention chart shows them.
+  const logged = await ombud.api('POST', '/api/v1/subjects', { identities: [{ kind: 'email', value: 'logged@example.fi' }] });
+  const collected = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+  await ombud.api('PUT', `/api/v1/subjects/${logged.id}/records`, {
+    records: [700, 690, 670, 650].map((daysAgo, i) => ({
+      category: i % 2 ? 'user.device' : 'user.device.ip_address',
+      value: `192.0.2.${i + 1}`,
+      purposes: ['security'],
+      collected_at: collected(daysAgo),
+    })),
+  });
 
   // The person, on the portal: no cookie, no script.
   const portal = await browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -147,6 +158,18 @@ test('a request filed on the portal is assigned, previewed and fulfilled in the 
   assert.match(await page.getByRole('status').textContent(), /^Intact: \d+ entries/);
   await checkAndShoot(page, 'console-requests-6-audit-verified-desktop');
 
+  // Retention: the chart and its numbers, a hold placed and released.
+  await page.getByRole('link', { name: 'Retention' }).click();
+  assert.match(await page.locator('h1').textContent(), /Retention/);
+  assert.ok(await page.locator('svg.chart rect').count() >= 2, 'the chart draws what leaves');
+  await checkAndShoot(page, 'console-requests-6b-retention-desktop');
+  await page.getByLabel('Note (the case, the order; no personal data)').fill('Case 12/2026');
+  await page.getByRole('button', { name: 'Place the hold' }).click();
+  await page.waitForURL(/done=placed/);
+  assert.equal(await page.locator('svg.chart').count(), 0, 'a hold on everyone keeps everything');
+  await page.getByRole('button', { name: 'Release' }).click();
+  await page.waitForURL(/done=released/);
+
   const answer = await ombud.mail(/Your request is done/);
   assert.match(answer.body, /BEGIN OMBUD RECEIPT/);
   const [status] = (await ombud.api('GET', '/api/v1/requests?status=fulfilled')).requests;
@@ -173,10 +196,13 @@ test('a request filed by phone is verified by hand in the console, on a phone', 
   await page.getByRole('button', { name: 'Find' }).click();
   assert.match(await page.getByRole('status').textContent(), /Nobody with that identity/);
   await checkAndShoot(page, 'console-requests-11-people-phone');
+  await page.getByRole('link', { name: 'Retention' }).click();
+  assert.match(await page.locator('h1').textContent(), /Retention/);
+  await checkAndShoot(page, 'console-requests-12-retention-refused-phone');
   await page.getByRole('link', { name: 'Audit log' }).click();
   assert.match(await page.locator('h1').textContent(), /Audit log/);
   assert.equal((await page.goto(`${ombud.base}/console/audit`)).status(), 403, 'an agent reads no audit log');
-  await checkAndShoot(page, 'console-requests-12-audit-refused-phone');
+  await checkAndShoot(page, 'console-requests-13-audit-refused-phone');
   const shown = await ombud.api('GET', `/api/v1/requests/${filed.id}`);
   assert.equal(shown.status, 'verified');
   assert.equal(shown.verified_by, 'manual');

@@ -192,6 +192,19 @@ pub fn router(state: AppState) -> Router {
         .route("/console/promises", get(console::promises))
         .route("/console/audit", get(console::audit::browse))
         .route("/console/audit/verify", post(console::audit::verify))
+        .route("/console/retention", get(console::retention::show))
+        .route(
+            "/console/retention/holds",
+            post(console::retention::place_hold),
+        )
+        .route(
+            "/console/retention/holds/{id}/release",
+            post(console::retention::release_hold),
+        )
+        .route(
+            "/console/retention/reviews",
+            post(console::retention::decide_review),
+        )
         .route("/console/people", get(console::people::search))
         .route(
             "/console/people/{tenant}/{subject}",

@@ -160,6 +160,16 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "read retention in the console: the chart of what leaves, the last sweeps, holds, reviews due (a customer's people: their own tenant's)" => {
+            Elsewhere(
+                "console_retention.rs: an auditor reads, an agent is refused, a customer's DPO is refused the operator's tenant",
+            )
+        }
+        "place and release legal holds in the console; decide a review there (decides)" => {
+            Elsewhere(
+                "console_retention.rs: a DPO places, releases and decides; the auditor's page offers no hold; the operator's DPO is refused a customer's review",
+            )
+        }
         "browse the audit log in the console and verify its chain (a customer's people: their own tenant's)" => {
             Elsewhere(
                 "console_audit.rs: an agent is refused; an auditor browses and verifies; a customer's DPO is refused the operator's log",

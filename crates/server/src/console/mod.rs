@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 pub mod audit;
 pub mod people;
 pub mod requests;
+pub mod retention;
 
 /// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
 /// the whole site.
@@ -77,6 +78,13 @@ dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.35
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 ol.timeline{padding-left:1.25rem}
+figure{margin:1rem 0}
+svg.chart{width:100%;height:auto;max-width:48rem}
+svg.chart .grid{stroke:var(--line);stroke-width:1}
+svg.chart .axis{fill:var(--muted);font-size:12px}
+ul.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;margin:.5rem 0}
+ul.legend li{display:flex;align-items:center;gap:.35rem}
+.swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:.15rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 "#;
 
@@ -113,6 +121,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/requests" { "Requests" }
                             " · "
                             a href="/console/people" { "People" }
+                            " · "
+                            a href="/console/retention" { "Retention" }
                             " · "
                             a href="/console/audit" { "Audit log" }
                             " · "
