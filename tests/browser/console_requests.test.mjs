@@ -158,6 +158,18 @@ test('a request filed on the portal is assigned, previewed and fulfilled in the 
   assert.match(await page.getByRole('status').textContent(), /^Intact: \d+ entries/);
   await checkAndShoot(page, 'console-requests-6-audit-verified-desktop');
 
+  // A breach opened, its draft to the authority read.
+  await page.getByRole('link', { name: 'Incidents' }).click();
+  await page.getByLabel('Title').fill('Misdirected invoice run');
+  await page.getByLabel('What happened (no personal data)').fill('One batch of invoices went to the wrong customer.');
+  await page.getByRole('button', { name: 'Open the incident and start its clock' }).click();
+  await page.waitForURL(/\/console\/incidents\/[0-9a-f-]+\/[0-9a-f-]+$/);
+  assert.match(await page.locator('main').textContent(), /7[12] h \d+ min left/);
+  await page.getByLabel('Read the draft for').selectOption('authority');
+  await page.getByRole('button', { name: 'Show the draft' }).click();
+  await page.locator('pre.draft').first().waitFor();
+  await checkAndShoot(page, 'console-requests-6a-incident-desktop');
+
   // Retention: the chart and its numbers, a hold placed and released.
   await page.getByRole('link', { name: 'Retention' }).click();
   assert.match(await page.locator('h1').textContent(), /Retention/);
@@ -196,6 +208,9 @@ test('a request filed by phone is verified by hand in the console, on a phone', 
   await page.getByRole('button', { name: 'Find' }).click();
   assert.match(await page.getByRole('status').textContent(), /Nobody with that identity/);
   await checkAndShoot(page, 'console-requests-11-people-phone');
+  await page.getByRole('link', { name: 'Incidents' }).click();
+  assert.match(await page.locator('h1').textContent(), /Incidents/);
+  await checkAndShoot(page, 'console-requests-12-incidents-refused-phone');
   await page.getByRole('link', { name: 'Retention' }).click();
   assert.match(await page.locator('h1').textContent(), /Retention/);
   await checkAndShoot(page, 'console-requests-12-retention-refused-phone');

@@ -160,6 +160,12 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "read the breach register in the console, an incident's page and its drafts (a customer's people: their own tenant's)" => {
+            Elsewhere("console_incidents.rs: an auditor reads without forms; an agent is refused")
+        }
+        "open, scope, assess, notify about and close incidents in the console, record the authority's filing" => {
+            Elsewhere("console_incidents.rs: a DPO opens, assesses, records the filing and closes")
+        }
         "read retention in the console: the chart of what leaves, the last sweeps, holds, reviews due (a customer's people: their own tenant's)" => {
             Elsewhere(
                 "console_retention.rs: an auditor reads, an agent is refused, a customer's DPO is refused the operator's tenant",

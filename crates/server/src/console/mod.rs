@@ -22,6 +22,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub mod audit;
+pub mod incidents;
 pub mod people;
 pub mod requests;
 pub mod retention;
@@ -45,7 +46,7 @@ input[type=text]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:i
 a{color:var(--accent)}
 .narrow{max-width:28rem}
 label{display:block;font-weight:600;margin-top:1rem}
-input[type=email],input[type=password],input[type=date]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
+input[type=email],input[type=password],input[type=date],input[type=datetime-local]{display:block;width:100%;margin-top:.3rem;padding:.55rem;font:inherit;color:inherit;background:var(--bg);border:1px solid var(--muted);border-radius:.3rem}
 button{margin-top:1.25rem;padding:.6rem 1.1rem;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:.3rem;cursor:pointer}
 header form button{margin:0;padding:.4rem .8rem;background:transparent;color:var(--accent);border:1px solid var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
@@ -85,6 +86,7 @@ svg.chart .axis{fill:var(--muted);font-size:12px}
 ul.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;margin:.5rem 0}
 ul.legend li{display:flex;align-items:center;gap:.35rem}
 .swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:.15rem}
+pre.draft{white-space:pre-wrap;overflow-wrap:anywhere;padding:.75rem;border:1px solid var(--line);border-radius:.3rem;font-size:.9rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 "#;
 
@@ -121,6 +123,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/requests" { "Requests" }
                             " · "
                             a href="/console/people" { "People" }
+                            " · "
+                            a href="/console/incidents" { "Incidents" }
                             " · "
                             a href="/console/retention" { "Retention" }
                             " · "
