@@ -224,6 +224,32 @@ pub fn router(state: AppState) -> Router {
             "/console/incidents/{tenant}/{id}/close",
             post(console::incidents::close),
         )
+        .route("/console/settings", get(console::settings::show))
+        .route("/console/settings/users", post(console::settings::invite))
+        .route(
+            "/console/settings/users/{id}/reset",
+            post(console::settings::reset),
+        )
+        .route(
+            "/console/settings/users/{id}/disable",
+            post(console::settings::disable),
+        )
+        .route(
+            "/console/settings/keys",
+            post(console::settings::create_key),
+        )
+        .route(
+            "/console/settings/keys/{id}/revoke",
+            post(console::settings::revoke_key),
+        )
+        .route(
+            "/console/settings/tenants",
+            post(console::settings::create_tenant),
+        )
+        .route(
+            "/console/settings/tenants/{id}",
+            post(console::settings::update_tenant),
+        )
         .route("/console/retention", get(console::retention::show))
         .route(
             "/console/retention/holds",

@@ -160,6 +160,11 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "the console's settings: invite, reset and disable console users; create (secret shown once) and revoke API keys; the operator's admins also create tenants and set a customer's details and portal" => {
+            Elsewhere(
+                "console_settings.rs: a DPO is refused; a customer's admin manages its own tenant only and creates no tenant",
+            )
+        }
         "read the breach register in the console, an incident's page and its drafts (a customer's people: their own tenant's)" => {
             Elsewhere("console_incidents.rs: an auditor reads without forms; an agent is refused")
         }

@@ -8,7 +8,7 @@
 //! (spring forward) is refused; a time they pass twice (autumn) is taken at its earlier
 //! instant, so a breach clock never runs later than either reading allows.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble};
+use super::{blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -65,16 +65,6 @@ pub(super) fn local_moment(
         .map_err(|e| format!("The {field} cannot be placed in {zone}: {e}"))
 }
 
-fn tenant_of(state: &AppState, user: &User, asked: &str) -> Option<TenantId> {
-    match asked.trim() {
-        "" => Some(user.tenant),
-        id => id
-            .parse()
-            .ok()
-            .filter(|t| user.tenant == state.operator || *t == user.tenant),
-    }
-}
-
 fn link(tenant: TenantId, id: IncidentId) -> String {
     format!("/console/incidents/{tenant}/{}", id.0)
 }
@@ -114,7 +104,7 @@ pub async fn register(
     if !reads(&user) {
         return refused(&user, &csrf);
     }
-    let Some(tenant) = tenant_of(&state, &user, &query.tenant) else {
+    let Some(tenant) = visible_tenant(&state, &user, &query.tenant) else {
         return page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Incidents",
@@ -254,7 +244,7 @@ async fn posted(
             html! { h1 { "Incidents" } p { "Incidents are handled by admins and DPOs." } },
         ));
     }
-    let Some(tenant) = tenant_of(state, &user, tenant) else {
+    let Some(tenant) = visible_tenant(state, &user, tenant) else {
         return Err(page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Incidents",
@@ -331,7 +321,7 @@ pub async fn show(
 }
 
 fn target(state: &AppState, user: &User, tenant: &str, id: &str) -> Option<(TenantId, IncidentId)> {
-    let tenant = tenant_of(state, user, tenant).filter(|_| !tenant.is_empty())?;
+    let tenant = visible_tenant(state, user, tenant).filter(|_| !tenant.is_empty())?;
     Some((tenant, id.parse().map(IncidentId).ok()?))
 }
 

@@ -26,6 +26,7 @@ pub mod incidents;
 pub mod people;
 pub mod requests;
 pub mod retention;
+pub mod settings;
 
 /// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
 /// the whole site.
@@ -131,6 +132,10 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/audit" { "Audit log" }
                             " · "
                             a href="/console/promises" { "Promises" }
+                            @if user.role == Role::Admin {
+                                " · "
+                                a href="/console/settings" { "Settings" }
+                            }
                         }
                         p { (user.email.expose()) " · " (user.role.as_str()) }
                         form method="post" action="/console/sign-out" {
@@ -215,6 +220,27 @@ fn trouble(error: &ConsoleError) -> Response {
             p { "The console could not complete this step. Try again; if it keeps failing, the server's log says why." }
         },
     )
+}
+
+/// The tenant a page or form names, when the user may see it: their own when none is named;
+/// any for the operator's staff, only their own for a customer's people.
+fn visible_tenant(state: &AppState, user: &User, asked: &str) -> Option<TenantId> {
+    match asked.trim() {
+        "" => Some(user.tenant),
+        id => id
+            .parse()
+            .ok()
+            .filter(|t| user.tenant == state.operator || *t == user.tenant),
+    }
+}
+
+/// A form that carries nothing but its token and the tenant it acts in.
+#[derive(Debug, Default, Deserialize)]
+pub struct TenantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    tenant: String,
 }
 
 /// The signed-in user of a request, or where to go instead.

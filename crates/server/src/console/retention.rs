@@ -4,7 +4,9 @@
 //! placed and released; reviews due, kept or deleted. Reading is for admins, DPOs and auditors;
 //! holds for admins and DPOs; a review's decision, like the API's, for a tenant's own people.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble};
+use super::{
+    TenantForm, blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant,
+};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -43,16 +45,6 @@ fn acts(user: &User) -> bool {
 
 fn words(text: &str) -> String {
     text.replace('_', " ")
-}
-
-fn tenant_of(state: &AppState, user: &User, asked: &str) -> Option<TenantId> {
-    match asked.trim() {
-        "" => Some(user.tenant),
-        id => id
-            .parse()
-            .ok()
-            .filter(|t| user.tenant == state.operator || *t == user.tenant),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,7 +245,7 @@ pub async fn show(
             html! { h1 { "Retention" } p { "Your role does not read retention; admins, DPOs and auditors do." } },
         );
     }
-    let Some(tenant) = tenant_of(&state, &user, &query.tenant) else {
+    let Some(tenant) = visible_tenant(&state, &user, &query.tenant) else {
         return page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Retention",
@@ -487,7 +479,7 @@ async fn posted(
             html! { h1 { "Retention" } p { "Holds and reviews are for admins and DPOs." } },
         ));
     }
-    let Some(tenant) = tenant_of(state, &user, tenant) else {
+    let Some(tenant) = visible_tenant(state, &user, tenant) else {
         return Err(page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Retention",
@@ -605,14 +597,6 @@ pub async fn place_hold(
         }
         Err(error) => trouble(&error),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct TenantForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    tenant: String,
 }
 
 pub async fn release_hold(

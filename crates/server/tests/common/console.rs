@@ -107,3 +107,64 @@ pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<Strin
         _ => Err((status, answer.text().await.unwrap_or_default())),
     }
 }
+
+/// The code an authenticator app shows at `at` for a base32 key.
+pub fn totp_code(secret: &str, at: jiff::Timestamp) -> String {
+    let key = totp_rs::Secret::try_from_base32(secret.replace(' ', "")).expect("base32");
+    totp_rs::Builder::new()
+        .with_secret(key)
+        .build()
+        .expect("totp")
+        .generate(u64::try_from(at.as_second()).expect("after 1970"))
+        .to_string()
+}
+
+/// An admin with a password and the second factor admins must have, signed in; the session
+/// token. The clock moves on 30 seconds so that sign-in uses a code setup did not spend.
+pub async fn ready_admin(app: &TestApp, tenant: TenantId, email: &str) -> String {
+    let link = invited(app, tenant, email, Role::Admin).await;
+    let (store, now, token) = (Arc::clone(&app.store), app.clock.now(), link.clone());
+    let secret = tokio::task::spawn_blocking(move || {
+        let user = ombud_app::console::setup_user(store.as_ref(), &token, now).expect("a user");
+        ombud_app::console::enrolment(&token, &user)
+            .expect("enrolment")
+            .secret
+            .to_string()
+    })
+    .await
+    .expect("joined");
+    let code = totp_code(&secret, app.clock.now());
+    let set = post(
+        app,
+        "/console/setup",
+        ORIGIN,
+        None,
+        &[
+            ("t", &link),
+            ("password", GOOD),
+            ("again", GOOD),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    app.clock.advance(jiff::SignedDuration::from_secs(30));
+    let code = totp_code(&secret, app.clock.now());
+    let answer = post(
+        app,
+        "/console/sign-in",
+        ORIGIN,
+        None,
+        &[("email", email), ("password", GOOD), ("code", &code)],
+    )
+    .await;
+    assert_eq!(answer.status(), 303, "an admin signs in with the code");
+    answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.strip_prefix("__Host-ombud_console="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("the session cookie")
+        .to_owned()
+}
