@@ -224,6 +224,10 @@ pub fn router(state: AppState) -> Router {
             "/console/incidents/{tenant}/{id}/close",
             post(console::incidents::close),
         )
+        .route("/console/policy", get(console::policy::show))
+        .route("/console/policy/notice", get(console::policy::notice))
+        .route("/console/policy/ropa.csv", get(console::policy::ropa_csv))
+        .route("/console/policy/ropa.json", get(console::policy::ropa_json))
         .route("/console/settings", get(console::settings::show))
         .route("/console/settings/users", post(console::settings::invite))
         .route(

@@ -160,6 +160,16 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "the policy in the console: versions, the difference between two, the findings of the check, the rendered notice (operator tenant)" => {
+            Elsewhere(
+                "console_policy.rs: an auditor reads; an agent and a customer's DPO are refused",
+            )
+        }
+        "download the record of processing activities from the console (operator tenant)" => {
+            Elsewhere(
+                "console_policy.rs: a DPO downloads; an auditor and a customer's DPO are refused",
+            )
+        }
         "the console's settings: invite, reset and disable console users; create (secret shown once) and revoke API keys; the operator's admins also create tenants and set a customer's details and portal" => {
             Elsewhere(
                 "console_settings.rs: a DPO is refused; a customer's admin manages its own tenant only and creates no tenant",

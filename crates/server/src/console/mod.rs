@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 pub mod audit;
 pub mod incidents;
 pub mod people;
+pub mod policy;
 pub mod requests;
 pub mod retention;
 pub mod settings;
@@ -130,6 +131,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/retention" { "Retention" }
                             " · "
                             a href="/console/audit" { "Audit log" }
+                            " · "
+                            a href="/console/policy" { "Policy" }
                             " · "
                             a href="/console/promises" { "Promises" }
                             @if user.role == Role::Admin {
