@@ -224,6 +224,14 @@ pub fn router(state: AppState) -> Router {
             "/console/incidents/{tenant}/{id}/close",
             post(console::incidents::close),
         )
+        .route(
+            "/console/notices",
+            get(console::notices::ledger).post(console::notices::send),
+        )
+        .route(
+            "/console/notices/{tenant}/{id}",
+            get(console::notices::show),
+        )
         .route("/console/policy", get(console::policy::show))
         .route("/console/policy/notice", get(console::policy::notice))
         .route("/console/policy/ropa.csv", get(console::policy::ropa_csv))

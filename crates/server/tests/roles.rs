@@ -160,6 +160,12 @@ fn probe(what: &str, ids: &Ids) -> Probe {
                 "console.rs: console users are people with a role; an auditor's overview shows no queue, and service is no console role",
             )
         }
+        "read the notice ledger in the console and a notice's page (a customer's people: their own tenant's)" => {
+            Elsewhere("console_notices.rs: an auditor reads without the form; an agent is refused")
+        }
+        "send a notice from the console (decides)" => {
+            Elsewhere("console_notices.rs: a DPO sends; the operator's DPO is refused a customer's")
+        }
         "the policy in the console: versions, the difference between two, the findings of the check, the rendered notice (operator tenant)" => {
             Elsewhere(
                 "console_policy.rs: an auditor reads; an agent and a customer's DPO are refused",

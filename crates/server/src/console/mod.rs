@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 pub mod audit;
 pub mod incidents;
+pub mod notices;
 pub mod people;
 pub mod policy;
 pub mod requests;
@@ -127,6 +128,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/people" { "People" }
                             " · "
                             a href="/console/incidents" { "Incidents" }
+                            " · "
+                            a href="/console/notices" { "Notices" }
                             " · "
                             a href="/console/retention" { "Retention" }
                             " · "
