@@ -232,6 +232,26 @@ pub fn router(state: AppState) -> Router {
             "/console/notices/{tenant}/{id}",
             get(console::notices::show),
         )
+        .route(
+            "/console/subprocessors",
+            get(console::subprocessors::registry),
+        )
+        .route(
+            "/console/subprocessors/changes",
+            post(console::subprocessors::send),
+        )
+        .route(
+            "/console/subprocessors/choice",
+            post(console::subprocessors::choose),
+        )
+        .route(
+            "/console/subprocessors/changes/{id}/objections",
+            post(console::subprocessors::object),
+        )
+        .route(
+            "/console/subprocessors/changes/{id}/resolution",
+            post(console::subprocessors::resolve),
+        )
         .route("/console/policy", get(console::policy::show))
         .route("/console/policy/notice", get(console::policy::notice))
         .route("/console/policy/ropa.csv", get(console::policy::ropa_csv))

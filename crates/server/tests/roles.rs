@@ -166,6 +166,12 @@ fn probe(what: &str, ids: &Ids) -> Probe {
         "send a notice from the console (decides)" => {
             Elsewhere("console_notices.rs: a DPO sends; the operator's DPO is refused a customer's")
         }
+        "sub-processors in the console: the registry, customers' choices, changes and objections (a customer's people: their own)" => {
+            Elsewhere("console_subprocessors.rs: an agent is refused; the operator's DPO and the customer's people read")
+        }
+        "send a change notice and resolve objections from the console (operator tenant); object to a change there (a customer's own, decides)" => {
+            Elsewhere("console_subprocessors.rs: the operator's DPO sends and resolves; the customer's DPO objects; the operator's DPO may not choose for a customer")
+        }
         "the policy in the console: versions, the difference between two, the findings of the check, the rendered notice (operator tenant)" => {
             Elsewhere(
                 "console_policy.rs: an auditor reads; an agent and a customer's DPO are refused",

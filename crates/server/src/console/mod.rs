@@ -29,6 +29,7 @@ pub mod policy;
 pub mod requests;
 pub mod retention;
 pub mod settings;
+pub mod subprocessors;
 
 /// The session cookie: `__Host-` so that it is only ever set by this host, over HTTPS, for
 /// the whole site.
@@ -134,6 +135,8 @@ fn layout(title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
                             a href="/console/retention" { "Retention" }
                             " · "
                             a href="/console/audit" { "Audit log" }
+                            " · "
+                            a href="/console/subprocessors" { "Sub-processors" }
                             " · "
                             a href="/console/policy" { "Policy" }
                             " · "

@@ -82,7 +82,7 @@ async fn in_force(
     })
 }
 
-async fn list_of(
+pub(crate) async fn list_of(
     state: &AppState,
     tenant: TenantId,
     at: jiff::Timestamp,
@@ -237,7 +237,7 @@ pub struct SinceQuery {
 }
 
 /// The change from `since` (or the previous kept version) to the policy in force.
-async fn drafted(state: &AppState, query: SinceQuery) -> Result<ChangeDraft, ApiError> {
+pub(crate) async fn drafted(state: &AppState, query: SinceQuery) -> Result<ChangeDraft, ApiError> {
     let (operator, now, tz) = (state.operator, state.clock.now(), state.time_zone.clone());
     let effective = query
         .effective
