@@ -5,10 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { checkAndShoot as shoot, launch } from './chromium.mjs';
-import { ombud as bin, serve } from './ombud.mjs';
+import { ombud as bin, serve, totp } from './ombud.mjs';
 
 const PASSWORD = 'copper kettle orbits quietly';
 
@@ -88,20 +87,6 @@ for (const [width, height, device] of [
     assert.match(page.url(), /\/console\/sign-in$/);
     await context.close();
   });
-}
-
-/// RFC 6238 as an authenticator app computes it: HMAC-SHA-1 over the 30-second step, 6 digits.
-function totp(base32, at = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(value).padStart(6, '0');
 }
 
 test('an admin sets up the second factor with an authenticator app and signs in with its code', async () => {
