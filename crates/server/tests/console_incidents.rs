@@ -136,6 +136,16 @@ async fn incidents(app: &TestApp) {
         "the deadline after the change: {page}"
     );
 
+    // The overview shows the clock running, to the DPO and the auditor alike.
+    for who in [&dpo, &auditor] {
+        let (_, overview) = page_of(app, "/console", who).await;
+        assert!(
+            overview.contains("Breach clocks running") && overview.contains("Lost laptop"),
+            "{overview}"
+        );
+        assert!(overview.contains(&path), "it links to the incident");
+    }
+
     // The draft to the authority, read before anything is sent.
     let (status, drafted) = page_of(app, &format!("{path}/draft?party=authority"), &dpo).await;
     assert_eq!(status, 200, "{drafted}");

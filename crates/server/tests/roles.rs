@@ -167,10 +167,14 @@ fn probe(what: &str, ids: &Ids) -> Probe {
             Elsewhere("console_notices.rs: a DPO sends; the operator's DPO is refused a customer's")
         }
         "sub-processors in the console: the registry, customers' choices, changes and objections (a customer's people: their own)" => {
-            Elsewhere("console_subprocessors.rs: an agent is refused; the operator's DPO and the customer's people read")
+            Elsewhere(
+                "console_subprocessors.rs: an agent is refused; the operator's DPO and the customer's people read",
+            )
         }
         "send a change notice and resolve objections from the console (operator tenant); object to a change there (a customer's own, decides)" => {
-            Elsewhere("console_subprocessors.rs: the operator's DPO sends and resolves; the customer's DPO objects; the operator's DPO may not choose for a customer")
+            Elsewhere(
+                "console_subprocessors.rs: the operator's DPO sends and resolves; the customer's DPO objects; the operator's DPO may not choose for a customer",
+            )
         }
         "the policy in the console: versions, the difference between two, the findings of the check, the rendered notice (operator tenant)" => {
             Elsewhere(

@@ -62,6 +62,9 @@ pub trait Outbox {
     ) -> Result<()>;
     /// The record of a tenant's mails, or of one request's.
     fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>>;
+    /// How many of a tenant's mails are not delivered and failed at least once (still retried,
+    /// or given up).
+    fn undelivered_mails(&self, tenant: TenantId) -> Result<u64>;
     /// Calls `hook` after every commit that queued mail in this process (the first hook set
     /// stays).
     fn when_mail_queued(&self, hook: MailHook);

@@ -556,20 +556,100 @@ fn open_requests(
     Ok((open, names))
 }
 
+/// What the overview gathers beyond the queue, for the roles that read it.
+#[derive(Default)]
+struct Watch {
+    /// Open incidents with their tenant and its name.
+    incidents: Vec<(TenantId, String, ombud_store::incidents::Incident)>,
+    /// Verified objections waiting for the controller's decision (Art. 21(1)).
+    objections: Vec<DsRequest>,
+    /// Per tenant name: mails that failed and are not delivered.
+    undelivered: Vec<(String, u64)>,
+    /// The newest sweep receipt's time, and the tenant it was of.
+    last_sweep: Option<(Timestamp, String)>,
+}
+
+fn watch(
+    store: &dyn Store,
+    user: &User,
+    operator: TenantId,
+    names: &BTreeMap<TenantId, String>,
+) -> Result<Watch, ConsoleError> {
+    let mut watch = Watch::default();
+    let oversees = matches!(user.role, Role::Admin | Role::Dpo | Role::Auditor);
+    for (tenant, name) in names {
+        if oversees {
+            for incident in store.incidents(*tenant, true)? {
+                watch.incidents.push((*tenant, name.clone(), incident));
+            }
+            let newest = store
+                .receipts(
+                    *tenant,
+                    &ombud_store::receipts::ReceiptFilter {
+                        kind: Some(ombud_store::receipts::ReceiptKind::Sweep),
+                        before: None,
+                        limit: 1,
+                    },
+                )?
+                .into_iter()
+                .next();
+            if let Some(receipt) = newest
+                && watch
+                    .last_sweep
+                    .as_ref()
+                    .is_none_or(|(at, _)| receipt.issued_at > *at)
+            {
+                watch.last_sweep = Some((receipt.issued_at, name.clone()));
+            }
+        }
+        if matches!(user.role, Role::Admin | Role::Dpo) {
+            let count = store.undelivered_mails(*tenant)?;
+            if count > 0 {
+                watch.undelivered.push((name.clone(), count));
+            }
+        }
+    }
+    if matches!(user.role, Role::Admin | Role::Dpo | Role::Agent) {
+        watch.objections = store.request_queue(&RequestQueue {
+            tenants: (user.tenant != operator).then(|| vec![user.tenant]),
+            status: Some(ombud_core::requests::RequestStatus::Verified),
+            kind: Some(ombud_core::requests::RequestKind::Objection),
+            limit: 20,
+            ..RequestQueue::default()
+        })?;
+    }
+    watch.incidents.sort_by_key(|(_, _, i)| i.deadline_at);
+    Ok(watch)
+}
+
 pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (user, csrf) = match signed_in(&state, &headers).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let handles = matches!(user.role, Role::Admin | Role::Dpo | Role::Agent);
-    let (open, names) = if handles {
-        let (who, operator) = (user.clone(), state.operator);
-        match blocking(&state, move |store, _| open_requests(store, &who, operator)).await {
-            Ok(open) => open,
-            Err(error) => return trouble(&error),
-        }
-    } else {
-        (vec![], BTreeMap::new())
+    let (who, operator) = (user.clone(), state.operator);
+    let read = blocking(&state, move |store, _| {
+        let (open, names) = if handles {
+            open_requests(store, &who, operator)?
+        } else {
+            (
+                vec![],
+                store
+                    .tenants()?
+                    .into_iter()
+                    .filter(|t| who.tenant == operator || t.id == who.tenant)
+                    .map(|t| (t.id, t.name))
+                    .collect(),
+            )
+        };
+        let watch = watch(store, &who, operator, &names)?;
+        Ok((open, names, watch))
+    })
+    .await;
+    let (open, names, watch) = match read {
+        Ok(read) => read,
+        Err(error) => return trouble(&error),
     };
     let now = state.clock.now();
     let soon = now
@@ -582,12 +662,49 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let text = ombud_app::mail::by_the_end_of(at, tz);
         text.strip_prefix("the end of ").unwrap_or(&text).to_owned()
     };
+    let tenant_of = |id: &TenantId| names.get(id).map(String::as_str).unwrap_or("");
     page(
         StatusCode::OK,
         "Overview",
         Some((&user, &csrf)),
         html! {
             h1 { "Overview" }
+            @if !watch.incidents.is_empty() {
+                h2 { "Breach clocks running" }
+                ul {
+                    @for (tenant, name, incident) in &watch.incidents {
+                        li {
+                            a href=(format!("/console/incidents/{tenant}/{}", incident.id.0)) { (incident.title) }
+                            " (" (name) "): "
+                            @if ombud_app::breach::overdue(incident, now) { strong class="broken" { (ombud_app::breach::time_left(incident, now)) } }
+                            @else { (ombud_app::breach::time_left(incident, now)) }
+                        }
+                    }
+                }
+            }
+            @if !watch.objections.is_empty() {
+                h2 { "Objections waiting for a decision" }
+                p class="muted" { "Processing on the purposes objected to is stopped until someone decides whether compelling grounds override the objection (Art. 21(1))." }
+                ul {
+                    @for request in &watch.objections {
+                        li { a href=(format!("/console/requests/{}/{}", request.tenant, request.id)) { "Objection" @if let Some(purpose) = &request.purpose { " to " (purpose) } } " (" (tenant_of(&request.tenant)) "), received " (day(request.received_at)) }
+                    }
+                }
+            }
+            @if !watch.undelivered.is_empty() {
+                h2 { "Mails not delivered" }
+                ul { @for (tenant, count) in &watch.undelivered { li { (tenant) ": " (count) " failed and not delivered; the outbox retries them, and the request pages show the error." } } }
+            }
+            @if matches!(user.role, Role::Admin | Role::Dpo | Role::Auditor) {
+                p {
+                    @match &watch.last_sweep {
+                        Some((at, tenant)) => { "The last sweep receipt: " (day(*at)) " (" (tenant) "). " }
+                        None => { "No sweep has run yet. " }
+                    }
+                    a href="/console/retention" { "Retention" }
+                }
+            }
+            h2 { "Open requests" }
             @if !handles {
                 p { "Your role (" (user.role.as_str()) ") does not handle requests." }
             } @else if open.is_empty() {
@@ -609,7 +726,7 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
                                         Some(due) => td { (due_by(due)) },
                                         None => td class="muted" { "from confirmation" },
                                     }
-                                    td { (names.get(&request.tenant).map(String::as_str).unwrap_or("")) }
+                                    td { (tenant_of(&request.tenant)) }
                                     td { (request.kind.as_str().replace('_', " ")) }
                                     td { (request.status.as_str().replace('_', " ")) }
                                     td { (day(request.received_at)) }

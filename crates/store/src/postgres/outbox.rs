@@ -59,6 +59,18 @@ impl crate::outbox::Outbox for PostgresStore {
         })
     }
 
+    fn undelivered_mails(&self, tenant: TenantId) -> Result<u64> {
+        self.read(|client| {
+            let count: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND sent_at IS NULL AND last_error IS NOT NULL",
+                    &[&tenant.0],
+                )?
+                .get(0);
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
     fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>> {
         self.read(|client| {
             client

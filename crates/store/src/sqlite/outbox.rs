@@ -56,6 +56,15 @@ impl crate::outbox::Outbox for SqliteStore {
         })
     }
 
+    fn undelivered_mails(&self, tenant: TenantId) -> Result<u64> {
+        self.read(|conn| {
+            let count: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM outbox WHERE tenant_id = ?1 AND sent_at IS NULL AND last_error IS NOT NULL")?
+                .query_row(params![tenant.0.as_bytes()], |row| row.get(0))?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
     fn mails(&self, tenant: TenantId, request: Option<RequestId>) -> Result<Vec<MailRecord>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(

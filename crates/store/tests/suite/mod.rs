@@ -2359,6 +2359,11 @@ pub fn the_outbox_leases_each_mail_to_one_sender_and_keeps_the_record(store: &dy
             at("2026-03-01T10:01:00Z"),
         )
         .expect("failed");
+    assert_eq!(
+        store.undelivered_mails(tenant.id).expect("counted"),
+        1,
+        "the failed one, not the sent one"
+    );
     assert!(
         store
             .lease_mails(now, lease, 10)
