@@ -4,19 +4,11 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready};
+use common::console::{ORIGIN, get, page_of, post, ready};
 use common::{TestApp, spawn_app};
 use ombud_core::Clock;
 use ombud_store::model::{Role, TenantId};
 use serde_json::json;
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
 
 async fn audit_pages(app: &TestApp) {
     let operator = app.operator().await;

@@ -6,26 +6,10 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready};
+use common::console::{ORIGIN, csrf_in, get, page_of, post, ready};
 use common::{CLOUD_POLICY, TestApp, spawn_app_with};
 use ombud_store::model::Role;
 use serde_json::json;
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
-
-fn csrf_in(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a form with the session's token")
-        .to_owned()
-}
 
 async fn send(
     app: &TestApp,

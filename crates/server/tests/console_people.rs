@@ -6,27 +6,11 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready};
+use common::console::{ORIGIN, csrf_in, get, page_of, post, ready};
 use common::{TestApp, spawn_app};
 use ombud_store::model::{Role, TenantId};
 use serde_json::json;
 use std::sync::Arc;
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
-
-fn csrf_in(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a form with the session's token")
-        .to_owned()
-}
 
 async fn entries(
     app: &TestApp,
@@ -146,6 +130,7 @@ async fn people(app: &TestApp) {
 
     // Revealed for a purpose: what it may read, audited for it under the user.
     let csrf = csrf_in(&person);
+    let looked = entries(app, operator, "subject.read").await.len();
     let forged = post(
         app,
         &format!("{path}/reveal"),
@@ -155,6 +140,11 @@ async fn people(app: &TestApp) {
     )
     .await;
     assert_eq!(forged.status(), 403);
+    assert_eq!(
+        entries(app, operator, "subject.read").await.len(),
+        looked,
+        "a refused form opens nobody"
+    );
     let elsewhere = post(
         app,
         &format!("{path}/reveal"),

@@ -5,19 +5,11 @@
 
 mod common;
 
-use common::console::{get, ready};
+use common::console::{get, page_of, ready};
 use common::{POLICY, TestApp, spawn_app};
 use ombud_core::Clock;
 use ombud_store::model::{Role, TenantId};
 use std::sync::Arc;
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
 
 /// Keeps `source` as a version of the operator's policy, as `serve` does at start; its hash.
 async fn keep(app: &TestApp, operator: TenantId, source: &str) -> String {

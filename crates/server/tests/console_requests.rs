@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready};
+use common::console::{ORIGIN, get, location, post, ready};
 use common::{POLICY, TestApp, spawn_app_with};
 use ombud_store::model::{Role, TenantId};
 use serde_json::json;
@@ -57,15 +57,6 @@ async fn audit_of(
     })
     .await
     .expect("joined")
-}
-
-fn location(answer: &reqwest::Response) -> String {
-    answer
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 async fn the_queue_and_the_request_page(app: &TestApp) {

@@ -6,25 +6,9 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready, ready_admin};
+use common::console::{ORIGIN, csrf_in, get, location, page_of, post, ready, ready_admin};
 use common::{TestApp, spawn_app};
 use ombud_store::model::{Role, TenantId};
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
-
-fn csrf_in(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a form with the session's token")
-        .to_owned()
-}
 
 /// What a page shows once: the setup link or the secret.
 fn once(page: &str) -> String {
@@ -32,15 +16,6 @@ fn once(page: &str) -> String {
         .nth(1)
         .and_then(|rest| rest.split('<').next())
         .expect("shown once")
-        .to_owned()
-}
-
-fn location(answer: &reqwest::Response) -> String {
-    answer
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
         .to_owned()
 }
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, post, ready, ready_admin};
+use common::console::{ORIGIN, csrf_in, get, page_of, post, ready, ready_admin};
 use common::{TestApp, spawn_app_on_postgres_with, spawn_app_with};
 use jiff::SignedDuration;
 use ombud_core::Clock;
@@ -26,22 +26,6 @@ fn new_policy() -> String {
     );
     assert_ne!(moved, OLD, "the example still has Vultr in the US");
     moved
-}
-
-async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let answer = get(app, path, Some(cookie)).await;
-    (
-        answer.status().as_u16(),
-        answer.text().await.expect("a page"),
-    )
-}
-
-fn csrf_in(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a form with the session's token")
-        .to_owned()
 }
 
 async fn subprocessors(app: &TestApp) {

@@ -3,7 +3,7 @@
 //! verified with one button. For admins, DPOs and auditors, as the API's audit routes; the
 //! operator's staff may pick any tenant, a customer's people read their own.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble};
+use super::{blocking, page, signed_in, trouble};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -329,16 +329,10 @@ pub async fn verify(
     headers: HeaderMap,
     Form(form): Form<VerifyForm>,
 ) -> Response {
-    if !same_origin(&state, &headers) {
-        return refused_origin();
-    }
-    let (user, csrf) = match signed_in(&state, &headers).await {
-        Ok(signed) => signed,
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
+        Ok(checked) => checked,
         Err(response) => return response,
     };
-    if !ombud_app::console::csrf_matches(&csrf, &form.csrf) {
-        return refused_origin();
-    }
     if !reads_audit(&user) {
         return refused(&user, &csrf);
     }

@@ -8,7 +8,7 @@
 //! (spring forward) is refused; a time they pass twice (autumn) is taken at its earlier
 //! instant, so a breach clock never runs later than either reading allows.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant};
+use super::{blocking, page, signed_in, trouble, visible_tenant};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -229,30 +229,15 @@ async fn posted(
     csrf: &str,
     tenant: &str,
 ) -> Result<(User, String, TenantId), Response> {
-    if !same_origin(state, headers) {
-        return Err(refused_origin());
-    }
-    let (user, expected) = signed_in(state, headers).await?;
-    if !ombud_app::console::csrf_matches(&expected, csrf) {
-        return Err(refused_origin());
-    }
-    if !acts(&user) {
-        return Err(page(
-            StatusCode::FORBIDDEN,
-            "Incidents",
-            Some((&user, &expected)),
-            html! { h1 { "Incidents" } p { "Incidents are handled by admins and DPOs." } },
-        ));
-    }
-    let Some(tenant) = visible_tenant(state, &user, tenant) else {
-        return Err(page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Incidents",
-            Some((&user, &expected)),
-            html! { h1 { "Incidents" } p class="error" role="alert" { "You cannot act in that tenant." } },
-        ));
-    };
-    Ok((user, expected, tenant))
+    super::tenant_post(
+        state,
+        headers,
+        (csrf, tenant),
+        "Incidents",
+        acts,
+        "Incidents are handled by admins and DPOs.",
+    )
+    .await
 }
 
 pub async fn open(

@@ -252,6 +252,52 @@ pub struct TenantForm {
     tenant: String,
 }
 
+/// A form's checks before anything is done: the server's own origin, a session, its token.
+async fn checked_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(User, String), Response> {
+    if !same_origin(state, headers) {
+        return Err(refused_origin());
+    }
+    let (user, expected) = signed_in(state, headers).await?;
+    if !console::csrf_matches(&expected, csrf) {
+        return Err(refused_origin());
+    }
+    Ok((user, expected))
+}
+
+/// A form that acts in a tenant: [`checked_post`], then a role `may` allows (403 with `why`
+/// otherwise), then the tenant it names, when the user may act there (422 otherwise).
+async fn tenant_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    (csrf, tenant): (&str, &str),
+    title: &str,
+    may: fn(&User) -> bool,
+    why: &str,
+) -> Result<(User, String, TenantId), Response> {
+    let (user, expected) = checked_post(state, headers, csrf).await?;
+    if !may(&user) {
+        return Err(page(
+            StatusCode::FORBIDDEN,
+            title,
+            Some((&user, &expected)),
+            html! { h1 { (title) } p { (why) } },
+        ));
+    }
+    let Some(tenant) = visible_tenant(state, &user, tenant) else {
+        return Err(page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            title,
+            Some((&user, &expected)),
+            html! { h1 { (title) } p class="error" role="alert" { "You cannot act in that tenant; choose one from the list." } },
+        ));
+    };
+    Ok((user, expected, tenant))
+}
+
 /// The signed-in user of a request, or where to go instead.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(User, String), Response> {
     let Some(token) = cookie_token(headers) else {

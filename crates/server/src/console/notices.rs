@@ -5,7 +5,7 @@
 //! mandatory kinds reach everyone, opt-out kinds skip who opted out. Admins and DPOs send (in
 //! their own tenant: a customer decides its own notices), auditors read.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant};
+use super::{blocking, page, signed_in, trouble, visible_tenant};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -215,16 +215,10 @@ pub async fn send(
     headers: HeaderMap,
     Form(form): Form<ComposeForm>,
 ) -> Response {
-    if !same_origin(&state, &headers) {
-        return refused_origin();
-    }
-    let (user, csrf) = match signed_in(&state, &headers).await {
-        Ok(signed) => signed,
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
+        Ok(checked) => checked,
         Err(response) => return response,
     };
-    if !ombud_app::console::csrf_matches(&csrf, &form.csrf) {
-        return refused_origin();
-    }
     let Some(tenant) = visible_tenant(&state, &user, &form.tenant) else {
         return refused(&user, &csrf);
     };

@@ -5,7 +5,7 @@
 //! audit trail. Opening the page is itself audited (`subject.read`), as the API's read of a
 //! person's identities is.
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble};
+use super::{blocking, page, signed_in, trouble};
 use crate::routes::subjects::{PurposeRead, purpose_read, read_entry};
 use crate::state::AppState;
 use axum::Form;
@@ -320,16 +320,14 @@ pub async fn reveal(
     Path((tenant, subject)): Path<(String, String)>,
     Form(form): Form<RevealForm>,
 ) -> Response {
-    if !same_origin(&state, &headers) {
-        return refused_origin();
+    // The form is checked before the person is opened: opening is itself audited.
+    if let Err(response) = super::checked_post(&state, &headers, &form.csrf).await {
+        return response;
     }
     let (user, csrf, person) = match open_person(&state, &headers, &tenant, &subject).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !ombud_app::console::csrf_matches(&csrf, &form.csrf) {
-        return refused_origin();
-    }
     if state.policy.activity(&form.purpose).is_none() {
         return person_page(
             &state,

@@ -7,7 +7,7 @@
 //! staff read every customer's queue and may assign there, but only a customer's own people
 //! decide on its requests (as only its own keys do).
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble};
+use super::{blocking, page, signed_in, trouble};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -809,29 +809,13 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// A POST's checks before anything is done: the server's own origin, a session, its token.
-async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(User, String), Response> {
-    if !same_origin(state, headers) {
-        return Err(refused_origin());
-    }
-    let (user, expected) = signed_in(state, headers).await?;
-    if !ombud_app::console::csrf_matches(&expected, csrf) {
-        return Err(refused_origin());
-    }
-    Ok((user, expected))
-}
-
 pub async fn reveal(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((tenant, id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(response) = posted(&state, &headers, &form.csrf).await {
+    if let Err(response) = super::checked_post(&state, &headers, &form.csrf).await {
         return response;
     }
     let (user, csrf, sheet) = match open_sheet(&state, &headers, &tenant, &id).await {
@@ -898,7 +882,7 @@ async fn desk_step(
     done: &'static str,
     work: impl FnOnce(&ombud_app::rights::Desk, &Step) -> Result<(), DeskError> + Send + 'static,
 ) -> Response {
-    if let Err(response) = posted(&state, &headers, &csrf).await {
+    if let Err(response) = super::checked_post(&state, &headers, &csrf).await {
         return response;
     }
     let (user, csrf, sheet) = match open_sheet(&state, &headers, &tenant, &id).await {

@@ -4,9 +4,7 @@
 //! placed and released; reviews due, kept or deleted. Reading is for admins, DPOs and auditors;
 //! holds for admins and DPOs; a review's decision, like the API's, for a tenant's own people.
 
-use super::{
-    TenantForm, blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant,
-};
+use super::{TenantForm, blocking, page, signed_in, trouble, visible_tenant};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -457,37 +455,22 @@ fn body(
     }
 }
 
-/// A POST's checks: origin, session, token, role; then the tenant it acts in.
+/// A POST's checks: origin, session, token, role, tenant.
 async fn posted(
     state: &AppState,
     headers: &HeaderMap,
     csrf: &str,
     tenant: &str,
 ) -> Result<(User, String, TenantId), Response> {
-    if !same_origin(state, headers) {
-        return Err(refused_origin());
-    }
-    let (user, expected) = signed_in(state, headers).await?;
-    if !ombud_app::console::csrf_matches(&expected, csrf) {
-        return Err(refused_origin());
-    }
-    if !acts(&user) {
-        return Err(page(
-            StatusCode::FORBIDDEN,
-            "Retention",
-            Some((&user, &expected)),
-            html! { h1 { "Retention" } p { "Holds and reviews are for admins and DPOs." } },
-        ));
-    }
-    let Some(tenant) = visible_tenant(state, &user, tenant) else {
-        return Err(page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Retention",
-            Some((&user, &expected)),
-            html! { h1 { "Retention" } p class="error" role="alert" { "You cannot act in that tenant." } },
-        ));
-    };
-    Ok((user, expected, tenant))
+    super::tenant_post(
+        state,
+        headers,
+        (csrf, tenant),
+        "Retention",
+        acts,
+        "Holds and reviews are for admins and DPOs.",
+    )
+    .await
 }
 
 /// The page again with why a step was refused.

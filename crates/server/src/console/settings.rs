@@ -3,9 +3,7 @@
 //! and, for the operator's admins, the tenants — created, and each customer's details as
 //! controller and its portal's look. A customer's admin manages its own tenant only.
 
-use super::{
-    TenantForm, blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant,
-};
+use super::{TenantForm, blocking, page, signed_in, trouble, visible_tenant};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -291,32 +289,22 @@ fn body(state: &AppState, user: &User, csrf: &str, sheet: &Sheet, once: &Once) -
     }
 }
 
-/// A POST's checks: origin, session, token, admin, and the tenant it acts in.
+/// A POST's checks: origin, session, token, an admin, tenant.
 async fn posted(
     state: &AppState,
     headers: &HeaderMap,
     csrf: &str,
     tenant: &str,
 ) -> Result<(User, String, TenantId), Response> {
-    if !same_origin(state, headers) {
-        return Err(refused_origin());
-    }
-    let (user, expected) = signed_in(state, headers).await?;
-    if !ombud_app::console::csrf_matches(&expected, csrf) {
-        return Err(refused_origin());
-    }
-    if user.role != Role::Admin {
-        return Err(refused(&user, &expected));
-    }
-    let Some(tenant) = visible_tenant(state, &user, tenant) else {
-        return Err(page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Settings",
-            Some((&user, &expected)),
-            html! { h1 { "Settings" } p class="error" role="alert" { "You cannot manage that tenant." } },
-        ));
-    };
-    Ok((user, expected, tenant))
+    super::tenant_post(
+        state,
+        headers,
+        (csrf, tenant),
+        "Settings",
+        |user| user.role == Role::Admin,
+        "Settings are for admins.",
+    )
+    .await
 }
 
 fn back(tenant: TenantId, done: &str) -> Response {

@@ -6,7 +6,7 @@
 //! and DPOs object within the window. The rules are the registry's, as the API's routes apply
 //! them (`routes::subprocessors`).
 
-use super::{blocking, page, refused_origin, same_origin, signed_in, trouble, visible_tenant};
+use super::{blocking, page, signed_in, trouble, visible_tenant};
 use crate::error::ApiError;
 use crate::routes::subprocessors::{SinceQuery, drafted, list_of};
 use crate::state::AppState;
@@ -325,22 +325,6 @@ async fn registry_page(
     )
 }
 
-/// A POST's checks: origin, session, token.
-async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(User, String), Response> {
-    if !same_origin(state, headers) {
-        return Err(refused_origin());
-    }
-    let (user, expected) = signed_in(state, headers).await?;
-    if !ombud_app::console::csrf_matches(&expected, csrf) {
-        return Err(refused_origin());
-    }
-    Ok((user, expected))
-}
-
 fn forbidden(user: &User, csrf: &str, why: &str) -> Response {
     page(
         StatusCode::FORBIDDEN,
@@ -370,7 +354,7 @@ pub async fn send(
     headers: HeaderMap,
     Form(form): Form<SendForm>,
 ) -> Response {
-    let (user, csrf) = match posted(&state, &headers, &form.csrf).await {
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };
@@ -433,7 +417,7 @@ pub async fn choose(
     headers: HeaderMap,
     Form(form): Form<ChoiceForm>,
 ) -> Response {
-    let (user, csrf) = match posted(&state, &headers, &form.csrf).await {
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };
@@ -491,7 +475,7 @@ pub async fn object(
     Path(id): Path<String>,
     Form(form): Form<ObjectForm>,
 ) -> Response {
-    let (user, csrf) = match posted(&state, &headers, &form.csrf).await {
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };
@@ -562,7 +546,7 @@ pub async fn resolve(
     Path(id): Path<String>,
     Form(form): Form<ResolveForm>,
 ) -> Response {
-    let (user, csrf) = match posted(&state, &headers, &form.csrf).await {
+    let (user, csrf) = match super::checked_post(&state, &headers, &form.csrf).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };

@@ -168,3 +168,31 @@ pub async fn ready_admin(app: &TestApp, tenant: TenantId, email: &str) -> String
         .expect("the session cookie")
         .to_owned()
 }
+
+/// A page's status and text, for the signed-in `cookie`.
+pub async fn page_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let answer = get(app, path, Some(cookie)).await;
+    (
+        answer.status().as_u16(),
+        answer.text().await.expect("a page"),
+    )
+}
+
+/// The session's CSRF token, from the first form of a page.
+pub fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with the session's token")
+        .to_owned()
+}
+
+/// Where a redirect leads.
+pub fn location(answer: &reqwest::Response) -> String {
+    answer
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
