@@ -6,37 +6,10 @@
 
 mod common;
 
-use common::console::{ORIGIN, csrf_in, get, page_of, post, ready};
+use common::console::{ORIGIN, audited, csrf_in, get, page_of, post, ready};
 use common::{TestApp, spawn_app};
 use ombud_store::model::{Role, TenantId};
 use serde_json::json;
-use std::sync::Arc;
-
-async fn entries(
-    app: &TestApp,
-    tenant: TenantId,
-    action: &str,
-) -> Vec<ombud_store::audit::AuditEntry> {
-    let (store, action) = (Arc::clone(&app.store), action.to_owned());
-    tokio::task::spawn_blocking(move || {
-        store
-            .audit_entries(
-                tenant,
-                &ombud_store::audit::AuditFilter {
-                    subject: None,
-                    actor: None,
-                    action: Some(action),
-                    from: None,
-                    until: None,
-                    after_seq: None,
-                    limit: 100,
-                },
-            )
-            .expect("audit")
-    })
-    .await
-    .expect("joined")
-}
 
 async fn people(app: &TestApp) {
     let operator = app.operator().await;
@@ -117,7 +90,7 @@ async fn people(app: &TestApp) {
         "the address is masked"
     );
     assert!(person.contains("user.financial") && person.contains("contract start"));
-    let looks = entries(app, operator, "subject.read").await;
+    let looks = audited(app, operator, "subject.read").await;
     assert!(
         looks.iter().any(|e| e.actor.starts_with("user:")),
         "{looks:?}"
@@ -130,7 +103,7 @@ async fn people(app: &TestApp) {
 
     // Revealed for a purpose: what it may read, audited for it under the user.
     let csrf = csrf_in(&person);
-    let looked = entries(app, operator, "subject.read").await.len();
+    let looked = audited(app, operator, "subject.read").await.len();
     let forged = post(
         app,
         &format!("{path}/reveal"),
@@ -141,7 +114,7 @@ async fn people(app: &TestApp) {
     .await;
     assert_eq!(forged.status(), 403);
     assert_eq!(
-        entries(app, operator, "subject.read").await.len(),
+        audited(app, operator, "subject.read").await.len(),
         looked,
         "a refused form opens nobody"
     );
@@ -163,7 +136,7 @@ async fn people(app: &TestApp) {
     )
     .await;
     assert_eq!(unknown.status(), 422);
-    assert!(entries(app, operator, "records.read").await.is_empty());
+    assert!(audited(app, operator, "records.read").await.is_empty());
     let shown = post(
         app,
         &format!("{path}/reveal"),
@@ -175,7 +148,7 @@ async fn people(app: &TestApp) {
     assert_eq!(shown.status(), 200);
     let shown = shown.text().await.expect("page");
     assert!(shown.contains("INV-2026-001 1200.00 EUR"), "{shown}");
-    let reads = entries(app, operator, "records.read").await;
+    let reads = audited(app, operator, "records.read").await;
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert_eq!(reads[0].purpose.as_deref(), Some("invoicing"));
     assert!(reads[0].actor.starts_with("user:"));

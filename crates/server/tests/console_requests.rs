@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::console::{ORIGIN, get, location, post, ready};
+use common::console::{ORIGIN, audited, get, location, post, ready};
 use common::{POLICY, TestApp, spawn_app_with};
 use ombud_store::model::{Role, TenantId};
 use serde_json::json;
-use std::sync::Arc;
 
 /// The invoicing example, where the team may also confirm a person's identity by hand.
 fn policy() -> String {
@@ -31,32 +30,6 @@ async fn csrf_of(app: &TestApp, path: &str, cookie: &str) -> (u16, String, Strin
         .unwrap_or_default()
         .to_owned();
     (status, body, csrf)
-}
-
-async fn audit_of(
-    app: &TestApp,
-    tenant: TenantId,
-    action: &str,
-) -> Vec<ombud_store::audit::AuditEntry> {
-    let (store, action) = (Arc::clone(&app.store), action.to_owned());
-    tokio::task::spawn_blocking(move || {
-        store
-            .audit_entries(
-                tenant,
-                &ombud_store::audit::AuditFilter {
-                    subject: None,
-                    actor: None,
-                    action: Some(action),
-                    from: None,
-                    until: None,
-                    after_seq: None,
-                    limit: 100,
-                },
-            )
-            .expect("audit")
-    })
-    .await
-    .expect("joined")
 }
 
 async fn the_queue_and_the_request_page(app: &TestApp) {
@@ -205,7 +178,7 @@ async fn the_queue_and_the_request_page(app: &TestApp) {
         "a form from another origin is refused"
     );
     assert!(
-        audit_of(app, operator, "request.contact_read")
+        audited(app, operator, "request.contact_read")
             .await
             .is_empty()
     );
@@ -225,7 +198,7 @@ async fn the_queue_and_the_request_page(app: &TestApp) {
             .expect("page")
             .contains("asker@example.fi")
     );
-    let reads = audit_of(app, operator, "request.contact_read").await;
+    let reads = audited(app, operator, "request.contact_read").await;
     assert_eq!(reads.len(), 1);
     assert!(reads[0].actor.starts_with("user:"), "{:?}", reads[0]);
     assert!(
@@ -293,7 +266,7 @@ async fn the_queue_and_the_request_page(app: &TestApp) {
     )
     .await;
     assert_eq!(verified.status(), 303);
-    let steps = audit_of(app, operator, "request.verify").await;
+    let steps = audited(app, operator, "request.verify").await;
     assert!(
         steps.iter().any(|e| e
             .detail

@@ -196,3 +196,26 @@ pub fn location(answer: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The audit entries of `tenant` with `action`, oldest first.
+pub async fn audited(
+    app: &TestApp,
+    tenant: TenantId,
+    action: &str,
+) -> Vec<ombud_store::audit::AuditEntry> {
+    let (store, action) = (Arc::clone(&app.store), action.to_owned());
+    tokio::task::spawn_blocking(move || {
+        store
+            .audit_entries(
+                tenant,
+                &ombud_store::audit::AuditFilter {
+                    action: Some(action),
+                    limit: 100,
+                    ..ombud_store::audit::AuditFilter::default()
+                },
+            )
+            .expect("audit")
+    })
+    .await
+    .expect("joined")
+}
