@@ -267,6 +267,14 @@ pub fn router(state: AppState) -> Router {
             post(console::settings::disable),
         )
         .route(
+            "/console/settings/contacts",
+            post(console::settings::add_contact),
+        )
+        .route(
+            "/console/settings/contacts/{subject}/remove",
+            post(console::settings::remove_contact),
+        )
+        .route(
             "/console/settings/keys",
             post(console::settings::create_key),
         )

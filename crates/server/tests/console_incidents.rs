@@ -159,6 +159,45 @@ async fn incidents(app: &TestApp) {
     )
     .await;
     assert_eq!(assessed.status(), 303);
+    // Art. 34(3)(c): a public communication instead of telling each person — named, or refused.
+    let unnamed = post(
+        app,
+        &format!("{path}/assess"),
+        ORIGIN,
+        Some(&dpo),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &tenant),
+            ("subjects_exempt", "disproportionate"),
+            ("exemption_reasons", "Thousands of stale addresses."),
+            ("public_communication", ""),
+        ],
+    )
+    .await;
+    assert_eq!(unnamed.status(), 422);
+    let exempt = post(
+        app,
+        &format!("{path}/assess"),
+        ORIGIN,
+        Some(&dpo),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &tenant),
+            ("subjects_exempt", "disproportionate"),
+            ("exemption_reasons", "Thousands of stale addresses."),
+            (
+                "public_communication",
+                "A notice on the service status page, 26 October.",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(exempt.status(), 303);
+    let (_, page) = page_of(app, &path, &dpo).await;
+    assert!(
+        page.contains("not told, Art. 34(3) disproportionate"),
+        "{page}"
+    );
 
     // The authority's filing, then closing; a closed incident stays as it is.
     let filed = post(

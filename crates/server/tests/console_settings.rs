@@ -268,6 +268,65 @@ async fn settings(app: &TestApp) {
     );
     assert_eq!(shown.body["profile"]["colour"], "#0b57d0");
 
+    // Its service contacts: added by address (registered in the operator's tenant), removed.
+    let bad = post(
+        app,
+        "/console/settings/contacts",
+        ORIGIN,
+        Some(&admin),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &customer),
+            ("email", "not an address"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let added = post(
+        app,
+        "/console/settings/contacts",
+        ORIGIN,
+        Some(&admin),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &customer),
+            ("email", "IT@Esimerkki.fi"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    let contacts = app
+        .get(
+            &format!("/api/v1/tenants/{customer}/contacts"),
+            &app.admin_key,
+        )
+        .await;
+    let contact = contacts.body["contacts"][0]
+        .as_str()
+        .expect("a contact")
+        .to_owned();
+    let (_, page) = page_of(app, &format!("/console/settings?tenant={customer}"), &admin).await;
+    assert!(
+        page.contains("Service contacts of") && !page.contains("it@esimerkki.fi"),
+        "masked: {page}"
+    );
+    let removed = post(
+        app,
+        &format!("/console/settings/contacts/{contact}/remove"),
+        ORIGIN,
+        Some(&admin),
+        &[("csrf", &csrf), ("tenant", &customer)],
+    )
+    .await;
+    assert_eq!(removed.status(), 303);
+    let contacts = app
+        .get(
+            &format!("/api/v1/tenants/{customer}/contacts"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(contacts.body["contacts"], serde_json::json!([]));
+
     // A customer's admin manages its own tenant and no other.
     let theirs = ready_admin(app, customer_id, "admin@esimerkki.fi").await;
     let (status, page) = page_of(app, "/console/settings", &theirs).await;

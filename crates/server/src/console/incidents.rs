@@ -466,6 +466,17 @@ fn incident_body(
                     div { input type="checkbox" id="a-unlikely" name="risk" value="unlikely"; label class="choice" for="a-unlikely" { "Unlikely to result in a risk to people: the authority need not be told (Art. 33(1))" } }
                     label for="a-reasons" { "Why (required with the box above; Art. 33(5))" }
                     textarea id="a-reasons" name="reasons" rows="2" maxlength="5000" {}
+                    label for="a-exempt" { "The people concerned need not be told (Art. 34(3))" }
+                    select id="a-exempt" name="subjects_exempt" {
+                        option value="" { "no: they are told if the risk to them is high" }
+                        option value="unintelligible" { "(a) the data was unintelligible to others, e.g. encrypted" }
+                        option value="risk_removed" { "(b) later measures make the high risk no longer likely" }
+                        option value="disproportionate" { "(c) it would take disproportionate effort: a public communication instead" }
+                    }
+                    label for="a-exemption-reasons" { "Why that ground holds (required with a ground)" }
+                    textarea id="a-exemption-reasons" name="exemption_reasons" rows="2" maxlength="5000" {}
+                    label for="a-public" { "The public communication made instead, and where (for (c))" }
+                    textarea id="a-public" name="public_communication" rows="2" maxlength="5000" {}
                 }
                 button type="submit" { "Record the assessment" }
             }
@@ -789,6 +800,12 @@ pub struct AssessForm {
     risk: String,
     #[serde(default)]
     reasons: String,
+    #[serde(default)]
+    subjects_exempt: String,
+    #[serde(default)]
+    exemption_reasons: String,
+    #[serde(default)]
+    public_communication: String,
 }
 
 fn given(text: &str) -> Option<&str> {
@@ -817,9 +834,9 @@ pub async fn assess(
                     consequences: given(&form.consequences),
                     risk: given(&form.risk),
                     reasons: given(&form.reasons),
-                    subjects_exempt: None,
-                    exemption_reasons: None,
-                    public_communication: None,
+                    subjects_exempt: given(&form.subjects_exempt),
+                    exemption_reasons: given(&form.exemption_reasons),
+                    public_communication: given(&form.public_communication),
                     by: &by,
                     now,
                 },

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use maud::{Markup, html};
 use ombud_app::console::ConsoleError;
+use ombud_core::{Identity, IdentityKind};
 use ombud_store::crypto::{api_secret_hash, new_api_secret};
 use ombud_store::model::{ApiKey, ApiKeyId, NewApiKey, Role, Tenant, TenantId};
 use ombud_store::users::{User, UserId};
@@ -50,6 +51,9 @@ struct Sheet {
     tenant: Tenant,
     users: Vec<User>,
     keys: Vec<ApiKey>,
+    /// For a customer seen by the operator's admins: its service-message contacts, people of
+    /// the operator's tenant, with their addresses masked.
+    contacts: Vec<(ombud_store::model::SubjectId, String)>,
 }
 
 /// What a page says once, after a step: a setup link or a key's secret, or what was done.
@@ -74,9 +78,25 @@ async fn sheet(state: &AppState, user: &User, tenant: TenantId) -> Result<Sheet,
             .find(|t| t.id == tenant)
             .cloned()
             .ok_or(ConsoleError::Store(StoreError::NotFound("tenant")))?;
+        let mut contacts = vec![];
+        if who.tenant == operator && !tenant.operator {
+            for subject in store.tenant_contacts(operator, tenant.id)? {
+                let address = store
+                    .subject(operator, subject)?
+                    .and_then(|s| {
+                        s.identities
+                            .iter()
+                            .find(|i| i.kind() == IdentityKind::Email)
+                            .map(Identity::masked)
+                    })
+                    .unwrap_or_default();
+                contacts.push((subject, address));
+            }
+        }
         Ok(Sheet {
             users: store.users(tenant.id)?,
             keys: store.api_keys(tenant.id)?,
+            contacts,
             tenants,
             tenant,
         })
@@ -254,6 +274,29 @@ fn body(state: &AppState, user: &User, csrf: &str, sheet: &Sheet, once: &Once) -
                 (hidden)
                 div { label for="n-name" { "A new customer's name" } input id="n-name" type="text" name="name" maxlength="200" required; }
                 button type="submit" { "Create the tenant" }
+            }
+        }
+        @if operator_admin && !sheet.tenant.operator {
+            h2 { "Service contacts of " (sheet.tenant.name) }
+            p class="muted" { "The people who receive this customer's service messages (security notices, changes of sub-processors) on its behalf." }
+            @if sheet.contacts.is_empty() {
+                p { "None yet: its notices reach nobody." }
+            } @else {
+                ul {
+                    @for (subject, address) in &sheet.contacts {
+                        li {
+                            (address) " "
+                            form method="post" action=(format!("/console/settings/contacts/{subject}/remove")) class="inline" {
+                                (hidden) button type="submit" class="quiet" { "Remove" }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/console/settings/contacts" class="filters" {
+                (hidden)
+                div { label for="x-email" { "Add a contact by address" } input id="x-email" type="email" name="email" required; }
+                button type="submit" { "Add" }
             }
         }
         @if !sheet.tenant.operator {
@@ -684,6 +727,103 @@ pub async fn update_tenant(
     match updated {
         Ok(None) => back(tenant, "profile"),
         Ok(Some(problem)) => answer(&state, &user, &csrf, tenant, Once::Problem(problem)).await,
+        Err(error) => trouble(&error),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// Adds a service contact of a customer: a person of the operator's tenant, found by the
+/// address or registered with it.
+pub async fn add_contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ContactForm>,
+) -> Response {
+    let (user, csrf, tenant) = match posted(&state, &headers, &form.csrf, &form.tenant).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    if user.tenant != state.operator || tenant == state.operator {
+        return refused(&user, &csrf);
+    }
+    let email = match Identity::parse(IdentityKind::Email, &form.email) {
+        Ok(email) => email,
+        Err(error) => {
+            return answer(
+                &state,
+                &user,
+                &csrf,
+                tenant,
+                Once::Problem(format!("That is not an email address: {error}.")),
+            )
+            .await;
+        }
+    };
+    let (operator, actor) = (state.operator, Actor::User(user.id));
+    let added = blocking(&state, move |store, now| {
+        let subject = match store.find_subject(operator, &email)? {
+            Some(subject) => subject,
+            None => store.create_subject(operator, &[email], &actor, now)?,
+        };
+        store.set_tenant_contact(operator, tenant, subject, true, &actor, now)?;
+        Ok(())
+    })
+    .await;
+    match added {
+        Ok(()) => back(tenant, "contact"),
+        Err(error) => trouble(&error),
+    }
+}
+
+pub async fn remove_contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(subject): Path<String>,
+    Form(form): Form<TenantForm>,
+) -> Response {
+    let (user, csrf, tenant) = match posted(&state, &headers, &form.csrf, &form.tenant).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    if user.tenant != state.operator || tenant == state.operator {
+        return refused(&user, &csrf);
+    }
+    let Ok(subject) = subject.parse().map(ombud_store::model::SubjectId) else {
+        return answer(
+            &state,
+            &user,
+            &csrf,
+            tenant,
+            Once::Problem("No such contact.".into()),
+        )
+        .await;
+    };
+    let (operator, actor) = (state.operator, Actor::User(user.id));
+    match blocking(&state, move |store, now| {
+        Ok(store.set_tenant_contact(operator, tenant, subject, false, &actor, now)?)
+    })
+    .await
+    {
+        Ok(true) => back(tenant, "contact"),
+        Ok(false) => {
+            answer(
+                &state,
+                &user,
+                &csrf,
+                tenant,
+                Once::Problem("No such contact.".into()),
+            )
+            .await
+        }
         Err(error) => trouble(&error),
     }
 }
