@@ -19,6 +19,7 @@ const PAGES = [
   ['incidents', '/console/incidents'],
   ['notices', '/console/notices'],
   ['retention', '/console/retention'],
+  ['retention-dry-run', '/console/retention/dry-run'],
   ['audit', '/console/audit'],
   ['subprocessors', '/console/subprocessors'],
   ['policy', '/console/policy'],

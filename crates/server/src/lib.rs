@@ -292,6 +292,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/console/retention", get(console::retention::show))
         .route(
+            "/console/retention/dry-run",
+            get(console::retention::dry_run),
+        )
+        .route(
             "/console/retention/holds",
             post(console::retention::place_hold),
         )

@@ -92,6 +92,40 @@ async fn retention(app: &TestApp) {
     .await;
     assert_eq!(status, 422, "a customer's people see their own tenant only");
 
+    // The dry run lists what the next sweep removes, and removes nothing.
+    let expired = person(app, "old@example.fi", "user.device.ip_address", "security").await;
+    let written = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/subjects/{expired}/records"),
+            Some(&app.admin_key),
+            None,
+            Some(json!({ "records": [
+                { "category": "user.device.ip_address", "value": "192.0.2.9", "purposes": ["security"], "collected_at": "2023-01-15T06:00:00Z" },
+            ] })),
+        )
+        .await;
+    assert_eq!(written.status, 200, "{:?}", written.body);
+    let before = app
+        .get("/api/v1/retention/forecast", &app.admin_key)
+        .await
+        .body["expired"]
+        .clone();
+    let (status, dry) = page_of(app, "/console/retention/dry-run", &auditor).await;
+    assert_eq!(status, 200, "{dry}");
+    assert!(
+        dry.contains("security-logs") && dry.contains(&expired[..8]),
+        "{dry}"
+    );
+    assert!(!dry.contains("192.0.2.9"), "no value");
+    let after = app
+        .get("/api/v1/retention/forecast", &app.admin_key)
+        .await
+        .body["expired"]
+        .clone();
+    assert_eq!(before, after, "a dry run removes nothing");
+    assert!(after.as_u64().is_some_and(|n| n >= 1), "{after:?}");
+
     // Holds: a bad one says why and places nothing; a good one is listed, then released.
     let (_, page) = page_of(app, "/console/retention", &dpo).await;
     let csrf = csrf_in(&page);

@@ -341,6 +341,7 @@ fn body(
                 }
             }
         }
+        p { a href=(format!("/console/retention/dry-run?tenant={tenant}")) { "What the next sweep removes, record by record (a dry run over the whole tenant)" } }
         h2 { "The last sweeps" }
         @if sheet.sweeps.is_empty() {
             p { "No sweep removed anything here yet." }
@@ -731,4 +732,90 @@ pub async fn decide_review(
         Ok(Err(ReviewRefusal::Store(error))) => trouble(&ConsoleError::Store(error)),
         Err(error) => trouble(&error),
     }
+}
+
+/// Rows the dry run lists; the count covers every one.
+const DRY_RUN_ROWS: usize = 200;
+
+/// What the next sweep would remove, record by record: a dry run of the sweep over the whole
+/// tenant, which changes nothing (no value is shown, only people, categories and rules).
+pub async fn dry_run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<RetentionQuery>,
+) -> Response {
+    let (user, csrf) = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !reads(&user) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Retention",
+            Some((&user, &csrf)),
+            html! { h1 { "Retention" } p { "Your role does not read retention; admins, DPOs and auditors do." } },
+        );
+    }
+    let Some(tenant) = visible_tenant(&state, &user, &query.tenant) else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Retention",
+            Some((&user, &csrf)),
+            html! { h1 { "Retention" } p class="error" role="alert" { "You cannot see that tenant; choose one from the list." } },
+        );
+    };
+    let inner = state.clone();
+    let ran = blocking(&state, move |store, now| {
+        let sweep = Sweep {
+            store,
+            policy: &inner.policy,
+            time_zone: &inner.time_zone,
+            tenant,
+            data_role: DataRole::of_tenant(tenant == inner.operator),
+            now,
+            dry_run: true,
+        };
+        let mut rows = vec![];
+        let report = sweep.run(|removal| {
+            if rows.len() < DRY_RUN_ROWS {
+                rows.push(removal.clone());
+            }
+        })?;
+        Ok((report.records, report.subjects, rows))
+    })
+    .await;
+    let (records, subjects, rows) = match ran {
+        Ok(ran) => ran,
+        Err(error) => return trouble(&error),
+    };
+    let at = |t: Timestamp| ombud_app::mail::moment(t, &state.time_zone);
+    page(
+        StatusCode::OK,
+        "Retention",
+        Some((&user, &csrf)),
+        html! {
+            p { a href=(format!("/console/retention?tenant={tenant}")) { "← Retention" } }
+            h1 { "What the next sweep removes" }
+            p { "Now: " (records) " records of " (subjects) " people have outlived every purpose and nothing holds them. Nothing was removed to find this out." }
+            @if !rows.is_empty() {
+                div class="table" tabindex="0" role="region" aria-label="Records the next sweep removes" {
+                    table {
+                        caption { @if rows.len() < records as usize { "The first " (rows.len()) } @else { "All of them" } }
+                        thead { tr { th scope="col" { "Person" } th scope="col" { "Category" } th scope="col" { "Rule" } th scope="col" { "Its last purpose" } th scope="col" { "Ended" } } }
+                        tbody {
+                            @for removal in &rows {
+                                tr {
+                                    td { a href=(format!("/console/people/{tenant}/{}", removal.subject)) { code { (removal.subject.to_string()[..8]) "…" } } }
+                                    td { (removal.category) }
+                                    td { (removal.rule) }
+                                    td { (removal.purpose) }
+                                    td { (at(removal.ended_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
