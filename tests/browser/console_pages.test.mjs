@@ -89,8 +89,11 @@ test('an admin works every page of the console, at desktop and phone widths', as
   const secret = await page.locator('#once').textContent();
   assert.ok(secret.length > 20, 'the secret is shown');
   await checkAndShoot(page, 'console-pages-key-created-desktop');
-  await page.goto(`${ombud.base}/console/settings`);
+  // A reload sends the form again: it makes no second key and shows no secret.
+  await page.reload();
+  assert.match(await page.getByRole('alert').textContent(), /sent already/);
   assert.ok(!(await page.content()).includes(secret), 'the secret is not shown twice');
+  assert.equal(await page.locator('td', { hasText: 'billing app' }).count(), 1, 'one key, not two');
   await page.getByLabel("A new customer's name").fill('Tilitoimisto Esimerkki Oy');
   await page.getByRole('button', { name: 'Create the tenant' }).click();
   await page.waitForURL(/done=tenant/);

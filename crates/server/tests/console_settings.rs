@@ -327,6 +327,54 @@ async fn settings(app: &TestApp) {
         .await;
     assert_eq!(contacts.body["contacts"], serde_json::json!([]));
 
+    // A form that makes a secret is carried out once: sent again (a reload), it makes nothing.
+    let (_, page) = page_of(app, "/console/settings", &admin).await;
+    let once = page
+        .split("name=\"once\" value=\"")
+        .nth(2)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the key form's one-time value")
+        .to_owned();
+    let first = post(
+        app,
+        "/console/settings/keys",
+        ORIGIN,
+        Some(&admin),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &tenant),
+            ("once", &once),
+            ("name", "reporting"),
+            ("role", "auditor"),
+        ],
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let again = post(
+        app,
+        "/console/settings/keys",
+        ORIGIN,
+        Some(&admin),
+        &[
+            ("csrf", &csrf),
+            ("tenant", &tenant),
+            ("once", &once),
+            ("name", "reporting"),
+            ("role", "auditor"),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.expect("page").contains("sent already"));
+    let keys = app.get("/api/v1/keys", &app.admin_key).await;
+    let reporting = keys.body["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["name"] == "reporting")
+        .count();
+    assert_eq!(reporting, 1, "one key, not two");
+
     // A customer's admin manages its own tenant and no other.
     let theirs = ready_admin(app, customer_id, "admin@esimerkki.fi").await;
     let (status, page) = page_of(app, "/console/settings", &theirs).await;

@@ -229,6 +229,7 @@ fn body(state: &AppState, user: &User, csrf: &str, sheet: &Sheet, once: &Once) -
         }
         form method="post" action="/console/settings/users" class="filters" {
             (hidden)
+            input type="hidden" name="once" value=(form_once());
             div { label for="u-email" { "Invite by address" } input id="u-email" type="email" name="email" required; }
             div {
                 label for="u-role" { "Role" }
@@ -261,6 +262,7 @@ fn body(state: &AppState, user: &User, csrf: &str, sheet: &Sheet, once: &Once) -
         }
         form method="post" action="/console/settings/keys" class="filters" {
             (hidden)
+            input type="hidden" name="once" value=(form_once());
             div { label for="k-name" { "New key: who uses it" } input id="k-name" type="text" name="name" maxlength="200" required; }
             div {
                 label for="k-role" { "Role" }
@@ -332,6 +334,55 @@ fn body(state: &AppState, user: &User, csrf: &str, sheet: &Sheet, once: &Once) -
     }
 }
 
+/// A fresh one-time value for a form that makes something shown once.
+fn form_once() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+const SENT_AGAIN: &str = "This form was sent already (a reload sends it again): what it made is listed below, and what was shown once is not shown again.";
+
+/// Claims a form's one-time value, so that a form making a setup link or a key's secret is
+/// carried out once even when the browser sends it again; `None` when it was sent before. A
+/// form without one (not the console's own page) is not held to it.
+fn claim_once(
+    store: &dyn ombud_store::Store,
+    tenant: TenantId,
+    once: &str,
+    user: &User,
+    now: Timestamp,
+) -> Result<Option<Option<String>>, ConsoleError> {
+    let once = once.trim();
+    if once.is_empty() {
+        return Ok(Some(None));
+    }
+    if once.len() > 64 || !once.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let key = format!("console-form:{once}");
+    let by = *blake3::hash(user.id.to_string().as_bytes()).as_bytes();
+    Ok(match store.claim_idempotency_key(tenant, &key, &by, now)? {
+        ombud_store::model::Idempotency::Claimed => Some(Some(key)),
+        _ => None,
+    })
+}
+
+/// Marks a claimed form done, or gives the claim up when what it asked was refused.
+fn settle_once(
+    store: &dyn ombud_store::Store,
+    tenant: TenantId,
+    key: Option<String>,
+    done: bool,
+) -> Result<(), ConsoleError> {
+    if let Some(key) = key {
+        if done {
+            store.complete_idempotency_key(tenant, &key, 201, b"")?;
+        } else {
+            store.release_idempotency_key(tenant, &key)?;
+        }
+    }
+    Ok(())
+}
+
 /// A POST's checks: origin, session, token, an admin, tenant.
 async fn posted(
     state: &AppState,
@@ -366,6 +417,8 @@ pub struct InviteForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    once: String,
+    #[serde(default)]
     tenant: String,
     #[serde(default)]
     email: String,
@@ -392,28 +445,29 @@ pub async fn invite(
         )
         .await;
     };
-    let (actor, base) = (Actor::User(user.id), state.public_url.clone());
-    let made = blocking(
-        &state,
-        move |store, now| match ombud_app::console::create_user(
-            store,
-            tenant,
-            &form.email,
-            role,
-            &actor,
-            now,
-        ) {
-            Ok(created) => Ok(Once::Link(
-                format!(
-                    "{} is invited as {}.",
-                    created.user.email.expose(),
-                    role.as_str()
-                ),
-                format!("{base}/console/setup?t={}", created.setup_token.as_str()),
-            )),
-            Err(error) => refusal(error),
-        },
-    )
+    let (actor, base, who) = (Actor::User(user.id), state.public_url.clone(), user.clone());
+    let made = blocking(&state, move |store, now| {
+        let Some(claim) = claim_once(store, tenant, &form.once, &who, now)? else {
+            return Ok(Once::Problem(SENT_AGAIN.into()));
+        };
+        match ombud_app::console::create_user(store, tenant, &form.email, role, &actor, now) {
+            Ok(created) => {
+                settle_once(store, tenant, claim, true)?;
+                Ok(Once::Link(
+                    format!(
+                        "{} is invited as {}.",
+                        created.user.email.expose(),
+                        role.as_str()
+                    ),
+                    format!("{base}/console/setup?t={}", created.setup_token.as_str()),
+                ))
+            }
+            Err(error) => {
+                settle_once(store, tenant, claim, false)?;
+                refusal(error)
+            }
+        }
+    })
     .await;
     match made {
         Ok(once) => answer(&state, &user, &csrf, tenant, once).await,
@@ -513,6 +567,8 @@ pub struct KeyForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    once: String,
+    #[serde(default)]
     tenant: String,
     #[serde(default)]
     name: String,
@@ -558,13 +614,29 @@ pub async fn create_key(
         role,
         secret_hash: api_secret_hash(&secret),
     };
-    let actor = Actor::User(user.id);
-    match blocking(&state, move |store, now| {
-        Ok(store.create_api_key(new, &actor, now)?)
+    let (actor, who, once) = (Actor::User(user.id), user.clone(), form.once.clone());
+    let made = blocking(&state, move |store, now| {
+        let Some(claim) = claim_once(store, tenant, &once, &who, now)? else {
+            return Ok(false);
+        };
+        let created = store.create_api_key(new, &actor, now);
+        settle_once(store, tenant, claim, created.is_ok())?;
+        created?;
+        Ok(true)
     })
-    .await
-    {
-        Ok(_) => {
+    .await;
+    match made {
+        Ok(false) => {
+            answer(
+                &state,
+                &user,
+                &csrf,
+                tenant,
+                Once::Problem(SENT_AGAIN.into()),
+            )
+            .await
+        }
+        Ok(true) => {
             answer(
                 &state,
                 &user,
