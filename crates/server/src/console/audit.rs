@@ -66,19 +66,10 @@ impl AuditQuery {
 
 /// The tenant a user reads: the one asked for when they may see it, else their own.
 fn tenant_of(state: &AppState, user: &User, asked: &str) -> Result<TenantId, String> {
-    match asked.trim() {
-        "" => Ok(user.tenant),
-        id => {
-            let tenant: TenantId = id
-                .parse()
-                .map_err(|_| "The tenant is not a tenant's id; choose one from the list.")?;
-            if user.tenant == state.operator || tenant == user.tenant {
-                Ok(tenant)
-            } else {
-                Err("You cannot read that tenant's audit log; choose one from the list.".into())
-            }
-        }
-    }
+    super::visible_tenant(state, user, asked).ok_or_else(|| {
+        "You cannot read that tenant's audit log, or it is no tenant's id; choose one from the list."
+            .into()
+    })
 }
 
 /// The start of a day of the controller's calendar, from `YYYY-MM-DD`.

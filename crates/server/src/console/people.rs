@@ -267,11 +267,10 @@ fn read_person(
 
 async fn open_person(
     state: &AppState,
-    headers: &HeaderMap,
+    (user, csrf): (User, String),
     tenant: &str,
     subject: &str,
 ) -> Result<(User, String, Person), Response> {
-    let (user, csrf) = signed_in(state, headers).await?;
     if !reads_people(&user) {
         return Err(refused(&user, &csrf));
     }
@@ -300,7 +299,11 @@ pub async fn show(
     headers: HeaderMap,
     Path((tenant, subject)): Path<(String, String)>,
 ) -> Response {
-    match open_person(&state, &headers, &tenant, &subject).await {
+    let signed = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    match open_person(&state, signed, &tenant, &subject).await {
         Ok((user, csrf, person)) => person_page(&state, &user, &csrf, &person, None, None),
         Err(response) => response,
     }
@@ -321,10 +324,11 @@ pub async fn reveal(
     Form(form): Form<RevealForm>,
 ) -> Response {
     // The form is checked before the person is opened: opening is itself audited.
-    if let Err(response) = super::checked_post(&state, &headers, &form.csrf).await {
-        return response;
-    }
-    let (user, csrf, person) = match open_person(&state, &headers, &tenant, &subject).await {
+    let signed = match super::checked_post(&state, &headers, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (user, csrf, person) = match open_person(&state, signed, &tenant, &subject).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };

@@ -490,14 +490,13 @@ fn parse_target(tenant: &str, id: &str) -> Option<(TenantId, RequestId)> {
     Some((tenant.parse().ok()?, id.parse().ok()?))
 }
 
-/// The signed-in handler and the request they may see, or the page to answer instead.
+/// The request a signed-in handler may see, or the page to answer instead.
 async fn open_sheet(
     state: &AppState,
-    headers: &HeaderMap,
+    (user, csrf): (User, String),
     tenant: &str,
     id: &str,
 ) -> Result<(User, String, Sheet), Response> {
-    let (user, csrf) = signed_in(state, headers).await?;
     if !handles(&user) {
         return Err(forbidden(
             &user,
@@ -545,7 +544,11 @@ pub async fn show(
     Path((tenant, id)): Path<(String, String)>,
     Query(done): Query<DoneQuery>,
 ) -> Response {
-    match open_sheet(&state, &headers, &tenant, &id).await {
+    let signed = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    match open_sheet(&state, signed, &tenant, &id).await {
         Ok((user, csrf, sheet)) => {
             request_page(&state, &user, &csrf, &sheet, None, done_words(&done.done))
         }
@@ -815,10 +818,11 @@ pub async fn reveal(
     Path((tenant, id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(response) = super::checked_post(&state, &headers, &form.csrf).await {
-        return response;
-    }
-    let (user, csrf, sheet) = match open_sheet(&state, &headers, &tenant, &id).await {
+    let signed = match super::checked_post(&state, &headers, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (user, csrf, sheet) = match open_sheet(&state, signed, &tenant, &id).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -882,10 +886,11 @@ async fn desk_step(
     done: &'static str,
     work: impl FnOnce(&ombud_app::rights::Desk, &Step) -> Result<(), DeskError> + Send + 'static,
 ) -> Response {
-    if let Err(response) = super::checked_post(&state, &headers, &csrf).await {
-        return response;
-    }
-    let (user, csrf, sheet) = match open_sheet(&state, &headers, &tenant, &id).await {
+    let signed = match super::checked_post(&state, &headers, &csrf).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (user, csrf, sheet) = match open_sheet(&state, signed, &tenant, &id).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -1096,7 +1101,11 @@ pub async fn fulfil_page(
     headers: HeaderMap,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
-    let (user, csrf, sheet) = match open_sheet(&state, &headers, &tenant, &id).await {
+    let signed = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (user, csrf, sheet) = match open_sheet(&state, signed, &tenant, &id).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
